@@ -1,0 +1,67 @@
+#!/bin/sh
+# Installs the Debian packages ghit needs and the machine lacks.
+#
+#   scripts/deps.sh build    what `make` and `make run` need
+#   scripts/deps.sh test     that, plus what `make test` needs
+#   scripts/deps.sh ci       that, plus clang-format for the style check
+#   scripts/deps.sh bench    that, plus the benchmark's baselines (nginx, syslog-ng, redis, wrk)
+#
+# On Debian or Ubuntu it installs the missing packages with apt-get, as root or
+# through sudo. Elsewhere, or without the rights, it prints the exact packages
+# to install and fails, so that make stops before a confusing compiler error.
+set -eu
+
+what=${1:-build}
+build_pkgs="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev"
+test_pkgs="python3 python3-pytest libxml2-dev sqlite3 curl"
+bench_pkgs="wrk nginx libnginx-mod-http-set-misc libnginx-mod-http-ndk syslog-ng-core syslog-ng-mod-redis redis-server redis-tools sqlite3"
+
+case "$what" in
+build) want="$build_pkgs" ;;
+test) want="$build_pkgs $test_pkgs" ;;
+ci) want="$build_pkgs $test_pkgs clang-format" ;;
+bench) want="$build_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 build|test|ci|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+if command -v dpkg-query >/dev/null 2>&1; then
+    for p in $want; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+            missing="$missing $p"
+        fi
+    done
+    # The badge conformance test runs shields.io's badge-maker under Node.js.
+    # A node and npm from elsewhere (nvm, NodeSource) serve as well as Debian's.
+    if [ "$what" = test ] || [ "$what" = ci ]; then need_node=1; else need_node=0; fi
+    if [ "$need_node" = 1 ] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
+        missing="$missing nodejs npm"
+    fi
+else
+    echo "ghit: this is not a Debian or Ubuntu system; install the equivalents of:" >&2
+    echo "  $want nodejs npm" >&2
+    exit 1
+fi
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo="sudo"
+else
+    echo "ghit: missing Debian packages:$missing" >&2
+    echo "ghit: install them with:  sudo apt-get install$missing" >&2
+    exit 1
+fi
+
+echo "ghit: installing missing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086 # word splitting of the list is wanted
+apt_install() { $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null; }
+# A fresh machine has empty or stale package lists: update once, then try again.
+if ! apt_install; then
+    $sudo apt-get update -qq
+    apt_install
+fi
+echo "ghit: installed:$missing"

@@ -1,0 +1,191 @@
+/*
+ * cmd_render: writes DIR/OWNER/NAME.svg for every repo of a store.
+ *
+ * For sites that serve badges as static files (the 2015 design's cron job).
+ * Each badge is written to a temporary file in its final directory and
+ * renamed into place, so a static server sees the old file or the new one,
+ * never half of one. Paths are built only from keys that pass repo_key
+ * validation again (a hand-edited database is not trusted), and every
+ * directory is opened relative to DIR with O_NOFOLLOW, so no file is
+ * written outside DIR, not even through a symbolic link planted inside it.
+ */
+#include "cmd_render.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "badge.h"
+#include "buf.h"
+#include "config.h"
+#include "repo_key.h"
+#include "store.h"
+
+struct render {
+    int outfd; /* DIR */
+    const struct badge_look *look;
+    struct buf svg;
+    unsigned written, skipped, failed;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ghit render --db PATH --out DIR [OPTION]...\n"
+            "Write DIR/OWNER/NAME.svg, the badge of every repo in the store.\n\n"
+            "  --db PATH                        the ghit database to read\n"
+            "  --out DIR                        where to write the badges (made if missing)\n");
+    config_usage_look(out);
+}
+
+/* Writes data to dirfd/name through a temporary file and rename(2). 0, or -1 with errno. */
+static int write_atomically(int dirfd, const char *name, const char *data, size_t len)
+{
+    char tmp[REPO_KEY_SIZE + 32];
+    snprintf(tmp, sizeof tmp, ".%s.%ld.tmp", name, (long)getpid());
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        off += (size_t)n;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        goto fail;
+    }
+    if (renameat(dirfd, tmp, dirfd, name) < 0) {
+        fd = -1;
+        goto fail;
+    }
+    return 0;
+fail : {
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    unlinkat(dirfd, tmp, 0);
+    errno = saved;
+    return -1;
+}
+}
+
+/* store scan callback: renders one repo. */
+static void render_row(void *arg, const struct store_row *row)
+{
+    struct render *r = arg;
+    char key[REPO_KEY_SIZE];
+    if (repo_key_parse(row->key, strlen(row->key), key)) {
+        fprintf(stderr, "ghit render: skipping a repo whose name is not OWNER/NAME\n");
+        r->skipped++;
+        return;
+    }
+    char *slash = strchr(key, '/');
+    *slash = '\0';
+    const char *owner = key, *name = slash + 1;
+
+    if (mkdirat(r->outfd, owner, 0755) < 0 && errno != EEXIST)
+        goto fail;
+    int dirfd = openat(r->outfd, owner, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dirfd < 0)
+        goto fail;
+    char file[REPO_NAME_MAX + 8];
+    snprintf(file, sizeof file, "%s.svg", name);
+    char message[2 * NUMFMT_OUT_MAX + 8];
+    badge_message(message, sizeof message, r->look, row->total, row->day_hits);
+    buf_reset(&r->svg);
+    badge_render(&r->svg, r->look, message);
+    int rc = write_atomically(dirfd, file, r->svg.data, r->svg.len);
+    int saved = errno;
+    close(dirfd);
+    errno = saved;
+    if (rc < 0)
+        goto fail;
+    r->written++;
+    return;
+fail:
+    fprintf(stderr, "ghit render: %s/%s: %s\n", owner, name, strerror(errno));
+    r->failed++;
+}
+
+int cmd_render(int argc, char **argv)
+{
+    const char *db = NULL, *out = NULL;
+    struct badge_look look;
+    badge_look_init(&look);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
+            fprintf(stderr, "ghit render: expected --OPTION VALUE at '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+        const char *name = argv[i] + 2, *value = argv[++i], *why = NULL;
+        if (strcmp(name, "db") == 0)
+            db = value;
+        else if (strcmp(name, "out") == 0)
+            out = value;
+        else if (!config_look_option(&look, name, value, &why)) {
+            fprintf(stderr, "ghit render: unknown option '--%s' (see --help)\n", name);
+            return 2;
+        }
+        if (why) {
+            fprintf(stderr, "ghit render: --%s %s: %s\n", name, value, why);
+            return 2;
+        }
+    }
+    if (!db || !out) {
+        fprintf(stderr, "ghit render: --db and --out are required (see --help)\n");
+        return 2;
+    }
+    struct stat st;
+    if (stat(db, &st) < 0) {
+        fprintf(stderr, "ghit render: %s: %s\n", db, strerror(errno));
+        return 1;
+    }
+    char err[512];
+    struct store *store = store_open(db, err, sizeof err);
+    if (!store) {
+        fprintf(stderr, "ghit render: %s\n", err);
+        return 1;
+    }
+    if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "ghit render: cannot make %s: %s\n", out, strerror(errno));
+        store_close(store);
+        return 1;
+    }
+    struct render r = {.look = &look};
+    r.outfd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r.outfd < 0) {
+        fprintf(stderr, "ghit render: cannot open %s: %s\n", out, strerror(errno));
+        store_close(store);
+        return 1;
+    }
+    buf_init(&r.svg);
+    enum store_result res =
+        store->ops->scan(store, day_from_time(time(NULL)), render_row, &r, err, sizeof err);
+    buf_fini(&r.svg);
+    close(r.outfd);
+    store_close(store);
+    if (res != STORE_OK) {
+        fprintf(stderr, "ghit render: %s\n", err);
+        return 1;
+    }
+    printf("ghit render: wrote %u badges to %s", r.written, out);
+    if (r.skipped || r.failed)
+        printf(" (%u skipped, %u failed)", r.skipped, r.failed);
+    printf("\n");
+    return r.failed || r.skipped ? 1 : 0;
+}

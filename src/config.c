@@ -1,0 +1,194 @@
+/*
+ * config: the settings of `ghit serve` and their option table (see config.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_kind { OPT_STRING, OPT_UINT, OPT_LOG_LEVEL, OPT_LOOK };
+
+struct option_def {
+    const char *name; /* without the leading "--" */
+    const char *arg;  /* the argument's name in help */
+    const char *def;  /* the default, as text */
+    enum opt_kind kind;
+    size_t offset;     /* where in struct config (OPT_STRING, OPT_UINT) */
+    unsigned min, max; /* OPT_UINT bounds */
+    const char *param; /* OPT_LOOK: the badge parameter it sets */
+    const char *help;
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct option_def options[] = {
+    {"listen", "HOST:PORT", "127.0.0.1:8080", OPT_STRING, OFF(listen), 0, 0, NULL,
+     "address and port to listen on; HOST may be an IPv4 or [IPv6] address"},
+    {"db", "PATH", "ghit.db", OPT_STRING, OFF(db), 0, 0, NULL,
+     "SQLite database file; made with ghit's schema if missing"},
+    {"flush-interval", "MS", "1000", OPT_UINT, OFF(flush_interval_ms), 10, 3600000, NULL,
+     "write pending hits to the store every MS milliseconds; a crash loses at most this much"},
+    {"threads", "N", "2", OPT_UINT, OFF(threads), 1, 256, NULL,
+     "HTTP worker threads (one epoll loop each)"},
+    {"max-connections", "N", "1024", OPT_UINT, OFF(max_connections), 1, 1000000, NULL,
+     "open connections at most, in total"},
+    {"max-connections-per-ip", "N", "32", OPT_UINT, OFF(max_connections_per_ip), 1, 1000000, NULL,
+     "open connections at most from one client address"},
+    {"idle-timeout", "S", "30", OPT_UINT, OFF(idle_timeout_s), 1, 3600, NULL,
+     "close a connection that sends nothing for S seconds"},
+    {"request-timeout", "S", "10", OPT_UINT, OFF(request_timeout_s), 1, 3600, NULL,
+     "close a connection whose request is not complete S seconds after it began"},
+    {"max-url-bytes", "N", "2048", OPT_UINT, OFF(max_url_bytes), 64, 65536, NULL,
+     "longest request target (path and query); longer ones get 414"},
+    {"max-header-bytes", "N", "8192", OPT_UINT, OFF(max_header_bytes), 256, 65536, NULL,
+     "most bytes of request header fields; more get 431"},
+    {"connection-memory", "N", "32768", OPT_UINT, OFF(connection_memory), 4096, 16777216, NULL,
+     "memory per connection for the request and its reply"},
+    {"max-repos", "N", "100000", OPT_UINT, OFF(max_repos), 1, 100000000, NULL,
+     "distinct repos at most; a new repo beyond it gets an error badge"},
+    {"shutdown-timeout", "MS", "10000", OPT_UINT, OFF(shutdown_timeout_ms), 0, 3600000, NULL,
+     "on SIGTERM, keep retrying a failing store this long before giving up"},
+    {"log-level", "LEVEL", "info", OPT_LOG_LEVEL, 0, 0, 0, NULL,
+     "least severe messages to log: debug, info, warn or error"},
+    {"label", "TEXT", "hits", OPT_LOOK, 0, 0, 0, "label", "default badge label"},
+    {"color", "COLOR", "#4c1", OPT_LOOK, 0, 0, 0, "color", "default message colour"},
+    {"label-color", "COLOR", "#555", OPT_LOOK, 0, 0, 0, "labelColor", "default label colour"},
+    {"style", "STYLE", "flat", OPT_LOOK, 0, 0, 0, "style",
+     "default style: flat, flat-square, plastic, for-the-badge or social"},
+    {"theme", "THEME", "light", OPT_LOOK, 0, 0, 0, "theme",
+     "default theme: light, or auto to follow the viewer's dark mode"},
+    {"view", "VIEW", "total", OPT_LOOK, 0, 0, 0, "view",
+     "default count shown: total, today or today-total"},
+    {"format", "FORMAT", "grouped", OPT_LOOK, 0, 0, 0, "format",
+     "default number format: grouped, plain or short"},
+    {"sep", "SEP", "comma", OPT_LOOK, 0, 0, 0, "sep", "default group separator"},
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+/* Applies value to option o; NULL if fine, else what is wrong. */
+static const char *apply(struct config *c, const struct option_def *o, const char *value)
+{
+    char *base = (char *)c;
+    switch (o->kind) {
+    case OPT_STRING:
+        if (!*value)
+            return "must not be empty";
+        *(const char **)(base + o->offset) = value;
+        return NULL;
+    case OPT_UINT: {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(value, &end, 10);
+        if (errno || end == value || *end || value[0] == '-' || v < o->min || v > o->max) {
+            static __thread char msg[96];
+            snprintf(msg, sizeof msg, "must be a whole number from %u to %u", o->min, o->max);
+            return msg;
+        }
+        *(unsigned *)(base + o->offset) = (unsigned)v;
+        return NULL;
+    }
+    case OPT_LOG_LEVEL:
+        return log_parse_level(value, &c->log_level) ? "must be debug, info, warn or error" : NULL;
+    case OPT_LOOK:
+        return badge_look_set(&c->look, o->param, value);
+    }
+    return "unknown option kind";
+}
+
+/* One line of --help: the option, its argument, what it does, its default. */
+static void print_option(FILE *out, const struct option_def *o)
+{
+    char left[64];
+    snprintf(left, sizeof left, "--%s %s", o->name, o->arg);
+    fprintf(out, "  %-32s %s (default: %s)\n", left, o->help, o->def);
+}
+
+void config_init(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    badge_look_init(&c->look);
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        /* The table's defaults are valid by construction; the unit test checks it. */
+        const char *err = apply(c, &options[i], options[i].def);
+        if (err) {
+            fprintf(stderr, "ghit: bug: the default of --%s is refused: %s\n", options[i].name,
+                    err);
+            abort();
+        }
+    }
+}
+
+int config_look_option(struct badge_look *look, const char *name, const char *value,
+                       const char **why)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if (options[i].kind == OPT_LOOK && strcmp(options[i].name, name) == 0) {
+            *why = badge_look_set(look, options[i].param, value);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void config_usage_look(FILE *out)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if (options[i].kind == OPT_LOOK)
+            print_option(out, &options[i]);
+    }
+}
+
+void config_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ghit serve [OPTION]...\n"
+            "Count a hit for every fetch of /badge.svg?repo=OWNER/NAME and answer a badge.\n\n");
+    for (size_t i = 0; i < NOPTIONS; i++)
+        print_option(out, &options[i]);
+    fprintf(out, "  %-32s %s\n", "-h, --help", "show this help and exit");
+}
+
+int config_parse(struct config *c, int argc, char **argv, FILE *out, FILE *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            config_usage(out);
+            return 1;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(err, "ghit serve: unexpected argument '%s' (see ghit serve --help)\n", arg);
+            return -1;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const struct option_def *o = NULL;
+        for (size_t j = 0; j < NOPTIONS; j++) {
+            if (strlen(options[j].name) == len && strncmp(options[j].name, name, len) == 0)
+                o = &options[j];
+        }
+        if (!o) {
+            fprintf(err, "ghit serve: unknown option '--%.*s' (see ghit serve --help)\n", (int)len,
+                    name);
+            return -1;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (i + 1 >= argc) {
+                fprintf(err, "ghit serve: --%s needs a value (%s)\n", o->name, o->arg);
+                return -1;
+            }
+            value = argv[++i];
+        }
+        const char *why = apply(c, o, value);
+        if (why) {
+            fprintf(err, "ghit serve: --%s %s: %s\n", o->name, value, why);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,283 @@
+/*
+ * counter: a sharded hash table of repo counters (see counter.h).
+ *
+ * Each shard is an open-addressing table (linear probing, power-of-two
+ * size, at most 70 % full) of pointers to entries; an entry never moves
+ * once made, and is freed only with the table. Entries with pending hits
+ * are chained on their shard's dirty list, so a flush visits only what
+ * changed, not every repo.
+ */
+#include "counter.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "alloc.h"
+#include "siphash.h"
+
+#define NSHARDS 64 /* a power of two; many more than threads, so two hits rarely meet */
+
+struct pending {
+    day_t day;
+    uint64_t hits;
+};
+
+struct entry {
+    uint64_t hash;
+    uint64_t total;
+    uint64_t today;
+    day_t today_day;
+    day_t first_day;
+    struct pending *pend; /* pending hits per day; the array is kept when emptied */
+    uint32_t npend, pend_cap;
+    struct entry *next_dirty;
+    bool dirty;
+    char key[]; /* NUL-terminated */
+};
+
+struct shard {
+    pthread_mutex_t lock;
+    struct entry **slots;
+    size_t cap; /* a power of two */
+    size_t used;
+    struct entry *dirty;
+} __attribute__((aligned(64))); /* one cache line each: no false sharing of locks */
+
+struct counter_table {
+    struct shard shards[NSHARDS];
+    uint8_t hash_key[16];
+    size_t max_repos;
+    atomic_size_t nrepos;
+};
+
+struct counter_table *counter_new(size_t max_repos)
+{
+    struct counter_table *t = xcalloc(1, sizeof *t);
+    t->max_repos = max_repos;
+    atomic_init(&t->nrepos, 0);
+    /* A secret hash key; should randomness fail the table still works, only guessably. */
+    if (getrandom(t->hash_key, sizeof t->hash_key, 0) != (ssize_t)sizeof t->hash_key)
+        memset(t->hash_key, 0x5a, sizeof t->hash_key);
+    for (int i = 0; i < NSHARDS; i++) {
+        struct shard *s = &t->shards[i];
+        pthread_mutex_init(&s->lock, NULL);
+        s->cap = 16;
+        s->slots = xcalloc(s->cap, sizeof *s->slots);
+    }
+    return t;
+}
+
+void counter_free(struct counter_table *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < NSHARDS; i++) {
+        struct shard *s = &t->shards[i];
+        for (size_t j = 0; j < s->cap; j++) {
+            if (s->slots[j]) {
+                free(s->slots[j]->pend);
+                free(s->slots[j]);
+            }
+        }
+        free(s->slots);
+        pthread_mutex_destroy(&s->lock);
+    }
+    free(t);
+}
+
+static struct shard *shard_of(struct counter_table *t, uint64_t h)
+{
+    /* The high bits pick the shard, the low bits the slot: independent. */
+    return &t->shards[h >> 58];
+}
+
+/* The entry for key in s, or NULL. Called with s locked. */
+static struct entry *find(struct shard *s, const char *key, uint64_t h)
+{
+    for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        struct entry *e = s->slots[i];
+        if (!e)
+            return NULL;
+        if (e->hash == h && strcmp(e->key, key) == 0)
+            return e;
+    }
+}
+
+/* Puts e in the first free slot of its probe sequence. Called with s locked. */
+static void place(struct shard *s, struct entry *e)
+{
+    size_t i = e->hash & (s->cap - 1);
+    while (s->slots[i])
+        i = (i + 1) & (s->cap - 1);
+    s->slots[i] = e;
+}
+
+/* Adds a fresh entry for key to s, growing the slots first if need be. Called with s locked. */
+static struct entry *insert(struct shard *s, const char *key, uint64_t h)
+{
+    if ((s->used + 1) * 10 > s->cap * 7) {
+        struct entry **old = s->slots;
+        size_t old_cap = s->cap;
+        s->cap *= 2;
+        s->slots = xcalloc(s->cap, sizeof *s->slots);
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i])
+                place(s, old[i]);
+        free(old);
+    }
+    size_t len = strlen(key);
+    struct entry *e = xcalloc(1, sizeof *e + len + 1);
+    e->hash = h;
+    memcpy(e->key, key, len + 1);
+    place(s, e);
+    s->used++;
+    return e;
+}
+
+/* Moves e's "today" to day if day is newer. */
+static void roll(struct entry *e, day_t day)
+{
+    if (day > e->today_day) {
+        e->today_day = day;
+        e->today = 0;
+    }
+}
+
+/* Adds hits for day to e's pending hits and marks e dirty. Called with s locked. */
+static void add_pending(struct shard *s, struct entry *e, day_t day, uint64_t hits)
+{
+    for (uint32_t i = 0; i < e->npend; i++) {
+        if (e->pend[i].day == day) {
+            e->pend[i].hits += hits;
+            return;
+        }
+    }
+    if (e->npend == e->pend_cap) {
+        e->pend_cap = e->pend_cap ? e->pend_cap * 2 : 2;
+        e->pend = xrealloc(e->pend, e->pend_cap * sizeof *e->pend);
+    }
+    e->pend[e->npend++] = (struct pending){day, hits};
+    if (!e->dirty) {
+        e->dirty = true;
+        e->next_dirty = s->dirty;
+        s->dirty = e;
+    }
+}
+
+static void view_of(const struct entry *e, day_t day, struct counter_view *out)
+{
+    out->total = e->total;
+    out->today = e->today_day == day ? e->today : 0;
+    out->first_day = e->first_day;
+}
+
+enum counter_result counter_hit(struct counter_table *t, const char *key, day_t day,
+                                struct counter_view *out)
+{
+    uint64_t h = siphash(key, strlen(key), t->hash_key);
+    struct shard *s = shard_of(t, h);
+    pthread_mutex_lock(&s->lock);
+    struct entry *e = find(s, key, h);
+    if (!e) {
+        if (t->max_repos && atomic_fetch_add(&t->nrepos, 1) >= t->max_repos) {
+            atomic_fetch_sub(&t->nrepos, 1);
+            pthread_mutex_unlock(&s->lock);
+            return COUNTER_FULL;
+        }
+        if (!t->max_repos)
+            atomic_fetch_add(&t->nrepos, 1);
+        e = insert(s, key, h);
+        e->first_day = day;
+        e->today_day = day;
+    }
+    roll(e, day);
+    e->total++;
+    if (day == e->today_day)
+        e->today++;
+    if (day < e->first_day)
+        e->first_day = day;
+    add_pending(s, e, day, 1);
+    view_of(e, day, out);
+    pthread_mutex_unlock(&s->lock);
+    return COUNTER_OK;
+}
+
+bool counter_get(struct counter_table *t, const char *key, day_t day, struct counter_view *out)
+{
+    uint64_t h = siphash(key, strlen(key), t->hash_key);
+    struct shard *s = shard_of(t, h);
+    pthread_mutex_lock(&s->lock);
+    struct entry *e = find(s, key, h);
+    if (e)
+        view_of(e, day, out);
+    pthread_mutex_unlock(&s->lock);
+    return e != NULL;
+}
+
+void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
+                  day_t day, uint64_t day_hits)
+{
+    uint64_t h = siphash(key, strlen(key), t->hash_key);
+    struct shard *s = shard_of(t, h);
+    pthread_mutex_lock(&s->lock);
+    struct entry *e = find(s, key, h);
+    if (!e) {
+        atomic_fetch_add(&t->nrepos, 1);
+        e = insert(s, key, h);
+        e->today_day = day;
+    }
+    /* What the store has, plus what this process holds and the store has not seen yet. */
+    uint64_t pending_total = 0, pending_day = 0;
+    for (uint32_t i = 0; i < e->npend; i++) {
+        pending_total += e->pend[i].hits;
+        if (e->pend[i].day == day)
+            pending_day += e->pend[i].hits;
+    }
+    e->total = total + pending_total;
+    e->first_day = first_day;
+    if (day >= e->today_day) {
+        e->today_day = day;
+        e->today = day_hits + pending_day;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+size_t counter_take(struct counter_table *t, counter_take_fn *fn, void *arg)
+{
+    size_t n = 0;
+    for (int i = 0; i < NSHARDS; i++) {
+        struct shard *s = &t->shards[i];
+        pthread_mutex_lock(&s->lock);
+        for (struct entry *e = s->dirty; e; e = e->next_dirty) {
+            for (uint32_t j = 0; j < e->npend; j++) {
+                fn(arg, e->key, e->pend[j].day, e->pend[j].hits);
+                n++;
+            }
+            e->npend = 0;
+            e->dirty = false;
+        }
+        s->dirty = NULL;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return n;
+}
+
+void counter_give_back(struct counter_table *t, const char *key, day_t day, uint64_t hits)
+{
+    uint64_t h = siphash(key, strlen(key), t->hash_key);
+    struct shard *s = shard_of(t, h);
+    pthread_mutex_lock(&s->lock);
+    struct entry *e = find(s, key, h);
+    /* Taken hits always belong to an entry: entries live as long as the table. */
+    if (e)
+        add_pending(s, e, day, hits);
+    pthread_mutex_unlock(&s->lock);
+}
+
+size_t counter_size(struct counter_table *t)
+{
+    return atomic_load(&t->nrepos);
+}

@@ -1,0 +1,245 @@
+/*
+ * flusher: batches pending hits into the store (see flusher.h).
+ *
+ * A batch is an array of store_delta whose keys live in one string buffer,
+ * so taking a thousand repos costs a few allocations that are kept from one
+ * flush to the next. The flusher thread owns the batch; `lock` guards the
+ * health fields and the stop flag, which other threads read.
+ */
+#include "flusher.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "log.h"
+
+#define BACKOFF_MAX_MS 30000
+
+struct batch {
+    struct store_delta *d;
+    size_t *key_off; /* d[i].key is keys.data + key_off[i] once the batch is complete */
+    size_t n, cap;
+    struct buf keys;
+};
+
+struct flusher {
+    struct counter_table *table;
+    struct store *store;
+    unsigned interval_ms;
+    pthread_t thread;
+    bool running;
+    struct batch batch;
+
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t wake;
+    bool stopping;
+    bool healthy;
+    char last_error[256];
+    struct flusher_stats stats;
+};
+
+struct flusher *flusher_new(struct counter_table *table, struct store *store, unsigned interval_ms)
+{
+    struct flusher *f = xcalloc(1, sizeof *f);
+    f->table = table;
+    f->store = store;
+    f->interval_ms = interval_ms ? interval_ms : 1;
+    f->healthy = true;
+    buf_init(&f->batch.keys);
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    return f;
+}
+
+void flusher_free(struct flusher *f)
+{
+    if (!f)
+        return;
+    free(f->batch.d);
+    free(f->batch.key_off);
+    buf_fini(&f->batch.keys);
+    pthread_cond_destroy(&f->wake);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+/* counter_take callback: copies one pending delta into the batch. */
+static void collect(void *arg, const char *key, day_t day, uint64_t hits)
+{
+    struct batch *b = arg;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->d = xrealloc(b->d, b->cap * sizeof *b->d);
+        b->key_off = xrealloc(b->key_off, b->cap * sizeof *b->key_off);
+    }
+    b->key_off[b->n] = b->keys.len;
+    buf_append(&b->keys, key, strlen(key) + 1);
+    b->d[b->n++] = (struct store_delta){.key = NULL, .day = day, .hits = hits};
+}
+
+/* store apply callback: a shared store's newer figures replace ours. */
+static void refresh(void *arg, const struct store_row *row)
+{
+    struct flusher *f = arg;
+    counter_load(f->table, row->key, row->total, row->first_day, day_from_time(time(NULL)),
+                 row->day_hits);
+}
+
+/* Records the outcome of a write; logs a failure once per distinct cause. */
+static void note_result(struct flusher *f, bool ok, uint64_t hits, const char *err)
+{
+    pthread_mutex_lock(&f->lock);
+    if (ok) {
+        if (!f->healthy)
+            log_info("store: writing again after %u failed attempts", f->stats.consecutive);
+        f->healthy = true;
+        f->last_error[0] = '\0';
+        f->stats.flushes++;
+        f->stats.hits_written += hits;
+        f->stats.consecutive = 0;
+    } else {
+        if (strcmp(f->last_error, err) != 0) {
+            log_error("store: %s; keeping the hits in memory and retrying", err);
+            snprintf(f->last_error, sizeof f->last_error, "%s", err);
+        }
+        f->healthy = false;
+        f->stats.failures++;
+        f->stats.consecutive++;
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+bool flusher_flush(struct flusher *f)
+{
+    struct batch *b = &f->batch;
+    b->n = 0;
+    buf_reset(&b->keys);
+    counter_take(f->table, collect, b);
+    if (b->n == 0) {
+        /* Nothing to write says nothing about the store: keep the health as it is. */
+        return true;
+    }
+    uint64_t hits = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        b->d[i].key = b->keys.data + b->key_off[i];
+        hits += b->d[i].hits;
+    }
+    char err[256] = "";
+    enum store_result r = f->store->ops->apply(f->store, b->d, b->n, day_from_time(time(NULL)),
+                                               refresh, f, err, sizeof err);
+    if (r != STORE_OK) {
+        for (size_t i = 0; i < b->n; i++)
+            counter_give_back(f->table, b->d[i].key, b->d[i].day, b->d[i].hits);
+    }
+    note_result(f, r == STORE_OK, hits, err);
+    return r == STORE_OK;
+}
+
+/* The deadline ms milliseconds from now on the monotonic clock. */
+static struct timespec deadline_in(unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+static void *run(void *arg)
+{
+    struct flusher *f = arg;
+    unsigned delay = f->interval_ms;
+    for (;;) {
+        struct timespec until = deadline_in(delay);
+        pthread_mutex_lock(&f->lock);
+        while (!f->stopping && pthread_cond_timedwait(&f->wake, &f->lock, &until) != ETIMEDOUT)
+            ;
+        bool stop = f->stopping;
+        pthread_mutex_unlock(&f->lock);
+        if (stop)
+            return NULL;
+        if (flusher_flush(f)) {
+            delay = f->interval_ms;
+        } else {
+            delay = delay * 2 < BACKOFF_MAX_MS ? delay * 2 : BACKOFF_MAX_MS;
+            if (delay < 100)
+                delay = 100;
+        }
+    }
+}
+
+int flusher_start(struct flusher *f)
+{
+    int rc = pthread_create(&f->thread, NULL, run, f);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    f->running = true;
+    return 0;
+}
+
+uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms)
+{
+    if (f->running) {
+        pthread_mutex_lock(&f->lock);
+        f->stopping = true;
+        pthread_cond_signal(&f->wake);
+        pthread_mutex_unlock(&f->lock);
+        pthread_join(f->thread, NULL);
+        f->running = false;
+    }
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    unsigned pause = 100;
+    while (!flusher_flush(f)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long spent =
+            (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (spent >= timeout_ms)
+            break;
+        struct timespec ts = {.tv_sec = pause / 1000, .tv_nsec = (long)(pause % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        pause = pause * 2 < 2000 ? pause * 2 : 2000;
+    }
+    /* Whatever is still pending could not be written. */
+    struct batch *b = &f->batch;
+    b->n = 0;
+    buf_reset(&b->keys);
+    counter_take(f->table, collect, b);
+    uint64_t lost = 0;
+    for (size_t i = 0; i < b->n; i++)
+        lost += b->d[i].hits;
+    return lost;
+}
+
+bool flusher_health(struct flusher *f, char *msg, size_t n)
+{
+    pthread_mutex_lock(&f->lock);
+    bool ok = f->healthy;
+    if (!ok && n)
+        snprintf(msg, n, "%s", f->last_error);
+    pthread_mutex_unlock(&f->lock);
+    return ok;
+}
+
+void flusher_get_stats(struct flusher *f, struct flusher_stats *out)
+{
+    pthread_mutex_lock(&f->lock);
+    *out = f->stats;
+    pthread_mutex_unlock(&f->lock);
+}

@@ -1,0 +1,57 @@
+/*
+ * flusher: the thread that moves pending hits from the counter table to the store.
+ *
+ * Every interval it takes the pending hits, writes them to the store in one
+ * batch and, if the store refuses, gives them back to the table and tries
+ * again later with a growing delay (backoff), so no hit is dropped. A
+ * failure is logged once per cause, not once per attempt, and shows in
+ * flusher_health() until a write succeeds.
+ *
+ * The store belongs to the flusher thread between flusher_start() and
+ * flusher_stop(); nobody else calls it then.
+ */
+#ifndef GHIT_FLUSHER_H
+#define GHIT_FLUSHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "counter.h"
+#include "store.h"
+
+struct flusher;
+
+struct flusher_stats {
+    uint64_t flushes;      /* successful writes */
+    uint64_t failures;     /* failed writes */
+    uint64_t hits_written; /* hits the store accepted */
+    unsigned consecutive;  /* failed writes since the last success */
+};
+
+/* A flusher for table and store (both borrowed), writing every interval_ms. */
+struct flusher *flusher_new(struct counter_table *table, struct store *store, unsigned interval_ms);
+void flusher_free(struct flusher *f);
+
+/* Starts the thread; 0, or -1 with errno set. */
+int flusher_start(struct flusher *f);
+
+/*
+ * Stops the thread, then writes what is still pending, retrying for up to
+ * timeout_ms while the store refuses. Returns the number of hits that could
+ * not be written (0 after a clean stop).
+ */
+uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms);
+
+/* Writes the pending hits once, now, from the calling thread; true if the store took them. */
+bool flusher_flush(struct flusher *f);
+
+/*
+ * Whether the last write succeeded; if not, copies its error into msg
+ * (size n). Safe from any thread.
+ */
+bool flusher_health(struct flusher *f, char *msg, size_t n);
+
+void flusher_get_stats(struct flusher *f, struct flusher_stats *out);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * ghit: a self-hosted hit counter for badges.
+ *
+ * main() only dispatches to a command: serve (the server), badge (render
+ * one badge), render (write a badge file for every repo of a store).
+ * Reading order for the source: README.md's tour.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd_badge.h"
+#include "cmd_render.h"
+#include "serve.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"serve", serve_main, "count hits and serve badges over HTTP"},
+    {"badge", cmd_badge, "print one badge as SVG"},
+    {"render", cmd_render, "write OWNER/NAME.svg for every repo of a store"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: ghit COMMAND [OPTION]...\n"
+                 "A self-hosted hit counter for badges.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n  ghit COMMAND --help   options of a command\n"
+                 "  ghit --version        print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("ghit %s\n", GHIT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "ghit: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,200 @@
+/*
+ * routes: the handlers behind each URL (see routes.h).
+ *
+ *   GET /badge.svg?repo=OWNER/NAME   counts a hit, answers the badge
+ *   GET /count.svg?repo=OWNER/NAME   answers the badge without counting
+ *   GET /api/v1/repos/OWNER/NAME     the counts as JSON, without counting
+ *   GET /healthz                     200 while the store takes writes, else 503
+ *   GET /                            a short text on how to use ghit
+ *
+ * A badge URL answers every error with an error badge, since whatever asked
+ * for it displays images; the API answers JSON; the rest plain text.
+ */
+#include "routes.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "badge.h"
+#include "log.h"
+#include "repo_key.h"
+#include "siphash.h"
+
+static const char api_prefix[] = "/api/v1/repos/";
+
+void routes_text(struct response *res, unsigned status, const char *message)
+{
+    res->status = status;
+    res->content_type = "text/plain; charset=utf-8";
+    buf_reset(&res->body);
+    buf_puts(&res->body, message);
+    buf_putc(&res->body, '\n');
+}
+
+/* A strong ETag from the body: it changes exactly when the bytes change. */
+static void set_etag(struct response *res)
+{
+    static const uint8_t key[16] = {0};
+    uint64_t h = siphash(res->body.data, res->body.len, key);
+    snprintf(res->etag, sizeof res->etag, "\"%016" PRIx64 "\"", h);
+}
+
+static void svg_reply(struct response *res, unsigned status)
+{
+    res->status = status;
+    res->content_type = "image/svg+xml; charset=utf-8";
+    res->no_cache = true;
+    set_etag(res);
+}
+
+static void error_badge(const struct app *app, struct response *res, unsigned status,
+                        const char *message)
+{
+    buf_reset(&res->body);
+    badge_render_error(&res->body, &app->cfg->look, message);
+    svg_reply(res, status);
+}
+
+/* Logs the repo limit at most once a minute: a flood of new names must not flood the log. */
+static void log_repo_limit(const struct app *app)
+{
+    static atomic_llong last_logged;
+    static atomic_ullong refused;
+    unsigned long long n = atomic_fetch_add(&refused, 1) + 1;
+    long long now = (long long)time(NULL), last = atomic_load(&last_logged);
+    if (now - last >= 60 && atomic_compare_exchange_strong(&last_logged, &last, now))
+        log_warn("repo limit reached (--max-repos %u): refused new repos %llu times so far",
+                 app->cfg->max_repos, n);
+}
+
+/* /badge.svg (count) and /count.svg (no count). */
+static void badge(const struct app *app, const struct request *req, struct response *res,
+                  bool count)
+{
+    struct badge_look look = app->cfg->look;
+    const struct request_param *repo = NULL;
+    if (req->too_many_params) {
+        error_badge(app, res, 400, "too many query parameters");
+        return;
+    }
+    for (unsigned i = 0; i < req->nparams; i++) {
+        const struct request_param *p = &req->params[i];
+        if (strcmp(p->name, "repo") == 0) {
+            if (repo) {
+                error_badge(app, res, 400, "repo given more than once");
+                return;
+            }
+            repo = p;
+            continue;
+        }
+        const char *err = badge_look_set(&look, p->name, p->value);
+        if (err) {
+            error_badge(app, res, 400, err);
+            return;
+        }
+    }
+    char key[REPO_KEY_SIZE];
+    const char *err = repo_key_parse(repo ? repo->value : "", repo ? repo->value_len : 0, key);
+    if (err) {
+        error_badge(app, res, 400, err);
+        return;
+    }
+
+    day_t today = day_from_time(time(NULL));
+    struct counter_view v = {0};
+    if (count && !req->head) {
+        if (counter_hit(app->table, key, today, &v) == COUNTER_FULL) {
+            log_repo_limit(app);
+            {
+                error_badge(app, res, 503, "repo limit reached");
+                return;
+            }
+        }
+    } else {
+        counter_get(app->table, key, today, &v); /* unknown: all zero */
+    }
+    char message[2 * NUMFMT_OUT_MAX + 8];
+    badge_message(message, sizeof message, &look, v.total, v.today);
+    buf_reset(&res->body);
+    badge_render(&res->body, &look, message);
+    svg_reply(res, 200);
+}
+
+static void json_error(struct response *res, unsigned status, const char *message)
+{
+    res->status = status;
+    res->content_type = "application/json";
+    buf_reset(&res->body);
+    /* Messages are ghit's own text: no quotes or backslashes to escape. */
+    buf_printf(&res->body, "{\"error\":\"%s\"}\n", message);
+}
+
+/* /api/v1/repos/OWNER/NAME */
+static void api_repo(const struct app *app, const char *name, struct response *res)
+{
+    char key[REPO_KEY_SIZE];
+    const char *err = repo_key_parse(name, strlen(name), key);
+    if (err) {
+        json_error(res, 400, err);
+        return;
+    }
+    day_t today = day_from_time(time(NULL));
+    struct counter_view v;
+    if (!counter_get(app->table, key, today, &v)) {
+        json_error(res, 404, "unknown repo: it has no hits yet");
+        return;
+    }
+    char day[DAY_TEXT_SIZE], first[DAY_TEXT_SIZE];
+    day_format(today, day);
+    day_format(v.first_day, first);
+    res->status = 200;
+    res->content_type = "application/json";
+    buf_reset(&res->body);
+    buf_printf(&res->body,
+               "{\"repo\":\"%s\",\"total\":%" PRIu64 ",\"today\":%" PRIu64
+               ",\"day\":\"%s\",\"first_seen\":\"%s\"}\n",
+               key, v.total, v.today, day, first);
+}
+
+static void healthz(const struct app *app, struct response *res)
+{
+    char why[256];
+    if (flusher_health(app->flusher, why, sizeof why))
+        return routes_text(res, 200, "ok");
+    char msg[300];
+    snprintf(msg, sizeof msg, "store failing: %s", why);
+    routes_text(res, 503, msg);
+}
+
+static void index_page(struct response *res)
+{
+    routes_text(res, 200,
+                "ghit " GHIT_VERSION ": a hit counter for badges.\n\n"
+                "  Badge:  /badge.svg?repo=OWNER/NAME   (counts one hit)\n"
+                "  Peek:   /count.svg?repo=OWNER/NAME   (does not count)\n"
+                "  JSON:   /api/v1/repos/OWNER/NAME\n"
+                "  Health: /healthz\n\n"
+                "Markdown: ![hits](https://THIS-HOST/badge.svg?repo=OWNER/NAME)");
+}
+
+void routes_handle(const struct app *app, const struct request *req, struct response *res)
+{
+    res->no_cache = false;
+    res->etag[0] = '\0';
+    res->allow = NULL;
+    const char *path = req->path;
+    if (strcmp(path, "/badge.svg") == 0)
+        badge(app, req, res, true);
+    else if (strcmp(path, "/count.svg") == 0)
+        badge(app, req, res, false);
+    else if (strncmp(path, api_prefix, sizeof api_prefix - 1) == 0)
+        api_repo(app, path + sizeof api_prefix - 1, res);
+    else if (strcmp(path, "/healthz") == 0)
+        healthz(app, res);
+    else if (strcmp(path, "/") == 0)
+        index_page(res);
+    else
+        routes_text(res, 404, "not found: try /badge.svg?repo=OWNER/NAME");
+}

@@ -1,0 +1,59 @@
+/*
+ * routes: what each URL does. Knows HTTP's vocabulary, not libmicrohttpd.
+ *
+ * http.c turns a request into a struct request, routes_handle() fills a
+ * struct response, and http.c sends it. Keeping the library out of here
+ * means the handlers read as plain functions of their inputs.
+ */
+#ifndef GHIT_ROUTES_H
+#define GHIT_ROUTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "counter.h"
+#include "flusher.h"
+
+/* What the handlers work with; owned by the caller of routes_handle(). */
+struct app {
+    const struct config *cfg;
+    struct counter_table *table;
+    struct flusher *flusher;
+};
+
+/* More query parameters than this get 400: a badge URL needs a handful. */
+#define REQUEST_MAX_PARAMS 32
+
+struct request_param {
+    const char *name;
+    const char *value; /* may hold NUL bytes: value_len counts them */
+    size_t value_len;
+};
+
+struct request {
+    bool head;        /* HEAD: answer as GET would, count nothing */
+    const char *path; /* percent-decoded, without the query */
+    struct request_param params[REQUEST_MAX_PARAMS];
+    unsigned nparams;
+    bool too_many_params;
+};
+
+struct response {
+    unsigned status;
+    const char *content_type;
+    struct buf body;   /* set up by the caller */
+    bool no_cache;     /* the headers that make image proxies refetch every time */
+    char etag[20];     /* "\"<16 hex>\"", or empty */
+    const char *allow; /* for 405 */
+};
+
+/* Handles one GET or HEAD request. */
+void routes_handle(const struct app *app, const struct request *req, struct response *res);
+
+/* Fills res with a plain-text error reply: status and a one-line message. */
+void routes_text(struct response *res, unsigned status, const char *message);
+
+#endif

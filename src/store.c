@@ -1,0 +1,15 @@
+/*
+ * store: picks a backend for a location (see store.h).
+ */
+#include "store.h"
+
+struct store *store_open(const char *where, char *err, size_t errlen)
+{
+    return store_sqlite_open(where, err, errlen);
+}
+
+void store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+}

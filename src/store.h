@@ -1,0 +1,80 @@
+/*
+ * store: where counts live between runs. One interface, one file per backend.
+ *
+ * The counting code sees only this struct of function pointers; SQLite
+ * (store_sqlite.c, the embedded default) sits behind it, and a shared
+ * backend such as Redis plugs in the same way. A backend is used by one
+ * thread at a time (the main thread at start-up, then the flusher): calls
+ * need no locking of their own.
+ *
+ * Results are a small enum; the caller decides what a failure means to a
+ * user (the flusher keeps the deltas and retries, start-up refuses to run).
+ * Every function that can fail writes a message into the caller's err
+ * buffer that says what happened and, where it can, what to do.
+ */
+#ifndef GHIT_STORE_H
+#define GHIT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "day.h"
+
+enum store_result {
+    STORE_OK,
+    STORE_RETRY, /* could not write now (locked, disk full, I/O error, unreachable): try again */
+    STORE_FAILED /* will not work by retrying (not ghit's database, corrupt, bad argument) */
+};
+
+/* Hits to add for one repo on one day. */
+struct store_delta {
+    const char *key;
+    day_t day;
+    uint64_t hits;
+};
+
+/* One repo as the store has it. */
+struct store_row {
+    const char *key;
+    uint64_t total;
+    day_t first_day;
+    uint64_t day_hits; /* hits on the day asked about */
+};
+
+/* Receives rows; the strings in row live only for the call. */
+typedef void store_row_fn(void *arg, const struct store_row *row);
+
+struct store;
+
+struct store_ops {
+    const char *name;
+    /* Calls fn for every repo, with its hits on day. */
+    enum store_result (*scan)(struct store *s, day_t day, store_row_fn *fn, void *arg, char *err,
+                              size_t errlen);
+    /*
+     * Adds n deltas, all or none, recording each repo among all repos and
+     * among its day's repos. A shared store may report its new figures for
+     * today through fn (others' hits included); a store whose figures are
+     * this process's own reports nothing. Called by the flusher only.
+     */
+    enum store_result (*apply)(struct store *s, const struct store_delta *d, size_t n, day_t today,
+                               store_row_fn *fn, void *arg, char *err, size_t errlen);
+    void (*close)(struct store *s);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/*
+ * Opens the store that where names: a file path (SQLite, made if missing).
+ * Returns NULL with a message in err if it cannot be opened or is not
+ * ghit's. Close with store_close().
+ */
+struct store *store_open(const char *where, char *err, size_t errlen);
+void store_close(struct store *s);
+
+/* The SQLite backend: path is made with ghit's schema if it does not exist. */
+struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * store_sqlite: the embedded default store, one SQLite file in WAL mode.
+ *
+ * Schema (version 1), readable with the sqlite3 shell:
+ *
+ *   repos(name TEXT PRIMARY KEY, total INTEGER, first_day TEXT)   every repo
+ *   daily(repo TEXT, day TEXT, hits INTEGER, PRIMARY KEY(repo, day))
+ *                                            hits per UTC day; the rows of a
+ *                                            day are that day's repos
+ *
+ * Days are stored as 'YYYY-MM-DD' so that a person can query them. The file
+ * is marked as ghit's with PRAGMA application_id, and its schema version is
+ * PRAGMA user_version: a database that is not ghit's is refused, never
+ * changed. One flush is one transaction, so a crash leaves either all of a
+ * flush or none of it.
+ */
+#include "store.h"
+
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+
+#define APP_ID         0x67686974 /* "ghit" */
+#define SCHEMA_VERSION 1
+
+struct sqlite_store {
+    struct store base; /* first: a struct store * is a struct sqlite_store * */
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *upsert_repo, *upsert_day;
+};
+
+static const char schema[] = "CREATE TABLE repos ("
+                             "  name TEXT PRIMARY KEY NOT NULL,"
+                             "  total INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0),"
+                             "  first_day TEXT NOT NULL"
+                             ") WITHOUT ROWID;"
+                             "CREATE TABLE daily ("
+                             "  repo TEXT NOT NULL,"
+                             "  day TEXT NOT NULL,"
+                             "  hits INTEGER NOT NULL DEFAULT 0 CHECK (hits >= 0),"
+                             "  PRIMARY KEY (repo, day)"
+                             ") WITHOUT ROWID;"
+                             "CREATE INDEX daily_by_day ON daily(day);";
+
+/* Writes "what: sqlite's message (path)" into err. */
+static void fail(struct sqlite_store *s, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s (%s)", what, s->db ? sqlite3_errmsg(s->db) : "out of memory",
+             s->path);
+}
+
+/* Maps an SQLite result to whether retrying can help. */
+static enum store_result classify(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+        return STORE_RETRY;
+    default:
+        return STORE_FAILED;
+    }
+}
+
+/* Runs one statement that returns one integer. -1 on error. */
+static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Checks that db is ghit's, or empty and now made ghit's. */
+static int adopt(struct sqlite_store *s, char *err, size_t errlen)
+{
+    int64_t app_id, version, ntables;
+    if (pragma_int(s->db, "PRAGMA application_id", &app_id) < 0 ||
+        pragma_int(s->db, "PRAGMA user_version", &version) < 0 ||
+        pragma_int(s->db, "SELECT count(*) FROM sqlite_schema", &ntables) < 0) {
+        fail(s, "cannot read the database; it is not a SQLite database or it is corrupt", err,
+             errlen);
+        return -1;
+    }
+    if (app_id == 0 && ntables == 0) {
+        char *msg = NULL;
+        char sql[sizeof schema + 128];
+        snprintf(sql, sizeof sql, "BEGIN;%sPRAGMA application_id=%d;PRAGMA user_version=%d;COMMIT;",
+                 schema, APP_ID, SCHEMA_VERSION);
+        if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot create ghit's tables in %s: %s", s->path,
+                     msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        return 0;
+    }
+    if (app_id != APP_ID) {
+        snprintf(err, errlen,
+                 "%s is a SQLite database but not ghit's (application_id %" PRId64
+                 "); refusing to touch it: give --db a new file or a ghit database",
+                 s->path, app_id);
+        return -1;
+    }
+    if (version != SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "%s has ghit schema version %" PRId64 ", this ghit knows version %d; "
+                 "use a ghit of the same version",
+                 s->path, version, SCHEMA_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+/* Quick integrity check: refuses a damaged file before anything is written to it. */
+static int check_integrity(struct sqlite_store *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
+        fail(s, "the database is corrupt", err, errlen);
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    int ok = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+    if (!ok) {
+        if (rc == SQLITE_ROW)
+            snprintf(err, errlen,
+                     "the database %s is corrupt (%s); restore it from a backup or "
+                     "try the sqlite3 shell's .recover",
+                     s->path, (const char *)sqlite3_column_text(st, 0));
+        else
+            fail(s, "the database is corrupt", err, errlen);
+    }
+    sqlite3_finalize(st);
+    return ok ? 0 : -1;
+}
+
+static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn *fn, void *arg,
+                                     char *err, size_t errlen)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    char today[DAY_TEXT_SIZE];
+    day_format(day, today);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT r.name, r.total, r.first_day, coalesce(d.hits, 0) "
+                                "FROM repos r LEFT JOIN daily d ON d.repo = r.name AND d.day = ?1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot read the repos", err, errlen);
+        return classify(rc);
+    }
+    sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_row row = {
+            .key = (const char *)sqlite3_column_text(st, 0),
+            .total = (uint64_t)sqlite3_column_int64(st, 1),
+            .day_hits = (uint64_t)sqlite3_column_int64(st, 3),
+        };
+        const char *first = (const char *)sqlite3_column_text(st, 2);
+        if (!row.key || !first || day_parse(first, &row.first_day)) {
+            snprintf(err, errlen, "the database %s holds a malformed repos row (%s)", s->path,
+                     row.key ? row.key : "NULL");
+            sqlite3_finalize(st);
+            return STORE_FAILED;
+        }
+        fn(arg, &row);
+    }
+    enum store_result res = STORE_OK;
+    if (rc != SQLITE_DONE) {
+        fail(s, "cannot read the repos", err, errlen);
+        res = classify(rc);
+    }
+    sqlite3_finalize(st);
+    return res;
+}
+
+/* Runs st with (key, day, hits) bound, then resets it. */
+static int step_delta(sqlite3_stmt *st, const struct store_delta *d)
+{
+    char day[DAY_TEXT_SIZE];
+    day_format(d->day, day);
+    sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, day, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, (int64_t)d->hits);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static enum store_result sqlite_apply(struct store *base, const struct store_delta *d, size_t n,
+                                      day_t today, store_row_fn *fn, void *arg, char *err,
+                                      size_t errlen)
+{
+    (void)today;
+    (void)fn; /* the file holds only this process's hits: nothing newer to report */
+    (void)arg;
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot begin a write", err, errlen);
+        return classify(rc);
+    }
+    for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+        rc = step_delta(s->upsert_repo, &d[i]);
+        if (rc == SQLITE_OK)
+            rc = step_delta(s->upsert_day, &d[i]);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot write the counts", err, errlen);
+        /* A failed COMMIT may leave the transaction open; close it so the next try starts clean. */
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return classify(rc);
+    }
+    return STORE_OK;
+}
+
+static void sqlite_close(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_finalize(s->upsert_repo);
+    sqlite3_finalize(s->upsert_day);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .scan = sqlite_scan,
+    .apply = sqlite_apply,
+    .close = sqlite_close,
+};
+
+struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
+{
+    struct sqlite_store *s = xcalloc(1, sizeof *s);
+    s->base.ops = &sqlite_ops;
+    s->path = xstrdup(path);
+
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file; give --db a file path", path);
+        goto fail;
+    }
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot open the database", err, errlen);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    /* A writer elsewhere (the sqlite3 shell, a backup) holds the lock briefly: wait a little. */
+    sqlite3_busy_timeout(s->db, 1000);
+    if (adopt(s, err, errlen) < 0 || check_integrity(s, err, errlen) < 0)
+        goto fail;
+    /*
+     * WAL: readers (the sqlite3 shell, backups) never block the flusher.
+     * synchronous=NORMAL: a committed flush survives a crash of ghit (kill -9);
+     * a power cut may lose the last flushes, as the flush interval already may.
+     */
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+                     &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot switch %s to WAL mode: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        goto fail;
+    }
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO repos(name, first_day, total) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
+                           "first_day = min(first_day, excluded.first_day)",
+                           -1, &s->upsert_repo, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "INSERT INTO daily(repo, day, hits) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits",
+                           -1, &s->upsert_day, NULL) != SQLITE_OK) {
+        fail(s, "cannot prepare statements; the schema does not match", err, errlen);
+        goto fail;
+    }
+    return &s->base;
+fail:
+    sqlite_close(&s->base);
+    return NULL;
+}

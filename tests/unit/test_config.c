@@ -1,0 +1,97 @@
+/* Unit tests of config: the defaults of the option table, parsing and its errors. */
+#include <stdio.h>
+
+#include "config.h"
+#include "test.h"
+
+/* Parses the words of args (NULL-terminated) after "serve"; errors go to a scratch file. */
+static int parse(struct config *c, const char **args)
+{
+    char serve[] = "serve";
+    char *argv[32] = {serve};
+    int argc = 1;
+    while (*args && argc < 31)
+        argv[argc++] = (char *)*args++;
+    config_init(c);
+    FILE *sink = fopen("/dev/null", "w");
+    int rc = config_parse(c, argc, argv, sink, sink);
+    fclose(sink);
+    return rc;
+}
+
+static void defaults_suit_a_small_public_server(void)
+{
+    struct config c;
+    config_init(&c);
+    CHECK_STR(c.listen, "127.0.0.1:8080");
+    CHECK_STR(c.db, "ghit.db");
+    CHECK_INT(c.flush_interval_ms, 1000);
+    CHECK_INT(c.max_connections_per_ip, 32);
+    CHECK_INT(c.request_timeout_s, 10);
+    CHECK_INT(c.max_url_bytes, 2048);
+    CHECK_INT(c.max_header_bytes, 8192);
+    CHECK_INT(c.max_repos, 100000);
+    CHECK_INT(c.look.style, BADGE_FLAT);
+    CHECK_INT(c.look.view, BADGE_VIEW_TOTAL);
+}
+
+static void options_parse_in_both_forms(void)
+{
+    struct config c;
+    const char *args[] = {"--listen", "0.0.0.0:9", "--flush-interval=250", "--threads",
+                          "4",        "--style",   "for-the-badge",        NULL};
+    CHECK_INT(parse(&c, args), 0);
+    CHECK_STR(c.listen, "0.0.0.0:9");
+    CHECK_INT(c.flush_interval_ms, 250);
+    CHECK_INT(c.threads, 4);
+    CHECK_INT(c.look.style, BADGE_FOR_THE_BADGE);
+}
+
+static void bad_values_are_refused(void)
+{
+    struct config c;
+    const char *unknown[] = {"--nope", "1", NULL};
+    const char *range[] = {"--threads", "0", NULL};
+    const char *negative[] = {"--max-repos", "-5", NULL};
+    const char *junk[] = {"--flush-interval", "10ms", NULL};
+    const char *missing[] = {"--db", NULL};
+    const char *style[] = {"--style", "wobbly", NULL};
+    const char *stray[] = {"serve-me", NULL};
+    CHECK_INT(parse(&c, unknown), -1);
+    CHECK_INT(parse(&c, range), -1);
+    CHECK_INT(parse(&c, negative), -1);
+    CHECK_INT(parse(&c, junk), -1);
+    CHECK_INT(parse(&c, missing), -1);
+    CHECK_INT(parse(&c, style), -1);
+    CHECK_INT(parse(&c, stray), -1);
+}
+
+static void help_is_not_an_error(void)
+{
+    struct config c;
+    const char *args[] = {"--help", NULL};
+    CHECK_INT(parse(&c, args), 1);
+}
+
+static void look_options_reach_other_commands(void)
+{
+    struct badge_look look;
+    const char *why = "unset";
+    badge_look_init(&look);
+    CHECK_INT(config_look_option(&look, "style", "plastic", &why), 1);
+    CHECK(why == NULL);
+    CHECK_INT(look.style, BADGE_PLASTIC);
+    CHECK_INT(config_look_option(&look, "db", "x", &why), 0);
+    CHECK_INT(config_look_option(&look, "view", "sideways", &why), 1);
+    CHECK(why != NULL);
+}
+
+int main(void)
+{
+    RUN(defaults_suit_a_small_public_server);
+    RUN(options_parse_in_both_forms);
+    RUN(bad_values_are_refused);
+    RUN(help_is_not_an_error);
+    RUN(look_options_reach_other_commands);
+    return test_main_end("config");
+}

@@ -1,0 +1,217 @@
+/* Unit tests of the counter table: counting, day rollover, limits, take and give back, threads. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "counter.h"
+#include "test.h"
+
+/* Sums what counter_take hands over, per day and in all, for one key or every key. */
+struct sum {
+    const char *only_key; /* NULL: every key */
+    uint64_t hits;
+    size_t calls;
+    day_t days_seen[8];
+    uint64_t per_day[8];
+    int ndays;
+};
+
+static void sum_cb(void *arg, const char *key, day_t day, uint64_t hits)
+{
+    struct sum *s = arg;
+    if (s->only_key && strcmp(s->only_key, key) != 0)
+        return;
+    s->hits += hits;
+    s->calls++;
+    for (int i = 0; i < s->ndays; i++) {
+        if (s->days_seen[i] == day) {
+            s->per_day[i] += hits;
+            return;
+        }
+    }
+    if (s->ndays < 8) {
+        s->days_seen[s->ndays] = day;
+        s->per_day[s->ndays++] = hits;
+    }
+}
+
+static void hits_count_and_show(void)
+{
+    struct counter_table *t = counter_new(0);
+    struct counter_view v;
+    CHECK(!counter_get(t, "a/b", 100, &v));
+    CHECK_INT(counter_hit(t, "a/b", 100, &v), COUNTER_OK);
+    CHECK_INT(v.total, 1);
+    CHECK_INT(v.today, 1);
+    CHECK_INT(v.first_day, 100);
+    counter_hit(t, "a/b", 100, &v);
+    counter_hit(t, "c/d", 100, &v);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK_INT(v.total, 2);
+    CHECK_INT(v.today, 2);
+    CHECK_INT(counter_size(t), 2);
+    counter_free(t);
+}
+
+static void day_rollover_resets_today_and_keeps_days_apart(void)
+{
+    struct counter_table *t = counter_new(0);
+    struct counter_view v;
+    for (int i = 0; i < 3; i++)
+        counter_hit(t, "a/b", 100, &v);
+    counter_hit(t, "a/b", 101, &v);
+    CHECK_INT(v.total, 4);
+    CHECK_INT(v.today, 1);
+    CHECK_INT(v.first_day, 100);
+    /* Seen from the old day, nothing is "today" any more: the counter moved on. */
+    CHECK(counter_get(t, "a/b", 102, &v));
+    CHECK_INT(v.today, 0);
+    CHECK_INT(v.total, 4);
+
+    struct sum s = {0};
+    counter_take(t, sum_cb, &s);
+    CHECK_INT(s.hits, 4);
+    CHECK_INT(s.ndays, 2);
+    for (int i = 0; i < s.ndays; i++)
+        CHECK_INT(s.per_day[i], s.days_seen[i] == 100 ? 3 : 1);
+    counter_free(t);
+}
+
+static void take_clears_and_give_back_restores(void)
+{
+    struct counter_table *t = counter_new(0);
+    struct counter_view v;
+    for (int i = 0; i < 5; i++)
+        counter_hit(t, "a/b", 7, &v);
+    struct sum s = {0};
+    CHECK_INT(counter_take(t, sum_cb, &s), 1);
+    CHECK_INT(s.hits, 5);
+    struct sum again = {0};
+    CHECK_INT(counter_take(t, sum_cb, &again), 0);
+
+    counter_give_back(t, "a/b", 7, 5); /* the store refused them */
+    counter_hit(t, "a/b", 7, &v);
+    CHECK_INT(v.total, 6); /* giving back does not count twice */
+    struct sum third = {0};
+    counter_take(t, sum_cb, &third);
+    CHECK_INT(third.hits, 6);
+    CHECK_INT(third.calls, 1); /* the same day merges into one delta */
+    counter_free(t);
+}
+
+static void load_sets_stored_counts_under_pending_hits(void)
+{
+    struct counter_table *t = counter_new(0);
+    struct counter_view v;
+    counter_load(t, "a/b", 1000, 50, 60, 10);
+    CHECK(counter_get(t, "a/b", 60, &v));
+    CHECK_INT(v.total, 1000);
+    CHECK_INT(v.today, 10);
+    CHECK_INT(v.first_day, 50);
+    counter_hit(t, "a/b", 60, &v);
+    CHECK_INT(v.total, 1001);
+    CHECK_INT(v.today, 11);
+    /* A shared store reports 1005 (others' hits too) before our hit was written: keep it on top. */
+    counter_load(t, "a/b", 1005, 50, 60, 14);
+    CHECK(counter_get(t, "a/b", 60, &v));
+    CHECK_INT(v.total, 1006);
+    CHECK_INT(v.today, 15);
+    struct sum s = {0};
+    counter_take(t, sum_cb, &s);
+    CHECK_INT(s.hits, 1); /* loading never makes pending hits */
+    counter_free(t);
+}
+
+static void repo_limit_refuses_new_repos_only(void)
+{
+    struct counter_table *t = counter_new(2);
+    struct counter_view v;
+    CHECK_INT(counter_hit(t, "a/a", 1, &v), COUNTER_OK);
+    CHECK_INT(counter_hit(t, "b/b", 1, &v), COUNTER_OK);
+    CHECK_INT(counter_hit(t, "c/c", 1, &v), COUNTER_FULL);
+    CHECK(!counter_get(t, "c/c", 1, &v));
+    CHECK_INT(counter_hit(t, "a/a", 1, &v), COUNTER_OK);
+    CHECK_INT(v.total, 2);
+    CHECK_INT(counter_size(t), 2);
+    counter_free(t);
+}
+
+static void many_repos_grow_the_shards(void)
+{
+    struct counter_table *t = counter_new(0);
+    struct counter_view v;
+    char key[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof key, "o/r%d", i);
+        counter_hit(t, key, 1, &v);
+        if (i % 3 == 0)
+            counter_hit(t, key, 1, &v);
+    }
+    CHECK_INT(counter_size(t), 20000);
+    for (int i = 0; i < 20000; i += 997) {
+        snprintf(key, sizeof key, "o/r%d", i);
+        CHECK(counter_get(t, key, 1, &v));
+        CHECK_INT(v.total, i % 3 == 0 ? 2 : 1);
+    }
+    struct sum s = {0};
+    counter_take(t, sum_cb, &s);
+    CHECK_INT(s.hits, 20000 + 6667);
+    counter_free(t);
+}
+
+#define THREADS    4
+#define PER_THREAD 50000
+
+struct worker {
+    struct counter_table *t;
+    int id;
+};
+
+static void *hammer(void *arg)
+{
+    struct worker *w = arg;
+    struct counter_view v;
+    char key[32];
+    for (int i = 0; i < PER_THREAD; i++) {
+        counter_hit(w->t, "hot/repo", 9, &v);
+        snprintf(key, sizeof key, "t%d/r%d", w->id, i % 100);
+        counter_hit(w->t, key, 9, &v);
+    }
+    return NULL;
+}
+
+/* Concurrent hits and flushes: every hit is taken exactly once. */
+static void concurrent_hits_are_all_counted(void)
+{
+    struct counter_table *t = counter_new(0);
+    pthread_t th[THREADS];
+    struct worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){t, i};
+        pthread_create(&th[i], NULL, hammer, &w[i]);
+    }
+    struct sum taken = {0};
+    for (int i = 0; i < 200; i++)
+        counter_take(t, sum_cb, &taken); /* flushes race the hits */
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    counter_take(t, sum_cb, &taken);
+    CHECK_INT(taken.hits, 2 * THREADS * PER_THREAD);
+    struct counter_view v;
+    CHECK(counter_get(t, "hot/repo", 9, &v));
+    CHECK_INT(v.total, THREADS * PER_THREAD);
+    CHECK_INT(v.today, THREADS * PER_THREAD);
+    CHECK_INT(counter_size(t), 1 + THREADS * 100);
+    counter_free(t);
+}
+
+int main(void)
+{
+    RUN(hits_count_and_show);
+    RUN(day_rollover_resets_today_and_keeps_days_apart);
+    RUN(take_clears_and_give_back_restores);
+    RUN(load_sets_stored_counts_under_pending_hits);
+    RUN(repo_limit_refuses_new_repos_only);
+    RUN(many_repos_grow_the_shards);
+    RUN(concurrent_hits_are_all_counted);
+    return test_main_end("counter");
+}

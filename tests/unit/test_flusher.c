@@ -1,0 +1,122 @@
+/*
+ * Unit tests of the flusher with a real SQLite store: pending hits reach
+ * the file; a write refused because another connection holds the lock
+ * loses nothing, shows in the health, and goes through once the lock is
+ * released; stopping writes everything.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "flusher.h"
+#include "test.h"
+
+static char dir[] = "/tmp/ghit-test-flusher-XXXXXX";
+
+static int64_t total_of(const char *path, const char *key)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    sqlite3_open(path, &db);
+    sqlite3_prepare_v2(db, "SELECT total FROM repos WHERE name = ?1", -1, &st, NULL);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void failed_write_keeps_hits_and_recovers(void)
+{
+    char path[256], err[256], why[256] = "";
+    snprintf(path, sizeof path, "%s/f.db", dir);
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct counter_table *t = counter_new(0);
+    struct flusher *f = flusher_new(t, s, 50);
+    struct counter_view v;
+    for (int i = 0; i < 10; i++)
+        counter_hit(t, "a/b", 3, &v);
+    CHECK(flusher_flush(f));
+    CHECK_INT(total_of(path, "a/b"), 10);
+
+    sqlite3 *other;
+    sqlite3_open(path, &other);
+    sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    for (int i = 0; i < 5; i++)
+        counter_hit(t, "a/b", 3, &v);
+    CHECK(!flusher_flush(f));
+    CHECK(!flusher_health(f, why, sizeof why));
+    CHECK(strstr(why, "locked") != NULL);
+    counter_hit(t, "a/b", 3, &v); /* hits go on while the store fails */
+    CHECK_INT(v.total, 16);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+
+    CHECK(flusher_flush(f));
+    CHECK(flusher_health(f, why, sizeof why));
+    CHECK_INT(total_of(path, "a/b"), 16);
+    struct flusher_stats st;
+    flusher_get_stats(f, &st);
+    CHECK_INT(st.failures, 1);
+    CHECK_INT(st.hits_written, 16);
+    flusher_free(f);
+    counter_free(t);
+    store_close(s);
+}
+
+static void stop_writes_everything(void)
+{
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/g.db", dir);
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct counter_table *t = counter_new(0);
+    struct flusher *f = flusher_new(t, s, 3600000); /* never on its own in this test */
+    CHECK_INT(flusher_start(f), 0);
+    struct counter_view v;
+    for (int i = 0; i < 1234; i++)
+        counter_hit(t, "x/y", 3, &v);
+    CHECK_INT(flusher_stop(f, 1000), 0);
+    CHECK_INT(total_of(path, "x/y"), 1234);
+    flusher_free(f);
+    counter_free(t);
+    store_close(s);
+}
+
+static void stop_reports_what_could_not_be_written(void)
+{
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/h.db", dir);
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct counter_table *t = counter_new(0);
+    struct flusher *f = flusher_new(t, s, 3600000);
+    struct counter_view v;
+    for (int i = 0; i < 7; i++)
+        counter_hit(t, "x/y", 3, &v);
+    sqlite3 *other;
+    sqlite3_open(path, &other);
+    sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    CHECK_INT(flusher_stop(f, 200), 7);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    flusher_free(f);
+    counter_free(t);
+    store_close(s);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(failed_write_keeps_hits_and_recovers);
+    RUN(stop_writes_everything);
+    RUN(stop_reports_what_could_not_be_written);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return test_main_end("flusher");
+}

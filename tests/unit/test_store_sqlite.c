@@ -1,0 +1,229 @@
+/*
+ * Unit tests of the SQLite store on real files: schema, upserts, refusal of
+ * foreign and corrupt files, and a commit that fails while another
+ * connection holds the write lock.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "test.h"
+
+static char dir[] = "/tmp/ghit-test-store-XXXXXX";
+
+/* A fresh path in the test directory. */
+static const char *path_for(const char *name)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    unlink(path);
+    return path;
+}
+
+struct rows {
+    int n;
+    char key[8][160];
+    uint64_t total[8], day_hits[8];
+    day_t first[8];
+};
+
+static void collect(void *arg, const struct store_row *r)
+{
+    struct rows *rows = arg;
+    if (rows->n < 8) {
+        snprintf(rows->key[rows->n], sizeof rows->key[0], "%s", r->key);
+        rows->total[rows->n] = r->total;
+        rows->day_hits[rows->n] = r->day_hits;
+        rows->first[rows->n] = r->first_day;
+        rows->n++;
+    }
+}
+
+/* The row for key in rows, or -1. */
+static int find(const struct rows *rows, const char *key)
+{
+    for (int i = 0; i < rows->n; i++)
+        if (strcmp(rows->key[i], key) == 0)
+            return i;
+    return -1;
+}
+
+/* Runs sql on path with the sqlite3 library directly: what another program would see. */
+static int64_t query_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    sqlite3_open(path, &db);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void apply_then_scan(void)
+{
+    char err[256];
+    const char *path = path_for("a.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    struct store_delta d1[] = {{"a/b", 100, 3}, {"c/d", 100, 1}, {"a/b", 101, 2}};
+    CHECK_INT(s->ops->apply(s, d1, 3, 101, NULL, NULL, err, sizeof err), STORE_OK);
+    struct store_delta d2[] = {{"a/b", 101, 5}};
+    CHECK_INT(s->ops->apply(s, d2, 1, 101, NULL, NULL, err, sizeof err), STORE_OK);
+
+    struct rows rows = {0};
+    CHECK_INT(s->ops->scan(s, 101, collect, &rows, err, sizeof err), STORE_OK);
+    CHECK_INT(rows.n, 2);
+    int i = find(&rows, "a/b");
+    CHECK(i >= 0);
+    if (i >= 0) {
+        CHECK_INT(rows.total[i], 10);
+        CHECK_INT(rows.day_hits[i], 7);
+        CHECK_INT(rows.first[i], 100);
+    }
+    i = find(&rows, "c/d");
+    CHECK(i >= 0 && rows.total[i] == 1 && rows.day_hits[i] == 0);
+    store_close(s);
+
+    /* What a person sees with the sqlite3 shell. */
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'a/b'"), 10);
+    /* Day 100 is 1970-04-11, day 101 the day after. */
+    CHECK_INT(query_int(path, "SELECT hits FROM daily WHERE repo = 'a/b' AND day = '1970-04-12'"),
+              7);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM daily WHERE day = '1970-04-11'"), 2);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM daily WHERE day = '1970-04-12'"), 1);
+    CHECK_INT(query_int(path, "SELECT first_day = '1970-04-11' FROM repos WHERE name = 'a/b'"), 1);
+}
+
+static void reopen_keeps_counts(void)
+{
+    char err[256];
+    const char *path = path_for("b.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct store_delta d[] = {{"x/y", 5, 42}};
+    CHECK_INT(s->ops->apply(s, d, 1, 5, NULL, NULL, err, sizeof err), STORE_OK);
+    store_close(s);
+    s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    struct rows rows = {0};
+    s->ops->scan(s, 5, collect, &rows, err, sizeof err);
+    CHECK_INT(rows.n, 1);
+    CHECK_INT(rows.total[0], 42);
+    store_close(s);
+}
+
+static void foreign_database_is_refused_untouched(void)
+{
+    char err[256];
+    const char *path = path_for("foreign.db");
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "CREATE TABLE accounts(id INTEGER); INSERT INTO accounts VALUES (7);", NULL,
+                 NULL, NULL);
+    sqlite3_close(db);
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s == NULL);
+    CHECK(strstr(err, "not ghit's") != NULL);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'repos'"), 0);
+    CHECK_INT(query_int(path, "SELECT id FROM accounts"), 7);
+}
+
+static void not_a_database_is_refused(void)
+{
+    char err[256];
+    const char *path = path_for("text.db");
+    FILE *f = fopen(path, "w");
+    fputs("this is a text file, not a database, and long enough to have a header.\n", f);
+    fclose(f);
+    CHECK(store_sqlite_open(path, err, sizeof err) == NULL);
+    CHECK(strstr(err, "not a SQLite database or it is corrupt") != NULL);
+    f = fopen(path, "r");
+    char line[128] = "";
+    CHECK(fgets(line, sizeof line, f) != NULL);
+    fclose(f);
+    CHECK(strncmp(line, "this is a text file", 19) == 0); /* never overwritten */
+}
+
+static void corrupt_database_is_refused(void)
+{
+    char err[256];
+    const char *path = path_for("corrupt.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct store_delta d[200];
+    char keys[200][16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(keys[i], sizeof keys[i], "o/r%d", i);
+        d[i] = (struct store_delta){keys[i], 9, 1};
+    }
+    s->ops->apply(s, d, 200, 9, NULL, NULL, err, sizeof err);
+    store_close(s);
+    /* Scribble over every page but the file header: the b-trees are garbage now. */
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    CHECK(size > 4096);
+    fseek(f, 100, SEEK_SET);
+    for (long i = 100; i < size; i++)
+        fputc(i % 7 ? 0xA5 : 0x13, f);
+    fclose(f);
+    CHECK(store_sqlite_open(path, err, sizeof err) == NULL);
+    CHECK(strstr(err, "corrupt") != NULL || strstr(err, "malformed") != NULL);
+}
+
+static void directory_is_refused(void)
+{
+    char err[256];
+    CHECK(store_sqlite_open(dir, err, sizeof err) == NULL);
+    CHECK(strstr(err, "not a regular file") != NULL);
+}
+
+/* While another connection holds the write lock, a write fails as retryable and changes nothing. */
+static void failing_commit_is_retryable_and_changes_nothing(void)
+{
+    char err[256] = "";
+    const char *path = path_for("locked.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct store_delta d[] = {{"a/b", 1, 5}};
+    CHECK_INT(s->ops->apply(s, d, 1, 1, NULL, NULL, err, sizeof err), STORE_OK);
+
+    sqlite3 *other;
+    sqlite3_open(path, &other);
+    CHECK_INT(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    struct store_delta d2[] = {{"a/b", 1, 3}, {"new/one", 1, 1}};
+    CHECK_INT(s->ops->apply(s, d2, 2, 1, NULL, NULL, err, sizeof err), STORE_RETRY);
+    CHECK(strstr(err, "locked") != NULL);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'a/b'"), 5);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM repos"), 1);
+    /* The same deltas succeed once the lock is gone. */
+    CHECK_INT(s->ops->apply(s, d2, 2, 1, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'a/b'"), 8);
+    store_close(s);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(apply_then_scan);
+    RUN(reopen_keeps_counts);
+    RUN(foreign_database_is_refused_untouched);
+    RUN(not_a_database_is_refused);
+    RUN(corrupt_database_is_refused);
+    RUN(directory_is_refused);
+    RUN(failing_commit_is_retryable_and_changes_nothing);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return test_main_end("store_sqlite");
+}
