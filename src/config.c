@@ -44,7 +44,7 @@ static const struct option_def options[] = {
      "longest request target (path and query); longer ones get 414"},
     {"max-header-bytes", "N", "8192", OPT_UINT, OFF(max_header_bytes), 256, 65536, NULL,
      "most bytes of request header fields; more get 431"},
-    {"connection-memory", "N", "32768", OPT_UINT, OFF(connection_memory), 4096, 16777216, NULL,
+    {"connection-memory", "N", "16384", OPT_UINT, OFF(connection_memory), 4096, 16777216, NULL,
      "memory per connection for the request and its reply"},
     {"max-repos", "N", "100000", OPT_UINT, OFF(max_repos), 1, 100000000, NULL,
      "distinct repos at most; a new repo beyond it gets an error badge"},

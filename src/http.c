@@ -239,32 +239,44 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)upload_data;
     struct http_server *s = cls;
     uintptr_t ctx = (uintptr_t)*req_ctx;
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (!(ctx & 1)) {
-        *req_ctx = (void *)(ctx | 1); /* trap 1: nothing is queued on the first call */
+        *req_ctx = (void *)(ctx | 1);
         /* From this call on, the library reports the request's end to on_completed(). */
         atomic_fetch_add(&s->in_flight, 1);
-        return MHD_YES;
+        /*
+         * Trap 1: nothing is queued on the first call, except for a request
+         * that carries a body. None of ghit's URLs takes one, and the
+         * library accepts a reply only before the body is read or after
+         * all of it: refuse now rather than read an upload of any size.
+         * The connection is closed after this reply, as it should be.
+         */
+        const char *length =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        bool body =
+            (length && strcmp(length, "0") != 0) ||
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        if (!body)
+            return MHD_YES;
     }
+    (void)upload_data_size; /* a body is refused on the first call: none arrives here */
     struct response res = {0};
     buf_init(&res.body);
     buf_reserve(&res.body, 1536); /* a badge fits: one allocation per reply */
-    struct request req = {0};
+    struct request req = {.head = head};
     struct collect col = {&req, 0};
     size_t target_len = ctx >> 1;
-    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
-    req.head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, count_header, &col);
     if (target_len > s->app->cfg->max_url_bytes) {
         routes_text(&res, 414, "request target too long");
     } else if (col.header_bytes > s->app->cfg->max_header_bytes) {
         routes_text(&res, 431, "request header fields too large");
-    } else if (!get && !req.head) {
+    } else if (!get && !head) {
         routes_text(&res, 405, "method not allowed: use GET or HEAD");
         res.allow = "GET, HEAD";
-    } else if (*upload_data_size) {
-        /* A GET with a body: refuse it rather than read an unbounded upload. */
-        *upload_data_size = 0;
+    } else if (!(ctx & 1)) {
         routes_text(&res, 413, "a request body is not accepted here");
     } else {
         req.path = url;

@@ -20,7 +20,6 @@
 #include "badge.h"
 #include "log.h"
 #include "repo_key.h"
-#include "siphash.h"
 
 static const char api_prefix[] = "/api/v1/repos/";
 
@@ -33,11 +32,28 @@ void routes_text(struct response *res, unsigned status, const char *message)
     buf_putc(&res->body, '\n');
 }
 
-/* A strong ETag from the body: it changes exactly when the bytes change. */
+/*
+ * A strong ETag from the body: it changes exactly when the bytes change
+ * (up to 64-bit collisions). The body is ghit's own output, so the hash
+ * needs no secret; a word at a time, it costs a fraction of SipHash's
+ * time on a 1 KB badge, measured with callgrind on the hot path.
+ */
 static void set_etag(struct response *res)
 {
-    static const uint8_t key[16] = {0};
-    uint64_t h = siphash(res->body.data, res->body.len, key);
+    const unsigned char *p = (const unsigned char *)res->body.data;
+    size_t n = res->body.len;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    for (; n; p++, n--)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 32;
     snprintf(res->etag, sizeof res->etag, "\"%016" PRIx64 "\"", h);
 }
 
