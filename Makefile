@@ -118,7 +118,7 @@ FUZZ_SECONDS ?= 30
 fuzz: | $(BUILD)/tests
 	@for f in $(FUZZ_SRC); do \
 	    name=$$(basename $$f .c); \
-	    clang -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
+	    clang -std=c11 -D_GNU_SOURCE -DGHIT_VERSION='"$(VERSION)"' -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
 	        $$(pkg-config --cflags $(PKGS) libxml-2.0) -o $(BUILD)/tests/$$name $$f \
 	        $(filter-out src/main.c,$(SRC)) $(LIBS) $$(pkg-config --libs $(PKGS) libxml-2.0) || exit 1; \
 	    mkdir -p tests/fuzz/corpus/$${name#fuzz_}; \

@@ -48,6 +48,9 @@ let font = `/*
  * (ICU ${process.versions.icu}, Unicode ${process.versions.unicode}) applies it in toUpperCase().
  */
 #include "badge_font.h"
+
+/* The tables keep the generator's layout. */
+/* clang-format off */
 `
 for (const [name, file, what] of fonts) {
   const data = JSON.parse(fs.readFileSync(require.resolve(`anafanafo/data/${file}`), 'utf8'))
@@ -58,12 +61,21 @@ for (const [name, file, what] of fonts) {
     if (cw / 100 !== w || hi - lo > 0xffff || cw > 0xffff) throw new Error(`${file}: ${lo} ${w}`)
     return `{${lo}, ${hi - lo}, ${cw}}`
   })
+  // ASCII widths resolved in advance (controls 0, a missing character one "m").
+  const widthOf = c => {
+    if (c <= 31 || c === 127) return 0
+    const r = data.find(([lo, hi]) => c >= lo && c <= hi)
+    return r ? Math.round(r[2] * 100) : widthOf(109)
+  }
+  const ascii = Array.from({ length: 128 }, (_, c) => widthOf(c))
   font += `
 /* ${what}: ${file} */
 static const struct badge_font_range ${name}_ranges[] = {
 ${rows(items, 6)}
 };
-const struct badge_font_table badge_font_${name} = {${name}_ranges, ${data.length}};
+const struct badge_font_table badge_font_${name} = {${name}_ranges, ${data.length}, {
+${rows(ascii, 16)}
+}};
 `
 }
 
@@ -95,6 +107,9 @@ const color = `/*
  * which css-color-converter, and so badge-maker@6, accepts; sorted by name.
  */
 #include "badge_color.h"
+
+/* The table keeps the generator's layout. */
+/* clang-format off */
 
 const struct badge_css_color badge_css_colors[] = {
 ${rows(colors, 3)}

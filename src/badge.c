@@ -27,13 +27,13 @@
 #include "badge_font.h"
 #include "badge_text.h"
 
-#define BADGE_MESSAGE_MAX 256
-#define DEFAULT_LABEL "hits"
-#define DEFAULT_COLOR "#4c1"
+#define BADGE_MESSAGE_MAX   256
+#define DEFAULT_LABEL       "hits"
+#define DEFAULT_COLOR       "#4c1"
 #define DEFAULT_LABEL_COLOR "#555"
-#define ERROR_COLOR "red"
-#define FONT_FAMILY "Verdana,Geneva,DejaVu Sans,sans-serif"
-#define SOCIAL_FONT_FAMILY "Helvetica Neue,Helvetica,Arial,sans-serif"
+#define ERROR_COLOR         "red"
+#define FONT_FAMILY         "Verdana,Geneva,DejaVu Sans,sans-serif"
+#define SOCIAL_FONT_FAMILY  "Helvetica Neue,Helvetica,Arial,sans-serif"
 
 /* Colours of the dark variant of theme=auto: GitHub's dark palette. */
 #define DARK_CSS_FLAT "<style>@media (prefers-color-scheme:dark){.gl{fill:#30363d}}</style>"
@@ -42,10 +42,8 @@
     ".gn{stroke:#21262d}.gt{fill:#e6edf3}.gh{fill:#010409}}</style>"
 
 static const char *const style_names[] = {
-    [BADGE_FLAT] = "flat",
-    [BADGE_FLAT_SQUARE] = "flat-square",
-    [BADGE_PLASTIC] = "plastic",
-    [BADGE_FOR_THE_BADGE] = "for-the-badge",
+    [BADGE_FLAT] = "flat",       [BADGE_FLAT_SQUARE] = "flat-square",
+    [BADGE_PLASTIC] = "plastic", [BADGE_FOR_THE_BADGE] = "for-the-badge",
     [BADGE_SOCIAL] = "social",
 };
 
@@ -55,7 +53,7 @@ void badge_look_init(struct badge_look *look)
     look->style = BADGE_FLAT;
     look->view = BADGE_VIEW_TOTAL;
     look->fmt.style = NUMFMT_GROUPED;
-    strcpy(look->fmt.sep, ",");
+    snprintf(look->fmt.sep, sizeof look->fmt.sep, "%s", ",");
     look->theme_auto = false;
 }
 
@@ -66,10 +64,9 @@ struct sep_name {
 
 /* Group separators by name; the literal separator is accepted as well. */
 static const struct sep_name seps[] = {
-    {"comma", ","},      {",", ","},           {"dot", "."},
-    {".", "."},          {"space", " "},       {" ", " "},
-    {"thin", "\u2009"},  {"\u2009", "\u2009"}, {"apostrophe", "'"},
-    {"'", "'"},          {"underscore", "_"},  {"_", "_"},
+    {"comma", ","},      {",", ","}, {"dot", "."},        {".", "."},
+    {"space", " "},      {" ", " "}, {"thin", "\u2009"},  {"\u2009", "\u2009"},
+    {"apostrophe", "'"}, {"'", "'"}, {"underscore", "_"}, {"_", "_"},
     {"none", ""},        {"", ""},
 };
 
@@ -175,27 +172,44 @@ void badge_message(char *out, size_t n, const struct badge_look *look, uint64_t 
 
 /*
  * Appends x as JavaScript's String(x) writes it. Every coordinate here is a
- * multiple of 1/8 well below 2^40, whose shortest decimal form is its exact
- * one: an integer, or up to three decimals with the trailing zeros removed.
+ * non-negative multiple of 1/8 far below 1e9, whose shortest decimal form is
+ * its exact one: an integer, or up to three decimals without trailing zeros.
  */
 static void num(struct buf *b, double x)
 {
     char s[48];
-    int n;
-    if (x == floor(x) && fabs(x) < 1e15) {
-        n = snprintf(s, sizeof s, "%.0f", x);
-    } else {
-        n = snprintf(s, sizeof s, "%.3f", x);
-        while (n > 0 && s[n - 1] == '0')
-            n--;
-        if (n > 0 && s[n - 1] == '.')
-            n--;
+    double milli = x * 1000; /* exact for the multiples of 1/8 used here */
+    if (x >= 0 && x < 1e9 && milli == (double)(long)milli) {
+        /* the common case, without printf: up to three decimals, no trailing zeros */
+        long v = (long)milli, frac = v % 1000, whole = v / 1000;
+        char *p = s + sizeof s;
+        int digits = 3;
+        while (frac && frac % 10 == 0)
+            frac /= 10, digits--;
+        if (frac) {
+            for (int i = 0; i < digits; i++, frac /= 10)
+                *--p = (char)('0' + frac % 10);
+            *--p = '.';
+        }
+        do {
+            *--p = (char)('0' + whole % 10);
+            whole /= 10;
+        } while (whole);
+        buf_append(b, p, (size_t)(s + sizeof s - p));
+        return;
     }
+    int n = snprintf(s, sizeof s, "%.17g", x); /* not reached by badge geometry */
     if (n > 0 && n < (int)sizeof s)
         buf_append(b, s, (size_t)n);
 }
 
-/* Appends a string, then a number, then a string: the common attr="N" piece. */
+/* Appends a string literal, without measuring it at run time. */
+#define PUTS(b, lit) buf_append((b), lit, sizeof(lit) - 1)
+
+/* Appends literal before, then x, then literal after: the common attr="N" piece. */
+#define PUT(b, before, x, after) (PUTS(b, before), num((b), (x)), PUTS(b, after))
+
+/* put() for strings that are not literals. */
 static void put(struct buf *b, const char *before, double x, const char *after)
 {
     buf_puts(b, before);
@@ -214,12 +228,12 @@ static double preferred_width(const struct badge_font_table *f, const struct bad
 static void put_head(struct buf *b, double width, double height, const struct badge_text *label,
                      const struct badge_text *message)
 {
-    put(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", width, "\"");
-    put(b, " height=\"", height, "\" role=\"img\" aria-label=\"");
+    PUT(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", width, "\"");
+    PUT(b, " height=\"", height, "\" role=\"img\" aria-label=\"");
     for (int pass = 0; pass < 2; pass++) {
         if (label->n) {
             badge_text_put_xml(b, label);
-            buf_puts(b, ": ");
+            PUTS(b, ": ");
         }
         badge_text_put_xml(b, message);
         buf_puts(b, pass == 0 ? "\"><title>" : "</title>");
@@ -237,8 +251,8 @@ static void resolve_colors(struct colors *c, const struct badge_look *look)
 {
     if (!badge_color_resolve(look->color, c->color, sizeof c->color))
         snprintf(c->color, sizeof c->color, "%s", DEFAULT_COLOR);
-    c->label_color_set = badge_color_resolve(look->label_color, c->label_color,
-                                             sizeof c->label_color);
+    c->label_color_set =
+        badge_color_resolve(look->label_color, c->label_color, sizeof c->label_color);
     if (!c->label_color_set)
         snprintf(c->label_color, sizeof c->label_color, "%s", DEFAULT_LABEL_COLOR);
 }
@@ -255,29 +269,29 @@ static void put_text(struct buf *b, enum badge_style style, double margin, doubl
     double x = 10 * (margin + 0.5 * width + 5), len = 10 * width;
     double y = style == BADGE_PLASTIC ? 130 : 140;
     if (style == BADGE_FLAT_SQUARE) {
-        put(b, "<text x=\"", x, "\"");
-        put(b, " y=\"", y, "\"");
-        put(b, " textLength=\"", len, "\" transform=\"scale(.1)\"");
+        PUT(b, "<text x=\"", x, "\"");
+        PUT(b, " y=\"", y, "\"");
+        PUT(b, " textLength=\"", len, "\" transform=\"scale(.1)\"");
         buf_puts(b, light ? " fill=\"#333\">" : ">");
         badge_text_put_xml(b, t);
-        buf_puts(b, "</text>");
+        PUTS(b, "</text>");
         return;
     }
-    buf_puts(b, "<g transform=\"scale(.1)\"><g aria-hidden=\"true\" fill=\"");
+    PUTS(b, "<g transform=\"scale(.1)\"><g aria-hidden=\"true\" fill=\"");
     buf_puts(b, light ? "#ccc" : "#010101");
     for (int i = 0; i < 2; i++) {
         put(b, i == 0 ? "\"><text x=\"" : "</text><text x=\"", x, "\"");
-        put(b, " y=\"", y + 10, "\"");
+        PUT(b, " y=\"", y + 10, "\"");
         buf_puts(b, i == 0 ? " fill-opacity=\".8\" filter=\"url(#blur)\"" : " fill-opacity=\".3\"");
-        put(b, " textLength=\"", len, "\">");
+        PUT(b, " textLength=\"", len, "\">");
         badge_text_put_xml(b, t);
     }
-    put(b, "</text></g><text x=\"", x, "\"");
-    put(b, " y=\"", y, "\"");
-    put(b, " textLength=\"", len, "\"");
+    PUT(b, "</text></g><text x=\"", x, "\"");
+    PUT(b, " y=\"", y, "\"");
+    PUT(b, " textLength=\"", len, "\"");
     buf_puts(b, light ? " fill=\"#333\">" : ">");
     badge_text_put_xml(b, t);
-    buf_puts(b, "</text></g>");
+    PUTS(b, "</text></g>");
 }
 
 static void render_classic(struct buf *b, const struct badge_look *look,
@@ -300,41 +314,41 @@ static void render_classic(struct buf *b, const struct badge_look *look,
     if (dark_label)
         buf_puts(b, DARK_CSS_FLAT);
     if (style == BADGE_FLAT_SQUARE) {
-        buf_puts(b, "<g shape-rendering=\"crispEdges\">");
+        PUTS(b, "<g shape-rendering=\"crispEdges\">");
     } else {
-        buf_puts(b, "<filter id=\"blur\"><feGaussianBlur stdDeviation=\"16\"/></filter>"
-                    "<linearGradient id=\"s\" x2=\"0\" y2=\"100%\">");
+        PUTS(b, "<filter id=\"blur\"><feGaussianBlur stdDeviation=\"16\"/></filter>"
+                "<linearGradient id=\"s\" x2=\"0\" y2=\"100%\">");
         if (style == BADGE_PLASTIC)
-            buf_puts(b, "<stop offset=\"0\" stop-color=\"#fff\" stop-opacity=\".7\"/>"
-                        "<stop offset=\".1\" stop-color=\"#aaa\" stop-opacity=\".1\"/>"
-                        "<stop offset=\".9\" stop-color=\"#000\" stop-opacity=\".3\"/>"
-                        "<stop offset=\"1\" stop-color=\"#000\" stop-opacity=\".5\"/>");
+            PUTS(b, "<stop offset=\"0\" stop-color=\"#fff\" stop-opacity=\".7\"/>"
+                    "<stop offset=\".1\" stop-color=\"#aaa\" stop-opacity=\".1\"/>"
+                    "<stop offset=\".9\" stop-color=\"#000\" stop-opacity=\".3\"/>"
+                    "<stop offset=\"1\" stop-color=\"#000\" stop-opacity=\".5\"/>");
         else
-            buf_puts(b, "<stop offset=\"0\" stop-color=\"#bbb\" stop-opacity=\".1\"/>"
-                        "<stop offset=\"1\" stop-opacity=\".1\"/>");
-        put(b, "</linearGradient><clipPath id=\"r\"><rect width=\"", width, "\"");
-        put(b, " height=\"", height, "\"");
+            PUTS(b, "<stop offset=\"0\" stop-color=\"#bbb\" stop-opacity=\".1\"/>"
+                    "<stop offset=\"1\" stop-opacity=\".1\"/>");
+        PUT(b, "</linearGradient><clipPath id=\"r\"><rect width=\"", width, "\"");
+        PUT(b, " height=\"", height, "\"");
         buf_puts(b, style == BADGE_PLASTIC ? " rx=\"4\"/>" : " rx=\"3\"/>");
-        buf_puts(b, "</clipPath><g clip-path=\"url(#r)\">");
+        PUTS(b, "</clipPath><g clip-path=\"url(#r)\">");
     }
-    put(b, "<rect width=\"", left, "\"");
-    put(b, " height=\"", height, "\" fill=\"");
+    PUT(b, "<rect width=\"", left, "\"");
+    PUT(b, " height=\"", height, "\" fill=\"");
     buf_puts(b, label_color);
     buf_puts(b, dark_label ? "\" class=\"gl\"/>" : "\"/>");
-    put(b, "<rect x=\"", left, "\"");
-    put(b, " width=\"", right, "\"");
-    put(b, " height=\"", height, "\" fill=\"");
+    PUT(b, "<rect x=\"", left, "\"");
+    PUT(b, " width=\"", right, "\"");
+    PUT(b, " height=\"", height, "\" fill=\"");
     buf_puts(b, c->color);
-    buf_puts(b, "\"/>");
+    PUTS(b, "\"/>");
     if (style != BADGE_FLAT_SQUARE) {
-        put(b, "<rect width=\"", width, "\"");
-        put(b, " height=\"", height, "\" fill=\"url(#s)\"/>");
+        PUT(b, "<rect width=\"", width, "\"");
+        PUT(b, " height=\"", height, "\" fill=\"url(#s)\"/>");
     }
-    buf_puts(b, "</g><g fill=\"#fff\" text-anchor=\"middle\" font-family=\"" FONT_FAMILY
-                "\" text-rendering=\"geometricPrecision\" font-size=\"110\">");
+    PUTS(b, "</g><g fill=\"#fff\" text-anchor=\"middle\" font-family=\"" FONT_FAMILY
+            "\" text-rendering=\"geometricPrecision\" font-size=\"110\">");
     put_text(b, style, 1, label_width, label, label_color);
     put_text(b, style, message_margin, message_width, message, c->color);
-    buf_puts(b, "</g></svg>");
+    PUTS(b, "</g></svg>");
 }
 
 /* ---- for-the-badge ------------------------------------------------------- */
@@ -362,31 +376,31 @@ static void render_for_the_badge(struct buf *b, const struct badge_look *look,
     put_head(b, label_rect + message_rect, 28, label, message);
     if (dark_label)
         buf_puts(b, DARK_CSS_FLAT);
-    buf_puts(b, "<g shape-rendering=\"crispEdges\">");
+    PUTS(b, "<g shape-rendering=\"crispEdges\">");
     if (has_label) {
-        put(b, "<rect width=\"", label_rect, "\" height=\"28\" fill=\"");
+        PUT(b, "<rect width=\"", label_rect, "\" height=\"28\" fill=\"");
         buf_puts(b, c->label_color);
         buf_puts(b, dark_label ? "\" class=\"gl\"/>" : "\"/>");
-        put(b, "<rect x=\"", label_rect, "\"");
-        put(b, " width=\"", message_rect, "\" height=\"28\" fill=\"");
+        PUT(b, "<rect x=\"", label_rect, "\"");
+        PUT(b, " width=\"", message_rect, "\" height=\"28\" fill=\"");
     } else {
-        put(b, "<rect width=\"", message_rect, "\" height=\"28\" fill=\"");
+        PUT(b, "<rect width=\"", message_rect, "\" height=\"28\" fill=\"");
     }
     buf_puts(b, c->color);
-    buf_puts(b, "\"/></g><g fill=\"#fff\" text-anchor=\"middle\" font-family=\"" FONT_FAMILY
-                "\" text-rendering=\"geometricPrecision\" font-size=\"100\">");
+    PUTS(b, "\"/></g><g fill=\"#fff\" text-anchor=\"middle\" font-family=\"" FONT_FAMILY
+            "\" text-rendering=\"geometricPrecision\" font-size=\"100\">");
     if (has_label) {
-        put(b, "<text transform=\"scale(.1)\" x=\"", 10 * (12 + 0.5 * label_tw), "\"");
-        put(b, " y=\"175\" textLength=\"", 10 * label_tw, "\"");
+        PUT(b, "<text transform=\"scale(.1)\" x=\"", 10 * (12 + 0.5 * label_tw), "\"");
+        PUT(b, " y=\"175\" textLength=\"", 10 * label_tw, "\"");
         buf_puts(b, badge_color_is_light(c->label_color) ? " fill=\"#333\">" : ">");
         badge_text_put_xml(b, label);
-        buf_puts(b, "</text>");
+        PUTS(b, "</text>");
     }
-    put(b, "<text transform=\"scale(.1)\" x=\"", 10 * (message_x + 0.5 * message_tw), "\"");
-    put(b, " y=\"175\" textLength=\"", 10 * message_tw, "\" font-weight=\"bold\"");
+    PUT(b, "<text transform=\"scale(.1)\" x=\"", 10 * (message_x + 0.5 * message_tw), "\"");
+    PUT(b, " y=\"175\" textLength=\"", 10 * message_tw, "\" font-weight=\"bold\"");
     buf_puts(b, badge_color_is_light(c->color) ? " fill=\"#333\">" : ">");
     badge_text_put_xml(b, message);
-    buf_puts(b, "</text></g></svg>");
+    PUTS(b, "</text></g></svg>");
 }
 
 /* ---- social -------------------------------------------------------------- */
@@ -406,55 +420,58 @@ static void render_social(struct buf *b, const struct badge_look *look, struct b
                 "</style>");
     if (dark)
         buf_puts(b, DARK_CSS_SOCIAL);
-    buf_puts(b, "<linearGradient id=\"a\" x2=\"0\" y2=\"100%\"><stop offset=\"0\" "
-                "stop-color=\"#fcfcfc\" stop-opacity=\"0\"/><stop offset=\"1\" "
-                "stop-opacity=\".1\"/></linearGradient><linearGradient id=\"b\" x2=\"0\" "
-                "y2=\"100%\"><stop offset=\"0\" stop-color=\"#ccc\" stop-opacity=\".1\"/><stop "
-                "offset=\"1\" stop-opacity=\".1\"/></linearGradient>");
+    PUTS(b, "<linearGradient id=\"a\" x2=\"0\" y2=\"100%\"><stop offset=\"0\" "
+            "stop-color=\"#fcfcfc\" stop-opacity=\"0\"/><stop offset=\"1\" "
+            "stop-opacity=\".1\"/></linearGradient><linearGradient id=\"b\" x2=\"0\" "
+            "y2=\"100%\"><stop offset=\"0\" stop-color=\"#ccc\" stop-opacity=\".1\"/><stop "
+            "offset=\"1\" stop-opacity=\".1\"/></linearGradient>");
     buf_puts(b, dark ? "<g stroke=\"#d5d5d5\" class=\"gb\">" : "<g stroke=\"#d5d5d5\">");
-    buf_puts(b, "<rect stroke=\"none\" fill=\"#fcfcfc\" x=\".5\" y=\".5\"");
-    put(b, " width=\"", label_rect, "\" height=\"19\" rx=\"2\"");
+    PUTS(b, "<rect stroke=\"none\" fill=\"#fcfcfc\" x=\".5\" y=\".5\"");
+    PUT(b, " width=\"", label_rect, "\" height=\"19\" rx=\"2\"");
     buf_puts(b, dark ? " class=\"gf\"/>" : "/>");
     if (has_message) {
         double main_x = label_rect + 6 + 0.5, notch_x = label_rect + 6;
-        put(b, "<rect x=\"", main_x, "\" y=\".5\"");
-        put(b, " width=\"", message_rect, "\" height=\"19\" rx=\"2\" fill=\"#fafafa\"");
+        PUT(b, "<rect x=\"", main_x, "\" y=\".5\"");
+        PUT(b, " width=\"", message_rect, "\" height=\"19\" rx=\"2\" fill=\"#fafafa\"");
         buf_puts(b, dark ? " class=\"gf\"/>" : "/>");
-        put(b, "<rect x=\"", notch_x, "\" y=\"7.5\" width=\".5\" height=\"5\" stroke=\"#fafafa\"");
+        PUT(b, "<rect x=\"", notch_x, "\" y=\"7.5\" width=\".5\" height=\"5\" stroke=\"#fafafa\"");
         buf_puts(b, dark ? " class=\"gn\"/>" : "/>");
-        put(b, "<path d=\"M", main_x, " 6.5 l-3 3v1 l3 3\" fill=\"#fafafa\"");
+        PUT(b, "<path d=\"M", main_x, " 6.5 l-3 3v1 l3 3\" fill=\"#fafafa\"");
         buf_puts(b, dark ? " class=\"gf\"/>" : "/>");
     }
-    buf_puts(b, "</g><g aria-hidden=\"true\" fill=\"#333\" text-anchor=\"middle\" font-family=\"" SOCIAL_FONT_FAMILY
-                "\" text-rendering=\"geometricPrecision\" font-weight=\"700\" font-size=\"110px\" "
-                "line-height=\"14px\"");
+    PUTS(b, "</g><g aria-hidden=\"true\" fill=\"#333\" text-anchor=\"middle\" "
+            "font-family=\"" SOCIAL_FONT_FAMILY
+            "\" text-rendering=\"geometricPrecision\" font-weight=\"700\" font-size=\"110px\" "
+            "line-height=\"14px\"");
     buf_puts(b, dark ? " class=\"gt\">" : ">");
-    put(b, "<rect id=\"llink\" stroke=\"#d5d5d5\" fill=\"url(#a)\" x=\".5\" y=\".5\" width=\"",
+    PUT(b, "<rect id=\"llink\" stroke=\"#d5d5d5\" fill=\"url(#a)\" x=\".5\" y=\".5\" width=\"",
         label_rect, "\" height=\"19\" rx=\"2\"");
     buf_puts(b, dark ? " class=\"gb\"/>" : "/>");
     double label_x = 10 * (label_tw / 2 + 5);
-    put(b, "<text aria-hidden=\"true\" x=\"", label_x, "\" y=\"150\" fill=\"#fff\"");
-    put(b, dark ? " class=\"gh\" transform=\"scale(.1)\" textLength=\""
-                : " transform=\"scale(.1)\" textLength=\"",
+    PUT(b, "<text aria-hidden=\"true\" x=\"", label_x, "\" y=\"150\" fill=\"#fff\"");
+    put(b,
+        dark ? " class=\"gh\" transform=\"scale(.1)\" textLength=\""
+             : " transform=\"scale(.1)\" textLength=\"",
         10 * label_tw, "\">");
     badge_text_put_xml(b, label);
-    put(b, "</text><text x=\"", label_x, "\" y=\"140\" transform=\"scale(.1)\"");
-    put(b, " textLength=\"", 10 * label_tw, "\">");
+    PUT(b, "</text><text x=\"", label_x, "\" y=\"140\" transform=\"scale(.1)\"");
+    PUT(b, " textLength=\"", 10 * label_tw, "\">");
     badge_text_put_xml(b, label);
-    buf_puts(b, "</text>");
+    PUTS(b, "</text>");
     if (has_message) {
         double message_x = 10 * (label_rect + 6 + message_rect / 2);
-        put(b, "<text aria-hidden=\"true\" x=\"", message_x, "\" y=\"150\" fill=\"#fff\"");
-        put(b, dark ? " class=\"gh\" transform=\"scale(.1)\" textLength=\""
-                    : " transform=\"scale(.1)\" textLength=\"",
+        PUT(b, "<text aria-hidden=\"true\" x=\"", message_x, "\" y=\"150\" fill=\"#fff\"");
+        put(b,
+            dark ? " class=\"gh\" transform=\"scale(.1)\" textLength=\""
+                 : " transform=\"scale(.1)\" textLength=\"",
             10 * message_tw, "\">");
         badge_text_put_xml(b, message);
-        put(b, "</text><text id=\"rlink\" x=\"", message_x, "\" y=\"140\" transform=\"scale(.1)\"");
-        put(b, " textLength=\"", 10 * message_tw, "\">");
+        PUT(b, "</text><text id=\"rlink\" x=\"", message_x, "\" y=\"140\" transform=\"scale(.1)\"");
+        PUT(b, " textLength=\"", 10 * message_tw, "\">");
         badge_text_put_xml(b, message);
-        buf_puts(b, "</text>");
+        PUTS(b, "</text>");
     }
-    buf_puts(b, "</g></svg>");
+    PUTS(b, "</g></svg>");
 }
 
 /* ---- entry points -------------------------------------------------------- */

@@ -17,7 +17,13 @@
 #include "buf.h"
 #include "numfmt.h"
 
-enum badge_style { BADGE_FLAT, BADGE_FLAT_SQUARE, BADGE_PLASTIC, BADGE_FOR_THE_BADGE, BADGE_SOCIAL };
+enum badge_style {
+    BADGE_FLAT,
+    BADGE_FLAT_SQUARE,
+    BADGE_PLASTIC,
+    BADGE_FOR_THE_BADGE,
+    BADGE_SOCIAL
+};
 
 /* Which counts a badge shows. */
 enum badge_view { BADGE_VIEW_TOTAL, BADGE_VIEW_TODAY, BADGE_VIEW_TODAY_TOTAL };
@@ -46,6 +52,27 @@ void badge_look_init(struct badge_look *look);
  * parameters, e.g. repo or a cache-busting v=2, are none of the badge's
  * business), or a message saying what is wrong with value. value is
  * borrowed (see struct badge_look).
+ *
+ *   style       flat (default), flat-square, plastic, for-the-badge, social;
+ *               empty means flat; anything else is refused.
+ *   label       any text; empty hides the label part, as on shields.io.
+ *               Control characters are dropped, invalid UTF-8 shows as
+ *               U+FFFD, and it is cut to BADGE_LABEL_MAX bytes.
+ *   color       message colour; also colorB (shields' old name). Every form
+ *   labelColor  shields.io takes (badge_color.h); also label_color, colorA.
+ *               Never refused: an invalid colour falls back to the default
+ *               (#4c1 for color, #555 for labelColor) as shields.io falls
+ *               back to its own; empty means the default.
+ *   theme       light (default, or empty) or auto: a prefers-color-scheme
+ *               rule darkens the default label part (social: the whole
+ *               badge) for viewers in dark mode.
+ *   view        total (default), today, today-total ("12 / 3,456").
+ *   format      grouped (default), plain, short (1.2k, 12k, 1.2M, 3.4B).
+ *   sep         group separator of grouped: comma "," (default), dot ".",
+ *               space " ", thin (U+2009 THIN SPACE), apostrophe "'",
+ *               underscore "_", none; the separator itself ("," "." " " "'"
+ *               "_" or empty for none) is accepted too.
+ * A refused value leaves look unchanged. Messages are static strings.
  */
 const char *badge_look_set(struct badge_look *look, const char *name, const char *value);
 
@@ -56,7 +83,12 @@ const char *badge_look_set(struct badge_look *look, const char *name, const char
 void badge_message(char *out, size_t n, const struct badge_look *look, uint64_t total,
                    uint64_t today);
 
-/* Appends the SVG of a badge with this look and message to out. */
+/*
+ * Appends the SVG of a badge with this look and message to out: byte for
+ * byte what shields.io's badge-maker@6 makes of the same label, message,
+ * colours and style (theme=auto aside). message is any bytes, treated as the
+ * label is (cut at 256 bytes). Thread-safe; no allocation besides out's.
+ */
 void badge_render(struct buf *out, const struct badge_look *look, const char *message);
 
 /*

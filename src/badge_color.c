@@ -23,11 +23,11 @@ struct named {
 
 /* badge-maker's namedColors, then its aliases, already resolved. */
 static const struct named shields_colors[] = {
-    {"brightgreen", "#4b0"},   {"green", "#67ac09"},    {"yellow", "#d8b800"},
-    {"yellowgreen", "#95991a"}, {"orange", "#ea7233"},  {"red", "#dd4343"},
-    {"blue", "#007ec6"},       {"grey", "#555"},        {"lightgrey", "#939393"},
-    {"gray", "#555"},          {"lightgray", "#939393"}, {"critical", "#dd4343"},
-    {"important", "#ea7233"},  {"success", "#4b0"},     {"informational", "#007ec6"},
+    {"brightgreen", "#4b0"},    {"green", "#67ac09"},     {"yellow", "#d8b800"},
+    {"yellowgreen", "#95991a"}, {"orange", "#ea7233"},    {"red", "#dd4343"},
+    {"blue", "#007ec6"},        {"grey", "#555"},         {"lightgrey", "#939393"},
+    {"gray", "#555"},           {"lightgray", "#939393"}, {"critical", "#dd4343"},
+    {"important", "#ea7233"},   {"success", "#4b0"},      {"informational", "#007ec6"},
     {"inactive", "#939393"},
 };
 
@@ -350,7 +350,7 @@ bool badge_color_resolve(const char *value, char *out, size_t n)
         value++, len--;
     while (len && is_ws(value[len - 1]))
         len--;
-    if (len == 0 || len > BADGE_COLOR_MAX || n <= len + 1)
+    if (len == 0 || len > BADGE_COLOR_MAX || n < sizeof "#rrggbb")
         return false;
     for (size_t i = 0; i < sizeof shields_colors / sizeof shields_colors[0]; i++) {
         if (strlen(shields_colors[i].name) == len &&
@@ -363,7 +363,7 @@ bool badge_color_resolve(const char *value, char *out, size_t n)
     for (size_t i = 0; i < len && bare_hex; i++)
         bare_hex = hex_val(value[i]) >= 0;
     double rgb[3];
-    if (!bare_hex && !css_parse(value, len, rgb))
+    if (n < len + 1 + bare_hex || (!bare_hex && !css_parse(value, len, rgb)))
         return false;
     size_t o = 0;
     if (bare_hex)

@@ -6,6 +6,9 @@
  */
 #include "badge_color.h"
 
+/* The table keeps the generator's layout. */
+/* clang-format off */
+
 const struct badge_css_color badge_css_colors[] = {
     {"aliceblue", 240, 248, 255}, {"antiquewhite", 250, 235, 215}, {"aqua", 0, 255, 255},
     {"aquamarine", 127, 255, 212}, {"azure", 240, 255, 255}, {"beige", 245, 245, 220},

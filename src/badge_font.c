@@ -30,6 +30,8 @@ static const struct badge_font_range *find(const struct badge_font_table *f, uin
 /* The width of one code point, as char-width-table-consumer's widthOfCharCode(). */
 static double char_width(const struct badge_font_table *f, uint32_t cp)
 {
+    if (cp < 128)
+        return f->ascii[cp] / 100.0;
     if (cp <= 31 || cp == 127)
         return 0.0;
     const struct badge_font_range *r = find(f, cp);

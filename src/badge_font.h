@@ -23,6 +23,7 @@ struct badge_font_range {
 struct badge_font_table {
     const struct badge_font_range *ranges;
     size_t len;
+    uint16_t ascii[128]; /* the widths of U+0000..U+007F, looked up in advance */
 };
 
 extern const struct badge_font_table badge_font_verdana_11;

@@ -133,43 +133,49 @@ size_t badge_text_utf16_len(const struct badge_text *t)
 
 void badge_text_put_xml(struct buf *out, const struct badge_text *t)
 {
-    buf_reserve(out, t->n * 4);
+    /* Written straight into out's memory: at most 6 bytes a code point ("&quot;"). */
+    buf_reserve(out, t->n * 6);
+    char *o = out->data + out->len;
     for (size_t i = 0; i < t->n; i++) {
         uint32_t c = t->cp[i];
-        char u[4];
-        size_t n = 0;
+        const char *ent = NULL;
         switch (c) {
         case '&':
-            buf_append(out, "&amp;", 5);
-            continue;
+            ent = "&amp;";
+            break;
         case '<':
-            buf_append(out, "&lt;", 4);
-            continue;
+            ent = "&lt;";
+            break;
         case '>':
-            buf_append(out, "&gt;", 4);
-            continue;
+            ent = "&gt;";
+            break;
         case '"':
-            buf_append(out, "&quot;", 6);
-            continue;
+            ent = "&quot;";
+            break;
         case '\'':
-            buf_append(out, "&apos;", 6);
-            continue;
+            ent = "&apos;";
+            break;
         }
-        if (c < 0x80) {
-            u[n++] = (char)c;
+        if (ent) {
+            size_t n = strlen(ent);
+            memcpy(o, ent, n);
+            o += n;
+        } else if (c < 0x80) {
+            *o++ = (char)c;
         } else if (c < 0x800) {
-            u[n++] = (char)(0xc0 | (c >> 6));
-            u[n++] = (char)(0x80 | (c & 0x3f));
+            *o++ = (char)(0xc0 | (c >> 6));
+            *o++ = (char)(0x80 | (c & 0x3f));
         } else if (c < 0x10000) {
-            u[n++] = (char)(0xe0 | (c >> 12));
-            u[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
-            u[n++] = (char)(0x80 | (c & 0x3f));
+            *o++ = (char)(0xe0 | (c >> 12));
+            *o++ = (char)(0x80 | ((c >> 6) & 0x3f));
+            *o++ = (char)(0x80 | (c & 0x3f));
         } else {
-            u[n++] = (char)(0xf0 | (c >> 18));
-            u[n++] = (char)(0x80 | ((c >> 12) & 0x3f));
-            u[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
-            u[n++] = (char)(0x80 | (c & 0x3f));
+            *o++ = (char)(0xf0 | (c >> 18));
+            *o++ = (char)(0x80 | ((c >> 12) & 0x3f));
+            *o++ = (char)(0x80 | ((c >> 6) & 0x3f));
+            *o++ = (char)(0x80 | (c & 0x3f));
         }
-        buf_append(out, u, n);
     }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
 }

@@ -111,7 +111,14 @@ void config_init(struct config *c)
     memset(c, 0, sizeof *c);
     badge_look_init(&c->look);
     for (size_t i = 0; i < NOPTIONS; i++) {
-        /* The table's defaults are valid by construction; the unit test checks it. */
+        /*
+         * Badge options are not applied: badge_look_init() holds their
+         * defaults, and an explicit value can differ from "unset" (an
+         * explicit labelColor keeps an empty label's box, as in shields.io).
+         * The unit test checks that the texts above say what it sets.
+         */
+        if (options[i].kind == OPT_LOOK)
+            continue;
         const char *err = apply(c, &options[i], options[i].def);
         if (err) {
             fprintf(stderr, "ghit: bug: the default of --%s is refused: %s\n", options[i].name,
@@ -119,6 +126,14 @@ void config_init(struct config *c)
             abort();
         }
     }
+}
+
+const char *config_default(const char *name)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (strcmp(options[i].name, name) == 0)
+            return options[i].def;
+    return NULL;
 }
 
 int config_look_option(struct badge_look *look, const char *name, const char *value,

@@ -55,6 +55,9 @@ void config_usage(FILE *out);
 int config_look_option(struct badge_look *look, const char *name, const char *value,
                        const char **why);
 
+/* The default of option name as --help shows it, or NULL for no such option. */
+const char *config_default(const char *name);
+
 /* Prints the help lines of the badge options. */
 void config_usage_look(FILE *out);
 

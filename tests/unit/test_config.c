@@ -35,6 +35,39 @@ static void defaults_suit_a_small_public_server(void)
     CHECK_INT(c.look.view, BADGE_VIEW_TOTAL);
 }
 
+/* The defaults --help shows for the badge options are what an unset look renders. */
+static void badge_defaults_in_help_match_the_renderer(void)
+{
+    static const char *const opts[][2] = {
+        {"label", "label"}, {"color", "color"}, {"label-color", "labelColor"}, {"style", "style"},
+        {"theme", "theme"}, {"view", "view"},   {"format", "format"},          {"sep", "sep"},
+    };
+    struct badge_look unset;
+    badge_look_init(&unset);
+    struct buf a, b;
+    buf_init(&a);
+    buf_init(&b);
+    badge_render(&a, &unset, "1,234");
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        struct badge_look set = unset;
+        const char *def = config_default(opts[i][0]);
+        CHECK(def != NULL);
+        CHECK(badge_look_set(&set, opts[i][1], def) == NULL);
+        char m1[64], m2[64];
+        badge_message(m1, sizeof m1, &unset, 1234567, 89);
+        badge_message(m2, sizeof m2, &set, 1234567, 89);
+        CHECK_STR(m1, m2);
+        buf_reset(&b);
+        badge_render(&b, &set, "1,234");
+        if (strcmp(a.data, b.data) != 0) {
+            fprintf(stderr, "--%s %s renders unlike the default look\n", opts[i][0], def);
+            test_failures_in_current++;
+        }
+    }
+    buf_fini(&a);
+    buf_fini(&b);
+}
+
 static void options_parse_in_both_forms(void)
 {
     struct config c;
@@ -89,6 +122,7 @@ static void look_options_reach_other_commands(void)
 int main(void)
 {
     RUN(defaults_suit_a_small_public_server);
+    RUN(badge_defaults_in_help_match_the_renderer);
     RUN(options_parse_in_both_forms);
     RUN(bad_values_are_refused);
     RUN(help_is_not_an_error);
