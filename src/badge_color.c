@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
+
 struct named {
     const char *name;
     const char *svg;
@@ -44,22 +46,6 @@ static bool is_ws(char c)
 static bool is_inner_ws(char c)
 {
     return c == ' ';
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* A cursor over the value being scanned. */
@@ -95,7 +81,7 @@ static bool lit(struct cur *c, const char *s)
 static bool digits(struct cur *c, double *v)
 {
     const char *start = c->p;
-    while (c->p < c->end && is_digit(*c->p))
+    while (c->p < c->end && ascii_is_digit((unsigned char)*c->p))
         c->p++;
     if (c->p == start)
         return false;
@@ -123,7 +109,8 @@ static bool alpha(struct cur *c)
         c->p++;
         return true;
     }
-    if (n == 1 && *start == '0' && c->p + 1 < c->end && c->p[0] == '.' && is_digit(c->p[1])) {
+    if (n == 1 && *start == '0' && c->p + 1 < c->end && c->p[0] == '.' &&
+        ascii_is_digit((unsigned char)c->p[1])) {
         c->p++;
         return digits(c, &ignored);
     }
@@ -324,11 +311,12 @@ static bool css_parse(const char *s, size_t n, double rgb[3])
         if (nd != 3 && nd != 4 && nd != 6 && nd != 8)
             return false;
         for (size_t i = 1; i < n; i++)
-            if (hex_val(s[i]) < 0)
+            if (ascii_hex_digit((unsigned char)s[i]) < 0)
                 return false;
         for (int i = 0; i < 3; i++)
-            rgb[i] = nd <= 4 ? hex_val(s[1 + i]) * 17
-                             : hex_val(s[1 + 2 * i]) * 16 + hex_val(s[2 + 2 * i]);
+            rgb[i] = nd <= 4 ? ascii_hex_digit((unsigned char)s[1 + i]) * 17
+                             : ascii_hex_digit((unsigned char)s[1 + 2 * i]) * 16 +
+                                   ascii_hex_digit((unsigned char)s[2 + 2 * i]);
         return true;
     }
     struct cur c = {s, s + n};
@@ -361,7 +349,7 @@ bool badge_color_resolve(const char *value, char *out, size_t n)
     }
     bool bare_hex = len == 3 || len == 6;
     for (size_t i = 0; i < len && bare_hex; i++)
-        bare_hex = hex_val(value[i]) >= 0;
+        bare_hex = ascii_hex_digit((unsigned char)value[i]) >= 0;
     double rgb[3];
     if (n < len + 1 + bare_hex || (!bare_hex && !css_parse(value, len, rgb)))
         return false;

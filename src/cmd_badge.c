@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "badge.h"
 #include "buf.h"
 #include "config.h"
@@ -83,17 +84,6 @@ static void render_job(struct buf *out, const struct badge_look *look, const str
         badge_render(out, look, message);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the batch escapes of s in place. */
 static void unescape(char *s)
 {
@@ -110,8 +100,10 @@ static void unescape(char *s)
             *o++ = '\n';
         } else if (*p == 'r') {
             *o++ = '\r';
-        } else if (*p == 'x' && hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0) {
-            *o++ = (char)(hex_digit(p[1]) * 16 + hex_digit(p[2]));
+        } else if (*p == 'x' && ascii_hex_digit((unsigned char)p[1]) >= 0 &&
+                   ascii_hex_digit((unsigned char)p[2]) >= 0) {
+            *o++ = (char)(ascii_hex_digit((unsigned char)p[1]) * 16 +
+                          ascii_hex_digit((unsigned char)p[2]));
             p += 2;
         } else {
             *o++ = *p; /* \\ and any other escaped character stand for themselves */

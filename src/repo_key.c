@@ -8,18 +8,9 @@
  */
 #include "repo_key.h"
 
-#include <stdbool.h>
 #include <string.h>
 
-static bool is_alnum(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-static char lower(unsigned char c)
-{
-    return (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-}
+#include "ascii.h"
 
 /* Checks the owner part and writes it folded to out. */
 static const char *parse_owner(const char *s, size_t len, char *out)
@@ -30,9 +21,9 @@ static const char *parse_owner(const char *s, size_t len, char *out)
         return "invalid repo: the owner is longer than 39 characters";
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (!is_alnum(c) && c != '-')
+        if (!ascii_is_alnum(c) && c != '-')
             return "invalid repo: the owner may only hold letters, digits and hyphens";
-        out[i] = lower(c);
+        out[i] = ascii_lower(c);
     }
     if (s[0] == '-' || s[len - 1] == '-')
         return "invalid repo: the owner may not begin or end with a hyphen";
@@ -48,9 +39,9 @@ static const char *parse_name(const char *s, size_t len, char *out)
         return "invalid repo: the name is longer than 100 characters";
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (!is_alnum(c) && c != '-' && c != '_' && c != '.')
+        if (!ascii_is_alnum(c) && c != '-' && c != '_' && c != '.')
             return "invalid repo: the name may only hold letters, digits, '.', '_' and '-'";
-        out[i] = lower(c);
+        out[i] = ascii_lower(c);
     }
     if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
         return "invalid repo: the name may not be '.' or '..'";
