@@ -45,14 +45,6 @@ void buf_reserve(struct buf *b, size_t extra)
     b->data[b->len] = '\0';
 }
 
-void buf_append(struct buf *b, const void *data, size_t len)
-{
-    buf_reserve(b, len);
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-}
-
 void buf_puts(struct buf *b, const char *s)
 {
     buf_append(b, s, strlen(s));
