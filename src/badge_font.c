@@ -50,6 +50,11 @@ double badge_font_width(const struct badge_font_table *f, const uint32_t *cps, s
 
 size_t badge_font_upper(uint32_t cp, uint32_t out[3])
 {
+    /* ASCII, nearly every label, without the search (callgrind: 2k instructions a badge). */
+    if (cp < 0x80) {
+        out[0] = cp >= 'a' && cp <= 'z' ? cp - ('a' - 'A') : cp;
+        return 1;
+    }
     size_t lo = 0, hi = badge_upper_table_len;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
