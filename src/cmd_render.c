@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "badge.h"
 #include "buf.h"
 #include "config.h"
@@ -41,6 +42,25 @@ static void usage(FILE *out)
             "  --db PATH                        the ghit database to read\n"
             "  --out DIR                        where to write the badges (made if missing)\n");
     config_usage_look(out);
+}
+
+/* mkdir -p: makes path and its missing parents. 0, or -1 with errno set. */
+static int make_dirs(const char *path)
+{
+    char *p = xstrdup(path);
+    for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
+        if (slash)
+            *slash = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        if (!slash)
+            break;
+        *slash = '/';
+    }
+    free(p);
+    return 0;
 }
 
 /* Writes data to dirfd/name through a temporary file and rename(2). 0, or -1 with errno. */
@@ -161,7 +181,7 @@ int cmd_render(int argc, char **argv)
         fprintf(stderr, "ghit render: %s\n", err);
         return 1;
     }
-    if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+    if (make_dirs(out) < 0) {
         fprintf(stderr, "ghit render: cannot make %s: %s\n", out, strerror(errno));
         store_close(store);
         return 1;

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_kind { OPT_STRING, OPT_UINT, OPT_LOG_LEVEL, OPT_LOOK };
+#include "badge_color.h"
+
+enum opt_kind { OPT_STRING, OPT_ADDRESS, OPT_UINT, OPT_LOG_LEVEL, OPT_LOOK };
 
 struct option_def {
     const char *name; /* without the leading "--" */
@@ -24,7 +26,7 @@ struct option_def {
 #define OFF(field) offsetof(struct config, field)
 
 static const struct option_def options[] = {
-    {"listen", "HOST:PORT", "127.0.0.1:8080", OPT_STRING, OFF(listen), 0, 0, NULL,
+    {"listen", "HOST:PORT", "127.0.0.1:8080", OPT_ADDRESS, OFF(listen), 0, 0, NULL,
      "address and port to listen on; HOST may be an IPv4 or [IPv6] address"},
     {"db", "PATH", "ghit.db", OPT_STRING, OFF(db), 0, 0, NULL,
      "SQLite database file; made with ghit's schema if missing"},
@@ -68,16 +70,63 @@ static const struct option_def options[] = {
 
 #define NOPTIONS (sizeof options / sizeof options[0])
 
+/* The value of at most five decimal digits. */
+static unsigned long port_number(const char *digits)
+{
+    unsigned long v = 0;
+    for (; *digits; digits++)
+        v = v * 10 + (unsigned long)(*digits - '0');
+    return v;
+}
+
+/*
+ * Applies a badge option. Unlike a query parameter, whose bad colour falls
+ * back to the default as in shields.io, a bad colour given to the server
+ * is refused: it is a typo in a configuration, better caught at start-up.
+ */
+static const char *look_option(struct badge_look *look, const struct option_def *o,
+                               const char *value)
+{
+    char color[BADGE_COLOR_MAX + 1];
+    if ((strcmp(o->param, "color") == 0 || strcmp(o->param, "labelColor") == 0) &&
+        !badge_color_resolve(value, color, sizeof color))
+        return "not a colour: use a shields.io name (brightgreen, blue, ...), 3 or 6 hex "
+               "digits, or a CSS colour";
+    return badge_look_set(look, o->param, value);
+}
+
+/*
+ * Checks the form of HOST:PORT or [HOST]:PORT: a host, and a port of 0 to
+ * 65535 in digits. Whether the host exists is for the start-up to find out.
+ */
+static const char *check_address(const char *value)
+{
+    const char *colon = strrchr(value, ':');
+    if (!colon || colon == value)
+        return "must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080";
+    if (value[0] == '[' && colon[-1] != ']')
+        return "an IPv6 address is written [ADDRESS]:PORT";
+    const char *port = colon + 1;
+    size_t n = strlen(port);
+    if (n == 0 || n > 5 || strspn(port, "0123456789") != n || port_number(port) > 65535)
+        return "the port must be a number from 0 to 65535";
+    return NULL;
+}
+
 /* Applies value to option o; NULL if fine, else what is wrong. */
 static const char *apply(struct config *c, const struct option_def *o, const char *value)
 {
     char *base = (char *)c;
     switch (o->kind) {
-    case OPT_STRING:
-        if (!*value)
-            return "must not be empty";
-        *(const char **)(base + o->offset) = value;
-        return NULL;
+    case OPT_ADDRESS:
+    case OPT_STRING: {
+        const char *why = !*value                  ? "must not be empty"
+                          : o->kind == OPT_ADDRESS ? check_address(value)
+                                                   : NULL;
+        if (!why)
+            *(const char **)(base + o->offset) = value;
+        return why;
+    }
     case OPT_UINT: {
         char *end;
         errno = 0;
@@ -93,7 +142,7 @@ static const char *apply(struct config *c, const struct option_def *o, const cha
     case OPT_LOG_LEVEL:
         return log_parse_level(value, &c->log_level) ? "must be debug, info, warn or error" : NULL;
     case OPT_LOOK:
-        return badge_look_set(&c->look, o->param, value);
+        return look_option(&c->look, o, value);
     }
     return "unknown option kind";
 }
@@ -141,7 +190,7 @@ int config_look_option(struct badge_look *look, const char *name, const char *va
 {
     for (size_t i = 0; i < NOPTIONS; i++) {
         if (options[i].kind == OPT_LOOK && strcmp(options[i].name, name) == 0) {
-            *why = badge_look_set(look, options[i].param, value);
+            *why = look_option(look, &options[i], value);
             return 1;
         }
     }

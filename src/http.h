@@ -22,6 +22,9 @@ struct http_server;
  */
 struct http_server *http_start(const struct app *app, char *err, size_t errlen);
 
+/* Resolves cfg's --listen without binding it; 0, or -1 with a message in err. */
+int http_check_listen(const char *listen, char *err, size_t errlen);
+
 /* The address actually bound, "HOST:PORT" (port 0 in the config picks a free one). */
 const char *http_address(const struct http_server *s);
 

@@ -211,6 +211,7 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
     res->no_cache = false;
     res->etag[0] = '\0';
     res->allow = NULL;
+    res->close = false;
     const char *path = req->path;
     if (strcmp(path, "/badge.svg") == 0)
         badge(app, req, res, true);

@@ -48,6 +48,7 @@ struct response {
     bool no_cache;     /* the headers that make image proxies refetch every time */
     char etag[20];     /* "\"<16 hex>\"", or empty */
     const char *allow; /* for 405 */
+    bool close;        /* close the connection after this reply */
 };
 
 /* Handles one GET or HEAD request. */

@@ -51,6 +51,11 @@ int serve_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     char err[512];
+    /* A listen address that cannot work is reported before the database is made. */
+    if (http_check_listen(cfg.listen, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return 2;
+    }
     struct store *store = store_open(cfg.db, err, sizeof err);
     if (!store) {
         log_error("%s", err);

@@ -1,0 +1,350 @@
+"""Shared fixtures for ghit's black-box tests.
+
+Every test here runs the real binary ($GHIT_BIN, default: the repo's build/ghit)
+over real sockets against real SQLite files in a temporary directory. Nothing is
+mocked. Helpers:
+
+  Server       one `ghit serve` process: start(), stop(), restart(), get(), conn()
+  server       fixture: a running server on a fresh database (flush every 100 ms)
+  make_server  fixture: a factory for servers with extra options; stops them all
+  raw()        send raw bytes over a socket, read the answer until close or timeout
+  read_response()  parse one HTTP/1.1 response from a socket file (keep-alive, pipelining)
+  run_ghit()   run a ghit subcommand with a timeout
+  db_rows()    read a ghit database with Python's sqlite3
+"""
+
+import datetime
+import http.client
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+
+SANITIZER_MARKERS = (
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "runtime error:",
+    "ThreadSanitizer",
+)
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 20.0  # SIGTERM flushes; under ASan it is slower
+SOCK_TIMEOUT = 10.0
+
+
+def _find_bin():
+    path = os.environ.get("GHIT_BIN") or os.path.join(REPO_ROOT, "build", "ghit")
+    return os.path.abspath(path)
+
+
+GHIT_BIN = _find_bin()
+
+
+def pytest_sessionstart(session):
+    if not (os.path.isfile(GHIT_BIN) and os.access(GHIT_BIN, os.X_OK)):
+        pytest.exit(
+            "ghit binary not found at %s: run `make` first, or set GHIT_BIN=/abs/path/ghit"
+            % GHIT_BIN,
+            returncode=2,
+        )
+
+
+def utc_today():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
+def assert_no_sanitizer_report(text, what="ghit"):
+    for marker in SANITIZER_MARKERS:
+        assert marker not in text, "%s printed a sanitizer report:\n%s" % (what, text[-6000:])
+
+
+def run_ghit(*args, timeout=30, **kw):
+    """Runs `ghit ARGS`; returns the CompletedProcess (text mode) and checks for sanitizer reports."""
+    p = subprocess.run(
+        [GHIT_BIN, *args], capture_output=True, text=True, timeout=timeout, **kw
+    )
+    assert_no_sanitizer_report(p.stderr, "ghit " + " ".join(args[:1]))
+    return p
+
+
+# --- HTTP helpers ------------------------------------------------------------
+
+
+class Reply:
+    """One HTTP reply: status, headers (case-insensitive lookup) and body bytes."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # list of (name, value)
+        self.body = body
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def header_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8")
+
+    def __repr__(self):
+        return "Reply(%d, %r, %r)" % (self.status, self.headers, self.body[:200])
+
+
+def http_request(conn, method, path, headers=None, body=None):
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    data = r.read()
+    return Reply(r.status, r.getheaders(), data)
+
+
+def raw(port, data, timeout=5.0, read_until_close=True, host="127.0.0.1"):
+    """Sends DATA, then reads until the server closes (or TIMEOUT passes).
+
+    Returns the bytes received; a connection reset counts as a close."""
+    s = socket.create_connection((host, port), timeout=SOCK_TIMEOUT)
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        s.settimeout(timeout)
+        out = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not read_until_close and b"\r\n\r\n" in out:
+                head = out.split(b"\r\n\r\n", 1)[0]
+                m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+                if m and len(out) >= len(head) + 4 + int(m.group(1)):
+                    break
+        return out
+    finally:
+        s.close()
+
+
+def status_of(data):
+    """The status code of the first response in DATA, or None if there is none."""
+    m = re.match(rb"HTTP/1\.[01] (\d{3}) ", data)
+    return int(m.group(1)) if m else None
+
+
+def read_response(f, head=False):
+    """Reads one response from a binary socket file; returns a Reply (or None on EOF)."""
+    line = f.readline()
+    if not line:
+        return None
+    m = re.match(rb"HTTP/1\.[01] (\d{3}) ", line)
+    assert m, "bad status line %r" % line
+    headers = []
+    while True:
+        h = f.readline()
+        assert h, "EOF inside headers"
+        if h in (b"\r\n", b"\n"):
+            break
+        k, _, v = h.decode("latin-1").partition(":")
+        headers.append((k.strip(), v.strip()))
+    rep = Reply(int(m.group(1)), headers, b"")
+    if not head:
+        n = int(rep.header("Content-Length") or 0)
+        rep.body = f.read(n)
+        assert len(rep.body) == n
+    return rep
+
+
+def svg_title(body):
+    """Parses an SVG (must be well-formed XML) and returns its <title> text."""
+    root = ET.fromstring(body)
+    assert root.tag == SVG_NS + "svg", root.tag
+    title = root.find(SVG_NS + "title")
+    assert title is not None, "no <title> in %r" % body[:300]
+    return title.text
+
+
+def db_rows(path, sql, args=()):
+    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def db_totals(path):
+    return dict(db_rows(path, "SELECT name, total FROM repos"))
+
+
+# --- the server --------------------------------------------------------------
+
+
+class Server:
+    """One `ghit serve` process on 127.0.0.1 with a free port."""
+
+    def __init__(self, workdir, db=None, args=(), flush_interval=100, listen="127.0.0.1:0"):
+        self.workdir = str(workdir)
+        self.listen = listen
+        self.host = None
+        self.db = str(db) if db else os.path.join(self.workdir, "ghit.db")
+        self.args = list(args)
+        if flush_interval is not None and "--flush-interval" not in self.args:
+            self.args += ["--flush-interval", str(flush_interval)]
+        self.proc = None
+        self.port = None
+        self.runs = 0
+        self.stderr_path = None
+        self._stderr_file = None
+        self.returncode = None
+
+    # lifecycle
+
+    def start(self):
+        assert self.proc is None, "already running"
+        self.runs += 1
+        self.stderr_path = os.path.join(self.workdir, "ghit-serve.%d.stderr" % self.runs)
+        self._stderr_file = open(self.stderr_path, "wb")
+        cmd = [GHIT_BIN, "serve", "--listen", self.listen, "--db", self.db, *self.args]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr_file
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            m = re.search(r"listening on http://(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)", self.stderr())
+            if m:
+                self.host = m.group(1).strip("[]")
+                self.port = int(m.group(2))
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        err = self.stderr()
+        self.kill()
+        raise AssertionError("ghit serve did not start (%s):\n%s" % (" ".join(cmd), err))
+
+    def stop(self, sig=signal.SIGTERM, expect_rc=0):
+        """Stops with SIG; asserts the exit status and that no sanitizer spoke."""
+        assert self.proc is not None, "not running"
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("ghit serve did not exit %ss after %s:\n%s"
+                                 % (STOP_TIMEOUT, sig.name, self.stderr()))
+        self._close()
+        err = self.stderr()
+        assert_no_sanitizer_report(err, "ghit serve")
+        if expect_rc is not None:
+            assert rc == expect_rc, "ghit serve exited %d after %s:\n%s" % (rc, sig.name, err)
+        self.returncode = rc
+        return rc
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def kill(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            self._close()
+
+    def _close(self):
+        self.proc = None
+        if self._stderr_file:
+            self._stderr_file.close()
+            self._stderr_file = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr(self):
+        if not self.stderr_path or not os.path.exists(self.stderr_path):
+            return ""
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    # HTTP
+
+    def conn(self, timeout=SOCK_TIMEOUT):
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def request(self, method, path, headers=None, body=None):
+        c = self.conn()
+        try:
+            return http_request(c, method, path, headers, body)
+        finally:
+            c.close()
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers)
+
+    def head(self, path, headers=None):
+        return self.request("HEAD", path, headers)
+
+    def hit(self, repo, **params):
+        q = "&".join("%s=%s" % kv for kv in params.items())
+        return self.get("/badge.svg?repo=%s%s" % (repo, "&" + q if q else ""))
+
+    def api(self, repo):
+        """(status, parsed JSON) of /api/v1/repos/REPO."""
+        import json
+
+        r = self.get("/api/v1/repos/" + repo)
+        return r.status, json.loads(r.body)
+
+    def total(self, repo):
+        st, j = self.api(repo)
+        return j["total"] if st == 200 else None
+
+    def raw(self, data, timeout=5.0, read_until_close=True):
+        return raw(self.port, data, timeout=timeout, read_until_close=read_until_close, host=self.host)
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    servers = []
+
+    def factory(*args, db=None, flush_interval=100, start=True, listen="127.0.0.1:0"):
+        s = Server(tmp_path, db=db, args=args, flush_interval=flush_interval, listen=listen)
+        servers.append(s)
+        return s.start() if start else s
+
+    yield factory
+    errors = []
+    for s in servers:
+        if s.alive():
+            try:
+                s.stop()
+            except AssertionError as e:
+                errors.append(str(e))
+        s.kill()
+    if errors:
+        pytest.fail("\n".join(errors))
+
+
+@pytest.fixture
+def server(make_server):
+    return make_server()

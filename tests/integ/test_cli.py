@@ -1,0 +1,197 @@
+"""The command line: help, version, exit statuses, option checking, the man page."""
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import GHIT_BIN, REPO_ROOT, assert_no_sanitizer_report, run_ghit, svg_title
+
+
+def serve_help():
+    p = run_ghit("serve", "--help")
+    assert p.returncode == 0
+    return p.stdout
+
+
+def options_of(help_text):
+    return sorted(set(re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)", help_text, re.M)))
+
+
+def test_help_lists_commands():
+    p = run_ghit("--help")
+    assert p.returncode == 0
+    for cmd in ("serve", "render", "badge"):
+        assert re.search(r"^\s+%s\b" % cmd, p.stdout, re.M), cmd
+
+
+def test_version_prints_name_and_semver():
+    p = run_ghit("--version")
+    assert p.returncode == 0
+    assert re.fullmatch(r"ghit \d+\.\d+\.\d+\n", p.stdout), p.stdout
+    version_file = os.path.join(REPO_ROOT, "VERSION")
+    if os.path.exists(version_file):
+        assert p.stdout.split()[1] == open(version_file).read().strip()
+
+
+@pytest.mark.parametrize("args", [["frobnicate"], ["--frobnicate"], []], ids=["unknown-command", "unknown-flag", "no-command"])
+def test_unknown_or_missing_command_exits_2_with_usage(args):
+    p = run_ghit(*args)
+    assert p.returncode == 2
+    assert "usage" in (p.stderr + p.stdout).lower()
+
+
+SERVE_OPTIONS = [
+    "--listen", "--db", "--flush-interval", "--threads", "--max-connections",
+    "--max-connections-per-ip", "--idle-timeout", "--request-timeout", "--max-url-bytes",
+    "--max-header-bytes", "--connection-memory", "--max-repos", "--shutdown-timeout",
+    "--log-level", "--label", "--color", "--label-color", "--style", "--theme", "--view",
+    "--format", "--sep",
+]
+
+DEFAULTS = {
+    "--flush-interval": "1000", "--max-connections-per-ip": "32", "--idle-timeout": "30",
+    "--request-timeout": "10", "--max-url-bytes": "2048", "--max-header-bytes": "8192",
+    "--max-repos": "100000",
+}
+
+
+def test_serve_help_lists_every_option_with_its_default():
+    text = serve_help()
+    listed = options_of(text)
+    for opt in SERVE_OPTIONS:
+        assert opt in listed, opt
+        line = [ln for ln in text.splitlines() if re.match(r"\s+%s\b" % re.escape(opt), ln)][0]
+        assert "(default:" in line, line
+    for opt, default in DEFAULTS.items():
+        line = [ln for ln in text.splitlines() if re.match(r"\s+%s\s" % re.escape(opt), ln)][0]
+        assert "(default: %s)" % default in line, line
+
+
+BAD_VALUES = [
+    ("--flush-interval", "abc"), ("--flush-interval", "-5"), ("--flush-interval", ""),
+    ("--flush-interval", "99999999999999999999"), ("--threads", "0"), ("--threads", "1x"),
+    ("--max-connections", "none"), ("--max-connections-per-ip", "-1"), ("--idle-timeout", "2s"),
+    ("--request-timeout", "x"), ("--max-url-bytes", "lots"), ("--max-header-bytes", "-8192"),
+    ("--connection-memory", "1e9"), ("--max-repos", "-1"), ("--shutdown-timeout", "soon"),
+    ("--log-level", "loud"), ("--style", "weird"), ("--theme", "dusk"), ("--view", "yesterday"),
+    ("--format", "roman"), ("--sep", "weird"),
+    ("--listen", "nohost"), ("--listen", "127.0.0.1:abc"), ("--listen", "127.0.0.1:99999"),
+    ("--listen", "127.0.0.1:"), ("--listen", "127.0.0.1:-1"),
+]
+
+
+def run_refused(args, timeout=10):
+    """Runs `ghit ARGS`, which must not start serving: returns (returncode, stderr).
+
+    Fails at once if the server says it is listening."""
+    errf = tempfile.TemporaryFile()
+    proc = subprocess.Popen([GHIT_BIN, *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=errf)
+    try:
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            errf.seek(0)
+            if b"listening on" in errf.read():
+                break
+            time.sleep(0.05)
+        errf.seek(0)
+        err = errf.read().decode("utf-8", "replace")
+        if proc.poll() is None:
+            pytest.fail("ghit %s started instead of refusing:\n%s" % (" ".join(args), err))
+        assert_no_sanitizer_report(err)
+        return proc.returncode, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        errf.close()
+
+
+@pytest.mark.parametrize("opt,value", BAD_VALUES, ids=["%s=%s" % ov for ov in BAD_VALUES])
+def test_bad_option_value_exits_2_with_message(tmp_path, opt, value):
+    db = tmp_path / "ghit.db"
+    args = ["serve", "--db", str(db)]
+    if opt != "--listen":
+        args += ["--listen", "127.0.0.1:0"]
+    rc, err = run_refused(args + [opt, value])
+    assert rc == 2, (rc, err)
+    assert opt in err, err
+    assert not db.exists(), "a refused command line created the database"
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["stray-argument"], ["--db"], ["--threads"]])
+def test_bad_serve_command_line_exits_2(tmp_path, args):
+    p = run_ghit("serve", "--listen", "127.0.0.1:0", *args, cwd=tmp_path, timeout=10)
+    assert p.returncode == 2
+    assert p.stderr.strip()
+
+
+def test_listen_on_busy_port_fails_cleanly(server, tmp_path):
+    p = run_ghit("serve", "--listen", "127.0.0.1:%d" % server.port, "--db", str(tmp_path / "b.db"), timeout=10)
+    assert p.returncode != 0
+    assert str(server.port) in p.stderr
+    assert server.get("/healthz").status == 200
+
+
+def test_options_are_honoured_by_the_server(make_server):
+    s = make_server("--label", "views", "--threads", "1", "--log-level", "debug", "--max-repos", "1")
+    r = s.hit("opt/ions")
+    assert r.status == 200
+    assert svg_title(r.body) == "views: 1"
+    assert svg_title(s.get("/count.svg?repo=opt/ions&label=other").body) == "other: 1"
+    assert s.hit("second/repo").status == 503
+
+
+# --- man page -------------------------------------------------------------------------
+
+MAN = os.path.join(REPO_ROOT, "doc", "ghit.1")
+
+
+def man_text():
+    if not os.path.exists(MAN):
+        pytest.skip("doc/ghit.1 does not exist yet")
+    text = open(MAN, encoding="utf-8").read()
+    text = re.sub(r"\\f[BIRP]|\\f\(..", "", text)
+    return text.replace("\\-", "-").replace("\\&", "")
+
+
+def test_man_page_lists_every_serve_option():
+    text = man_text()
+    missing = [o for o in options_of(serve_help()) if not re.search(re.escape(o) + r"(?![a-z-])", text)]
+    assert not missing, "in `ghit serve --help` but not in doc/ghit.1: %s" % missing
+
+
+def test_man_page_lists_every_render_option():
+    text = man_text()
+    p = run_ghit("render", "--help")
+    assert p.returncode == 0
+    missing = [o for o in options_of(p.stdout) if not re.search(re.escape(o) + r"(?![a-z-])", text)]
+    assert not missing, "in `ghit render --help` but not in doc/ghit.1: %s" % missing
+
+
+def test_man_page_names_the_version():
+    text = man_text()
+    version = run_ghit("--version").stdout.split()[1]
+    th = [ln for ln in text.splitlines() if ln.startswith(".TH")]
+    assert th and version in th[0], th
+
+
+def test_listen_on_ipv6_loopback(make_server):
+    import socket
+
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    s = make_server(listen="[::1]:0")
+    assert s.host == "::1"
+    assert svg_title(s.hit("six/six").body) == "hits: 1"
+    # bound to ::1 only, as configured
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", s.port), timeout=2).close()

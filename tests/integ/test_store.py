@@ -1,0 +1,184 @@
+"""The SQLite store: schema, refusing foreign files, surviving a locked database."""
+
+import os
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import GHIT_BIN, db_rows, db_totals, run_ghit, svg_title, utc_today
+
+
+def test_schema_has_repos_and_daily(server):
+    server.hit("Schema/Check")
+    server.stop()
+    cols = {t: [r[1] for r in db_rows(server.db, "PRAGMA table_info(%s)" % t)] for t in ("repos", "daily")}
+    assert {"name", "total", "first_day"} <= set(cols["repos"])
+    assert {"repo", "day", "hits"} <= set(cols["daily"])
+    day = utc_today()
+    assert db_rows(server.db, "SELECT name, total, first_day FROM repos") == [("schema/check", 1, day)]
+    assert db_rows(server.db, "SELECT repo, day, hits FROM daily") == [("schema/check", day, 1)]
+    assert db_rows(server.db, "PRAGMA journal_mode")[0][0].lower() == "wal"
+    assert db_rows(server.db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_new_database_file_is_created(tmp_path, make_server):
+    db = tmp_path / "fresh.db"
+    assert not db.exists()
+    s = make_server(db=db)
+    assert db.exists()
+    assert s.get("/healthz").status == 200
+    s.stop()
+    assert db_totals(str(db)) == {}
+
+
+def refuse(path, tmp_path):
+    """Runs ghit serve on PATH; asserts it exits non-zero with a message and leaves PATH as it was."""
+    before = open(path, "rb").read()
+    listing = sorted(os.listdir(tmp_path))
+    try:
+        p = run_ghit("serve", "--listen", "127.0.0.1:0", "--db", str(path), timeout=15)
+    except subprocess.TimeoutExpired:
+        pytest.fail("ghit serve started on a database that is not ghit's")
+    assert p.returncode != 0
+    assert str(path) in p.stderr or "ghit" in p.stderr.lower()
+    assert len(p.stderr.strip()) > 10
+    assert open(path, "rb").read() == before, "the file was modified"
+    assert sorted(os.listdir(tmp_path)) == listing, "files appeared beside the database"
+    return p.stderr
+
+
+def test_foreign_sqlite_database_is_refused_untouched(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    con.execute("INSERT INTO customers(name) VALUES ('alice')")
+    con.commit()
+    con.close()
+    err = refuse(path, tmp_path)
+    assert "ghit" in err.lower() or "schema" in err.lower() or "not" in err.lower()
+    assert db_rows(str(path), "SELECT name FROM customers") == [("alice",)]
+
+
+def test_database_with_a_wrong_repos_table_is_refused(tmp_path):
+    path = tmp_path / "almost.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE repos (id INTEGER, something TEXT)")
+    con.commit()
+    con.close()
+    refuse(path, tmp_path)
+
+
+def test_text_file_is_refused_untouched(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"these are my notes, not a database\n" * 100)
+    refuse(path, tmp_path)
+
+
+def test_corrupt_database_is_refused_untouched(tmp_path, make_server):
+    s = make_server(db=tmp_path / "c.db")
+    s.hit("a/b")
+    s.stop()
+    data = bytearray((tmp_path / "c.db").read_bytes())
+    for i in range(100, len(data), 7):
+        data[i] ^= 0x5A
+    (tmp_path / "c.db").write_bytes(bytes(data))
+    for extra in ("c.db-wal", "c.db-shm"):
+        if (tmp_path / extra).exists():
+            (tmp_path / extra).unlink()
+    for f in os.listdir(tmp_path):
+        if f.startswith("ghit-serve"):
+            os.unlink(tmp_path / f)
+    refuse(tmp_path / "c.db", tmp_path)
+
+
+def test_database_in_missing_directory_fails_cleanly(tmp_path):
+    p = run_ghit("serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "no" / "such" / "x.db"), timeout=15)
+    assert p.returncode != 0
+    assert p.stderr.strip()
+
+
+def test_locked_database_fails_healthz_then_recovers_without_losing_hits(make_server):
+    s = make_server("--flush-interval", "100", "--shutdown-timeout", "15000")
+    assert s.hit("lock/step").status == 200
+    time.sleep(0.3)  # the repo row exists; from now on flushes need the write lock
+    con = sqlite3.connect(s.db, isolation_level=None, timeout=5)
+    hits = 1
+    try:
+        con.execute("BEGIN EXCLUSIVE")
+        saw_503 = None
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            r = s.hit("lock/step")
+            assert r.status == 200
+            hits += 1
+            assert svg_title(r.body) == "hits: %d" % hits
+            h = s.get("/healthz")
+            if h.status == 503:
+                saw_503 = h.text
+                if hits >= 10:
+                    break
+            time.sleep(0.1)
+        assert saw_503 is not None, "/healthz stayed 200 while the store could not commit"
+        assert saw_503.startswith("store failing:"), saw_503
+        assert s.total("lock/step") == hits
+    finally:
+        con.rollback()
+        con.close()
+    deadline = time.monotonic() + 20
+    while s.get("/healthz").status != 200:
+        assert time.monotonic() < deadline, "/healthz still failing 20 s after the lock was released"
+        time.sleep(0.1)
+    assert s.get("/healthz").text.strip() == "ok"
+    s.hit("lock/step")
+    hits += 1
+    s.stop()
+    assert db_totals(s.db) == {"lock/step": hits}
+    assert db_rows(s.db, "SELECT sum(hits) FROM daily")[0][0] == hits
+
+
+def test_sigterm_while_locked_flushes_once_the_lock_goes(make_server):
+    s = make_server("--flush-interval", "100", "--shutdown-timeout", "15000")
+    s.hit("stop/locked")
+    time.sleep(0.3)
+    con = sqlite3.connect(s.db, isolation_level=None, timeout=5, check_same_thread=False)
+    con.execute("BEGIN EXCLUSIVE")
+    for _ in range(4):
+        s.hit("stop/locked")
+    release = threading.Timer(1.5, lambda: (con.rollback(), con.close()))
+    release.start()
+    try:
+        s.stop()  # must keep retrying until the lock goes, then exit 0
+    finally:
+        release.join(timeout=10)
+    assert db_totals(s.db) == {"stop/locked": 5}
+
+
+def test_database_unchanged_when_serve_is_refused_by_bad_option(tmp_path):
+    path = tmp_path / "ghit.db"
+    p = subprocess.run([GHIT_BIN, "serve", "--db", str(path), "--threads", "nope"],
+                       capture_output=True, text=True, timeout=15)
+    assert p.returncode == 2
+    assert not path.exists()
+
+
+def test_sigterm_gives_up_after_shutdown_timeout_and_says_so(make_server):
+    s = make_server("--flush-interval", "100", "--shutdown-timeout", "1000")
+    s.hit("give/up")
+    time.sleep(0.3)
+    con = sqlite3.connect(s.db, isolation_level=None, timeout=5)
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        for _ in range(3):
+            s.hit("give/up")
+        t0 = time.monotonic()
+        rc = s.stop(expect_rc=None)
+        assert time.monotonic() - t0 < 15
+    finally:
+        con.rollback()
+        con.close()
+    assert rc != 0, "exit 0 although hits were not written"
+    assert "3" in s.stderr().splitlines()[-1]
+    assert db_totals(s.db) == {"give/up": 1}
