@@ -1,6 +1,8 @@
 #!/bin/sh
 # Fails, listing the files, if any C source differs from what the committed
-# .clang-format makes of it. `make format` rewrites them.
+# .clang-format makes of it (`make format` rewrites them), or calls a banned
+# function: sprintf, strcpy, strcat, atoi or strtok, which cannot report
+# overflow or failure (snprintf, memcpy, strtoul and strtok_r can).
 set -eu
 cd "$(dirname "$0")/.."
 if ! command -v clang-format >/dev/null 2>&1; then
@@ -19,4 +21,11 @@ if [ -n "$bad" ]; then
     echo "format-check: run 'make format'" >&2
     exit 1
 fi
-echo "format-check: all C sources formatted"
+banned=$(grep -nE '(^|[^a-z_])(sprintf|vsprintf|strcpy|strcat|atoi|strtok)[[:space:]]*\(' \
+    src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c bench/*.c 2>/dev/null || true)
+if [ -n "$banned" ]; then
+    echo "format-check: banned functions (use snprintf, memcpy, strtoul, strtok_r):" >&2
+    echo "$banned" >&2
+    exit 1
+fi
+echo "format-check: all C sources formatted, no banned functions"

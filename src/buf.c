@@ -61,7 +61,8 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     va_copy(again, ap);
     buf_reserve(b, 64);
     int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-    if (n < 0) {
+    if (n < 0) { /* an encoding error: append nothing, keep the terminator */
+        b->data[b->len] = '\0';
         va_end(again);
         return;
     }

@@ -215,7 +215,7 @@ int cmd_badge(int argc, char **argv)
         if (strcmp(name, "message") == 0) {
             job.message = value;
         } else if (strcmp(name, "total") == 0 || strcmp(name, "today") == 0) {
-            if (!parse_count(value, name[1] == 'o' ? &job.total : &job.today))
+            if (!parse_count(value, strcmp(name, "total") == 0 ? &job.total : &job.today))
                 why = "must be a whole number from 0 to 18446744073709551615";
         } else if (!config_look_option(&look, name, value, &why)) {
             fprintf(stderr, "ghit badge: unknown option '--%s' (see ghit badge --help)\n", name);

@@ -63,12 +63,18 @@ static int make_dirs(const char *path)
     return 0;
 }
 
-/* Writes data to dirfd/name through a temporary file and rename(2). 0, or -1 with errno. */
+/*
+ * Writes data to dirfd/name through a temporary file, fsync(2) and
+ * rename(2): a reader sees the old badge or the new one, also after a power
+ * cut. The temporary name is made afresh with O_EXCL, so a file or link
+ * planted under that name is never written through. 0, or -1 with errno.
+ */
 static int write_atomically(int dirfd, const char *name, const char *data, size_t len)
 {
     char tmp[REPO_KEY_SIZE + 32];
     snprintf(tmp, sizeof tmp, ".%s.%ld.tmp", name, (long)getpid());
-    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    unlinkat(dirfd, tmp, 0);
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     size_t off = 0;
@@ -81,6 +87,8 @@ static int write_atomically(int dirfd, const char *name, const char *data, size_
         }
         off += (size_t)n;
     }
+    if (fsync(fd) < 0)
+        goto fail;
     if (close(fd) < 0) {
         fd = -1;
         goto fail;
@@ -89,6 +97,7 @@ static int write_atomically(int dirfd, const char *name, const char *data, size_
         fd = -1;
         goto fail;
     }
+    fsync(dirfd); /* the rename itself; a failure here leaves a correct, older badge */
     return 0;
 fail : {
     int saved = errno;
@@ -166,7 +175,7 @@ int cmd_render(int argc, char **argv)
             return 2;
         }
     }
-    if (!db || !out) {
+    if (!db || !out || !*db || !*out) {
         fprintf(stderr, "ghit render: --db and --out are required (see --help)\n");
         return 2;
     }
@@ -176,7 +185,7 @@ int cmd_render(int argc, char **argv)
         return 1;
     }
     char err[512];
-    struct store *store = store_open(db, err, sizeof err);
+    struct store *store = store_open_readonly(db, err, sizeof err);
     if (!store) {
         fprintf(stderr, "ghit render: %s\n", err);
         return 1;

@@ -167,6 +167,7 @@ static void add_pending(struct shard *s, struct entry *e, day_t day, uint64_t hi
     }
 }
 
+/* Copies e's counts as seen on day into out. Called with e's shard locked. */
 static void view_of(const struct entry *e, day_t day, struct counter_view *out)
 {
     out->total = e->total;

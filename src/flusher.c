@@ -159,6 +159,7 @@ static struct timespec deadline_in(unsigned ms)
     return ts;
 }
 
+/* The flusher thread: flush every interval, back off while the store fails. */
 static void *run(void *arg)
 {
     struct flusher *f = arg;

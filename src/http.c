@@ -19,6 +19,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -36,12 +37,13 @@
 
 /*
  * One per connection, from libmicrohttpd's "started" to its "closed"
- * notification; on the watchdog's list. `lock` of the server guards
- * `deadline` and the list links.
+ * notification; on the watchdog's list. The server's `lock` guards the list
+ * links; the deadline is atomic, so the request path never takes the lock
+ * (only connect and close do).
  */
 struct conn {
     int fd;
-    int64_t deadline_ms; /* monotonic; 0: none (idle between requests, see below) */
+    _Atomic int64_t deadline_ms; /* monotonic ms; 0: none (already shut down) */
     struct conn *prev, *next;
 };
 
@@ -51,7 +53,7 @@ struct http_server {
     char address[80];
     unsigned request_timeout_ms, idle_timeout_ms;
 
-    pthread_mutex_t lock; /* guards conns, the conn deadlines and stopping */
+    pthread_mutex_t lock; /* guards the conns list and stopping */
     pthread_cond_t wake;
     struct conn *conns;
     bool stopping;
@@ -60,6 +62,7 @@ struct http_server {
     atomic_bool draining; /* stopping: new requests are answered 503 and not counted */
 };
 
+/* Milliseconds on the monotonic clock, which wall-clock steps do not move. */
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -78,7 +81,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         k->fd = ci ? ci->connect_fd : -1;
         /* The first request must be complete within the request timeout of the accept. */
-        k->deadline_ms = now_ms() + s->request_timeout_ms;
+        atomic_init(&k->deadline_ms, now_ms() + s->request_timeout_ms);
         pthread_mutex_lock(&s->lock);
         k->next = s->conns;
         if (s->conns)
@@ -121,11 +124,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     struct http_server *s = cls;
     struct conn *k = conn_of(c);
     if (k) {
-        int64_t d = now_ms() + s->request_timeout_ms;
-        pthread_mutex_lock(&s->lock);
-        if (k->deadline_ms == 0 || d < k->deadline_ms)
-            k->deadline_ms = d;
-        pthread_mutex_unlock(&s->lock);
+        /* Only the connection's own thread sets its deadline; the watchdog only zeroes it. */
+        int64_t d = now_ms() + s->request_timeout_ms, old = atomic_load(&k->deadline_ms);
+        if (old != 0 && d < old)
+            atomic_store(&k->deadline_ms, d);
     }
     return (void *)(uintptr_t)(strlen(uri) << 2);
 }
@@ -142,9 +144,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
         atomic_fetch_sub(&s->in_flight, 1);
     if (k) {
         /* Between requests the idle timeout rules; the next request gets both again. */
-        pthread_mutex_lock(&s->lock);
-        k->deadline_ms = now_ms() + s->idle_timeout_ms + s->request_timeout_ms;
-        pthread_mutex_unlock(&s->lock);
+        atomic_store(&k->deadline_ms, now_ms() + s->idle_timeout_ms + s->request_timeout_ms);
     }
 }
 
@@ -156,14 +156,15 @@ static void *watchdog(void *arg)
     while (!s->stopping) {
         int64_t now = now_ms();
         for (struct conn *k = s->conns; k; k = k->next) {
-            if (k->deadline_ms && now > k->deadline_ms && k->fd >= 0) {
+            int64_t deadline = atomic_load(&k->deadline_ms);
+            if (deadline && now > deadline && k->fd >= 0) {
                 shutdown(k->fd, SHUT_RDWR);
-                k->deadline_ms = 0;
+                atomic_store(&k->deadline_ms, 0);
                 log_debug("closed a connection whose request took too long");
             }
         }
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until); /* the cond waits on this clock */
         until.tv_nsec += 250 * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
@@ -180,6 +181,7 @@ struct collect {
     size_t header_bytes;
 };
 
+/* libmicrohttpd iterator: copies one query parameter (borrowed, valid during the request). */
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
                                      size_t key_size, const char *value, size_t value_size)
 {
@@ -194,6 +196,7 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+/* libmicrohttpd iterator: adds one header field's size to the total. */
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                     size_t key_size, const char *value, size_t value_size)
 {
@@ -236,6 +239,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct response *
     return ok;
 }
 
+/*
+ * The access handler: applies the request-level limits (target, headers,
+ * method, body, draining) and hands everything else to routes_handle().
+ */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_ctx)
@@ -247,9 +254,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (!(ctx & 1)) {
-        *req_ctx = (void *)(ctx | 1);
-        /* From this call on, the library reports the request's end to on_completed(). */
-        atomic_fetch_add(&s->in_flight, 1);
+        /*
+         * From this call on, the library reports the request's end to
+         * on_completed(). A request that starts while draining is never
+         * counted, so it is not in flight either (bit 1).
+         */
+        if (atomic_load(&s->draining)) {
+            *req_ctx = (void *)(ctx | 3);
+        } else {
+            *req_ctx = (void *)(ctx | 1);
+            atomic_fetch_add(&s->in_flight, 1);
+        }
         /*
          * Trap 1: nothing is queued on the first call, except for a request
          * that carries a body. None of ghit's URLs takes one, and the
@@ -293,8 +308,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         routes_text(&res, 503, "ghit is stopping; try again");
         res.close = true;
         /* Not counted, so nothing for http_stop() to wait for: out of in_flight now. */
-        *req_ctx = (void *)(ctx | 2);
-        atomic_fetch_sub(&s->in_flight, 1);
+        if (!(ctx & 2)) {
+            *req_ctx = (void *)(ctx | 2);
+            atomic_fetch_sub(&s->in_flight, 1);
+        }
     } else {
         req.path = url;
         MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &col);
@@ -379,7 +396,11 @@ struct http_server *http_start(const struct app *app, char *err, size_t errlen)
     s->request_timeout_ms = cfg->request_timeout_s * 1000;
     s->idle_timeout_ms = cfg->idle_timeout_s * 1000;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock step must not stall it */
+    pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
 
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
@@ -400,11 +421,12 @@ struct http_server *http_start(const struct app *app, char *err, size_t errlen)
     if (cfg->threads > 1)
         opts[nopts++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
     opts[nopts] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    errno = 0;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
                                  MHD_OPTION_END);
     if (!s->daemon) {
-        snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this machine?)",
-                 cfg->listen);
+        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen,
+                 errno ? strerror(errno) : "refused by libmicrohttpd (see --log-level debug)");
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->wake);
         free(s);
@@ -419,7 +441,15 @@ struct http_server *http_start(const struct app *app, char *err, size_t errlen)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr, host, sizeof host);
         snprintf(s->address, sizeof s->address, "%s:%u", host, di ? di->port : 0);
     }
-    pthread_create(&s->watchdog, NULL, watchdog, s);
+    int rc = pthread_create(&s->watchdog, NULL, watchdog, s);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the watchdog thread: %s", strerror(rc));
+        MHD_stop_daemon(s->daemon);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->wake);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 

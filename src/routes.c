@@ -68,6 +68,7 @@ static void set_etag(struct response *res)
     res->etag[18] = '\0';
 }
 
+/* Marks res as an SVG badge reply: content type, no-cache headers, ETag. */
 static void svg_reply(struct response *res, unsigned status)
 {
     res->status = status;
@@ -76,6 +77,7 @@ static void svg_reply(struct response *res, unsigned status)
     set_etag(res);
 }
 
+/* Fills res with an error badge (the server's look, message in red). */
 static void error_badge(const struct app *app, struct response *res, unsigned status,
                         const char *message)
 {
@@ -149,6 +151,7 @@ static void badge(const struct app *app, const struct request *req, struct respo
     svg_reply(res, 200);
 }
 
+/* Fills res with {"error": message}; message is ghit's own text, never the client's. */
 static void json_error(struct response *res, unsigned status, const char *message)
 {
     res->status = status;
@@ -185,16 +188,20 @@ static void api_repo(const struct app *app, const char *name, struct response *r
                key, v.total, v.today, day, first);
 }
 
+/* /healthz: 200 while the last store write succeeded, else 503 and why. */
 static void healthz(const struct app *app, struct response *res)
 {
     char why[256];
-    if (flusher_health(app->flusher, why, sizeof why))
-        return routes_text(res, 200, "ok");
+    if (flusher_health(app->flusher, why, sizeof why)) {
+        routes_text(res, 200, "ok");
+        return;
+    }
     char msg[300];
     snprintf(msg, sizeof msg, "store failing: %s", why);
     routes_text(res, 503, msg);
 }
 
+/* /: how to use this server. */
 static void index_page(struct response *res)
 {
     routes_text(res, 200,

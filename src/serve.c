@@ -12,8 +12,10 @@
  */
 #include "serve.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "config.h"
@@ -26,11 +28,16 @@
 
 #define HTTP_GRACE_MS 5000 /* how long requests in flight may take to finish at stop */
 
+struct load {
+    struct counter_table *table;
+    day_t day; /* the day the scan asked about: read once, so a scan across midnight is right */
+};
+
 /* store scan callback: one stored repo into the table. */
 static void load_row(void *arg, const struct store_row *row)
 {
-    struct counter_table *t = arg;
-    counter_load(t, row->key, row->total, row->first_day, day_from_time(time(NULL)), row->day_hits);
+    struct load *l = arg;
+    counter_load(l->table, row->key, row->total, row->first_day, l->day, row->day_hits);
 }
 
 int serve_main(int argc, char **argv)
@@ -62,8 +69,8 @@ int serve_main(int argc, char **argv)
         return 1;
     }
     struct counter_table *table = counter_new(cfg.max_repos);
-    if (store->ops->scan(store, day_from_time(time(NULL)), load_row, table, err, sizeof err) !=
-        STORE_OK) {
+    struct load load = {table, day_from_time(time(NULL))};
+    if (store->ops->scan(store, load.day, load_row, &load, err, sizeof err) != STORE_OK) {
         log_error("cannot load the counts: %s", err);
         counter_free(table);
         store_close(store);
@@ -80,7 +87,7 @@ int serve_main(int argc, char **argv)
     struct http_server *http = NULL;
     int status = 1;
     if (flusher_start(flusher) < 0) {
-        log_error("cannot start the flusher thread");
+        log_error("cannot start the flusher thread: %s", strerror(errno));
         goto out;
     }
     http = http_start(&app, err, sizeof err);

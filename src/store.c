@@ -8,6 +8,11 @@ struct store *store_open(const char *where, char *err, size_t errlen)
     return store_sqlite_open(where, err, errlen);
 }
 
+struct store *store_open_readonly(const char *where, char *err, size_t errlen)
+{
+    return store_sqlite_open_readonly(where, err, errlen);
+}
+
 void store_close(struct store *s)
 {
     if (s)

@@ -74,7 +74,14 @@ struct store {
 struct store *store_open(const char *where, char *err, size_t errlen);
 void store_close(struct store *s);
 
+/*
+ * Opens where for reading only (ghit render): nothing is made or changed,
+ * and apply must not be called.
+ */
+struct store *store_open_readonly(const char *where, char *err, size_t errlen);
+
 /* The SQLite backend: path is made with ghit's schema if it does not exist. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
+struct store *store_sqlite_open_readonly(const char *path, char *err, size_t errlen);
 
 #endif

@@ -17,6 +17,7 @@
 #include "store.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +86,8 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Checks that db is ghit's, or empty and now made ghit's. */
-static int adopt(struct sqlite_store *s, char *err, size_t errlen)
+/* Checks that db is ghit's, or empty and (unless read_only) now made ghit's. */
+static int adopt(struct sqlite_store *s, bool read_only, char *err, size_t errlen)
 {
     int64_t app_id, version, ntables;
     if (pragma_int(s->db, "PRAGMA application_id", &app_id) < 0 ||
@@ -94,6 +95,10 @@ static int adopt(struct sqlite_store *s, char *err, size_t errlen)
         pragma_int(s->db, "SELECT count(*) FROM sqlite_schema", &ntables) < 0) {
         fail(s, "cannot read the database; it is not a SQLite database or it is corrupt", err,
              errlen);
+        return -1;
+    }
+    if (app_id == 0 && ntables == 0 && read_only) {
+        snprintf(err, errlen, "%s holds no ghit data (an empty database)", s->path);
         return -1;
     }
     if (app_id == 0 && ntables == 0) {
@@ -250,18 +255,48 @@ static const struct store_ops sqlite_ops = {
     .close = sqlite_close,
 };
 
-struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
+/* Switches to WAL and checks that the switch took (not every file system can). */
+static int use_wal(struct sqlite_store *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int ok = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        ok = mode && strcmp(mode, "wal") == 0;
+    }
+    sqlite3_finalize(st);
+    if (!ok) {
+        fail(s, "cannot switch the database to WAL mode (is it on a network file system?)", err,
+             errlen);
+        return -1;
+    }
+    /*
+     * synchronous=NORMAL: a committed flush survives a crash of ghit (kill -9);
+     * a power cut may lose the last flushes, as the flush interval already may.
+     */
+    return sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* Opens path read-write (made if missing) or read-only; see store.h. */
+static struct store *open_store(const char *path, bool read_only, char *err, size_t errlen)
 {
     struct sqlite_store *s = xcalloc(1, sizeof *s);
     s->base.ops = &sqlite_ops;
     s->path = xstrdup(path);
 
     struct stat st;
+    /* ":memory:", "" and URIs name no file: hits kept there would vanish at exit. */
+    if (!*path || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) {
+        snprintf(err, errlen, "'%s' is not a file path; give --db a file path", path);
+        goto fail;
+    }
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s is not a regular file; give --db a file path", path);
         goto fail;
     }
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         fail(s, "cannot open the database", err, errlen);
         goto fail;
@@ -269,20 +304,13 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
     sqlite3_extended_result_codes(s->db, 1);
     /* A writer elsewhere (the sqlite3 shell, a backup) holds the lock briefly: wait a little. */
     sqlite3_busy_timeout(s->db, 1000);
-    if (adopt(s, err, errlen) < 0 || check_integrity(s, err, errlen) < 0)
+    if (adopt(s, read_only, err, errlen) < 0 || check_integrity(s, err, errlen) < 0)
         goto fail;
-    /*
-     * WAL: readers (the sqlite3 shell, backups) never block the flusher.
-     * synchronous=NORMAL: a committed flush survives a crash of ghit (kill -9);
-     * a power cut may lose the last flushes, as the flush interval already may.
-     */
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-                     &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot switch %s to WAL mode: %s", path, msg ? msg : "?");
-        sqlite3_free(msg);
+    if (read_only)
+        return &s->base;
+    /* WAL: readers (the sqlite3 shell, backups, ghit render) never block the flusher. */
+    if (use_wal(s, err, errlen) < 0)
         goto fail;
-    }
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO repos(name, first_day, total) VALUES (?1, ?2, ?3) "
                            "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
@@ -299,4 +327,14 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
 fail:
     sqlite_close(&s->base);
     return NULL;
+}
+
+struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
+{
+    return open_store(path, false, err, errlen);
+}
+
+struct store *store_sqlite_open_readonly(const char *path, char *err, size_t errlen)
+{
+    return open_store(path, true, err, errlen);
 }

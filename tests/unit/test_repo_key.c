@@ -99,10 +99,10 @@ static void length_limits(void)
 {
     char in[400], key[REPO_KEY_SIZE];
     memset(in, 'o', 40); /* a 40-character owner */
-    strcpy(in + 40, "/bar");
+    memcpy(in + 40, "/bar", 5);
     CHECK(strstr(parse(in, key), "longer than 39") != NULL);
 
-    strcpy(in, "foo/");
+    memcpy(in, "foo/", 4);
     memset(in + 4, 'n', 101); /* a 101-character name */
     in[105] = '\0';
     CHECK(strstr(parse(in, key), "longer than 100") != NULL);
