@@ -98,9 +98,36 @@ static void log_repo_limit(const struct app *app)
                  app->cfg->max_repos, n);
 }
 
-/* /badge.svg (count) and /count.svg (no count). */
-static void badge(const struct app *app, const struct request *req, struct response *res,
-                  bool count)
+/*
+ * The value of p as a C string without its NUL bytes (a %00 in the query):
+ * they are control characters, dropped like the others, and must not cut a
+ * value short ("flat%00junk" is not "flat"). Values without NUL are
+ * returned as they are; others are copied into scratch, which the first
+ * copy sizes for all of them at once, so earlier copies never move.
+ */
+static const char *without_nul(const struct request *req, const struct request_param *p,
+                               struct buf *scratch)
+{
+    if (!memchr(p->value, '\0', p->value_len))
+        return p->value;
+    if (scratch->cap == 0) {
+        size_t all = 0;
+        for (unsigned i = 0; i < req->nparams; i++)
+            all += req->params[i].value_len + 1;
+        buf_init(scratch);
+        buf_reserve(scratch, all);
+    }
+    const char *copy = scratch->data + scratch->len;
+    for (size_t i = 0; i < p->value_len; i++)
+        if (p->value[i])
+            buf_putc(scratch, p->value[i]);
+    buf_putc(scratch, '\0');
+    return copy;
+}
+
+/* /badge.svg (count) and /count.svg (no count); scratch holds cleaned values. */
+static void badge_with(const struct app *app, const struct request *req, struct response *res,
+                       bool count, struct buf *scratch)
 {
     struct badge_look look = app->cfg->look;
     const struct request_param *repo = NULL;
@@ -118,7 +145,7 @@ static void badge(const struct app *app, const struct request *req, struct respo
             repo = p;
             continue;
         }
-        const char *err = badge_look_set(&look, p->name, p->value);
+        const char *err = badge_look_set(&look, p->name, without_nul(req, p, scratch));
         if (err) {
             error_badge(app, res, 400, err);
             return;
@@ -136,10 +163,8 @@ static void badge(const struct app *app, const struct request *req, struct respo
     if (count && !req->head) {
         if (counter_hit(app->table, key, today, &v) == COUNTER_FULL) {
             log_repo_limit(app);
-            {
-                error_badge(app, res, 503, "repo limit reached");
-                return;
-            }
+            error_badge(app, res, 503, "repo limit reached");
+            return;
         }
     } else {
         counter_get(app->table, key, today, &v); /* unknown: all zero */
@@ -149,6 +174,16 @@ static void badge(const struct app *app, const struct request *req, struct respo
     buf_reset(&res->body);
     badge_render(&res->body, &look, message);
     svg_reply(res, 200);
+}
+
+/* /badge.svg and /count.svg. */
+static void badge(const struct app *app, const struct request *req, struct response *res,
+                  bool count)
+{
+    struct buf scratch = {0}; /* set up only if a value holds a NUL */
+    badge_with(app, req, res, count, &scratch);
+    if (scratch.cap)
+        buf_fini(&scratch);
 }
 
 /* Fills res with {"error": message}; message is ghit's own text, never the client's. */

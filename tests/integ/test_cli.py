@@ -195,3 +195,44 @@ def test_listen_on_ipv6_loopback(make_server):
     # bound to ::1 only, as configured
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", s.port), timeout=2).close()
+
+
+# --- ghit badge ------------------------------------------------------------------------
+
+
+def badge_title(*args):
+    p = run_ghit("badge", *args)
+    assert p.returncode == 0, (args, p.stderr)
+    return svg_title(p.stdout.encode("utf-8"))
+
+
+@pytest.mark.parametrize("args", [["--total", "100", "--today", "5"], ["--today", "5", "--total", "100"]],
+                         ids=["total-first", "today-first"])
+def test_badge_today_total_shows_today_then_total(args):
+    assert badge_title(*args, "--view", "today-total") == "hits: 5 / 100"
+
+
+def test_badge_views_pick_the_right_count():
+    assert badge_title("--total", "100", "--today", "5", "--view", "today") == "hits: 5"
+    assert badge_title("--total", "100", "--today", "5", "--view", "total") == "hits: 100"
+    assert badge_title("--total", "100", "--today", "5") == "hits: 100"
+    assert badge_title("--today", "5", "--view", "today-total") == "hits: 5 / 0"
+
+
+def test_badge_number_formats():
+    assert badge_title("--format", "short", "--total", "1234567") == "hits: 1.2M"
+    assert badge_title("--total", "1234567") == "hits: 1,234,567"
+    assert badge_title("--format", "plain", "--total", "1234567") == "hits: 1234567"
+    assert badge_title("--sep", "dot", "--total", "1234567") == "hits: 1.234.567"
+    assert badge_title("--format", "short", "--total", "1234567", "--today", "4321",
+                       "--view", "today-total") == "hits: 4.3k / 1.2M"
+
+
+@pytest.mark.parametrize("args", [["--view", "yesterday"], ["--view", "TODAY"], ["--format", "roman"],
+                                  ["--total", "-1"], ["--today", "x"]],
+                         ids=["view", "upper-case-view", "format", "negative-total", "bad-today"])
+def test_badge_bad_option_exits_2(args):
+    p = run_ghit("badge", "--total", "1", *args)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert args[0] in p.stderr, p.stderr
+    assert "<svg" not in p.stdout

@@ -1,7 +1,7 @@
 /*
  * Unit tests of the SQLite store on real files: schema, upserts, refusal of
- * foreign and corrupt files, and a commit that fails while another
- * connection holds the write lock.
+ * foreign and corrupt files, a commit that fails while another connection
+ * holds the write lock, and a statement that fails inside the transaction.
  */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -208,6 +208,63 @@ static void failing_commit_is_retryable_and_changes_nothing(void)
     store_close(s);
 }
 
+/*
+ * A statement fails in the middle of the transaction, after good deltas were
+ * written in it (a trigger raises on one repo's daily row): nothing of the
+ * batch is stored, the error says why, and the store stays usable.
+ */
+static void failure_inside_transaction_stores_nothing(void)
+{
+    char err[256] = "";
+    const char *path = path_for("fault.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    struct store_delta d0[] = {{"good/a", 7, 10}};
+    CHECK_INT(s->ops->apply(s, d0, 1, 7, NULL, NULL, err, sizeof err), STORE_OK);
+
+    sqlite3 *other;
+    CHECK_INT(sqlite3_open(path, &other), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(other,
+                           "CREATE TRIGGER fail_one BEFORE INSERT ON daily "
+                           "WHEN NEW.repo = 'bad/one' BEGIN SELECT RAISE(ABORT, 'injected fault'); "
+                           "END;",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+
+    /* good/a and good/b are written in the transaction before bad/one fails. */
+    struct store_delta d[] = {
+        {"good/a", 7, 2}, {"good/b", 7, 3}, {"bad/one", 7, 1}, {"good/a", 8, 4}};
+    err[0] = '\0';
+    CHECK(s->ops->apply(s, d, 4, 8, NULL, NULL, err, sizeof err) != STORE_OK);
+    CHECK(strstr(err, "injected fault") != NULL);
+    if (!strstr(err, "injected fault"))
+        fprintf(stderr, "  the error was: %s\n", err);
+
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'good/a'"), 10);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM repos"), 1);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM daily"), 1);
+    CHECK_INT(query_int(path, "SELECT hits FROM daily WHERE repo = 'good/a'"), 10);
+
+    /* The fault gone, the same batch goes through whole: no transaction was left open. */
+    CHECK_INT(sqlite3_exec(other, "DROP TRIGGER fail_one", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    CHECK_INT(s->ops->apply(s, d, 4, 8, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'good/a'"), 16);
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'good/b'"), 3);
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'bad/one'"), 1);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM repos"), 3);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM daily"), 4);
+
+    struct rows rows = {0};
+    CHECK_INT(s->ops->scan(s, 8, collect, &rows, err, sizeof err), STORE_OK);
+    CHECK_INT(rows.n, 3);
+    int i = find(&rows, "good/a");
+    CHECK(i >= 0 && rows.total[i] == 16 && rows.day_hits[i] == 4 && rows.first[i] == 7);
+    store_close(s);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -221,6 +278,7 @@ int main(void)
     RUN(corrupt_database_is_refused);
     RUN(directory_is_refused);
     RUN(failing_commit_is_retryable_and_changes_nothing);
+    RUN(failure_inside_transaction_stores_nothing);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
