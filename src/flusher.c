@@ -35,6 +35,7 @@ struct flusher {
     pthread_t thread;
     bool running;
     struct batch batch;
+    struct timespec last_check; /* of the store, while idle; flusher thread only */
 
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t wake;
@@ -95,8 +96,11 @@ static void refresh(void *arg, const struct store_row *row)
                  row->day_hits);
 }
 
-/* Records the outcome of a write; logs a failure once per distinct cause. */
-static void note_result(struct flusher *f, bool ok, uint64_t hits, const char *err)
+/*
+ * Records the outcome of a write (or, with wrote false, of a check); logs a
+ * failure once per distinct cause.
+ */
+static void note_result(struct flusher *f, bool ok, bool wrote, uint64_t hits, const char *err)
 {
     pthread_mutex_lock(&f->lock);
     if (ok) {
@@ -104,7 +108,7 @@ static void note_result(struct flusher *f, bool ok, uint64_t hits, const char *e
             log_info("store: writing again after %u failed attempts", f->stats.consecutive);
         f->healthy = true;
         f->last_error[0] = '\0';
-        f->stats.flushes++;
+        f->stats.flushes += wrote;
         f->stats.hits_written += hits;
         f->stats.consecutive = 0;
     } else {
@@ -119,16 +123,43 @@ static void note_result(struct flusher *f, bool ok, uint64_t hits, const char *e
     pthread_mutex_unlock(&f->lock);
 }
 
-bool flusher_flush(struct flusher *f)
+/* Milliseconds from a to b. */
+static long long ms_between(const struct timespec *a, const struct timespec *b)
+{
+    return (b->tv_sec - a->tv_sec) * 1000LL + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/*
+ * With nothing to write, a failing store would go unnoticed: once per
+ * flush interval (a lock taken and dropped: cheap), ask the store whether
+ * a write could be made, so /healthz tells the truth while idle.
+ */
+static bool check_idle(struct flusher *f)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&f->lock);
+    bool healthy = f->healthy;
+    pthread_mutex_unlock(&f->lock);
+    if (!f->store->ops->check ||
+        (f->last_check.tv_sec && ms_between(&f->last_check, &now) < f->interval_ms))
+        return healthy;
+    f->last_check = now;
+    char err[256] = "";
+    bool ok = f->store->ops->check(f->store, err, sizeof err) == STORE_OK;
+    note_result(f, ok, false, 0, err);
+    return ok;
+}
+
+/* Writes what is pending; with nothing pending, checks the store if check says so. */
+static bool flush(struct flusher *f, bool check)
 {
     struct batch *b = &f->batch;
     b->n = 0;
     buf_reset(&b->keys);
     counter_take(f->table, collect, b);
-    if (b->n == 0) {
-        /* Nothing to write says nothing about the store: keep the health as it is. */
-        return true;
-    }
+    if (b->n == 0)
+        return check ? check_idle(f) : true;
     uint64_t hits = 0;
     for (size_t i = 0; i < b->n; i++) {
         b->d[i].key = b->keys.data + b->key_off[i];
@@ -141,8 +172,13 @@ bool flusher_flush(struct flusher *f)
         for (size_t i = 0; i < b->n; i++)
             counter_give_back(f->table, b->d[i].key, b->d[i].day, b->d[i].hits);
     }
-    note_result(f, r == STORE_OK, hits, err);
+    note_result(f, r == STORE_OK, true, hits, err);
     return r == STORE_OK;
+}
+
+bool flusher_flush(struct flusher *f)
+{
+    return flush(f, true);
 }
 
 /* The deadline ms milliseconds from now on the monotonic clock. */
@@ -207,7 +243,7 @@ uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms)
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     unsigned pause = 100;
-    while (!flusher_flush(f)) {
+    while (!flush(f, false)) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long spent =
             (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;

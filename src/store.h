@@ -59,6 +59,12 @@ struct store_ops {
      */
     enum store_result (*apply)(struct store *s, const struct store_delta *d, size_t n, day_t today,
                                store_row_fn *fn, void *arg, char *err, size_t errlen);
+    /*
+     * Whether a write could be made now, without writing anything: lets the
+     * flusher keep /healthz true while no hits arrive. Called by the
+     * flusher only.
+     */
+    enum store_result (*check)(struct store *s, char *err, size_t errlen);
     void (*close)(struct store *s);
 };
 

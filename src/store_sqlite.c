@@ -238,6 +238,20 @@ static enum store_result sqlite_apply(struct store *base, const struct store_del
     return STORE_OK;
 }
 
+static enum store_result sqlite_check(struct store *base, char *err, size_t errlen)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    /* Taking the write lock is what a flush needs first; nothing is written. */
+    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE; ROLLBACK;", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot begin a write", err, errlen);
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return classify(rc);
+    }
+    return STORE_OK;
+}
+
 static void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -252,6 +266,7 @@ static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .scan = sqlite_scan,
     .apply = sqlite_apply,
+    .check = sqlite_check,
     .close = sqlite_close,
 };
 

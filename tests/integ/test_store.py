@@ -139,6 +139,27 @@ def test_locked_database_fails_healthz_then_recovers_without_losing_hits(make_se
     assert db_rows(s.db, "SELECT sum(hits) FROM daily")[0][0] == hits
 
 
+def test_healthz_fails_while_idle_and_the_store_cannot_take_writes(make_server):
+    # No hit is pending, so no flush fails: the flusher must probe the store itself.
+    s = make_server("--flush-interval", "100")
+    assert s.get("/healthz").status == 200
+    con = sqlite3.connect(s.db, isolation_level=None, timeout=5)
+    try:
+        con.execute("BEGIN EXCLUSIVE")
+        deadline = time.monotonic() + 10
+        while (h := s.get("/healthz")).status != 503:
+            assert time.monotonic() < deadline, "/healthz stayed 200 while the store was locked"
+            time.sleep(0.1)
+        assert h.text.startswith("store failing:") and "locked" in h.text, h.text
+    finally:
+        con.rollback()
+        con.close()
+    deadline = time.monotonic() + 20
+    while s.get("/healthz").status != 200:
+        assert time.monotonic() < deadline, "/healthz still failing after the lock was released"
+        time.sleep(0.1)
+
+
 def test_sigterm_while_locked_flushes_once_the_lock_goes(make_server):
     s = make_server("--flush-interval", "100", "--shutdown-timeout", "15000")
     s.hit("stop/locked")

@@ -6,6 +6,7 @@
  */
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "flusher.h"
@@ -105,6 +106,38 @@ static void stop_reports_what_could_not_be_written(void)
     store_close(s);
 }
 
+/* With no hits pending, a store that cannot take writes still shows in the health. */
+static void idle_flusher_notices_a_locked_store(void)
+{
+    char path[256], err[256], why[256] = "";
+    snprintf(path, sizeof path, "%s/i.db", dir);
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct counter_table *t = counter_new(0);
+    struct flusher *f = flusher_new(t, s, 50);
+    CHECK(flusher_flush(f));
+    CHECK(flusher_health(f, why, sizeof why));
+    sqlite3 *other;
+    sqlite3_open(path, &other);
+    sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    const struct timespec interval = {0, 60 * 1000000L}; /* checks come once per interval */
+    nanosleep(&interval, NULL);
+    CHECK(!flusher_flush(f));
+    CHECK(!flusher_health(f, why, sizeof why));
+    CHECK(strstr(why, "locked") != NULL);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    nanosleep(&interval, NULL);
+    CHECK(flusher_flush(f));
+    CHECK(flusher_health(f, why, sizeof why));
+    struct flusher_stats st;
+    flusher_get_stats(f, &st);
+    CHECK_INT(st.flushes, 0); /* checks are not writes */
+    CHECK_INT(flusher_stop(f, 100), 0);
+    flusher_free(f);
+    counter_free(t);
+    store_close(s);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -114,6 +147,7 @@ int main(void)
     RUN(failed_write_keeps_hits_and_recovers);
     RUN(stop_writes_everything);
     RUN(stop_reports_what_could_not_be_written);
+    RUN(idle_flusher_notices_a_locked_store);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
