@@ -166,8 +166,11 @@ static void badge_with(const struct app *app, const struct request *req, struct 
             error_badge(app, res, 503, "repo limit reached");
             return;
         }
-    } else {
-        counter_get(app->table, key, today, &v); /* unknown: all zero */
+    } else if (!counter_get(app->table, key, today, &v) && count &&
+               counter_size(app->table) >= app->cfg->max_repos) {
+        /* HEAD answers as GET would: a new repo beyond the limit is refused. */
+        error_badge(app, res, 503, "repo limit reached");
+        return;
     }
     char message[2 * NUMFMT_OUT_MAX + 8];
     badge_message(message, sizeof message, &look, v.total, v.today);

@@ -184,6 +184,14 @@ def test_max_repos_refuses_new_repo_and_existing_keep_counting(make_server):
     assert "repo limit" in s.stderr()
 
 
+def test_head_beyond_max_repos_answers_as_get_would(make_server):
+    s = make_server("--max-repos", "1")
+    assert s.hit("r/one").status == 200
+    assert s.request("HEAD", "/badge.svg?repo=r/two").status == 503
+    assert s.request("HEAD", "/badge.svg?repo=r/one").status == 200
+    assert s.get("/count.svg?repo=r/two").status == 200  # count.svg never counts: shows 0
+
+
 def test_max_repos_counts_repos_loaded_from_the_store(make_server):
     s = make_server("--max-repos", "2")
     s.hit("a/a")

@@ -203,3 +203,56 @@ def test_sigterm_gives_up_after_shutdown_timeout_and_says_so(make_server):
     assert rc != 0, "exit 0 although hits were not written"
     assert "3" in s.stderr().splitlines()[-1]
     assert db_totals(s.db) == {"give/up": 1}
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 1 MiB tmpfs of our own, so that a test can fill the disk (needs root)."""
+    mnt = tmp_path / "fs"
+    mnt.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root?): " + p.stderr.strip())
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_full_disk_keeps_hits_in_memory_and_writes_them_once_space_returns(tiny_fs, make_server):
+    s = make_server("--flush-interval", "100", db=str(tiny_fs / "ghit.db"))
+    assert s.hit("disk/one").status == 200
+    time.sleep(0.5)  # written: the database and its WAL exist
+    filler = tiny_fs / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:  # take every free byte, down to the last block
+        for size in (65536, 4096, 512, 1):
+            while True:
+                try:
+                    os.write(fd, b"\0" * size)
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+    hits = {"disk/one": 1}
+    deadline = time.monotonic() + 15
+    while (h := s.get("/healthz")).status != 503:
+        assert time.monotonic() < deadline, "/healthz stayed 200 on a full disk"
+        for i in range(20):  # new repos need new pages
+            repo = "full/r%d" % (len(hits) + i)
+            r = s.hit(repo)
+            assert r.status == 200 and svg_title(r.body) == "hits: 1"
+        hits.update({"full/r%d" % (len(hits) + i): 1 for i in range(20)})
+        time.sleep(0.2)
+    assert "full" in h.text, h.text
+    r = s.hit("disk/one")  # still answered, still counting
+    hits["disk/one"] += 1
+    assert svg_title(r.body) == "hits: 2"
+    filler.unlink()
+    deadline = time.monotonic() + 20
+    while s.get("/healthz").status != 200:
+        assert time.monotonic() < deadline, "/healthz still failing after space came back"
+        time.sleep(0.1)
+    s.stop()
+    assert db_totals(s.db) == hits
