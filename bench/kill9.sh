@@ -26,6 +26,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 RUNS=${RUNS:-3}
 FLUSH_MS=${FLUSH_MS:-1000}
 GHIT=${GHIT:-$ROOT/build/ghit}
@@ -83,25 +85,7 @@ now() { date +%s.%N; }
 exec 9>/tmp/bench.lock
 flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.lock"
 "$ROOT/scripts/deps.sh" bench
-if [ "$GHIT" = "$ROOT/build/ghit" ]; then
-    make -C "$ROOT" --no-print-directory all >"$WORK/make.log" 2>&1 ||
-        { tail -n 30 "$WORK/make.log" >&2; die "make failed"; }
-fi
-[ -x "$GHIT" ] || die "no ghit binary at $GHIT"
-# Run a private copy: other engineers rebuild build/ghit while a benchmark runs, and all
-# the runs of one invocation must measure the same binary. A copy taken while the
-# linker writes is caught by --version and taken again.
-GHIT_SRC=$GHIT
-for try in 1 2 3 4 5 6; do
-    cp "$GHIT_SRC" "$WORK/ghit" 2>/dev/null && "$WORK/ghit" --version >/dev/null 2>&1 && break
-    [ "$try" = 6 ] && die "cannot take a working copy of $GHIT_SRC"
-    sleep 2
-done
-GHIT=$WORK/ghit
-GHIT_SUM=$(sha256sum "$GHIT" | cut -c1-12)
-GIT_DESC="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit yet')$(
-    [ -z "$(git -C "$ROOT" status --porcelain -- src Makefile 2>/dev/null)" ] ||
-        echo ' + uncommitted changes in src/ or Makefile')"
+prepare_ghit
 (exec 3<>"/dev/tcp/127.0.0.1/$GHIT_PORT") 2>/dev/null && die "port $GHIT_PORT is in use"
 
 LINES=()

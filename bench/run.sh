@@ -32,6 +32,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 SHARED=${SHARED:-$ROOT/../shared}
 GHITME=$SHARED/bench/ghitme-2015
 ROUNDS=${ROUNDS:-3}
@@ -166,26 +168,7 @@ flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.
 
 "$ROOT/scripts/deps.sh" bench
 if wants ghit1 || wants ghit1000 || wants ghitstyled; then
-    if [ "$GHIT" = "$ROOT/build/ghit" ]; then
-        make -C "$ROOT" --no-print-directory all >"$WORK/make.log" 2>&1 ||
-            { tail -n 30 "$WORK/make.log" >&2; die "make failed"; }
-    fi
-    [ -x "$GHIT" ] || die "no ghit binary at $GHIT"
-    # Run a private copy: other engineers rebuild build/ghit while a benchmark runs, and all
-    # the runs of one invocation must measure the same binary. A copy taken while the
-    # linker writes is caught by --version and taken again.
-    GHIT_SRC=$GHIT
-    for try in 1 2 3 4 5 6; do
-        cp "$GHIT_SRC" "$WORK/ghit" 2>/dev/null && "$WORK/ghit" --version >/dev/null 2>&1 && break
-        [ "$try" = 6 ] && die "cannot take a working copy of $GHIT_SRC"
-        sleep 2
-    done
-    GHIT=$WORK/ghit
-    GHIT_SUM=$(sha256sum "$GHIT" | cut -c1-12)
-    # The source state now, when the copy is taken (HEAD may move during the run).
-    GIT_DESC="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit yet')$(
-        [ -z "$(git -C "$ROOT" status --porcelain -- src Makefile 2>/dev/null)" ] ||
-            echo ' + uncommitted changes in src/ or Makefile')"
+    prepare_ghit
 fi
 mkdir -p "$ROOT/build/bench"
 # shellcheck disable=SC2046 # pkg-config's words are wanted

@@ -1,0 +1,27 @@
+# Shared by bench/run.sh and bench/kill9.sh (sourced, not run).
+
+# prepare_ghit: builds build/ghit when that is the binary asked for, then takes a private
+# copy of it into $WORK, since other engineers rebuild build/ghit while a benchmark runs
+# and all the runs of one invocation must measure the same binary (a copy taken while the
+# linker writes is caught by --version and taken again). Sets GHIT (the copy), GHIT_SRC,
+# GHIT_SUM (its sha256, 12 digits) and GIT_DESC (the commit, and whether src/ or the
+# Makefile had uncommitted changes when the copy was taken). Needs ROOT, WORK, GHIT, die.
+prepare_ghit() {
+    if [ "$GHIT" = "$ROOT/build/ghit" ]; then
+        make -C "$ROOT" --no-print-directory all >"$WORK/make.log" 2>&1 ||
+            { tail -n 30 "$WORK/make.log" >&2; die "make failed"; }
+    fi
+    [ -x "$GHIT" ] || die "no ghit binary at $GHIT"
+    GHIT_SRC=$GHIT
+    local try
+    for try in 1 2 3 4 5 6; do
+        cp "$GHIT_SRC" "$WORK/ghit" 2>/dev/null && "$WORK/ghit" --version >/dev/null 2>&1 && break
+        [ "$try" = 6 ] && die "cannot take a working copy of $GHIT_SRC"
+        sleep 2
+    done
+    GHIT=$WORK/ghit
+    GHIT_SUM=$(sha256sum "$GHIT" | cut -c1-12)
+    GIT_DESC="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit yet')$(
+        [ -z "$(git -C "$ROOT" status --porcelain -- src Makefile 2>/dev/null)" ] ||
+            echo ' + uncommitted changes in src/ or Makefile')"
+}
