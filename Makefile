@@ -45,7 +45,7 @@ UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/u
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY   := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%_replay,$(FUZZ_SRC))
 
-.PHONY: all run test check unit fuzz-replay conformance integ fuzz deps deps-test \
+.PHONY: all run test check unit fuzz-replay conformance browser integ fuzz deps deps-test \
         format format-check clean install bench
 .DELETE_ON_ERROR:
 
@@ -92,7 +92,7 @@ run: deps
 
 # --- tests ---------------------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory all unit fuzz-replay conformance integ
+	@$(MAKE) --no-print-directory all unit fuzz-replay conformance browser integ
 
 unit: $(UNIT)
 	@tests/run-unit.sh $(UNIT)
@@ -106,12 +106,15 @@ fuzz-replay: $(REPLAY)
 conformance: $(BUILD)/ghit
 	@GHIT_BIN=$(abspath $(BUILD)/ghit) tests/conformance/run.sh
 
+browser: $(BUILD)/ghit
+	@GHIT_BIN=$(abspath $(BUILD)/ghit) tests/browser/run.sh
+
 integ: $(BUILD)/ghit
 	@GHIT_BIN=$(abspath $(BUILD)/ghit) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integ
 
 check: deps-test format-check
 	@$(MAKE) --no-print-directory WERROR=1 test
-	@$(MAKE) --no-print-directory WERROR=1 SAN=1 all unit fuzz-replay conformance integ
+	@$(MAKE) --no-print-directory WERROR=1 SAN=1 all unit fuzz-replay conformance browser integ
 
 # libFuzzer runs, by hand: make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 30
