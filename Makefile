@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, run every test
 #   make check      tests with warnings as errors, then again under ASan+UBSan (what CI runs)
 #   make fuzz       run the libFuzzer targets for FUZZ_SECONDS each (needs clang)
+#   make analyze    clang's static analyzer (scan-build) over the whole build; fails on a report
 #   make format     reformat the C sources with the committed .clang-format
 #
 # Variables: SAN=1 builds into build/san with AddressSanitizer and UBSan;
@@ -45,7 +46,7 @@ UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/u
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY   := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%_replay,$(FUZZ_SRC))
 
-.PHONY: all run test check unit fuzz-replay conformance browser integ fuzz deps deps-test \
+.PHONY: all run test check unit fuzz-replay conformance browser integ fuzz analyze deps deps-test \
         format format-check clean install bench
 .DELETE_ON_ERROR:
 
@@ -127,6 +128,11 @@ fuzz: | $(BUILD)/tests
 	    mkdir -p tests/fuzz/corpus/$${name#fuzz_}; \
 	    $(BUILD)/tests/$$name -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$${name#fuzz_} || exit 1; \
 	done
+
+# A build of its own, so that every file is analysed, whatever build/ holds.
+analyze:
+	rm -rf build/analyze
+	scan-build --status-bugs -o build/analyze/reports $(MAKE) --no-print-directory BUILD=build/analyze all
 
 bench: all
 	bench/run.sh

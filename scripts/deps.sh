@@ -3,7 +3,7 @@
 #
 #   scripts/deps.sh build    what `make` and `make run` need
 #   scripts/deps.sh test     that, plus what `make test` needs
-#   scripts/deps.sh ci       that, plus clang-format for the style check
+#   scripts/deps.sh ci       that, plus clang-format and scan-build (clang-tools) for CI's checks
 #   scripts/deps.sh bench    that, plus the benchmark's baselines (nginx, syslog-ng, redis, wrk)
 #
 # On Debian or Ubuntu it installs the missing packages with apt-get, as root or
@@ -19,7 +19,7 @@ bench_pkgs="wrk nginx libnginx-mod-http-set-misc libnginx-mod-http-ndk syslog-ng
 case "$what" in
 build) want="$build_pkgs" ;;
 test) want="$build_pkgs $test_pkgs" ;;
-ci) want="$build_pkgs $test_pkgs clang-format" ;;
+ci) want="$build_pkgs $test_pkgs clang-format clang-tools" ;;
 bench) want="$build_pkgs $bench_pkgs" ;;
 *) echo "usage: $0 build|test|ci|bench" >&2; exit 2 ;;
 esac
