@@ -170,13 +170,5 @@ REPORT=$WORK/report.txt
     echo "stored <= answered + $CONNS. A clean stop (SIGTERM) loses nothing: see bench/run.sh."
     if [ "$FAILS" = 0 ]; then echo "PASS  all $RUNS kill -9 runs"; else echo "FAIL  $FAILS of $RUNS runs"; fi
 } >"$REPORT"
-cat "$REPORT"
-if [ "$OUT" != - ]; then
-    # One file per day: a later run of the same day is appended, so every figure measured
-    # stays on record (the latest last).
-    mkdir -p "$(dirname "$OUT")"
-    if [ -s "$OUT" ]; then printf '\n%s\n\n' "----------------------------------------" >>"$OUT"; fi
-    cat "$REPORT" >>"$OUT"
-    note "report appended to ${OUT#"$ROOT"/}"
-fi
+save_report
 [ "$FAILS" = 0 ]

@@ -25,3 +25,15 @@ prepare_ghit() {
         [ -z "$(git -C "$ROOT" status --porcelain -- src Makefile 2>/dev/null)" ] ||
             echo ' + uncommitted changes in src/ or Makefile')"
 }
+
+# save_report: prints $REPORT and, unless OUT is -, appends it to $OUT: one file per day, a
+# later run of the same day appended below, so every figure measured stays on record.
+# Needs ROOT, REPORT, OUT, note.
+save_report() {
+    cat "$REPORT"
+    [ "$OUT" = - ] && return 0
+    mkdir -p "$(dirname "$OUT")"
+    if [ -s "$OUT" ]; then printf '\n%s\n\n' "----------------------------------------" >>"$OUT"; fi
+    cat "$REPORT" >>"$OUT"
+    note "report appended to ${OUT#"$ROOT"/}"
+}

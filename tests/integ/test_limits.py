@@ -204,6 +204,22 @@ def test_max_repos_counts_repos_loaded_from_the_store(make_server):
 # --- connections --------------------------------------------------------------------
 
 
+def connect_beyond_limit(port, request, wait_s):
+    """Opens one connection more than the server allows, sends request, and returns the
+    socket with whatever came back within wait_s (b"" for a refusal without reply)."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        c.sendall(request)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    c.settimeout(wait_s)
+    try:
+        data = c.recv(65536)
+    except (ConnectionResetError, socket.timeout):
+        data = b""
+    return c, data
+
+
 def test_third_connection_from_one_ip_is_refused(make_server):
     s = make_server("--max-connections-per-ip", "2")
     a = socket.create_connection(("127.0.0.1", s.port), timeout=10)
@@ -211,17 +227,8 @@ def test_third_connection_from_one_ip_is_refused(make_server):
     try:
         assert get_on(a, "/healthz")[0] == 200
         assert get_on(b, "/healthz")[0] == 200
-        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c, data = connect_beyond_limit(s.port, b"GET /badge.svg?repo=third/conn HTTP/1.1\r\nHost: x\r\n\r\n", 5)
         try:
-            try:
-                c.sendall(b"GET /badge.svg?repo=third/conn HTTP/1.1\r\nHost: x\r\n\r\n")
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            c.settimeout(5)
-            try:
-                data = c.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                data = b""
             st = status_of(data)
             assert st is None or st == 503, data[:200]
             assert wait_closed(c, 5) if data else True
@@ -251,17 +258,8 @@ def test_max_connections_total_refuses_beyond_limit(make_server):
     try:
         assert get_on(a, "/healthz")[0] == 200
         assert get_on(b, "/healthz")[0] == 200
-        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c, data = connect_beyond_limit(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1.5)
         try:
-            try:
-                c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            c.settimeout(1.5)
-            try:
-                data = c.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                data = b""
             assert status_of(data) != 200, data[:200]
         finally:
             c.close()
