@@ -175,13 +175,25 @@ static void view_of(const struct entry *e, day_t day, struct counter_view *out)
     out->first_day = e->first_day;
 }
 
+/*
+ * Locks the shard of key and returns key's entry, or NULL; the caller
+ * unlocks *shard. *hash is key's hash, for an insert.
+ */
+static struct entry *lock_find(struct counter_table *t, const char *key, struct shard **shard,
+                               uint64_t *hash)
+{
+    *hash = siphash(key, strlen(key), t->hash_key);
+    *shard = shard_of(t, *hash);
+    pthread_mutex_lock(&(*shard)->lock);
+    return find(*shard, key, *hash);
+}
+
 enum counter_result counter_hit(struct counter_table *t, const char *key, day_t day,
                                 struct counter_view *out)
 {
-    uint64_t h = siphash(key, strlen(key), t->hash_key);
-    struct shard *s = shard_of(t, h);
-    pthread_mutex_lock(&s->lock);
-    struct entry *e = find(s, key, h);
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
     if (!e) {
         if (t->max_repos && atomic_fetch_add(&t->nrepos, 1) >= t->max_repos) {
             atomic_fetch_sub(&t->nrepos, 1);
@@ -208,10 +220,9 @@ enum counter_result counter_hit(struct counter_table *t, const char *key, day_t 
 
 bool counter_get(struct counter_table *t, const char *key, day_t day, struct counter_view *out)
 {
-    uint64_t h = siphash(key, strlen(key), t->hash_key);
-    struct shard *s = shard_of(t, h);
-    pthread_mutex_lock(&s->lock);
-    struct entry *e = find(s, key, h);
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
     if (e)
         view_of(e, day, out);
     pthread_mutex_unlock(&s->lock);
@@ -221,10 +232,9 @@ bool counter_get(struct counter_table *t, const char *key, day_t day, struct cou
 void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
                   day_t day, uint64_t day_hits)
 {
-    uint64_t h = siphash(key, strlen(key), t->hash_key);
-    struct shard *s = shard_of(t, h);
-    pthread_mutex_lock(&s->lock);
-    struct entry *e = find(s, key, h);
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
     if (!e) {
         atomic_fetch_add(&t->nrepos, 1);
         e = insert(s, key, h);
@@ -268,10 +278,9 @@ size_t counter_take(struct counter_table *t, counter_take_fn *fn, void *arg)
 
 void counter_give_back(struct counter_table *t, const char *key, day_t day, uint64_t hits)
 {
-    uint64_t h = siphash(key, strlen(key), t->hash_key);
-    struct shard *s = shard_of(t, h);
-    pthread_mutex_lock(&s->lock);
-    struct entry *e = find(s, key, h);
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
     /* Taken hits always belong to an entry: entries live as long as the table. */
     if (e)
         add_pending(s, e, day, hits);

@@ -204,6 +204,84 @@ static void concurrent_hits_are_all_counted(void)
     counter_free(t);
 }
 
+/* A batch taken from the table, to be given back as a failed flush would. */
+#define BATCH_MAX 1024 /* more than the (key, day) pairs of the test below: 401 */
+struct batch {
+    char key[BATCH_MAX][24];
+    day_t day[BATCH_MAX];
+    uint64_t hits[BATCH_MAX];
+    size_t n;
+};
+
+static void batch_cb(void *arg, const char *key, day_t day, uint64_t hits)
+{
+    struct batch *b = arg;
+    if (b->n == BATCH_MAX) {
+        fprintf(stderr, "batch_cb: more pending pairs than the test expects\n");
+        abort();
+    }
+    snprintf(b->key[b->n], sizeof b->key[0], "%s", key);
+    b->day[b->n] = day;
+    b->hits[b->n] = hits;
+    b->n++;
+}
+
+struct roller {
+    struct counter_table *t;
+    int id;
+};
+
+/* Hits on day 9, then on day 10 from the middle on: midnight passes during the run. */
+static void *hammer_across_midnight(void *arg)
+{
+    struct roller *w = arg;
+    struct counter_view v;
+    char key[32];
+    for (int i = 0; i < PER_THREAD; i++) {
+        snprintf(key, sizeof key, "t%d/r%d", w->id, i % 100);
+        counter_hit(w->t, i < PER_THREAD / 2 ? key : "hot/repo", i < PER_THREAD / 2 ? 9 : 10, &v);
+    }
+    return NULL;
+}
+
+/*
+ * Flushes race the hits and every other one fails: its hits are given back.
+ * In the end every hit is taken exactly once, on the day it was made.
+ */
+static void failed_flushes_across_midnight_lose_nothing(void)
+{
+    struct counter_table *t = counter_new(0);
+    pthread_t th[THREADS];
+    struct roller w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct roller){t, i};
+        pthread_create(&th[i], NULL, hammer_across_midnight, &w[i]);
+    }
+    static struct batch b;
+    struct sum written = {0};
+    for (int round = 0; round < 200; round++) {
+        b.n = 0;
+        counter_take(t, batch_cb, &b);
+        for (size_t i = 0; i < b.n; i++) {
+            if (round % 2) /* the store refused this one */
+                counter_give_back(t, b.key[i], b.day[i], b.hits[i]);
+            else
+                sum_cb(&written, b.key[i], b.day[i], b.hits[i]);
+        }
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    counter_take(t, sum_cb, &written);
+    CHECK_INT(written.hits, THREADS * PER_THREAD);
+    for (int i = 0; i < written.ndays; i++)
+        CHECK_INT(written.per_day[i], THREADS * PER_THREAD / 2);
+    CHECK_INT(written.ndays, 2);
+    struct counter_view v;
+    CHECK(counter_get(t, "hot/repo", 10, &v));
+    CHECK_INT(v.today, THREADS * PER_THREAD / 2);
+    counter_free(t);
+}
+
 int main(void)
 {
     RUN(hits_count_and_show);
@@ -213,5 +291,6 @@ int main(void)
     RUN(repo_limit_refuses_new_repos_only);
     RUN(many_repos_grow_the_shards);
     RUN(concurrent_hits_are_all_counted);
+    RUN(failed_flushes_across_midnight_lose_nothing);
     return test_main_end("counter");
 }
