@@ -147,12 +147,36 @@ static const char *apply(struct config *c, const struct option_def *o, const cha
     return "unknown option kind";
 }
 
-/* One line of --help: the option, its argument, what it does, its default. */
+/* Prints len bytes of word at *col, first wrapping to a new line under the margin if need be. */
+static void put_word(FILE *out, int *col, const char *word, int len)
+{
+    if (*col > 35 && *col + 1 + len > 79) {
+        fprintf(out, "\n%35s", "");
+        *col = 35;
+    }
+    fprintf(out, " %.*s", len, word);
+    *col += 1 + len;
+}
+
+/*
+ * The --help entry of one option: the option and its argument, then what it
+ * does, wrapped at 79 columns under a 35-column margin, then "(default: X)",
+ * never split.
+ */
 static void print_option(FILE *out, const struct option_def *o)
 {
-    char left[64];
+    char left[64], def[96];
     snprintf(left, sizeof left, "--%s %s", o->name, o->arg);
-    fprintf(out, "  %-32s %s (default: %s)\n", left, o->help, o->def);
+    fprintf(out, "  %-32s", left);
+    int col = 35;
+    for (const char *w = o->help; *w; w += strspn(w, " ")) {
+        size_t len = strcspn(w, " ");
+        put_word(out, &col, w, (int)len);
+        w += len;
+    }
+    int n = snprintf(def, sizeof def, "(default: %s)", o->def);
+    put_word(out, &col, def, n);
+    fputc('\n', out);
 }
 
 void config_init(struct config *c)

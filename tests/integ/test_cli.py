@@ -59,16 +59,27 @@ DEFAULTS = {
 }
 
 
+def help_entry(text, opt):
+    """The --help entry of opt: its line and the continuation lines under the margin."""
+    lines = text.splitlines()
+    start = [i for i, ln in enumerate(lines) if re.match(r"\s+%s\s" % re.escape(opt), ln)][0]
+    entry = [lines[start]]
+    for ln in lines[start + 1:]:
+        if not ln.startswith(" " * 30):
+            break
+        entry.append(ln)
+    return " ".join(part.strip() for part in entry)
+
+
 def test_serve_help_lists_every_option_with_its_default():
     text = serve_help()
     listed = options_of(text)
     for opt in SERVE_OPTIONS:
         assert opt in listed, opt
-        line = [ln for ln in text.splitlines() if re.match(r"\s+%s\b" % re.escape(opt), ln)][0]
-        assert "(default:" in line, line
+        assert "(default:" in help_entry(text, opt), help_entry(text, opt)
     for opt, default in DEFAULTS.items():
-        line = [ln for ln in text.splitlines() if re.match(r"\s+%s\s" % re.escape(opt), ln)][0]
-        assert "(default: %s)" % default in line, line
+        assert "(default: %s)" % default in help_entry(text, opt), help_entry(text, opt)
+    assert max(len(ln) for ln in text.splitlines()) <= 79
 
 
 BAD_VALUES = [
