@@ -40,15 +40,14 @@ struct job {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ghit badge [OPTION]...\n"
-            "Print a badge as SVG, exactly as `ghit serve` renders it.\n\n"
-            "  --message TEXT                   the message (default: the counts, see --view)\n"
-            "  --total N                        the total count (default: 0)\n"
-            "  --today N                        today's count (default: 0)\n"
-            "  --error                          render an error badge (red message)\n"
-            "  --batch                          read badges from stdin, one a line, fields\n"
-            "                                   NAME=VALUE separated by tabs (see below)\n");
+    fprintf(out, "usage: ghit badge [OPTION]...\n"
+                 "Print a badge as SVG, exactly as `ghit serve` renders it.\n\n"
+                 "  --message TEXT                   the message (default: counts, see --view)\n"
+                 "  --total N                        the total count (default: 0)\n"
+                 "  --today N                        today's count (default: 0)\n"
+                 "  --error                          render an error badge (red message)\n"
+                 "  --batch                          read badges from stdin, one a line, fields\n"
+                 "                                   NAME=VALUE separated by tabs (see below)\n");
     config_usage_look(out);
     fprintf(out, "  %-32s %s\n\n", "-h, --help", "show this help and exit");
     fprintf(out, "Batch NAMEs: style label color labelColor theme view format sep message\n"
