@@ -296,18 +296,12 @@ def test_other_methods_are_405_with_allow_and_count_nothing(server, method):
     assert server.api("a/b")[0] == 404
 
 
-def test_get_with_body_is_413_and_counts_nothing(server):
-    data = (b"GET /badge.svg?repo=a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-            b"Connection: close\r\n\r\nhello")
-    out = server.raw(data)
-    assert status_of(out) == 413, out[:300]
-    assert server.api("a/b")[0] == 404
-
-
-def test_get_with_chunked_body_is_413(server):
-    data = (b"GET /badge.svg?repo=a/b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-            b"Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
-    out = server.raw(data)
+@pytest.mark.parametrize("body", [
+    b"Content-Length: 5\r\nConnection: close\r\n\r\nhello",
+    b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+], ids=["content-length", "chunked"])
+def test_get_with_body_is_413_and_counts_nothing(server, body):
+    out = server.raw(b"GET /badge.svg?repo=a/b HTTP/1.1\r\nHost: x\r\n" + body)
     assert status_of(out) == 413, out[:300]
     assert server.api("a/b")[0] == 404
 

@@ -11,6 +11,15 @@ import pytest
 from conftest import GHIT_BIN, db_rows, db_totals, run_ghit, svg_title, utc_today
 
 
+def wait_healthz(s, status, within_s, when):
+    """Polls /healthz until it answers status; fails after within_s seconds."""
+    deadline = time.monotonic() + within_s
+    while (h := s.get("/healthz")).status != status:
+        assert time.monotonic() < deadline, f"/healthz not {status} {within_s} s {when}"
+        time.sleep(0.1)
+    return h
+
+
 def test_schema_has_repos_and_daily(server):
     server.hit("Schema/Check")
     server.stop()
@@ -127,11 +136,7 @@ def test_locked_database_fails_healthz_then_recovers_without_losing_hits(make_se
     finally:
         con.rollback()
         con.close()
-    deadline = time.monotonic() + 20
-    while s.get("/healthz").status != 200:
-        assert time.monotonic() < deadline, "/healthz still failing 20 s after the lock was released"
-        time.sleep(0.1)
-    assert s.get("/healthz").text.strip() == "ok"
+    assert wait_healthz(s, 200, 20, "after the lock was released").text.strip() == "ok"
     s.hit("lock/step")
     hits += 1
     s.stop()
@@ -146,18 +151,12 @@ def test_healthz_fails_while_idle_and_the_store_cannot_take_writes(make_server):
     con = sqlite3.connect(s.db, isolation_level=None, timeout=5)
     try:
         con.execute("BEGIN EXCLUSIVE")
-        deadline = time.monotonic() + 10
-        while (h := s.get("/healthz")).status != 503:
-            assert time.monotonic() < deadline, "/healthz stayed 200 while the store was locked"
-            time.sleep(0.1)
+        h = wait_healthz(s, 503, 10, "while the store was locked")
         assert h.text.startswith("store failing:") and "locked" in h.text, h.text
     finally:
         con.rollback()
         con.close()
-    deadline = time.monotonic() + 20
-    while s.get("/healthz").status != 200:
-        assert time.monotonic() < deadline, "/healthz still failing after the lock was released"
-        time.sleep(0.1)
+    wait_healthz(s, 200, 20, "after the lock was released")
 
 
 def test_sigterm_while_locked_flushes_once_the_lock_goes(make_server):
@@ -250,9 +249,6 @@ def test_full_disk_keeps_hits_in_memory_and_writes_them_once_space_returns(tiny_
     hits["disk/one"] += 1
     assert svg_title(r.body) == "hits: 2"
     filler.unlink()
-    deadline = time.monotonic() + 20
-    while s.get("/healthz").status != 200:
-        assert time.monotonic() < deadline, "/healthz still failing after space came back"
-        time.sleep(0.1)
+    wait_healthz(s, 200, 20, "after space came back")
     s.stop()
     assert db_totals(s.db) == hits
