@@ -314,6 +314,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
     } else {
         req.path = url;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr)
+            netaddr_from_sockaddr(ci->client_addr, &req.peer);
+        req.client = req.peer;
+        req.user_agent =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
         MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &col);
         routes_handle(s->app, &req, &res);
     }

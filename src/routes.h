@@ -16,6 +16,7 @@
 #include "config.h"
 #include "counter.h"
 #include "flusher.h"
+#include "netaddr.h"
 
 /* What the handlers work with; owned by the caller of routes_handle(). */
 struct app {
@@ -34,8 +35,11 @@ struct request_param {
 };
 
 struct request {
-    bool head;        /* HEAD: answer as GET would, count nothing */
-    const char *path; /* percent-decoded, without the query */
+    bool head;              /* HEAD: answer as GET would, count nothing */
+    const char *path;       /* percent-decoded, without the query */
+    struct netaddr peer;    /* the TCP peer */
+    struct netaddr client;  /* the client: the peer, or behind a trusted proxy the forwarded one */
+    const char *user_agent; /* the User-Agent header, or NULL */
     struct request_param params[REQUEST_MAX_PARAMS];
     unsigned nparams;
     bool too_many_params;
