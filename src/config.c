@@ -10,7 +10,7 @@
 
 #include "badge_color.h"
 
-enum opt_kind { OPT_STRING, OPT_ADDRESS, OPT_UINT, OPT_LOG_LEVEL, OPT_LOOK };
+enum opt_kind { OPT_STRING, OPT_ADDRESS, OPT_UINT, OPT_LOG_LEVEL, OPT_LOOK, OPT_RANGES };
 
 struct option_def {
     const char *name; /* without the leading "--" */
@@ -34,22 +34,28 @@ static const struct option_def options[] = {
      "write pending hits to the store every MS milliseconds; a crash loses at most this much"},
     {"threads", "N", "2", OPT_UINT, OFF(threads), 1, 256, NULL,
      "HTTP worker threads (one epoll loop each)"},
-    {"max-connections", "N", "1024", OPT_UINT, OFF(max_connections), 1, 1000000, NULL,
-     "open connections at most, in total"},
-    {"max-connections-per-ip", "N", "32", OPT_UINT, OFF(max_connections_per_ip), 1, 1000000, NULL,
-     "open connections at most from one client address"},
+    {"max-connections", "N", "4096", OPT_UINT, OFF(max_connections), 16, 1000000, NULL,
+     "open connections at most, in total; near it, a new connection closes the one idle longest"},
+    {"max-connections-per-ip", "N", "512", OPT_UINT, OFF(max_connections_per_ip), 1, 1000000, NULL,
+     "open connections at most from one address other than a trusted proxy"},
+    {"trusted-proxy", "CIDR[,CIDR...]", "none", OPT_RANGES, OFF(trusted_proxies), 0, 0, NULL,
+     "reverse proxies whose X-Forwarded-For or Forwarded header names the client; "
+     "repeatable"},
     {"idle-timeout", "S", "30", OPT_UINT, OFF(idle_timeout_s), 1, 3600, NULL,
      "close a connection that sends nothing for S seconds"},
     {"request-timeout", "S", "10", OPT_UINT, OFF(request_timeout_s), 1, 3600, NULL,
      "close a connection whose request is not complete S seconds after it began"},
     {"max-url-bytes", "N", "2048", OPT_UINT, OFF(max_url_bytes), 64, 65536, NULL,
      "longest request target (path and query); longer ones get 414"},
-    {"max-header-bytes", "N", "8192", OPT_UINT, OFF(max_header_bytes), 256, 65536, NULL,
+    {"max-header-bytes", "N", "4096", OPT_UINT, OFF(max_header_bytes), 256, 65536, NULL,
      "most bytes of request header fields; more get 431"},
     {"connection-memory", "N", "16384", OPT_UINT, OFF(connection_memory), 4096, 16777216, NULL,
      "memory per connection for the request and its reply"},
-    {"max-repos", "N", "100000", OPT_UINT, OFF(max_repos), 1, 100000000, NULL,
-     "distinct repos at most; a new repo beyond it gets an error badge"},
+    {"max-repos", "N", "10000000", OPT_UINT, OFF(max_repos), 1, 1000000000, NULL,
+     "distinct repos at most (about 150 bytes of memory each); a new repo beyond it gets an "
+     "error badge"},
+    {"new-repos-per-client", "N", "60", OPT_UINT, OFF(new_repos_per_minute), 1, 1000000, NULL,
+     "new repos one client may create per minute (in bursts of up to N); more get 429"},
     {"shutdown-timeout", "MS", "10000", OPT_UINT, OFF(shutdown_timeout_ms), 0, 3600000, NULL,
      "on SIGTERM, keep retrying a failing store this long before giving up"},
     {"log-level", "LEVEL", "info", OPT_LOG_LEVEL, 0, 0, 0, NULL,
@@ -143,6 +149,12 @@ static const char *apply(struct config *c, const struct option_def *o, const cha
         return log_parse_level(value, &c->log_level) ? "must be debug, info, warn or error" : NULL;
     case OPT_LOOK:
         return look_option(&c->look, o, value);
+    case OPT_RANGES: {
+        if (strcmp(value, "none") == 0)
+            return NULL;
+        const char *bad;
+        return netaddr_list_parse((struct netaddr_list *)(base + o->offset), value, &bad);
+    }
     }
     return "unknown option kind";
 }
@@ -177,6 +189,11 @@ static void print_option(FILE *out, const struct option_def *o)
     int n = snprintf(def, sizeof def, "(default: %s)", o->def);
     put_word(out, &col, def, n);
     fputc('\n', out);
+}
+
+void config_fini(struct config *c)
+{
+    netaddr_list_fini(&c->trusted_proxies);
 }
 
 void config_init(struct config *c)

@@ -14,6 +14,7 @@
 
 #include "badge.h"
 #include "log.h"
+#include "netaddr.h"
 
 struct config {
     const char *listen; /* HOST:PORT */
@@ -28,6 +29,8 @@ struct config {
     unsigned max_header_bytes;
     unsigned connection_memory;
     unsigned max_repos;
+    unsigned new_repos_per_minute;       /* per client */
+    struct netaddr_list trusted_proxies; /* --trusted-proxy */
     unsigned shutdown_timeout_ms;
     enum log_level log_level;
     struct badge_look look; /* the badge defaults; query parameters override them */
@@ -35,6 +38,9 @@ struct config {
 
 /* Fills c with the defaults, the values a small public server should run with. */
 void config_init(struct config *c);
+
+/* Frees what config_parse() allocated (the address lists). */
+void config_fini(struct config *c);
 
 /*
  * Parses argv (argv[0] is the command name) into c. Returns 0 when done,

@@ -188,13 +188,18 @@ static struct entry *lock_find(struct counter_table *t, const char *key, struct 
     return find(*shard, key, *hash);
 }
 
-enum counter_result counter_hit(struct counter_table *t, const char *key, day_t day,
-                                struct counter_view *out)
+/* Counts one hit for key; a new key is made only if create says so (else COUNTER_UNKNOWN). */
+static enum counter_result hit(struct counter_table *t, const char *key, day_t day, bool create,
+                               struct counter_view *out)
 {
     uint64_t h;
     struct shard *s;
     struct entry *e = lock_find(t, key, &s, &h);
     if (!e) {
+        if (!create) {
+            pthread_mutex_unlock(&s->lock);
+            return COUNTER_UNKNOWN;
+        }
         if (t->max_repos && atomic_fetch_add(&t->nrepos, 1) >= t->max_repos) {
             atomic_fetch_sub(&t->nrepos, 1);
             pthread_mutex_unlock(&s->lock);
@@ -216,6 +221,18 @@ enum counter_result counter_hit(struct counter_table *t, const char *key, day_t 
     view_of(e, day, out);
     pthread_mutex_unlock(&s->lock);
     return COUNTER_OK;
+}
+
+enum counter_result counter_hit(struct counter_table *t, const char *key, day_t day,
+                                struct counter_view *out)
+{
+    return hit(t, key, day, true, out);
+}
+
+enum counter_result counter_hit_known(struct counter_table *t, const char *key, day_t day,
+                                      struct counter_view *out)
+{
+    return hit(t, key, day, false, out);
 }
 
 bool counter_get(struct counter_table *t, const char *key, day_t day, struct counter_view *out)

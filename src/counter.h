@@ -33,7 +33,8 @@ struct counter_view {
 
 enum counter_result {
     COUNTER_OK,
-    COUNTER_FULL, /* a new repo, and the table holds max_repos already */
+    COUNTER_FULL,    /* a new repo, and the table holds max_repos already */
+    COUNTER_UNKNOWN, /* counter_hit_known(): a new repo, not made */
 };
 
 /* A table that accepts at most max_repos distinct keys (0: no limit). Free with counter_free(). */
@@ -47,6 +48,14 @@ void counter_free(struct counter_table *t);
  */
 enum counter_result counter_hit(struct counter_table *t, const char *key, day_t day,
                                 struct counter_view *out);
+
+/*
+ * Counts one hit for key like counter_hit(), but only if key is already in
+ * the table: a new key is left alone and COUNTER_UNKNOWN returned, so the
+ * caller can decide whether this client may create one.
+ */
+enum counter_result counter_hit_known(struct counter_table *t, const char *key, day_t day,
+                                      struct counter_view *out);
 
 /* Fills *out with key's counts as seen on day, without counting; false if key is unknown. */
 bool counter_get(struct counter_table *t, const char *key, day_t day, struct counter_view *out);

@@ -40,6 +40,7 @@ struct flusher {
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t wake;
     bool stopping;
+    bool kicked; /* flush now, without waiting for the interval */
     bool healthy;
     char last_error[256];
     struct flusher_stats stats;
@@ -203,9 +204,11 @@ static void *run(void *arg)
     for (;;) {
         struct timespec until = deadline_in(delay);
         pthread_mutex_lock(&f->lock);
-        while (!f->stopping && pthread_cond_timedwait(&f->wake, &f->lock, &until) != ETIMEDOUT)
+        while (!f->stopping && !f->kicked &&
+               pthread_cond_timedwait(&f->wake, &f->lock, &until) != ETIMEDOUT)
             ;
         bool stop = f->stopping;
+        f->kicked = false;
         pthread_mutex_unlock(&f->lock);
         if (stop)
             return NULL;
@@ -228,6 +231,14 @@ int flusher_start(struct flusher *f)
     }
     f->running = true;
     return 0;
+}
+
+void flusher_kick(struct flusher *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->kicked = true;
+    pthread_cond_signal(&f->wake);
+    pthread_mutex_unlock(&f->lock);
 }
 
 uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms)

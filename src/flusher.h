@@ -43,6 +43,9 @@ int flusher_start(struct flusher *f);
  */
 uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms);
 
+/* Asks the flusher thread to write the pending hits now rather than at the next interval. */
+void flusher_kick(struct flusher *f);
+
 /* Writes the pending hits once, now, from the calling thread; true if the store took them. */
 bool flusher_flush(struct flusher *f);
 

@@ -5,6 +5,16 @@
  * connections from start to end, so a request is handled on one thread.
  * One more thread, the watchdog, enforces the whole-request timeout.
  *
+ * Connections are a shared, finite resource, and the real topologies make
+ * per-address limits blunt: behind a reverse proxy every connection comes
+ * from the proxy, and GitHub's image proxy fetches every viewer's badge
+ * from a few addresses. So a client that holds connections without using
+ * them must not lock others out: when the connections in use near
+ * --max-connections, each new one closes the connection that has been
+ * idle longest (between requests, or not yet sent a request line). The
+ * per-address limit is a fairness cap well above what a proxy needs, and
+ * does not apply to --trusted-proxy addresses at all.
+ *
  * Three traps of libmicrohttpd 0.9.75 (DESIGN.md) shape this file:
  * 1. The access handler answers MHD_YES on its first call and queues the
  *    response on the second; queuing on the first makes the library close
@@ -22,18 +32,26 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "ascii.h"
+#include "forwarded.h"
 #include "log.h"
+#include "siphash.h"
+
+#define LISTEN_BACKLOG 1024
 
 /*
  * One per connection, from libmicrohttpd's "started" to its "closed"
@@ -43,8 +61,18 @@
  */
 struct conn {
     int fd;
-    _Atomic int64_t deadline_ms; /* monotonic ms; 0: none (already shut down) */
+    struct netaddr addr;           /* the TCP peer */
+    bool trusted;                  /* the peer is a --trusted-proxy */
+    _Atomic int64_t deadline_ms;   /* monotonic ms; 0: none (already shut down) */
+    _Atomic int64_t idle_since_ms; /* monotonic ms; 0 while a request is in progress */
     struct conn *prev, *next;
+};
+
+/* Open connections from one address; in the server's table, under its lock. */
+struct peer {
+    struct netaddr addr;
+    unsigned n;
+    struct peer *next;
 };
 
 struct http_server {
@@ -53,9 +81,17 @@ struct http_server {
     char address[80];
     unsigned request_timeout_ms, idle_timeout_ms;
 
-    pthread_mutex_t lock; /* guards the conns list and stopping */
+    pthread_mutex_t lock; /* guards the conns list, the peers table, nconns and stopping */
     pthread_cond_t wake;
     struct conn *conns;
+    unsigned nconns;     /* open connections */
+    unsigned soft_limit; /* from here on, a new connection closes the longest idle one */
+    unsigned per_peer;   /* --max-connections-per-ip */
+    struct peer **peers; /* chained hash table, npeers buckets (a power of two) */
+    size_t npeers;
+    uint8_t peer_key[16];    /* hash key: addresses are chosen by clients */
+    struct http_stats stats; /* the connection figures, under lock */
+    atomic_ullong refused[HTTP_REFUSALS];
     bool stopping;
     pthread_t watchdog;
     atomic_int in_flight; /* requests handed to on_request() and not yet completed */
@@ -70,7 +106,71 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Connection started/closed: keeps the watchdog's list. */
+/* The table slot of addr's count. Called with s->lock held. */
+static struct peer **peer_slot(struct http_server *s, const struct netaddr *addr)
+{
+    uint64_t h = siphash(addr->b, sizeof addr->b, s->peer_key);
+    struct peer **p = &s->peers[h & (s->npeers - 1)];
+    while (*p && memcmp((*p)->addr.b, addr->b, sizeof addr->b) != 0)
+        p = &(*p)->next;
+    return p;
+}
+
+/* Counts one more connection from addr and returns how many are open. Called with s->lock held. */
+static unsigned peer_add(struct http_server *s, const struct netaddr *addr)
+{
+    struct peer **p = peer_slot(s, addr);
+    if (!*p) {
+        *p = xcalloc(1, sizeof **p);
+        (*p)->addr = *addr;
+    }
+    return ++(*p)->n;
+}
+
+/* Counts one connection from addr less. Called with s->lock held. */
+static void peer_remove(struct http_server *s, const struct netaddr *addr)
+{
+    struct peer **p = peer_slot(s, addr);
+    if (*p && --(*p)->n == 0) {
+        struct peer *gone = *p;
+        *p = gone->next;
+        free(gone);
+    }
+}
+
+/* Shuts k's socket down; libmicrohttpd then closes it. Called with s->lock held. */
+static void shut(struct conn *k)
+{
+    if (k->fd >= 0 && atomic_exchange(&k->deadline_ms, 0) != 0)
+        shutdown(k->fd, SHUT_RDWR);
+}
+
+/*
+ * Closes the connection idle the longest, other than keep, to make room for
+ * a new one. A request in progress is never cut: only a connection between
+ * requests, or one that has not sent a request line yet, is idle. Called
+ * with s->lock held; the list is walked whole, which happens only near the
+ * limit. The list runs from the newest connection to the oldest, so among
+ * connections idle since the same millisecond the oldest goes.
+ */
+static void evict_idle(struct http_server *s, const struct conn *keep)
+{
+    struct conn *oldest = NULL;
+    int64_t oldest_since = INT64_MAX;
+    for (struct conn *k = s->conns; k; k = k->next) {
+        int64_t since = atomic_load(&k->idle_since_ms);
+        if (k != keep && since != 0 && since <= oldest_since && atomic_load(&k->deadline_ms) != 0) {
+            oldest = k;
+            oldest_since = since;
+        }
+    }
+    if (oldest) {
+        shut(oldest);
+        s->stats.evicted++;
+    }
+}
+
+/* Connection started/closed: keeps the watchdog's list and the counts per address. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -80,13 +180,28 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         k->fd = ci ? ci->connect_fd : -1;
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr)
+            netaddr_from_sockaddr(ci->client_addr, &k->addr);
+        k->trusted = netaddr_list_match(&s->app->cfg->trusted_proxies, &k->addr);
+        int64_t now = now_ms();
         /* The first request must be complete within the request timeout of the accept. */
-        atomic_init(&k->deadline_ms, now_ms() + s->request_timeout_ms);
+        atomic_init(&k->deadline_ms, now + s->request_timeout_ms);
+        atomic_init(&k->idle_since_ms, now);
         pthread_mutex_lock(&s->lock);
         k->next = s->conns;
         if (s->conns)
             s->conns->prev = k;
         s->conns = k;
+        s->nconns++;
+        unsigned from_peer = peer_add(s, &k->addr);
+        if (!k->trusted && from_peer > s->per_peer) {
+            /* Over the per-address cap: this one goes, and it counts in nothing else. */
+            shut(k);
+            s->stats.refused_per_ip++;
+        } else if (s->nconns > s->soft_limit) {
+            evict_idle(s, k);
+        }
         pthread_mutex_unlock(&s->lock);
         *socket_ctx = k;
     } else if (*socket_ctx) {
@@ -99,6 +214,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
             s->conns = k->next;
         if (k->next)
             k->next->prev = k->prev;
+        s->nconns--;
+        peer_remove(s, &k->addr);
         pthread_mutex_unlock(&s->lock);
         free(k);
         *socket_ctx = NULL;
@@ -114,10 +231,22 @@ static struct conn *conn_of(struct MHD_Connection *c)
 }
 
 /*
+ * The request context: a number, not a pointer, so a request costs no
+ * allocation. The low bits are flags; the rest is the length of the raw
+ * request target, which the handler checks (--max-url-bytes, and against
+ * the line to find NUL bytes in it).
+ */
+enum {
+    CTX_STARTED = 1,   /* the handler has been called: on_completed() will be */
+    CTX_UNCOUNTED = 2, /* started while draining, or refused: not in in_flight */
+    CTX_NUL_PATH = 4,  /* the path holds "%00": it names no route of ours */
+    CTX_PARAMS = 8,    /* more query parameters than REQUEST_MAX_PARAMS: none were parsed */
+    CTX_SHIFT = 4,
+};
+
+/*
  * The request line has arrived: the rest of the request must follow within
- * the request timeout. Its length travels to the handler in the request
- * context, as (length << 2); bit 0 marks the handler's first call, bit 1 a
- * request answered while draining (already taken out of in_flight).
+ * the request timeout, and the connection is no longer idle.
  */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -125,11 +254,35 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     struct conn *k = conn_of(c);
     if (k) {
         /* Only the connection's own thread sets its deadline; the watchdog only zeroes it. */
-        int64_t d = now_ms() + s->request_timeout_ms, old = atomic_load(&k->deadline_ms);
+        int64_t now = now_ms(), d = now + s->request_timeout_ms;
+        int64_t old = atomic_load(&k->deadline_ms);
         if (old != 0 && d < old)
             atomic_store(&k->deadline_ms, d);
+        atomic_store(&k->idle_since_ms, 0);
     }
-    return (void *)(uintptr_t)(strlen(uri) << 2);
+    size_t len = strlen(uri), path_len = strcspn(uri, "?");
+    uintptr_t ctx = (uintptr_t)len << CTX_SHIFT;
+    /* "/badge.svg%00junk" decodes to "/badge.svg" cut by a NUL: it is not /badge.svg. */
+    if (memmem(uri, path_len, "%00", 3))
+        ctx |= CTX_NUL_PATH;
+    if (uri[path_len] == '?') {
+        unsigned params = 1;
+        for (const char *p = uri + path_len; (p = strchr(p + 1, '&'));)
+            params++;
+        if (params > REQUEST_MAX_PARAMS) {
+            /*
+             * The library stores every parameter in the connection's memory
+             * right after this callback (connection.c, parse_initial_message_line),
+             * and in 0.9.75 a request whose parameters do not fit is left with
+             * no reply at all. The query is about to be split in place, in
+             * this very buffer: emptying it here leaves nothing to store, and
+             * the handler refuses the request.
+             */
+            ((char *)uri)[path_len + 1] = '\0';
+            ctx |= CTX_PARAMS;
+        }
+    }
+    return (void *)ctx;
 }
 
 /* The reply is sent (or the request died): the connection is idle again. */
@@ -140,11 +293,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
     struct http_server *s = cls;
     struct conn *k = conn_of(c);
     uintptr_t ctx = (uintptr_t)*req_ctx;
-    if ((ctx & 1) && !(ctx & 2))
+    if ((ctx & CTX_STARTED) && !(ctx & CTX_UNCOUNTED))
         atomic_fetch_sub(&s->in_flight, 1);
     if (k) {
         /* Between requests the idle timeout rules; the next request gets both again. */
-        atomic_store(&k->deadline_ms, now_ms() + s->idle_timeout_ms + s->request_timeout_ms);
+        int64_t now = now_ms();
+        atomic_store(&k->deadline_ms, now + s->idle_timeout_ms + s->request_timeout_ms);
+        atomic_store(&k->idle_since_ms, now);
     }
 }
 
@@ -157,9 +312,9 @@ static void *watchdog(void *arg)
         int64_t now = now_ms();
         for (struct conn *k = s->conns; k; k = k->next) {
             int64_t deadline = atomic_load(&k->deadline_ms);
-            if (deadline && now > deadline && k->fd >= 0) {
-                shutdown(k->fd, SHUT_RDWR);
-                atomic_store(&k->deadline_ms, 0);
+            if (deadline && now > deadline) {
+                shut(k);
+                s->stats.timed_out++;
                 log_debug("closed a connection whose request took too long");
             }
         }
@@ -176,10 +331,51 @@ static void *watchdog(void *arg)
     return NULL;
 }
 
-struct collect {
-    struct request *req;
-    size_t header_bytes;
+/* What the handler's scan of the header fields found. */
+struct fields {
+    size_t bytes;   /* as sent, with ": " and CRLF */
+    unsigned count; /* header fields */
+    unsigned host, content_length, transfer_encoding;
+    unsigned cookies;    /* parsed cookies */
+    size_t cookie_bytes; /* the Cookie fields' values, which the library copies */
+    bool bad;            /* a name that is not a token, or a NUL, CR or LF in a name or value */
 };
+
+/* Whether name is an RFC 9110 token (section 5.6.2), as a field name must be. */
+static bool is_token(const char *name, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (!ascii_is_alnum(ch) && !strchr("!#$%&'*+-.^_`|~", ch))
+            return false;
+    }
+    return true;
+}
+
+/* libmicrohttpd iterator: checks and counts one header field. */
+static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    struct fields *f = cls;
+    f->bytes += key_size + value_size + 4;
+    f->count++;
+    if (!is_token(key, key_size) ||
+        (value && (memchr(value, '\0', value_size) || memchr(value, '\r', value_size) ||
+                   memchr(value, '\n', value_size))))
+        f->bad = true;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        f->host++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        f->transfer_encoding++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0)
+        f->cookie_bytes += value_size + 1;
+    return MHD_YES;
+}
 
 /* libmicrohttpd iterator: copies one query parameter (borrowed, valid during the request). */
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -187,7 +383,7 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
 {
     (void)kind;
     (void)key_size;
-    struct request *req = ((struct collect *)cls)->req;
+    struct request *req = cls;
     if (req->nparams == REQUEST_MAX_PARAMS) {
         req->too_many_params = true;
         return MHD_NO;
@@ -196,15 +392,67 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* libmicrohttpd iterator: adds one header field's size to the total. */
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    size_t key_size, const char *value, size_t value_size)
+/* The values of every header field named by cls->name, joined with commas. */
+struct joined {
+    const char *name;
+    struct buf *out;
+};
+
+/* libmicrohttpd iterator: appends one matching field's value to a joined list. */
+static enum MHD_Result join_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
-    (void)key;
-    (void)value;
-    ((struct collect *)cls)->header_bytes += key_size + value_size + 4; /* ": " and CRLF */
+    (void)key_size;
+    struct joined *j = cls;
+    if (value && strcasecmp(key, j->name) == 0) {
+        if (j->out->len)
+            buf_putc(j->out, ',');
+        buf_append(j->out, value, value_size);
+    }
     return MHD_YES;
+}
+
+/*
+ * The client of a request from a trusted proxy: from Forwarded if the
+ * proxy sent one, else from X-Forwarded-For; the proxy itself if neither
+ * names an address.
+ */
+static void forwarded_from(struct MHD_Connection *c, const struct netaddr_list *trusted,
+                           struct netaddr *client)
+{
+    static const struct {
+        const char *name;
+        enum forwarded_kind kind;
+    } headers[] = {{"Forwarded", FORWARDED_RFC}, {"X-Forwarded-For", FORWARDED_XFF}};
+    struct buf list;
+    buf_init(&list);
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        buf_reset(&list);
+        struct joined j = {headers[i].name, &list};
+        MHD_get_connection_values_n(c, MHD_HEADER_KIND, join_field, &j);
+        if (list.len && forwarded_client(headers[i].kind, list.data, list.len, trusted, client))
+            break;
+    }
+    buf_fini(&list);
+}
+
+/*
+ * The path of an absolute-form target ("http://host/badge.svg"), which
+ * HTTP/1.1 servers must accept (RFC 9112 section 3.2.2); other targets as
+ * they are.
+ */
+static const char *origin_path(const char *url)
+{
+    const char *rest = NULL;
+    if (strncasecmp(url, "http://", 7) == 0)
+        rest = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        rest = url + 8;
+    if (!rest)
+        return url;
+    const char *slash = strchr(rest, '/');
+    return slash ? slash : "/";
 }
 
 /* Sends res on c. */
@@ -239,89 +487,173 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct response *
     return ok;
 }
 
+/* libmicrohttpd iterator: counts one cookie and the bytes of its copy. */
+static enum MHD_Result count_cookie(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    (void)key;
+    (void)key_size;
+    (void)value;
+    (void)value_size;
+    ((struct fields *)cls)->cookies++;
+    return MHD_YES;
+}
+
 /*
- * The access handler: applies the request-level limits (target, headers,
- * method, body, draining) and hands everything else to routes_handle().
+ * What is left of the connection's memory for the reply's header block.
+ * libmicrohttpd 0.9.75 keeps the request's head text and a 64-byte record
+ * per header field, query parameter and cookie (plus a copy of the Cookie
+ * field) in a pool of --connection-memory bytes, and builds the reply's
+ * header block in what is left; if that is too little it closes the
+ * connection without a word, after the handler has run (memorypool.c,
+ * connection.c: build_header_response). The figures are the library's:
+ * blocks round up to 16 bytes.
+ */
+static size_t pool_left(struct http_server *s, struct MHD_Connection *c, struct fields *f)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    size_t head = ci ? ci->header_size : 0;
+    MHD_get_connection_values_n(c, MHD_COOKIE_KIND, count_cookie, f);
+    size_t params = (size_t)MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+    size_t used = ((head + 15) & ~(size_t)15) + 64 * (f->count + params + f->cookies) +
+                  ((f->cookie_bytes + 15) & ~(size_t)15);
+    size_t limit = s->app->cfg->connection_memory;
+    return used < limit ? limit - used : 0;
+}
+
+/*
+ * Checks what the request line and header fields say before anything is
+ * counted; 0 if the request may go on, else the status to refuse it with
+ * (and *why). Everything that lets a front proxy and ghit disagree about
+ * where a request ends or what it names is refused: a second
+ * Content-Length or Host, a field name with a space before the colon, NUL
+ * bytes (RFC 9110 section 5.5, RFC 9112 sections 3.2 and 6.3).
+ */
+static unsigned check_request(struct http_server *s, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, uintptr_t ctx,
+                              enum http_refusal *kind, const char **why)
+{
+    const struct config *cfg = s->app->cfg;
+    size_t target_len = ctx >> CTX_SHIFT;
+    struct fields f = {0};
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_field, &f);
+    /*
+     * The library cuts the target at a raw NUL byte, which leaves what
+     * follows unseen: the line's real length is where the version begins.
+     */
+    bool nul_in_target = version > url && (size_t)(version - url) - 1 != target_len;
+    bool http11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+    if (target_len > cfg->max_url_bytes)
+        return *kind = HTTP_REFUSED_TARGET, *why = "request target too long", 414;
+    if (f.bytes > cfg->max_header_bytes || f.count > HTTP_MAX_FIELDS ||
+        pool_left(s, c, &f) < HTTP_REPLY_ROOM)
+        return *kind = HTTP_REFUSED_FIELDS, *why = "request header fields too large", 431;
+    if (ctx & CTX_PARAMS)
+        return *kind = HTTP_REFUSED_MALFORMED, *why = "too many query parameters", 400;
+    if (f.bad || nul_in_target)
+        return *kind = HTTP_REFUSED_MALFORMED,
+               *why = "malformed request: a field name that is not a token, or a NUL, CR or LF",
+               400;
+    if (f.host > 1 || (http11 && f.host == 0))
+        return *kind = HTTP_REFUSED_MALFORMED,
+               *why = "malformed request: HTTP/1.1 needs exactly one Host field", 400;
+    if (f.content_length > 1 || (f.content_length && f.transfer_encoding))
+        return *kind = HTTP_REFUSED_MALFORMED,
+               *why = "malformed request: conflicting Content-Length or Transfer-Encoding", 400;
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return *kind = HTTP_REFUSED_METHOD, *why = "method not allowed: use GET or HEAD", 405;
+    const char *length =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if ((length && strcmp(length, "0") != 0) || f.transfer_encoding)
+        return *kind = HTTP_REFUSED_BODY, *why = "a request body is not accepted here", 413;
+    if (ctx & CTX_NUL_PATH)
+        return *kind = HTTP_REFUSED_PATH, *why = "not found: try /badge.svg?repo=OWNER/NAME", 404;
+    return 0;
+}
+
+/*
+ * The reply to a request that arrives while we stop: not counted, and the
+ * connection closed. Counting it could not be honoured: its reply might be
+ * cut off by the stop, and the client would retry the GET and count twice.
+ */
+static void draining_reply(struct response *res)
+{
+    routes_text(res, 503, "ghit is stopping; try again");
+    res->close = true;
+}
+
+/* Fills a request for routes.c from what the library parsed. */
+static void fill_request(struct http_server *s, struct MHD_Connection *c, const char *url,
+                         bool head, struct request *req)
+{
+    req->head = head;
+    req->path = origin_path(url);
+    const struct conn *k = conn_of(c);
+    if (k) {
+        req->peer = k->addr;
+        req->client = k->addr;
+        if (k->trusted)
+            forwarded_from(c, &s->app->cfg->trusted_proxies, &req->client);
+    }
+    req->user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, req);
+}
+
+/*
+ * The access handler. Its first call comes when the header fields are in:
+ * everything that refuses a request is decided then, and refused at once
+ * (the library then closes the connection, as it should after a request it
+ * could not read). A request that passes is answered on the second call
+ * (trap 1), which counts it.
  */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_ctx)
 {
-    (void)version;
     (void)upload_data;
+    (void)upload_data_size; /* a body is refused on the first call: none arrives here */
     struct http_server *s = cls;
     uintptr_t ctx = (uintptr_t)*req_ctx;
-    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
-    bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    if (!(ctx & 1)) {
-        /*
-         * From this call on, the library reports the request's end to
-         * on_completed(). A request that starts while draining is never
-         * counted, so it is not in flight either (bit 1).
-         */
-        if (atomic_load(&s->draining)) {
-            *req_ctx = (void *)(ctx | 3);
-        } else {
-            *req_ctx = (void *)(ctx | 1);
-            atomic_fetch_add(&s->in_flight, 1);
-        }
-        /*
-         * Trap 1: nothing is queued on the first call, except for a request
-         * that carries a body. None of ghit's URLs takes one, and the
-         * library accepts a reply only before the body is read or after
-         * all of it: refuse now rather than read an upload of any size.
-         * The connection is closed after this reply, as it should be.
-         */
-        const char *length =
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        bool body =
-            (length && strcmp(length, "0") != 0) ||
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-        if (!body)
-            return MHD_YES;
-    }
-    (void)upload_data_size; /* a body is refused on the first call: none arrives here */
     struct response res = {0};
     buf_init(&res.body);
     buf_reserve(&res.body, 1536); /* a badge fits: one allocation per reply */
-    struct request req = {.head = head};
-    struct collect col = {&req, 0};
-    size_t target_len = ctx >> 2;
-
-    MHD_get_connection_values_n(c, MHD_HEADER_KIND, count_header, &col);
-    if (target_len > s->app->cfg->max_url_bytes) {
-        routes_text(&res, 414, "request target too long");
-    } else if (col.header_bytes > s->app->cfg->max_header_bytes) {
-        routes_text(&res, 431, "request header fields too large");
-    } else if (!get && !head) {
-        routes_text(&res, 405, "method not allowed: use GET or HEAD");
-        res.allow = "GET, HEAD";
-    } else if (!(ctx & 1)) {
-        routes_text(&res, 413, "a request body is not accepted here");
-    } else if (atomic_load(&s->draining)) {
+    if (!(ctx & CTX_STARTED)) {
         /*
-         * A request that arrives on a kept-alive connection while we stop:
-         * answer it without counting, and close. Counting it could not be
-         * honoured: its reply might be cut off by the stop, and the client
-         * would retry the GET and count twice.
+         * From this call on, the library reports the request's end to
+         * on_completed(). A request that is refused, or starts while
+         * draining, is never counted, so it is not in flight either.
          */
-        routes_text(&res, 503, "ghit is stopping; try again");
-        res.close = true;
+        const char *why = NULL;
+        enum http_refusal kind;
+        unsigned status = check_request(s, c, url, method, version, ctx, &kind, &why);
+        if (status == 0 && !atomic_load(&s->draining)) {
+            *req_ctx = (void *)(ctx | CTX_STARTED);
+            atomic_fetch_add(&s->in_flight, 1);
+            buf_fini(&res.body);
+            return MHD_YES;
+        }
+        *req_ctx = (void *)(ctx | CTX_STARTED | CTX_UNCOUNTED);
+        if (status) {
+            atomic_fetch_add(&s->refused[kind], 1);
+            routes_text(&res, status, why);
+            if (status == 405)
+                res.allow = "GET, HEAD";
+            res.close = true;
+        } else {
+            draining_reply(&res);
+        }
+    } else if (atomic_load(&s->draining)) {
         /* Not counted, so nothing for http_stop() to wait for: out of in_flight now. */
-        if (!(ctx & 2)) {
-            *req_ctx = (void *)(ctx | 2);
+        if (!(ctx & CTX_UNCOUNTED)) {
+            *req_ctx = (void *)(ctx | CTX_UNCOUNTED);
             atomic_fetch_sub(&s->in_flight, 1);
         }
+        draining_reply(&res);
     } else {
-        req.path = url;
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        if (ci && ci->client_addr)
-            netaddr_from_sockaddr(ci->client_addr, &req.peer);
-        req.client = req.peer;
-        req.user_agent =
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
-        MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &col);
+        struct request req = {0};
+        fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &req);
         routes_handle(s->app, &req, &res);
     }
     enum MHD_Result ok = send_response(c, &res);
@@ -381,25 +713,100 @@ static int parse_listen(const char *listen, struct sockaddr_storage *addr, sockl
     return 0;
 }
 
-int http_check_listen(const char *listen, char *err, size_t errlen)
+int http_listen(const char *address, char *err, size_t errlen)
 {
     struct sockaddr_storage addr;
     socklen_t len;
-    return parse_listen(listen, &addr, &len, err, errlen);
+    if (parse_listen(address, &addr, &len, err, errlen) < 0)
+        return -1;
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", address, strerror(errno));
+        return -1;
+    }
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (addr.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    if (bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", address, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
-struct http_server *http_start(const struct app *app, char *err, size_t errlen)
+/*
+ * The connection limit the descriptor limit allows: raises the soft
+ * RLIMIT_NOFILE as far as the hard one lets it, and if that is still short
+ * of want plus what the rest of ghit needs (store, listening socket, epoll
+ * and pipes), says so and returns what fits; running out of descriptors
+ * would leave the library unable to accept at all.
+ */
+static unsigned fit_descriptors(unsigned want)
+{
+    const rlim_t spare = 64;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return want;
+    rlim_t need = (rlim_t)want + spare;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        struct rlimit raised = rl;
+        raised.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl = raised;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return want;
+    unsigned fit = rl.rlim_cur > spare * 2 ? (unsigned)(rl.rlim_cur - spare) : (unsigned)spare;
+    log_warn("the file descriptor limit (%llu, hard %llu) is too low for --max-connections %u: "
+             "serving at most %u connections; raise it (ulimit -n, or LimitNOFILE= in the "
+             "systemd unit)",
+             (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, want, fit);
+    return fit;
+}
+
+/* Frees what http_start() made, once the library and the watchdog are stopped. */
+static void free_server(struct http_server *s)
+{
+    for (size_t i = 0; i < s->npeers; i++) {
+        while (s->peers[i]) {
+            struct peer *next = s->peers[i]->next;
+            free(s->peers[i]);
+            s->peers[i] = next;
+        }
+    }
+    free(s->peers);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    free(s);
+}
+
+struct http_server *http_start(const struct app *app, int listen_fd, char *err, size_t errlen)
 {
     const struct config *cfg = app->cfg;
     struct sockaddr_storage addr;
-    socklen_t addrlen;
-    if (parse_listen(cfg->listen, &addr, &addrlen, err, errlen) < 0)
+    socklen_t addrlen = sizeof addr;
+    if (getsockname(listen_fd, (struct sockaddr *)&addr, &addrlen) < 0) {
+        snprintf(err, errlen, "cannot use the listening socket: %s", strerror(errno));
         return NULL;
+    }
 
     struct http_server *s = xcalloc(1, sizeof *s);
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->draining, false);
     s->app = app;
+    unsigned limit = fit_descriptors(cfg->max_connections);
+    /* Room to close an idle connection for a new one before the library's own limit stops
+     * accepting. */
+    unsigned headroom = limit / 32 > 8 ? limit / 32 : 8;
+    s->soft_limit = limit > headroom ? limit - headroom : 1;
+    s->per_peer = cfg->max_connections_per_ip;
+    for (s->npeers = 64; s->npeers < limit; s->npeers *= 2)
+        ;
+    s->peers = xcalloc(s->npeers, sizeof *s->peers);
+    if (getrandom(s->peer_key, sizeof s->peer_key, 0) != (ssize_t)sizeof s->peer_key)
+        memset(s->peer_key, 0x3c, sizeof s->peer_key);
     s->request_timeout_ms = cfg->request_timeout_s * 1000;
     s->idle_timeout_ms = cfg->idle_timeout_s * 1000;
     pthread_mutex_init(&s->lock, NULL);
@@ -414,17 +821,15 @@ struct http_server *http_start(const struct app *app, char *err, size_t errlen)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem opts[16] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
-        {MHD_OPTION_SOCK_ADDR, 0, &addr},
-        {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip, NULL},
+        {MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, limit, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, NULL},
-        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
     };
-    size_t nopts = 10;
+    size_t nopts = 9;
     if (cfg->threads > 1)
         opts[nopts++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
     opts[nopts] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
@@ -432,11 +837,9 @@ struct http_server *http_start(const struct app *app, char *err, size_t errlen)
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
                                  MHD_OPTION_END);
     if (!s->daemon) {
-        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen,
+        snprintf(err, errlen, "cannot serve on %s: %s", cfg->listen,
                  errno ? strerror(errno) : "refused by libmicrohttpd (see --log-level debug)");
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->wake);
-        free(s);
+        free_server(s);
         return NULL;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -452,12 +855,28 @@ struct http_server *http_start(const struct app *app, char *err, size_t errlen)
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the watchdog thread: %s", strerror(rc));
         MHD_stop_daemon(s->daemon);
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->wake);
-        free(s);
+        free_server(s);
         return NULL;
     }
     return s;
+}
+
+size_t http_memory_needed(unsigned max_url_bytes, unsigned max_header_bytes)
+{
+    /* The request line's method, spaces, version and CRLF, and the blank line: 32 is plenty. */
+    size_t head = (size_t)max_url_bytes + 32 + max_header_bytes;
+    return ((head + 15) & ~(size_t)15) + 64 * (HTTP_MAX_FIELDS + REQUEST_MAX_PARAMS) +
+           HTTP_REPLY_ROOM;
+}
+
+void http_get_stats(struct http_server *s, struct http_stats *out)
+{
+    pthread_mutex_lock(&s->lock);
+    *out = s->stats;
+    out->open = s->nconns;
+    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; i < HTTP_REFUSALS; i++)
+        out->refused[i] = atomic_load(&s->refused[i]);
 }
 
 const char *http_address(const struct http_server *s)
@@ -492,7 +911,5 @@ void http_stop(struct http_server *s, unsigned grace_ms)
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->watchdog, NULL);
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->wake);
-    free(s);
+    free_server(s);
 }

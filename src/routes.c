@@ -19,6 +19,7 @@
 
 #include "badge.h"
 #include "log.h"
+#include "newrepo_limit.h"
 #include "repo_key.h"
 
 static const char api_prefix[] = "/api/v1/repos/";
@@ -86,16 +87,62 @@ static void error_badge(const struct app *app, struct response *res, unsigned st
     svg_reply(res, status);
 }
 
-/* Logs the repo limit at most once a minute: a flood of new names must not flood the log. */
-static void log_repo_limit(const struct app *app)
+/* A refusal that is counted and logged at most once a minute, so a flood cannot flood the log. */
+struct refusal {
+    atomic_llong last_logged; /* time(), s */
+    atomic_ullong count;
+};
+
+static struct refusal repo_limit_refusals, rate_refusals;
+
+/* Counts one refusal and, at most once a minute, logs it: what, over option's limit, how many. */
+static void refuse(struct refusal *r, const char *what, const char *option, unsigned limit)
 {
-    static atomic_llong last_logged;
-    static atomic_ullong refused;
-    unsigned long long n = atomic_fetch_add(&refused, 1) + 1;
-    long long now = (long long)time(NULL), last = atomic_load(&last_logged);
-    if (now - last >= 60 && atomic_compare_exchange_strong(&last_logged, &last, now))
-        log_warn("repo limit reached (--max-repos %u): refused new repos %llu times so far",
-                 app->cfg->max_repos, n);
+    unsigned long long n = atomic_fetch_add(&r->count, 1) + 1;
+    long long now = (long long)time(NULL), last = atomic_load(&r->last_logged);
+    if (now - last >= 60 && atomic_compare_exchange_strong(&r->last_logged, &last, now))
+        log_warn("%s (--%s %u): refused new repos %llu times so far", what, option, limit, n);
+}
+
+/* Milliseconds on the monotonic clock. */
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void routes_refusals(uint64_t *repo_limit, uint64_t *new_repo_rate)
+{
+    *repo_limit = atomic_load(&repo_limit_refusals.count);
+    *new_repo_rate = atomic_load(&rate_refusals.count);
+}
+
+/*
+ * Counts a hit for key on today. A repo not seen before is made only if
+ * the client may create one now (--new-repos-per-client) and the table has
+ * room (--max-repos); otherwise res gets the error badge and false comes
+ * back.
+ */
+static bool count_hit(const struct app *app, const struct request *req, const char *key,
+                      day_t today, struct counter_view *v, struct response *res)
+{
+    enum counter_result r = counter_hit_known(app->table, key, today, v);
+    if (r == COUNTER_UNKNOWN) {
+        if (!newrepo_limit_take(app->newrepos, &req->client, monotonic_ms())) {
+            refuse(&rate_refusals, "a client creates new repos too fast", "new-repos-per-client",
+                   app->cfg->new_repos_per_minute);
+            error_badge(app, res, 429, "too many new repos from this address; try later");
+            return false;
+        }
+        r = counter_hit(app->table, key, today, v);
+    }
+    if (r == COUNTER_FULL) {
+        refuse(&repo_limit_refusals, "repo limit reached", "max-repos", app->cfg->max_repos);
+        error_badge(app, res, 503, "repo limit reached");
+        return false;
+    }
+    return true;
 }
 
 /*
@@ -161,11 +208,8 @@ static void badge_with(const struct app *app, const struct request *req, struct 
     day_t today = day_from_time(time(NULL));
     struct counter_view v = {0};
     if (count && !req->head) {
-        if (counter_hit(app->table, key, today, &v) == COUNTER_FULL) {
-            log_repo_limit(app);
-            error_badge(app, res, 503, "repo limit reached");
+        if (!count_hit(app, req, key, today, &v, res))
             return;
-        }
     } else if (!counter_get(app->table, key, today, &v) && count &&
                counter_size(app->table) >= app->cfg->max_repos) {
         /* HEAD answers as GET would: a new repo beyond the limit is refused. */
@@ -226,17 +270,26 @@ static void api_repo(const struct app *app, const char *name, struct response *r
                key, v.total, v.today, day, first);
 }
 
-/* /healthz: 200 while the last store write succeeded, else 503 and why. */
+/*
+ * /healthz: 200 while the last store write succeeded, else 503 and why. The
+ * lines after the first say what was refused, so an operator sees a flood
+ * of new names without reading the log.
+ */
 static void healthz(const struct app *app, struct response *res)
 {
     char why[256];
-    if (flusher_health(app->flusher, why, sizeof why)) {
+    bool ok = flusher_health(app->flusher, why, sizeof why);
+    if (ok) {
         routes_text(res, 200, "ok");
-        return;
+    } else {
+        char msg[300];
+        snprintf(msg, sizeof msg, "store failing: %s", why);
+        routes_text(res, 503, msg);
     }
-    char msg[300];
-    snprintf(msg, sizeof msg, "store failing: %s", why);
-    routes_text(res, 503, msg);
+    buf_printf(&res->body,
+               "new repos refused: %llu over --new-repos-per-client, %llu over --max-repos\n",
+               (unsigned long long)atomic_load(&rate_refusals.count),
+               (unsigned long long)atomic_load(&repo_limit_refusals.count));
 }
 
 /* /: how to use this server. */

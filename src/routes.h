@@ -23,10 +23,13 @@ struct app {
     const struct config *cfg;
     struct counter_table *table;
     struct flusher *flusher;
+    struct newrepo_limit *newrepos; /* --new-repos-per-client */
 };
 
 /* More query parameters than this get 400: a badge URL needs a handful. */
 #define REQUEST_MAX_PARAMS 32
+
+struct newrepo_limit;
 
 struct request_param {
     const char *name;
@@ -57,6 +60,9 @@ struct response {
 
 /* Handles one GET or HEAD request. */
 void routes_handle(const struct app *app, const struct request *req, struct response *res);
+
+/* How many new repos were refused so far: over --max-repos, and over the per-client rate. */
+void routes_refusals(uint64_t *repo_limit, uint64_t *new_repo_rate);
 
 /* Fills res with a plain-text error reply: status and a one-line message. */
 void routes_text(struct response *res, unsigned status, const char *message);

@@ -1,14 +1,21 @@
 /*
  * serve: `ghit serve` (see serve.h).
  *
- * Start-up: parse options, open the store (refusing a file that is not
- * ghit's), load every repo's counts into the table, start the flusher, then
- * HTTP. Stop (SIGTERM, SIGINT): stop accepting, let the requests in flight
- * finish, stop HTTP, then write everything still pending. Every hit that
- * was answered is then in the store, or the exit status says it is not.
+ * Start-up: parse options, bind the listening socket (an address that
+ * cannot be used stops ghit before it touches the store), open the store
+ * (refusing a file that is not ghit's, is read-only, or has a server
+ * already), load every repo's counts into the table, start the flusher,
+ * then HTTP. Stop: stop accepting, let the requests in flight finish, stop
+ * HTTP, then write everything still pending. Every hit that was answered is
+ * then in the store, or the exit status says it is not.
  *
  * Signals are blocked in every thread and taken synchronously here with
- * sigwait(), so no handler runs inside library code.
+ * sigwait(), so no handler runs inside library code. Every signal that a
+ * terminal or a service manager sends is taken, so none can end ghit with
+ * hits pending: SIGTERM, SIGINT and SIGQUIT stop it cleanly; SIGHUP (a
+ * closed terminal, logrotate's kill -HUP), SIGUSR1 and SIGUSR2 write the
+ * pending hits at once and ghit goes on (it logs to standard error, so it
+ * has no log file to reopen).
  */
 #include "serve.h"
 
@@ -17,16 +24,22 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "counter.h"
 #include "flusher.h"
 #include "http.h"
 #include "log.h"
+#include "newrepo_limit.h"
 #include "routes.h"
 #include "store.h"
 
-#define HTTP_GRACE_MS 5000 /* how long requests in flight may take to finish at stop */
+#define HTTP_GRACE_MS 5000
+#define NEWREPO_SETS                                                                               \
+    4096 /* x 4 clients remembered by the new-repo limiter: 384 KiB */ /* how long requests in     \
+                                                                          flight may take to       \
+                                                                          finish at stop */
 
 struct load {
     struct counter_table *table;
@@ -40,32 +53,83 @@ static void load_row(void *arg, const struct store_row *row)
     counter_load(l->table, row->key, row->total, row->first_day, l->day, row->day_hits);
 }
 
+/* The signals ghit takes itself; see the top of this file. */
+static const int taken[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
+
+/*
+ * Waits for a signal that stops ghit and returns it; on the others, has
+ * the pending hits written now and goes on waiting.
+ */
+static int wait_for_stop(const sigset_t *signals, struct flusher *flusher)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(signals, &sig) != 0)
+            continue;
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+            return sig;
+        log_info("SIG%s: writing the pending hits now; ghit goes on serving", sigabbrev_np(sig));
+        flusher_kick(flusher);
+    }
+}
+
+/*
+ * Checks the limits against each other: a request at every limit must fit
+ * in the connection's memory with room for its reply, or the library would
+ * close such a connection without an answer. 0, or -1 after saying why.
+ */
+static int check_limits(const struct config *cfg)
+{
+    size_t need = http_memory_needed(cfg->max_url_bytes, cfg->max_header_bytes);
+    if (cfg->connection_memory >= need)
+        return 0;
+    log_error("--connection-memory %u is too small for --max-url-bytes %u and "
+              "--max-header-bytes %u: a request at those limits and its reply need %zu bytes; "
+              "raise --connection-memory or lower the others",
+              cfg->connection_memory, cfg->max_url_bytes, cfg->max_header_bytes, need);
+    return -1;
+}
+
+/* ghit serve with cfg, parsed; returns the exit status. */
+static int serve(struct config *cfg);
+
 int serve_main(int argc, char **argv)
 {
     struct config cfg;
     config_init(&cfg);
     int rc = config_parse(&cfg, argc, argv, stdout, stderr);
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
-    log_set_level(cfg.log_level);
+    if (rc == 0) {
+        log_set_level(cfg.log_level);
+        rc = check_limits(&cfg) < 0 ? 2 : serve(&cfg);
+    } else {
+        rc = rc > 0 ? 0 : 2;
+    }
+    config_fini(&cfg);
+    return rc;
+}
 
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
+static int serve(struct config *options)
+{
+    struct config cfg = *options; /* a shallow copy: options keeps what it owns */
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        sigaddset(&signals, taken[i]);
     /* Before any thread starts, so that every thread inherits the mask. */
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     char err[512];
-    /* A listen address that cannot work is reported before the database is made. */
-    if (http_check_listen(cfg.listen, err, sizeof err) < 0) {
+    /* Bound before the database is opened or made: a bad address touches nothing. */
+    int listen_fd = http_listen(cfg.listen, err, sizeof err);
+    if (listen_fd < 0) {
         log_error("%s", err);
         return 2;
     }
     struct store *store = store_open(cfg.db, err, sizeof err);
     if (!store) {
         log_error("%s", err);
+        close(listen_fd);
         return 1;
     }
     struct counter_table *table = counter_new(cfg.max_repos);
@@ -74,6 +138,7 @@ int serve_main(int argc, char **argv)
         log_error("cannot load the counts: %s", err);
         counter_free(table);
         store_close(store);
+        close(listen_fd);
         return 1;
     }
     size_t loaded = counter_size(table);
@@ -83,14 +148,18 @@ int serve_main(int argc, char **argv)
                  loaded, cfg.max_repos);
 
     struct flusher *flusher = flusher_new(table, store, cfg.flush_interval_ms);
-    struct app app = {.cfg = &cfg, .table = table, .flusher = flusher};
+    struct app app = {.cfg = &cfg,
+                      .table = table,
+                      .flusher = flusher,
+                      .newrepos = newrepo_limit_new(cfg.new_repos_per_minute, NEWREPO_SETS)};
     struct http_server *http = NULL;
     int status = 1;
     if (flusher_start(flusher) < 0) {
         log_error("cannot start the flusher thread: %s", strerror(errno));
+        close(listen_fd);
         goto out;
     }
-    http = http_start(&app, err, sizeof err);
+    http = http_start(&app, listen_fd, err, sizeof err);
     if (!http) {
         log_error("%s", err);
         goto out;
@@ -98,9 +167,8 @@ int serve_main(int argc, char **argv)
     log_info("listening on http://%s (store %s %s, %zu repos, flush every %u ms)",
              http_address(http), store->ops->name, cfg.db, loaded, cfg.flush_interval_ms);
 
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    log_info("%s: stopping; finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    int sig = wait_for_stop(&signals, flusher);
+    log_info("SIG%s: stopping; finishing requests in flight", sigabbrev_np(sig));
     http_stop(http, HTTP_GRACE_MS);
     http = NULL;
     status = 0;
@@ -118,6 +186,7 @@ out:
                  (unsigned long long)st.hits_written);
     }
     flusher_free(flusher);
+    newrepo_limit_free(app.newrepos);
     counter_free(table);
     store_close(store);
     return status;

@@ -22,9 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
 
 #define APP_ID         0x67686974 /* "ghit" */
 #define SCHEMA_VERSION 1
@@ -33,6 +38,7 @@ struct sqlite_store {
     struct store base; /* first: a struct store * is a struct sqlite_store * */
     sqlite3 *db;
     char *path;
+    int lock_fd; /* holds flock(LOCK_EX) while a server writes the file; -1 if none */
     sqlite3_stmt *upsert_repo, *upsert_day;
 };
 
@@ -56,7 +62,11 @@ static void fail(struct sqlite_store *s, const char *what, char *err, size_t err
              s->path);
 }
 
-/* Maps an SQLite result to whether retrying can help. */
+/*
+ * Maps an SQLite result to whether retrying can help. A read-only
+ * connection (permissions changed, the file moved) is permanent: the hits
+ * stay in memory, but no retry of this connection will write them.
+ */
 static enum store_result classify(int rc)
 {
     switch (rc & 0xff) {
@@ -64,7 +74,6 @@ static enum store_result classify(int rc)
     case SQLITE_LOCKED:
     case SQLITE_FULL:
     case SQLITE_IOERR:
-    case SQLITE_READONLY:
     case SQLITE_CANTOPEN:
     case SQLITE_PROTOCOL:
         return STORE_RETRY;
@@ -208,6 +217,24 @@ static int step_delta(sqlite3_stmt *st, const struct store_delta *d)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/*
+ * Whether the file this connection writes is still the one at its path: a
+ * file deleted or replaced under a running server would swallow every
+ * later flush (SQLite keeps writing to the unlinked inode).
+ */
+static enum store_result check_file(struct sqlite_store *s, char *err, size_t errlen)
+{
+    int moved = 0;
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
+        snprintf(err, errlen,
+                 "the database file %s was deleted or replaced while ghit runs; the hits are "
+                 "kept in memory: put the file back where it was",
+                 s->path);
+        return STORE_FAILED;
+    }
+    return STORE_OK;
+}
+
 static enum store_result sqlite_apply(struct store *base, const struct store_delta *d, size_t n,
                                       day_t today, store_row_fn *fn, void *arg, char *err,
                                       size_t errlen)
@@ -216,6 +243,8 @@ static enum store_result sqlite_apply(struct store *base, const struct store_del
     (void)fn; /* the file holds only this process's hits: nothing newer to report */
     (void)arg;
     struct sqlite_store *s = (struct sqlite_store *)base;
+    if (check_file(s, err, errlen) != STORE_OK)
+        return STORE_FAILED;
     int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         fail(s, "cannot begin a write", err, errlen);
@@ -241,6 +270,8 @@ static enum store_result sqlite_apply(struct store *base, const struct store_del
 static enum store_result sqlite_check(struct store *base, char *err, size_t errlen)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
+    if (check_file(s, err, errlen) != STORE_OK)
+        return STORE_FAILED;
     /* Taking the write lock is what a flush needs first; nothing is written. */
     int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE; ROLLBACK;", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -258,6 +289,8 @@ static void sqlite_close(struct store *base)
     sqlite3_finalize(s->upsert_repo);
     sqlite3_finalize(s->upsert_day);
     sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* drops the flock */
     free(s->path);
     free(s);
 }
@@ -293,12 +326,103 @@ static int use_wal(struct sqlite_store *s, char *err, size_t errlen)
     return sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
+/*
+ * Takes the writer's lock: flock(2) on a descriptor of the database file
+ * itself. flock locks are independent of the fcntl locks SQLite takes, and
+ * belong to this descriptor, so SQLite closing its own never drops them.
+ * Two servers on one file would each count into memory and show only their
+ * own hits; the second is refused. The lock goes with the process, also on
+ * kill -9.
+ */
+static int lock_writer(struct sqlite_store *s, char *err, size_t errlen)
+{
+    s->lock_fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (s->lock_fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", s->path, strerror(errno));
+        return -1;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno == EWOULDBLOCK)
+        snprintf(err, errlen,
+                 "%s is in use by another ghit serve; one SQLite file has one server. "
+                 "To run several ghit frontends on shared counts, give each --db "
+                 "redis://HOST:PORT (the Redis store)",
+                 s->path);
+    else
+        snprintf(err, errlen, "cannot lock %s: %s", s->path, strerror(errno));
+    return -1;
+}
+
+/*
+ * Checks that the server can write path and its directory (SQLite makes
+ * PATH-wal and PATH-shm beside it) before anything is counted: a file
+ * opened read-only would take hits into memory that no flush can ever write.
+ */
+static int check_writable(struct sqlite_store *s, char *err, size_t errlen)
+{
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        snprintf(err, errlen,
+                 "cannot write %s (%s): ghit serve needs to write its database; "
+                 "give its user write access to the file, or use another --db",
+                 s->path, access(s->path, W_OK) < 0 ? strerror(errno) : "read-only");
+        return -1;
+    }
+    char *dir = xstrdup(s->path);
+    char *slash = strrchr(dir, '/');
+    const char *d = !slash ? "." : slash == dir ? "/" : (*slash = '\0', dir);
+    int ok = access(d, W_OK | X_OK) == 0;
+    int e = errno;
+    if (!ok)
+        snprintf(err, errlen,
+                 "cannot write the directory %s (%s): SQLite keeps %s-wal and %s-shm there; "
+                 "give ghit's user write access to it",
+                 d, strerror(e), s->path, s->path);
+    free(dir);
+    return ok ? 0 : -1;
+}
+
+/* Whether path's write-ahead log exists and holds anything. */
+static bool has_wal(const char *path)
+{
+    char wal[4096];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    return stat(wal, &st) == 0 && st.st_size > 0;
+}
+
+/*
+ * Reopens s->db as immutable, for a reader that may not write the
+ * directory: SQLite cannot read a WAL database without making its -shm
+ * file, unless told the file will not change. That holds when no WAL is
+ * left (a stopped server checkpoints and removes it), which the caller
+ * checks. The path is percent-escaped into a URI.
+ */
+static int reopen_immutable(struct sqlite_store *s)
+{
+    struct buf uri;
+    buf_init(&uri);
+    buf_puts(&uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)s->path; *p; p++) {
+        if (*p == '?' || *p == '#' || *p == '%' || *p < 0x21 || *p >= 0x7f)
+            buf_printf(&uri, "%%%02X", *p);
+        else
+            buf_putc(&uri, (char)*p);
+    }
+    buf_puts(&uri, "?immutable=1");
+    sqlite3_close(s->db);
+    int rc = sqlite3_open_v2(uri.data, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    buf_fini(&uri);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 /* Opens path read-write (made if missing) or read-only; see store.h. */
 static struct store *open_store(const char *path, bool read_only, char *err, size_t errlen)
 {
     struct sqlite_store *s = xcalloc(1, sizeof *s);
     s->base.ops = &sqlite_ops;
     s->path = xstrdup(path);
+    s->lock_fd = -1;
 
     struct stat st;
     /* ":memory:", "" and URIs name no file: hits kept there would vanish at exit. */
@@ -314,6 +438,18 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         fail(s, "cannot open the database", err, errlen);
+        goto fail;
+    }
+    if (read_only) {
+        int64_t probe;
+        if (pragma_int(s->db, "PRAGMA application_id", &probe) < 0 &&
+            ((sqlite3_errcode(s->db) & 0xff) == SQLITE_CANTOPEN ||
+             (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY) &&
+            !has_wal(path) && reopen_immutable(s) < 0) {
+            fail(s, "cannot open the database", err, errlen);
+            goto fail;
+        }
+    } else if (lock_writer(s, err, errlen) < 0 || check_writable(s, err, errlen) < 0) {
         goto fail;
     }
     sqlite3_extended_result_codes(s->db, 1);

@@ -46,16 +46,17 @@ def test_unknown_or_missing_command_exits_2_with_usage(args):
 
 SERVE_OPTIONS = [
     "--listen", "--db", "--flush-interval", "--threads", "--max-connections",
-    "--max-connections-per-ip", "--idle-timeout", "--request-timeout", "--max-url-bytes",
+    "--max-connections-per-ip", "--trusted-proxy", "--new-repos-per-client", "--idle-timeout", "--request-timeout", "--max-url-bytes",
     "--max-header-bytes", "--connection-memory", "--max-repos", "--shutdown-timeout",
     "--log-level", "--label", "--color", "--label-color", "--style", "--theme", "--view",
     "--format", "--sep",
 ]
 
 DEFAULTS = {
-    "--flush-interval": "1000", "--max-connections-per-ip": "32", "--idle-timeout": "30",
-    "--request-timeout": "10", "--max-url-bytes": "2048", "--max-header-bytes": "8192",
-    "--max-repos": "100000",
+    "--flush-interval": "1000", "--max-connections": "4096", "--max-connections-per-ip": "512",
+    "--idle-timeout": "30", "--request-timeout": "10", "--max-url-bytes": "2048",
+    "--max-header-bytes": "4096", "--max-repos": "10000000", "--new-repos-per-client": "60",
+    "--trusted-proxy": "none",
 }
 
 
@@ -85,7 +86,9 @@ def test_serve_help_lists_every_option_with_its_default():
 BAD_VALUES = [
     ("--flush-interval", "abc"), ("--flush-interval", "-5"), ("--flush-interval", ""),
     ("--flush-interval", "99999999999999999999"), ("--threads", "0"), ("--threads", "1x"),
-    ("--max-connections", "none"), ("--max-connections-per-ip", "-1"), ("--idle-timeout", "2s"),
+    ("--max-connections", "none"), ("--max-connections-per-ip", "-1"),
+    ("--trusted-proxy", "10.0.0.0/33"), ("--trusted-proxy", "example.org"),
+    ("--new-repos-per-client", "0"), ("--connection-memory", "8192"), ("--idle-timeout", "2s"),
     ("--request-timeout", "x"), ("--max-url-bytes", "lots"), ("--max-header-bytes", "-8192"),
     ("--connection-memory", "1e9"), ("--max-repos", "-1"), ("--shutdown-timeout", "soon"),
     ("--log-level", "loud"), ("--style", "weird"), ("--theme", "dusk"), ("--view", "yesterday"),

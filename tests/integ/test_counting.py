@@ -164,7 +164,7 @@ def test_today_counts_only_todays_hits(server):
 
 
 def test_repo_cap_is_exact_under_concurrent_new_repos(make_server):
-    s = make_server("--max-repos", "10")
+    s = make_server("--max-repos", "10", "--new-repos-per-client", "1000")
     accepted, refused, errors = [], [], []
 
     def client(t):

@@ -251,21 +251,31 @@ def test_third_connection_from_one_ip_is_refused(make_server):
         raise AssertionError("no new connection accepted after the others closed")
 
 
-def test_max_connections_total_refuses_beyond_limit(make_server):
-    s = make_server("--max-connections", "2", "--max-connections-per-ip", "10")
-    a = socket.create_connection(("127.0.0.1", s.port), timeout=10)
-    b = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+def test_near_max_connections_a_new_client_closes_the_longest_idle(make_server):
+    # 16 connections at most; from 8 open on, each new one closes the one idle longest.
+    s = make_server("--max-connections", "16", "--max-connections-per-ip", "100")
+    idle = [socket.create_connection(("127.0.0.1", s.port), timeout=10) for _ in range(30)]
     try:
-        assert get_on(a, "/healthz")[0] == 200
-        assert get_on(b, "/healthz")[0] == 200
-        c, data = connect_beyond_limit(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1.5)
-        try:
-            assert status_of(data) != 200, data[:200]
-        finally:
-            c.close()
+        # A request in progress (its header still arriving) is never the one closed.
+        busy = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        busy.sendall(b"GET /badge.svg?repo=busy/conn HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.2)
+        for i in range(20):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            try:
+                assert get_on(c, "/badge.svg?repo=new/client%d" % i)[0] == 200
+            finally:
+                c.close()
+        closed = [wait_closed(k, 0.2) for k in idle]
+        assert sum(closed) >= 30 - 16, closed
+        assert closed[0], "the connection idle longest went first"
+        busy.sendall(b"\r\n")
+        busy.settimeout(5)
+        assert status_of(busy.recv(65536)) == 200
+        busy.close()
     finally:
-        a.close()
-        b.close()
+        for k in idle:
+            k.close()
 
 
 def test_idle_keep_alive_connection_is_closed_after_idle_timeout(make_server):

@@ -19,20 +19,46 @@ static int parse(struct config *c, const char **args)
     return rc;
 }
 
-static void defaults_suit_a_small_public_server(void)
+/*
+ * The defaults fit the real topologies (issue 6): a reverse proxy's 400
+ * connections from one address, GitHub's image proxy, a million repos.
+ */
+static void defaults_suit_a_public_server(void)
 {
     struct config c;
     config_init(&c);
     CHECK_STR(c.listen, "127.0.0.1:8080");
     CHECK_STR(c.db, "ghit.db");
     CHECK_INT(c.flush_interval_ms, 1000);
-    CHECK_INT(c.max_connections_per_ip, 32);
+    CHECK_INT(c.max_connections, 4096);
+    CHECK_INT(c.max_connections_per_ip, 512);
     CHECK_INT(c.request_timeout_s, 10);
     CHECK_INT(c.max_url_bytes, 2048);
-    CHECK_INT(c.max_header_bytes, 8192);
-    CHECK_INT(c.max_repos, 100000);
+    CHECK_INT(c.max_header_bytes, 4096);
+    CHECK_INT(c.max_repos, 10000000);
+    CHECK_INT(c.new_repos_per_minute, 60);
+    CHECK_INT(c.trusted_proxies.n, 0);
     CHECK_INT(c.look.style, BADGE_FLAT);
     CHECK_INT(c.look.view, BADGE_VIEW_TOTAL);
+    config_fini(&c);
+}
+
+/* --trusted-proxy takes lists, may be repeated, and refuses what is not a range. */
+static void trusted_proxy_lists(void)
+{
+    struct config c;
+    config_init(&c);
+    char *argv[] = {"serve", "--trusted-proxy", "127.0.0.1, 10.0.0.0/8", "--trusted-proxy=::1",
+                    NULL};
+    CHECK_INT(config_parse(&c, 4, argv, stdout, stderr), 0);
+    CHECK_INT(c.trusted_proxies.n, 3);
+    config_fini(&c);
+    config_init(&c);
+    char *bad[] = {"serve", "--trusted-proxy", "10.0.0.0/33", NULL};
+    FILE *devnull = fopen("/dev/null", "w");
+    CHECK_INT(config_parse(&c, 3, bad, stdout, devnull), -1);
+    fclose(devnull);
+    config_fini(&c);
 }
 
 /* The defaults --help shows for the badge options are what an unset look renders. */
@@ -121,7 +147,8 @@ static void look_options_reach_other_commands(void)
 
 int main(void)
 {
-    RUN(defaults_suit_a_small_public_server);
+    RUN(defaults_suit_a_public_server);
+    RUN(trusted_proxy_lists);
     RUN(badge_defaults_in_help_match_the_renderer);
     RUN(options_parse_in_both_forms);
     RUN(bad_values_are_refused);
