@@ -465,6 +465,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct response *
         free(body);
         return MHD_NO;
     }
+    if (res->bare) {
+        /* Status line, Date, Content-Length and Connection: about 100 bytes. */
+        enum MHD_Result ok = MHD_queue_response(c, res->status, r);
+        MHD_destroy_response(r);
+        return ok;
+    }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (res->no_cache) {
@@ -532,7 +538,7 @@ static size_t pool_left(struct http_server *s, struct MHD_Connection *c, struct 
  * bytes (RFC 9110 section 5.5, RFC 9112 sections 3.2 and 6.3).
  */
 static unsigned check_request(struct http_server *s, struct MHD_Connection *c, const char *url,
-                              const char *method, const char *version, uintptr_t ctx,
+                              const char *method, const char *version, uintptr_t ctx, size_t *room,
                               enum http_refusal *kind, const char **why)
 {
     const struct config *cfg = s->app->cfg;
@@ -547,8 +553,8 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
     bool http11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
     if (target_len > cfg->max_url_bytes)
         return *kind = HTTP_REFUSED_TARGET, *why = "request target too long", 414;
-    if (f.bytes > cfg->max_header_bytes || f.count > HTTP_MAX_FIELDS ||
-        pool_left(s, c, &f) < HTTP_REPLY_ROOM)
+    *room = pool_left(s, c, &f);
+    if (f.bytes > cfg->max_header_bytes || f.count > HTTP_MAX_FIELDS || *room < HTTP_REPLY_ROOM)
         return *kind = HTTP_REFUSED_FIELDS, *why = "request header fields too large", 431;
     if (ctx & CTX_PARAMS)
         return *kind = HTTP_REFUSED_MALFORMED, *why = "too many query parameters", 400;
@@ -582,6 +588,29 @@ static void draining_reply(struct response *res)
 {
     routes_text(res, 503, "ghit is stopping; try again");
     res->close = true;
+}
+
+/*
+ * Refuses a request whose header fields left the connection's memory too
+ * full for the library to build even its smallest reply (it would close
+ * the connection without a word): the status line is written to the
+ * socket here, and the library told to close. Nothing else is in flight on
+ * the connection at the handler's first call (the library reads a
+ * pipelined request only after the reply before it is sent), so these
+ * bytes are the whole reply.
+ */
+static enum MHD_Result answer_directly(struct MHD_Connection *c, unsigned status)
+{
+    const struct conn *k = conn_of(c);
+    if (k && k->fd >= 0) {
+        char reply[160];
+        int n = snprintf(reply, sizeof reply,
+                         "HTTP/1.1 %u %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status,
+                         MHD_get_reason_phrase_for(status));
+        if (send(k->fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            log_debug("could not answer %u on a full connection: %s", status, strerror(errno));
+    }
+    return MHD_NO;
 }
 
 /* Fills a request for routes.c from what the library parsed. */
@@ -627,7 +656,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
          */
         const char *why = NULL;
         enum http_refusal kind;
-        unsigned status = check_request(s, c, url, method, version, ctx, &kind, &why);
+        size_t room = SIZE_MAX;
+        unsigned status = check_request(s, c, url, method, version, ctx, &room, &kind, &why);
         if (status == 0 && !atomic_load(&s->draining)) {
             *req_ctx = (void *)(ctx | CTX_STARTED);
             atomic_fetch_add(&s->in_flight, 1);
@@ -635,12 +665,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES;
         }
         *req_ctx = (void *)(ctx | CTX_STARTED | CTX_UNCOUNTED);
+        if (status && room < HTTP_BARE_REPLY) {
+            atomic_fetch_add(&s->refused[kind], 1);
+            buf_fini(&res.body);
+            return answer_directly(c, status);
+        }
         if (status) {
             atomic_fetch_add(&s->refused[kind], 1);
             routes_text(&res, status, why);
             if (status == 405)
                 res.allow = "GET, HEAD";
             res.close = true;
+            /* With the memory nearly gone, only the library's own headers may fit. */
+            res.bare = room < HTTP_REPLY_ROOM;
         } else {
             draining_reply(&res);
         }

@@ -47,6 +47,9 @@ struct http_stats {
  */
 #define HTTP_REPLY_ROOM 1536
 
+/* Below this, not even the library's own header fields fit: http.c answers on the socket. */
+#define HTTP_BARE_REPLY 192
+
 /*
  * The least --connection-memory that holds a request at every limit
  * (target, header bytes, fields, parameters) and still leaves room for

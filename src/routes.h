@@ -56,6 +56,7 @@ struct response {
     char etag[20];     /* "\"<16 hex>\"", or empty */
     const char *allow; /* for 405 */
     bool close;        /* close the connection after this reply */
+    bool bare;         /* no header fields but the library's own (no memory left for more) */
 };
 
 /* Handles one GET or HEAD request. */
