@@ -76,7 +76,7 @@ wait_ready() { # pid: waits (<= 10 s) for /healthz to answer 200
 start_ghit() { # db log
     # shellcheck disable=SC2086 # GHIT_ARGS is a word list
     "$GHIT" serve --listen "127.0.0.1:$GHIT_PORT" --db "$1" --flush-interval "$FLUSH_MS" \
-        --max-connections 4096 --max-connections-per-ip 1000 $GHIT_ARGS >>"$2" 2>&1 9>&- &
+        $GHIT_ARGS >>"$2" 2>&1 9>&- &
     GHIT_PID=$!
     wait_ready "$GHIT_PID" || { tail -n 20 "$2" >&2; die "ghit did not become healthy"; }
 }
@@ -149,7 +149,7 @@ REPORT=$WORK/report.txt
     echo "ghit kill -9 test, $START"
     echo "machine: $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "ghit: ${GHIT_SRC#"$ROOT"/} ($("$GHIT" --version 2>/dev/null | head -n1 || true), sha256 $GHIT_SUM), git $GIT_DESC at the start"
-    echo "ghit serve --flush-interval $FLUSH_MS --max-connections 4096 --max-connections-per-ip 1000 $GHIT_ARGS"
+    echo "ghit serve --flush-interval $FLUSH_MS $GHIT_ARGS"
     echo "load: wrk -t2 -c$CONNS, keep-alive, GET /badge.svg?repo=bench/one; kill -9 after load_s seconds"
     echo
     echo "answered = responses wrk read before the kill; stored = sum(repos.total) after the kill;"

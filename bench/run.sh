@@ -19,7 +19,10 @@
 #   TARGETS="ghit1 ghit1000 ghitstyled nginx nginx1000 pipeline bare bare1000"
 #                                targets, round-1 order (nginx1000, bare1000: the baselines
 #                                driven by many-repos.lua; ghitstyled: issue 3's heaviest badge,
-#                                style=for-the-badge&view=today-total&theme=auto)
+#                                style=for-the-badge&view=today-total&theme=auto; prev1,
+#                                prev1000: GHIT_PREV, another build, such as the previous commit)
+#   GHIT_PREV=path PREV_ARGS=    the other build for prev1/prev1000, and its options
+#                                (ghit before issue 6 needs --max-connections-per-ip 1000)
 #   SHARED=../shared             the shared directory (relative to the repo root)
 #   GHIT=build/ghit GHIT_ARGS=   the binary and extra `ghit serve` options
 #   FLUSH_MS=1000                ghit --flush-interval
@@ -41,6 +44,7 @@ DURATION=${DURATION:-10}
 TARGETS=${TARGETS:-ghit1 ghit1000 ghitstyled nginx nginx1000 pipeline bare bare1000}
 GHIT=${GHIT:-$ROOT/build/ghit}
 GHIT_ARGS=${GHIT_ARGS:-}
+PREV_ARGS=${PREV_ARGS:-}
 FLUSH_MS=${FLUSH_MS:-1000}
 GHIT_PORT=${GHIT_PORT:-18090}
 BARE_PORT=${BARE_PORT:-18091}
@@ -65,6 +69,7 @@ case "$ROUNDS$DURATION" in *[!0-9]*) die "ROUNDS and DURATION must be whole numb
 if [ "$ROUNDS" -lt 1 ] || [ "$DURATION" -lt 1 ]; then die "ROUNDS and DURATION must be at least 1"; fi
 for t in $TARGETS; do
     case $t in ghit1 | ghit1000 | ghitstyled | nginx | nginx1000 | pipeline | bare | bare1000) ;;
+    prev1 | prev1000) [ -x "${GHIT_PREV:-}" ] || die "target $t needs GHIT_PREV=binary" ;;
     *) die "unknown target '$t'" ;;
     esac
 done
@@ -170,6 +175,10 @@ flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.
 if wants ghit1 || wants ghit1000 || wants ghitstyled; then
     prepare_ghit
 fi
+if wants prev1 || wants prev1000; then
+    GHIT_PREV_COPY=$WORK/ghit-prev
+    cp "$GHIT_PREV" "$GHIT_PREV_COPY"
+fi
 mkdir -p "$ROOT/build/bench"
 # shellcheck disable=SC2046 # pkg-config's words are wanted
 cc -O2 -std=c11 -Wall -Wextra -o "$BARE" "$ROOT/bench/bare_mhd.c" \
@@ -208,15 +217,19 @@ record() { # target
     P99[$1]="${P99[$1]:-} $W_P99"
 }
 
-# One ghit run: fresh database, start, wait for /healthz, wrk, SIGTERM, compare counts.
-run_ghit() { # round target lua path
-    local db=$WORK/ghit-r$1-$2.db log=$WORK/ghit-r$1-$2.log rc i stored diff lost
-    # shellcheck disable=SC2086 # GHIT_ARGS is a word list
-    "$GHIT" serve --listen "127.0.0.1:$GHIT_PORT" --db "$db" --flush-interval "$FLUSH_MS" \
-        --max-connections 4096 --max-connections-per-ip 1000 $GHIT_ARGS >"$log" 2>&1 9>&- &
+# Starts ghit ($1: binary) on db $2, logging to $3, with the options that follow; sets GHIT_PID.
+start_ghit() { # binary db log options...
+    local bin=$1 db=$2 log=$3
+    shift 3
+    "$bin" serve --listen "127.0.0.1:$GHIT_PORT" --db "$db" --flush-interval "$FLUSH_MS" \
+        "$@" >>"$log" 2>&1 9>&- &
     GHIT_PID=$!
     wait_ready "$GHIT_PORT" /healthz "$GHIT_PID" || { tail -n 20 "$log" >&2; die "ghit did not become healthy"; }
-    run_wrk "r$1-$2" "http://127.0.0.1:$GHIT_PORT$4" "$3"
+}
+
+# Stops ghit with SIGTERM (at most 30 s, then SIGKILL); sets RC to its exit status.
+stop_ghit() {
+    local i
     kill -TERM "$GHIT_PID"
     for ((i = 0; i < 300; i++)); do
         kill -0 "$GHIT_PID" 2>/dev/null || break
@@ -226,25 +239,53 @@ run_ghit() { # round target lua path
         kill -KILL "$GHIT_PID"
         note "ghit did not exit within 30 s of SIGTERM (killed)"
     fi
-    rc=0
-    wait "$GHIT_PID" || rc=$?
+    RC=0
+    wait "$GHIT_PID" || RC=$?
     GHIT_PID=""
-    stored=$(sqlite3 "$db" 'select coalesce(sum(total),0) from repos' 2>&1) || true
-    case $stored in *[!0-9]* | "")
-        note "cannot read the stored total of $db: $stored"
-        stored=0
+}
+
+# The sum of repos.total in a ghit database (0 if it cannot be read).
+stored_total() {
+    local v
+    v=$(sqlite3 "$1" 'select coalesce(sum(total),0) from repos' 2>&1) || true
+    case $v in *[!0-9]* | "")
+        note "cannot read the stored total of $1: $v"
+        v=0
         ;;
     esac
+    echo "$v"
+}
+
+# One ghit run: fresh database, start, wait for /healthz, wrk, SIGTERM, compare counts.
+# The 1000-repo runs measure repos that exist, as on a server that has run for a while: a
+# seeding run makes them first (2 s of the same load, with the per-client limit on new
+# repos lifted for it alone), and the measured run, with ghit's default options, adds to them.
+run_ghit() { # round target lua path
+    local db=$WORK/ghit-r$1-$2.db log=$WORK/ghit-r$1-$2.log stored diff lost base=0
+    local bin=$GHIT args=$GHIT_ARGS seed="--new-repos-per-client 1000000"
+    case $2 in prev*) bin=$GHIT_PREV_COPY args=$PREV_ARGS seed="" ;; esac
+    if [ "$3" = "$ROOT/bench/many-repos.lua" ]; then
+        # shellcheck disable=SC2086 # option lists are words
+        start_ghit "$bin" "$db" "$log" $args $seed
+        timeout -k 5 30 wrk -t$WRK_THREADS -c$CONNS -d2s -s "$3" "http://127.0.0.1:$GHIT_PORT$4" >/dev/null 2>&1 9>&- || true
+        stop_ghit
+        base=$(stored_total "$db")
+    fi
+    # shellcheck disable=SC2086 # option lists are words
+    start_ghit "$bin" "$db" "$log" $args
+    run_wrk "r$1-$2" "http://127.0.0.1:$GHIT_PORT$4" "$3"
+    stop_ghit
+    stored=$(($(stored_total "$db") - base))
     diff=$((stored - W_REQ))
     lost=$((diff < 0 ? -diff : 0))
     LOST_TOTAL=$((LOST_TOTAL + lost))
     local verdict=ok
-    if [ "$rc" != 0 ] || [ "$lost" != 0 ] || [ "$diff" -gt "$CONNS" ] || [ -n "$W_ERR" ]; then
+    if [ "$RC" != 0 ] || [ "$lost" != 0 ] || [ "$diff" -gt "$CONNS" ] || [ -n "$W_ERR" ]; then
         verdict=FAIL
         GHIT_FAILS=$((GHIT_FAILS + 1))
     fi
     COUNT_LINES+=("$(printf '%-5s %-16s %10s %10s %6s %7s  exit=%s %s%s' "$1" "$(label "$2")" \
-        "$W_REQ" "$stored" "$lost" "$diff" "$rc" "$verdict" "${W_ERR:+ wrk errors: $W_ERR}")")
+        "$W_REQ" "$stored" "$lost" "$diff" "$RC" "$verdict" "${W_ERR:+ wrk errors: $W_ERR}")")
 }
 
 run_pipeline() { # round
@@ -274,6 +315,8 @@ label() {
     pipeline) echo "2015 pipeline" ;;
     bare) echo "bare_mhd" ;;
     bare1000) echo "bare_mhd, 1000 URLs" ;;
+    prev1) echo "prev, 1 repo" ;;
+    prev1000) echo "prev, 1000 repos" ;;
     esac
 }
 
@@ -291,6 +334,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
         ghit1) run_ghit "$r" ghit1 "$ROOT/bench/report.lua" '/badge.svg?repo=bench/one' ;;
         ghit1000) run_ghit "$r" ghit1000 "$ROOT/bench/many-repos.lua" '/' ;;
         ghitstyled) run_ghit "$r" ghitstyled "$ROOT/bench/report.lua" "$STYLED_PATH" ;;
+        prev1) run_ghit "$r" prev1 "$ROOT/bench/report.lua" '/badge.svg?repo=bench/one' ;;
+        prev1000) run_ghit "$r" prev1000 "$ROOT/bench/many-repos.lua" '/' ;;
         nginx) run_wrk "r$r-nginx" 'http://127.0.0.1:18081/badge.svg?repo=ghit/demo' "$ROOT/bench/report.lua" ;;
         nginx1000) run_wrk "r$r-nginx1000" 'http://127.0.0.1:18081/' "$ROOT/bench/many-repos.lua" ;;
         pipeline) run_pipeline "$r" ;;
@@ -321,7 +366,10 @@ REPORT=$WORK/report.txt
     if wants ghit1 || wants ghit1000 || wants ghitstyled; then
         echo "ghit: ${GHIT_SRC#"$ROOT"/} ($("$GHIT" --version 2>/dev/null | head -n1 || true), sha256 $GHIT_SUM)," \
             "git $GIT_DESC at the start"
-        echo "  ghit serve --flush-interval $FLUSH_MS --max-connections 4096 --max-connections-per-ip 1000 $GHIT_ARGS"
+        echo "  ghit serve --flush-interval $FLUSH_MS $GHIT_ARGS (1000 repos: seeded first, see run_ghit)"
+    fi
+    if wants prev1 || wants prev1000; then
+        echo "prev: $GHIT_PREV ($("$GHIT_PREV_COPY" --version 2>/dev/null | head -n1 || true)), options: $PREV_ARGS"
     fi
     echo "load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$WRK_THREADS -c$CONNS -d${DURATION}s, keep-alive," \
         "127.0.0.1; $ROUNDS round(s), interleaved, order rotating"
@@ -391,11 +439,19 @@ REPORT=$WORK/report.txt
         fi
         wants pipeline && info "ghit, 1000 repos / 2015 pipeline, req/s" "$(ratio "$(m ghit1000)" "$(m pipeline)")"
     fi
+    if wants prev1 && wants ghit1; then
+        info "ghit, 1 repo / prev, 1 repo, req/s" "$(ratio "$(m ghit1)" "$(m prev1)")"
+        info "ghit, 1 repo p99 / prev, 1 repo p99" "$(ratio "$(m99 ghit1)" "$(m99 prev1)")"
+    fi
+    if wants prev1000 && wants ghit1000; then
+        info "ghit, 1000 repos / prev, 1000 repos, req/s" "$(ratio "$(m ghit1000)" "$(m prev1000)")"
+        info "ghit, 1000 repos p99 / prev, 1000 repos p99" "$(ratio "$(m99 ghit1000)" "$(m99 prev1000)")"
+    fi
     if wants ghitstyled && wants ghit1; then
         check "ghit, styled / ghit, 1 repo (issue 3), req/s" "$(ratio "$(m ghitstyled)" "$(m ghit1)")" ">=" 0.9
     fi
     wants nginx && wants bare && info "bare_mhd / nginx static, req/s" "$(ratio "$(m bare)" "$(m nginx)")"
-    if wants ghit1 || wants ghit1000 || wants ghitstyled; then
+    if wants ghit1 || wants ghit1000 || wants ghitstyled || wants prev1 || wants prev1000; then
         FAILS=$((FAILS + GHIT_FAILS))
         if [ "$GHIT_FAILS" = 0 ]; then
             echo "PASS  zero hits lost; every ghit run exited 0 after SIGTERM, without wrk errors"

@@ -449,3 +449,34 @@ def test_connection_memory_must_hold_a_request_at_the_limits(tmp_path):
     assert p.returncode == 2
     assert "--connection-memory 16384 is too small for --max-url-bytes 2048 and --max-header-bytes 16384" in p.stderr
     assert not (tmp_path / "m.db").exists()
+
+
+def service_options():
+    """The serve options of contrib/ghit.service's ExecStart, without --listen and --db."""
+    with open(os.path.join(REPO_ROOT, "contrib", "ghit.service")) as f:
+        line = [ln for ln in f if ln.startswith("ExecStart=")][0]
+    words = line.split("=", 1)[1].split()
+    assert words[1] == "serve"
+    opts, i = [], 2
+    while i < len(words):
+        if words[i] in ("--listen", "--db"):
+            i += 2
+            continue
+        opts.append(words[i])
+        i += 1
+    return opts
+
+
+def test_contrib_pair_limits_each_client_behind_nginx(make_server, nginx):
+    """ghit as contrib/ghit.service starts it, behind nginx as contrib/nginx-proxy.conf:
+    each client has its own allowance of new repos, named by X-Forwarded-For."""
+    opts = service_options()
+    assert "--trusted-proxy" in opts
+    s = make_server(*opts)
+    port = nginx(s.port)
+    flood = [get_from(port, "127.0.0.2", "/badge.svg?repo=nx/flood%d" % i) for i in range(70)]
+    assert flood == [200] * 60 + [429] * 10
+    assert get_from(port, "127.0.0.3", "/badge.svg?repo=nx/legit") == 200
+    s.stop()
+    totals = db_totals(s.db)
+    assert totals["nx/legit"] == 1 and sum(1 for k in totals if k.startswith("nx/flood")) == 60
