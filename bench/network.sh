@@ -158,10 +158,15 @@ printf '%-44s %10s %9s %8s %10s %s\n' "direct, $CONNS_DIRECT connections from on
 
 # 3. a repo flood from one client, and a legitimate client beside it
 cat >"$WORK/flood.lua" <<'EOF'
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format("GET", "/badge.svg?repo=junk" .. math.random(1, 1e9) .. "/n" .. n)
+  return wrk.format("GET", "/badge.svg?repo=junk" .. id .. "/n" .. n)
 end
 done = function(summary, latency, requests)
   io.write(string.format("WRKRESULT requests=%d rps=%.0f errors_status=%d errors_connect=%d errors_read=%d errors_write=%d errors_timeout=%d\n",

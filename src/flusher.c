@@ -20,6 +20,7 @@
 #include "log.h"
 
 #define BACKOFF_MAX_MS 30000
+#define MERGE_CHUNK    20000 /* journal rows per merge transaction: tens of ms */
 
 struct batch {
     struct store_delta *d;
@@ -152,12 +153,54 @@ static bool check_idle(struct flusher *f)
     return ok;
 }
 
+/* Milliseconds since start on the monotonic clock. */
+static long long ms_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return ms_between(start, &now);
+}
+
+/*
+ * Folds what the store wrote durably into its final form (the SQLite
+ * journal into repos and daily), chunk by chunk, for at most budget_ms, so
+ * the next flush is never held up by more than one chunk. A failure is
+ * left for the next round: the rows stay where they are, counted once.
+ */
+static void merge(struct flusher *f, unsigned budget_ms)
+{
+    if (!f->store->ops->merge)
+        return;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    size_t merged;
+    do {
+        char err[256] = "";
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (f->store->ops->merge(f->store, MERGE_CHUNK, &merged, err, sizeof err) != STORE_OK) {
+            log_debug("store: merge: %s", err);
+            return;
+        }
+        long long took = ms_since(&t0);
+        pthread_mutex_lock(&f->lock);
+        f->stats.merges += merged > 0;
+        f->stats.merged_rows += merged;
+        f->stats.merge_ms += (uint64_t)took;
+        pthread_mutex_unlock(&f->lock);
+        if (merged)
+            log_debug("store: merged %zu journal rows in %lld ms", merged, took);
+    } while (merged == MERGE_CHUNK && ms_since(&start) < budget_ms);
+}
+
 /* Writes what is pending; with nothing pending, checks the store if check says so. */
 static bool flush(struct flusher *f, bool check)
 {
     struct batch *b = &f->batch;
     b->n = 0;
     buf_reset(&b->keys);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     counter_take(f->table, collect, b);
     if (b->n == 0)
         return check ? check_idle(f) : true;
@@ -173,13 +216,25 @@ static bool flush(struct flusher *f, bool check)
         for (size_t i = 0; i < b->n; i++)
             counter_give_back(f->table, b->d[i].key, b->d[i].day, b->d[i].hits);
     }
+    long long took = ms_since(&t0);
     note_result(f, r == STORE_OK, true, hits, err);
+    pthread_mutex_lock(&f->lock);
+    f->stats.flush_ms += (uint64_t)took;
+    f->stats.flush_rows += b->n;
+    if ((uint64_t)took > f->stats.flush_ms_max)
+        f->stats.flush_ms_max = (uint64_t)took;
+    pthread_mutex_unlock(&f->lock);
+    log_debug("store: flushed %zu rows (%llu hits) in %lld ms", b->n, (unsigned long long)hits,
+              took);
     return r == STORE_OK;
 }
 
 bool flusher_flush(struct flusher *f)
 {
-    return flush(f, true);
+    if (!flush(f, true))
+        return false;
+    merge(f, f->interval_ms / 2);
+    return true;
 }
 
 /* The deadline ms milliseconds from now on the monotonic clock. */
@@ -264,6 +319,8 @@ uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms)
         nanosleep(&ts, NULL);
         pause = pause * 2 < 2000 ? pause * 2 : 2000;
     }
+    /* What is written durably needs no more; folding it in is bounded so a stop stays quick. */
+    merge(f, f->interval_ms);
     /* Whatever is still pending could not be written. */
     struct batch *b = &f->batch;
     b->n = 0;

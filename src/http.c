@@ -237,11 +237,13 @@ static struct conn *conn_of(struct MHD_Connection *c)
  * the line to find NUL bytes in it).
  */
 enum {
-    CTX_STARTED = 1,   /* the handler has been called: on_completed() will be */
-    CTX_UNCOUNTED = 2, /* started while draining, or refused: not in in_flight */
-    CTX_NUL_PATH = 4,  /* the path holds "%00": it names no route of ours */
-    CTX_PARAMS = 8,    /* more query parameters than REQUEST_MAX_PARAMS: none were parsed */
-    CTX_SHIFT = 4,
+    CTX_STARTED = 1,      /* the handler has been called: on_completed() will be */
+    CTX_UNCOUNTED = 2,    /* started while draining, or refused: not in in_flight */
+    CTX_NUL_PATH = 4,     /* the path holds "%00": it names no route of ours */
+    CTX_PARAMS = 8,       /* more query parameters than REQUEST_MAX_PARAMS: none were parsed */
+    CTX_PARAMS_SHIFT = 4, /* then the query parameters the library stores (12 bits) */
+    CTX_PARAMS_MAX = 4095,
+    CTX_SHIFT = 16, /* then the target's length */
 };
 
 /*
@@ -262,11 +264,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     }
     size_t len = strlen(uri), path_len = strcspn(uri, "?");
     uintptr_t ctx = (uintptr_t)len << CTX_SHIFT;
+    unsigned params = 0;
     /* "/badge.svg%00junk" decodes to "/badge.svg" cut by a NUL: it is not /badge.svg. */
     if (memmem(uri, path_len, "%00", 3))
         ctx |= CTX_NUL_PATH;
     if (uri[path_len] == '?') {
-        unsigned params = 1;
+        params = 1;
         for (const char *p = uri + path_len; (p = strchr(p + 1, '&'));)
             params++;
         if (params > REQUEST_MAX_PARAMS) {
@@ -280,9 +283,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
              */
             ((char *)uri)[path_len + 1] = '\0';
             ctx |= CTX_PARAMS;
+            params = 0;
         }
     }
-    return (void *)ctx;
+    return (void *)(ctx | (uintptr_t)(params < CTX_PARAMS_MAX ? params : CTX_PARAMS_MAX)
+                              << CTX_PARAMS_SHIFT);
 }
 
 /* The reply is sent (or the request died): the connection is idle again. */
@@ -341,18 +346,31 @@ struct fields {
     bool bad;            /* a name that is not a token, or a NUL, CR or LF in a name or value */
 };
 
-/* Whether name is an RFC 9110 token (section 5.6.2), as a field name must be. */
+/* The bytes of an RFC 9110 token (section 5.6.2), as a field name must be made of. */
+static const bool tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,         ['&'] = 1,         ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,         ['^'] = 1,         ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+};
+
+/* Whether name is a token. */
 static bool is_token(const char *name, size_t len)
 {
     if (len == 0)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (!ascii_is_alnum(ch) && !strchr("!#$%&'*+-.^_`|~", ch))
+    for (size_t i = 0; i < len; i++)
+        if (!tchar[(unsigned char)name[i]])
             return false;
-    }
     return true;
 }
+
+/* Whether the field name key (len bytes) is name, ignoring case; the length is checked first. */
+static bool named(const char *key, size_t len, const char *name, size_t name_len)
+{
+    return len == name_len && strncasecmp(key, name, len) == 0;
+}
+
+#define NAMED(key, len, lit) named(key, len, lit, sizeof lit - 1)
 
 /* libmicrohttpd iterator: checks and counts one header field. */
 static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -362,17 +380,15 @@ static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind, const char
     struct fields *f = cls;
     f->bytes += key_size + value_size + 4;
     f->count++;
-    if (!is_token(key, key_size) ||
-        (value && (memchr(value, '\0', value_size) || memchr(value, '\r', value_size) ||
-                   memchr(value, '\n', value_size))))
+    if (!is_token(key, key_size) || (value && memchr(value, '\0', value_size)))
         f->bad = true;
-    else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+    else if (NAMED(key, key_size, MHD_HTTP_HEADER_HOST))
         f->host++;
-    else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+    else if (NAMED(key, key_size, MHD_HTTP_HEADER_CONTENT_LENGTH))
         f->content_length++;
-    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+    else if (NAMED(key, key_size, MHD_HTTP_HEADER_TRANSFER_ENCODING))
         f->transfer_encoding++;
-    else if (strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0)
+    else if (NAMED(key, key_size, MHD_HTTP_HEADER_COOKIE))
         f->cookie_bytes += value_size + 1;
     return MHD_YES;
 }
@@ -516,13 +532,14 @@ static enum MHD_Result count_cookie(void *cls, enum MHD_ValueKind kind, const ch
  * connection.c: build_header_response). The figures are the library's:
  * blocks round up to 16 bytes.
  */
-static size_t pool_left(struct http_server *s, struct MHD_Connection *c, struct fields *f)
+static size_t pool_left(struct http_server *s, struct MHD_Connection *c, struct fields *f,
+                        size_t params)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
     size_t head = ci ? ci->header_size : 0;
-    MHD_get_connection_values_n(c, MHD_COOKIE_KIND, count_cookie, f);
-    size_t params = (size_t)MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+    if (f->cookie_bytes)
+        MHD_get_connection_values_n(c, MHD_COOKIE_KIND, count_cookie, f);
     size_t used = ((head + 15) & ~(size_t)15) + 64 * (f->count + params + f->cookies) +
                   ((f->cookie_bytes + 15) & ~(size_t)15);
     size_t limit = s->app->cfg->connection_memory;
@@ -553,7 +570,7 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
     bool http11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
     if (target_len > cfg->max_url_bytes)
         return *kind = HTTP_REFUSED_TARGET, *why = "request target too long", 414;
-    *room = pool_left(s, c, &f);
+    *room = pool_left(s, c, &f, (ctx >> CTX_PARAMS_SHIFT) & CTX_PARAMS_MAX);
     if (f.bytes > cfg->max_header_bytes || f.count > HTTP_MAX_FIELDS || *room < HTTP_REPLY_ROOM)
         return *kind = HTTP_REFUSED_FIELDS, *why = "request header fields too large", 431;
     if (ctx & CTX_PARAMS)

@@ -46,6 +46,14 @@ typedef void store_row_fn(void *arg, const struct store_row *row);
 
 struct store;
 
+/* What a store has done since it was opened; for logs and metrics. */
+struct store_stats {
+    uint64_t journal_rows;      /* deltas written durably by apply */
+    uint64_t merged_rows;       /* of those, folded into the tables */
+    uint64_t backlog_rows;      /* written and not folded yet (now) */
+    uint64_t ambiguous_commits; /* COMMITs that reported an error but had reached the file */
+};
+
 struct store_ops {
     const char *name;
     /* Calls fn for every repo, with its hits on day. */
@@ -65,6 +73,16 @@ struct store_ops {
      * flusher only.
      */
     enum store_result (*check)(struct store *s, char *err, size_t errlen);
+    /*
+     * Optional (NULL: nothing to do). Moves up to max_rows of what apply
+     * wrote durably into the store's final form, setting *merged to how
+     * many; apply's cost must not depend on it. Called by the flusher only,
+     * between flushes.
+     */
+    enum store_result (*merge)(struct store *s, size_t max_rows, size_t *merged, char *err,
+                               size_t errlen);
+    /* Optional: fills *out. Called by the flusher only. */
+    void (*stats)(struct store *s, struct store_stats *out);
     void (*close)(struct store *s);
 };
 
@@ -89,5 +107,15 @@ struct store *store_open_readonly(const char *where, char *err, size_t errlen);
 /* The SQLite backend: path is made with ghit's schema if it does not exist. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
 struct store *store_sqlite_open_readonly(const char *path, char *err, size_t errlen);
+
+/* Faults the SQLite backend can be told to fake, for the tests of what follows them. */
+enum store_sqlite_fault {
+    STORE_SQLITE_FAULT_NONE,
+    STORE_SQLITE_FAULT_COMMIT_FAILS,      /* the next flush's COMMIT fails: nothing is written */
+    STORE_SQLITE_FAULT_COMMIT_REPLY_LOST, /* it succeeds, but reports an I/O error */
+};
+
+/* Makes the next flush of s (a SQLite store) fail as fault says. For tests. */
+void store_sqlite_fault(struct store *s, enum store_sqlite_fault fault);
 
 #endif

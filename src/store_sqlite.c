@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -32,14 +33,19 @@
 #include "buf.h"
 
 #define APP_ID         0x67686974 /* "ghit" */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2          /* 2: the journal and meta tables; a version 1 file is upgraded */
 
 struct sqlite_store {
     struct store base; /* first: a struct store * is a struct sqlite_store * */
     sqlite3 *db;
     char *path;
-    int lock_fd; /* holds flock(LOCK_EX) while a server writes the file; -1 if none */
-    sqlite3_stmt *upsert_repo, *upsert_day;
+    int lock_fd;      /* holds flock(LOCK_EX) while a server writes the file; -1 if none */
+    bool has_journal; /* schema 2 (a read-only opener may meet a version 1 file) */
+    int64_t flushed;  /* the sequence number of the last flush written */
+    enum store_sqlite_fault fault;
+    sqlite3_stmt *append, *mark_flushed, *merge_bound, *merge_repos, *merge_daily, *merge_drop,
+        *backlog;
+    struct store_stats stats;
 };
 
 static const char schema[] = "CREATE TABLE repos ("
@@ -54,6 +60,27 @@ static const char schema[] = "CREATE TABLE repos ("
                              "  PRIMARY KEY (repo, day)"
                              ") WITHOUT ROWID;"
                              "CREATE INDEX daily_by_day ON daily(day);";
+
+/*
+ * Schema 2 adds the journal. A flush appends its deltas there, one row
+ * each, in one short transaction: rows go to the end of a rowid table, so
+ * the cost of making a flush durable is the bytes it writes, whatever the
+ * repos. A merge folds the oldest rows into repos and daily, in key order,
+ * and deletes them in the same transaction, so each row counts exactly
+ * once. meta.flushed is the sequence number of the last flush, written
+ * with it: after a COMMIT that reports an error it tells whether the flush
+ * is in (doc/design.md, "The journal").
+ */
+static const char schema_v2[] =
+    "CREATE TABLE journal ("
+    "  id INTEGER PRIMARY KEY,"
+    "  flush INTEGER NOT NULL,"
+    "  repo TEXT NOT NULL,"
+    "  day TEXT NOT NULL,"
+    "  hits INTEGER NOT NULL CHECK (hits > 0)"
+    ");"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta(key, value) VALUES ('flushed', 0);";
 
 /* Writes "what: sqlite's message (path)" into err. */
 static void fail(struct sqlite_store *s, const char *what, char *err, size_t errlen)
@@ -112,9 +139,10 @@ static int adopt(struct sqlite_store *s, bool read_only, char *err, size_t errle
     }
     if (app_id == 0 && ntables == 0) {
         char *msg = NULL;
-        char sql[sizeof schema + 128];
-        snprintf(sql, sizeof sql, "BEGIN;%sPRAGMA application_id=%d;PRAGMA user_version=%d;COMMIT;",
-                 schema, APP_ID, SCHEMA_VERSION);
+        char sql[sizeof schema + sizeof schema_v2 + 128];
+        snprintf(sql, sizeof sql,
+                 "BEGIN;%s%sPRAGMA application_id=%d;PRAGMA user_version=%d;COMMIT;", schema,
+                 schema_v2, APP_ID, SCHEMA_VERSION);
         if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "cannot create ghit's tables in %s: %s", s->path,
                      msg ? msg : "?");
@@ -130,6 +158,22 @@ static int adopt(struct sqlite_store *s, bool read_only, char *err, size_t errle
                  "); refusing to touch it: give --db a new file or a ghit database",
                  s->path, app_id);
         return -1;
+    }
+    if (version == 1 && read_only)
+        return 0; /* readable as it is: no journal */
+    if (version == 1) {
+        char *msg = NULL;
+        char sql[sizeof schema_v2 + 128];
+        snprintf(sql, sizeof sql, "BEGIN;%sPRAGMA user_version=%d;COMMIT;", schema_v2,
+                 SCHEMA_VERSION);
+        if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot upgrade %s to ghit schema version %d: %s", s->path,
+                     SCHEMA_VERSION, msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        return 0;
     }
     if (version != SCHEMA_VERSION) {
         snprintf(err, errlen,
@@ -171,10 +215,25 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
     char today[DAY_TEXT_SIZE];
     day_format(day, today);
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT r.name, r.total, r.first_day, coalesce(d.hits, 0) "
-                                "FROM repos r LEFT JOIN daily d ON d.repo = r.name AND d.day = ?1",
-                                -1, &st, NULL);
+    /*
+     * What the tables hold, plus the journal's rows not merged yet: a
+     * reader sees every flush, merged or not. The journal is small (the
+     * merge keeps up), so aggregating it first costs little.
+     */
+    static const char with_journal[] =
+        "WITH j AS (SELECT repo, sum(hits) AS hits, min(day) AS first,"
+        "  sum(CASE WHEN day = ?1 THEN hits ELSE 0 END) AS today FROM journal GROUP BY repo) "
+        "SELECT r.name, r.total + coalesce(j.hits, 0), min(r.first_day, coalesce(j.first, "
+        "  r.first_day)), coalesce(d.hits, 0) + coalesce(j.today, 0) "
+        "FROM repos r LEFT JOIN daily d ON d.repo = r.name AND d.day = ?1 "
+        "LEFT JOIN j ON j.repo = r.name "
+        "UNION ALL "
+        "SELECT j.repo, j.hits, j.first, j.today FROM j "
+        "WHERE NOT EXISTS (SELECT 1 FROM repos WHERE name = j.repo)";
+    static const char tables_only[] =
+        "SELECT r.name, r.total, r.first_day, coalesce(d.hits, 0) "
+        "FROM repos r LEFT JOIN daily d ON d.repo = r.name AND d.day = ?1";
+    int rc = sqlite3_prepare_v2(s->db, s->has_journal ? with_journal : tables_only, -1, &st, NULL);
     if (rc != SQLITE_OK) {
         fail(s, "cannot read the repos", err, errlen);
         return classify(rc);
@@ -204,19 +263,6 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
     return res;
 }
 
-/* Runs st with (key, day, hits) bound, then resets it. */
-static int step_delta(sqlite3_stmt *st, const struct store_delta *d)
-{
-    char day[DAY_TEXT_SIZE];
-    day_format(d->day, day);
-    sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, day, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, (int64_t)d->hits);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 /*
  * Whether the file this connection writes is still the one at its path: a
  * file deleted or replaced under a running server would swallow every
@@ -225,7 +271,8 @@ static int step_delta(sqlite3_stmt *st, const struct store_delta *d)
 static enum store_result check_file(struct sqlite_store *s, char *err, size_t errlen)
 {
     int moved = 0;
-    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+        moved) {
         snprintf(err, errlen,
                  "the database file %s was deleted or replaced while ghit runs; the hits are "
                  "kept in memory: put the file back where it was",
@@ -233,6 +280,71 @@ static enum store_result check_file(struct sqlite_store *s, char *err, size_t er
         return STORE_FAILED;
     }
     return STORE_OK;
+}
+
+/* Appends one delta to the journal as part of flush seq. SQLITE_OK or the error. */
+static int append(struct sqlite_store *s, int64_t seq, const struct store_delta *d)
+{
+    char day[DAY_TEXT_SIZE];
+    day_format(d->day, day);
+    sqlite3_bind_int64(s->append, 1, seq);
+    sqlite3_bind_text(s->append, 2, d->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->append, 3, day, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s->append, 4, (int64_t)d->hits);
+    int rc = sqlite3_step(s->append);
+    sqlite3_reset(s->append);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Runs a statement that writes, then resets it. SQLITE_OK or the error. */
+static int run(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* The flush sequence number the file holds (meta.flushed); -1 if it cannot be read. */
+static int64_t read_flushed(struct sqlite_store *s)
+{
+    int64_t v;
+    return pragma_int(s->db, "SELECT value FROM meta WHERE key = 'flushed'", &v) == 0 ? v : -1;
+}
+
+/* Ends a transaction that failed: rolls back what is open, so the next try starts clean. */
+static void abandon(struct sqlite_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
+ * Commits, and settles a COMMIT that reports an error: SQLite says one may
+ * have reached the disk all the same (an I/O error after the commit record
+ * was written), and a flush given back and written again would count
+ * twice. The flush's sequence number was written in the same transaction,
+ * so reading it back tells. SQLITE_OK if seq is in the file.
+ */
+static int commit_flush(struct sqlite_store *s, int64_t seq)
+{
+    int rc;
+    if (s->fault == STORE_SQLITE_FAULT_COMMIT_FAILS) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = SQLITE_IOERR;
+    } else {
+        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+        if (rc == SQLITE_OK && s->fault == STORE_SQLITE_FAULT_COMMIT_REPLY_LOST)
+            rc = SQLITE_IOERR;
+    }
+    s->fault = STORE_SQLITE_FAULT_NONE;
+    if (rc == SQLITE_OK)
+        return SQLITE_OK;
+    abandon(s);
+    if (read_flushed(s) == seq) {
+        s->stats.ambiguous_commits++;
+        return SQLITE_OK;
+    }
+    return rc;
 }
 
 static enum store_result sqlite_apply(struct store *base, const struct store_delta *d, size_t n,
@@ -245,25 +357,78 @@ static enum store_result sqlite_apply(struct store *base, const struct store_del
     struct sqlite_store *s = (struct sqlite_store *)base;
     if (check_file(s, err, errlen) != STORE_OK)
         return STORE_FAILED;
+    int64_t seq = s->flushed + 1;
     int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         fail(s, "cannot begin a write", err, errlen);
         return classify(rc);
     }
-    for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
-        rc = step_delta(s->upsert_repo, &d[i]);
-        if (rc == SQLITE_OK)
-            rc = step_delta(s->upsert_day, &d[i]);
+    for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
+        rc = append(s, seq, &d[i]);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s->mark_flushed, 1, seq);
+        rc = run(s->mark_flushed);
+    }
+    if (rc == SQLITE_OK)
+        rc = commit_flush(s, seq);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot write the counts", err, errlen);
+        abandon(s);
+        return classify(rc);
+    }
+    s->flushed = seq;
+    s->stats.journal_rows += n;
+    return STORE_OK;
+}
+
+/*
+ * Folds the oldest journal rows, at most max_rows, into repos and daily,
+ * and deletes them, in one transaction. GROUP BY hands the upserts over in
+ * key order, so each page of the tables is visited once per merge however
+ * the hits were spread.
+ */
+static enum store_result sqlite_merge(struct store *base, size_t max_rows, size_t *merged,
+                                      char *err, size_t errlen)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    *merged = 0;
+    if (check_file(s, err, errlen) != STORE_OK)
+        return STORE_FAILED;
+    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot begin a merge", err, errlen);
+        return classify(rc);
+    }
+    sqlite3_bind_int64(s->merge_bound, 1, (int64_t)max_rows);
+    rc = sqlite3_step(s->merge_bound);
+    int64_t bound = sqlite3_column_int64(s->merge_bound, 0);
+    int64_t rows = sqlite3_column_int64(s->merge_bound, 1);
+    bool empty = rc != SQLITE_ROW || rows == 0;
+    sqlite3_reset(s->merge_bound);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        fail(s, "cannot read the journal", err, errlen);
+        abandon(s);
+        return classify(rc);
+    }
+    if (empty) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return STORE_OK;
+    }
+    sqlite3_stmt *steps[] = {s->merge_repos, s->merge_daily, s->merge_drop};
+    rc = SQLITE_OK;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == SQLITE_OK; i++) {
+        sqlite3_bind_int64(steps[i], 1, bound);
+        rc = run(steps[i]);
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        fail(s, "cannot write the counts", err, errlen);
-        /* A failed COMMIT may leave the transaction open; close it so the next try starts clean. */
-        if (!sqlite3_get_autocommit(s->db))
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        fail(s, "cannot merge the journal", err, errlen);
+        abandon(s);
         return classify(rc);
     }
+    *merged = (size_t)rows;
+    s->stats.merged_rows += *merged;
     return STORE_OK;
 }
 
@@ -283,11 +448,32 @@ static enum store_result sqlite_check(struct store *base, char *err, size_t errl
     return STORE_OK;
 }
 
+static void sqlite_stats(struct store *base, struct store_stats *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    *out = s->stats;
+    out->backlog_rows = 0;
+    int64_t n;
+    if (s->backlog && sqlite3_step(s->backlog) == SQLITE_ROW) {
+        n = sqlite3_column_int64(s->backlog, 0);
+        out->backlog_rows = n > 0 ? (uint64_t)n : 0;
+    }
+    if (s->backlog)
+        sqlite3_reset(s->backlog);
+}
+
+void store_sqlite_fault(struct store *base, enum store_sqlite_fault fault)
+{
+    ((struct sqlite_store *)base)->fault = fault;
+}
+
 static void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    sqlite3_finalize(s->upsert_repo);
-    sqlite3_finalize(s->upsert_day);
+    sqlite3_stmt *all[] = {s->append,      s->mark_flushed, s->merge_bound, s->merge_repos,
+                           s->merge_daily, s->merge_drop,   s->backlog};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* drops the flock */
@@ -299,6 +485,8 @@ static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .scan = sqlite_scan,
     .apply = sqlite_apply,
+    .merge = sqlite_merge,
+    .stats = sqlite_stats,
     .check = sqlite_check,
     .close = sqlite_close,
 };
@@ -457,21 +645,47 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
     sqlite3_busy_timeout(s->db, 1000);
     if (adopt(s, read_only, err, errlen) < 0 || check_integrity(s, err, errlen) < 0)
         goto fail;
+    int64_t version = 0;
+    pragma_int(s->db, "PRAGMA user_version", &version);
+    s->has_journal = version >= 2;
     if (read_only)
         return &s->base;
     /* WAL: readers (the sqlite3 shell, backups, ghit render) never block the flusher. */
     if (use_wal(s, err, errlen) < 0)
         goto fail;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO repos(name, first_day, total) VALUES (?1, ?2, ?3) "
-                           "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
-                           "first_day = min(first_day, excluded.first_day)",
-                           -1, &s->upsert_repo, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db,
-                           "INSERT INTO daily(repo, day, hits) VALUES (?1, ?2, ?3) "
-                           "ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits",
-                           -1, &s->upsert_day, NULL) != SQLITE_OK) {
-        fail(s, "cannot prepare statements; the schema does not match", err, errlen);
+    static const struct {
+        size_t offset;
+        const char *sql;
+    } statements[] = {
+        {offsetof(struct sqlite_store, append),
+         "INSERT INTO journal(flush, repo, day, hits) VALUES (?1, ?2, ?3, ?4)"},
+        {offsetof(struct sqlite_store, mark_flushed),
+         "UPDATE meta SET value = ?1 WHERE key = 'flushed'"},
+        {offsetof(struct sqlite_store, merge_bound),
+         "SELECT max(id), count(*) FROM (SELECT id FROM journal ORDER BY id LIMIT ?1)"},
+        {offsetof(struct sqlite_store, merge_repos),
+         "INSERT INTO repos(name, first_day, total) "
+         "SELECT repo, min(day), sum(hits) FROM journal WHERE id <= ?1 GROUP BY repo "
+         "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
+         "first_day = min(first_day, excluded.first_day)"},
+        {offsetof(struct sqlite_store, merge_daily),
+         "INSERT INTO daily(repo, day, hits) "
+         "SELECT repo, day, sum(hits) FROM journal WHERE id <= ?1 GROUP BY repo, day "
+         "ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits"},
+        {offsetof(struct sqlite_store, merge_drop), "DELETE FROM journal WHERE id <= ?1"},
+        {offsetof(struct sqlite_store, backlog),
+         "SELECT coalesce(max(id) - min(id) + 1, 0) FROM journal"},
+    };
+    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+        sqlite3_stmt **slot = (sqlite3_stmt **)((char *)s + statements[i].offset);
+        if (sqlite3_prepare_v2(s->db, statements[i].sql, -1, slot, NULL) != SQLITE_OK) {
+            fail(s, "cannot prepare statements; the schema does not match", err, errlen);
+            goto fail;
+        }
+    }
+    s->flushed = read_flushed(s);
+    if (s->flushed < 0) {
+        fail(s, "cannot read the journal's flush number", err, errlen);
         goto fail;
     }
     return &s->base;

@@ -63,6 +63,18 @@ static int64_t query_int(const char *path, const char *sql)
     return v;
 }
 
+/* Folds the whole journal into the tables; returns how many rows moved. */
+static size_t merge_all(struct store *s)
+{
+    char err[256];
+    size_t merged, total = 0;
+    do {
+        CHECK_INT(s->ops->merge(s, 2, &merged, err, sizeof err), STORE_OK);
+        total += merged;
+    } while (merged);
+    return total;
+}
+
 static void apply_then_scan(void)
 {
     char err[256];
@@ -76,18 +88,29 @@ static void apply_then_scan(void)
     struct store_delta d2[] = {{"a/b", 101, 5}};
     CHECK_INT(s->ops->apply(s, d2, 1, 101, NULL, NULL, err, sizeof err), STORE_OK);
 
-    struct rows rows = {0};
-    CHECK_INT(s->ops->scan(s, 101, collect, &rows, err, sizeof err), STORE_OK);
-    CHECK_INT(rows.n, 2);
-    int i = find(&rows, "a/b");
-    CHECK(i >= 0);
-    if (i >= 0) {
-        CHECK_INT(rows.total[i], 10);
-        CHECK_INT(rows.day_hits[i], 7);
-        CHECK_INT(rows.first[i], 100);
+    /* The same figures from the journal alone, half merged, and from the tables alone. */
+    for (int round = 0; round < 3; round++) {
+        if (round == 1) {
+            size_t merged;
+            CHECK_INT(s->ops->merge(s, 2, &merged, err, sizeof err), STORE_OK);
+            CHECK_INT(merged, 2);
+        } else if (round == 2) {
+            CHECK_INT(merge_all(s), 2);
+        }
+        struct rows rows = {0};
+        CHECK_INT(s->ops->scan(s, 101, collect, &rows, err, sizeof err), STORE_OK);
+        CHECK_INT(rows.n, 2);
+        int i = find(&rows, "a/b");
+        CHECK(i >= 0);
+        if (i >= 0) {
+            CHECK_INT(rows.total[i], 10);
+            CHECK_INT(rows.day_hits[i], 7);
+            CHECK_INT(rows.first[i], 100);
+        }
+        i = find(&rows, "c/d");
+        CHECK(i >= 0 && rows.total[i] == 1 && rows.day_hits[i] == 0);
     }
-    i = find(&rows, "c/d");
-    CHECK(i >= 0 && rows.total[i] == 1 && rows.day_hits[i] == 0);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM journal"), 0);
     store_close(s);
 
     /* What a person sees with the sqlite3 shell. */
@@ -190,6 +213,7 @@ static void failing_commit_is_retryable_and_changes_nothing(void)
     struct store *s = store_sqlite_open(path, err, sizeof err);
     struct store_delta d[] = {{"a/b", 1, 5}};
     CHECK_INT(s->ops->apply(s, d, 1, 1, NULL, NULL, err, sizeof err), STORE_OK);
+    merge_all(s);
 
     sqlite3 *other;
     sqlite3_open(path, &other);
@@ -204,16 +228,42 @@ static void failing_commit_is_retryable_and_changes_nothing(void)
     CHECK_INT(query_int(path, "SELECT count(*) FROM repos"), 1);
     /* The same deltas succeed once the lock is gone. */
     CHECK_INT(s->ops->apply(s, d2, 2, 1, NULL, NULL, err, sizeof err), STORE_OK);
+    merge_all(s);
     CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'a/b'"), 8);
     store_close(s);
 }
 
+/* Installs a trigger that raises on rows for repo 'bad/one' inserted into table. */
+static sqlite3 *fault_on(const char *path, const char *table, const char *column)
+{
+    sqlite3 *other;
+    CHECK_INT(sqlite3_open(path, &other), SQLITE_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "CREATE TRIGGER fail_one BEFORE INSERT ON %s WHEN NEW.%s = 'bad/one' "
+             "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+             table, column);
+    CHECK_INT(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
+    return other;
+}
+
+/* The total of key as scan reports it on day, or -1. */
+static int64_t scanned_total(struct store *s, const char *key, day_t day)
+{
+    char err[256];
+    struct rows rows = {0};
+    if (s->ops->scan(s, day, collect, &rows, err, sizeof err) != STORE_OK)
+        return -1;
+    int i = find(&rows, key);
+    return i < 0 ? -1 : (int64_t)rows.total[i];
+}
+
 /*
- * A statement fails in the middle of the transaction, after good deltas were
- * written in it (a trigger raises on one repo's daily row): nothing of the
- * batch is stored, the error says why, and the store stays usable.
+ * A statement fails in the middle of a flush, after good deltas were written
+ * in its transaction (a trigger raises on one repo's journal row): nothing
+ * of the batch is stored, the error says why, and the store stays usable.
  */
-static void failure_inside_transaction_stores_nothing(void)
+static void failure_inside_flush_stores_nothing(void)
 {
     char err[256] = "";
     const char *path = path_for("fault.db");
@@ -223,45 +273,134 @@ static void failure_inside_transaction_stores_nothing(void)
         return;
     struct store_delta d0[] = {{"good/a", 7, 10}};
     CHECK_INT(s->ops->apply(s, d0, 1, 7, NULL, NULL, err, sizeof err), STORE_OK);
-
-    sqlite3 *other;
-    CHECK_INT(sqlite3_open(path, &other), SQLITE_OK);
-    CHECK_INT(sqlite3_exec(other,
-                           "CREATE TRIGGER fail_one BEFORE INSERT ON daily "
-                           "WHEN NEW.repo = 'bad/one' BEGIN SELECT RAISE(ABORT, 'injected fault'); "
-                           "END;",
-                           NULL, NULL, NULL),
-              SQLITE_OK);
-
-    /* good/a and good/b are written in the transaction before bad/one fails. */
+    sqlite3 *other = fault_on(path, "journal", "repo");
     struct store_delta d[] = {
         {"good/a", 7, 2}, {"good/b", 7, 3}, {"bad/one", 7, 1}, {"good/a", 8, 4}};
     err[0] = '\0';
     CHECK(s->ops->apply(s, d, 4, 8, NULL, NULL, err, sizeof err) != STORE_OK);
     CHECK(strstr(err, "injected fault") != NULL);
-    if (!strstr(err, "injected fault"))
-        fprintf(stderr, "  the error was: %s\n", err);
-
-    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'good/a'"), 10);
-    CHECK_INT(query_int(path, "SELECT count(*) FROM repos"), 1);
-    CHECK_INT(query_int(path, "SELECT count(*) FROM daily"), 1);
-    CHECK_INT(query_int(path, "SELECT hits FROM daily WHERE repo = 'good/a'"), 10);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM journal"), 1);
+    CHECK_INT(scanned_total(s, "good/a", 8), 10);
+    CHECK_INT(scanned_total(s, "good/b", 8), -1);
 
     /* The fault gone, the same batch goes through whole: no transaction was left open. */
     CHECK_INT(sqlite3_exec(other, "DROP TRIGGER fail_one", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other);
     CHECK_INT(s->ops->apply(s, d, 4, 8, NULL, NULL, err, sizeof err), STORE_OK);
+    merge_all(s);
     CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'good/a'"), 16);
     CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'good/b'"), 3);
     CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'bad/one'"), 1);
     CHECK_INT(query_int(path, "SELECT count(*) FROM repos"), 3);
     CHECK_INT(query_int(path, "SELECT count(*) FROM daily"), 4);
-
     struct rows rows = {0};
     CHECK_INT(s->ops->scan(s, 8, collect, &rows, err, sizeof err), STORE_OK);
     CHECK_INT(rows.n, 3);
     int i = find(&rows, "good/a");
     CHECK(i >= 0 && rows.total[i] == 16 && rows.day_hits[i] == 4 && rows.first[i] == 7);
+    store_close(s);
+}
+
+/*
+ * A merge that fails half-way (a trigger raises on one repo's daily row)
+ * moves nothing: the rows stay in the journal, the totals read the same, and
+ * the next merge moves every row exactly once.
+ */
+static void failed_merge_moves_nothing_and_the_next_moves_all_once(void)
+{
+    char err[256] = "";
+    const char *path = path_for("merge.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct store_delta d[] = {{"good/a", 7, 2}, {"bad/one", 7, 1}, {"good/a", 8, 4}};
+    CHECK_INT(s->ops->apply(s, d, 3, 8, NULL, NULL, err, sizeof err), STORE_OK);
+    sqlite3 *other = fault_on(path, "daily", "repo");
+    size_t merged = 99;
+    CHECK(s->ops->merge(s, 100, &merged, err, sizeof err) != STORE_OK);
+    CHECK_INT(merged, 0);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM journal"), 3);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM repos"), 0);
+    CHECK_INT(scanned_total(s, "good/a", 8), 6);
+    CHECK_INT(sqlite3_exec(other, "DROP TRIGGER fail_one", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    CHECK_INT(merge_all(s), 3);
+    CHECK_INT(merge_all(s), 0);
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'good/a'"), 6);
+    CHECK_INT(query_int(path, "SELECT sum(hits) FROM daily"), 7);
+    CHECK_INT(scanned_total(s, "good/a", 8), 6);
+    store_close(s);
+}
+
+/*
+ * A COMMIT that reports an error after the flush reached the file (SQLite
+ * allows it) must not lead to writing the flush twice: apply reads its
+ * sequence number back and reports success. A COMMIT that really failed
+ * reports failure, and the flush given back is then written once.
+ */
+static void ambiguous_commit_is_counted_once(void)
+{
+    char err[256] = "";
+    const char *path = path_for("ambiguous.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct store_delta d[] = {{"am/b", 7, 5}};
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_REPLY_LOST);
+    CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(scanned_total(s, "am/b", 7), 5);
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_FAILS);
+    CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    CHECK_INT(scanned_total(s, "am/b", 7), 5);
+    CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_OK); /* given back */
+    CHECK_INT(scanned_total(s, "am/b", 7), 10);
+    struct store_stats st;
+    s->ops->stats(s, &st);
+    CHECK_INT(st.ambiguous_commits, 1);
+    CHECK_INT(st.journal_rows, 2);
+    CHECK_INT(st.backlog_rows, 2);
+    CHECK_INT(query_int(path, "SELECT value FROM meta WHERE key = 'flushed'"), 2);
+    store_close(s);
+    /* A reopened store goes on from the number in the file. */
+    s = store_sqlite_open(path, err, sizeof err);
+    CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(query_int(path, "SELECT value FROM meta WHERE key = 'flushed'"), 3);
+    CHECK_INT(scanned_total(s, "am/b", 7), 15);
+    store_close(s);
+}
+
+/* A file of schema version 1 (before the journal) is upgraded in place, its counts kept. */
+static void version_1_file_is_upgraded(void)
+{
+    char err[256] = "";
+    const char *path = path_for("v1.db");
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    CHECK_INT(sqlite3_exec(db,
+                           "CREATE TABLE repos (name TEXT PRIMARY KEY NOT NULL, total INTEGER NOT "
+                           "NULL DEFAULT 0 CHECK (total >= 0), first_day TEXT NOT NULL) WITHOUT "
+                           "ROWID; CREATE TABLE daily (repo TEXT NOT NULL, day TEXT NOT NULL, hits "
+                           "INTEGER NOT NULL DEFAULT 0 CHECK (hits >= 0), PRIMARY KEY (repo, day)) "
+                           "WITHOUT ROWID; CREATE INDEX daily_by_day ON daily(day);"
+                           "INSERT INTO repos VALUES ('old/one', 41, '1970-01-08');"
+                           "INSERT INTO daily VALUES ('old/one', '1970-01-08', 41);"
+                           "PRAGMA application_id = 1734895988; PRAGMA user_version = 1;",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    sqlite3_close(db);
+    struct store *r = store_sqlite_open_readonly(path, err, sizeof err); /* read as it is */
+    CHECK(r != NULL);
+    if (!r)
+        fprintf(stderr, "  %s\n", err);
+    if (r) {
+        CHECK_INT(scanned_total(r, "old/one", 7), 41);
+        store_close(r);
+    }
+    CHECK_INT(query_int(path, "PRAGMA user_version"), 1);
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK_INT(query_int(path, "PRAGMA user_version"), 2);
+    struct store_delta d[] = {{"old/one", 7, 1}};
+    CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(scanned_total(s, "old/one", 7), 42);
     store_close(s);
 }
 
@@ -278,7 +417,10 @@ int main(void)
     RUN(corrupt_database_is_refused);
     RUN(directory_is_refused);
     RUN(failing_commit_is_retryable_and_changes_nothing);
-    RUN(failure_inside_transaction_stores_nothing);
+    RUN(failure_inside_flush_stores_nothing);
+    RUN(failed_merge_moves_nothing_and_the_next_moves_all_once);
+    RUN(ambiguous_commit_is_counted_once);
+    RUN(version_1_file_is_upgraded);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
