@@ -271,8 +271,7 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
 static enum store_result check_file(struct sqlite_store *s, char *err, size_t errlen)
 {
     int moved = 0;
-    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
-        moved) {
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
         snprintf(err, errlen,
                  "the database file %s was deleted or replaced while ghit runs; the hits are "
                  "kept in memory: put the file back where it was",
