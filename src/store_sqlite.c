@@ -34,6 +34,7 @@ struct sqlite_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *upsert_repo, *upsert_day;
+    sqlite3_stmt *delete_repo, *delete_days; /* prepared on the first write() */
 };
 
 static const char schema[] = "CREATE TABLE repos ("
@@ -208,20 +209,61 @@ static int step_delta(sqlite3_stmt *st, const struct store_delta *d)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static enum store_result sqlite_apply(struct store *base, const struct store_delta *d, size_t n,
-                                      day_t today, store_row_fn *fn, void *arg, char *err,
+/* Runs st with key bound, then resets it. */
+static int step_key(sqlite3_stmt *st, const char *key)
+{
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Makes one put inside the open transaction. */
+static int step_put(struct sqlite_store *s, const struct store_put *p)
+{
+    const struct store_repo *r = &p->repo;
+    int rc = SQLITE_OK;
+    if (p->mode != STORE_PUT_ADD) {
+        rc = step_key(s->delete_days, r->key);
+        if (rc == SQLITE_OK)
+            rc = step_key(s->delete_repo, r->key);
+        if (p->mode == STORE_PUT_DELETE || rc != SQLITE_OK)
+            return rc;
+    }
+    /* The upserts add to what is there: after the delete, that is nothing. */
+    struct store_delta whole = {r->key, r->first_day, r->total};
+    rc = step_delta(s->upsert_repo, &whole);
+    for (size_t i = 0; i < r->ndays && rc == SQLITE_OK; i++) {
+        struct store_delta day = {r->key, r->days[i].day, r->days[i].hits};
+        rc = step_delta(s->upsert_day, &day);
+    }
+    return rc;
+}
+
+/* Makes n puts then nd deltas in one transaction; see store.h. */
+static enum store_result sqlite_write(struct store *base, const struct store_put *p, size_t n,
+                                      const struct store_delta *d, size_t nd, char *err,
                                       size_t errlen)
 {
-    (void)today;
-    (void)fn; /* the file holds only this process's hits: nothing newer to report */
-    (void)arg;
     struct sqlite_store *s = (struct sqlite_store *)base;
+    if (n && !s->delete_repo &&
+        (sqlite3_prepare_v2(s->db, "DELETE FROM repos WHERE name = ?1", -1, &s->delete_repo,
+                            NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(s->db, "DELETE FROM daily WHERE repo = ?1", -1, &s->delete_days,
+                            NULL) != SQLITE_OK)) {
+        fail(s, "cannot prepare statements; the schema does not match", err, errlen);
+        sqlite3_finalize(s->delete_repo);
+        s->delete_repo = NULL;
+        return STORE_FAILED;
+    }
     int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         fail(s, "cannot begin a write", err, errlen);
         return classify(rc);
     }
-    for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+    for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
+        rc = step_put(s, &p[i]);
+    for (size_t i = 0; i < nd && rc == SQLITE_OK; i++) {
         rc = step_delta(s->upsert_repo, &d[i]);
         if (rc == SQLITE_OK)
             rc = step_delta(s->upsert_day, &d[i]);
@@ -236,6 +278,92 @@ static enum store_result sqlite_apply(struct store *base, const struct store_del
         return classify(rc);
     }
     return STORE_OK;
+}
+
+static enum store_result sqlite_apply(struct store *base, const struct store_delta *d, size_t n,
+                                      day_t today, store_row_fn *fn, void *arg, char *err,
+                                      size_t errlen)
+{
+    (void)today;
+    (void)fn; /* the file holds only this process's hits: nothing newer to report */
+    (void)arg;
+    return sqlite_write(base, NULL, 0, d, n, err, errlen);
+}
+
+/* Hands the repo gathered in r (with its nd days) to fn. */
+static void export_one(store_repo_fn *fn, void *arg, struct store_repo *r, struct store_day *days,
+                       size_t nd)
+{
+    r->days = days;
+    r->ndays = nd;
+    fn(arg, r);
+}
+
+/*
+ * One statement, so one snapshot: in WAL mode a reader sees the database
+ * as of its first step, whatever the server commits meanwhile.
+ */
+static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, void *arg, char *err,
+                                       size_t errlen)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT r.name, r.total, r.first_day, d.day, d.hits FROM repos r "
+                                "LEFT JOIN daily d ON d.repo = r.name AND d.hits > 0 "
+                                "ORDER BY r.name, d.day",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot read the repos", err, errlen);
+        return classify(rc);
+    }
+    char key[256] = "";
+    struct store_repo r = {.key = key};
+    struct store_day *days = NULL;
+    size_t nd = 0, cap = 0;
+    bool have = false;
+    enum store_result res = STORE_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        const char *first = (const char *)sqlite3_column_text(st, 2);
+        const char *day = (const char *)sqlite3_column_text(st, 3);
+        day_t first_day;
+        if (!name || strlen(name) >= sizeof key || !first || day_parse(first, &first_day)) {
+            snprintf(err, errlen, "the database %s holds a malformed repos row", s->path);
+            res = STORE_FAILED;
+            break;
+        }
+        if (!have || strcmp(name, key) != 0) {
+            if (have)
+                export_one(fn, arg, &r, days, nd);
+            memcpy(key, name, strlen(name) + 1);
+            nd = 0;
+            have = true;
+        }
+        r.first_day = first_day;
+        r.total = (uint64_t)sqlite3_column_int64(st, 1);
+        if (!day)
+            continue; /* a repo without history */
+        if (nd == cap) {
+            cap = cap ? 2 * cap : 64;
+            days = xrealloc(days, cap * sizeof *days);
+        }
+        if (day_parse(day, &days[nd].day)) {
+            snprintf(err, errlen, "the database %s holds a malformed daily row (%s)", s->path, key);
+            res = STORE_FAILED;
+            break;
+        }
+        days[nd++].hits = (uint64_t)sqlite3_column_int64(st, 4);
+    }
+    if (res == STORE_OK && rc != SQLITE_DONE) {
+        fail(s, "cannot read the repos", err, errlen);
+        res = classify(rc);
+    }
+    if (res == STORE_OK && have)
+        export_one(fn, arg, &r, days, nd);
+    free(days);
+    sqlite3_finalize(st);
+    return res;
 }
 
 static enum store_result sqlite_check(struct store *base, char *err, size_t errlen)
@@ -257,6 +385,8 @@ static void sqlite_close(struct store *base)
     struct sqlite_store *s = (struct sqlite_store *)base;
     sqlite3_finalize(s->upsert_repo);
     sqlite3_finalize(s->upsert_day);
+    sqlite3_finalize(s->delete_repo);
+    sqlite3_finalize(s->delete_days);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
@@ -267,6 +397,8 @@ static const struct store_ops sqlite_ops = {
     .scan = sqlite_scan,
     .apply = sqlite_apply,
     .check = sqlite_check,
+    .write = sqlite_write,
+    .export = sqlite_export,
     .close = sqlite_close,
 };
 
