@@ -45,7 +45,14 @@ struct conn {
     int fd;
     _Atomic int64_t deadline_ms; /* monotonic ms; 0: none (already shut down) */
     struct conn *prev, *next;
+    /* issue 10: the body of an admin PUT, gathered across calls; the connection's thread only */
+    struct buf body;
+    bool body_on;
 };
+
+/* issue 10: the most bytes of an admin PUT body (a repo's whole daily history fits). */
+#define ADMIN_BODY_MAX (1024 * 1024)
+static const char admin_prefix[] = "/api/v1/repos/";
 
 struct http_server {
     const struct app *app;
@@ -100,6 +107,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         if (k->next)
             k->next->prev = k->prev;
         pthread_mutex_unlock(&s->lock);
+        if (k->body.cap)
+            buf_fini(&k->body);
         free(k);
         *socket_ctx = NULL;
     }
@@ -142,6 +151,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
     uintptr_t ctx = (uintptr_t)*req_ctx;
     if ((ctx & 1) && !(ctx & 2))
         atomic_fetch_sub(&s->in_flight, 1);
+    if (k && k->body_on) {
+        k->body_on = false;
+        buf_reset(&k->body);
+    }
     if (k) {
         /* Between requests the idle timeout rules; the next request gets both again. */
         atomic_store(&k->deadline_ms, now_ms() + s->idle_timeout_ms + s->request_timeout_ms);
@@ -234,6 +247,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct response *
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow);
     if (res->close)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (res->authenticate)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"ghit\"");
     enum MHD_Result ok = MHD_queue_response(c, res->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -248,11 +263,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_data_size, void **req_ctx)
 {
     (void)version;
-    (void)upload_data;
     struct http_server *s = cls;
     uintptr_t ctx = (uintptr_t)*req_ctx;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    /*
+     * issue 10: PUT and DELETE of /api/v1/repos/... exist only with
+     * --admin-token-file; a PUT's body, at most ADMIN_BODY_MAX bytes with
+     * a Content-Length, is gathered in the connection's buffer.
+     */
+    bool put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
+    bool del = strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
+    bool admin =
+        (put || del) && s->app->admin && strncmp(url, admin_prefix, sizeof admin_prefix - 1) == 0;
+    struct conn *k = admin ? conn_of(c) : NULL;
+    if (k && k->body_on && (ctx & 1) && *upload_data_size) {
+        buf_append(&k->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     if (!(ctx & 1)) {
         /*
          * From this call on, the library reports the request's end to
@@ -279,8 +308,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
         if (!body)
             return MHD_YES;
+        if (k && put && length &&
+            !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+            char *end;
+            unsigned long long n = strtoull(length, &end, 10);
+            if (!*end && length[0] != '-' && n <= ADMIN_BODY_MAX) {
+                if (!k->body.cap)
+                    buf_init(&k->body);
+                buf_reset(&k->body);
+                k->body_on = true;
+                return MHD_YES;
+            }
+        }
     }
-    (void)upload_data_size; /* a body is refused on the first call: none arrives here */
     struct response res = {0};
     buf_init(&res.body);
     buf_reserve(&res.body, 1536); /* a badge fits: one allocation per reply */
@@ -293,11 +333,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         routes_text(&res, 414, "request target too long");
     } else if (col.header_bytes > s->app->cfg->max_header_bytes) {
         routes_text(&res, 431, "request header fields too large");
-    } else if (!get && !head) {
+    } else if (!get && !head && !admin) {
         routes_text(&res, 405, "method not allowed: use GET or HEAD");
         res.allow = "GET, HEAD";
     } else if (!(ctx & 1)) {
-        routes_text(&res, 413, "a request body is not accepted here");
+        routes_text(&res, 413,
+                    admin ? "a PUT body is accepted with a Content-Length of at most 1 MiB"
+                          : "a request body is not accepted here");
     } else if (atomic_load(&s->draining)) {
         /*
          * A request that arrives on a kept-alive connection while we stop:
@@ -322,6 +364,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         req.user_agent =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
         MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &col);
+        if (admin) {
+            req.put = put;
+            req.del = del;
+            req.authorization =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+            if (k && k->body_on) {
+                req.body = k->body.data;
+                req.body_len = k->body.len;
+            }
+        }
         routes_handle(s->app, &req, &res);
     }
     enum MHD_Result ok = send_response(c, &res);

@@ -18,11 +18,16 @@
 #include "flusher.h"
 #include "netaddr.h"
 
+struct admin;
+struct policy;
+
 /* What the handlers work with; owned by the caller of routes_handle(). */
 struct app {
     const struct config *cfg;
     struct counter_table *table;
     struct flusher *flusher;
+    const struct admin *admin; /* issue 10: NULL without --admin-token-file */
+    struct policy *policy;     /* issue 10: which badge fetches count */
 };
 
 /* More query parameters than this get 400: a badge URL needs a handful. */
@@ -43,6 +48,11 @@ struct request {
     struct request_param params[REQUEST_MAX_PARAMS];
     unsigned nparams;
     bool too_many_params;
+    /* issue 10: the admin routes; http.c passes PUT and DELETE only when they exist */
+    bool put, del;             /* the method is PUT or DELETE */
+    const char *authorization; /* the Authorization header, or NULL */
+    const char *body;          /* the request body (PUT), body_len bytes */
+    size_t body_len;
 };
 
 struct response {
@@ -53,6 +63,7 @@ struct response {
     char etag[20];     /* "\"<16 hex>\"", or empty */
     const char *allow; /* for 405 */
     bool close;        /* close the connection after this reply */
+    bool authenticate; /* 401: send WWW-Authenticate: Bearer */
 };
 
 /* Handles one GET or HEAD request. */
@@ -60,5 +71,12 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
 
 /* Fills res with a plain-text error reply: status and a one-line message. */
 void routes_text(struct response *res, unsigned status, const char *message);
+
+/* Fills res with {"error": message} (message is ghit's own text, escaped here). */
+void routes_json_error(struct response *res, unsigned status, const char *message);
+
+/* Fills res (200) with key's counts as JSON, as GET /api/v1/repos/OWNER/NAME answers. */
+void routes_repo_json(struct response *res, const char *key, const struct counter_view *v,
+                      day_t today);
 
 #endif

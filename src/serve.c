@@ -18,12 +18,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
+#include "admin.h"
 #include "config.h"
 #include "counter.h"
 #include "flusher.h"
 #include "http.h"
 #include "log.h"
 #include "routes.h"
+#include "runfile.h"
 #include "store.h"
 
 #define HTTP_GRACE_MS 5000 /* how long requests in flight may take to finish at stop */
@@ -63,9 +67,27 @@ int serve_main(int argc, char **argv)
         log_error("%s", err);
         return 2;
     }
+    /* issue 10: the admin token and the counting rules, read before the store is touched. */
+    struct admin *admin = NULL;
+    if (cfg.admin_token_file && !(admin = admin_new(cfg.admin_token_file, err, sizeof err))) {
+        log_error("%s", err);
+        return 2;
+    }
     struct store *store = store_open(cfg.db, err, sizeof err);
     if (!store) {
         log_error("%s", err);
+        admin_free(admin);
+        return 1;
+    }
+    /* issue 10: one writer per store (runfile.h), held until the end. */
+    int lock = runfile_lock(cfg.db, err, sizeof err);
+    if (lock < 0) {
+        if (lock == -1)
+            log_error("another ghit serve runs on %s (or a ghit command is writing it)", cfg.db);
+        else
+            log_error("%s", err);
+        store_close(store);
+        admin_free(admin);
         return 1;
     }
     struct counter_table *table = counter_new(cfg.max_repos);
@@ -74,6 +96,8 @@ int serve_main(int argc, char **argv)
         log_error("cannot load the counts: %s", err);
         counter_free(table);
         store_close(store);
+        close(lock);
+        admin_free(admin);
         return 1;
     }
     size_t loaded = counter_size(table);
@@ -83,7 +107,7 @@ int serve_main(int argc, char **argv)
                  loaded, cfg.max_repos);
 
     struct flusher *flusher = flusher_new(table, store, cfg.flush_interval_ms);
-    struct app app = {.cfg = &cfg, .table = table, .flusher = flusher};
+    struct app app = {.cfg = &cfg, .table = table, .flusher = flusher, .admin = admin};
     struct http_server *http = NULL;
     int status = 1;
     if (flusher_start(flusher) < 0) {
@@ -98,8 +122,13 @@ int serve_main(int argc, char **argv)
     log_info("listening on http://%s (store %s %s, %zu repos, flush every %u ms)",
              http_address(http), store->ops->name, cfg.db, loaded, cfg.flush_interval_ms);
 
+    /* issue 10: how ghit set and ghit delete find this server. */
+    if (runfile_write(cfg.db, http_address(http), cfg.admin_token_file, err, sizeof err) < 0)
+        log_warn("%s: ghit set and ghit delete cannot reach this server", err);
+
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    runfile_remove(cfg.db);
     log_info("%s: stopping; finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(http, HTTP_GRACE_MS);
     http = NULL;
@@ -120,5 +149,7 @@ out:
     flusher_free(flusher);
     counter_free(table);
     store_close(store);
+    close(lock); /* after the store: closing any descriptor of the file drops SQLite's locks */
+    admin_free(admin);
     return status;
 }
