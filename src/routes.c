@@ -20,6 +20,7 @@
 #include "admin.h"
 #include "badge.h"
 #include "log.h"
+#include "policy.h"
 #include "repo_key.h"
 
 static const char api_prefix[] = "/api/v1/repos/";
@@ -126,6 +127,14 @@ static const char *without_nul(const struct request *req, const struct request_p
     return copy;
 }
 
+/* Seconds on the monotonic clock, which wall-clock steps do not move (the --dedupe window). */
+static uint64_t monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
 /* /badge.svg (count) and /count.svg (no count); scratch holds cleaned values. */
 static void badge_with(const struct app *app, const struct request *req, struct response *res,
                        bool count, struct buf *scratch)
@@ -161,13 +170,17 @@ static void badge_with(const struct app *app, const struct request *req, struct 
 
     day_t today = day_from_time(time(NULL));
     struct counter_view v = {0};
-    if (count && !req->head) {
+    /* issue 10: --count and --dedupe may say this fetch is shown the count but adds nothing. */
+    bool judged_out = count && !req->head && app->policy &&
+                      policy_judge(app->policy, &req->client, req->user_agent, key,
+                                   monotonic_s()) != POLICY_COUNT;
+    if (count && !req->head && !judged_out) {
         if (counter_hit(app->table, key, today, &v) == COUNTER_FULL) {
             log_repo_limit(app);
             error_badge(app, res, 503, "repo limit reached");
             return;
         }
-    } else if (!counter_get(app->table, key, today, &v) && count &&
+    } else if (!counter_get(app->table, key, today, &v) && count && !judged_out &&
                counter_size(app->table) >= app->cfg->max_repos) {
         /* HEAD answers as GET would: a new repo beyond the limit is refused. */
         error_badge(app, res, 503, "repo limit reached");

@@ -26,6 +26,7 @@
 #include "flusher.h"
 #include "http.h"
 #include "log.h"
+#include "policy.h"
 #include "routes.h"
 #include "runfile.h"
 #include "store.h"
@@ -42,6 +43,30 @@ static void load_row(void *arg, const struct store_row *row)
 {
     struct load *l = arg;
     counter_load(l->table, row->key, row->total, row->first_day, l->day, row->day_hits);
+}
+
+/* The counting rules of cfg (issue 10); NULL with a message in err if they cannot work. */
+static struct policy *make_policy(const struct config *cfg, char *err, size_t errlen)
+{
+    bool camo = strcmp(cfg->count, "camo") == 0;
+    struct netaddr_list ranges;
+    netaddr_list_init(&ranges);
+    if (camo && !cfg->camo_ranges) {
+        snprintf(err, errlen,
+                 "--count camo needs --camo-ranges FILE, the image proxy's address ranges "
+                 "(contrib/camo-ranges.txt): its User-Agent alone is easily faked");
+        return NULL;
+    }
+    if (cfg->camo_ranges && policy_load_ranges(cfg->camo_ranges, &ranges, err, errlen) < 0) {
+        netaddr_list_fini(&ranges);
+        return NULL;
+    }
+    if (cfg->dedupe_s && !cfg->camo_ranges && !camo)
+        log_warn("--dedupe without --camo-ranges: GitHub's image proxy fetches every view from "
+                 "a few addresses, so its views of a badge count once per %u s; give "
+                 "--camo-ranges to count them all",
+                 cfg->dedupe_s);
+    return policy_new(camo, &ranges, cfg->dedupe_s, cfg->dedupe_slots);
 }
 
 int serve_main(int argc, char **argv)
@@ -73,10 +98,17 @@ int serve_main(int argc, char **argv)
         log_error("%s", err);
         return 2;
     }
+    struct policy *policy = make_policy(&cfg, err, sizeof err);
+    if (!policy) {
+        log_error("%s", err);
+        admin_free(admin);
+        return 2;
+    }
     struct store *store = store_open(cfg.db, err, sizeof err);
     if (!store) {
         log_error("%s", err);
         admin_free(admin);
+        policy_free(policy);
         return 1;
     }
     /* issue 10: one writer per store (runfile.h), held until the end. */
@@ -88,6 +120,7 @@ int serve_main(int argc, char **argv)
             log_error("%s", err);
         store_close(store);
         admin_free(admin);
+        policy_free(policy);
         return 1;
     }
     struct counter_table *table = counter_new(cfg.max_repos);
@@ -98,6 +131,7 @@ int serve_main(int argc, char **argv)
         store_close(store);
         close(lock);
         admin_free(admin);
+        policy_free(policy);
         return 1;
     }
     size_t loaded = counter_size(table);
@@ -107,7 +141,8 @@ int serve_main(int argc, char **argv)
                  loaded, cfg.max_repos);
 
     struct flusher *flusher = flusher_new(table, store, cfg.flush_interval_ms);
-    struct app app = {.cfg = &cfg, .table = table, .flusher = flusher, .admin = admin};
+    struct app app = {
+        .cfg = &cfg, .table = table, .flusher = flusher, .admin = admin, .policy = policy};
     struct http_server *http = NULL;
     int status = 1;
     if (flusher_start(flusher) < 0) {
@@ -150,6 +185,14 @@ out:
     counter_free(table);
     store_close(store);
     close(lock); /* after the store: closing any descriptor of the file drops SQLite's locks */
+    struct policy_stats ps;
+    policy_get_stats(policy, &ps);
+    if (ps.not_camo || ps.camo_unlisted || ps.repeat)
+        log_info("not counted in this run: %llu not from the image proxy, %llu with its agent "
+                 "from an address outside --camo-ranges, %llu repeats within --dedupe",
+                 (unsigned long long)ps.not_camo, (unsigned long long)ps.camo_unlisted,
+                 (unsigned long long)ps.repeat);
     admin_free(admin);
+    policy_free(policy);
     return status;
 }
