@@ -3,7 +3,9 @@
  * hashes (see dedupe.h).
  *
  * Slots come in buckets of 4 (64 bytes, one cache line); a hash picks the
- * bucket, and a new entry takes an empty slot or the bucket's oldest. 64
+ * bucket, and a new entry takes an empty slot or the bucket's oldest (by
+ * second, then by order of insertion, so a flood within one second churns
+ * every slot, not one). 64
  * striped locks guard the buckets, so two hits rarely wait on each other,
  * and a call holds one lock for a few comparisons.
  */
@@ -22,8 +24,9 @@
 #define NLOCKS 64
 
 struct slot {
-    uint64_t tag; /* the hash with its low bit set; 0: empty */
-    uint64_t since;
+    uint64_t tag;   /* the hash with its low bit set; 0: empty */
+    uint32_t since; /* seconds */
+    uint32_t seq;   /* insertion order within a lock stripe: the oldest of a second goes first */
 };
 
 struct dedupe {
@@ -32,6 +35,7 @@ struct dedupe {
     uint64_t window;
     uint8_t key[16];
     pthread_mutex_t locks[NLOCKS];
+    uint32_t seq[NLOCKS]; /* guarded by the lock of the same index */
 };
 
 struct dedupe *dedupe_new(size_t slots, unsigned window_s)
@@ -76,22 +80,25 @@ bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *ke
     size_t b = (size_t)(tag >> 1) & (d->nbuckets - 1);
     struct slot *bucket = &d->slots[b * WAYS];
     pthread_mutex_t *lock = &d->locks[b % NLOCKS];
+    uint32_t now = (uint32_t)now_s;
     bool first = true;
     pthread_mutex_lock(lock);
     struct slot *victim = &bucket[0];
     for (int i = 0; i < WAYS; i++) {
         struct slot *s = &bucket[i];
         if (s->tag == tag) {
-            first = now_s - s->since >= d->window;
+            first = now - s->since >= d->window;
             victim = s;
             break;
         }
-        if (s->tag == 0 || (victim->tag != 0 && s->since < victim->since))
+        if (victim->tag && (!s->tag || s->since < victim->since ||
+                            (s->since == victim->since && s->seq - victim->seq > UINT32_MAX / 2)))
             victim = s;
     }
     if (first) {
         victim->tag = tag;
-        victim->since = now_s;
+        victim->since = now;
+        victim->seq = d->seq[b % NLOCKS]++;
     }
     pthread_mutex_unlock(lock);
     return first;

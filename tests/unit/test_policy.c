@@ -91,6 +91,16 @@ static void dedupe_memory_is_bounded_under_a_flood(void)
     }
     CHECK_INT(dedupe_memory(d), before);
     CHECK(forgotten_at > 0); /* it forgot, it did not grow */
+    /* a flood within one second churns every slot of a bucket, not only one */
+    struct netaddr second = addr("10.0.0.2");
+    CHECK(dedupe_first(d, &second, "o/r", 5000));
+    for (unsigned i = 0; i < 20000; i++) {
+        struct netaddr a = addr("12.0.0.0");
+        a.b[14] = (uint8_t)(i >> 8);
+        a.b[15] = (uint8_t)i;
+        dedupe_first(d, &a, "o/r", 5000);
+    }
+    CHECK(dedupe_first(d, &second, "o/r", 5000));
     printf("dedupe: 4096 slots (%zu bytes) forgot the first client after %u others\n", before,
            forgotten_at);
     dedupe_free(d);
