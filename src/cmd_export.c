@@ -52,13 +52,15 @@ int cmd_export(int argc, char **argv)
     const char *db = NULL, *format = "json";
     const struct cmdopt opts[] = {
         {"db", "PATH", "the ghit database to read (required)", &db, NULL},
-        {"format", "FORMAT", "json (JSON Lines, the default) or csv (repo,day,hits)", &format,
+        {"format", "FORMAT", "json (JSON Lines, the default) or csv", &format,
          NULL},
     };
     static const char usage[] =
         "usage: ghit export --db PATH [--format json|csv]\n"
-        "Write every repo with its total and daily hits to standard output, sorted by repo.\n"
-        "Safe while ghit serve runs: one consistent snapshot of what it has written.\n\n";
+        "Write every repo's total and daily hits to standard output, sorted by repo.\n"
+        "Safe while ghit serve runs: one consistent snapshot of what it has written.\n"
+        "CSV has a row per repo and day, repo,day,hits; a row with no day holds the\n"
+        "hits that have none.\n\n";
     int rc = cmdopt_parse(usage, opts, 2, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;

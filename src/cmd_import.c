@@ -246,16 +246,16 @@ int cmd_import(int argc, char **argv)
     const char *db = NULL, *format = "json";
     bool replace = false;
     const struct cmdopt opts[] = {
-        {"db", "PATH", "the ghit database to import into, made if missing (required)", &db, NULL},
-        {"format", "FORMAT", "json (JSON Lines, the default) or csv (repo,day,hits)", &format,
+        {"db", "PATH", "the database, made if missing (required)", &db, NULL},
+        {"format", "FORMAT", "json (JSON Lines, the default) or csv", &format,
          NULL},
-        {"replace", NULL, "replace the counts of the repos read instead of adding to them", NULL,
+        {"replace", NULL, "replace the counts of the repos read, not add", NULL,
          &replace},
     };
     static const char usage[] =
         "usage: ghit import --db PATH [--format json|csv] [--replace] < FILE\n"
-        "Read repos from standard input (what ghit export writes) and add them to the store,\n"
-        "all or nothing. Refused while ghit serve runs on the store.\n\n";
+        "Read repos from standard input (as ghit export writes them) and add them to\n"
+        "the store, all or nothing. Refused while ghit serve runs on the store.\n\n";
     int rc = cmdopt_parse(usage, opts, 3, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;

@@ -149,3 +149,26 @@ def test_export_of_a_missing_store_fails(tmp_path):
     p = run_ghit("export", "--db", str(tmp_path / "nope.db"))
     assert p.returncode == 1 and p.stderr
     assert not (tmp_path / "nope.db").exists()
+
+
+# --- the commands' help and the man page --------------------------------------------
+
+@pytest.mark.parametrize("cmd", ["export", "import", "set", "delete"])
+def test_new_commands_are_listed_documented_and_fit_79_columns(cmd):
+    import os
+    import re
+
+    from conftest import REPO_ROOT
+
+    top = run_ghit("--help").stdout
+    assert re.search(r"^\s+%s\b" % cmd, top, re.M)
+    p = run_ghit(cmd, "--help")
+    assert p.returncode == 0
+    assert max(len(ln) for ln in p.stdout.splitlines()) <= 79
+    options = set(re.findall(r"^\s+(--[a-z][a-z0-9-]*)", p.stdout, re.M)) - {"--help"}
+    assert options
+    man = open(os.path.join(REPO_ROOT, "doc", "ghit.1"), encoding="utf-8").read()
+    man = re.sub(r"\\f[BIRP]", "", man).replace("\\-", "-")
+    missing = [o for o in options if not re.search(re.escape(o) + r"(?![a-z-])", man)]
+    assert not missing, "in `ghit %s --help` but not in doc/ghit.1: %s" % (cmd, missing)
+    assert re.search(r"^\.B %s$|^\.B ghit %s " % (cmd, cmd), man, re.M)
