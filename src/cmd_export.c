@@ -51,9 +51,9 @@ int cmd_export(int argc, char **argv)
 {
     const char *db = NULL, *format = "json";
     const struct cmdopt opts[] = {
-        {"db", "PATH", "the ghit database to read (required)", &db, NULL},
-        {"format", "FORMAT", "json (JSON Lines, the default) or csv", &format,
-         NULL},
+        {"db", "PATH", "the ghit database to read (required)", &db, NULL, true, NULL},
+        {"format", "FORMAT", "json (JSON Lines, the default) or csv", &format, NULL, false,
+         "json|csv"},
     };
     static const char usage[] =
         "usage: ghit export --db PATH [--format json|csv]\n"
@@ -64,14 +64,6 @@ int cmd_export(int argc, char **argv)
     int rc = cmdopt_parse(usage, opts, 2, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;
-    if (!db) {
-        fprintf(stderr, "ghit export: --db is required (see ghit export --help)\n");
-        return 2;
-    }
-    if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0) {
-        fprintf(stderr, "ghit export: --format %s: must be json or csv\n", format);
-        return 2;
-    }
     char err[512];
     struct store *store = store_open_readonly(db, err, sizeof err);
     if (!store) {

@@ -246,11 +246,10 @@ int cmd_import(int argc, char **argv)
     const char *db = NULL, *format = "json";
     bool replace = false;
     const struct cmdopt opts[] = {
-        {"db", "PATH", "the database, made if missing (required)", &db, NULL},
-        {"format", "FORMAT", "json (JSON Lines, the default) or csv", &format,
-         NULL},
-        {"replace", NULL, "replace the counts of the repos read, not add", NULL,
-         &replace},
+        {"db", "PATH", "the database, made if missing (required)", &db, NULL, true, NULL},
+        {"format", "FORMAT", "json (JSON Lines, the default) or csv", &format, NULL, false,
+         "json|csv"},
+        {"replace", NULL, "replace the counts of the repos read, not add", NULL, &replace},
     };
     static const char usage[] =
         "usage: ghit import --db PATH [--format json|csv] [--replace] < FILE\n"
@@ -259,14 +258,6 @@ int cmd_import(int argc, char **argv)
     int rc = cmdopt_parse(usage, opts, 3, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;
-    if (!db) {
-        fprintf(stderr, "ghit import: --db is required (see ghit import --help)\n");
-        return 2;
-    }
-    if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0) {
-        fprintf(stderr, "ghit import: --format %s: must be json or csv\n", format);
-        return 2;
-    }
     struct input in = {0};
     int status = read_input(&in, format[0] == 'c', day_from_time(time(NULL))) < 0
                      ? 1

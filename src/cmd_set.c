@@ -229,20 +229,15 @@ static int parse(struct change *ch, const char *usage, int argc, char **argv, co
 {
     const char *repo = NULL;
     const struct cmdopt opts[] = {
-        {"db", "PATH", "the ghit database (required)", &ch->db, NULL},
-        {"repo", "OWNER/NAME", "the repo (required)", &repo, NULL},
+        {"db", "PATH", "the ghit database (required)", &ch->db, NULL, true, NULL},
+        {"repo", "OWNER/NAME", "the repo (required)", &repo, NULL, true, NULL},
         {"admin-token-file", "PATH", "the token, if not the file the running server names",
-         &ch->token_file, NULL},
-        {"total", "N", "the repo's new total (required)", total, NULL},
+         &ch->token_file, NULL, false, NULL},
+        {"total", "N", "the repo's new total (required)", total, NULL, true, NULL},
     };
     int rc = cmdopt_parse(usage, opts, total ? 4 : 3, argc, argv);
     if (rc)
         return rc;
-    if (!ch->db || !repo || (total && !*total)) {
-        fprintf(stderr, "ghit %s: --db, --repo%s are required (see ghit %s --help)\n", ch->cmd,
-                total ? " and --total" : "", ch->cmd);
-        return -1;
-    }
     const char *why = repo_key_parse(repo, strlen(repo), ch->key);
     if (why) {
         fprintf(stderr, "ghit %s: --repo %s: %s\n", ch->cmd, repo, why);

@@ -26,6 +26,20 @@ static void command_name(const char *usage, char out[32])
     snprintf(out, 32, "%.*s", (int)(len < 31 ? len : 31), p);
 }
 
+/* Whether value is one of the '|'-separated words of choices. */
+static bool is_choice(const char *choices, const char *value)
+{
+    size_t n = strlen(value);
+    for (const char *w = choices;; w++) {
+        size_t len = strcspn(w, "|");
+        if (len == n && strncmp(w, value, n) == 0)
+            return true;
+        w += len;
+        if (!*w)
+            return false;
+    }
+}
+
 int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, char **argv)
 {
     char cmd[32];
@@ -65,7 +79,19 @@ int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, 
             fprintf(stderr, "ghit %s: --%s needs a value (%s)\n", cmd, o->name, o->arg);
             return -1;
         }
+        if (o->choices && !is_choice(o->choices, value)) {
+            fprintf(stderr, "ghit %s: --%s %s: must be one of %s\n", cmd, o->name, value,
+                    o->choices);
+            return -1;
+        }
         *o->value = value;
+    }
+    for (int j = 0; j < n; j++) {
+        if (opts[j].required && !*opts[j].value) {
+            fprintf(stderr, "ghit %s: --%s is required (see ghit %s --help)\n", cmd, opts[j].name,
+                    cmd);
+            return -1;
+        }
     }
     return 0;
 }

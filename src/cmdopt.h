@@ -14,17 +14,20 @@
 #include <stdio.h>
 
 struct cmdopt {
-    const char *name;   /* without the leading "--" */
-    const char *arg;    /* the argument's name in help; NULL for a flag */
-    const char *help;   /* what it does, one line */
-    const char **value; /* where the value goes (options with arg) */
-    bool *flag;         /* set when given (flags) */
+    const char *name;    /* without the leading "--" */
+    const char *arg;     /* the argument's name in help; NULL for a flag */
+    const char *help;    /* what it does, one line */
+    const char **value;  /* where the value goes (options with arg) */
+    bool *flag;          /* set when given (flags) */
+    bool required;       /* parsing fails without it */
+    const char *choices; /* NULL, or the values allowed, separated by '|' */
 };
 
 /*
  * Parses argv (argv[0] is the command's name) against the n options of
- * opts. Returns 0 when done, 1 when --help was asked (usage printed to
- * stdout), -1 after printing an error to stderr. Values point into argv.
+ * opts, and checks that the required ones are given and choices are
+ * respected. Returns 0 when done, 1 when --help was asked (usage printed
+ * to stdout), -1 after printing an error to stderr. Values point into argv.
  */
 int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, char **argv);
 

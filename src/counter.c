@@ -140,6 +140,25 @@ static struct entry *insert(struct shard *s, const char *key, uint64_t h)
     return e;
 }
 
+/*
+ * e, or a new entry for key (hash h) if e is NULL, made live (not deleted)
+ * and counted among the repos if it was not, with day as its first and
+ * current day. The repo limit does not apply. Called with s locked.
+ */
+static struct entry *make_live(struct counter_table *t, struct shard *s, struct entry *e,
+                               const char *key, uint64_t h, day_t day)
+{
+    if (e && !e->deleted)
+        return e;
+    atomic_fetch_add(&t->nrepos, 1);
+    if (!e)
+        e = insert(s, key, h);
+    e->deleted = false;
+    e->first_day = day;
+    e->today_day = day;
+    return e;
+}
+
 /* Moves e's "today" to day if day is newer. */
 static void roll(struct entry *e, day_t day)
 {
@@ -253,13 +272,7 @@ void counter_load(struct counter_table *t, const char *key, uint64_t total, day_
         pthread_mutex_unlock(&s->lock);
         return;
     }
-    if (!e || e->deleted) {
-        atomic_fetch_add(&t->nrepos, 1);
-        if (!e)
-            e = insert(s, key, h);
-        e->deleted = false;
-        e->today_day = day;
-    }
+    e = make_live(t, s, e, key, h, day);
     /* What the store has, plus what this process holds and the store has not seen yet. */
     uint64_t pending_total = 0, pending_day = 0;
     for (uint32_t i = 0; i < e->npend; i++) {
@@ -364,13 +377,7 @@ void counter_set(struct counter_table *t, const char *key, uint64_t total, day_t
     uint64_t h;
     struct shard *s;
     struct entry *e = lock_find(t, key, &s, &h);
-    if (!e || e->deleted) {
-        atomic_fetch_add(&t->nrepos, 1);
-        if (!e)
-            e = insert(s, key, h);
-        e->deleted = false;
-        e->first_day = today;
-    }
+    e = make_live(t, s, e, key, h, today);
     if (first_day != COUNTER_NO_DAY)
         e->first_day = first_day;
     else if (n)
