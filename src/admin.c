@@ -68,12 +68,22 @@ void admin_free(struct admin *a)
     }
 }
 
+bool admin_authorized(const struct admin *a, const char *authorization)
+{
+    size_t len = 0;
+    const char *given = token_bearer(authorization, &len);
+    return given && token_equal(given, len, a->token, a->len);
+}
+
+unsigned long long admin_refused(const struct admin *a)
+{
+    return atomic_load(&((struct admin *)a)->refused);
+}
+
 /* Whether req carries the operator's token; counts and now and then logs a refusal. */
 static bool authorized(const struct admin *a, const struct request *req)
 {
-    size_t len = 0;
-    const char *given = token_bearer(req->authorization, &len);
-    if (given && token_equal(given, len, a->token, a->len))
+    if (admin_authorized(a, req->authorization))
         return true;
     struct admin *m = (struct admin *)a; /* the counters are atomics, safe from any thread */
     unsigned long long n = atomic_fetch_add(&m->refused, 1) + 1;

@@ -15,6 +15,7 @@
 #ifndef GHIT_ADMIN_H
 #define GHIT_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "routes.h"
@@ -28,6 +29,16 @@ struct admin;
  */
 struct admin *admin_new(const char *path, char *err, size_t errlen);
 void admin_free(struct admin *a);
+
+/*
+ * Whether an Authorization header value carries the token, without
+ * counting a refusal: http.c asks before it reads a PUT's body, so that a
+ * client without the token makes ghit read and hold nothing.
+ */
+bool admin_authorized(const struct admin *a, const char *authorization);
+
+/* Requests refused for a missing or wrong token since start (for /metrics). */
+unsigned long long admin_refused(const struct admin *a);
 
 /* Handles a PUT or DELETE of /api/v1/repos/NAME (name is what follows the prefix). */
 void admin_handle(const struct admin *a, struct counter_table *table, const struct request *req,

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "alloc.h"
 #include "log.h"
 
@@ -277,6 +278,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     bool admin =
         (put || del) && s->app->admin && strncmp(url, admin_prefix, sizeof admin_prefix - 1) == 0;
     struct conn *k = admin ? conn_of(c) : NULL;
+    bool unauthorized = false; /* an admin request with a body but without the token */
     if (k && k->body_on && (ctx & 1) && *upload_data_size) {
         buf_append(&k->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -308,7 +310,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
         if (!body)
             return MHD_YES;
-        if (k && put && length &&
+        /* Without the token nothing is read: the reply below is a 401 (admin.c). */
+        unauthorized =
+            k && !admin_authorized(s->app->admin,
+                                   MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                               MHD_HTTP_HEADER_AUTHORIZATION));
+        if (k && put && length && !unauthorized &&
             !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
             char *end;
             unsigned long long n = strtoull(length, &end, 10);
@@ -336,7 +343,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else if (!get && !head && !admin) {
         routes_text(&res, 405, "method not allowed: use GET or HEAD");
         res.allow = "GET, HEAD";
-    } else if (!(ctx & 1)) {
+    } else if (!(ctx & 1) && !unauthorized) {
         routes_text(&res, 413,
                     admin ? "a PUT body is accepted with a Content-Length of at most 1 MiB"
                           : "a request body is not accepted here");

@@ -132,6 +132,12 @@ def test_bad_name_and_large_body_are_refused(admin):
     chunked = ("PUT /api/v1/repos/a/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
                "Transfer-Encoding: chunked\r\n\r\n" % TOKEN).encode()
     assert status_of(admin.raw(chunked)) == 413
+    # without the token, not a byte of a body is read or held: 401 at once
+    for token in ("wrong", TOKEN[:-1]):
+        head = ("PUT /api/v1/repos/a/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                "Content-Length: 1000\r\n\r\n" % token).encode()
+        reply = admin.raw(head, timeout=3)
+        assert status_of(reply) == 401, reply
     assert admin.total("a/b") is None
 
 
