@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import db_totals, svg_title
+from conftest import GHIT_BIN, db_totals, svg_title
 
 CAMO_UA = "github-camo (876de43e)"
 
@@ -105,4 +105,13 @@ def test_dedupe_memory_is_bounded_and_forgets_under_a_flood(make_server):
     assert fetch(s, "f/r", "127.0.0.1") == "hits: 302"  # forgotten: counts again
     rss_after = [int(ln.split()[1]) for ln in open("/proc/%d/status" % s.proc.pid)
                  if ln.startswith("VmRSS")][0]
-    assert rss_after - rss < 4096, (rss, rss_after)  # KiB: no growth with the clients
+    # KiB: no growth with the clients. Not under AddressSanitizer, whose quarantine keeps
+    # the memory of every closed connection by design (tests/unit/test_policy.c pins the
+    # table's fixed size there too).
+    if not sanitized():
+        assert rss_after - rss < 4096, (rss, rss_after)
+
+
+def sanitized():
+    with open(GHIT_BIN, "rb") as f:
+        return b"AddressSanitizer" in f.read()
