@@ -280,6 +280,7 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
     return STORE_OK;
 }
 
+/* Adds deltas: a write without puts. */
 static enum store_result sqlite_apply(struct store *base, const struct store_delta *d, size_t n,
                                       day_t today, store_row_fn *fn, void *arg, char *err,
                                       size_t errlen)
