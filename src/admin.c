@@ -41,11 +41,12 @@ struct admin *admin_new(const char *path, char *err, size_t errlen)
     }
     char text[TOKEN_MAX + 64];
     ssize_t n = read(fd, text, sizeof text);
+    int read_errno = errno;
     struct stat st;
     bool shared = fstat(fd, &st) == 0 && (st.st_mode & 077);
     close(fd);
-    size_t len;
-    const char *why = n < 0 ? strerror(errno) : token_check(text, (size_t)n, &len);
+    size_t len = 0;
+    const char *why = n < 0 ? strerror(read_errno) : token_check(text, (size_t)n, &len);
     if (why) {
         snprintf(err, errlen, "--admin-token-file %s: %s", path, why);
         return NULL;

@@ -123,7 +123,8 @@ static const char *csv_line(struct input *in, const char *line, size_t len, unsi
 /* Gathers the CSV rows into items; 0, or -1 after reporting a repeated or too large row. */
 static int gather_rows(struct input *in, day_t today)
 {
-    qsort(in->rows, in->nrows, sizeof *in->rows, by_key_day);
+    if (in->nrows > 1)
+        qsort(in->rows, in->nrows, sizeof *in->rows, by_key_day);
     struct item *it = NULL;
     for (size_t i = 0; i < in->nrows; i++) {
         const struct row *rw = &in->rows[i];
@@ -192,7 +193,8 @@ static int read_input(struct input *in, bool csv, day_t today)
         rc = -1;
     if (rc)
         return rc;
-    qsort(in->items, in->n, sizeof *in->items, by_key);
+    if (in->n > 1)
+        qsort(in->items, in->n, sizeof *in->items, by_key);
     for (size_t i = 1; i < in->n; i++) {
         if (strcmp(in->items[i].key, in->items[i - 1].key) == 0) {
             const struct item *a = &in->items[i - 1], *b = &in->items[i];
