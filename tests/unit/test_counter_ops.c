@@ -3,9 +3,14 @@
  * flusher and a real SQLite file: a set replaces the counts at once and in
  * the store; hits before it are superseded, hits after it are added; a
  * failed write gives the op back in order; a newer set supersedes an op
- * given back; export reads back what was written, in key order.
+ * given back; export reads back what was written, in key order; and, with
+ * threads racing hits, sets, deletes and flushes (some refused by a locked
+ * store), the file ends up holding exactly what the table shows.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -215,6 +220,82 @@ static void write_then_export_in_key_order(void)
     store_close(s);
 }
 
+struct race {
+    struct setup *s;
+    atomic_bool stop;
+};
+
+/* A worker: hits three repos as fast as it can. */
+static void *race_hits(void *arg)
+{
+    struct race *r = arg;
+    static const char *const keys[] = {"r/a", "r/b", "r/c"};
+    struct counter_view v;
+    for (unsigned i = 0; !atomic_load(&r->stop); i++) {
+        counter_hit(r->s->table, keys[i % 3], 50, &v);
+        if (i % 64 == 0)
+            sched_yield(); /* let the operator and the flusher in on a busy 2-core box */
+    }
+    return NULL;
+}
+
+/* The operator: sets and deletes while the hits go on. */
+static void *race_ops(void *arg)
+{
+    struct race *r = arg;
+    struct counter_view v;
+    for (unsigned i = 0; i < 150; i++) {
+        struct counter_day day = {50, 1000 + i};
+        if (i % 7 == 3)
+            counter_delete(r->s->table, "r/b");
+        else
+            counter_set(r->s->table, i % 2 ? "r/a" : "r/b", 1000 + i, COUNTER_NO_DAY, &day, 1, 50,
+                        &v);
+        usleep(5000);
+    }
+    atomic_store(&r->stop, true);
+    return NULL;
+}
+
+static void racing_ops_hits_and_failed_flushes_agree_with_the_store(void)
+{
+    struct setup s;
+    setup(&s, "race.db");
+    struct race r = {&s, false};
+    pthread_t hitter, operator;
+    pthread_create(&hitter, NULL, race_hits, &r);
+    pthread_create(&operator, NULL, race_ops, &r);
+    sqlite3 *other;
+    sqlite3_open(s.path, &other);
+    for (int i = 0; !atomic_load(&r.stop); i++) {
+        /* now and then a flush is refused (after the store's 1 s busy wait) and gives all back */
+        bool lock = i % 40 == 7;
+        if (lock)
+            sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+        bool ok = flusher_flush(s.flusher);
+        CHECK(ok != lock);
+        if (lock)
+            sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+        usleep(500);
+    }
+    sqlite3_close(other);
+    pthread_join(hitter, NULL);
+    pthread_join(operator, NULL);
+    CHECK(flusher_flush(s.flusher));
+    static const char *const keys[] = {"r/a", "r/b", "r/c"};
+    for (int k = 0; k < 3; k++) {
+        struct counter_view v = {0};
+        bool known = counter_get(s.table, keys[k], 50, &v);
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT total FROM repos WHERE name='%s'", keys[k]);
+        CHECK_INT(query_int(s.path, sql), known ? (int64_t)v.total : -1);
+        snprintf(sql, sizeof sql, "SELECT coalesce(sum(hits), -1) FROM daily WHERE repo='%s'",
+                 keys[k]);
+        CHECK_INT(query_int(s.path, sql), known ? (int64_t)v.today : -1);
+    }
+    teardown(&s);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -226,6 +307,7 @@ int main(void)
     RUN(failed_write_gives_the_op_back_before_later_hits);
     RUN(newer_set_supersedes_what_is_given_back);
     RUN(write_then_export_in_key_order);
+    RUN(racing_ops_hits_and_failed_flushes_agree_with_the_store);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
