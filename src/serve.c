@@ -123,6 +123,7 @@ int serve_main(int argc, char **argv)
         policy_free(policy);
         return 1;
     }
+    runfile_remove(cfg.db); /* one left by a crash would send commands to a dead address */
     struct counter_table *table = counter_new(cfg.max_repos);
     struct load load = {table, day_from_time(time(NULL))};
     if (store->ops->scan(store, load.day, load_row, &load, err, sizeof err) != STORE_OK) {

@@ -241,3 +241,24 @@ def test_a_second_server_on_the_same_store_is_refused(server, tmp_path):
     assert p.returncode == 1
     assert "another ghit serve runs on" in p.stderr
     assert server.get("/healthz").status == 200
+
+
+def test_a_crashed_servers_run_file_is_ignored_and_replaced(admin):
+    import signal
+
+    import time
+
+    admin.hit("crash/repo")
+    time.sleep(0.3)  # three flush intervals
+    admin.stop(sig=signal.SIGKILL, expect_rc=None)
+    assert os.path.exists(admin.db + ".serve")  # left behind by the crash
+    p = run_ghit("set", "--db", admin.db, "--repo", "crash/repo", "--total", "9")
+    assert p.returncode == 0, p.stderr  # the lock is free: written directly
+    admin.start()
+    assert admin.total("crash/repo") == 9
+    with open(admin.db + ".serve") as f:
+        assert "address 127.0.0.1:%d\n" % admin.port in f.read()
+    assert TOKEN not in open(admin.db + ".serve").read()
+    p = run_ghit("set", "--db", admin.db, "--repo", "crash/repo", "--total", "10")
+    assert p.returncode == 0, p.stderr
+    assert admin.total("crash/repo") == 10
