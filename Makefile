@@ -146,6 +146,7 @@ format-check:
 install: all
 	install -D -m 755 $(BUILD)/ghit $(DESTDIR)$(PREFIX)/bin/ghit
 	install -D -m 644 doc/ghit.1 $(DESTDIR)$(PREFIX)/share/man/man1/ghit.1
+	install -D -m 644 contrib/camo-ranges.txt $(DESTDIR)$(PREFIX)/share/ghit/camo-ranges.txt
 
 clean:
 	rm -rf build

@@ -10,7 +10,18 @@
 
 #include "badge_color.h"
 
-enum opt_kind { OPT_STRING, OPT_ADDRESS, OPT_UINT, OPT_LOG_LEVEL, OPT_LOOK, OPT_RANGES };
+/* OPT_OPTIONAL: a string whose default ("none") leaves it NULL; OPT_CHOICE: one of param's words.
+ */
+enum opt_kind {
+    OPT_STRING,
+    OPT_ADDRESS,
+    OPT_UINT,
+    OPT_LOG_LEVEL,
+    OPT_LOOK,
+    OPT_OPTIONAL,
+    OPT_CHOICE,
+    OPT_RANGES, /* a list of address ranges, appended to by each use */
+};
 
 struct option_def {
     const char *name; /* without the leading "--" */
@@ -60,6 +71,17 @@ static const struct option_def options[] = {
      "on SIGTERM, keep retrying a failing store this long before giving up"},
     {"log-level", "LEVEL", "info", OPT_LOG_LEVEL, 0, 0, 0, NULL,
      "least severe messages to log: debug, info, warn or error"},
+    /* issue 10 */
+    {"admin-token-file", "PATH", "none", OPT_OPTIONAL, OFF(admin_token_file), 0, 0, NULL,
+     "enables PUT and DELETE /api/v1/repos/OWNER/NAME for whoever sends the token in this file"},
+    {"count", "MODE", "any", OPT_CHOICE, OFF(count), 0, 0, "any camo",
+     "any: every badge fetch counts; camo: only GitHub's image proxy (see --camo-ranges)"},
+    {"camo-ranges", "FILE", "none", OPT_OPTIONAL, OFF(camo_ranges), 0, 0, NULL,
+     "the image proxy's address ranges, one CIDR a line (contrib/camo-ranges.txt)"},
+    {"dedupe", "S", "0", OPT_UINT, OFF(dedupe_s), 0, 86400, NULL,
+     "count repeated hits of a repo from one address once per S seconds; 0: off"},
+    {"dedupe-slots", "N", "65536", OPT_UINT, OFF(dedupe_slots), 64, 16777216, NULL,
+     "addresses --dedupe remembers (16 bytes each); beyond, it forgets the oldest"},
     {"label", "TEXT", "hits", OPT_LOOK, 0, 0, 0, "label", "default badge label"},
     {"color", "COLOR", "#4c1", OPT_LOOK, 0, 0, 0, "color", "default message colour"},
     {"label-color", "COLOR", "#555", OPT_LOOK, 0, 0, 0, "labelColor", "default label colour"},
@@ -124,6 +146,19 @@ static const char *apply(struct config *c, const struct option_def *o, const cha
 {
     char *base = (char *)c;
     switch (o->kind) {
+    case OPT_CHOICE: {
+        size_t n = strlen(value);
+        for (const char *w = o->param; *w; w += strspn(w, " ")) {
+            size_t len = strcspn(w, " ");
+            if (len == n && strncmp(w, value, n) == 0) {
+                *(const char **)(base + o->offset) = value;
+                return NULL;
+            }
+            w += len;
+        }
+        return "not one of the modes listed in --help";
+    }
+    case OPT_OPTIONAL:
     case OPT_ADDRESS:
     case OPT_STRING: {
         const char *why = !*value                  ? "must not be empty"
@@ -207,7 +242,7 @@ void config_init(struct config *c)
          * explicit labelColor keeps an empty label's box, as in shields.io).
          * The unit test checks that the texts above say what it sets.
          */
-        if (options[i].kind == OPT_LOOK)
+        if (options[i].kind == OPT_LOOK || options[i].kind == OPT_OPTIONAL)
             continue;
         const char *err = apply(c, &options[i], options[i].def);
         if (err) {

@@ -33,6 +33,12 @@ struct config {
     struct netaddr_list trusted_proxies; /* --trusted-proxy */
     unsigned shutdown_timeout_ms;
     enum log_level log_level;
+    /* issue 10: admin routes and counting rules */
+    const char *admin_token_file; /* NULL: no admin routes */
+    const char *count;            /* "any" or "camo" */
+    const char *camo_ranges;      /* NULL: none */
+    unsigned dedupe_s;            /* 0: off */
+    unsigned dedupe_slots;
     struct badge_look look; /* the badge defaults; query parameters override them */
 };
 

@@ -35,7 +35,9 @@ struct entry {
     uint32_t npend, pend_cap;
     struct entry *next_dirty;
     bool dirty;
-    char key[]; /* NUL-terminated */
+    bool deleted;          /* by counter_delete(): reads as unknown until its next hit */
+    struct counter_op *op; /* a pending set or delete, before every pending hit; or NULL */
+    char key[];            /* NUL-terminated */
 };
 
 struct shard {
@@ -78,6 +80,7 @@ void counter_free(struct counter_table *t)
         struct shard *s = &t->shards[i];
         for (size_t j = 0; j < s->cap; j++) {
             if (s->slots[j]) {
+                free(s->slots[j]->op);
                 free(s->slots[j]->pend);
                 free(s->slots[j]);
             }
@@ -137,12 +140,41 @@ static struct entry *insert(struct shard *s, const char *key, uint64_t h)
     return e;
 }
 
+/*
+ * e, or a new entry for key (hash h) if e is NULL, made live (not deleted)
+ * and counted among the repos if it was not, with day as its first and
+ * current day. The repo limit does not apply. Called with s locked.
+ */
+static struct entry *make_live(struct counter_table *t, struct shard *s, struct entry *e,
+                               const char *key, uint64_t h, day_t day)
+{
+    if (e && !e->deleted)
+        return e;
+    atomic_fetch_add(&t->nrepos, 1);
+    if (!e)
+        e = insert(s, key, h);
+    e->deleted = false;
+    e->first_day = day;
+    e->today_day = day;
+    return e;
+}
+
 /* Moves e's "today" to day if day is newer. */
 static void roll(struct entry *e, day_t day)
 {
     if (day > e->today_day) {
         e->today_day = day;
         e->today = 0;
+    }
+}
+
+/* Puts e on its shard's dirty list, once. Called with s locked. */
+static void mark_dirty(struct shard *s, struct entry *e)
+{
+    if (!e->dirty) {
+        e->dirty = true;
+        e->next_dirty = s->dirty;
+        s->dirty = e;
     }
 }
 
@@ -160,11 +192,7 @@ static void add_pending(struct shard *s, struct entry *e, day_t day, uint64_t hi
         e->pend = xrealloc(e->pend, e->pend_cap * sizeof *e->pend);
     }
     e->pend[e->npend++] = (struct pending){day, hits};
-    if (!e->dirty) {
-        e->dirty = true;
-        e->next_dirty = s->dirty;
-        s->dirty = e;
-    }
+    mark_dirty(s, e);
 }
 
 /* Copies e's counts as seen on day into out. Called with e's shard locked. */
@@ -195,7 +223,8 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
     uint64_t h;
     struct shard *s;
     struct entry *e = lock_find(t, key, &s, &h);
-    if (!e) {
+    if (!e || e->deleted) {
+        /* A deleted repo counts again from nothing, as a new one, within the limits. */
         if (!create) {
             pthread_mutex_unlock(&s->lock);
             return COUNTER_UNKNOWN;
@@ -207,7 +236,9 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
         }
         if (!t->max_repos)
             atomic_fetch_add(&t->nrepos, 1);
-        e = insert(s, key, h);
+        if (!e)
+            e = insert(s, key, h);
+        e->deleted = false;
         e->first_day = day;
         e->today_day = day;
     }
@@ -240,10 +271,11 @@ bool counter_get(struct counter_table *t, const char *key, day_t day, struct cou
     uint64_t h;
     struct shard *s;
     struct entry *e = lock_find(t, key, &s, &h);
-    if (e)
+    bool known = e && !e->deleted;
+    if (known)
         view_of(e, day, out);
     pthread_mutex_unlock(&s->lock);
-    return e != NULL;
+    return known;
 }
 
 void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
@@ -252,11 +284,12 @@ void counter_load(struct counter_table *t, const char *key, uint64_t total, day_
     uint64_t h;
     struct shard *s;
     struct entry *e = lock_find(t, key, &s, &h);
-    if (!e) {
-        atomic_fetch_add(&t->nrepos, 1);
-        e = insert(s, key, h);
-        e->today_day = day;
+    if (e && e->op) {
+        /* A set or delete not yet written: the store's figures are older than it. */
+        pthread_mutex_unlock(&s->lock);
+        return;
     }
+    e = make_live(t, s, e, key, h, day);
     /* What the store has, plus what this process holds and the store has not seen yet. */
     uint64_t pending_total = 0, pending_day = 0;
     for (uint32_t i = 0; i < e->npend; i++) {
@@ -273,21 +306,32 @@ void counter_load(struct counter_table *t, const char *key, uint64_t total, day_
     pthread_mutex_unlock(&s->lock);
 }
 
-size_t counter_take(struct counter_table *t, counter_take_fn *fn, void *arg)
+size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_op_fn *opfn,
+                    void *arg)
 {
     size_t n = 0;
     for (int i = 0; i < NSHARDS; i++) {
         struct shard *s = &t->shards[i];
         pthread_mutex_lock(&s->lock);
-        for (struct entry *e = s->dirty; e; e = e->next_dirty) {
+        struct entry *keep = NULL; /* entries whose op stays (opfn NULL) */
+        for (struct entry *e = s->dirty, *next; e; e = next) {
+            next = e->next_dirty;
+            if (e->op && opfn) {
+                opfn(arg, e->key, e->op);
+                e->op = NULL;
+            }
             for (uint32_t j = 0; j < e->npend; j++) {
                 fn(arg, e->key, e->pend[j].day, e->pend[j].hits);
                 n++;
             }
             e->npend = 0;
-            e->dirty = false;
+            e->dirty = e->op != NULL;
+            if (e->dirty) {
+                e->next_dirty = keep;
+                keep = e;
+            }
         }
-        s->dirty = NULL;
+        s->dirty = keep;
         pthread_mutex_unlock(&s->lock);
     }
     return n;
@@ -298,10 +342,89 @@ void counter_give_back(struct counter_table *t, const char *key, day_t day, uint
     uint64_t h;
     struct shard *s;
     struct entry *e = lock_find(t, key, &s, &h);
-    /* Taken hits always belong to an entry: entries live as long as the table. */
-    if (e)
+    /*
+     * Taken hits always belong to an entry: entries live as long as the
+     * table. A pending op here came after the take (the flusher takes, writes
+     * and gives back before it takes again): it supersedes these hits.
+     */
+    if (e && !e->op)
         add_pending(s, e, day, hits);
     pthread_mutex_unlock(&s->lock);
+}
+
+void counter_give_back_op(struct counter_table *t, const char *key, struct counter_op *op)
+{
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
+    if (e && !e->op) {
+        e->op = op;
+        mark_dirty(s, e);
+        op = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(op); /* superseded by a newer set or delete */
+}
+
+/*
+ * Replaces e's pending op with op: the hits pending so far are superseded
+ * (they were counted before the op, which sets the counts as a whole).
+ * Called with s locked.
+ */
+static void queue_op(struct shard *s, struct entry *e, struct counter_op *op)
+{
+    free(e->op);
+    e->op = op;
+    e->npend = 0;
+    mark_dirty(s, e);
+}
+
+void counter_set(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
+                 const struct counter_day *days, size_t n, day_t today, struct counter_view *out)
+{
+    struct counter_op *op = xcalloc(1, sizeof *op + n * sizeof op->days[0]);
+    op->total = total;
+    op->ndays = n;
+    if (n)
+        memcpy(op->days, days, n * sizeof days[0]);
+    uint64_t today_hits = 0;
+    for (size_t i = 0; i < n; i++)
+        if (days[i].day == today)
+            today_hits = days[i].hits;
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
+    e = make_live(t, s, e, key, h, today);
+    if (first_day != COUNTER_NO_DAY)
+        e->first_day = first_day;
+    else if (n)
+        e->first_day = days[0].day;
+    op->first_day = e->first_day;
+    e->total = total;
+    e->today_day = today;
+    e->today = today_hits;
+    queue_op(s, e, op);
+    view_of(e, today, out);
+    pthread_mutex_unlock(&s->lock);
+}
+
+bool counter_delete(struct counter_table *t, const char *key)
+{
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
+    bool known = e && !e->deleted;
+    if (known) {
+        struct counter_op *op = xcalloc(1, sizeof *op);
+        op->del = true;
+        e->deleted = true;
+        e->total = 0;
+        e->today = 0;
+        atomic_fetch_sub(&t->nrepos, 1);
+        queue_op(s, e, op);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return known;
 }
 
 size_t counter_size(struct counter_table *t)

@@ -69,17 +69,72 @@ bool counter_get(struct counter_table *t, const char *key, day_t day, struct cou
 void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
                   day_t day, uint64_t day_hits);
 
+/* Hits of one repo on one day. */
+struct counter_day {
+    day_t day;
+    uint64_t hits;
+};
+
+/*
+ * A pending replacement of a repo's stored counts (issue 10): a set (the
+ * repo's counts become total, first_day and days) or a delete (the repo and
+ * its history go). It is written before the hits that came after it, in
+ * the same store transaction.
+ */
+struct counter_op {
+    bool del;
+    uint64_t total;
+    day_t first_day;
+    size_t ndays;
+    struct counter_day days[]; /* sorted by day, no zero hits */
+};
+
 /* Receives one pending (key, day, hits) from counter_take(). */
 typedef void counter_take_fn(void *arg, const char *key, day_t day, uint64_t hits);
 
-/*
- * Hands every pending (key, day, hits) to fn and clears it; returns how
- * many were handed over. fn runs under a shard lock: it must only copy.
- */
-size_t counter_take(struct counter_table *t, counter_take_fn *fn, void *arg);
+/* Receives a pending set or delete from counter_take(); it now owns op (free() it). */
+typedef void counter_take_op_fn(void *arg, const char *key, struct counter_op *op);
 
-/* Puts hits for key on day back as pending (after a failed store write). */
+/*
+ * Hands every pending set or delete to opfn, then every pending (key, day,
+ * hits) to fn, and clears them; returns how many hits entries were handed
+ * over. A repo's op always comes before its hits, which all came after it.
+ * fn and opfn run under a shard lock: they must only copy. With opfn NULL,
+ * sets and deletes stay pending (for tables that never see them).
+ */
+size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_op_fn *opfn,
+                    void *arg);
+
+/*
+ * Puts hits for key on day back as pending (after a failed store write).
+ * Hits that a set or delete made since the take has superseded are dropped.
+ * Give back hits before ops.
+ */
 void counter_give_back(struct counter_table *t, const char *key, day_t day, uint64_t hits);
+
+/* Puts a taken op back as pending, or frees it if a newer set or delete superseded it. */
+void counter_give_back_op(struct counter_table *t, const char *key, struct counter_op *op);
+
+/* "No day given", for counter_set's first_day. */
+#define COUNTER_NO_DAY ((day_t)-1)
+
+/*
+ * Sets key's counts (issue 10): total, and the history in days (n entries,
+ * sorted by day, no duplicates, no zero hits), today's count taken from it.
+ * The first day is first_day if given, else the earliest of days, else the
+ * repo's current first day if it exists, else today. Pending hits are
+ * superseded; the change is queued for the store as an op. The repo limit
+ * does not apply: the operator asked for it. Fills *out.
+ */
+void counter_set(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
+                 const struct counter_day *days, size_t n, day_t today, struct counter_view *out);
+
+/*
+ * Deletes key (issue 10): it reads as unknown, its pending hits are
+ * dropped, and the store deletes it and its history. False if key is
+ * unknown.
+ */
+bool counter_delete(struct counter_table *t, const char *key);
 
 /* The number of distinct repos in the table. */
 size_t counter_size(struct counter_table *t);

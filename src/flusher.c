@@ -22,10 +22,18 @@
 #define BACKOFF_MAX_MS 30000
 #define MERGE_CHUNK    20000 /* journal rows per merge transaction: tens of ms */
 
+/* A set or delete taken from the table (issue 10); the batch owns op. */
+struct batch_op {
+    size_t key_off;
+    struct counter_op *op;
+};
+
 struct batch {
     struct store_delta *d;
     size_t *key_off; /* d[i].key is keys.data + key_off[i] once the batch is complete */
     size_t n, cap;
+    struct batch_op *ops; /* written before the deltas, in the same transaction */
+    size_t nops, ops_cap;
     struct buf keys;
 };
 
@@ -70,6 +78,7 @@ void flusher_free(struct flusher *f)
         return;
     free(f->batch.d);
     free(f->batch.key_off);
+    free(f->batch.ops);
     buf_fini(&f->batch.keys);
     pthread_cond_destroy(&f->wake);
     pthread_mutex_destroy(&f->lock);
@@ -88,6 +97,61 @@ static void collect(void *arg, const char *key, day_t day, uint64_t hits)
     b->key_off[b->n] = b->keys.len;
     buf_append(&b->keys, key, strlen(key) + 1);
     b->d[b->n++] = (struct store_delta){.key = NULL, .day = day, .hits = hits};
+}
+
+/* counter_take callback: moves one pending set or delete into the batch. */
+static void collect_op(void *arg, const char *key, struct counter_op *op)
+{
+    struct batch *b = arg;
+    if (b->nops == b->ops_cap) {
+        b->ops_cap = b->ops_cap ? b->ops_cap * 2 : 16;
+        b->ops = xrealloc(b->ops, b->ops_cap * sizeof *b->ops);
+    }
+    b->ops[b->nops].key_off = b->keys.len;
+    b->ops[b->nops++].op = op;
+    buf_append(&b->keys, key, strlen(key) + 1);
+}
+
+/* Empties the batch and takes what is pending into it. */
+static void take(struct flusher *f)
+{
+    struct batch *b = &f->batch;
+    b->n = 0;
+    b->nops = 0;
+    buf_reset(&b->keys);
+    counter_take(f->table, collect, collect_op, b);
+}
+
+/*
+ * Writes the batch's ops, then its deltas, in one transaction: an op sets a
+ * repo as a whole, and the deltas taken with it all came after it.
+ */
+static enum store_result write_ops(struct flusher *f, char *err, size_t errlen)
+{
+    struct batch *b = &f->batch;
+    size_t ndays = 0;
+    for (size_t i = 0; i < b->nops; i++)
+        ndays += b->ops[i].op->ndays;
+    struct store_put *puts = xcalloc(b->nops, sizeof *puts);
+    struct store_day *days = xcalloc(ndays + 1, sizeof *days), *next = days;
+    for (size_t i = 0; i < b->nops; i++) {
+        const struct counter_op *op = b->ops[i].op;
+        for (size_t j = 0; j < op->ndays; j++)
+            next[j] = (struct store_day){op->days[j].day, op->days[j].hits};
+        puts[i] = (struct store_put){
+            .mode = op->del ? STORE_PUT_DELETE : STORE_PUT_SET,
+            .repo = {.key = b->keys.data + b->ops[i].key_off,
+                     .total = op->total,
+                     .first_day = op->first_day,
+                     .days = next,
+                     .ndays = op->ndays},
+        };
+        next += op->ndays;
+    }
+    enum store_result r = f->store->ops->write(f->store, puts, b->nops, b->d, b->n, err, errlen);
+    free(days);
+    free(puts);
+    return r;
 }
 
 /* store apply callback: a shared store's newer figures replace ours. */
@@ -197,12 +261,10 @@ static void merge(struct flusher *f, unsigned budget_ms)
 static bool flush(struct flusher *f, bool check)
 {
     struct batch *b = &f->batch;
-    b->n = 0;
-    buf_reset(&b->keys);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    counter_take(f->table, collect, b);
-    if (b->n == 0)
+    take(f);
+    if (b->n == 0 && b->nops == 0)
         return check ? check_idle(f) : true;
     uint64_t hits = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -210,12 +272,21 @@ static bool flush(struct flusher *f, bool check)
         hits += b->d[i].hits;
     }
     char err[256] = "";
-    enum store_result r = f->store->ops->apply(f->store, b->d, b->n, day_from_time(time(NULL)),
-                                               refresh, f, err, sizeof err);
+    enum store_result r =
+        b->nops ? write_ops(f, err, sizeof err)
+                : f->store->ops->apply(f->store, b->d, b->n, day_from_time(time(NULL)), refresh, f,
+                                       err, sizeof err);
     if (r != STORE_OK) {
+        /* Hits first: giving an op back first would make its own later hits look superseded. */
         for (size_t i = 0; i < b->n; i++)
             counter_give_back(f->table, b->d[i].key, b->d[i].day, b->d[i].hits);
+        for (size_t i = 0; i < b->nops; i++)
+            counter_give_back_op(f->table, b->keys.data + b->ops[i].key_off, b->ops[i].op);
+    } else {
+        for (size_t i = 0; i < b->nops; i++)
+            free(b->ops[i].op);
     }
+    b->nops = 0;
     long long took = ms_since(&t0);
     note_result(f, r == STORE_OK, true, hits, err);
     pthread_mutex_lock(&f->lock);
@@ -323,12 +394,16 @@ uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms)
     merge(f, f->interval_ms);
     /* Whatever is still pending could not be written. */
     struct batch *b = &f->batch;
-    b->n = 0;
-    buf_reset(&b->keys);
-    counter_take(f->table, collect, b);
+    take(f);
     uint64_t lost = 0;
     for (size_t i = 0; i < b->n; i++)
         lost += b->d[i].hits;
+    for (size_t i = 0; i < b->nops; i++) {
+        log_error("store: the %s of %s could NOT be written", b->ops[i].op->del ? "delete" : "set",
+                  b->keys.data + b->ops[i].key_off);
+        free(b->ops[i].op);
+    }
+    b->nops = 0;
     return lost;
 }
 

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "alloc.h"
 #include "ascii.h"
 #include "forwarded.h"
@@ -66,7 +67,14 @@ struct conn {
     _Atomic int64_t deadline_ms;   /* monotonic ms; 0: none (already shut down) */
     _Atomic int64_t idle_since_ms; /* monotonic ms; 0 while a request is in progress */
     struct conn *prev, *next;
+    /* The body of an admin PUT, gathered across calls; the connection's thread only. */
+    struct buf body;
+    bool body_on;
 };
+
+/* The most bytes of an admin PUT body (a repo's whole daily history fits). */
+#define ADMIN_BODY_MAX (1024 * 1024)
+static const char admin_prefix[] = "/api/v1/repos/";
 
 /* Open connections from one address; in the server's table, under its lock. */
 struct peer {
@@ -217,6 +225,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         s->nconns--;
         peer_remove(s, &k->addr);
         pthread_mutex_unlock(&s->lock);
+        if (k->body.cap)
+            buf_fini(&k->body);
         free(k);
         *socket_ctx = NULL;
     }
@@ -300,6 +310,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
     uintptr_t ctx = (uintptr_t)*req_ctx;
     if ((ctx & CTX_STARTED) && !(ctx & CTX_UNCOUNTED))
         atomic_fetch_sub(&s->in_flight, 1);
+    if (k && k->body_on) {
+        k->body_on = false;
+        buf_reset(&k->body);
+    }
     if (k) {
         /* Between requests the idle timeout rules; the next request gets both again. */
         int64_t now = now_ms();
@@ -504,9 +518,29 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct response *
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow);
     if (res->close)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (res->authenticate)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"ghit\"");
     enum MHD_Result ok = MHD_queue_response(c, res->status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+/* An admin request (PUT or DELETE of /api/v1/repos/..., with --admin-token-file). */
+struct admin_request {
+    bool on, put, del;
+    bool body; /* a PUT with the token and a body to read */
+};
+
+/* What kind of admin request method and url make, if any. */
+static struct admin_request admin_request_of(const struct http_server *s, const char *method,
+                                             const char *url)
+{
+    struct admin_request a = {0};
+    a.put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
+    a.del = strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
+    a.on = (a.put || a.del) && s->app->admin &&
+           strncmp(url, admin_prefix, sizeof admin_prefix - 1) == 0;
+    return a;
 }
 
 /* libmicrohttpd iterator: counts one cookie and the bytes of its copy. */
@@ -555,8 +589,9 @@ static size_t pool_left(struct http_server *s, struct MHD_Connection *c, struct 
  * bytes (RFC 9110 section 5.5, RFC 9112 sections 3.2 and 6.3).
  */
 static unsigned check_request(struct http_server *s, struct MHD_Connection *c, const char *url,
-                              const char *method, const char *version, uintptr_t ctx, size_t *room,
-                              enum http_refusal *kind, const char **why)
+                              const char *method, const char *version, uintptr_t ctx,
+                              struct admin_request *admin, size_t *room, enum http_refusal *kind,
+                              const char **why)
 {
     const struct config *cfg = s->app->cfg;
     size_t target_len = ctx >> CTX_SHIFT;
@@ -585,12 +620,27 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
     if (f.content_length > 1 || (f.content_length && f.transfer_encoding))
         return *kind = HTTP_REFUSED_MALFORMED,
                *why = "malformed request: conflicting Content-Length or Transfer-Encoding", 400;
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0 &&
+        !admin->on)
         return *kind = HTTP_REFUSED_METHOD, *why = "method not allowed: use GET or HEAD", 405;
     const char *length =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if ((length && strcmp(length, "0") != 0) || f.transfer_encoding)
-        return *kind = HTTP_REFUSED_BODY, *why = "a request body is not accepted here", 413;
+    if ((length && strcmp(length, "0") != 0) || f.transfer_encoding) {
+        if (!admin->on)
+            return *kind = HTTP_REFUSED_BODY, *why = "a request body is not accepted here", 413;
+        /* Without the token nothing is read: routes answers 401 at once (admin.c). */
+        if (!admin_authorized(
+                s->app->admin,
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
+            return 0;
+        char *end = NULL;
+        unsigned long long n = length ? strtoull(length, &end, 10) : 0;
+        if (!admin->put || f.transfer_encoding || !length || *end || length[0] == '-' ||
+            n > ADMIN_BODY_MAX)
+            return *kind = HTTP_REFUSED_BODY,
+                   *why = "a PUT body is accepted with a Content-Length of at most 1 MiB", 413;
+        admin->body = true;
+    }
     if (ctx & CTX_NUL_PATH)
         return *kind = HTTP_REFUSED_PATH, *why = "not found: try /badge.svg?repo=OWNER/NAME", 404;
     return 0;
@@ -630,11 +680,31 @@ static enum MHD_Result answer_directly(struct MHD_Connection *c, unsigned status
     return MHD_NO;
 }
 
+/* Whether the request announces a body. */
+static bool has_body(struct MHD_Connection *c)
+{
+    const char *length =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (length && strcmp(length, "0") != 0) ||
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
 /* Fills a request for routes.c from what the library parsed. */
 static void fill_request(struct http_server *s, struct MHD_Connection *c, const char *url,
-                         bool head, struct request *req)
+                         bool head, const struct admin_request *admin, struct request *req)
 {
     req->head = head;
+    if (admin->on) {
+        req->put = admin->put;
+        req->del = admin->del;
+        req->authorization =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const struct conn *b = conn_of(c);
+        if (b && b->body_on) {
+            req->body = b->body.data;
+            req->body_len = b->body.len;
+        }
+    }
     req->path = origin_path(url);
     const struct conn *k = conn_of(c);
     if (k) {
@@ -658,10 +728,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_ctx)
 {
-    (void)upload_data;
-    (void)upload_data_size; /* a body is refused on the first call: none arrives here */
     struct http_server *s = cls;
     uintptr_t ctx = (uintptr_t)*req_ctx;
+    struct admin_request admin = admin_request_of(s, method, url);
+    if (admin.on && (ctx & CTX_STARTED) && *upload_data_size) {
+        /* An admin PUT's body, arriving in pieces: gathered, answered once it is all in. */
+        struct conn *k = conn_of(c);
+        if (k && k->body_on)
+            buf_append(&k->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     struct response res = {0};
     buf_init(&res.body);
     buf_reserve(&res.body, 1536); /* a badge fits: one allocation per reply */
@@ -674,8 +751,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *why = NULL;
         enum http_refusal kind;
         size_t room = SIZE_MAX;
-        unsigned status = check_request(s, c, url, method, version, ctx, &room, &kind, &why);
-        if (status == 0 && !atomic_load(&s->draining)) {
+        unsigned status =
+            check_request(s, c, url, method, version, ctx, &admin, &room, &kind, &why);
+        struct conn *k = admin.body ? conn_of(c) : NULL;
+        if (k) {
+            if (!k->body.cap)
+                buf_init(&k->body);
+            buf_reset(&k->body);
+            k->body_on = true;
+        }
+        if (status == 0 && !atomic_load(&s->draining) &&
+            (!admin.on || admin.body || !has_body(c))) {
             *req_ctx = (void *)(ctx | CTX_STARTED);
             atomic_fetch_add(&s->in_flight, 1);
             buf_fini(&res.body);
@@ -695,8 +781,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             res.close = true;
             /* With the memory nearly gone, only the library's own headers may fit. */
             res.bare = room < HTTP_REPLY_ROOM;
-        } else {
+        } else if (atomic_load(&s->draining)) {
             draining_reply(&res);
+        } else {
+            /* An admin request with a body but not the token: its 401, before the body is read. */
+            struct request req = {0};
+            fill_request(s, c, url, false, &admin, &req);
+            routes_handle(s->app, &req, &res);
+            res.close = true;
         }
     } else if (atomic_load(&s->draining)) {
         /* Not counted, so nothing for http_stop() to wait for: out of in_flight now. */
@@ -707,7 +799,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         draining_reply(&res);
     } else {
         struct request req = {0};
-        fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &req);
+        fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &admin, &req);
         routes_handle(s->app, &req, &res);
     }
     enum MHD_Result ok = send_response(c, &res);

@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "cmd_badge.h"
+#include "cmd_export.h"
+#include "cmd_import.h"
 #include "cmd_render.h"
+#include "cmd_set.h"
 #include "serve.h"
 
 struct command {
@@ -22,6 +25,10 @@ static const struct command commands[] = {
     {"serve", serve_main, "count hits and serve badges over HTTP"},
     {"badge", cmd_badge, "print one badge as SVG"},
     {"render", cmd_render, "write OWNER/NAME.svg for every repo of a store"},
+    {"export", cmd_export, "write every repo's counts as JSON Lines or CSV"},
+    {"import", cmd_import, "read counts from JSON Lines or CSV into a store"},
+    {"set", cmd_set, "set a repo's total, through the running server or directly"},
+    {"delete", cmd_delete, "delete a repo and its history"},
 };
 
 static void usage(FILE *out)

@@ -17,9 +17,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "badge.h"
 #include "log.h"
 #include "newrepo_limit.h"
+#include "policy.h"
 #include "repo_key.h"
 
 static const char api_prefix[] = "/api/v1/repos/";
@@ -172,6 +174,14 @@ static const char *without_nul(const struct request *req, const struct request_p
     return copy;
 }
 
+/* Seconds on the monotonic clock, which wall-clock steps do not move (the --dedupe window). */
+static uint64_t monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
 /* /badge.svg (count) and /count.svg (no count); scratch holds cleaned values. */
 static void badge_with(const struct app *app, const struct request *req, struct response *res,
                        bool count, struct buf *scratch)
@@ -207,10 +217,14 @@ static void badge_with(const struct app *app, const struct request *req, struct 
 
     day_t today = day_from_time(time(NULL));
     struct counter_view v = {0};
-    if (count && !req->head) {
+    /* --count and --dedupe may say this fetch is shown the count but adds nothing. */
+    bool judged_out = count && !req->head && app->policy &&
+                      policy_judge(app->policy, &req->client, req->user_agent, key,
+                                   monotonic_s()) != POLICY_COUNT;
+    if (count && !req->head && !judged_out) {
         if (!count_hit(app, req, key, today, &v, res))
             return;
-    } else if (!counter_get(app->table, key, today, &v) && count &&
+    } else if (!counter_get(app->table, key, today, &v) && count && !judged_out &&
                counter_size(app->table) >= app->cfg->max_repos) {
         /* HEAD answers as GET would: a new repo beyond the limit is refused. */
         error_badge(app, res, 503, "repo limit reached");
@@ -233,14 +247,34 @@ static void badge(const struct app *app, const struct request *req, struct respo
         buf_fini(&scratch);
 }
 
-/* Fills res with {"error": message}; message is ghit's own text, never the client's. */
-static void json_error(struct response *res, unsigned status, const char *message)
+void routes_json_error(struct response *res, unsigned status, const char *message)
 {
     res->status = status;
     res->content_type = "application/json";
     buf_reset(&res->body);
-    /* Messages are ghit's own text: no quotes or backslashes to escape. */
-    buf_printf(&res->body, "{\"error\":\"%s\"}\n", message);
+    buf_puts(&res->body, "{\"error\":\"");
+    /* Messages are ghit's own text, printable ASCII: only quotes and backslashes to escape. */
+    for (const char *p = message; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            buf_putc(&res->body, '\\');
+        buf_putc(&res->body, *p);
+    }
+    buf_puts(&res->body, "\"}\n");
+}
+
+void routes_repo_json(struct response *res, const char *key, const struct counter_view *v,
+                      day_t today)
+{
+    char day[DAY_TEXT_SIZE], first[DAY_TEXT_SIZE];
+    day_format(today, day);
+    day_format(v->first_day, first);
+    res->status = 200;
+    res->content_type = "application/json";
+    buf_reset(&res->body);
+    buf_printf(&res->body,
+               "{\"repo\":\"%s\",\"total\":%" PRIu64 ",\"today\":%" PRIu64
+               ",\"day\":\"%s\",\"first_seen\":\"%s\"}\n",
+               key, v->total, v->today, day, first);
 }
 
 /* /api/v1/repos/OWNER/NAME */
@@ -249,25 +283,16 @@ static void api_repo(const struct app *app, const char *name, struct response *r
     char key[REPO_KEY_SIZE];
     const char *err = repo_key_parse(name, strlen(name), key);
     if (err) {
-        json_error(res, 400, err);
+        routes_json_error(res, 400, err);
         return;
     }
     day_t today = day_from_time(time(NULL));
     struct counter_view v;
     if (!counter_get(app->table, key, today, &v)) {
-        json_error(res, 404, "unknown repo: it has no hits yet");
+        routes_json_error(res, 404, "unknown repo: it has no hits yet");
         return;
     }
-    char day[DAY_TEXT_SIZE], first[DAY_TEXT_SIZE];
-    day_format(today, day);
-    day_format(v.first_day, first);
-    res->status = 200;
-    res->content_type = "application/json";
-    buf_reset(&res->body);
-    buf_printf(&res->body,
-               "{\"repo\":\"%s\",\"total\":%" PRIu64 ",\"today\":%" PRIu64
-               ",\"day\":\"%s\",\"first_seen\":\"%s\"}\n",
-               key, v.total, v.today, day, first);
+    routes_repo_json(res, key, &v, today);
 }
 
 /*
@@ -310,8 +335,11 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
     res->etag[0] = '\0';
     res->allow = NULL;
     res->close = false;
+    res->authenticate = false;
     const char *path = req->path;
-    if (strcmp(path, "/badge.svg") == 0)
+    if (req->put || req->del) /* only on the admin routes (http.c) */
+        admin_handle(app->admin, app->table, req, path + sizeof api_prefix - 1, res);
+    else if (strcmp(path, "/badge.svg") == 0)
         badge(app, req, res, true);
     else if (strcmp(path, "/count.svg") == 0)
         badge(app, req, res, false);

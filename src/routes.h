@@ -18,12 +18,17 @@
 #include "flusher.h"
 #include "netaddr.h"
 
+struct admin;
+struct policy;
+
 /* What the handlers work with; owned by the caller of routes_handle(). */
 struct app {
     const struct config *cfg;
     struct counter_table *table;
     struct flusher *flusher;
     struct newrepo_limit *newrepos; /* --new-repos-per-client */
+    const struct admin *admin;      /* issue 10: NULL without --admin-token-file */
+    struct policy *policy;          /* issue 10: which badge fetches count */
 };
 
 /* More query parameters than this get 400: a badge URL needs a handful. */
@@ -46,6 +51,11 @@ struct request {
     struct request_param params[REQUEST_MAX_PARAMS];
     unsigned nparams;
     bool too_many_params;
+    /* issue 10: the admin routes; http.c passes PUT and DELETE only when they exist */
+    bool put, del;             /* the method is PUT or DELETE */
+    const char *authorization; /* the Authorization header, or NULL */
+    const char *body;          /* the request body (PUT), body_len bytes */
+    size_t body_len;
 };
 
 struct response {
@@ -57,6 +67,7 @@ struct response {
     const char *allow; /* for 405 */
     bool close;        /* close the connection after this reply */
     bool bare;         /* no header fields but the library's own (no memory left for more) */
+    bool authenticate; /* 401: send WWW-Authenticate: Bearer */
 };
 
 /* Handles one GET or HEAD request. */
@@ -67,5 +78,12 @@ void routes_refusals(uint64_t *repo_limit, uint64_t *new_repo_rate);
 
 /* Fills res with a plain-text error reply: status and a one-line message. */
 void routes_text(struct response *res, unsigned status, const char *message);
+
+/* Fills res with {"error": message} (message is ghit's own text, escaped here). */
+void routes_json_error(struct response *res, unsigned status, const char *message);
+
+/* Fills res (200) with key's counts as JSON, as GET /api/v1/repos/OWNER/NAME answers. */
+void routes_repo_json(struct response *res, const char *key, const struct counter_view *v,
+                      day_t today);
 
 #endif

@@ -32,6 +32,9 @@
 #include "http.h"
 #include "log.h"
 #include "newrepo_limit.h"
+#include "admin.h"
+#include "policy.h"
+#include "runfile.h"
 #include "routes.h"
 #include "store.h"
 
@@ -51,6 +54,30 @@ static void load_row(void *arg, const struct store_row *row)
 {
     struct load *l = arg;
     counter_load(l->table, row->key, row->total, row->first_day, l->day, row->day_hits);
+}
+
+/* The counting rules of cfg (issue 10); NULL with a message in err if they cannot work. */
+static struct policy *make_policy(const struct config *cfg, char *err, size_t errlen)
+{
+    bool camo = strcmp(cfg->count, "camo") == 0;
+    struct netaddr_list ranges;
+    netaddr_list_init(&ranges);
+    if (camo && !cfg->camo_ranges) {
+        snprintf(err, errlen,
+                 "--count camo needs --camo-ranges FILE, the image proxy's address ranges "
+                 "(contrib/camo-ranges.txt): its User-Agent alone is easily faked");
+        return NULL;
+    }
+    if (cfg->camo_ranges && policy_load_ranges(cfg->camo_ranges, &ranges, err, errlen) < 0) {
+        netaddr_list_fini(&ranges);
+        return NULL;
+    }
+    if (cfg->dedupe_s && !cfg->camo_ranges && !camo)
+        log_warn("--dedupe without --camo-ranges: GitHub's image proxy fetches every view from "
+                 "a few addresses, so its views of a badge count once per %u s; give "
+                 "--camo-ranges to count them all",
+                 cfg->dedupe_s);
+    return policy_new(camo, &ranges, cfg->dedupe_s, cfg->dedupe_slots);
 }
 
 /* The signals ghit takes itself; see the top of this file. */
@@ -120,18 +147,36 @@ static int serve(struct config *options)
     signal(SIGPIPE, SIG_IGN);
 
     char err[512];
+    /* The admin token and the counting rules, read before anything is bound or opened. */
+    struct admin *admin = NULL;
+    if (cfg.admin_token_file && !(admin = admin_new(cfg.admin_token_file, err, sizeof err))) {
+        log_error("%s", err);
+        return 2;
+    }
+    struct policy *policy = make_policy(&cfg, err, sizeof err);
+    if (!policy) {
+        log_error("%s", err);
+        admin_free(admin);
+        return 2;
+    }
     /* Bound before the database is opened or made: a bad address touches nothing. */
     int listen_fd = http_listen(cfg.listen, err, sizeof err);
     if (listen_fd < 0) {
         log_error("%s", err);
+        admin_free(admin);
+        policy_free(policy);
         return 2;
     }
+    /* Opening takes the writer's lock (store_sqlite.c): never two writers on one file. */
     struct store *store = store_open(cfg.db, err, sizeof err);
     if (!store) {
         log_error("%s", err);
         close(listen_fd);
+        admin_free(admin);
+        policy_free(policy);
         return 1;
     }
+    runfile_remove(cfg.db); /* one left by a crash would send commands to a dead address */
     struct counter_table *table = counter_new(cfg.max_repos);
     struct load load = {table, day_from_time(time(NULL))};
     if (store->ops->scan(store, load.day, load_row, &load, err, sizeof err) != STORE_OK) {
@@ -139,6 +184,8 @@ static int serve(struct config *options)
         counter_free(table);
         store_close(store);
         close(listen_fd);
+        admin_free(admin);
+        policy_free(policy);
         return 1;
     }
     size_t loaded = counter_size(table);
@@ -151,7 +198,9 @@ static int serve(struct config *options)
     struct app app = {.cfg = &cfg,
                       .table = table,
                       .flusher = flusher,
-                      .newrepos = newrepo_limit_new(cfg.new_repos_per_minute, NEWREPO_SETS)};
+                      .newrepos = newrepo_limit_new(cfg.new_repos_per_minute, NEWREPO_SETS),
+                      .admin = admin,
+                      .policy = policy};
     struct http_server *http = NULL;
     int status = 1;
     if (flusher_start(flusher) < 0) {
@@ -167,7 +216,12 @@ static int serve(struct config *options)
     log_info("listening on http://%s (store %s %s, %zu repos, flush every %u ms)",
              http_address(http), store->ops->name, cfg.db, loaded, cfg.flush_interval_ms);
 
+    /* How ghit set and ghit delete find this server. */
+    if (runfile_write(cfg.db, http_address(http), cfg.admin_token_file, err, sizeof err) < 0)
+        log_warn("%s: ghit set and ghit delete cannot reach this server", err);
+
     int sig = wait_for_stop(&signals, flusher);
+    runfile_remove(cfg.db);
     log_info("SIG%s: stopping; finishing requests in flight", sigabbrev_np(sig));
     http_stop(http, HTTP_GRACE_MS);
     http = NULL;
@@ -189,5 +243,14 @@ out:
     newrepo_limit_free(app.newrepos);
     counter_free(table);
     store_close(store);
+    struct policy_stats ps;
+    policy_get_stats(policy, &ps);
+    if (ps.not_camo || ps.camo_unlisted || ps.repeat)
+        log_info("not counted in this run: %llu not from the image proxy, %llu with its agent "
+                 "from an address outside --camo-ranges, %llu repeats within --dedupe",
+                 (unsigned long long)ps.not_camo, (unsigned long long)ps.camo_unlisted,
+                 (unsigned long long)ps.repeat);
+    admin_free(admin);
+    policy_free(policy);
     return status;
 }

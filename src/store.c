@@ -13,6 +13,11 @@ struct store *store_open_readonly(const char *where, char *err, size_t errlen)
     return store_sqlite_open_readonly(where, err, errlen);
 }
 
+bool store_is_busy(const char *where)
+{
+    return store_sqlite_is_busy(where);
+}
+
 void store_close(struct store *s)
 {
     if (s)

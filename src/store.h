@@ -15,6 +15,7 @@
 #ifndef GHIT_STORE_H
 #define GHIT_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,38 @@ struct store_row {
 
 /* Receives rows; the strings in row live only for the call. */
 typedef void store_row_fn(void *arg, const struct store_row *row);
+
+/* --- whole repos: set, delete, export and import (issue 10) --- */
+
+/* Hits of one repo on one day. */
+struct store_day {
+    day_t day;
+    uint64_t hits;
+};
+
+/* One repo's counts in full. */
+struct store_repo {
+    const char *key;
+    uint64_t total; /* at least the sum of days: hits may have no day (a carried-over total) */
+    day_t first_day;
+    const struct store_day *days; /* sorted by day, no zero hits */
+    size_t ndays;
+};
+
+enum store_put_mode {
+    STORE_PUT_SET,   /* the repo's counts become repo's, its old history goes */
+    STORE_PUT_ADD,   /* repo's counts are added to the repo's (first_day: the earlier) */
+    STORE_PUT_DELETE /* the repo and its history go (repo.key only) */
+};
+
+/* A change to one repo as a whole. */
+struct store_put {
+    enum store_put_mode mode;
+    struct store_repo repo;
+};
+
+/* Receives repos; what repo points to lives only for the call. */
+typedef void store_repo_fn(void *arg, const struct store_repo *repo);
 
 struct store;
 
@@ -83,6 +116,20 @@ struct store_ops {
                                size_t errlen);
     /* Optional: fills *out. Called by the flusher only. */
     void (*stats)(struct store *s, struct store_stats *out);
+    /*
+     * Makes n puts, in order, then adds nd deltas, all in one transaction
+     * or none of it (issue 10: set, delete, import). Called by the flusher,
+     * or by a command that holds the store alone.
+     */
+    enum store_result (*write)(struct store *s, const struct store_put *p, size_t n,
+                               const struct store_delta *d, size_t nd, char *err, size_t errlen);
+    /*
+     * Calls fn for every repo in byte order of key, with its whole history,
+     * all read from one consistent snapshot (issue 10: export). Works on a
+     * store opened read-only, while a server writes.
+     */
+    enum store_result (*export)(struct store *s, store_repo_fn *fn, void *arg, char *err,
+                                size_t errlen);
     void (*close)(struct store *s);
 };
 
@@ -97,6 +144,13 @@ struct store {
  */
 struct store *store_open(const char *where, char *err, size_t errlen);
 void store_close(struct store *s);
+
+/*
+ * Whether another process writes the store at where now (a running ghit
+ * serve, or a command writing directly): its writer's lock is held.
+ */
+bool store_is_busy(const char *where);
+bool store_sqlite_is_busy(const char *path);
 
 /*
  * Opens where for reading only (ghit render): nothing is made or changed,

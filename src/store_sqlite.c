@@ -44,7 +44,7 @@ struct sqlite_store {
     int64_t flushed;  /* the sequence number of the last flush written */
     enum store_sqlite_fault fault;
     sqlite3_stmt *append, *mark_flushed, *merge_bound, *merge_repos, *merge_daily, *merge_drop,
-        *backlog;
+        *backlog, *upsert_repo, *upsert_day, *delete_journal, *delete_days, *delete_repo;
     struct store_stats stats;
 };
 
@@ -346,13 +346,58 @@ static int commit_flush(struct sqlite_store *s, int64_t seq)
     return rc;
 }
 
-static enum store_result sqlite_apply(struct store *base, const struct store_delta *d, size_t n,
-                                      day_t today, store_row_fn *fn, void *arg, char *err,
+/* Runs st with (key, day, hits) bound, then resets it. */
+static int step_delta(sqlite3_stmt *st, const struct store_delta *d)
+{
+    char day[DAY_TEXT_SIZE];
+    day_format(d->day, day);
+    sqlite3_bind_text(st, 1, d->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, day, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, (int64_t)d->hits);
+    return run(st);
+}
+
+/* Runs st with key bound, then resets it. */
+static int step_key(sqlite3_stmt *st, const char *key)
+{
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    return run(st);
+}
+
+/*
+ * Makes one put inside the open transaction. A set or delete replaces
+ * everything the repo had, its journal rows included: they are hits from
+ * before the change, which the change supersedes.
+ */
+static int step_put(struct sqlite_store *s, const struct store_put *p)
+{
+    const struct store_repo *r = &p->repo;
+    int rc = SQLITE_OK;
+    if (p->mode != STORE_PUT_ADD) {
+        sqlite3_stmt *wipe[] = {s->delete_journal, s->delete_days, s->delete_repo};
+        for (size_t i = 0; i < sizeof wipe / sizeof wipe[0] && rc == SQLITE_OK; i++)
+            rc = step_key(wipe[i], r->key);
+        if (p->mode == STORE_PUT_DELETE || rc != SQLITE_OK)
+            return rc;
+    }
+    /* The upserts add to what is there: after the delete, that is nothing. */
+    struct store_delta whole = {r->key, r->first_day, r->total};
+    rc = step_delta(s->upsert_repo, &whole);
+    for (size_t i = 0; i < r->ndays && rc == SQLITE_OK; i++) {
+        struct store_delta day = {r->key, r->days[i].day, r->days[i].hits};
+        rc = step_delta(s->upsert_day, &day);
+    }
+    return rc;
+}
+
+/*
+ * Makes n puts, then appends nd deltas to the journal, in one transaction
+ * that also records its sequence number (see commit_flush); see store.h.
+ */
+static enum store_result sqlite_write(struct store *base, const struct store_put *p, size_t n,
+                                      const struct store_delta *d, size_t nd, char *err,
                                       size_t errlen)
 {
-    (void)today;
-    (void)fn; /* the file holds only this process's hits: nothing newer to report */
-    (void)arg;
     struct sqlite_store *s = (struct sqlite_store *)base;
     if (check_file(s, err, errlen) != STORE_OK)
         return STORE_FAILED;
@@ -363,6 +408,8 @@ static enum store_result sqlite_apply(struct store *base, const struct store_del
         return classify(rc);
     }
     for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
+        rc = step_put(s, &p[i]);
+    for (size_t i = 0; i < nd && rc == SQLITE_OK; i++)
         rc = append(s, seq, &d[i]);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(s->mark_flushed, 1, seq);
@@ -376,8 +423,19 @@ static enum store_result sqlite_apply(struct store *base, const struct store_del
         return classify(rc);
     }
     s->flushed = seq;
-    s->stats.journal_rows += n;
+    s->stats.journal_rows += nd;
     return STORE_OK;
+}
+
+/* Adds deltas: a write without puts. */
+static enum store_result sqlite_apply(struct store *base, const struct store_delta *d, size_t n,
+                                      day_t today, store_row_fn *fn, void *arg, char *err,
+                                      size_t errlen)
+{
+    (void)today;
+    (void)fn; /* the file holds only this process's hits: nothing newer to report */
+    (void)arg;
+    return sqlite_write(base, NULL, 0, d, n, err, errlen);
 }
 
 /*
@@ -431,6 +489,91 @@ static enum store_result sqlite_merge(struct store *base, size_t max_rows, size_
     return STORE_OK;
 }
 
+/* Hands the repo gathered in r (with its nd days) to fn. */
+static void export_one(store_repo_fn *fn, void *arg, struct store_repo *r, struct store_day *days,
+                       size_t nd)
+{
+    r->days = days;
+    r->ndays = nd;
+    fn(arg, r);
+}
+
+/*
+ * One statement, so one snapshot: in WAL mode a reader sees the database
+ * as of its first step, whatever the server commits meanwhile.
+ */
+static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, void *arg, char *err,
+                                       size_t errlen)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_stmt *st;
+    /* With the journal's rows not merged yet: an export holds every flush. */
+    static const char with_journal[] =
+        "WITH j AS (SELECT repo, day, sum(hits) AS hits FROM journal GROUP BY repo, day), "
+        "d AS (SELECT repo, day, sum(hits) AS hits FROM (SELECT repo, day, hits FROM daily "
+        "  UNION ALL SELECT repo, day, hits FROM j) GROUP BY repo, day), "
+        "r AS (SELECT name, sum(total) AS total, min(first_day) AS first_day FROM "
+        "  (SELECT name, total, first_day FROM repos UNION ALL SELECT repo, hits, day FROM j) "
+        "  GROUP BY name) "
+        "SELECT r.name, r.total, r.first_day, d.day, d.hits FROM r "
+        "LEFT JOIN d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day";
+    static const char tables_only[] =
+        "SELECT r.name, r.total, r.first_day, d.day, d.hits FROM repos r "
+        "LEFT JOIN daily d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day";
+    int rc = sqlite3_prepare_v2(s->db, s->has_journal ? with_journal : tables_only, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot read the repos", err, errlen);
+        return classify(rc);
+    }
+    char key[256] = "";
+    struct store_repo r = {.key = key};
+    struct store_day *days = NULL;
+    size_t nd = 0, cap = 0;
+    bool have = false;
+    enum store_result res = STORE_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        const char *first = (const char *)sqlite3_column_text(st, 2);
+        const char *day = (const char *)sqlite3_column_text(st, 3);
+        day_t first_day;
+        if (!name || strlen(name) >= sizeof key || !first || day_parse(first, &first_day)) {
+            snprintf(err, errlen, "the database %s holds a malformed repos row", s->path);
+            res = STORE_FAILED;
+            break;
+        }
+        if (!have || strcmp(name, key) != 0) {
+            if (have)
+                export_one(fn, arg, &r, days, nd);
+            memcpy(key, name, strlen(name) + 1);
+            nd = 0;
+            have = true;
+        }
+        r.first_day = first_day;
+        r.total = (uint64_t)sqlite3_column_int64(st, 1);
+        if (!day)
+            continue; /* a repo without history */
+        if (nd == cap) {
+            cap = cap ? 2 * cap : 64;
+            days = xrealloc(days, cap * sizeof *days);
+        }
+        if (day_parse(day, &days[nd].day)) {
+            snprintf(err, errlen, "the database %s holds a malformed daily row (%s)", s->path, key);
+            res = STORE_FAILED;
+            break;
+        }
+        days[nd++].hits = (uint64_t)sqlite3_column_int64(st, 4);
+    }
+    if (res == STORE_OK && rc != SQLITE_DONE) {
+        fail(s, "cannot read the repos", err, errlen);
+        res = classify(rc);
+    }
+    if (res == STORE_OK && have)
+        export_one(fn, arg, &r, days, nd);
+    free(days);
+    sqlite3_finalize(st);
+    return res;
+}
+
 static enum store_result sqlite_check(struct store *base, char *err, size_t errlen)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -469,8 +612,9 @@ void store_sqlite_fault(struct store *base, enum store_sqlite_fault fault)
 static void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    sqlite3_stmt *all[] = {s->append,      s->mark_flushed, s->merge_bound, s->merge_repos,
-                           s->merge_daily, s->merge_drop,   s->backlog};
+    sqlite3_stmt *all[] = {s->append,      s->mark_flushed, s->merge_bound,    s->merge_repos,
+                           s->merge_daily, s->merge_drop,   s->backlog,        s->upsert_repo,
+                           s->upsert_day,  s->delete_days,  s->delete_journal, s->delete_repo};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
@@ -487,6 +631,8 @@ static const struct store_ops sqlite_ops = {
     .merge = sqlite_merge,
     .stats = sqlite_stats,
     .check = sqlite_check,
+    .write = sqlite_write,
+    .export = sqlite_export,
     .close = sqlite_close,
 };
 
@@ -567,6 +713,22 @@ static int check_writable(struct sqlite_store *s, char *err, size_t errlen)
                  d, strerror(e), s->path, s->path);
     free(dir);
     return ok ? 0 : -1;
+}
+
+/*
+ * Whether a writer holds path's lock (see lock_writer). The probe opens and
+ * closes a descriptor of the file: only call it with no connection to path
+ * open in this process, since closing any descriptor of a file drops the
+ * fcntl locks SQLite holds on it.
+ */
+bool store_sqlite_is_busy(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd); /* drops the shared lock, if taken */
+    return busy;
 }
 
 /* Whether path's write-ahead log exists and holds anything. */
@@ -674,6 +836,16 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
         {offsetof(struct sqlite_store, merge_drop), "DELETE FROM journal WHERE id <= ?1"},
         {offsetof(struct sqlite_store, backlog),
          "SELECT coalesce(max(id) - min(id) + 1, 0) FROM journal"},
+        {offsetof(struct sqlite_store, upsert_repo),
+         "INSERT INTO repos(name, first_day, total) VALUES (?1, ?2, ?3) "
+         "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
+         "first_day = min(first_day, excluded.first_day)"},
+        {offsetof(struct sqlite_store, upsert_day),
+         "INSERT INTO daily(repo, day, hits) VALUES (?1, ?2, ?3) "
+         "ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits"},
+        {offsetof(struct sqlite_store, delete_journal), "DELETE FROM journal WHERE repo = ?1"},
+        {offsetof(struct sqlite_store, delete_days), "DELETE FROM daily WHERE repo = ?1"},
+        {offsetof(struct sqlite_store, delete_repo), "DELETE FROM repos WHERE name = ?1"},
     };
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
         sqlite3_stmt **slot = (sqlite3_stmt **)((char *)s + statements[i].offset);

@@ -68,7 +68,7 @@ static void day_rollover_resets_today_and_keeps_days_apart(void)
     CHECK_INT(v.total, 4);
 
     struct sum s = {0};
-    counter_take(t, sum_cb, &s);
+    counter_take(t, sum_cb, NULL, &s);
     CHECK_INT(s.hits, 4);
     CHECK_INT(s.ndays, 2);
     for (int i = 0; i < s.ndays; i++)
@@ -83,16 +83,16 @@ static void take_clears_and_give_back_restores(void)
     for (int i = 0; i < 5; i++)
         counter_hit(t, "a/b", 7, &v);
     struct sum s = {0};
-    CHECK_INT(counter_take(t, sum_cb, &s), 1);
+    CHECK_INT(counter_take(t, sum_cb, NULL, &s), 1);
     CHECK_INT(s.hits, 5);
     struct sum again = {0};
-    CHECK_INT(counter_take(t, sum_cb, &again), 0);
+    CHECK_INT(counter_take(t, sum_cb, NULL, &again), 0);
 
     counter_give_back(t, "a/b", 7, 5); /* the store refused them */
     counter_hit(t, "a/b", 7, &v);
     CHECK_INT(v.total, 6); /* giving back does not count twice */
     struct sum third = {0};
-    counter_take(t, sum_cb, &third);
+    counter_take(t, sum_cb, NULL, &third);
     CHECK_INT(third.hits, 6);
     CHECK_INT(third.calls, 1); /* the same day merges into one delta */
     counter_free(t);
@@ -116,7 +116,7 @@ static void load_sets_stored_counts_under_pending_hits(void)
     CHECK_INT(v.total, 1006);
     CHECK_INT(v.today, 15);
     struct sum s = {0};
-    counter_take(t, sum_cb, &s);
+    counter_take(t, sum_cb, NULL, &s);
     CHECK_INT(s.hits, 1); /* loading never makes pending hits */
     counter_free(t);
 }
@@ -153,7 +153,7 @@ static void many_repos_grow_the_shards(void)
         CHECK_INT(v.total, i % 3 == 0 ? 2 : 1);
     }
     struct sum s = {0};
-    counter_take(t, sum_cb, &s);
+    counter_take(t, sum_cb, NULL, &s);
     CHECK_INT(s.hits, 20000 + 6667);
     counter_free(t);
 }
@@ -191,10 +191,10 @@ static void concurrent_hits_are_all_counted(void)
     }
     struct sum taken = {0};
     for (int i = 0; i < 200; i++)
-        counter_take(t, sum_cb, &taken); /* flushes race the hits */
+        counter_take(t, sum_cb, NULL, &taken); /* flushes race the hits */
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
-    counter_take(t, sum_cb, &taken);
+    counter_take(t, sum_cb, NULL, &taken);
     CHECK_INT(taken.hits, 2 * THREADS * PER_THREAD);
     struct counter_view v;
     CHECK(counter_get(t, "hot/repo", 9, &v));
@@ -261,7 +261,7 @@ static void failed_flushes_across_midnight_lose_nothing(void)
     struct sum written = {0};
     for (int round = 0; round < 200; round++) {
         b.n = 0;
-        counter_take(t, batch_cb, &b);
+        counter_take(t, batch_cb, NULL, &b);
         for (size_t i = 0; i < b.n; i++) {
             if (round % 2) /* the store refused this one */
                 counter_give_back(t, b.key[i], b.day[i], b.hits[i]);
@@ -271,7 +271,7 @@ static void failed_flushes_across_midnight_lose_nothing(void)
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
-    counter_take(t, sum_cb, &written);
+    counter_take(t, sum_cb, NULL, &written);
     CHECK_INT(written.hits, THREADS * PER_THREAD);
     for (int i = 0; i < written.ndays; i++)
         CHECK_INT(written.per_day[i], THREADS * PER_THREAD / 2);

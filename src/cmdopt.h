@@ -1,0 +1,37 @@
+/*
+ * cmdopt: one option table per command, as tmux does, for the commands
+ * that are not serve (export, import, set, delete). Pure but for printing.
+ *
+ * A command lists its options once (name, argument, help); parsing and
+ * --help both come from that table, and the man page is checked against
+ * --help. Options are "--name VALUE", "--name=VALUE" or, for a flag,
+ * "--name"; every value is kept as text for the command to check.
+ */
+#ifndef GHIT_CMDOPT_H
+#define GHIT_CMDOPT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct cmdopt {
+    const char *name;    /* without the leading "--" */
+    const char *arg;     /* the argument's name in help; NULL for a flag */
+    const char *help;    /* what it does, one line */
+    const char **value;  /* where the value goes (options with arg) */
+    bool *flag;          /* set when given (flags) */
+    bool required;       /* parsing fails without it */
+    const char *choices; /* NULL, or the values allowed, separated by '|' */
+};
+
+/*
+ * Parses argv (argv[0] is the command's name) against the n options of
+ * opts, and checks that the required ones are given and choices are
+ * respected. Returns 0 when done, 1 when --help was asked (usage printed
+ * to stdout), -1 after printing an error to stderr. Values point into argv.
+ */
+int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, char **argv);
+
+/* Prints usage (its first lines) and the table of options to out. */
+void cmdopt_usage(FILE *out, const char *usage, const struct cmdopt *opts, int n);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * dedupe: repeated hits of one repo from one client count once per window
+ * (issue 10, --dedupe). Pure; safe from any thread.
+ *
+ * The table has a fixed number of slots, chosen at start-up; it never
+ * grows. Under a flood of distinct addresses it forgets the oldest entries
+ * (a forgotten client counts again), so memory stays bounded whatever
+ * clients do. A slot holds a 64-bit SipHash of (client, repo) under a key
+ * drawn at start-up, and a time: never an address, and nothing that is
+ * written anywhere. Clients are compared by netaddr_client_prefix() (an
+ * IPv6 client is its /64).
+ */
+#ifndef GHIT_DEDUPE_H
+#define GHIT_DEDUPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netaddr.h"
+
+struct dedupe;
+
+/* A table of at least slots entries (rounded up to a power of two, at least 64). */
+struct dedupe *dedupe_new(size_t slots, unsigned window_s);
+void dedupe_free(struct dedupe *d);
+
+/*
+ * Whether a hit of key from client at now_s (seconds on a monotonic clock)
+ * is the first within the window, and so counts; it is then remembered.
+ * A repeat within the window is not, and does not extend the window.
+ */
+bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *key, uint64_t now_s);
+
+/* Bytes the table holds: fixed from dedupe_new() on. */
+size_t dedupe_memory(const struct dedupe *d);
+
+#endif

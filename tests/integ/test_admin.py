@@ -1,0 +1,264 @@
+"""Issue 10: the operator's set and delete, over HTTP with the admin token and from the CLI.
+
+Real server, real sockets, real SQLite files. The token is checked for every way of
+getting it wrong, changes show in the next badge and survive restarts, no hit is lost
+around a set, the token never reaches the log, and there is never a second writer."""
+
+import json
+import os
+import threading
+
+import pytest
+
+from conftest import db_rows, run_ghit, status_of, svg_title
+
+TOKEN = "s3cret-Token-0123456789abcdefXYZ"
+
+
+@pytest.fixture
+def token_file(tmp_path):
+    p = tmp_path / "admin.token"
+    p.write_text(TOKEN + "\n")
+    p.chmod(0o600)
+    return str(p)
+
+
+@pytest.fixture
+def admin(make_server, token_file):
+    return make_server("--admin-token-file", token_file)
+
+
+def put(s, repo, body, token=TOKEN):
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = "Bearer " + token
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return s.request("PUT", "/api/v1/repos/" + repo, headers, data)
+
+
+def delete(s, repo, token=TOKEN):
+    headers = {"Authorization": "Bearer " + token} if token is not None else {}
+    return s.request("DELETE", "/api/v1/repos/" + repo, headers)
+
+
+def test_admin_routes_do_not_exist_without_a_token_file(server):
+    assert server.request("DELETE", "/api/v1/repos/a/b").status == 405
+    assert server.request("PUT", "/api/v1/repos/a/b").status == 405
+    r = server.request("PUT", "/api/v1/repos/a/b", {"Authorization": "Bearer " + TOKEN}, '{"total":5}')
+    assert r.status in (405, 413)
+    assert server.total("a/b") is None
+
+
+@pytest.mark.parametrize("auth", [
+    None, "Bearer wrong", "Bearer " + TOKEN[:-1], "Bearer " + TOKEN + "x", "Bearer " + TOKEN[:1],
+    "Basic " + TOKEN, TOKEN, "Bearer", "Bearer " + TOKEN.upper(), "Bearer " + TOKEN + " extra",
+], ids=["none", "wrong", "prefix", "longer", "first-byte", "basic", "no-scheme", "empty",
+        "case", "two-words"])
+def test_missing_or_wrong_token_gets_the_same_401(admin, auth):
+    admin.hit("a/b")
+    headers = {"Authorization": auth} if auth is not None else {}
+    for method, body in (("PUT", '{"total":99}'), ("DELETE", None)):
+        r = admin.request(method, "/api/v1/repos/a/b", headers, body)
+        assert r.status == 401, (method, r)
+        assert json.loads(r.body) == {"error": "unauthorized: send Authorization: Bearer TOKEN"}
+        assert r.header("WWW-Authenticate") == 'Bearer realm="ghit"'
+    # nothing is revealed about the name or the body either
+    r = admin.request("PUT", "/api/v1/repos/bad..name/x/y", headers, "not json")
+    assert r.status == 401
+    assert admin.total("a/b") == 1
+
+
+def test_set_shows_in_the_next_badge_and_survives_a_restart(admin, token_file):
+    for _ in range(3):
+        admin.hit("Own/Repo")
+    today = admin.api("own/repo")[1]["day"]
+    r = put(admin, "Own/Repo", {"total": 5000, "days": {"2025-01-01": 40, today: 7}})
+    assert r.status == 200, r
+    assert json.loads(r.body) == {"repo": "own/repo", "total": 5000, "today": 7, "day": today,
+                                  "first_seen": "2025-01-01"}
+    assert svg_title(admin.get("/count.svg?repo=own/repo").body) == "hits: 5,000"
+    assert svg_title(admin.hit("own/repo").body) == "hits: 5,001"
+    assert "admin: set own/repo to 5000 hits, 2 days of history" in admin.stderr()
+    assert TOKEN not in admin.stderr()
+    admin.restart()
+    assert admin.api("own/repo")[1]["total"] == 5001
+    assert admin.api("own/repo")[1]["today"] == 8
+    assert dict(db_rows(admin.db, "SELECT day, hits FROM daily WHERE repo='own/repo'")) == {
+        "2025-01-01": 40, today: 8}
+    # a total alone keeps the first day and clears the history
+    assert put(admin, "own/repo", {"total": 0}).status == 200
+    admin.restart()
+    assert admin.api("own/repo")[1]["total"] == 0
+    assert admin.api("own/repo")[1]["first_seen"] == "2025-01-01"
+    assert db_rows(admin.db, "SELECT count(*) FROM daily WHERE repo='own/repo'") == [(0,)]
+    assert TOKEN not in admin.stderr()
+
+
+def test_delete_removes_the_repo_and_its_history_for_good(admin):
+    for _ in range(4):
+        admin.hit("del/me")
+    admin.hit("keep/me")
+    r = delete(admin, "del/me")
+    assert r.status == 200
+    assert json.loads(r.body) == {"repo": "del/me", "deleted": True}
+    assert admin.api("del/me")[0] == 404
+    assert delete(admin, "del/me").status == 404
+    assert "admin: deleted del/me" in admin.stderr()
+    admin.restart()
+    assert admin.api("del/me")[0] == 404
+    assert db_rows(admin.db, "SELECT count(*) FROM daily WHERE repo='del/me'") == [(0,)]
+    assert admin.total("keep/me") == 1
+    assert svg_title(admin.hit("del/me").body) == "hits: 1"
+
+
+@pytest.mark.parametrize("body,why", [
+    ("", "expected a JSON object"), ('{"total":-1}', "negative"), ('{"total":1.5}', "whole"),
+    ('{"days":{}}', "total"), ('{"repo":"a/b","total":1}', "in the URL"),
+    ('{"total":1,"days":{"2025-01-01":2}}', "more than"), ('{"total":1,"x":2}', "unknown field"),
+])
+def test_bad_bodies_are_refused_with_a_reason(admin, body, why):
+    admin.hit("a/b")
+    r = put(admin, "a/b", body)
+    assert r.status == 400
+    assert why in json.loads(r.body)["error"]
+    assert admin.total("a/b") == 1
+
+
+def test_bad_name_and_large_body_are_refused(admin):
+    assert put(admin, "a/b/c", {"total": 1}).status == 400
+    head = ("PUT /api/v1/repos/a/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+            "Content-Length: %d\r\n\r\n" % (TOKEN, 1024 * 1024 + 1)).encode()
+    assert status_of(admin.raw(head)) == 413  # refused before a byte of the body is read
+    chunked = ("PUT /api/v1/repos/a/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n" % TOKEN).encode()
+    assert status_of(admin.raw(chunked)) == 413
+    # without the token, not a byte of a body is read or held: 401 at once
+    for token in ("wrong", TOKEN[:-1]):
+        head = ("PUT /api/v1/repos/a/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                "Content-Length: 1000\r\n\r\n" % token).encode()
+        reply = admin.raw(head, timeout=3)
+        assert status_of(reply) == 401, reply
+    assert admin.total("a/b") is None
+
+
+def test_no_hit_is_lost_around_a_set(admin):
+    """Hits race a set; whatever the server shows afterwards is what the store holds."""
+    stop = threading.Event()
+    answered = []
+
+    def hammer():
+        c = admin.conn()
+        n = 0
+        while not stop.is_set() and n < 400:
+            c.request("GET", "/badge.svg?repo=race/set")
+            r = c.getresponse()
+            r.read()
+            n += 1
+        answered.append(n)
+        c.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    import time
+    time.sleep(0.15)
+    assert put(admin, "race/set", {"total": 100000}).status == 200
+    time.sleep(0.15)
+    stop.set()
+    for t in threads:
+        t.join(20)
+    shown = admin.total("race/set")
+    assert 100000 <= shown <= 100000 + sum(answered)
+    admin.restart()
+    assert admin.total("race/set") == shown
+    assert db_rows(admin.db, "SELECT total FROM repos WHERE name='race/set'") == [(shown,)]
+
+
+def test_cli_set_and_delete_go_through_the_running_server(admin):
+    admin.hit("cli/repo")
+    p = run_ghit("set", "--db", admin.db, "--repo", "CLI/repo", "--total", "777")
+    assert p.returncode == 0, p.stderr
+    assert "cli/repo now has 777 hits" in p.stdout
+    assert admin.total("cli/repo") == 777  # the running server's count, at once
+    assert "admin: set cli/repo to 777 hits" in admin.stderr()
+    assert TOKEN not in admin.stderr()
+    p = run_ghit("delete", "--db", admin.db, "--repo", "cli/repo")
+    assert p.returncode == 0, p.stderr
+    assert admin.api("cli/repo")[0] == 404
+    p = run_ghit("delete", "--db", admin.db, "--repo", "cli/repo")
+    assert p.returncode == 1 and "404" in p.stderr
+
+
+def test_cli_set_needs_the_token_a_running_server_names(admin, tmp_path):
+    bad = tmp_path / "other.token"
+    bad.write_text("another-token-0123456789\n")
+    p = run_ghit("set", "--db", admin.db, "--repo", "a/b", "--total", "5",
+                 "--admin-token-file", str(bad))
+    assert p.returncode == 1
+    assert "401" in p.stderr
+    assert admin.total("a/b") is None
+
+
+def test_cli_set_refuses_a_server_without_admin_routes(server):
+    server.hit("a/b")
+    p = run_ghit("set", "--db", server.db, "--repo", "a/b", "--total", "5")
+    assert p.returncode == 1
+    assert "without --admin-token-file" in p.stderr
+    assert server.total("a/b") == 1
+
+
+def test_cli_set_and_delete_write_directly_when_no_server_runs(make_server, tmp_path):
+    s = make_server()
+    s.hit("off/line")
+    s.hit("gone/soon")
+    s.stop()
+    assert not os.path.exists(s.db + ".serve")
+    p = run_ghit("set", "--db", s.db, "--repo", "off/line", "--total", "42")
+    assert p.returncode == 0, p.stderr
+    p = run_ghit("delete", "--db", s.db, "--repo", "gone/soon")
+    assert p.returncode == 0, p.stderr
+    assert run_ghit("delete", "--db", s.db, "--repo", "never/was").returncode == 1
+    s.start()
+    assert s.total("off/line") == 42
+    assert s.api("gone/soon")[0] == 404
+
+
+@pytest.mark.parametrize("args", [
+    ["set", "--repo", "a/b", "--total", "1"], ["set", "--db", "x.db", "--total", "1"],
+    ["set", "--db", "x.db", "--repo", "a/b"], ["set", "--db", "x.db", "--repo", "a/b", "--total", "-1"],
+    ["set", "--db", "x.db", "--repo", "a", "--total", "1"], ["delete", "--db", "x.db"],
+    ["set", "--db", "x.db", "--repo", "a/b", "--total", "1", "--bogus", "1"],
+])
+def test_cli_bad_command_lines_exit_2_and_write_nothing(tmp_path, args):
+    p = run_ghit(*args, cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip()
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_a_second_server_on_the_same_store_is_refused(server, tmp_path):
+    p = run_ghit("serve", "--listen", "127.0.0.1:0", "--db", server.db, timeout=10)
+    assert p.returncode == 1
+    assert "is in use by another ghit serve" in p.stderr
+    assert server.get("/healthz").status == 200
+
+
+def test_a_crashed_servers_run_file_is_ignored_and_replaced(admin):
+    import signal
+
+    import time
+
+    admin.hit("crash/repo")
+    time.sleep(0.3)  # three flush intervals
+    admin.stop(sig=signal.SIGKILL, expect_rc=None)
+    assert os.path.exists(admin.db + ".serve")  # left behind by the crash
+    p = run_ghit("set", "--db", admin.db, "--repo", "crash/repo", "--total", "9")
+    assert p.returncode == 0, p.stderr  # the lock is free: written directly
+    admin.start()
+    assert admin.total("crash/repo") == 9
+    with open(admin.db + ".serve") as f:
+        assert "address 127.0.0.1:%d\n" % admin.port in f.read()
+    assert TOKEN not in open(admin.db + ".serve").read()
+    p = run_ghit("set", "--db", admin.db, "--repo", "crash/repo", "--total", "10")
+    assert p.returncode == 0, p.stderr
+    assert admin.total("crash/repo") == 10
