@@ -20,7 +20,6 @@
 #include "log.h"
 
 #define BACKOFF_MAX_MS 30000
-#define MERGE_CHUNK    20000 /* journal rows per merge transaction: tens of ms */
 
 /* A set or delete taken from the table (issue 10); the batch owns op. */
 struct batch_op {
@@ -225,38 +224,6 @@ static long long ms_since(const struct timespec *start)
     return ms_between(start, &now);
 }
 
-/*
- * Folds what the store wrote durably into its final form (the SQLite
- * journal into repos and daily), chunk by chunk, for at most budget_ms, so
- * the next flush is never held up by more than one chunk. A failure is
- * left for the next round: the rows stay where they are, counted once.
- */
-static void merge(struct flusher *f, unsigned budget_ms)
-{
-    if (!f->store->ops->merge)
-        return;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    size_t merged;
-    do {
-        char err[256] = "";
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (f->store->ops->merge(f->store, MERGE_CHUNK, &merged, err, sizeof err) != STORE_OK) {
-            log_debug("store: merge: %s", err);
-            return;
-        }
-        long long took = ms_since(&t0);
-        pthread_mutex_lock(&f->lock);
-        f->stats.merges += merged > 0;
-        f->stats.merged_rows += merged;
-        f->stats.merge_ms += (uint64_t)took;
-        pthread_mutex_unlock(&f->lock);
-        if (merged)
-            log_debug("store: merged %zu journal rows in %lld ms", merged, took);
-    } while (merged == MERGE_CHUNK && ms_since(&start) < budget_ms);
-}
-
 /* Writes what is pending; with nothing pending, checks the store if check says so. */
 static bool flush(struct flusher *f, bool check)
 {
@@ -302,10 +269,7 @@ static bool flush(struct flusher *f, bool check)
 
 bool flusher_flush(struct flusher *f)
 {
-    if (!flush(f, true))
-        return false;
-    merge(f, f->interval_ms / 2);
-    return true;
+    return flush(f, true);
 }
 
 /* The deadline ms milliseconds from now on the monotonic clock. */
@@ -390,8 +354,6 @@ uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms)
         nanosleep(&ts, NULL);
         pause = pause * 2 < 2000 ? pause * 2 : 2000;
     }
-    /* What is written durably needs no more; folding it in is bounded so a stop stays quick. */
-    merge(f, f->interval_ms);
     /* Whatever is still pending could not be written. */
     struct batch *b = &f->batch;
     take(f);

@@ -30,9 +30,6 @@ struct flusher_stats {
     uint64_t flush_ms;     /* time spent in flushes, in all */
     uint64_t flush_ms_max; /* the longest flush */
     uint64_t flush_rows;   /* (repo, day) rows handed to the store */
-    uint64_t merges;       /* merge steps that moved rows */
-    uint64_t merged_rows;  /* rows the store folded into its final form */
-    uint64_t merge_ms;     /* time spent merging */
 };
 
 /* A flusher for table and store (both borrowed), writing every interval_ms. */

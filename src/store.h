@@ -82,9 +82,10 @@ struct store;
 /* What a store has done since it was opened; for logs and metrics. */
 struct store_stats {
     uint64_t journal_rows;      /* deltas written durably by apply */
-    uint64_t merged_rows;       /* of those, folded into the tables */
+    uint64_t merged_rows;       /* of those, folded into the final form (SQLite: the tables) */
     uint64_t backlog_rows;      /* written and not folded yet (now) */
     uint64_t ambiguous_commits; /* COMMITs that reported an error but had reached the file */
+    uint64_t merge_ms;          /* time spent folding */
 };
 
 struct store_ops {
@@ -106,14 +107,6 @@ struct store_ops {
      * flusher only.
      */
     enum store_result (*check)(struct store *s, char *err, size_t errlen);
-    /*
-     * Optional (NULL: nothing to do). Moves up to max_rows of what apply
-     * wrote durably into the store's final form, setting *merged to how
-     * many; apply's cost must not depend on it. Called by the flusher only,
-     * between flushes.
-     */
-    enum store_result (*merge)(struct store *s, size_t max_rows, size_t *merged, char *err,
-                               size_t errlen);
     /* Optional: fills *out. Called by the flusher only. */
     void (*stats)(struct store *s, struct store_stats *out);
     /*
@@ -171,5 +164,12 @@ enum store_sqlite_fault {
 
 /* Makes the next flush of s (a SQLite store) fail as fault says. For tests. */
 void store_sqlite_fault(struct store *s, enum store_sqlite_fault fault);
+
+/*
+ * Waits, at most timeout_ms, until everything s wrote is folded from its
+ * journal into the tables; 0, or -1 if it was not (the merger fails or is
+ * slow). For tests and tools; the server never needs to.
+ */
+int store_sqlite_drain(struct store *s, unsigned timeout_ms);
 
 #endif

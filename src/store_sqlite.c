@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -31,21 +34,48 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "log.h"
 
-#define APP_ID         0x67686974 /* "ghit" */
-#define SCHEMA_VERSION 2          /* 2: the journal and meta tables; a version 1 file is upgraded */
+#define APP_ID 0x67686974 /* "ghit" */
+#define SCHEMA_VERSION                                                                             \
+    2 /* 2: meta (with the journal's merge mark); a version 1 file is upgraded                     \
+       */
+#define JOURNAL_APP_ID 0x67686a6c /* "ghjl": the journal file beside a ghit database */
+#define JOURNAL_SUFFIX "-flushes"
+#define MERGE_MAX_ROWS 250000 /* journal rows per merge transaction: about 2 s at worst here */
+#define MERGE_IDLE_MS  200    /* how often an idle merger looks for work */
+
+/*
+ * The merger: a thread with its own connection that folds the journal into
+ * the tables. `lock` guards everything below it; the thread owns db.
+ */
+struct merger {
+    pthread_t thread;
+    sqlite3 *db; /* the database, the journal attached as "j" */
+    char *path;
+    pthread_mutex_t lock;
+    pthread_cond_t wake, progress;
+    bool stop, started;
+    int64_t merged;    /* the last journal id folded into the tables (meta.merged) */
+    int64_t wanted;    /* store_sqlite_drain(): merge at least this far */
+    uint64_t rows, ms; /* rows merged, time spent */
+    unsigned failures; /* merges that failed in a row */
+    char error[256];   /* the last failure */
+};
 
 struct sqlite_store {
     struct store base; /* first: a struct store * is a struct sqlite_store * */
-    sqlite3 *db;
-    char *path;
+    sqlite3 *db;       /* the database, the journal attached as "j" when has_journal */
+    char *path, *jpath;
     int lock_fd;      /* holds flock(LOCK_EX) while a server writes the file; -1 if none */
-    bool has_journal; /* schema 2 (a read-only opener may meet a version 1 file) */
-    int64_t flushed;  /* the sequence number of the last flush written */
+    bool has_journal; /* a journal is attached (a reader may find none) */
+    int64_t flushed;  /* the sequence number of the last flush written (j.meta.flushed) */
+    int64_t appended; /* the last journal id this connection wrote */
     enum store_sqlite_fault fault;
-    sqlite3_stmt *append, *mark_flushed, *merge_bound, *merge_repos, *merge_daily, *merge_drop,
-        *backlog, *upsert_repo, *upsert_day, *delete_journal, *delete_days, *delete_repo;
+    sqlite3_stmt *append, *mark_flushed, *backlog, *upsert_repo, *upsert_day, *delete_days,
+        *delete_repo;
     struct store_stats stats;
+    struct merger *merger; /* writers only */
 };
 
 static const char schema[] = "CREATE TABLE repos ("
@@ -62,18 +92,30 @@ static const char schema[] = "CREATE TABLE repos ("
                              "CREATE INDEX daily_by_day ON daily(day);";
 
 /*
- * Schema 2 adds the journal. A flush appends its deltas there, one row
- * each, in one short transaction: rows go to the end of a rowid table, so
- * the cost of making a flush durable is the bytes it writes, whatever the
- * repos. A merge folds the oldest rows into repos and daily, in key order,
- * and deletes them in the same transaction, so each row counts exactly
- * once. meta.flushed is the sequence number of the last flush, written
- * with it: after a COMMIT that reports an error it tells whether the flush
- * is in (doc/design.md, "The journal").
+ * Schema 2 adds meta: meta.merged is the last journal id folded into the
+ * tables, written in the same transaction as the rows it folds.
  */
 static const char schema_v2[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta(key, value) VALUES ('merged', 0);";
+
+/*
+ * The journal, a second file beside the database (PATH-flushes). A flush
+ * appends its deltas there, one row each, in one short transaction: rows go
+ * to the end of a rowid table, so the cost of making a flush durable is the
+ * bytes it writes, whatever the repos. The merger folds rows into repos and
+ * daily, in key order and in large batches, at its own pace; being another
+ * file, its long transactions never hold up a flush (SQLite locks a file
+ * for writing, not a table). Rows up to meta.merged are folded: the merger
+ * deletes them afterwards, and a reader or a restart ignores any left.
+ * j.meta.flushed is the sequence number of the last flush, written with it:
+ * after a COMMIT that reports an error it tells whether the flush is in.
+ * AUTOINCREMENT keeps ids growing, also past a journal lost and made anew
+ * (sqlite_sequence is then set to meta.merged).
+ */
+static const char journal_schema[] =
     "CREATE TABLE journal ("
-    "  id INTEGER PRIMARY KEY,"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  flush INTEGER NOT NULL,"
     "  repo TEXT NOT NULL,"
     "  day TEXT NOT NULL,"
@@ -221,15 +263,16 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
      * merge keeps up), so aggregating it first costs little.
      */
     static const char with_journal[] =
-        "WITH j AS (SELECT repo, sum(hits) AS hits, min(day) AS first,"
-        "  sum(CASE WHEN day = ?1 THEN hits ELSE 0 END) AS today FROM journal GROUP BY repo) "
-        "SELECT r.name, r.total + coalesce(j.hits, 0), min(r.first_day, coalesce(j.first, "
-        "  r.first_day)), coalesce(d.hits, 0) + coalesce(j.today, 0) "
+        "WITH p AS (SELECT repo, sum(hits) AS hits, min(day) AS first,"
+        "  sum(CASE WHEN day = ?1 THEN hits ELSE 0 END) AS today FROM j.journal"
+        "  WHERE id > (SELECT value FROM main.meta WHERE key = 'merged') GROUP BY repo) "
+        "SELECT r.name, r.total + coalesce(p.hits, 0), min(r.first_day, coalesce(p.first, "
+        "  r.first_day)), coalesce(d.hits, 0) + coalesce(p.today, 0) "
         "FROM repos r LEFT JOIN daily d ON d.repo = r.name AND d.day = ?1 "
-        "LEFT JOIN j ON j.repo = r.name "
+        "LEFT JOIN p ON p.repo = r.name "
         "UNION ALL "
-        "SELECT j.repo, j.hits, j.first, j.today FROM j "
-        "WHERE NOT EXISTS (SELECT 1 FROM repos WHERE name = j.repo)";
+        "SELECT p.repo, p.hits, p.first, p.today FROM p "
+        "WHERE NOT EXISTS (SELECT 1 FROM repos WHERE name = p.repo)";
     static const char tables_only[] =
         "SELECT r.name, r.total, r.first_day, coalesce(d.hits, 0) "
         "FROM repos r LEFT JOIN daily d ON d.repo = r.name AND d.day = ?1";
@@ -307,7 +350,7 @@ static int run(sqlite3_stmt *st)
 static int64_t read_flushed(struct sqlite_store *s)
 {
     int64_t v;
-    return pragma_int(s->db, "SELECT value FROM meta WHERE key = 'flushed'", &v) == 0 ? v : -1;
+    return pragma_int(s->db, "SELECT value FROM j.meta WHERE key = 'flushed'", &v) == 0 ? v : -1;
 }
 
 /* Ends a transaction that failed: rolls back what is open, so the next try starts clean. */
@@ -366,15 +409,14 @@ static int step_key(sqlite3_stmt *st, const char *key)
 
 /*
  * Makes one put inside the open transaction. A set or delete replaces
- * everything the repo had, its journal rows included: they are hits from
- * before the change, which the change supersedes.
+ * everything the repo had; the caller has merged the journal first.
  */
 static int step_put(struct sqlite_store *s, const struct store_put *p)
 {
     const struct store_repo *r = &p->repo;
     int rc = SQLITE_OK;
     if (p->mode != STORE_PUT_ADD) {
-        sqlite3_stmt *wipe[] = {s->delete_journal, s->delete_days, s->delete_repo};
+        sqlite3_stmt *wipe[] = {s->delete_days, s->delete_repo};
         for (size_t i = 0; i < sizeof wipe / sizeof wipe[0] && rc == SQLITE_OK; i++)
             rc = step_key(wipe[i], r->key);
         if (p->mode == STORE_PUT_DELETE || rc != SQLITE_OK)
@@ -390,9 +432,16 @@ static int step_put(struct sqlite_store *s, const struct store_put *p)
     return rc;
 }
 
+static int drain(struct sqlite_store *s, unsigned timeout_ms, char *err, size_t errlen);
+
 /*
- * Makes n puts, then appends nd deltas to the journal, in one transaction
- * that also records its sequence number (see commit_flush); see store.h.
+ * Makes n puts, then appends nd deltas to the journal; see store.h. A set
+ * or delete replaces a repo's rows as a whole, so the journal is merged
+ * first (rows flushed before the change are folded in, then replaced), in
+ * a transaction of its own: puts are idempotent, so if the deltas' flush
+ * then fails, giving both back and writing them again is right. The deltas
+ * go in one transaction that also records its sequence number (see
+ * commit_flush).
  */
 static enum store_result sqlite_write(struct store *base, const struct store_put *p, size_t n,
                                       const struct store_delta *d, size_t nd, char *err,
@@ -401,14 +450,26 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
     struct sqlite_store *s = (struct sqlite_store *)base;
     if (check_file(s, err, errlen) != STORE_OK)
         return STORE_FAILED;
-    int64_t seq = s->flushed + 1;
-    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        fail(s, "cannot begin a write", err, errlen);
-        return classify(rc);
+    int rc = SQLITE_OK;
+    if (n) {
+        if (drain(s, 30000, err, errlen) < 0)
+            return STORE_RETRY;
+        rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+        for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
+            rc = step_put(s, &p[i]);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            fail(s, "cannot write the changes", err, errlen);
+            abandon(s);
+            return classify(rc);
+        }
     }
-    for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
-        rc = step_put(s, &p[i]);
+    if (nd == 0)
+        return STORE_OK;
+    int64_t seq = s->flushed + 1;
+    /* Deferred: the first write locks the journal file only, never the tables the merger writes. */
+    rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
     for (size_t i = 0; i < nd && rc == SQLITE_OK; i++)
         rc = append(s, seq, &d[i]);
     if (rc == SQLITE_OK) {
@@ -423,7 +484,13 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
         return classify(rc);
     }
     s->flushed = seq;
+    s->appended = sqlite3_last_insert_rowid(s->db);
     s->stats.journal_rows += nd;
+    if (s->merger) {
+        pthread_mutex_lock(&s->merger->lock);
+        pthread_cond_signal(&s->merger->wake);
+        pthread_mutex_unlock(&s->merger->lock);
+    }
     return STORE_OK;
 }
 
@@ -436,57 +503,6 @@ static enum store_result sqlite_apply(struct store *base, const struct store_del
     (void)fn; /* the file holds only this process's hits: nothing newer to report */
     (void)arg;
     return sqlite_write(base, NULL, 0, d, n, err, errlen);
-}
-
-/*
- * Folds the oldest journal rows, at most max_rows, into repos and daily,
- * and deletes them, in one transaction. GROUP BY hands the upserts over in
- * key order, so each page of the tables is visited once per merge however
- * the hits were spread.
- */
-static enum store_result sqlite_merge(struct store *base, size_t max_rows, size_t *merged,
-                                      char *err, size_t errlen)
-{
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    *merged = 0;
-    if (check_file(s, err, errlen) != STORE_OK)
-        return STORE_FAILED;
-    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        fail(s, "cannot begin a merge", err, errlen);
-        return classify(rc);
-    }
-    sqlite3_bind_int64(s->merge_bound, 1, (int64_t)max_rows);
-    rc = sqlite3_step(s->merge_bound);
-    int64_t bound = sqlite3_column_int64(s->merge_bound, 0);
-    int64_t rows = sqlite3_column_int64(s->merge_bound, 1);
-    bool empty = rc != SQLITE_ROW || rows == 0;
-    sqlite3_reset(s->merge_bound);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        fail(s, "cannot read the journal", err, errlen);
-        abandon(s);
-        return classify(rc);
-    }
-    if (empty) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return STORE_OK;
-    }
-    sqlite3_stmt *steps[] = {s->merge_repos, s->merge_daily, s->merge_drop};
-    rc = SQLITE_OK;
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == SQLITE_OK; i++) {
-        sqlite3_bind_int64(steps[i], 1, bound);
-        rc = run(steps[i]);
-    }
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        fail(s, "cannot merge the journal", err, errlen);
-        abandon(s);
-        return classify(rc);
-    }
-    *merged = (size_t)rows;
-    s->stats.merged_rows += *merged;
-    return STORE_OK;
 }
 
 /* Hands the repo gathered in r (with its nd days) to fn. */
@@ -509,11 +525,12 @@ static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, vo
     sqlite3_stmt *st;
     /* With the journal's rows not merged yet: an export holds every flush. */
     static const char with_journal[] =
-        "WITH j AS (SELECT repo, day, sum(hits) AS hits FROM journal GROUP BY repo, day), "
+        "WITH p AS (SELECT repo, day, sum(hits) AS hits FROM j.journal "
+        "  WHERE id > (SELECT value FROM main.meta WHERE key = 'merged') GROUP BY repo, day), "
         "d AS (SELECT repo, day, sum(hits) AS hits FROM (SELECT repo, day, hits FROM daily "
-        "  UNION ALL SELECT repo, day, hits FROM j) GROUP BY repo, day), "
+        "  UNION ALL SELECT repo, day, hits FROM p) GROUP BY repo, day), "
         "r AS (SELECT name, sum(total) AS total, min(first_day) AS first_day FROM "
-        "  (SELECT name, total, first_day FROM repos UNION ALL SELECT repo, hits, day FROM j) "
+        "  (SELECT name, total, first_day FROM repos UNION ALL SELECT repo, hits, day FROM p) "
         "  GROUP BY name) "
         "SELECT r.name, r.total, r.first_day, d.day, d.hits FROM r "
         "LEFT JOIN d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day";
@@ -579,8 +596,15 @@ static enum store_result sqlite_check(struct store *base, char *err, size_t errl
     struct sqlite_store *s = (struct sqlite_store *)base;
     if (check_file(s, err, errlen) != STORE_OK)
         return STORE_FAILED;
-    /* Taking the write lock is what a flush needs first; nothing is written. */
-    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE; ROLLBACK;", NULL, NULL, NULL);
+    /*
+     * Taking the journal's write lock is what a flush needs first; nothing
+     * is written (the update is rolled back), and the tables, which the
+     * merger may hold for seconds, are not touched.
+     */
+    int rc = sqlite3_exec(s->db,
+                          "BEGIN; UPDATE j.meta SET value = value WHERE key = 'flushed';"
+                          "ROLLBACK;",
+                          NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         fail(s, "cannot begin a write", err, errlen);
         if (!sqlite3_get_autocommit(s->db))
@@ -590,18 +614,361 @@ static enum store_result sqlite_check(struct store *base, char *err, size_t errl
     return STORE_OK;
 }
 
+static bool has_wal(const char *path);
+static void merger_stop(struct merger *m);
+
+/* "file:PATH?QUERY", PATH percent-escaped as URIs need (SQLite's URI filenames). Free it. */
+static char *uri_of(const char *path, const char *query)
+{
+    struct buf uri;
+    buf_init(&uri);
+    buf_puts(&uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '?' || *p == '#' || *p == '%' || *p < 0x21 || *p >= 0x7f)
+            buf_printf(&uri, "%%%02X", *p);
+        else
+            buf_putc(&uri, (char)*p);
+    }
+    buf_printf(&uri, "?%s", query);
+    return buf_steal(&uri);
+}
+
+/* Attaches the journal file of db's connection as "j" with the URI query given; SQLite's result. */
+static int attach(sqlite3 *db, const char *jpath, const char *query)
+{
+    char *uri = uri_of(jpath, query);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "ATTACH ?1 AS j", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        sqlite3_finalize(st);
+    }
+    free(uri);
+    return rc;
+}
+
+/* The tables' merge mark (meta.merged), 0 for a version 1 file; -1 if it cannot be read. */
+static int64_t read_merged(sqlite3 *db)
+{
+    int64_t v, tables;
+    if (pragma_int(db, "SELECT count(*) FROM main.sqlite_schema WHERE name = 'meta'", &tables) < 0)
+        return -1;
+    if (tables == 0)
+        return 0;
+    return pragma_int(db, "SELECT value FROM main.meta WHERE key = 'merged'", &v) == 0 ? v : -1;
+}
+
+/*
+ * Attaches the journal beside the database. A reader attaches it read-only
+ * if it exists (as immutable if it may not make its -shm file and no WAL is
+ * left). A writer makes it if missing, checks that it is ghit's journal and
+ * writable, switches it to WAL, and keeps its ids above the merge mark.
+ */
+static int attach_journal(struct sqlite_store *s, bool read_only, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(s->jpath, &st) != 0) {
+        if (read_only)
+            return 0; /* no journal: the tables are all there is */
+    } else if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file; ghit keeps its journal there", s->jpath);
+        return -1;
+    }
+    int64_t app_id = 0, ntables = 0;
+    int rc = attach(s->db, s->jpath, read_only ? "mode=ro" : "mode=rwc");
+    if (rc == SQLITE_OK &&
+        (pragma_int(s->db, "PRAGMA j.application_id", &app_id) < 0 ||
+         pragma_int(s->db, "SELECT count(*) FROM j.sqlite_schema", &ntables) < 0))
+        rc = sqlite3_errcode(s->db);
+    if (rc != SQLITE_OK && read_only && !has_wal(s->jpath)) {
+        /* As for the database (reopen_immutable): no WAL left, nothing can change under us. */
+        sqlite3_exec(s->db, "DETACH j", NULL, NULL, NULL);
+        rc = attach(s->db, s->jpath, "immutable=1");
+        if (rc == SQLITE_OK && pragma_int(s->db, "PRAGMA j.application_id", &app_id) < 0)
+            rc = sqlite3_errcode(s->db);
+    }
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open the journal %s: %s", s->jpath, sqlite3_errmsg(s->db));
+        return -1;
+    }
+    /* A writer makes an empty file its journal; anything else must be one already. */
+    if (app_id != JOURNAL_APP_ID && !(app_id == 0 && ntables == 0 && !read_only)) {
+        snprintf(err, errlen, "%s is not ghit's journal; move it away (ghit makes a new one)",
+                 s->jpath);
+        return -1;
+    }
+    s->has_journal = true;
+    if (read_only)
+        return 0;
+    if (sqlite3_db_readonly(s->db, "j") == 1) {
+        snprintf(err, errlen, "cannot write %s: ghit serve needs to write its journal", s->jpath);
+        return -1;
+    }
+    int64_t merged = read_merged(s->db);
+    char *msg = NULL;
+    char sql[sizeof journal_schema + 256];
+    if (app_id == 0)
+        snprintf(sql, sizeof sql,
+                 "PRAGMA j.journal_mode=WAL; BEGIN; %s PRAGMA j.application_id=%d;"
+                 "INSERT INTO j.sqlite_sequence(name, seq) VALUES ('journal', %" PRId64 ");"
+                 "COMMIT;",
+                 journal_schema, JOURNAL_APP_ID, merged);
+    else
+        snprintf(sql, sizeof sql,
+                 "PRAGMA j.journal_mode=WAL; UPDATE j.sqlite_sequence SET seq = max(seq, %" PRId64
+                 ") WHERE name = 'journal';",
+                 merged);
+    /* CREATE TABLE names the table in j: the schema text is qualified here. */
+    for (char *p = strstr(sql, "CREATE TABLE "); p; p = strstr(p + 1, "CREATE TABLE ")) {
+        memmove(p + 15, p + 13, strlen(p + 13) + 1);
+        memcpy(p + 13, "j.", 2);
+    }
+    for (char *p = strstr(sql, "INSERT INTO meta"); p; p = strstr(p + 1, "INSERT INTO meta")) {
+        memmove(p + 14, p + 12, strlen(p + 12) + 1);
+        memcpy(p + 12, "j.", 2);
+    }
+    if (merged < 0 || sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot set up the journal %s: %s", s->jpath,
+                 msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        abandon(s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Logs a merge failure once per cause; called with m->lock held. */
+static void merge_failed(struct merger *m, const char *what)
+{
+    if (strcmp(m->error, what) != 0) {
+        log_error("store: merging the journal: %s; the rows stay in the journal and count", what);
+        snprintf(m->error, sizeof m->error, "%s", what);
+    }
+    m->failures++;
+}
+
+/*
+ * Folds up to MERGE_MAX_ROWS journal rows past the merge mark into repos
+ * and daily, and moves the mark, in one transaction of the tables; then
+ * deletes the folded rows from the journal, which may fail without harm
+ * (rows up to the mark are ignored). Returns the rows folded, or -1.
+ */
+static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, char *why,
+                          size_t whylen)
+{
+    /* st: bound, repos, daily, mark, drop */
+    int rc = sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL);
+    sqlite3_bind_int64(st[0], 1, merged);
+    sqlite3_bind_int64(st[0], 2, MERGE_MAX_ROWS);
+    int64_t bound = 0, rows = 0;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st[0])) == SQLITE_ROW) {
+        bound = sqlite3_column_int64(st[0], 0);
+        rows = sqlite3_column_int64(st[0], 1);
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset(st[0]);
+    if (rc == SQLITE_OK && rows > 0) {
+        for (int i = 1; i <= 3 && rc == SQLITE_OK; i++) {
+            sqlite3_bind_int64(st[i], 1, i == 3 ? bound : merged);
+            if (i < 3)
+                sqlite3_bind_int64(st[i], 2, bound);
+            rc = run(st[i]);
+        }
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(m->db, rows > 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(why, whylen, "%s", sqlite3_errmsg(m->db));
+        if (!sqlite3_get_autocommit(m->db))
+            sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    if (rows > 0) {
+        sqlite3_bind_int64(st[4], 1, bound);
+        run(st[4]);
+    }
+    return rows;
+}
+
+/* The merger thread: folds the journal whenever it grows, until told to stop. */
+static void *merger_run(void *arg)
+{
+    struct merger *m = arg;
+    /* Below the HTTP workers: under full load, merging waits for spare time (the backlog shows it).
+     */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+    static const char *const sql[] = {
+        "SELECT max(id), count(*) FROM (SELECT id FROM j.journal WHERE id > ?1 ORDER BY id "
+        "LIMIT ?2)",
+        "INSERT INTO main.repos(name, first_day, total) "
+        "SELECT repo, min(day), sum(hits) FROM j.journal WHERE id > ?1 AND id <= ?2 GROUP BY repo "
+        "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
+        "first_day = min(first_day, excluded.first_day)",
+        "INSERT INTO main.daily(repo, day, hits) "
+        "SELECT repo, day, sum(hits) FROM j.journal WHERE id > ?1 AND id <= ?2 "
+        "GROUP BY repo, day ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits",
+        "UPDATE main.meta SET value = ?1 WHERE key = 'merged'",
+        "DELETE FROM j.journal WHERE id <= ?1",
+    };
+    sqlite3_stmt *st[5] = {0};
+    for (int i = 0; i < 5; i++) {
+        if (sqlite3_prepare_v2(m->db, sql[i], -1, &st[i], NULL) != SQLITE_OK) {
+            pthread_mutex_lock(&m->lock);
+            merge_failed(m, sqlite3_errmsg(m->db));
+            m->stop = true;
+            pthread_cond_broadcast(&m->progress);
+            pthread_mutex_unlock(&m->lock);
+        }
+    }
+    pthread_mutex_lock(&m->lock);
+    int64_t merged = m->merged;
+    while (!m->stop) {
+        pthread_mutex_unlock(&m->lock);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        char why[256] = "";
+        int64_t rows = merge_once(m, st, merged, why, sizeof why);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        uint64_t ms =
+            (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        pthread_mutex_lock(&m->lock);
+        if (rows < 0) {
+            merge_failed(m, why);
+        } else if (rows > 0) {
+            int64_t mark = 0;
+            pragma_int(m->db, "SELECT value FROM main.meta WHERE key = 'merged'", &mark);
+            merged = m->merged = mark;
+            m->rows += (uint64_t)rows;
+            m->ms += ms;
+            if (m->failures)
+                log_info("store: merging the journal again after %u failures", m->failures);
+            m->failures = 0;
+            m->error[0] = '\0';
+            log_debug("store: merged %" PRId64 " journal rows in %llu ms", rows,
+                      (unsigned long long)ms);
+        }
+        pthread_cond_broadcast(&m->progress);
+        if (rows == 0 || rows < 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            long wait_ms = rows < 0 ? 1000 : MERGE_IDLE_MS;
+            until.tv_nsec += wait_ms * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            if (!m->stop && m->wanted <= merged)
+                pthread_cond_timedwait(&m->wake, &m->lock, &until);
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    for (int i = 0; i < 5; i++)
+        sqlite3_finalize(st[i]);
+    return NULL;
+}
+
+/* Starts the merger of s on a connection of its own; NULL with a message in err. */
+static struct merger *merger_start(struct sqlite_store *s, char *err, size_t errlen)
+{
+    struct merger *m = xcalloc(1, sizeof *m);
+    m->path = xstrdup(s->path);
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->wake, &ca);
+    pthread_cond_init(&m->progress, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = sqlite3_open_v2(s->path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_extended_result_codes(m->db, 1);
+        sqlite3_busy_timeout(m->db, 10000);
+        rc = attach(m->db, s->jpath, "mode=rw");
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(m->db,
+                          "PRAGMA main.cache_size=-65536; PRAGMA main.synchronous=NORMAL;"
+                          "PRAGMA j.synchronous=NORMAL;",
+                          NULL, NULL, NULL);
+    m->merged = read_merged(m->db);
+    if (rc != SQLITE_OK || m->merged < 0 ||
+        (rc = pthread_create(&m->thread, NULL, merger_run, m))) {
+        snprintf(err, errlen, "cannot start the journal's merger on %s: %s", s->path,
+                 m->db ? sqlite3_errmsg(m->db) : strerror(rc));
+        sqlite3_close(m->db);
+        m->started = false;
+        merger_stop(m);
+        return NULL;
+    }
+    m->started = true;
+    return m;
+}
+
+/* Stops the merger thread (after its current merge) and frees it. */
+static void merger_stop(struct merger *m)
+{
+    if (m->started) {
+        pthread_mutex_lock(&m->lock);
+        m->stop = true;
+        pthread_cond_signal(&m->wake);
+        pthread_mutex_unlock(&m->lock);
+        pthread_join(m->thread, NULL);
+        sqlite3_close(m->db);
+    }
+    pthread_cond_destroy(&m->wake);
+    pthread_cond_destroy(&m->progress);
+    pthread_mutex_destroy(&m->lock);
+    free(m->path);
+    free(m);
+}
+
+/*
+ * Waits until the merger has folded every row this store appended, at most
+ * timeout_ms; 0, or -1 with why in err.
+ */
+static int drain(struct sqlite_store *s, unsigned timeout_ms, char *err, size_t errlen)
+{
+    struct merger *m = s->merger;
+    if (!m)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&m->lock);
+    m->wanted = s->appended;
+    pthread_cond_signal(&m->wake);
+    int rc = 0;
+    while (m->merged < s->appended && !m->stop && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&m->progress, &m->lock, &until);
+    bool done = m->merged >= s->appended;
+    if (!done)
+        snprintf(err, errlen, "the journal could not be merged in time%s%s",
+                 m->error[0] ? ": " : "", m->error);
+    pthread_mutex_unlock(&m->lock);
+    return done ? 0 : -1;
+}
+
+int store_sqlite_drain(struct store *base, unsigned timeout_ms)
+{
+    char err[256];
+    return drain((struct sqlite_store *)base, timeout_ms, err, sizeof err);
+}
+
 static void sqlite_stats(struct store *base, struct store_stats *out)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     *out = s->stats;
-    out->backlog_rows = 0;
-    int64_t n;
-    if (s->backlog && sqlite3_step(s->backlog) == SQLITE_ROW) {
-        n = sqlite3_column_int64(s->backlog, 0);
-        out->backlog_rows = n > 0 ? (uint64_t)n : 0;
+    if (s->merger) {
+        pthread_mutex_lock(&s->merger->lock);
+        out->merged_rows = s->merger->rows;
+        out->merge_ms = s->merger->ms;
+        out->backlog_rows =
+            s->appended > s->merger->merged ? (uint64_t)(s->appended - s->merger->merged) : 0;
+        pthread_mutex_unlock(&s->merger->lock);
     }
-    if (s->backlog)
-        sqlite3_reset(s->backlog);
 }
 
 void store_sqlite_fault(struct store *base, enum store_sqlite_fault fault)
@@ -612,15 +979,21 @@ void store_sqlite_fault(struct store *base, enum store_sqlite_fault fault)
 static void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    sqlite3_stmt *all[] = {s->append,      s->mark_flushed, s->merge_bound,    s->merge_repos,
-                           s->merge_daily, s->merge_drop,   s->backlog,        s->upsert_repo,
-                           s->upsert_day,  s->delete_days,  s->delete_journal, s->delete_repo};
+    if (s->merger) {
+        /* A clean stop leaves the tables whole when the merger can catch up within a second. */
+        char err[256];
+        drain(s, 1000, err, sizeof err);
+        merger_stop(s->merger);
+    }
+    sqlite3_stmt *all[] = {s->append,     s->mark_flushed, s->backlog,    s->upsert_repo,
+                           s->upsert_day, s->delete_days,  s->delete_repo};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* drops the flock */
     free(s->path);
+    free(s->jpath);
     free(s);
 }
 
@@ -628,7 +1001,6 @@ static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .scan = sqlite_scan,
     .apply = sqlite_apply,
-    .merge = sqlite_merge,
     .stats = sqlite_stats,
     .check = sqlite_check,
     .write = sqlite_write,
@@ -772,6 +1144,10 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
     s->base.ops = &sqlite_ops;
     s->path = xstrdup(path);
     s->lock_fd = -1;
+    size_t plen = strlen(path);
+    s->jpath = xmalloc(plen + sizeof JOURNAL_SUFFIX);
+    memcpy(s->jpath, path, plen);
+    memcpy(s->jpath + plen, JOURNAL_SUFFIX, sizeof JOURNAL_SUFFIX);
 
     struct stat st;
     /* ":memory:", "" and URIs name no file: hits kept there would vanish at exit. */
@@ -783,7 +1159,9 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
         snprintf(err, errlen, "%s is not a regular file; give --db a file path", path);
         goto fail;
     }
-    int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    /* URI: the journal is attached by a URI (a path starting "file:" was refused above). */
+    int flags = SQLITE_OPEN_URI |
+                (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         fail(s, "cannot open the database", err, errlen);
@@ -806,36 +1184,23 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
     sqlite3_busy_timeout(s->db, 1000);
     if (adopt(s, read_only, err, errlen) < 0 || check_integrity(s, err, errlen) < 0)
         goto fail;
-    int64_t version = 0;
-    pragma_int(s->db, "PRAGMA user_version", &version);
-    s->has_journal = version >= 2;
-    if (read_only)
+    if (read_only) {
+        if (attach_journal(s, true, err, errlen) < 0)
+            goto fail;
         return &s->base;
+    }
     /* WAL: readers (the sqlite3 shell, backups, ghit render) never block the flusher. */
-    if (use_wal(s, err, errlen) < 0)
+    if (use_wal(s, err, errlen) < 0 || attach_journal(s, false, err, errlen) < 0)
         goto fail;
     static const struct {
         size_t offset;
         const char *sql;
     } statements[] = {
         {offsetof(struct sqlite_store, append),
-         "INSERT INTO journal(flush, repo, day, hits) VALUES (?1, ?2, ?3, ?4)"},
+         "INSERT INTO j.journal(flush, repo, day, hits) VALUES (?1, ?2, ?3, ?4)"},
         {offsetof(struct sqlite_store, mark_flushed),
-         "UPDATE meta SET value = ?1 WHERE key = 'flushed'"},
-        {offsetof(struct sqlite_store, merge_bound),
-         "SELECT max(id), count(*) FROM (SELECT id FROM journal ORDER BY id LIMIT ?1)"},
-        {offsetof(struct sqlite_store, merge_repos),
-         "INSERT INTO repos(name, first_day, total) "
-         "SELECT repo, min(day), sum(hits) FROM journal WHERE id <= ?1 GROUP BY repo "
-         "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
-         "first_day = min(first_day, excluded.first_day)"},
-        {offsetof(struct sqlite_store, merge_daily),
-         "INSERT INTO daily(repo, day, hits) "
-         "SELECT repo, day, sum(hits) FROM journal WHERE id <= ?1 GROUP BY repo, day "
-         "ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits"},
-        {offsetof(struct sqlite_store, merge_drop), "DELETE FROM journal WHERE id <= ?1"},
-        {offsetof(struct sqlite_store, backlog),
-         "SELECT coalesce(max(id) - min(id) + 1, 0) FROM journal"},
+         "UPDATE j.meta SET value = ?1 WHERE key = 'flushed'"},
+        {offsetof(struct sqlite_store, backlog), "SELECT coalesce(max(id), 0) FROM j.journal"},
         {offsetof(struct sqlite_store, upsert_repo),
          "INSERT INTO repos(name, first_day, total) VALUES (?1, ?2, ?3) "
          "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
@@ -843,7 +1208,6 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
         {offsetof(struct sqlite_store, upsert_day),
          "INSERT INTO daily(repo, day, hits) VALUES (?1, ?2, ?3) "
          "ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits"},
-        {offsetof(struct sqlite_store, delete_journal), "DELETE FROM journal WHERE repo = ?1"},
         {offsetof(struct sqlite_store, delete_days), "DELETE FROM daily WHERE repo = ?1"},
         {offsetof(struct sqlite_store, delete_repo), "DELETE FROM repos WHERE name = ?1"},
     };
@@ -859,6 +1223,11 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
         fail(s, "cannot read the journal's flush number", err, errlen);
         goto fail;
     }
+    if (sqlite3_step(s->backlog) == SQLITE_ROW)
+        s->appended = sqlite3_column_int64(s->backlog, 0);
+    sqlite3_reset(s->backlog);
+    if (!(s->merger = merger_start(s, err, errlen)))
+        goto fail;
     return &s->base;
 fail:
     sqlite_close(&s->base);

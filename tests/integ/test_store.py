@@ -112,8 +112,8 @@ def test_database_in_missing_directory_fails_cleanly(tmp_path):
 def test_locked_database_fails_healthz_then_recovers_without_losing_hits(make_server):
     s = make_server("--flush-interval", "100", "--shutdown-timeout", "15000")
     assert s.hit("lock/step").status == 200
-    time.sleep(0.3)  # the repo row exists; from now on flushes need the write lock
-    con = sqlite3.connect(s.db, isolation_level=None, timeout=5)
+    time.sleep(0.3)  # the repo row exists; from now on flushes need the journal's write lock
+    con = sqlite3.connect(s.db + "-flushes", isolation_level=None, timeout=5)
     hits = 1
     try:
         con.execute("BEGIN EXCLUSIVE")
@@ -148,7 +148,7 @@ def test_healthz_fails_while_idle_and_the_store_cannot_take_writes(make_server):
     # No hit is pending, so no flush fails: the flusher must probe the store itself.
     s = make_server("--flush-interval", "100")
     assert s.get("/healthz").status == 200
-    con = sqlite3.connect(s.db, isolation_level=None, timeout=5)
+    con = sqlite3.connect(s.db + "-flushes", isolation_level=None, timeout=5)
     try:
         con.execute("BEGIN EXCLUSIVE")
         h = wait_healthz(s, 503, 10, "while the store was locked")
@@ -163,7 +163,8 @@ def test_sigterm_while_locked_flushes_once_the_lock_goes(make_server):
     s = make_server("--flush-interval", "100", "--shutdown-timeout", "15000")
     s.hit("stop/locked")
     time.sleep(0.3)
-    con = sqlite3.connect(s.db, isolation_level=None, timeout=5, check_same_thread=False)
+    con = sqlite3.connect(s.db + "-flushes", isolation_level=None, timeout=5,
+                          check_same_thread=False)
     con.execute("BEGIN EXCLUSIVE")
     for _ in range(4):
         s.hit("stop/locked")
@@ -188,7 +189,7 @@ def test_sigterm_gives_up_after_shutdown_timeout_and_says_so(make_server):
     s = make_server("--flush-interval", "100", "--shutdown-timeout", "1000")
     s.hit("give/up")
     time.sleep(0.3)
-    con = sqlite3.connect(s.db, isolation_level=None, timeout=5)
+    con = sqlite3.connect(s.db + "-flushes", isolation_level=None, timeout=5)
     con.execute("BEGIN EXCLUSIVE")
     try:
         for _ in range(3):

@@ -33,6 +33,14 @@ static int64_t query_int(const char *path, const char *sql)
     return v;
 }
 
+/* The journal file beside path, where flushes go; locking it makes them fail. */
+static const char *journal_of(const char *path)
+{
+    static char j[512];
+    snprintf(j, sizeof j, "%s-flushes", path);
+    return j;
+}
+
 struct setup {
     char path[256];
     struct store *store;
@@ -40,12 +48,20 @@ struct setup {
     struct flusher *flusher;
 };
 
+/* query_int on s's database once its journal is folded into the tables. */
+static int64_t stored(struct setup *s, const char *sql)
+{
+    CHECK_INT(store_sqlite_drain(s->store, 10000), 0);
+    return query_int(s->path, sql);
+}
+
 /* A fresh store, table and (not started) flusher on dir/name. */
 static void setup(struct setup *s, const char *name)
 {
     char err[256];
     snprintf(s->path, sizeof s->path, "%s/%s", dir, name);
     unlink(s->path);
+    unlink(journal_of(s->path));
     s->store = store_sqlite_open(s->path, err, sizeof err);
     s->table = counter_new(0);
     s->flusher = flusher_new(s->table, s->store, 50);
@@ -76,10 +92,10 @@ static void set_replaces_pending_hits_and_orders_later_ones(void)
     CHECK_INT(v.total, 1001);
     CHECK_INT(v.today, 4);
     CHECK(flusher_flush(s.flusher));
-    CHECK_INT(query_int(s.path, "SELECT total FROM repos WHERE name='a/b'"), 1001);
-    CHECK_INT(query_int(s.path, "SELECT hits FROM daily WHERE repo='a/b' AND day='1970-04-11'"), 4);
-    CHECK_INT(query_int(s.path, "SELECT hits FROM daily WHERE repo='a/b' AND day='1970-04-01'"), 7);
-    CHECK_INT(query_int(s.path, "SELECT count(*) FROM daily WHERE repo='a/b'"), 2);
+    CHECK_INT(stored(&s, "SELECT total FROM repos WHERE name='a/b'"), 1001);
+    CHECK_INT(stored(&s, "SELECT hits FROM daily WHERE repo='a/b' AND day='1970-04-11'"), 4);
+    CHECK_INT(stored(&s, "SELECT hits FROM daily WHERE repo='a/b' AND day='1970-04-01'"), 7);
+    CHECK_INT(stored(&s, "SELECT count(*) FROM daily WHERE repo='a/b'"), 2);
     teardown(&s);
 }
 
@@ -97,17 +113,17 @@ static void delete_forgets_and_a_later_hit_starts_afresh(void)
     CHECK(!counter_get(s.table, "a/b", 100, &v));
     CHECK_INT(counter_size(s.table), 1);
     CHECK(flusher_flush(s.flusher));
-    CHECK_INT(query_int(s.path, "SELECT count(*) FROM repos WHERE name='a/b'"), 0);
-    CHECK_INT(query_int(s.path, "SELECT count(*) FROM daily WHERE repo='a/b'"), 0);
-    CHECK_INT(query_int(s.path, "SELECT total FROM repos WHERE name='c/d'"), 1);
+    CHECK_INT(stored(&s, "SELECT count(*) FROM repos WHERE name='a/b'"), 0);
+    CHECK_INT(stored(&s, "SELECT count(*) FROM daily WHERE repo='a/b'"), 0);
+    CHECK_INT(stored(&s, "SELECT total FROM repos WHERE name='c/d'"), 1);
 
     CHECK(counter_delete(s.table, "c/d"));
     counter_hit(s.table, "c/d", 101, &v); /* after the delete, in the same batch */
     CHECK_INT(v.total, 1);
     CHECK_INT(v.first_day, 101);
     CHECK(flusher_flush(s.flusher));
-    CHECK_INT(query_int(s.path, "SELECT total FROM repos WHERE name='c/d'"), 1);
-    CHECK_INT(query_int(s.path, "SELECT count(*) FROM daily WHERE repo='c/d'"), 1);
+    CHECK_INT(stored(&s, "SELECT total FROM repos WHERE name='c/d'"), 1);
+    CHECK_INT(stored(&s, "SELECT count(*) FROM daily WHERE repo='c/d'"), 1);
     teardown(&s);
 }
 
@@ -123,7 +139,7 @@ static void failed_write_gives_the_op_back_before_later_hits(void)
     counter_hit(s.table, "a/b", 100, &v);
 
     sqlite3 *other;
-    sqlite3_open(s.path, &other);
+    sqlite3_open(journal_of(s.path), &other);
     sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
     CHECK(!flusher_flush(s.flusher));
     counter_hit(s.table, "a/b", 100, &v); /* while the store fails */
@@ -131,9 +147,9 @@ static void failed_write_gives_the_op_back_before_later_hits(void)
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
     CHECK(flusher_flush(s.flusher));
-    CHECK_INT(query_int(s.path, "SELECT total FROM repos WHERE name='a/b'"), 52);
-    CHECK_INT(query_int(s.path, "SELECT sum(hits) FROM daily WHERE repo='a/b'"), 2);
-    CHECK_INT(query_int(s.path, "SELECT first_day = '1970-04-11' FROM repos WHERE name='a/b'"), 1);
+    CHECK_INT(stored(&s, "SELECT total FROM repos WHERE name='a/b'"), 52);
+    CHECK_INT(stored(&s, "SELECT sum(hits) FROM daily WHERE repo='a/b'"), 2);
+    CHECK_INT(stored(&s, "SELECT first_day = '1970-04-11' FROM repos WHERE name='a/b'"), 1);
     teardown(&s);
 }
 
@@ -266,7 +282,7 @@ static void racing_ops_hits_and_failed_flushes_agree_with_the_store(void)
     pthread_create(&hitter, NULL, race_hits, &r);
     pthread_create(&operator, NULL, race_ops, &r);
     sqlite3 *other;
-    sqlite3_open(s.path, &other);
+    sqlite3_open(journal_of(s.path), &other);
     for (int i = 0; !atomic_load(&r.stop); i++) {
         /* now and then a flush is refused (after the store's 1 s busy wait) and gives all back */
         bool lock = i % 40 == 7;
@@ -288,10 +304,10 @@ static void racing_ops_hits_and_failed_flushes_agree_with_the_store(void)
         bool known = counter_get(s.table, keys[k], 50, &v);
         char sql[160];
         snprintf(sql, sizeof sql, "SELECT total FROM repos WHERE name='%s'", keys[k]);
-        CHECK_INT(query_int(s.path, sql), known ? (int64_t)v.total : -1);
+        CHECK_INT(stored(&s, sql), known ? (int64_t)v.total : -1);
         snprintf(sql, sizeof sql, "SELECT coalesce(sum(hits), -1) FROM daily WHERE repo='%s'",
                  keys[k]);
-        CHECK_INT(query_int(s.path, sql), known ? (int64_t)v.today : -1);
+        CHECK_INT(stored(&s, sql), known ? (int64_t)v.today : -1);
     }
     teardown(&s);
 }
