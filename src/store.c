@@ -13,6 +13,11 @@ struct store *store_open_readonly(const char *where, char *err, size_t errlen)
     return store_sqlite_open_readonly(where, err, errlen);
 }
 
+struct store *store_open_reader(const char *where, char *err, size_t errlen)
+{
+    return store_sqlite_open_reader(where, err, errlen);
+}
+
 void store_close(struct store *s)
 {
     if (s)
