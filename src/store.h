@@ -94,8 +94,8 @@ struct store_ops {
     enum store_result (*history)(struct store *s, const char *key, day_t from, day_t to,
                                  uint64_t *hits, char *err, size_t errlen);
     /* The limit repos with most hits summed over from..to, most first, ties by name. */
-    enum store_result (*top)(struct store *s, day_t from, day_t to, size_t limit,
-                             store_top_fn *fn, void *arg, char *err, size_t errlen);
+    enum store_result (*top)(struct store *s, day_t from, day_t to, size_t limit, store_top_fn *fn,
+                             void *arg, char *err, size_t errlen);
     /* How many repos, and their hits in total (reads every repo: for the CLI, not per request). */
     enum store_result (*summary)(struct store *s, uint64_t *repos, uint64_t *hits, char *err,
                                  size_t errlen);

@@ -360,8 +360,8 @@ static enum store_result sqlite_history(struct store *base, const char *key, day
     }
     /* The primary key (repo, day) holds a repo's days in order: one range of one b-tree. */
     int rc = prepared(s, &s->history_st,
-                      "SELECT day, hits FROM daily WHERE repo = ?1 AND day BETWEEN ?2 AND ?3",
-                      err, errlen);
+                      "SELECT day, hits FROM daily WHERE repo = ?1 AND day BETWEEN ?2 AND ?3", err,
+                      errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
     char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE];
