@@ -10,7 +10,15 @@
 
 #include "badge_color.h"
 
-enum opt_kind { OPT_STRING, OPT_ADDRESS, OPT_UINT, OPT_LOG_LEVEL, OPT_LOOK };
+enum opt_kind {
+    OPT_STRING,
+    OPT_ADDRESS,
+    OPT_UINT,
+    OPT_LOG_LEVEL,
+    OPT_LOOK,
+    OPT_SWITCH,
+    OPT_ADDRESS_OFF
+};
 
 struct option_def {
     const char *name; /* without the leading "--" */
@@ -66,6 +74,11 @@ static const struct option_def options[] = {
     {"format", "FORMAT", "grouped", OPT_LOOK, 0, 0, 0, "format",
      "default number format: grouped, plain or short"},
     {"sep", "SEP", "comma", OPT_LOOK, 0, 0, 0, "sep", "default group separator"},
+    /* issue 9 */
+    {"dashboard", "on|off", "on", OPT_SWITCH, OFF(dashboard), 0, 0, NULL,
+     "serve the dashboard (lookup, top repos, badge builder) at /; the API stays either way"},
+    {"metrics-listen", "HOST:PORT", "off", OPT_ADDRESS_OFF, OFF(metrics_listen), 0, 0, NULL,
+     "serve /metrics on this address only, not on --listen; off: on --listen"},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -143,6 +156,17 @@ static const char *apply(struct config *c, const struct option_def *o, const cha
         return log_parse_level(value, &c->log_level) ? "must be debug, info, warn or error" : NULL;
     case OPT_LOOK:
         return look_option(&c->look, o, value);
+    case OPT_SWITCH:
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return "must be on or off";
+        *(bool *)(base + o->offset) = strcmp(value, "on") == 0;
+        return NULL;
+    case OPT_ADDRESS_OFF: {
+        const char *why = strcmp(value, "off") == 0 ? NULL : check_address(value);
+        if (!why)
+            *(const char **)(base + o->offset) = strcmp(value, "off") == 0 ? NULL : value;
+        return why;
+    }
     }
     return "unknown option kind";
 }

@@ -30,7 +30,9 @@ struct config {
     unsigned max_repos;
     unsigned shutdown_timeout_ms;
     enum log_level log_level;
-    struct badge_look look; /* the badge defaults; query parameters override them */
+    struct badge_look look;     /* the badge defaults; query parameters override them */
+    bool dashboard;             /* serve the dashboard at / (issue 9) */
+    const char *metrics_listen; /* HOST:PORT for /metrics alone, or NULL: /metrics on --listen */
 };
 
 /* Fills c with the defaults, the values a small public server should run with. */

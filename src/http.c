@@ -34,6 +34,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "metrics.h"
 
 /*
  * One per connection, from libmicrohttpd's "started" to its "closed"
@@ -49,6 +50,7 @@ struct conn {
 
 struct http_server {
     const struct app *app;
+    routes_fn *handle; /* the route set of this listener */
     struct MHD_Daemon *daemon;
     char address[80];
     unsigned request_timeout_ms, idle_timeout_ms;
@@ -89,6 +91,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         s->conns = k;
         pthread_mutex_unlock(&s->lock);
         *socket_ctx = k;
+        METRICS_GAUGE_ADD("ghit_open_connections", "Open HTTP connections.", "", 1);
     } else if (*socket_ctx) {
         /* Called before the library closes the socket: after this, the fd is never touched. */
         struct conn *k = *socket_ctx;
@@ -102,6 +105,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         pthread_mutex_unlock(&s->lock);
         free(k);
         *socket_ctx = NULL;
+        METRICS_GAUGE_ADD("ghit_open_connections", "Open HTTP connections.", "", -1);
     }
 }
 
@@ -160,6 +164,7 @@ static void *watchdog(void *arg)
             if (deadline && now > deadline && k->fd >= 0) {
                 shutdown(k->fd, SHUT_RDWR);
                 atomic_store(&k->deadline_ms, 0);
+                METRICS_REFUSED("request_timeout");
                 log_debug("closed a connection whose request took too long");
             }
         }
@@ -234,6 +239,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct response *
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow);
     if (res->close)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    /* issue 9: any page may read the JSON API; pages carry their own policy. */
+    if (strncmp(res->content_type, "application/json", 16) == 0)
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    if (res->csp)
+        MHD_add_response_header(r, "Content-Security-Policy", res->csp);
     enum MHD_Result ok = MHD_queue_response(c, res->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -290,13 +300,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, count_header, &col);
     if (target_len > s->app->cfg->max_url_bytes) {
+        METRICS_REFUSED("max_url_bytes");
         routes_text(&res, 414, "request target too long");
     } else if (col.header_bytes > s->app->cfg->max_header_bytes) {
+        METRICS_REFUSED("max_header_bytes");
         routes_text(&res, 431, "request header fields too large");
     } else if (!get && !head) {
         routes_text(&res, 405, "method not allowed: use GET or HEAD");
         res.allow = "GET, HEAD";
     } else if (!(ctx & 1)) {
+        METRICS_REFUSED("request_body");
         routes_text(&res, 413, "a request body is not accepted here");
     } else if (atomic_load(&s->draining)) {
         /*
@@ -322,8 +335,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         req.user_agent =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
         MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &col);
-        routes_handle(s->app, &req, &res);
+        s->handle(s->app, &req, &res);
     }
+    metrics_request(res.route ? res.route : "other", res.status);
     enum MHD_Result ok = send_response(c, &res);
     buf_fini(&res.body);
     return ok;
@@ -388,15 +402,17 @@ int http_check_listen(const char *listen, char *err, size_t errlen)
     return parse_listen(listen, &addr, &len, err, errlen);
 }
 
-struct http_server *http_start(const struct app *app, char *err, size_t errlen)
+struct http_server *http_start(const struct app *app, const char *listen, routes_fn *handle,
+                               char *err, size_t errlen)
 {
     const struct config *cfg = app->cfg;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    if (parse_listen(cfg->listen, &addr, &addrlen, err, errlen) < 0)
+    if (parse_listen(listen, &addr, &addrlen, err, errlen) < 0)
         return NULL;
 
     struct http_server *s = xcalloc(1, sizeof *s);
+    s->handle = handle;
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->draining, false);
     s->app = app;
@@ -432,7 +448,7 @@ struct http_server *http_start(const struct app *app, char *err, size_t errlen)
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
                                  MHD_OPTION_END);
     if (!s->daemon) {
-        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen,
+        snprintf(err, errlen, "cannot listen on %s: %s", listen,
                  errno ? strerror(errno) : "refused by libmicrohttpd (see --log-level debug)");
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->wake);

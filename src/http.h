@@ -17,10 +17,13 @@
 struct http_server;
 
 /*
- * Starts serving app (borrowed) on app->cfg->listen. Returns NULL with a
- * message in err if the address cannot be used.
+ * Starts serving app (borrowed) on listen ("HOST:PORT") with the route set
+ * handle: routes_handle for --listen, routes_stats_metrics_only for
+ * --metrics-listen (issue 9). Returns NULL with a message in err if the
+ * address cannot be used.
  */
-struct http_server *http_start(const struct app *app, char *err, size_t errlen);
+struct http_server *http_start(const struct app *app, const char *listen, routes_fn *handle,
+                               char *err, size_t errlen);
 
 /* Resolves cfg's --listen without binding it; 0, or -1 with a message in err. */
 int http_check_listen(const char *listen, char *err, size_t errlen);

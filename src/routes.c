@@ -6,6 +6,7 @@
  *   GET /api/v1/repos/OWNER/NAME     the counts as JSON, without counting
  *   GET /healthz                     200 while the store takes writes, else 503
  *   GET /                            a short text on how to use ghit
+ *   the statistics and dashboard URLs (routes_stats.c, routes_web.c), issue 9
  *
  * A badge URL answers every error with an error badge, since whatever asked
  * for it displays images; the API answers JSON; the rest plain text.
@@ -19,7 +20,10 @@
 
 #include "badge.h"
 #include "log.h"
+#include "metrics.h"
 #include "repo_key.h"
+#include "routes_stats.h"
+#include "routes_web.h"
 
 static const char api_prefix[] = "/api/v1/repos/";
 
@@ -91,6 +95,7 @@ static void log_repo_limit(const struct app *app)
 {
     static atomic_llong last_logged;
     static atomic_ullong refused;
+    METRICS_REFUSED("max_repos");
     unsigned long long n = atomic_fetch_add(&refused, 1) + 1;
     long long now = (long long)time(NULL), last = atomic_load(&last_logged);
     if (now - last >= 60 && atomic_compare_exchange_strong(&last_logged, &last, now))
@@ -132,6 +137,7 @@ static void badge_with(const struct app *app, const struct request *req, struct 
     struct badge_look look = app->cfg->look;
     const struct request_param *repo = NULL;
     if (req->too_many_params) {
+        METRICS_REFUSED("max_params");
         error_badge(app, res, 400, "too many query parameters");
         return;
     }
@@ -166,6 +172,8 @@ static void badge_with(const struct app *app, const struct request *req, struct 
             error_badge(app, res, 503, "repo limit reached");
             return;
         }
+        METRICS_INC("ghit_hits_total", "Hits counted (fetches of /badge.svg that counted one).",
+                    "");
     } else if (!counter_get(app->table, key, today, &v) && count &&
                counter_size(app->table) >= app->cfg->max_repos) {
         /* HEAD answers as GET would: a new repo beyond the limit is refused. */
@@ -257,17 +265,37 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
     res->etag[0] = '\0';
     res->allow = NULL;
     res->close = false;
+    res->route = NULL;
+    res->csp = NULL;
     const char *path = req->path;
     if (strcmp(path, "/badge.svg") == 0)
-        badge(app, req, res, true);
+        res->route = "badge", badge(app, req, res, true);
     else if (strcmp(path, "/count.svg") == 0)
-        badge(app, req, res, false);
+        res->route = "count", badge(app, req, res, false);
+    else if (routes_stats_handle(app, req, res) || routes_web_handle(app, req, res))
+        ; /* issue 9: statistics, dashboard */
     else if (strncmp(path, api_prefix, sizeof api_prefix - 1) == 0)
-        api_repo(app, path + sizeof api_prefix - 1, res);
+        res->route = "api_repo", api_repo(app, path + sizeof api_prefix - 1, res);
     else if (strcmp(path, "/healthz") == 0)
-        healthz(app, res);
+        res->route = "healthz", healthz(app, res);
     else if (strcmp(path, "/") == 0)
-        index_page(res);
+        res->route = "index", index_page(res);
     else
         routes_text(res, 404, "not found: try /badge.svg?repo=OWNER/NAME");
+}
+
+void routes_svg_reply(struct response *res, unsigned status)
+{
+    svg_reply(res, status);
+}
+
+void routes_error_badge(const struct app *app, struct response *res, unsigned status,
+                        const char *message)
+{
+    error_badge(app, res, status, message);
+}
+
+void routes_json_error(struct response *res, unsigned status, const char *message)
+{
+    json_error(res, status, message);
 }

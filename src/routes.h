@@ -18,11 +18,14 @@
 #include "flusher.h"
 #include "netaddr.h"
 
+struct routes_stats;
+
 /* What the handlers work with; owned by the caller of routes_handle(). */
 struct app {
     const struct config *cfg;
     struct counter_table *table;
     struct flusher *flusher;
+    struct routes_stats *stats; /* statistics routes (routes_stats.h), issue 9 */
 };
 
 /* More query parameters than this get 400: a badge URL needs a handful. */
@@ -53,10 +56,25 @@ struct response {
     char etag[20];     /* "\"<16 hex>\"", or empty */
     const char *allow; /* for 405 */
     bool close;        /* close the connection after this reply */
+    const char *route; /* the route's name in metrics ("badge", ...); NULL: none matched */
+    const char *csp;   /* a Content-Security-Policy for pages, or NULL */
 };
 
 /* Handles one GET or HEAD request. */
 void routes_handle(const struct app *app, const struct request *req, struct response *res);
+
+/* A set of routes a listener serves: routes_handle, or routes_stats_metrics_only. */
+typedef void routes_fn(const struct app *app, const struct request *req, struct response *res);
+
+/* Marks res as an SVG image reply: content type, no-cache headers, ETag of the body. */
+void routes_svg_reply(struct response *res, unsigned status);
+
+/* Fills res with an error badge (the server's look, message in red). */
+void routes_error_badge(const struct app *app, struct response *res, unsigned status,
+                        const char *message);
+
+/* Fills res with {"error": message}; message is ghit's own text. */
+void routes_json_error(struct response *res, unsigned status, const char *message);
 
 /* Fills res with a plain-text error reply: status and a one-line message. */
 void routes_text(struct response *res, unsigned status, const char *message);

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "log.h"
 #include "routes.h"
+#include "routes_stats.h"
 #include "store.h"
 
 #define HTTP_GRACE_MS 5000 /* how long requests in flight may take to finish at stop */
@@ -59,7 +60,8 @@ int serve_main(int argc, char **argv)
 
     char err[512];
     /* A listen address that cannot work is reported before the database is made. */
-    if (http_check_listen(cfg.listen, err, sizeof err) < 0) {
+    if (http_check_listen(cfg.listen, err, sizeof err) < 0 ||
+        (cfg.metrics_listen && http_check_listen(cfg.metrics_listen, err, sizeof err) < 0)) {
         log_error("%s", err);
         return 2;
     }
@@ -84,16 +86,26 @@ int serve_main(int argc, char **argv)
 
     struct flusher *flusher = flusher_new(table, store, cfg.flush_interval_ms);
     struct app app = {.cfg = &cfg, .table = table, .flusher = flusher};
-    struct http_server *http = NULL;
+    app.stats = routes_stats_new(cfg.db);
+    struct http_server *http = NULL, *metrics_http = NULL;
     int status = 1;
     if (flusher_start(flusher) < 0) {
         log_error("cannot start the flusher thread: %s", strerror(errno));
         goto out;
     }
-    http = http_start(&app, err, sizeof err);
+    http = http_start(&app, cfg.listen, routes_handle, err, sizeof err);
     if (!http) {
         log_error("%s", err);
         goto out;
+    }
+    if (cfg.metrics_listen) {
+        metrics_http =
+            http_start(&app, cfg.metrics_listen, routes_stats_metrics_only, err, sizeof err);
+        if (!metrics_http) {
+            log_error("--metrics-listen: %s", err);
+            goto out;
+        }
+        log_info("metrics on http://%s/metrics", http_address(metrics_http));
     }
     log_info("listening on http://%s (store %s %s, %zu repos, flush every %u ms)",
              http_address(http), store->ops->name, cfg.db, loaded, cfg.flush_interval_ms);
@@ -107,6 +119,9 @@ int serve_main(int argc, char **argv)
 out:
     if (http)
         http_stop(http, 0);
+    if (metrics_http)
+        http_stop(metrics_http, 0);
+    routes_stats_free(app.stats);
     uint64_t lost = flusher_stop(flusher, cfg.shutdown_timeout_ms);
     if (lost) {
         log_error("stopped; %llu hits could NOT be written to the store", (unsigned long long)lost);
