@@ -2,7 +2,8 @@
  * ghit: a self-hosted hit counter for badges.
  *
  * main() only dispatches to a command: serve (the server), badge (render
- * one badge), render (write a badge file for every repo of a store).
+ * one badge), render (write a badge file for every repo of a store),
+ * stats (a store's statistics as a table).
  * Reading order for the source: README.md's tour.
  */
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "cmd_badge.h"
 #include "cmd_render.h"
+#include "cmd_stats.h"
 #include "serve.h"
 
 struct command {
@@ -22,6 +24,7 @@ static const struct command commands[] = {
     {"serve", serve_main, "count hits and serve badges over HTTP"},
     {"badge", cmd_badge, "print one badge as SVG"},
     {"render", cmd_render, "write OWNER/NAME.svg for every repo of a store"},
+    {"stats", cmd_stats, "print a store's statistics: a repo's days, the top repos"},
 };
 
 static void usage(FILE *out)
