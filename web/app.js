@@ -55,7 +55,7 @@ $('lookup').addEventListener('submit', (e) => {
 });
 
 // --- top lists ------------------------------------------------------------------
-async function top(id, url) {
+async function showTop(id, url) {
   const list = $(id);
   try {
     const r = await fetch(url);
@@ -140,6 +140,8 @@ for (const button of document.querySelectorAll('[data-copy]')) {
   });
 }
 
+// A page asked for with ?repo= builds that repo's badge from the start.
+if ($('lookup-repo').value) $('b-repo').value = $('lookup-repo').value;
 build();
-top('top-today', '/api/v1/top?limit=10');
-top('top-week', '/api/v1/top?days=7&limit=10');
+showTop('top-today', '/api/v1/top?limit=10');
+showTop('top-week', '/api/v1/top?days=7&limit=10');
