@@ -22,6 +22,9 @@
 #                                style=for-the-badge&view=today-total&theme=auto)
 #   SHARED=../shared             the shared directory (relative to the repo root)
 #   GHIT=build/ghit GHIT_ARGS=   the binary and extra `ghit serve` options
+#   GHIT_BASE=path               a second ghit binary (e.g. the previous commit's), run by
+#                                the targets ghit1base ghit1000base ghitstyledbase interleaved
+#                                with the others, and compared with GHIT in the report
 #   FLUSH_MS=1000                ghit --flush-interval
 #   GHIT_PORT=18090 BARE_PORT=18091 BARE_THREADS=2 BARE_ARGS=
 #   OUT=bench/results/YYYY-MM-DD-server.txt   where the report is saved (OUT=- : not saved)
@@ -65,6 +68,7 @@ case "$ROUNDS$DURATION" in *[!0-9]*) die "ROUNDS and DURATION must be whole numb
 if [ "$ROUNDS" -lt 1 ] || [ "$DURATION" -lt 1 ]; then die "ROUNDS and DURATION must be at least 1"; fi
 for t in $TARGETS; do
     case $t in ghit1 | ghit1000 | ghitstyled | nginx | nginx1000 | pipeline | bare | bare1000) ;;
+    ghit1base | ghit1000base | ghitstyledbase) [ -n "${GHIT_BASE:-}" ] || die "$t needs GHIT_BASE" ;;
     *) die "unknown target '$t'" ;;
     esac
 done
@@ -170,6 +174,10 @@ flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.
 if wants ghit1 || wants ghit1000 || wants ghitstyled; then
     prepare_ghit
 fi
+if [ -n "${GHIT_BASE:-}" ]; then
+    cp "$GHIT_BASE" "$WORK/ghit-base" || die "cannot copy GHIT_BASE $GHIT_BASE"
+    BASE_SUM=$(sha256sum "$WORK/ghit-base" | cut -c1-12)
+fi
 mkdir -p "$ROOT/build/bench"
 # shellcheck disable=SC2046 # pkg-config's words are wanted
 cc -O2 -std=c11 -Wall -Wextra -o "$BARE" "$ROOT/bench/bare_mhd.c" \
@@ -212,7 +220,7 @@ record() { # target
 run_ghit() { # round target lua path
     local db=$WORK/ghit-r$1-$2.db log=$WORK/ghit-r$1-$2.log rc i stored diff lost
     # shellcheck disable=SC2086 # GHIT_ARGS is a word list
-    "$GHIT" serve --listen "127.0.0.1:$GHIT_PORT" --db "$db" --flush-interval "$FLUSH_MS" \
+    "${RUN_BIN:-$GHIT}" serve --listen "127.0.0.1:$GHIT_PORT" --db "$db" --flush-interval "$FLUSH_MS" \
         --max-connections 4096 --max-connections-per-ip 1000 $GHIT_ARGS >"$log" 2>&1 9>&- &
     GHIT_PID=$!
     wait_ready "$GHIT_PORT" /healthz "$GHIT_PID" || { tail -n 20 "$log" >&2; die "ghit did not become healthy"; }
@@ -269,6 +277,9 @@ label() {
     ghit1) echo "ghit, 1 repo" ;;
     ghit1000) echo "ghit, 1000 repos" ;;
     ghitstyled) echo "ghit, styled" ;;
+    ghit1base) echo "base, 1 repo" ;;
+    ghit1000base) echo "base, 1000 repos" ;;
+    ghitstyledbase) echo "base, styled" ;;
     nginx) echo "nginx static" ;;
     nginx1000) echo "nginx, 1000 files" ;;
     pipeline) echo "2015 pipeline" ;;
@@ -291,6 +302,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
         ghit1) run_ghit "$r" ghit1 "$ROOT/bench/report.lua" '/badge.svg?repo=bench/one' ;;
         ghit1000) run_ghit "$r" ghit1000 "$ROOT/bench/many-repos.lua" '/' ;;
         ghitstyled) run_ghit "$r" ghitstyled "$ROOT/bench/report.lua" "$STYLED_PATH" ;;
+        ghit1base) RUN_BIN=$WORK/ghit-base run_ghit "$r" ghit1base "$ROOT/bench/report.lua" '/badge.svg?repo=bench/one' ;;
+        ghit1000base) RUN_BIN=$WORK/ghit-base run_ghit "$r" ghit1000base "$ROOT/bench/many-repos.lua" '/' ;;
+        ghitstyledbase) RUN_BIN=$WORK/ghit-base run_ghit "$r" ghitstyledbase "$ROOT/bench/report.lua" "$STYLED_PATH" ;;
         nginx) run_wrk "r$r-nginx" 'http://127.0.0.1:18081/badge.svg?repo=ghit/demo' "$ROOT/bench/report.lua" ;;
         nginx1000) run_wrk "r$r-nginx1000" 'http://127.0.0.1:18081/' "$ROOT/bench/many-repos.lua" ;;
         pipeline) run_pipeline "$r" ;;
@@ -321,6 +335,7 @@ REPORT=$WORK/report.txt
     if wants ghit1 || wants ghit1000 || wants ghitstyled; then
         echo "ghit: ${GHIT_SRC#"$ROOT"/} ($("$GHIT" --version 2>/dev/null | head -n1 || true), sha256 $GHIT_SUM)," \
             "git $GIT_DESC at the start"
+        [ -n "${GHIT_BASE:-}" ] && echo "base: $GHIT_BASE (sha256 $BASE_SUM), the targets named base"
         echo "  ghit serve --flush-interval $FLUSH_MS --max-connections 4096 --max-connections-per-ip 1000 $GHIT_ARGS"
     fi
     echo "load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$WRK_THREADS -c$CONNS -d${DURATION}s, keep-alive," \
@@ -394,6 +409,12 @@ REPORT=$WORK/report.txt
     if wants ghitstyled && wants ghit1; then
         check "ghit, styled / ghit, 1 repo (issue 3), req/s" "$(ratio "$(m ghitstyled)" "$(m ghit1)")" ">=" 0.9
     fi
+    for t in ghit1 ghit1000 ghitstyled; do
+        if wants $t && wants ${t}base; then
+            info "$(label $t) / $(label ${t}base), req/s" "$(ratio "$(m $t)" "$(m ${t}base)")"
+            info "$(label $t) p99 / $(label ${t}base) p99" "$(ratio "$(m99 $t)" "$(m99 ${t}base)")"
+        fi
+    done
     wants nginx && wants bare && info "bare_mhd / nginx static, req/s" "$(ratio "$(m bare)" "$(m nginx)")"
     if wants ghit1 || wants ghit1000 || wants ghitstyled; then
         FAILS=$((FAILS + GHIT_FAILS))

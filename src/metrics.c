@@ -53,11 +53,7 @@ struct metrics_histogram {
 struct series {
     enum kind kind;
     const char *name, *help, *labels;
-    union {
-        struct metrics_counter *counter;
-        struct metrics_gauge *gauge;
-        struct metrics_histogram *histogram;
-    } u;
+    void *value; /* a struct metrics_counter, _gauge or _histogram, by kind */
 };
 
 /* A requests-by-route-and-status slot. */
@@ -83,45 +79,50 @@ static unsigned my_shard(void)
     return shard - 1;
 }
 
-/* The series name{labels} of kind, made if new; called with lock held. */
-static struct series *find_or_add(enum kind kind, const char *name, const char *help,
-                                  const char *labels)
+/*
+ * The value of the series name{labels} of kind, made (size bytes, zeroed)
+ * if new, which *made then says. Called with lock held.
+ */
+static void *value_locked(enum kind kind, const char *name, const char *help, const char *labels,
+                          size_t size, bool *made)
 {
+    labels = labels ? labels : "";
+    *made = false;
     for (unsigned i = 0; i < nseries; i++) {
-        if (strcmp(series[i].name, name) == 0 && strcmp(series[i].labels, labels) == 0) {
-            if (series[i].kind != kind)
-                break;
-            return &series[i];
+        if (strcmp(series[i].name, name) != 0)
+            continue;
+        if (series[i].kind != kind) {
+            fprintf(stderr, "ghit: bug: metric %s registered with two types\n", name);
+            abort();
         }
+        if (strcmp(series[i].labels, labels) == 0)
+            return series[i].value;
     }
     if (nseries == METRICS_MAX_SERIES) {
         fprintf(stderr, "ghit: bug: more than %d metric series (%s{%s})\n", METRICS_MAX_SERIES,
                 name, labels);
         abort();
     }
-    for (unsigned i = 0; i < nseries; i++) {
-        if (strcmp(series[i].name, name) == 0 && series[i].kind != kind) {
-            fprintf(stderr, "ghit: bug: metric %s registered with two types\n", name);
-            abort();
-        }
-    }
     struct series *s = &series[nseries++];
-    s->kind = kind;
-    s->name = xstrdup(name);
-    s->help = xstrdup(help);
-    s->labels = xstrdup(labels ? labels : "");
-    return s;
+    *s = (struct series){kind, xstrdup(name), xstrdup(help), xstrdup(labels), xcalloc(1, size)};
+    *made = true;
+    return s->value;
+}
+
+/* value_locked() under the lock. */
+static void *value_of(enum kind kind, const char *name, const char *help, const char *labels,
+                      size_t size)
+{
+    bool made;
+    pthread_mutex_lock(&lock);
+    void *v = value_locked(kind, name, help, labels, size, &made);
+    pthread_mutex_unlock(&lock);
+    return v;
 }
 
 struct metrics_counter *metrics_counter(const char *name, const char *help, const char *labels)
 {
-    pthread_mutex_lock(&lock);
-    struct series *s = find_or_add(COUNTER, name, help, labels ? labels : "");
-    if (!s->u.counter)
-        s->u.counter = xcalloc(1, sizeof *s->u.counter);
-    struct metrics_counter *c = s->u.counter;
-    pthread_mutex_unlock(&lock);
-    return c;
+    return value_of(COUNTER, name, help, labels, sizeof(struct metrics_counter));
 }
 
 void metrics_add(struct metrics_counter *c, uint64_t n)
@@ -139,13 +140,7 @@ uint64_t metrics_counter_value(struct metrics_counter *c)
 
 struct metrics_gauge *metrics_gauge(const char *name, const char *help, const char *labels)
 {
-    pthread_mutex_lock(&lock);
-    struct series *s = find_or_add(GAUGE, name, help, labels ? labels : "");
-    if (!s->u.gauge)
-        s->u.gauge = xcalloc(1, sizeof *s->u.gauge);
-    struct metrics_gauge *g = s->u.gauge;
-    pthread_mutex_unlock(&lock);
-    return g;
+    return value_of(GAUGE, name, help, labels, sizeof(struct metrics_gauge));
 }
 
 void metrics_gauge_set(struct metrics_gauge *g, int64_t v)
@@ -161,15 +156,14 @@ void metrics_gauge_add(struct metrics_gauge *g, int64_t delta)
 struct metrics_histogram *metrics_histogram(const char *name, const char *help,
                                             const double *bounds, unsigned nbounds)
 {
+    bool made;
     pthread_mutex_lock(&lock);
-    struct series *s = find_or_add(HISTOGRAM, name, help, "");
-    if (!s->u.histogram) {
-        struct metrics_histogram *h = xcalloc(1, sizeof *h);
+    struct metrics_histogram *h =
+        value_locked(HISTOGRAM, name, help, "", sizeof(struct metrics_histogram), &made);
+    if (made) {
         h->nbounds = nbounds < MAX_BOUNDS ? nbounds : MAX_BOUNDS;
         memcpy(h->bounds, bounds, h->nbounds * sizeof *bounds);
-        s->u.histogram = h;
     }
-    struct metrics_histogram *h = s->u.histogram;
     pthread_mutex_unlock(&lock);
     return h;
 }
@@ -206,15 +200,13 @@ void metrics_request(const char *route, unsigned status)
             if (!slot) {
                 char labels[96];
                 snprintf(labels, sizeof labels, "route=\"%s\",status=\"%u\"", route, status);
-                struct series *s =
-                    find_or_add(COUNTER, "ghit_http_requests_total",
-                                "HTTP requests answered, by route and status.", labels);
-                if (!s->u.counter)
-                    s->u.counter = xcalloc(1, sizeof *s->u.counter);
+                bool made;
                 slot = xcalloc(1, sizeof *slot);
                 slot->route = xstrdup(route);
                 slot->status = status;
-                slot->counter = s->u.counter;
+                slot->counter = value_locked(COUNTER, "ghit_http_requests_total",
+                                             "HTTP requests answered, by route and status.", labels,
+                                             sizeof(struct metrics_counter), &made);
                 atomic_store_explicit(&request_slots[i], slot, memory_order_release);
             }
             pthread_mutex_unlock(&lock);
@@ -251,14 +243,15 @@ static void render_series(struct buf *out, const struct series *s)
     switch (s->kind) {
     case COUNTER:
         buf_printf(out, "%s%s%s%s %llu\n", s->name, open, s->labels, close,
-                   (unsigned long long)metrics_counter_value(s->u.counter));
+                   (unsigned long long)metrics_counter_value(s->value));
         break;
     case GAUGE:
         buf_printf(out, "%s%s%s%s %lld\n", s->name, open, s->labels, close,
-                   (long long)atomic_load_explicit(&s->u.gauge->v, memory_order_relaxed));
+                   (long long)atomic_load_explicit(&((struct metrics_gauge *)s->value)->v,
+                                                   memory_order_relaxed));
         break;
     case HISTOGRAM: {
-        const struct metrics_histogram *h = s->u.histogram;
+        const struct metrics_histogram *h = s->value;
         uint64_t cumulative = 0;
         for (unsigned i = 0; i <= h->nbounds; i++) {
             cumulative += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);

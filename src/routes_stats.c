@@ -30,14 +30,36 @@
 #define CHART_DAYS_MAX    365
 #define TOP_LIMIT_DEFAULT 10
 #define TOP_LIMIT_MAX     100
+#define TOP_CACHE_S       30 /* how long a top list is served from memory */
+#define TOP_CACHE_SLOTS   8
 
 static const char repos_prefix[] = "/api/v1/repos/";
 
+struct top_row {
+    char key[REPO_KEY_SIZE];
+    uint64_t hits;     /* as stored, over the range */
+    uint64_t last_day; /* of which on the range's last day */
+};
+
+/* One top list as the store answered it: TOP_LIMIT_MAX rows, cut to the limit asked. */
+struct top_list {
+    day_t from, to;
+    int64_t at; /* when read, in monotonic seconds; 0: empty */
+    size_t n;
+    struct top_row rows[TOP_LIMIT_MAX];
+};
+
 struct routes_stats {
     const char *where;
-    pthread_mutex_t lock; /* guards the pool */
+    pthread_mutex_t lock; /* guards the pool and the top cache */
     struct store *pool[POOL_MAX];
     unsigned npool;
+    /*
+     * Top lists cost the rows of their days (a 7-day list of a million-repo
+     * store, some 200 ms: bench/README.md), and the dashboard asks for two
+     * on every view: each is kept TOP_CACHE_S seconds.
+     */
+    struct top_list cache[TOP_CACHE_SLOTS];
 };
 
 struct routes_stats *routes_stats_new(const char *where)
@@ -226,31 +248,16 @@ static void api_days(const struct app *app, const char *name, size_t name_len,
     buf_puts(&res->body, "]}\n");
 }
 
-struct top_row {
-    char key[REPO_KEY_SIZE];
-    uint64_t hits;
-};
-
-struct top_list {
-    const struct app *app;
-    day_t today, to;
-    size_t n;
-    struct top_row rows[TOP_LIMIT_MAX];
-};
-
-/* store top callback: keeps a row, with today's figure made live. */
+/* store top callback: keeps a row as stored. */
 static void keep_top(void *arg, const struct store_top_row *row)
 {
     struct top_list *t = arg;
     if (t->n == TOP_LIMIT_MAX)
         return;
-    uint64_t hits = row->hits;
-    struct counter_view v;
-    if (t->to == t->today && counter_get(t->app->table, row->key, t->today, &v) &&
-        v.today > row->last_day)
-        hits += v.today - row->last_day;
-    snprintf(t->rows[t->n].key, sizeof t->rows[0].key, "%s", row->key);
-    t->rows[t->n++].hits = hits;
+    struct top_row *r = &t->rows[t->n++];
+    snprintf(r->key, sizeof r->key, "%s", row->key);
+    r->hits = row->hits;
+    r->last_day = row->last_day;
 }
 
 /* Most hits first, then by name: the store's order, after live figures moved some. */
@@ -262,7 +269,55 @@ static int by_hits(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-/* GET /api/v1/top?day=YYYY-MM-DD&limit=K or ?days=N&limit=K */
+/* Seconds on the monotonic clock. */
+static int64_t now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec + 1; /* never 0, which marks an empty slot */
+}
+
+/*
+ * Fills *t with the top TOP_LIMIT_MAX of t->from..t->to, from the cache or
+ * the store; false after filling err. The store is read outside the lock:
+ * two misses of one list may both read it, but no request waits for
+ * another's query.
+ */
+static bool top_of(struct routes_stats *st, struct top_list *t, char *err, size_t errlen)
+{
+    int64_t now = now_s();
+    pthread_mutex_lock(&st->lock);
+    struct top_list *oldest = &st->cache[0];
+    for (int i = 0; i < TOP_CACHE_SLOTS; i++) {
+        struct top_list *c = &st->cache[i];
+        if (c->at && c->from == t->from && c->to == t->to && now - c->at < TOP_CACHE_S) {
+            *t = *c;
+            pthread_mutex_unlock(&st->lock);
+            return true;
+        }
+        if (c->at < oldest->at)
+            oldest = c;
+    }
+    pthread_mutex_unlock(&st->lock);
+    struct store *r = take_reader(st, err, errlen);
+    enum store_result rc =
+        r ? r->ops->top(r, t->from, t->to, TOP_LIMIT_MAX, keep_top, t, err, errlen) : STORE_FAILED;
+    if (rc != STORE_OK) {
+        store_close(r); /* a reader that failed is not reused */
+        return false;
+    }
+    give_reader(st, r);
+    t->at = now;
+    pthread_mutex_lock(&st->lock);
+    *oldest = *t;
+    pthread_mutex_unlock(&st->lock);
+    return true;
+}
+
+/*
+ * GET /api/v1/top?day=YYYY-MM-DD&days=N&limit=K: the top K of the N days
+ * ending on day (defaults: today, 1, 10).
+ */
 static void api_top(const struct app *app, const struct request *req, struct response *res)
 {
     bool bad = false;
@@ -273,46 +328,46 @@ static void api_top(const struct app *app, const struct request *req, struct res
         return;
     }
     unsigned limit = TOP_LIMIT_DEFAULT, days = 1;
-    struct top_list *t = xcalloc(1, sizeof *t);
-    t->app = app;
-    t->today = day_from_time(time(NULL));
-    t->to = t->today;
-    if (day_s && days_s) {
-        routes_json_error(res, 400, "give day or days, not both");
-    } else if (limit_s && (err = parse_uint(limit_s, 1, TOP_LIMIT_MAX, &limit))) {
+    day_t today = day_from_time(time(NULL)), to = today;
+    if (limit_s && (err = parse_uint(limit_s, 1, TOP_LIMIT_MAX, &limit))) {
         bad_param(res, "limit", err, "1 to 100");
-    } else if (day_s && (err = day_parse(day_s, &t->to))) {
-        bad_param(res, "day", err, "write YYYY-MM-DD");
-    } else if (days_s && (err = parse_uint(days_s, 1, ROUTES_TOP_MAX_DAYS, &days))) {
-        bad_param(res, "days", err, "1 to 31");
-    } else {
-        char msg[360];
-        struct store *r = take_reader(app->stats, msg, sizeof msg);
-        day_t from = t->to - (day_t)days + 1;
-        enum store_result rc =
-            r ? r->ops->top(r, from, t->to, limit, keep_top, t, msg, sizeof msg) : STORE_FAILED;
-        if (r && rc == STORE_OK)
-            give_reader(app->stats, r);
-        else
-            store_close(r);
-        if (rc != STORE_OK) {
-            char why[400];
-            snprintf(why, sizeof why, "cannot read the store: %s", msg);
-            routes_json_error(res, 503, why);
-        } else {
-            qsort(t->rows, t->n, sizeof t->rows[0], by_hits);
-            char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE];
-            day_format(from, a);
-            day_format(t->to, b);
-            json_reply(res);
-            buf_printf(&res->body, "{\"from\":\"%s\",\"to\":\"%s\",\"limit\":%u,\"repos\":[", a, b,
-                       limit);
-            for (size_t i = 0; i < t->n; i++)
-                buf_printf(&res->body, "%s{\"repo\":\"%s\",\"hits\":%" PRIu64 "}", i ? "," : "",
-                           t->rows[i].key, t->rows[i].hits);
-            buf_puts(&res->body, "]}\n");
-        }
+        return;
     }
+    if (day_s && (err = day_parse(day_s, &to))) {
+        bad_param(res, "day", err, "write YYYY-MM-DD");
+        return;
+    }
+    if (days_s && (err = parse_uint(days_s, 1, ROUTES_TOP_MAX_DAYS, &days))) {
+        bad_param(res, "days", err, "1 to 31");
+        return;
+    }
+    struct top_list *t = xcalloc(1, sizeof *t);
+    t->from = to - (day_t)days + 1;
+    t->to = to;
+    char msg[360];
+    if (!top_of(app->stats, t, msg, sizeof msg)) {
+        char why[400];
+        snprintf(why, sizeof why, "cannot read the store: %s", msg);
+        routes_json_error(res, 503, why);
+        free(t);
+        return;
+    }
+    /* The store has what was flushed; the table has today's hits, pending ones included. */
+    for (size_t i = 0; i < t->n && to == today; i++) {
+        struct counter_view v;
+        if (counter_get(app->table, t->rows[i].key, today, &v) && v.today > t->rows[i].last_day)
+            t->rows[i].hits += v.today - t->rows[i].last_day;
+    }
+    qsort(t->rows, t->n, sizeof t->rows[0], by_hits);
+    char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE];
+    day_format(t->from, a);
+    day_format(t->to, b);
+    json_reply(res);
+    buf_printf(&res->body, "{\"from\":\"%s\",\"to\":\"%s\",\"limit\":%u,\"repos\":[", a, b, limit);
+    for (size_t i = 0; i < t->n && i < limit; i++)
+        buf_printf(&res->body, "%s{\"repo\":\"%s\",\"hits\":%" PRIu64 "}", i ? "," : "",
+                   t->rows[i].key, t->rows[i].hits);
+    buf_puts(&res->body, "]}\n");
     free(t);
 }
 

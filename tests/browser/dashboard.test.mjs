@@ -8,65 +8,18 @@
 // reads at 320 px without sideways scrolling; axe-core finding no serious or critical
 // violation, light and dark; the chart drawn at the size its SVG declares.
 // Ends with "browser (dashboard): N passed, N failed".
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { assert, get, launchOptions, runner, startGhit } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core/axe.min.js');
 const ghitBin = process.argv[2];
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-let passed = 0;
-let failed = 0;
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function test(name, fn) {
-  try {
-    await fn();
-    passed++;
-  } catch (e) {
-    failed++;
-    console.error(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
-  }
-}
-
-// Starts `ghit serve` on a free port; resolves to { proc, base, stderr() }.
-function startGhit(dir) {
-  const proc = spawn(ghitBin, ['serve', '--listen', '127.0.0.1:0', '--db', join(dir, 'ghit.db'),
-    '--flush-interval', '100'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ghit did not start: ${err}`)), 10000);
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, base: m[1], stderr: () => err });
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`ghit exited ${code}: ${err}`)));
-  });
-}
-
-// GET url; resolves to { status, body, headers }.
-function get(url) {
-  return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
-    }).on('error', reject);
-  });
-}
+const { test, fail, summary } = runner();
 
 // Waits until the flushed store shows total for repo (the top lists read the store).
 async function waitStored(base, repo, total) {
@@ -104,17 +57,13 @@ const dir = mkdtempSync(join(tmpdir(), 'ghit-dashboard-'));
 let ghit;
 let browser;
 try {
-  ghit = await startGhit(dir);
+  ghit = await startGhit(ghitBin, dir);
   const { base } = ghit;
   for (const [repo, n] of [['dash/alpha', 5], ['dash/beta', 3], ['dash/gamma', 1]]) {
     for (let i = 0; i < n; i++) await get(`${base}/badge.svg?repo=${repo}`);
   }
   await waitStored(base, 'dash/gamma', 1);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(launchOptions(chromiumPath));
   const context = await browser.newContext();
 
   await test('the top lists show the repos by hits, today and over 7 days', async () => {
@@ -301,22 +250,13 @@ try {
     await page.close();
   });
 } catch (e) {
-  failed++;
-  console.error(`browser (dashboard): ${e && e.stack ? e.stack : e}`);
+  fail(`browser (dashboard): ${e && e.stack ? e.stack : e}`);
 } finally {
   if (browser) await browser.close();
   if (ghit) {
-    const code = await new Promise((resolve) => {
-      ghit.proc.removeAllListeners('exit');
-      ghit.proc.on('exit', (c) => resolve(c));
-      ghit.proc.kill('SIGTERM');
-    });
-    if (code !== 0) {
-      failed++;
-      console.error(`FAIL ghit exited ${code} after SIGTERM:\n${ghit.stderr()}`);
-    }
+    const code = await ghit.stop();
+    if (code !== 0) fail(`FAIL ghit exited ${code} after SIGTERM:\n${ghit.stderr()}`);
   }
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`browser (dashboard): ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+process.exit(summary('browser (dashboard)'));

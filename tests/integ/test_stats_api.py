@@ -143,6 +143,9 @@ def test_top_of_today_and_of_seven_days(make_server):
     assert j["repos"] == [{"repo": "top/old", "hits": 100}]
     st, j = get_json(s, "/api/v1/top?day=2001-01-01")
     assert st == 200 and j["repos"] == []
+    st, j = get_json(s, "/api/v1/top?day=%s&days=2" % day(-2))  # the 2 days ending on day
+    assert j["from"] == day(-3) and j["to"] == day(-2)
+    assert j["repos"] == [{"repo": "top/old", "hits": 100}, {"repo": "top/a", "hits": 1}]
 
 
 def test_top_today_shows_unflushed_hits_of_listed_repos(make_server):
@@ -159,7 +162,6 @@ def test_top_today_shows_unflushed_hits_of_listed_repos(make_server):
 
 
 @pytest.mark.parametrize("query,reason", [
-    ("day=2026-01-01&days=3", "not both"),
     ("days=0", "days: is out of range"),
     ("days=32", "days: is out of range"),
     ("limit=101", "limit: is out of range"),
