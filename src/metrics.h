@@ -82,6 +82,9 @@ void metrics_render(struct buf *out);
     metrics_gauge_add(METRICS_SITE_(struct metrics_gauge, metrics_gauge, name, help, labels),      \
                       (delta))
 
+/* ghit_hits_total's help: counted in routes.c, read for ghit_pending_hits in routes_stats.c. */
+#define METRICS_HITS_HELP "Hits counted (fetches of /badge.svg that counted one)."
+
 /* Sets the gauge name{labels} to v. */
 #define METRICS_GAUGE_SET(name, help, labels, v)                                                   \
     metrics_gauge_set(METRICS_SITE_(struct metrics_gauge, metrics_gauge, name, help, labels), (v))

@@ -172,8 +172,7 @@ static void badge_with(const struct app *app, const struct request *req, struct 
             error_badge(app, res, 503, "repo limit reached");
             return;
         }
-        METRICS_INC("ghit_hits_total", "Hits counted (fetches of /badge.svg that counted one).",
-                    "");
+        METRICS_INC("ghit_hits_total", METRICS_HITS_HELP, "");
     } else if (!counter_get(app->table, key, today, &v) && count &&
                counter_size(app->table) >= app->cfg->max_repos) {
         /* HEAD answers as GET would: a new repo beyond the limit is refused. */

@@ -78,8 +78,7 @@ struct routes_stats *routes_stats_new(const char *where)
     metrics_declare_limit("max_params");
     metrics_declare_limit("max_repos");
     metrics_declare_limit("request_timeout");
-    metrics_counter("ghit_hits_total", "Hits counted (fetches of /badge.svg that counted one).",
-                    "");
+    metrics_counter("ghit_hits_total", METRICS_HITS_HELP, "");
     return st;
 }
 
@@ -475,8 +474,8 @@ static void chart(const struct app *app, const struct request *req, struct respo
 /* GET /metrics: the gauges read now, then every series. */
 static void metrics(const struct app *app, struct response *res)
 {
-    static const char hits_help[] = "Hits counted (fetches of /badge.svg that counted one).";
-    uint64_t counted = metrics_counter_value(metrics_counter("ghit_hits_total", hits_help, ""));
+    uint64_t counted =
+        metrics_counter_value(metrics_counter("ghit_hits_total", METRICS_HITS_HELP, ""));
     struct flusher_stats fs;
     flusher_get_stats(app->flusher, &fs);
     METRICS_GAUGE_SET("ghit_pending_hits", "Hits counted and not yet written to the store.", "",
