@@ -60,6 +60,14 @@ struct routes_stats {
      * on every view: each is kept TOP_CACHE_S seconds.
      */
     struct top_list cache[TOP_CACHE_SLOTS];
+    /*
+     * Held while a top list is read from the store. One list of many days
+     * holds its HTTP worker, and so the badges of that worker's
+     * connections, for up to a second on a large store; a second list read
+     * at the same time would hold the other worker too. So a second one
+     * waits for nothing: it is answered 503, try again.
+     */
+    pthread_mutex_t top_busy;
 };
 
 struct routes_stats *routes_stats_new(const char *where)
@@ -67,6 +75,7 @@ struct routes_stats *routes_stats_new(const char *where)
     struct routes_stats *st = xcalloc(1, sizeof *st);
     st->where = where;
     pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&st->top_busy, NULL);
     METRICS_GAUGE_SET("ghit_start_time_seconds", "When this ghit started, in Unix seconds.", "",
                       (int64_t)time(NULL));
     METRICS_GAUGE_SET("ghit_build_info", "The version of this ghit (always 1).",
@@ -89,6 +98,7 @@ void routes_stats_free(struct routes_stats *st)
     for (unsigned i = 0; i < st->npool; i++)
         store_close(st->pool[i]);
     pthread_mutex_destroy(&st->lock);
+    pthread_mutex_destroy(&st->top_busy);
     free(st);
 }
 
@@ -278,9 +288,9 @@ static int64_t now_s(void)
 
 /*
  * Fills *t with the top TOP_LIMIT_MAX of t->from..t->to, from the cache or
- * the store; false after filling err. The store is read outside the lock:
- * two misses of one list may both read it, but no request waits for
- * another's query.
+ * the store; false after filling err with what to tell the client. The
+ * store is read outside the lock, one list at a time (top_busy), and no
+ * request waits for another's.
  */
 static bool top_of(struct routes_stats *st, struct top_list *t, char *err, size_t errlen)
 {
@@ -298,11 +308,19 @@ static bool top_of(struct routes_stats *st, struct top_list *t, char *err, size_
             oldest = c;
     }
     pthread_mutex_unlock(&st->lock);
-    struct store *r = take_reader(st, err, errlen);
+    if (pthread_mutex_trylock(&st->top_busy) != 0) {
+        snprintf(err, errlen, "another top list is being read; try again in a second");
+        return false;
+    }
+    char why[300];
+    struct store *r = take_reader(st, why, sizeof why);
     enum store_result rc =
-        r ? r->ops->top(r, t->from, t->to, TOP_LIMIT_MAX, keep_top, t, err, errlen) : STORE_FAILED;
+        r ? r->ops->top(r, t->from, t->to, TOP_LIMIT_MAX, keep_top, t, why, sizeof why)
+          : STORE_FAILED;
+    pthread_mutex_unlock(&st->top_busy);
     if (rc != STORE_OK) {
         store_close(r); /* a reader that failed is not reused */
+        snprintf(err, errlen, "cannot read the store: %s", why);
         return false;
     }
     give_reader(st, r);
@@ -343,11 +361,9 @@ static void api_top(const struct app *app, const struct request *req, struct res
     struct top_list *t = xcalloc(1, sizeof *t);
     t->from = to - (day_t)days + 1;
     t->to = to;
-    char msg[360];
+    char msg[400];
     if (!top_of(app->stats, t, msg, sizeof msg)) {
-        char why[400];
-        snprintf(why, sizeof why, "cannot read the store: %s", msg);
-        routes_json_error(res, 503, why);
+        routes_json_error(res, 503, msg);
         free(t);
         return;
     }

@@ -143,5 +143,8 @@ for (const button of document.querySelectorAll('[data-copy]')) {
 // A page asked for with ?repo= builds that repo's badge from the start.
 if ($('lookup-repo').value) $('b-repo').value = $('lookup-repo').value;
 build();
-showTop('top-today', '/api/v1/top?limit=10');
-showTop('top-week', '/api/v1/top?days=7&limit=10');
+// One after the other: the server reads one top list at a time and answers a second 503.
+(async () => {
+  await showTop('top-today', '/api/v1/top?limit=10');
+  await showTop('top-week', '/api/v1/top?days=7&limit=10');
+})();
