@@ -27,6 +27,7 @@
 #define HISTORY_DAYS 30
 #define WEEK         7
 
+/* Prints the usage text of `ghit stats`. */
 static void usage(FILE *out)
 {
     fprintf(out,

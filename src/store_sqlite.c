@@ -324,6 +324,7 @@ static enum store_result finish_read(struct sqlite_store *s, sqlite3_stmt *st, i
     return classify(rc);
 }
 
+/* store.h get: one repos row, with its hits on day from daily. */
 static enum store_result sqlite_get(struct store *base, const char *key, day_t day,
                                     struct store_row *out, int *found, char *err, size_t errlen)
 {
@@ -350,6 +351,7 @@ static enum store_result sqlite_get(struct store *base, const char *key, day_t d
     return finish_read(s, s->get_st, rc, "cannot read a repo", err, errlen);
 }
 
+/* store.h history: one range of the primary key (repo, day). */
 static enum store_result sqlite_history(struct store *base, const char *key, day_t from, day_t to,
                                         uint64_t *hits, char *err, size_t errlen)
 {
@@ -380,6 +382,7 @@ static enum store_result sqlite_history(struct store *base, const char *key, day
     return finish_read(s, s->history_st, rc, "cannot read a history", err, errlen);
 }
 
+/* store.h top: the range's rows of daily_by_day, summed per repo. */
 static enum store_result sqlite_top(struct store *base, day_t from, day_t to, size_t limit,
                                     store_top_fn *fn, void *arg, char *err, size_t errlen)
 {
@@ -416,6 +419,7 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
     return finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
 }
 
+/* store.h summary: reads every repos row (for the CLI). */
 static enum store_result sqlite_summary(struct store *base, uint64_t *repos, uint64_t *hits,
                                         char *err, size_t errlen)
 {
@@ -434,6 +438,7 @@ static enum store_result sqlite_summary(struct store *base, uint64_t *repos, uin
     return res;
 }
 
+/* store.h cause: what the last failure was, as cause_of() names it. */
 static const char *sqlite_cause(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
