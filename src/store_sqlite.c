@@ -311,6 +311,14 @@ static int prepared(struct sqlite_store *s, sqlite3_stmt **st, const char *sql, 
     return rc;
 }
 
+/* Binds day d as 'YYYY-MM-DD' to parameter i of st (a copy: the text is local). */
+static void bind_day(sqlite3_stmt *st, int i, day_t d)
+{
+    char text[DAY_TEXT_SIZE];
+    day_format(d, text);
+    sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
+}
+
 /* Ends a read of st: resets it and maps rc (the last step's result) to a store result. */
 static enum store_result finish_read(struct sqlite_store *s, sqlite3_stmt *st, int rc,
                                      const char *what, char *err, size_t errlen)
@@ -335,10 +343,8 @@ static enum store_result sqlite_get(struct store *base, const char *key, day_t d
                       err, errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
-    char text[DAY_TEXT_SIZE];
-    day_format(day, text);
     sqlite3_bind_text(s->get_st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->get_st, 2, text, -1, SQLITE_STATIC);
+    bind_day(s->get_st, 2, day);
     *found = 0;
     rc = sqlite3_step(s->get_st);
     if (rc == SQLITE_ROW) {
@@ -366,12 +372,9 @@ static enum store_result sqlite_history(struct store *base, const char *key, day
                       errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
-    char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE];
-    day_format(from, a);
-    day_format(to, b);
     sqlite3_bind_text(s->history_st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->history_st, 2, a, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->history_st, 3, b, -1, SQLITE_STATIC);
+    bind_day(s->history_st, 2, from);
+    bind_day(s->history_st, 3, to);
     memset(hits, 0, (size_t)(to - from + 1) * sizeof *hits);
     while ((rc = sqlite3_step(s->history_st)) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(s->history_st, 0);
@@ -401,11 +404,8 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
                       err, errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
-    char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE];
-    day_format(from, a);
-    day_format(to, b);
-    sqlite3_bind_text(s->top_st, 1, a, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->top_st, 2, b, -1, SQLITE_STATIC);
+    bind_day(s->top_st, 1, from);
+    bind_day(s->top_st, 2, to);
     sqlite3_bind_int64(s->top_st, 3, (int64_t)limit);
     while ((rc = sqlite3_step(s->top_st)) == SQLITE_ROW) {
         struct store_top_row row = {
