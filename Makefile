@@ -41,7 +41,9 @@ ALL_LDFLAGS = $(SANLD) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
 SRC      := $(sort $(wildcard src/*.c))
-LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(filter-out src/main.c,$(SRC)))
+WEB      := web/index.html web/app.css web/app.js
+LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(filter-out src/main.c,$(SRC))) \
+            $(BUILD)/obj/web_assets.o
 UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY   := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%_replay,$(FUZZ_SRC))
@@ -54,6 +56,10 @@ all: $(BUILD)/ghit
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The dashboard's files (web/), compiled in with .incbin, paths relative to this directory.
+$(BUILD)/obj/web_assets.o: src/web_assets.S $(WEB) | $(BUILD)/obj
+	$(CC) -c -o $@ $<
 
 $(BUILD)/libghit.a: $(LIB_OBJ)
 	rm -f $@
@@ -73,7 +79,7 @@ $(BUILD)/tests/%_replay: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libghit.a |
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d
+-include $(filter-out %/web_assets.d,$(LIB_OBJ:.o=.d)) $(BUILD)/obj/main.d
 
 # --- set-up --------------------------------------------------------------------
 deps:
@@ -124,7 +130,7 @@ fuzz: | $(BUILD)/tests
 	    name=$$(basename $$f .c); \
 	    clang -std=c11 -D_GNU_SOURCE -DGHIT_VERSION='"$(VERSION)"' -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
 	        $$(pkg-config --cflags $(PKGS) libxml-2.0) -o $(BUILD)/tests/$$name $$f \
-	        $(filter-out src/main.c,$(SRC)) $(LIBS) $$(pkg-config --libs $(PKGS) libxml-2.0) || exit 1; \
+	        $(filter-out src/main.c,$(SRC)) src/web_assets.S $(LIBS) $$(pkg-config --libs $(PKGS) libxml-2.0) || exit 1; \
 	    mkdir -p tests/fuzz/corpus/$${name#fuzz_}; \
 	    $(BUILD)/tests/$$name -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$${name#fuzz_} || exit 1; \
 	done

@@ -10,7 +10,9 @@
 
 #include "badge_color.h"
 
-/* OPT_OPTIONAL: a string whose default ("none") leaves it NULL; OPT_CHOICE: one of param's words.
+/*
+ * OPT_OPTIONAL: a string whose default ("none") leaves it NULL; OPT_CHOICE: one of param's words;
+ * OPT_SWITCH: on or off; OPT_ADDRESS_OFF: HOST:PORT, or off for NULL.
  */
 enum opt_kind {
     OPT_STRING,
@@ -21,6 +23,8 @@ enum opt_kind {
     OPT_OPTIONAL,
     OPT_CHOICE,
     OPT_RANGES, /* a list of address ranges, appended to by each use */
+    OPT_SWITCH,
+    OPT_ADDRESS_OFF
 };
 
 struct option_def {
@@ -94,6 +98,11 @@ static const struct option_def options[] = {
     {"format", "FORMAT", "grouped", OPT_LOOK, 0, 0, 0, "format",
      "default number format: grouped, plain or short"},
     {"sep", "SEP", "comma", OPT_LOOK, 0, 0, 0, "sep", "default group separator"},
+    /* issue 9 */
+    {"dashboard", "on|off", "on", OPT_SWITCH, OFF(dashboard), 0, 0, NULL,
+     "serve the dashboard (lookup, top repos, badge builder) at /; the API stays either way"},
+    {"metrics-listen", "HOST:PORT", "off", OPT_ADDRESS_OFF, OFF(metrics_listen), 0, 0, NULL,
+     "serve /metrics on this address only, not on --listen; off: on --listen"},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -189,6 +198,17 @@ static const char *apply(struct config *c, const struct option_def *o, const cha
             return NULL;
         const char *bad;
         return netaddr_list_parse((struct netaddr_list *)(base + o->offset), value, &bad);
+    }
+    case OPT_SWITCH:
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return "must be on or off";
+        *(bool *)(base + o->offset) = strcmp(value, "on") == 0;
+        return NULL;
+    case OPT_ADDRESS_OFF: {
+        const char *why = strcmp(value, "off") == 0 ? NULL : check_address(value);
+        if (!why)
+            *(const char **)(base + o->offset) = strcmp(value, "off") == 0 ? NULL : value;
+        return why;
     }
     }
     return "unknown option kind";

@@ -39,7 +39,9 @@ struct config {
     const char *camo_ranges;      /* NULL: none */
     unsigned dedupe_s;            /* 0: off */
     unsigned dedupe_slots;
-    struct badge_look look; /* the badge defaults; query parameters override them */
+    struct badge_look look;     /* the badge defaults; query parameters override them */
+    bool dashboard;             /* serve the dashboard at / (issue 9) */
+    const char *metrics_listen; /* HOST:PORT for /metrics alone, or NULL: /metrics on --listen */
 };
 
 /* Fills c with the defaults, the values a small public server should run with. */

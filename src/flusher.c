@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
 
 #define BACKOFF_MAX_MS 30000
 
@@ -194,6 +195,17 @@ static long long ms_between(const struct timespec *a, const struct timespec *b)
     return (b->tv_sec - a->tv_sec) * 1000LL + (b->tv_nsec - a->tv_nsec) / 1000000;
 }
 
+/* Counts one store failure under its cause (metrics). */
+static void count_failure(struct flusher *f)
+{
+    char labels[64];
+    snprintf(labels, sizeof labels, "cause=\"%s\"",
+             f->store->ops->cause ? f->store->ops->cause(f->store) : "other");
+    metrics_add(metrics_counter("ghit_store_failures_total",
+                                "Failed store writes and checks, by cause.", labels),
+                1);
+}
+
 /*
  * With nothing to write, a failing store would go unnoticed: once per
  * flush interval (a lock taken and dropped: cheap), ask the store whether
@@ -212,6 +224,8 @@ static bool check_idle(struct flusher *f)
     f->last_check = now;
     char err[256] = "";
     bool ok = f->store->ops->check(f->store, err, sizeof err) == STORE_OK;
+    if (!ok)
+        count_failure(f);
     note_result(f, ok, false, 0, err);
     return ok;
 }
@@ -222,6 +236,28 @@ static long long ms_since(const struct timespec *start)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return ms_between(start, &now);
+}
+
+/* Records one write in the metrics: its duration, rows and hits, or what it left behind. */
+static void count_flush(struct flusher *f, bool ok, size_t rows, uint64_t hits, double seconds)
+{
+    static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                    0.05,   0.1,   0.25,   0.5,   1,    2.5};
+    static struct metrics_histogram *duration;
+    if (!duration) /* the flusher thread only, or the main thread after it */
+        duration = metrics_histogram("ghit_flush_duration_seconds",
+                                     "Time of one write of pending hits to the store.", bounds,
+                                     sizeof bounds / sizeof bounds[0]);
+    metrics_observe(duration, seconds);
+    METRICS_GAUGE_SET("ghit_flush_backlog_rows",
+                      "Repo-days kept in memory after a failed write, waiting for the next.", "",
+                      ok ? 0 : (int64_t)rows);
+    if (ok) {
+        METRICS_ADD("ghit_flush_rows_total", "Repo-days written to the store.", "", rows);
+        METRICS_ADD("ghit_flush_hits_total", "Hits written to the store.", "", hits);
+    } else {
+        count_failure(f);
+    }
 }
 
 /* Writes what is pending; with nothing pending, checks the store if check says so. */
@@ -243,6 +279,10 @@ static bool flush(struct flusher *f, bool check)
         b->nops ? write_ops(f, err, sizeof err)
                 : f->store->ops->apply(f->store, b->d, b->n, day_from_time(time(NULL)), refresh, f,
                                        err, sizeof err);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    count_flush(f, r == STORE_OK, b->n, hits,
+                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     if (r != STORE_OK) {
         /* Hits first: giving an op back first would make its own later hits look superseded. */
         for (size_t i = 0; i < b->n; i++)

@@ -50,6 +50,7 @@
 #include "ascii.h"
 #include "forwarded.h"
 #include "log.h"
+#include "metrics.h"
 #include "siphash.h"
 
 #define LISTEN_BACKLOG 1024
@@ -85,6 +86,7 @@ struct peer {
 
 struct http_server {
     const struct app *app;
+    routes_fn *handle; /* the route set of this listener */
     struct MHD_Daemon *daemon;
     char address[80];
     unsigned request_timeout_ms, idle_timeout_ms;
@@ -175,6 +177,7 @@ static void evict_idle(struct http_server *s, const struct conn *keep)
     if (oldest) {
         shut(oldest);
         s->stats.evicted++;
+        METRICS_REFUSED("idle_connection_closed");
     }
 }
 
@@ -207,11 +210,13 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
             /* Over the per-address cap: this one goes, and it counts in nothing else. */
             shut(k);
             s->stats.refused_per_ip++;
+            METRICS_REFUSED("max_connections_per_ip");
         } else if (s->nconns > s->soft_limit) {
             evict_idle(s, k);
         }
         pthread_mutex_unlock(&s->lock);
         *socket_ctx = k;
+        METRICS_GAUGE_ADD("ghit_open_connections", "Open HTTP connections.", "", 1);
     } else if (*socket_ctx) {
         /* Called before the library closes the socket: after this, the fd is never touched. */
         struct conn *k = *socket_ctx;
@@ -229,6 +234,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
             buf_fini(&k->body);
         free(k);
         *socket_ctx = NULL;
+        METRICS_GAUGE_ADD("ghit_open_connections", "Open HTTP connections.", "", -1);
     }
 }
 
@@ -334,6 +340,7 @@ static void *watchdog(void *arg)
             if (deadline && now > deadline) {
                 shut(k);
                 s->stats.timed_out++;
+                METRICS_REFUSED("request_timeout");
                 log_debug("closed a connection whose request took too long");
             }
         }
@@ -518,6 +525,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct response *
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow);
     if (res->close)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    /* Any page may read the JSON API; pages carry their own policy. */
+    if (strncmp(res->content_type, "application/json", 16) == 0)
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    if (res->csp)
+        MHD_add_response_header(r, "Content-Security-Policy", res->csp);
     if (res->authenticate)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"ghit\"");
     enum MHD_Result ok = MHD_queue_response(c, res->status, r);
@@ -609,7 +621,7 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
     if (f.bytes > cfg->max_header_bytes || f.count > HTTP_MAX_FIELDS || *room < HTTP_REPLY_ROOM)
         return *kind = HTTP_REFUSED_FIELDS, *why = "request header fields too large", 431;
     if (ctx & CTX_PARAMS)
-        return *kind = HTTP_REFUSED_MALFORMED, *why = "too many query parameters", 400;
+        return *kind = HTTP_REFUSED_PARAMS, *why = "too many query parameters", 400;
     if (f.bad || nul_in_target)
         return *kind = HTTP_REFUSED_MALFORMED,
                *why = "malformed request: a field name that is not a token, or a NUL, CR or LF",
@@ -687,6 +699,36 @@ static bool has_body(struct MHD_Connection *c)
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     return (length && strcmp(length, "0") != 0) ||
            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/* Counts a refusal in /metrics (ghit_requests_refused_total{limit=...}), named after its limit. */
+static void count_refusal(enum http_refusal kind)
+{
+    switch (kind) {
+    case HTTP_REFUSED_TARGET:
+        METRICS_REFUSED("max_url_bytes");
+        break;
+    case HTTP_REFUSED_FIELDS:
+        METRICS_REFUSED("max_header_bytes");
+        break;
+    case HTTP_REFUSED_MALFORMED:
+        METRICS_REFUSED("malformed");
+        break;
+    case HTTP_REFUSED_PARAMS:
+        METRICS_REFUSED("max_params");
+        break;
+    case HTTP_REFUSED_METHOD:
+        METRICS_REFUSED("method");
+        break;
+    case HTTP_REFUSED_BODY:
+        METRICS_REFUSED("request_body");
+        break;
+    case HTTP_REFUSED_PATH:
+        METRICS_REFUSED("nul_in_path");
+        break;
+    case HTTP_REFUSALS:
+        break;
+    }
 }
 
 /* Fills a request for routes.c from what the library parsed. */
@@ -768,6 +810,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES;
         }
         *req_ctx = (void *)(ctx | CTX_STARTED | CTX_UNCOUNTED);
+        if (status)
+            count_refusal(kind);
         if (status && room < HTTP_BARE_REPLY) {
             atomic_fetch_add(&s->refused[kind], 1);
             buf_fini(&res.body);
@@ -787,7 +831,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             /* An admin request with a body but not the token: its 401, before the body is read. */
             struct request req = {0};
             fill_request(s, c, url, false, &admin, &req);
-            routes_handle(s->app, &req, &res);
+            s->handle(s->app, &req, &res);
             res.close = true;
         }
     } else if (atomic_load(&s->draining)) {
@@ -800,8 +844,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else {
         struct request req = {0};
         fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &admin, &req);
-        routes_handle(s->app, &req, &res);
+        s->handle(s->app, &req, &res);
     }
+    metrics_request(res.route ? res.route : "other", res.status);
     enum MHD_Result ok = send_response(c, &res);
     buf_fini(&res.body);
     return ok;
@@ -928,7 +973,8 @@ static void free_server(struct http_server *s)
     free(s);
 }
 
-struct http_server *http_start(const struct app *app, int listen_fd, char *err, size_t errlen)
+struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *handle, char *err,
+                               size_t errlen)
 {
     const struct config *cfg = app->cfg;
     struct sockaddr_storage addr;
@@ -939,6 +985,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, char *err, 
     }
 
     struct http_server *s = xcalloc(1, sizeof *s);
+    s->handle = handle;
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->draining, false);
     s->app = app;

@@ -22,6 +22,7 @@ enum http_refusal {
     HTTP_REFUSED_TARGET,    /* 414: longer than --max-url-bytes */
     HTTP_REFUSED_FIELDS,    /* 431: header fields over --max-header-bytes or HTTP_MAX_FIELDS */
     HTTP_REFUSED_MALFORMED, /* 400: a request a proxy could read otherwise (see http.c) */
+    HTTP_REFUSED_PARAMS,    /* 400: more query parameters than REQUEST_MAX_PARAMS */
     HTTP_REFUSED_METHOD,    /* 405 */
     HTTP_REFUSED_BODY,      /* 413 */
     HTTP_REFUSED_PATH,      /* 404: a NUL in the path */
@@ -68,9 +69,12 @@ int http_listen(const char *address, char *err, size_t errlen);
 
 /*
  * Starts serving app (borrowed) on listen_fd (from http_listen(), owned by
- * the server from now on). Returns NULL with a message in err on failure.
+ * the server from now on) with the route set handle: routes_handle for
+ * --listen, routes_stats_metrics_only for --metrics-listen. Returns NULL
+ * with a message in err on failure.
  */
-struct http_server *http_start(const struct app *app, int listen_fd, char *err, size_t errlen);
+struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *handle, char *err,
+                               size_t errlen);
 
 /* Copies the server's figures into *out. Safe from any thread. */
 void http_get_stats(struct http_server *s, struct http_stats *out);

@@ -2,7 +2,8 @@
  * ghit: a self-hosted hit counter for badges.
  *
  * main() only dispatches to a command: serve (the server), badge (render
- * one badge), render (write a badge file for every repo of a store).
+ * one badge), render (write a badge file for every repo of a store),
+ * stats (a store's statistics as a table).
  * Reading order for the source: README.md's tour.
  */
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "cmd_import.h"
 #include "cmd_render.h"
 #include "cmd_set.h"
+#include "cmd_stats.h"
 #include "serve.h"
 
 struct command {
@@ -29,6 +31,7 @@ static const struct command commands[] = {
     {"import", cmd_import, "read counts from JSON Lines or CSV into a store"},
     {"set", cmd_set, "set a repo's total, through the running server or directly"},
     {"delete", cmd_delete, "delete a repo and its history"},
+    {"stats", cmd_stats, "print a store's statistics: a repo's days, the top repos"},
 };
 
 static void usage(FILE *out)

@@ -6,6 +6,7 @@
  *   GET /api/v1/repos/OWNER/NAME     the counts as JSON, without counting
  *   GET /healthz                     200 while the store takes writes, else 503
  *   GET /                            a short text on how to use ghit
+ *   the statistics and dashboard URLs (routes_stats.c, routes_web.c), issue 9
  *
  * A badge URL answers every error with an error badge, since whatever asked
  * for it displays images; the API answers JSON; the rest plain text.
@@ -20,9 +21,12 @@
 #include "admin.h"
 #include "badge.h"
 #include "log.h"
+#include "metrics.h"
 #include "newrepo_limit.h"
 #include "policy.h"
 #include "repo_key.h"
+#include "routes_stats.h"
+#include "routes_web.h"
 
 static const char api_prefix[] = "/api/v1/repos/";
 
@@ -132,6 +136,7 @@ static bool count_hit(const struct app *app, const struct request *req, const ch
     enum counter_result r = counter_hit_known(app->table, key, today, v);
     if (r == COUNTER_UNKNOWN) {
         if (!newrepo_limit_take(app->newrepos, &req->client, monotonic_ms())) {
+            METRICS_REFUSED("new_repos_per_client");
             refuse(&rate_refusals, "a client creates new repos too fast", "new-repos-per-client",
                    app->cfg->new_repos_per_minute);
             error_badge(app, res, 429, "too many new repos from this address; try later");
@@ -140,6 +145,7 @@ static bool count_hit(const struct app *app, const struct request *req, const ch
         r = counter_hit(app->table, key, today, v);
     }
     if (r == COUNTER_FULL) {
+        METRICS_REFUSED("max_repos");
         refuse(&repo_limit_refusals, "repo limit reached", "max-repos", app->cfg->max_repos);
         error_badge(app, res, 503, "repo limit reached");
         return false;
@@ -189,6 +195,7 @@ static void badge_with(const struct app *app, const struct request *req, struct 
     struct badge_look look = app->cfg->look;
     const struct request_param *repo = NULL;
     if (req->too_many_params) {
+        METRICS_REFUSED("max_params");
         error_badge(app, res, 400, "too many query parameters");
         return;
     }
@@ -224,6 +231,7 @@ static void badge_with(const struct app *app, const struct request *req, struct 
     if (count && !req->head && !judged_out) {
         if (!count_hit(app, req, key, today, &v, res))
             return;
+        METRICS_INC("ghit_hits_total", METRICS_HITS_HELP, "");
     } else if (!counter_get(app->table, key, today, &v) && count && !judged_out &&
                counter_size(app->table) >= app->cfg->max_repos) {
         /* HEAD answers as GET would: a new repo beyond the limit is refused. */
@@ -336,19 +344,35 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
     res->allow = NULL;
     res->close = false;
     res->authenticate = false;
+    res->route = NULL;
+    res->csp = NULL;
     const char *path = req->path;
     if (req->put || req->del) /* only on the admin routes (http.c) */
+        res->route = "admin",
         admin_handle(app->admin, app->table, req, path + sizeof api_prefix - 1, res);
     else if (strcmp(path, "/badge.svg") == 0)
-        badge(app, req, res, true);
+        res->route = "badge", badge(app, req, res, true);
     else if (strcmp(path, "/count.svg") == 0)
-        badge(app, req, res, false);
+        res->route = "count", badge(app, req, res, false);
+    else if (routes_stats_handle(app, req, res) || routes_web_handle(app, req, res))
+        ; /* issue 9: statistics, dashboard */
     else if (strncmp(path, api_prefix, sizeof api_prefix - 1) == 0)
-        api_repo(app, path + sizeof api_prefix - 1, res);
+        res->route = "api_repo", api_repo(app, path + sizeof api_prefix - 1, res);
     else if (strcmp(path, "/healthz") == 0)
-        healthz(app, res);
+        res->route = "healthz", healthz(app, res);
     else if (strcmp(path, "/") == 0)
-        index_page(res);
+        res->route = "index", index_page(res);
     else
         routes_text(res, 404, "not found: try /badge.svg?repo=OWNER/NAME");
+}
+
+void routes_svg_reply(struct response *res, unsigned status)
+{
+    svg_reply(res, status);
+}
+
+void routes_error_badge(const struct app *app, struct response *res, unsigned status,
+                        const char *message)
+{
+    error_badge(app, res, status, message);
 }

@@ -20,6 +20,7 @@
 
 struct admin;
 struct policy;
+struct routes_stats;
 
 /* What the handlers work with; owned by the caller of routes_handle(). */
 struct app {
@@ -29,6 +30,7 @@ struct app {
     struct newrepo_limit *newrepos; /* --new-repos-per-client */
     const struct admin *admin;      /* issue 10: NULL without --admin-token-file */
     struct policy *policy;          /* issue 10: which badge fetches count */
+    struct routes_stats *stats;     /* statistics routes (routes_stats.h), issue 9 */
 };
 
 /* More query parameters than this get 400: a badge URL needs a handful. */
@@ -68,6 +70,8 @@ struct response {
     bool close;        /* close the connection after this reply */
     bool bare;         /* no header fields but the library's own (no memory left for more) */
     bool authenticate; /* 401: send WWW-Authenticate: Bearer */
+    const char *route; /* the route's name in metrics ("badge", ...); NULL: none matched */
+    const char *csp;   /* a Content-Security-Policy for pages, or NULL */
 };
 
 /* Handles one GET or HEAD request. */
@@ -75,12 +79,21 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
 
 /* How many new repos were refused so far: over --max-repos, and over the per-client rate. */
 void routes_refusals(uint64_t *repo_limit, uint64_t *new_repo_rate);
+/* A set of routes a listener serves: routes_handle, or routes_stats_metrics_only. */
+typedef void routes_fn(const struct app *app, const struct request *req, struct response *res);
+
+/* Marks res as an SVG image reply: content type, no-cache headers, ETag of the body. */
+void routes_svg_reply(struct response *res, unsigned status);
+
+/* Fills res with an error badge (the server's look, message in red). */
+void routes_error_badge(const struct app *app, struct response *res, unsigned status,
+                        const char *message);
+
+/* Fills res with {"error": message}; message is ghit's own text. */
+void routes_json_error(struct response *res, unsigned status, const char *message);
 
 /* Fills res with a plain-text error reply: status and a one-line message. */
 void routes_text(struct response *res, unsigned status, const char *message);
-
-/* Fills res with {"error": message} (message is ghit's own text, escaped here). */
-void routes_json_error(struct response *res, unsigned status, const char *message);
 
 /* Fills res (200) with key's counts as JSON, as GET /api/v1/repos/OWNER/NAME answers. */
 void routes_repo_json(struct response *res, const char *key, const struct counter_view *v,

@@ -36,6 +36,7 @@
 #include "policy.h"
 #include "runfile.h"
 #include "routes.h"
+#include "routes_stats.h"
 #include "store.h"
 
 #define HTTP_GRACE_MS 5000
@@ -117,6 +118,15 @@ static int check_limits(const struct config *cfg)
     return -1;
 }
 
+/* Closes the listening sockets that were bound (-1: none). */
+static void close_listeners(int listen_fd, int metrics_fd)
+{
+    if (listen_fd >= 0)
+        close(listen_fd);
+    if (metrics_fd >= 0)
+        close(metrics_fd);
+}
+
 /* ghit serve with cfg, parsed; returns the exit status. */
 static int serve(struct config *cfg);
 
@@ -160,7 +170,12 @@ static int serve(struct config *options)
         return 2;
     }
     /* Bound before the database is opened or made: a bad address touches nothing. */
-    int listen_fd = http_listen(cfg.listen, err, sizeof err);
+    int listen_fd = http_listen(cfg.listen, err, sizeof err), metrics_fd = -1;
+    if (listen_fd >= 0 && cfg.metrics_listen &&
+        (metrics_fd = http_listen(cfg.metrics_listen, err, sizeof err)) < 0) {
+        close(listen_fd);
+        listen_fd = -1;
+    }
     if (listen_fd < 0) {
         log_error("%s", err);
         admin_free(admin);
@@ -171,7 +186,7 @@ static int serve(struct config *options)
     struct store *store = store_open(cfg.db, err, sizeof err);
     if (!store) {
         log_error("%s", err);
-        close(listen_fd);
+        close_listeners(listen_fd, metrics_fd);
         admin_free(admin);
         policy_free(policy);
         return 1;
@@ -183,7 +198,7 @@ static int serve(struct config *options)
         log_error("cannot load the counts: %s", err);
         counter_free(table);
         store_close(store);
-        close(listen_fd);
+        close_listeners(listen_fd, metrics_fd);
         admin_free(admin);
         policy_free(policy);
         return 1;
@@ -200,18 +215,28 @@ static int serve(struct config *options)
                       .flusher = flusher,
                       .newrepos = newrepo_limit_new(cfg.new_repos_per_minute, NEWREPO_SETS),
                       .admin = admin,
-                      .policy = policy};
-    struct http_server *http = NULL;
+                      .policy = policy,
+                      .stats = routes_stats_new(cfg.db)};
+    struct http_server *http = NULL, *metrics_http = NULL;
     int status = 1;
     if (flusher_start(flusher) < 0) {
         log_error("cannot start the flusher thread: %s", strerror(errno));
-        close(listen_fd);
+        close_listeners(listen_fd, metrics_fd);
         goto out;
     }
-    http = http_start(&app, listen_fd, err, sizeof err);
+    http = http_start(&app, listen_fd, routes_handle, err, sizeof err);
     if (!http) {
         log_error("%s", err);
+        close_listeners(-1, metrics_fd);
         goto out;
+    }
+    if (metrics_fd >= 0) {
+        metrics_http = http_start(&app, metrics_fd, routes_stats_metrics_only, err, sizeof err);
+        if (!metrics_http) {
+            log_error("--metrics-listen: %s", err);
+            goto out;
+        }
+        log_info("metrics on http://%s/metrics", http_address(metrics_http));
     }
     log_info("listening on http://%s (store %s %s, %zu repos, flush every %u ms)",
              http_address(http), store->ops->name, cfg.db, loaded, cfg.flush_interval_ms);
@@ -225,10 +250,16 @@ static int serve(struct config *options)
     log_info("SIG%s: stopping; finishing requests in flight", sigabbrev_np(sig));
     http_stop(http, HTTP_GRACE_MS);
     http = NULL;
+    if (metrics_http)
+        http_stop(metrics_http, 0);
+    metrics_http = NULL;
     status = 0;
 out:
     if (http)
         http_stop(http, 0);
+    if (metrics_http)
+        http_stop(metrics_http, 0);
+    routes_stats_free(app.stats);
     uint64_t lost = flusher_stop(flusher, cfg.shutdown_timeout_ms);
     if (lost) {
         log_error("stopped; %llu hits could NOT be written to the store", (unsigned long long)lost);

@@ -18,6 +18,11 @@ bool store_is_busy(const char *where)
     return store_sqlite_is_busy(where);
 }
 
+struct store *store_open_reader(const char *where, char *err, size_t errlen)
+{
+    return store_sqlite_open_reader(where, err, errlen);
+}
+
 void store_close(struct store *s)
 {
     if (s)

@@ -76,6 +76,18 @@ struct store_put {
 
 /* Receives repos; what repo points to lives only for the call. */
 typedef void store_repo_fn(void *arg, const struct store_repo *repo);
+/* One repo of a top list: its hits over the days asked about (issue 9). */
+struct store_top_row {
+    const char *key;
+    uint64_t hits;     /* summed over the range */
+    uint64_t last_day; /* of which on the range's last day */
+};
+
+/* Receives top rows, most hits first; the strings live only for the call. */
+typedef void store_top_fn(void *arg, const struct store_top_row *row);
+
+/* The most days one history call answers (a year and a day, leap years included). */
+#define STORE_HISTORY_MAX_DAYS 366
 
 struct store;
 
@@ -124,6 +136,31 @@ struct store_ops {
     enum store_result (*export)(struct store *s, store_repo_fn *fn, void *arg, char *err,
                                 size_t errlen);
     void (*close)(struct store *s);
+
+    /*
+     * Statistics (issue 9). Answered from the store's indexes, never by
+     * scanning every repo, so a reader can ask them per HTTP request.
+     */
+    /* One repo's figures: total, first day and hits on day; *found false if unknown. */
+    enum store_result (*get)(struct store *s, const char *key, day_t day, struct store_row *out,
+                             int *found, char *err, size_t errlen);
+    /*
+     * hits[i] = key's hits on day from + i, for every day from..to (at most
+     * STORE_HISTORY_MAX_DAYS of them); days without hits are 0.
+     */
+    enum store_result (*history)(struct store *s, const char *key, day_t from, day_t to,
+                                 uint64_t *hits, char *err, size_t errlen);
+    /* The limit repos with most hits summed over from..to, most first, ties by name. */
+    enum store_result (*top)(struct store *s, day_t from, day_t to, size_t limit, store_top_fn *fn,
+                             void *arg, char *err, size_t errlen);
+    /* How many repos, and their hits in total (reads every repo: for the CLI, not per request). */
+    enum store_result (*summary)(struct store *s, uint64_t *repos, uint64_t *hits, char *err,
+                                 size_t errlen);
+    /*
+     * A short, fixed name for the cause of the last failure ("busy", "full",
+     * "ioerr", ...), for metrics labels; never NULL.
+     */
+    const char *(*cause)(struct store *s);
 };
 
 struct store {
@@ -151,9 +188,18 @@ bool store_sqlite_is_busy(const char *path);
  */
 struct store *store_open_readonly(const char *where, char *err, size_t errlen);
 
+/*
+ * Opens where for the statistics queries of one more thread while a writer
+ * (ghit serve) has it open: read-only, checked to be ghit's but without
+ * the writer's slower integrity check. Works beside a running server
+ * (SQLite's WAL lets readers run beside the writer). Close with store_close().
+ */
+struct store *store_open_reader(const char *where, char *err, size_t errlen);
+
 /* The SQLite backend: path is made with ghit's schema if it does not exist. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
 struct store *store_sqlite_open_readonly(const char *path, char *err, size_t errlen);
+struct store *store_sqlite_open_reader(const char *path, char *err, size_t errlen);
 
 /* Faults the SQLite backend can be told to fake, for the tests of what follows them. */
 enum store_sqlite_fault {

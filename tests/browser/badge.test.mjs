@@ -7,62 +7,17 @@
 // at the size its SVG declares; that theme=auto follows the viewer's light or dark
 // preference; that an error badge is drawn like any badge. Ends with
 // "browser: N passed, N failed".
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { assert, get, launchOptions, runner, startGhit } from './lib.mjs';
 
 const ghitBin = process.argv[2];
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-let passed = 0;
-let failed = 0;
+const { test, fail, summary } = runner();
 
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function test(name, fn) {
-  try {
-    await fn();
-    passed++;
-  } catch (e) {
-    failed++;
-    console.error(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
-  }
-}
-
-// Starts `ghit serve` on a free port; resolves to { proc, base, stderr() }.
-function startGhit(dir) {
-  const proc = spawn(ghitBin, ['serve', '--listen', '127.0.0.1:0', '--db', join(dir, 'ghit.db'),
-    '--flush-interval', '100'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ghit did not start: ${err}`)), 10000);
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, base: m[1], stderr: () => err });
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`ghit exited ${code}: ${err}`)));
-  });
-}
-
-// GET url; resolves to { status, body }.
-function get(url) {
-  return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    }).on('error', reject);
-  });
-}
 
 async function apiTotal(base, repo) {
   const r = await get(`${base}/api/v1/repos/${repo}`);
@@ -97,15 +52,11 @@ let ghit;
 let pages;
 let browser;
 try {
-  ghit = await startGhit(dir);
+  ghit = await startGhit(ghitBin, dir);
   pages = await startPages();
   const pageBase = `http://127.0.0.1:${pages.address().port}`;
   const pageFor = (...imgs) => `${pageBase}/p?${imgs.map((s) => `img=${encodeURIComponent(s)}`).join('&')}`;
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(launchOptions(chromiumPath));
 
   await test('every view of a page fetches, counts and shows the badge anew', async () => {
     const page = await browser.newPage();
@@ -170,23 +121,14 @@ try {
     await page.close();
   });
 } catch (e) {
-  failed++;
-  console.error(`browser: ${e && e.stack ? e.stack : e}`);
+  fail(`browser: ${e && e.stack ? e.stack : e}`);
 } finally {
   if (browser) await browser.close();
   if (pages) pages.close();
   if (ghit) {
-    const code = await new Promise((resolve) => {
-      ghit.proc.removeAllListeners('exit');
-      ghit.proc.on('exit', (c) => resolve(c));
-      ghit.proc.kill('SIGTERM');
-    });
-    if (code !== 0) {
-      failed++;
-      console.error(`FAIL ghit exited ${code} after SIGTERM:\n${ghit.stderr()}`);
-    }
+    const code = await ghit.stop();
+    if (code !== 0) fail(`FAIL ghit exited ${code} after SIGTERM:\n${ghit.stderr()}`);
   }
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`browser: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+process.exit(summary('browser'));

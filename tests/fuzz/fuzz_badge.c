@@ -7,7 +7,10 @@
  * directly, so that every renderer is reached without the fuzzer having to
  * find the parameter names first. Each output is parsed by libxml2; a
  * parse error, a root that is not <svg>, or a refused parameter with no
- * message aborts. Built by `make fuzz` (libFuzzer) and by `make fuzz-replay`
+ * message aborts. The same input also draws a bar chart (chart.c, issue
+ * 9): the message as its name, hits taken from the input's bytes, 1 to
+ * 365 days, theme from the first byte; it goes through the same check.
+ * Built by `make fuzz` (libFuzzer) and by `make fuzz-replay`
  * (tests/fuzz/replay.c) over tests/fuzz/corpus/badge.
  */
 #include <libxml/parser.h>
@@ -17,6 +20,7 @@
 
 #include "badge.h"
 #include "buf.h"
+#include "chart.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,6 +99,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     badge_message(counts, sizeof counts, &look, total, total >> 17);
     buf_reset(&svg);
     badge_render(&svg, &look, counts);
+    check_svg(&svg);
+
+    /* A chart named by the message, its hits from the input's bytes. */
+    static uint64_t hits[365];
+    size_t ndays = 1 + (size + pick) % 365;
+    for (size_t i = 0; i < ndays; i++)
+        hits[i] = i < size ? (uint64_t)data[i] << (data[i] % 40) : 0;
+    struct chart chart = {message, (day_t)(pick * 97), hits, ndays, (pick & 8) != 0};
+    buf_reset(&svg);
+    chart_render(&svg, &chart);
     check_svg(&svg);
 
     buf_fini(&svg);

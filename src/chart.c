@@ -1,0 +1,199 @@
+/*
+ * chart: the bar chart's layout and SVG (see chart.h).
+ *
+ * The plot spans a fixed box; bars share its width, so 7 days give wide
+ * bars and 365 days hairlines with no gap. Coordinates are written with at
+ * most two decimals. The scale's top is the smallest 1, 2 or 5 times a
+ * power of ten that holds the busiest day, so the axis reads in round
+ * numbers. Colours follow the badges: #4c1 bars, GitHub's dark palette for
+ * theme=auto.
+ */
+#include "chart.h"
+
+#include <stdio.h>
+
+#include "badge_text.h"
+#include "numfmt.h"
+
+#define PLOT_LEFT   52.0
+#define PLOT_RIGHT  (CHART_WIDTH - 10.0)
+#define PLOT_TOP    30.0
+#define PLOT_BOTTOM (CHART_HEIGHT - 24.0)
+
+#define STYLE_LIGHT                                                                                \
+    "text{font:11px Verdana,Geneva,DejaVu Sans,sans-serif;fill:#333}"                              \
+    ".h{font-weight:bold}.bg{fill:#fff;stroke:#d0d7de}.ax{stroke:#8c959f}.gr{stroke:#eaeef2}"      \
+    ".b{fill:#4c1}"
+#define STYLE_DARK                                                                                 \
+    "@media (prefers-color-scheme:dark){text{fill:#e6edf3}.bg{fill:#0d1117;stroke:#30363d}"        \
+    ".ax{stroke:#6e7681}.gr{stroke:#21262d}}"
+
+/* Appends x with at most two decimals and no trailing zeros. */
+static void num(struct buf *out, double x)
+{
+    char s[32];
+    long long v = (long long)(x * 100 + (x < 0 ? -0.5 : 0.5));
+    int n = snprintf(s, sizeof s, "%s%lld.%02lld", v < 0 ? "-" : "", (v < 0 ? -v : v) / 100,
+                     (v < 0 ? -v : v) % 100);
+    while (n > 0 && s[n - 1] == '0')
+        n--;
+    if (n > 0 && s[n - 1] == '.')
+        n--;
+    buf_append(out, s, (size_t)n);
+}
+
+/* Appends v grouped with commas: 1,234. */
+static void count(struct buf *out, uint64_t v)
+{
+    struct numfmt fmt = {.style = NUMFMT_GROUPED, .sep = ","};
+    char s[NUMFMT_OUT_MAX];
+    size_t n = numfmt_format(s, sizeof s, &fmt, v);
+    buf_append(out, s, n);
+}
+
+/* The smallest of 2, 5, 10, 20, 50 ... that is >= v. */
+static uint64_t nice_top(uint64_t v)
+{
+    if (v <= 2)
+        return 2;
+    for (uint64_t p = 1;; p *= 10) {
+        if (v <= p)
+            return p;
+        if (v <= 2 * p)
+            return 2 * p;
+        if (v <= 5 * p)
+            return 5 * p;
+        if (p > UINT64_MAX / 100)
+            return v;
+    }
+}
+
+/* Appends the day d as YYYY-MM-DD. */
+static void date(struct buf *out, day_t d)
+{
+    char s[DAY_TEXT_SIZE];
+    day_format(d, s);
+    buf_puts(out, s);
+}
+
+/* Appends the sentence that states the numbers (the title). */
+static void summary(struct buf *out, const struct chart *c, const struct badge_text *name,
+                    uint64_t total, size_t busiest)
+{
+    badge_text_put_xml(out, name);
+    buf_puts(out, ": ");
+    count(out, total);
+    buf_puts(out, total == 1 ? " hit" : " hits");
+    buf_printf(out, " in %zu %s, ", c->ndays, c->ndays == 1 ? "day" : "days");
+    date(out, c->first);
+    buf_puts(out, " to ");
+    date(out, c->first + (day_t)c->ndays - 1);
+    if (total) {
+        buf_puts(out, "; most on ");
+        date(out, c->first + (day_t)busiest);
+        buf_puts(out, " (");
+        count(out, c->hits[busiest]);
+        buf_puts(out, ")");
+    }
+}
+
+void chart_render(struct buf *out, const struct chart *c)
+{
+    struct badge_text name;
+    badge_text_from(&name, c->name, 128);
+    uint64_t total = 0, max = 0;
+    size_t busiest = 0;
+    for (size_t i = 0; i < c->ndays; i++) {
+        total += c->hits[i];
+        if (c->hits[i] > max) {
+            max = c->hits[i];
+            busiest = i;
+        }
+    }
+    uint64_t top = nice_top(max);
+
+    buf_printf(out,
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"t\"><title id=\"t\">",
+               CHART_WIDTH, CHART_HEIGHT, CHART_WIDTH, CHART_HEIGHT);
+    summary(out, c, &name, total, busiest);
+    buf_puts(out, "</title><style>" STYLE_LIGHT);
+    if (c->theme_auto)
+        buf_puts(out, STYLE_DARK);
+    buf_printf(out,
+               "</style><rect class=\"bg\" x=\"0.5\" y=\"0.5\" width=\"%d\" height=\"%d\" "
+               "rx=\"4\"/>",
+               CHART_WIDTH - 1, CHART_HEIGHT - 1);
+
+    /* The heading: name and total. */
+    buf_puts(out, "<text class=\"h\" x=\"10\" y=\"18\">");
+    badge_text_put_xml(out, &name);
+    buf_puts(out, "</text><text x=\"");
+    num(out, PLOT_RIGHT);
+    buf_puts(out, "\" y=\"18\" text-anchor=\"end\">");
+    count(out, total);
+    buf_printf(out, " %s in %zu %s</text>", total == 1 ? "hit" : "hits", c->ndays,
+               c->ndays == 1 ? "day" : "days");
+
+    /* The y axis: grid lines and labels at 0, half and top. */
+    for (int k = 0; k <= 2; k++) {
+        double y = PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * k / 2.0;
+        buf_printf(out, "<line class=\"%s\" x1=\"", k ? "gr" : "ax");
+        num(out, PLOT_LEFT);
+        buf_puts(out, "\" x2=\"");
+        num(out, PLOT_RIGHT);
+        buf_puts(out, "\" y1=\"");
+        num(out, y);
+        buf_puts(out, "\" y2=\"");
+        num(out, y);
+        buf_puts(out, "\"/><text x=\"");
+        num(out, PLOT_LEFT - 6);
+        buf_puts(out, "\" y=\"");
+        num(out, y + 4);
+        buf_puts(out, "\" text-anchor=\"end\">");
+        if (k == 1 && top % 2)
+            num(out, (double)top / 2); /* the scale 0-5 has 2.5 in the middle */
+        else
+            count(out, k == 2 ? top : k == 1 ? top / 2 : 0);
+        buf_puts(out, "</text>");
+    }
+
+    /* The bars, each with its day and hits on hover. */
+    double slot = (PLOT_RIGHT - PLOT_LEFT) / (double)c->ndays;
+    double gap = slot >= 4 ? slot * 0.2 : 0;
+    buf_puts(out, "<g class=\"b\">");
+    for (size_t i = 0; i < c->ndays; i++) {
+        double h = (PLOT_BOTTOM - PLOT_TOP) * (double)c->hits[i] / (double)top;
+        if (c->hits[i] && h < 1)
+            h = 1; /* a day with hits is never invisible */
+        buf_puts(out, "<rect x=\"");
+        num(out, PLOT_LEFT + slot * (double)i + gap / 2);
+        buf_puts(out, "\" y=\"");
+        num(out, PLOT_BOTTOM - h);
+        buf_puts(out, "\" width=\"");
+        num(out, slot - gap);
+        buf_puts(out, "\" height=\"");
+        num(out, h);
+        buf_puts(out, "\"><title>");
+        date(out, c->first + (day_t)i);
+        buf_puts(out, ": ");
+        count(out, c->hits[i]);
+        buf_puts(out, "</title></rect>");
+    }
+    buf_puts(out, "</g>");
+
+    /* The x axis: first and last day. */
+    buf_puts(out, "<text x=\"");
+    num(out, PLOT_LEFT);
+    buf_puts(out, "\" y=\"");
+    num(out, PLOT_BOTTOM + 16);
+    buf_puts(out, "\">");
+    date(out, c->first);
+    buf_puts(out, "</text><text x=\"");
+    num(out, PLOT_RIGHT);
+    buf_puts(out, "\" y=\"");
+    num(out, PLOT_BOTTOM + 16);
+    buf_puts(out, "\" text-anchor=\"end\">");
+    date(out, c->first + (day_t)c->ndays - 1);
+    buf_puts(out, "</text></svg>");
+}

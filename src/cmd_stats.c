@@ -1,0 +1,193 @@
+/*
+ * cmd_stats: prints a store's statistics (see cmd_stats.h).
+ *
+ * It reads through store_open_reader(), the read-only connection the
+ * server's HTTP threads use, so it works beside a running `ghit serve`
+ * (SQLite's WAL) and changes nothing. It shows what the store holds: a
+ * running server's last flush interval of hits is not in it yet.
+ *
+ *   --repo: the repo's total, first day and hits on --day, then its last
+ *           30 days up to --day, one line each;
+ *   else:   how many repos and hits, then the --top K repos of --day and of
+ *           the 7 days up to it.
+ */
+#include "cmd_stats.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "numfmt.h"
+#include "repo_key.h"
+#include "store.h"
+
+#define HISTORY_DAYS 30
+#define WEEK         7
+
+/* Prints the usage text of `ghit stats`. */
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ghit stats --db PATH [--repo OWNER/NAME] [--top K] [--day YYYY-MM-DD]\n"
+            "Print a store's statistics as a table; works while ghit serve runs.\n\n"
+            "  --db PATH                        the ghit database to read\n"
+            "  --repo OWNER/NAME                one repo: its figures and last 30 days\n"
+            "  --top K                          how many repos the top lists show (default: 10)\n"
+            "  --day YYYY-MM-DD                 the day asked about (default: today, UTC)\n");
+}
+
+/* v grouped with commas, in one of four rotating static buffers (for one printf). */
+static const char *grouped(uint64_t v)
+{
+    static char out[4][NUMFMT_OUT_MAX];
+    static unsigned next;
+    struct numfmt fmt = {.style = NUMFMT_GROUPED, .sep = ","};
+    char *s = out[next++ % 4];
+    numfmt_format(s, NUMFMT_OUT_MAX, &fmt, v);
+    return s;
+}
+
+struct top_print {
+    unsigned rank;
+};
+
+/* store top callback: one line of a top list. */
+static void print_top_row(void *arg, const struct store_top_row *row)
+{
+    struct top_print *t = arg;
+    printf("%4u  %-50s %14s\n", ++t->rank, row->key, grouped(row->hits));
+}
+
+/* Prints the top k of from..to under a heading; 0, or 1 after an error. */
+static int print_top(struct store *s, const char *heading, day_t from, day_t to, unsigned k)
+{
+    char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE], err[512];
+    day_format(from, a);
+    day_format(to, b);
+    if (from == to)
+        printf("\n%s, %s\n", heading, a);
+    else
+        printf("\n%s, %s to %s\n", heading, a, b);
+    printf("%4s  %-50s %14s\n", "rank", "repo", "hits");
+    struct top_print t = {0};
+    if (s->ops->top(s, from, to, k, print_top_row, &t, err, sizeof err) != STORE_OK) {
+        fprintf(stderr, "ghit stats: %s\n", err);
+        return 1;
+    }
+    if (t.rank == 0)
+        printf("      (no hits)\n");
+    return 0;
+}
+
+/* The --repo table; 0, 1 after a store error, 3 for an unknown repo. */
+static int print_repo(struct store *s, const char *key, day_t day)
+{
+    char err[512], text[DAY_TEXT_SIZE];
+    struct store_row row;
+    int found = 0;
+    if (s->ops->get(s, key, day, &row, &found, err, sizeof err) != STORE_OK) {
+        fprintf(stderr, "ghit stats: %s\n", err);
+        return 1;
+    }
+    if (!found) {
+        fprintf(stderr, "ghit stats: %s: unknown repo (no hits stored)\n", key);
+        return 3;
+    }
+    uint64_t hits[HISTORY_DAYS];
+    day_t from = day - HISTORY_DAYS + 1;
+    if (s->ops->history(s, key, from, day, hits, err, sizeof err) != STORE_OK) {
+        fprintf(stderr, "ghit stats: %s\n", err);
+        return 1;
+    }
+    day_format(row.first_day, text);
+    printf("%-12s %s\n%-12s %s\n%-12s %s\n", "repo", key, "total", grouped(row.total), "first seen",
+           text);
+    day_format(day, text);
+    printf("%-12s %s (%s)\n\n%-12s %14s\n", "hits on day", grouped(row.day_hits), text, "day",
+           "hits");
+    for (int i = 0; i < HISTORY_DAYS; i++) {
+        day_format(from + i, text);
+        printf("%-12s %14s\n", text, grouped(hits[i]));
+    }
+    return 0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    const char *db = NULL, *repo = NULL;
+    unsigned top = 10;
+    day_t day = day_from_time(time(NULL));
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
+            fprintf(stderr, "ghit stats: expected --OPTION VALUE at '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+        const char *name = argv[i] + 2, *value = argv[++i], *why = NULL;
+        if (strcmp(name, "db") == 0) {
+            db = value;
+        } else if (strcmp(name, "repo") == 0) {
+            repo = value;
+        } else if (strcmp(name, "day") == 0) {
+            why = day_parse(value, &day);
+        } else if (strcmp(name, "top") == 0) {
+            char *end;
+            errno = 0;
+            unsigned long k = strtoul(value, &end, 10);
+            if (errno || end == value || *end || value[0] == '-' || k < 1 || k > 1000)
+                why = "must be a whole number from 1 to 1000";
+            top = (unsigned)k;
+        } else {
+            fprintf(stderr, "ghit stats: unknown option '--%s' (see --help)\n", name);
+            return 2;
+        }
+        if (why) {
+            fprintf(stderr, "ghit stats: --%s %s: %s\n", name, value, why);
+            return 2;
+        }
+    }
+    char key[REPO_KEY_SIZE], err[512];
+    const char *why = repo ? repo_key_parse(repo, strlen(repo), key) : NULL;
+    if (why) {
+        fprintf(stderr, "ghit stats: --repo %s: %s\n", repo, why);
+        return 2;
+    }
+    if (!db || !*db) {
+        fprintf(stderr, "ghit stats: --db is required (see --help)\n");
+        return 2;
+    }
+    struct stat st;
+    if (stat(db, &st) < 0) {
+        fprintf(stderr, "ghit stats: %s: %s\n", db, strerror(errno));
+        return 1;
+    }
+    struct store *s = store_open_reader(db, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "ghit stats: %s\n", err);
+        return 1;
+    }
+    int rc;
+    if (repo) {
+        rc = print_repo(s, key, day);
+    } else {
+        uint64_t repos = 0, hits = 0;
+        rc = s->ops->summary(s, &repos, &hits, err, sizeof err) != STORE_OK;
+        if (rc)
+            fprintf(stderr, "ghit stats: %s\n", err);
+        else
+            printf("%s: %s repos, %s hits\n", db, grouped(repos), grouped(hits));
+        char heading[64];
+        snprintf(heading, sizeof heading, "top %u of the day", top);
+        rc = rc || print_top(s, heading, day, day, top);
+        snprintf(heading, sizeof heading, "top %u of the %d days", top, WEEK);
+        rc = rc || print_top(s, heading, day - WEEK + 1, day, top);
+    }
+    store_close(s);
+    return rc;
+}

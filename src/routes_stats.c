@@ -1,0 +1,550 @@
+/*
+ * routes_stats: the statistics URLs (see routes_stats.h).
+ *
+ * Errors: the JSON URLs answer {"error": why} with 400 for a bad request,
+ * 404 for an unknown repo, 503 when the store cannot be read; the chart
+ * answers an error badge, as every image URL does. Every JSON reply gets
+ * Access-Control-Allow-Origin: * from http.c, so a page elsewhere can read
+ * it; nothing here sets a cookie or counts a hit.
+ */
+#include "routes_stats.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "badge.h"
+#include "badge_color.h"
+#include "chart.h"
+#include "json.h"
+#include "metrics.h"
+#include "repo_key.h"
+#include "store.h"
+
+#define POOL_MAX          8  /* readers kept open between requests */
+#define DAYS_DEFAULT      30 /* history and chart: the last 30 days */
+#define CHART_DAYS_MIN    7
+#define CHART_DAYS_MAX    365
+#define TOP_LIMIT_DEFAULT 10
+#define TOP_LIMIT_MAX     100
+#define TOP_CACHE_S       30 /* how long a top list is served from memory */
+#define TOP_CACHE_SLOTS   8
+
+static const char repos_prefix[] = "/api/v1/repos/";
+
+struct top_row {
+    char key[REPO_KEY_SIZE];
+    uint64_t hits;     /* as stored, over the range */
+    uint64_t last_day; /* of which on the range's last day */
+};
+
+/* One top list as the store answered it: TOP_LIMIT_MAX rows, cut to the limit asked. */
+struct top_list {
+    day_t from, to;
+    int64_t at; /* when read, in monotonic seconds; 0: empty */
+    size_t n;
+    struct top_row rows[TOP_LIMIT_MAX];
+};
+
+struct routes_stats {
+    const char *where;
+    pthread_mutex_t lock; /* guards the pool and the top cache */
+    struct store *pool[POOL_MAX];
+    unsigned npool;
+    /*
+     * Top lists cost the rows of their days (a 7-day list of a million-repo
+     * store, some 200 ms: bench/README.md), and the dashboard asks for two
+     * on every view: each is kept TOP_CACHE_S seconds.
+     */
+    struct top_list cache[TOP_CACHE_SLOTS];
+    /*
+     * Held while a top list is read from the store. One list of many days
+     * holds its HTTP worker, and so the badges of that worker's
+     * connections, for up to a second on a large store; a second list read
+     * at the same time would hold the other worker too. So a second one
+     * waits for nothing: it is answered 503, try again.
+     */
+    pthread_mutex_t top_busy;
+};
+
+struct routes_stats *routes_stats_new(const char *where)
+{
+    struct routes_stats *st = xcalloc(1, sizeof *st);
+    st->where = where;
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&st->top_busy, NULL);
+    METRICS_GAUGE_SET("ghit_start_time_seconds", "When this ghit started, in Unix seconds.", "",
+                      (int64_t)time(NULL));
+    METRICS_GAUGE_SET("ghit_build_info", "The version of this ghit (always 1).",
+                      "version=\"" GHIT_VERSION "\"", 1);
+    /* Every limit shows from the start, at 0 until it first refuses. */
+    metrics_declare_limit("max_url_bytes");
+    metrics_declare_limit("max_header_bytes");
+    metrics_declare_limit("request_body");
+    metrics_declare_limit("max_params");
+    metrics_declare_limit("max_repos");
+    metrics_declare_limit("request_timeout");
+    metrics_counter("ghit_hits_total", METRICS_HITS_HELP, "");
+    return st;
+}
+
+void routes_stats_free(struct routes_stats *st)
+{
+    if (!st)
+        return;
+    for (unsigned i = 0; i < st->npool; i++)
+        store_close(st->pool[i]);
+    pthread_mutex_destroy(&st->lock);
+    pthread_mutex_destroy(&st->top_busy);
+    free(st);
+}
+
+/* A reader from the pool, or a new one; NULL with a message in err. */
+static struct store *take_reader(struct routes_stats *st, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&st->lock);
+    struct store *s = st->npool ? st->pool[--st->npool] : NULL;
+    pthread_mutex_unlock(&st->lock);
+    return s ? s : store_open_reader(st->where, err, errlen);
+}
+
+/* Gives a reader back to the pool (closed if the pool is full). */
+static void give_reader(struct routes_stats *st, struct store *s)
+{
+    pthread_mutex_lock(&st->lock);
+    if (st->npool < POOL_MAX) {
+        st->pool[st->npool++] = s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&st->lock);
+    store_close(s);
+}
+
+/* The value of parameter name, or NULL; a value holding a NUL byte counts as absent-but-bad. */
+static const char *param(const struct request *req, const char *name, bool *bad)
+{
+    for (unsigned i = 0; i < req->nparams; i++) {
+        const struct request_param *p = &req->params[i];
+        if (strcmp(p->name, name) == 0) {
+            if (strlen(p->value) != p->value_len)
+                *bad = true;
+            return p->value;
+        }
+    }
+    return NULL;
+}
+
+/* Parses a whole number from min to max; NULL if fine, else why not. */
+static const char *parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 9 || strspn(s, "0123456789") != n)
+        return "must be a whole number";
+    unsigned long v = strtoul(s, NULL, 10);
+    if (v < min || v > max)
+        return "is out of range";
+    *out = (unsigned)v;
+    return NULL;
+}
+
+/* Starts a JSON reply. */
+static void json_reply(struct response *res)
+{
+    res->status = 200;
+    res->content_type = "application/json";
+    buf_reset(&res->body);
+}
+
+/* Fills res with 400 and "NAME: WHY (HINT)". */
+static void bad_param(struct response *res, const char *name, const char *why, const char *hint)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s%s%s%s", name, why, hint ? " (" : "", hint ? hint : "",
+             hint ? ")" : "");
+    routes_json_error(res, 400, msg);
+}
+
+/* Fills hits[0..n) with key's daily hits from day from; today's live figure from the table. */
+static bool read_history(const struct app *app, const char *key, day_t from, size_t n,
+                         uint64_t *hits, struct response *res, bool json)
+{
+    char err[300];
+    struct store *r = take_reader(app->stats, err, sizeof err);
+    enum store_result rc = STORE_FAILED;
+    if (r) {
+        rc = r->ops->history(r, key, from, from + (day_t)n - 1, hits, err, sizeof err);
+        if (rc == STORE_OK)
+            give_reader(app->stats, r);
+        else
+            store_close(r); /* a reader that failed is not reused */
+    }
+    if (rc != STORE_OK) {
+        char msg[360];
+        snprintf(msg, sizeof msg, "cannot read the store: %s", err);
+        if (json)
+            routes_json_error(res, 503, msg);
+        else
+            routes_error_badge(app, res, 503, "store unavailable");
+        return false;
+    }
+    /* The store has what was flushed; the table has today's hits, pending ones included. */
+    day_t today = day_from_time(time(NULL));
+    struct counter_view v;
+    if (today >= from && today < from + (day_t)n && counter_get(app->table, key, today, &v))
+        hits[today - from] = v.today;
+    return true;
+}
+
+/* GET /api/v1/repos/KEY/days?from=&to= */
+static void api_days(const struct app *app, const char *name, size_t name_len,
+                     const struct request *req, struct response *res)
+{
+    char key[REPO_KEY_SIZE];
+    const char *err = repo_key_parse(name, name_len, key);
+    if (err) {
+        routes_json_error(res, 400, err);
+        return;
+    }
+    bool bad = false;
+    const char *from_s = param(req, "from", &bad), *to_s = param(req, "to", &bad);
+    day_t today = day_from_time(time(NULL)), from, to = today;
+    if (to_s && (bad || (err = day_parse(to_s, &to)))) {
+        bad_param(res, "to", bad ? "holds a NUL byte" : err, "write YYYY-MM-DD");
+        return;
+    }
+    from = to - (DAYS_DEFAULT - 1);
+    if (from_s && (bad || (err = day_parse(from_s, &from)))) {
+        bad_param(res, "from", bad ? "holds a NUL byte" : err, "write YYYY-MM-DD");
+        return;
+    }
+    if (from > to) {
+        routes_json_error(res, 400, "from is after to");
+        return;
+    }
+    if (to - from >= STORE_HISTORY_MAX_DAYS) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the range spans %d days; at most %d are answered at once",
+                 (int)(to - from + 1), STORE_HISTORY_MAX_DAYS);
+        routes_json_error(res, 400, msg);
+        return;
+    }
+    struct counter_view v;
+    if (!counter_get(app->table, key, today, &v)) {
+        routes_json_error(res, 404, "unknown repo: it has no hits yet");
+        return;
+    }
+    size_t n = (size_t)(to - from + 1);
+    uint64_t hits[STORE_HISTORY_MAX_DAYS];
+    if (!read_history(app, key, from, n, hits, res, true))
+        return;
+    char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE];
+    day_format(from, a);
+    day_format(to, b);
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += hits[i];
+    json_reply(res);
+    buf_printf(&res->body,
+               "{\"repo\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"total\":%" PRIu64 ",\"days\":[",
+               key, a, b, total);
+    for (size_t i = 0; i < n; i++) {
+        day_format(from + (day_t)i, a);
+        buf_printf(&res->body, "%s{\"day\":\"%s\",\"hits\":%" PRIu64 "}", i ? "," : "", a, hits[i]);
+    }
+    buf_puts(&res->body, "]}\n");
+}
+
+/* store top callback: keeps a row as stored. */
+static void keep_top(void *arg, const struct store_top_row *row)
+{
+    struct top_list *t = arg;
+    if (t->n == TOP_LIMIT_MAX)
+        return;
+    struct top_row *r = &t->rows[t->n++];
+    snprintf(r->key, sizeof r->key, "%s", row->key);
+    r->hits = row->hits;
+    r->last_day = row->last_day;
+}
+
+/* Most hits first, then by name: the store's order, after live figures moved some. */
+static int by_hits(const void *a, const void *b)
+{
+    const struct top_row *x = a, *y = b;
+    if (x->hits != y->hits)
+        return x->hits > y->hits ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/* Seconds on the monotonic clock. */
+static int64_t now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec + 1; /* never 0, which marks an empty slot */
+}
+
+/*
+ * Fills *t with the top TOP_LIMIT_MAX of t->from..t->to, from the cache or
+ * the store; false after filling err with what to tell the client. The
+ * store is read outside the lock, one list at a time (top_busy), and no
+ * request waits for another's.
+ */
+static bool top_of(struct routes_stats *st, struct top_list *t, char *err, size_t errlen)
+{
+    int64_t now = now_s();
+    pthread_mutex_lock(&st->lock);
+    struct top_list *oldest = &st->cache[0];
+    for (int i = 0; i < TOP_CACHE_SLOTS; i++) {
+        struct top_list *c = &st->cache[i];
+        if (c->at && c->from == t->from && c->to == t->to && now - c->at < TOP_CACHE_S) {
+            *t = *c;
+            pthread_mutex_unlock(&st->lock);
+            return true;
+        }
+        if (c->at < oldest->at)
+            oldest = c;
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (pthread_mutex_trylock(&st->top_busy) != 0) {
+        snprintf(err, errlen, "another top list is being read; try again in a second");
+        return false;
+    }
+    char why[300];
+    struct store *r = take_reader(st, why, sizeof why);
+    enum store_result rc =
+        r ? r->ops->top(r, t->from, t->to, TOP_LIMIT_MAX, keep_top, t, why, sizeof why)
+          : STORE_FAILED;
+    pthread_mutex_unlock(&st->top_busy);
+    if (rc != STORE_OK) {
+        store_close(r); /* a reader that failed is not reused */
+        snprintf(err, errlen, "cannot read the store: %s", why);
+        return false;
+    }
+    give_reader(st, r);
+    t->at = now;
+    pthread_mutex_lock(&st->lock);
+    *oldest = *t;
+    pthread_mutex_unlock(&st->lock);
+    return true;
+}
+
+/*
+ * GET /api/v1/top?day=YYYY-MM-DD&days=N&limit=K: the top K of the N days
+ * ending on day (defaults: today, 1, 10).
+ */
+static void api_top(const struct app *app, const struct request *req, struct response *res)
+{
+    bool bad = false;
+    const char *day_s = param(req, "day", &bad), *days_s = param(req, "days", &bad);
+    const char *limit_s = param(req, "limit", &bad), *err;
+    if (bad) {
+        routes_json_error(res, 400, "a parameter holds a NUL byte");
+        return;
+    }
+    unsigned limit = TOP_LIMIT_DEFAULT, days = 1;
+    day_t today = day_from_time(time(NULL)), to = today;
+    if (limit_s && (err = parse_uint(limit_s, 1, TOP_LIMIT_MAX, &limit))) {
+        bad_param(res, "limit", err, "1 to 100");
+        return;
+    }
+    if (day_s && (err = day_parse(day_s, &to))) {
+        bad_param(res, "day", err, "write YYYY-MM-DD");
+        return;
+    }
+    if (days_s && (err = parse_uint(days_s, 1, ROUTES_TOP_MAX_DAYS, &days))) {
+        bad_param(res, "days", err, "1 to 31");
+        return;
+    }
+    struct top_list *t = xcalloc(1, sizeof *t);
+    t->from = to - (day_t)days + 1;
+    t->to = to;
+    char msg[400];
+    if (!top_of(app->stats, t, msg, sizeof msg)) {
+        routes_json_error(res, 503, msg);
+        free(t);
+        return;
+    }
+    /* The store has what was flushed; the table has today's hits, pending ones included. */
+    for (size_t i = 0; i < t->n && to == today; i++) {
+        struct counter_view v;
+        if (counter_get(app->table, t->rows[i].key, today, &v) && v.today > t->rows[i].last_day)
+            t->rows[i].hits += v.today - t->rows[i].last_day;
+    }
+    qsort(t->rows, t->n, sizeof t->rows[0], by_hits);
+    char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE];
+    day_format(t->from, a);
+    day_format(t->to, b);
+    json_reply(res);
+    buf_printf(&res->body, "{\"from\":\"%s\",\"to\":\"%s\",\"limit\":%u,\"repos\":[", a, b, limit);
+    for (size_t i = 0; i < t->n && i < limit; i++)
+        buf_printf(&res->body, "%s{\"repo\":\"%s\",\"hits\":%" PRIu64 "}", i ? "," : "",
+                   t->rows[i].key, t->rows[i].hits);
+    buf_puts(&res->body, "]}\n");
+    free(t);
+}
+
+/*
+ * Applies the look parameters of req to look and finds repo; NULL if fine,
+ * else what is wrong. Values with a NUL byte are refused (the badge URLs
+ * drop it; an endpoint or chart has no reason to send one).
+ */
+static const char *read_look(const struct request *req, struct badge_look *look,
+                             const struct request_param **repo)
+{
+    *repo = NULL;
+    if (req->too_many_params)
+        return "too many query parameters";
+    for (unsigned i = 0; i < req->nparams; i++) {
+        const struct request_param *p = &req->params[i];
+        if (strlen(p->value) != p->value_len)
+            return "a parameter holds a NUL byte";
+        if (strcmp(p->name, "repo") == 0) {
+            if (*repo)
+                return "repo given more than once";
+            *repo = p;
+            continue;
+        }
+        const char *err = badge_look_set(look, p->name, p->value);
+        if (err)
+            return err;
+    }
+    return NULL;
+}
+
+/* GET /endpoint.json?repo=OWNER/NAME: shields.io's endpoint badge, without counting. */
+static void endpoint(const struct app *app, const struct request *req, struct response *res)
+{
+    struct badge_look look = app->cfg->look;
+    const struct request_param *repo;
+    const char *err = read_look(req, &look, &repo);
+    char key[REPO_KEY_SIZE];
+    if (!err)
+        err = repo_key_parse(repo ? repo->value : "", repo ? repo->value_len : 0, key);
+    const char *label = look.label ? look.label : "hits";
+    json_reply(res);
+    buf_puts(&res->body, "{\"schemaVersion\":1,\"label\":");
+    json_put_str(&res->body, label);
+    if (err) {
+        res->status = 400;
+        buf_puts(&res->body, ",\"message\":");
+        json_put_str(&res->body, err);
+        buf_puts(&res->body, ",\"color\":\"red\",\"isError\":true}\n");
+        return;
+    }
+    struct counter_view v = {0};
+    counter_get(app->table, key, day_from_time(time(NULL)), &v);
+    char message[2 * NUMFMT_OUT_MAX + 8], color[BADGE_COLOR_MAX + 1] = "4c1";
+    badge_message(message, sizeof message, &look, v.total, v.today);
+    buf_puts(&res->body, ",\"message\":");
+    json_put_str(&res->body, message);
+    if (look.color && badge_color_resolve(look.color, color, sizeof color) && color[0] == '#')
+        memmove(color, color + 1, strlen(color));
+    buf_puts(&res->body, ",\"color\":");
+    json_put_str(&res->body, color);
+    if (look.label_color && badge_color_resolve(look.label_color, color, sizeof color)) {
+        buf_puts(&res->body, ",\"labelColor\":");
+        json_put_str(&res->body, color[0] == '#' ? color + 1 : color);
+    }
+    /* shields.io caches an endpoint's answer for cacheSeconds, 300 at the least. */
+    buf_puts(&res->body, ",\"cacheSeconds\":300}\n");
+}
+
+/* GET /chart.svg?repo=OWNER/NAME&days=N&theme=auto */
+static void chart(const struct app *app, const struct request *req, struct response *res)
+{
+    struct badge_look look = app->cfg->look;
+    const struct request_param *repo = NULL;
+    bool bad = false;
+    const char *days_s = param(req, "days", &bad);
+    unsigned days = DAYS_DEFAULT;
+    char key[REPO_KEY_SIZE];
+    /* days is the chart's, not a badge look parameter: read it first, then the rest. */
+    const char *err = days_s && parse_uint(days_s, CHART_DAYS_MIN, CHART_DAYS_MAX, &days)
+                          ? "days must be a number from 7 to 365"
+                          : read_look(req, &look, &repo);
+    if (!err)
+        err = repo_key_parse(repo ? repo->value : "", repo ? repo->value_len : 0, key);
+    if (err) {
+        routes_error_badge(app, res, 400, err);
+        return;
+    }
+    uint64_t hits[CHART_DAYS_MAX];
+    day_t from = day_from_time(time(NULL)) - (day_t)days + 1;
+    struct counter_view v;
+    /* A repo with no hits yet is drawn with zeros: a README may embed it before its first view. */
+    if (counter_get(app->table, key, from, &v)) {
+        if (!read_history(app, key, from, days, hits, res, false))
+            return;
+    } else {
+        memset(hits, 0, sizeof hits);
+    }
+    buf_reset(&res->body);
+    struct chart c = {key, from, hits, days, look.theme_auto};
+    chart_render(&res->body, &c);
+    routes_svg_reply(res, 200);
+}
+
+/* GET /metrics: the gauges read now, then every series. */
+static void metrics(const struct app *app, struct response *res)
+{
+    uint64_t counted =
+        metrics_counter_value(metrics_counter("ghit_hits_total", METRICS_HITS_HELP, ""));
+    struct flusher_stats fs;
+    flusher_get_stats(app->flusher, &fs);
+    METRICS_GAUGE_SET("ghit_pending_hits", "Hits counted and not yet written to the store.", "",
+                      counted > fs.hits_written ? (int64_t)(counted - fs.hits_written) : 0);
+    METRICS_GAUGE_SET("ghit_repos", "Distinct repos known to this ghit.", "",
+                      (int64_t)counter_size(app->table));
+    res->status = 200;
+    res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    buf_reset(&res->body);
+    metrics_render(&res->body);
+}
+
+bool routes_stats_handle(const struct app *app, const struct request *req, struct response *res)
+{
+    const char *path = req->path;
+    if (strncmp(path, repos_prefix, sizeof repos_prefix - 1) == 0) {
+        /* OWNER/NAME/days: a repo is two segments, so a third one is the history. */
+        const char *name = path + sizeof repos_prefix - 1;
+        const char *slash = strchr(name, '/');
+        const char *third = slash ? strchr(slash + 1, '/') : NULL;
+        if (!third || strcmp(third, "/days") != 0)
+            return false;
+        res->route = "api_days";
+        api_days(app, name, (size_t)(third - name), req, res);
+    } else if (strcmp(path, "/api/v1/top") == 0) {
+        res->route = "api_top";
+        api_top(app, req, res);
+    } else if (strcmp(path, "/endpoint.json") == 0) {
+        res->route = "endpoint";
+        endpoint(app, req, res);
+    } else if (strcmp(path, "/chart.svg") == 0) {
+        res->route = "chart";
+        chart(app, req, res);
+    } else if (strcmp(path, "/metrics") == 0 && !app->cfg->metrics_listen) {
+        res->route = "metrics";
+        metrics(app, res);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+void routes_stats_metrics_only(const struct app *app, const struct request *req,
+                               struct response *res)
+{
+    res->no_cache = false;
+    res->etag[0] = '\0';
+    res->allow = NULL;
+    res->close = false;
+    res->csp = NULL;
+    res->route = "metrics";
+    if (strcmp(req->path, "/metrics") == 0)
+        metrics(app, res);
+    else
+        routes_text(res, 404, "not found: this address serves /metrics only");
+}

@@ -1,0 +1,43 @@
+/*
+ * routes_stats: the statistics URLs (issue 9). None of them counts a hit.
+ *
+ *   GET /api/v1/repos/OWNER/NAME/days?from=&to=   daily hits, zeros included
+ *   GET /api/v1/top?day=|days=N&limit=K           the most-viewed repos
+ *   GET /endpoint.json?repo=OWNER/NAME            shields.io's endpoint format
+ *   GET /chart.svg?repo=OWNER/NAME&days=N         a bar chart of the daily hits
+ *   GET /metrics                                  Prometheus text
+ *
+ * History and top lists come from the store through readers of its own
+ * (store_open_reader): the store object belongs to the flusher thread, and
+ * SQLite's WAL lets these connections read beside it. A small pool keeps
+ * the readers open between requests. Today's figures are the counter
+ * table's, which hold the hits not yet written.
+ */
+#ifndef GHIT_ROUTES_STATS_H
+#define GHIT_ROUTES_STATS_H
+
+#include <stdbool.h>
+
+#include "routes.h"
+
+/* The most days /api/v1/top sums over (bench/README.md: what a longer range costs). */
+#define ROUTES_TOP_MAX_DAYS 31
+
+struct routes_stats;
+
+/*
+ * The statistics' state for a server whose store is at where (borrowed,
+ * must outlive it): the reader pool, and the metrics that never change
+ * (start time, build info, the limits). Free with routes_stats_free().
+ */
+struct routes_stats *routes_stats_new(const char *where);
+void routes_stats_free(struct routes_stats *st);
+
+/* Answers req if its path is a statistics URL (true), else leaves res alone (false). */
+bool routes_stats_handle(const struct app *app, const struct request *req, struct response *res);
+
+/* The route set of --metrics-listen: /metrics, and 404 for anything else. */
+void routes_stats_metrics_only(const struct app *app, const struct request *req,
+                               struct response *res);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * routes_web: the dashboard's URLs (see routes_web.h).
+ *
+ * The page gets a Content-Security-Policy that allows this origin only:
+ * even a bug in app.js could not make the browser ask another host for
+ * anything, and no inline script can run. No reply sets a cookie.
+ */
+#include "routes_web.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "repo_key.h"
+#include "web.h"
+
+#define PAGE_CSP                                                                                   \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+/* The figures of a lookup, as text for the page's marks. */
+struct lookup {
+    char key[REPO_KEY_SIZE];
+    char total[24], today[24], first[DAY_TEXT_SIZE];
+    char chart[REPO_KEY_SIZE + 64], json[REPO_KEY_SIZE + 32], days[REPO_KEY_SIZE + 40];
+    char endpoint[REPO_KEY_SIZE + 32], chart_alt[REPO_KEY_SIZE + 64];
+    const char *error; /* NULL when found */
+};
+
+/* Looks repo up in the counter table, as /api/v1/repos does. */
+static void look_up(const struct app *app, const struct request_param *repo, struct lookup *l)
+{
+    l->error = repo_key_parse(repo->value, repo->value_len, l->key);
+    if (l->error)
+        return;
+    day_t today = day_from_time(time(NULL));
+    struct counter_view v;
+    if (!counter_get(app->table, l->key, today, &v)) {
+        l->error = "unknown repo: it has no hits yet";
+        return;
+    }
+    snprintf(l->total, sizeof l->total, "%" PRIu64, v.total);
+    snprintf(l->today, sizeof l->today, "%" PRIu64, v.today);
+    day_format(v.first_day, l->first);
+    snprintf(l->chart, sizeof l->chart, "/chart.svg?repo=%s&days=30&theme=auto", l->key);
+    snprintf(l->chart_alt, sizeof l->chart_alt, "Daily hits of %s over the last 30 days", l->key);
+    snprintf(l->json, sizeof l->json, "/api/v1/repos/%s", l->key);
+    snprintf(l->days, sizeof l->days, "/api/v1/repos/%s/days", l->key);
+    snprintf(l->endpoint, sizeof l->endpoint, "/endpoint.json?repo=%s", l->key);
+}
+
+/* GET /: the page, with the lookup of ?repo= filled in when given. */
+static void page(const struct app *app, const struct request *req, const struct web_asset *a,
+                 struct response *res)
+{
+    const struct request_param *repo = NULL;
+    for (unsigned i = 0; i < req->nparams; i++)
+        if (strcmp(req->params[i].name, "repo") == 0)
+            repo = &req->params[i];
+    struct lookup l = {0};
+    bool asked = repo && repo->value_len;
+    if (asked)
+        look_up(app, repo, &l);
+    bool found = asked && !l.error;
+    const struct web_var vars[] = {
+        {"version", GHIT_VERSION},
+        /* what was typed, so the form shows it again (escaped like every value) */
+        {"repo", found   ? l.key
+                 : asked ? repo->value
+                         : ""},
+        {"error", l.error ? l.error : ""},
+        {"error_hidden", l.error ? "" : "hidden"},
+        {"result_hidden", found ? "" : "hidden"},
+        {"total", l.total},
+        {"today", l.today},
+        {"first_seen", l.first},
+        {"chart_src", found ? l.chart : "/chart.svg?repo=ghit/none&days=30"},
+        {"chart_alt", found ? l.chart_alt : "chart"},
+        {"json_href", l.json},
+        {"days_href", l.days},
+        {"endpoint_href", l.endpoint},
+    };
+    res->status = found || !asked ? 200 : l.error && strstr(l.error, "unknown") ? 404 : 400;
+    res->content_type = a->content_type;
+    res->csp = PAGE_CSP;
+    buf_reset(&res->body);
+    web_fill(&res->body, a->data, a->len, vars, sizeof vars / sizeof vars[0]);
+}
+
+bool routes_web_handle(const struct app *app, const struct request *req, struct response *res)
+{
+    struct web_asset a;
+    if (!app->cfg->dashboard || !web_asset(req->path, &a))
+        return false;
+    if (strcmp(req->path, "/") == 0) {
+        res->route = "dashboard";
+        page(app, req, &a, res);
+        return true;
+    }
+    res->route = "asset";
+    res->status = 200;
+    res->content_type = a.content_type;
+    buf_reset(&res->body);
+    buf_append(&res->body, a.data, a.len);
+    return true;
+}

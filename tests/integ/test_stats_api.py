@@ -1,0 +1,301 @@
+"""Issue 9's JSON API and chart: history, top lists, shields.io endpoint, chart.svg.
+
+Every test runs the real server over real sockets on a real SQLite file. Past
+days are written into the file with Python's sqlite3 while the server is
+stopped, as an earlier run would have left them; today's figures must include
+hits the server has not yet written (a long --flush-interval keeps them in
+memory).
+"""
+
+import datetime
+import json
+import sqlite3
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import SVG_NS, utc_today
+
+NO_CACHE = "max-age=0, no-cache, no-store, must-revalidate"
+
+
+def day(offset):
+    """The UTC day OFFSET days from today, YYYY-MM-DD."""
+    d = datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=offset)
+    return d.isoformat()
+
+
+def get_json(server, path):
+    r = server.get(path)
+    assert r.header("Content-Type") == "application/json", r
+    assert r.header("Access-Control-Allow-Origin") == "*", r
+    assert r.header("Set-Cookie") is None
+    return r.status, json.loads(r.body)
+
+
+def seed(server, rows):
+    """Stops SERVER, adds (repo, day, hits) rows to its file as earlier runs would, starts it."""
+    server.stop()
+    con = sqlite3.connect(server.db)
+    with con:
+        for repo, d, hits in rows:
+            con.execute(
+                "INSERT INTO repos(name, total, first_day) VALUES (?, ?, ?) ON CONFLICT(name) "
+                "DO UPDATE SET total = total + excluded.total, first_day = min(first_day, excluded.first_day)",
+                (repo, hits, d))
+            con.execute("INSERT INTO daily(repo, day, hits) VALUES (?, ?, ?)", (repo, d, hits))
+    con.close()
+    server.start()
+
+
+def wait_flushed(server, repo, total):
+    """Waits until the store holds TOTAL for REPO."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        con = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True)
+        row = con.execute("SELECT total FROM repos WHERE name = ?", (repo,)).fetchone()
+        con.close()
+        if row and row[0] == total:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the store never held %d hits of %s" % (total, repo))
+
+
+# --- /api/v1/repos/OWNER/NAME/days ---------------------------------------------------
+
+
+def test_days_default_is_the_last_30_days_with_zeros_and_unflushed_hits(make_server):
+    s = make_server(flush_interval=600000)  # nothing is written during the test
+    for _ in range(3):
+        assert s.hit("Days/Default").status == 200
+    st, j = get_json(s, "/api/v1/repos/days/default/days")
+    assert st == 200, j
+    assert j["repo"] == "days/default"
+    assert [e["day"] for e in j["days"]] == [day(-i) for i in range(29, -1, -1)]
+    assert [e["hits"] for e in j["days"]] == [0] * 29 + [3]
+    assert j["total"] == 3
+    # Asking counts nothing.
+    assert s.total("days/default") == 3
+
+
+def test_days_reads_past_days_from_the_store(make_server):
+    s = make_server()
+    seed(s, [("hist/repo", day(-40), 7), ("hist/repo", day(-3), 5), ("hist/repo", day(-1), 2)])
+    s.hit("hist/repo")
+    st, j = get_json(s, "/api/v1/repos/hist/repo/days?from=%s&to=%s" % (day(-41), day(0)))
+    assert st == 200, j
+    got = {e["day"]: e["hits"] for e in j["days"]}
+    assert len(j["days"]) == 42
+    assert got[day(-40)] == 7 and got[day(-3)] == 5 and got[day(-1)] == 2 and got[day(0)] == 1
+    assert sum(got.values()) == 15 == j["total"]
+    st, j = get_json(s, "/api/v1/repos/hist/repo/days?from=%s&to=%s" % (day(-3), day(-3)))
+    assert j["days"] == [{"day": day(-3), "hits": 5}]
+
+
+@pytest.mark.parametrize("query,reason", [
+    ("from=2026-13-01", "from: no such date"),
+    ("to=yesterday", "to: a day is written YYYY-MM-DD"),
+    ("from=2020-01-02&to=2020-01-01", "from is after to"),
+    ("from=2020-01-01&to=2021-01-01", "at most 366"),
+])
+def test_days_bad_dates_and_ranges_get_400_with_a_reason(server, query, reason):
+    server.hit("bad/range")
+    st, j = get_json(server, "/api/v1/repos/bad/range/days?" + query)
+    assert st == 400
+    assert reason in j["error"], j
+
+
+def test_days_of_an_unknown_or_invalid_repo(server):
+    st, j = get_json(server, "/api/v1/repos/never/seen/days")
+    assert st == 404 and "unknown repo" in j["error"]
+    st, j = get_json(server, "/api/v1/repos/-bad-/x/days")
+    assert st == 400 and "owner" in j["error"]
+
+
+def test_a_repo_named_days_is_still_a_repo(server):
+    server.hit("owner/days")
+    st, j = server.api("owner/days")
+    assert st == 200 and j["total"] == 1
+    st, j = get_json(server, "/api/v1/repos/owner/days/days")
+    assert st == 200 and j["repo"] == "owner/days" and j["days"][-1]["hits"] == 1
+
+
+# --- /api/v1/top ---------------------------------------------------------------------
+
+
+def test_top_of_today_and_of_seven_days(make_server):
+    s = make_server()
+    seed(s, [("top/old", day(-3), 100), ("top/a", day(-2), 1)])
+    for repo, n in (("top/a", 5), ("top/b", 3), ("top/c", 3)):
+        for _ in range(n):
+            s.hit(repo)
+    wait_flushed(s, "top/c", 3)
+    st, j = get_json(s, "/api/v1/top")
+    assert st == 200
+    assert j["from"] == j["to"] == utc_today()
+    assert j["repos"] == [{"repo": "top/a", "hits": 5}, {"repo": "top/b", "hits": 3},
+                          {"repo": "top/c", "hits": 3}]
+    st, j = get_json(s, "/api/v1/top?days=7&limit=2")
+    assert j["from"] == day(-6) and j["limit"] == 2
+    assert j["repos"] == [{"repo": "top/old", "hits": 100}, {"repo": "top/a", "hits": 6}]
+    st, j = get_json(s, "/api/v1/top?day=%s" % day(-3))
+    assert j["repos"] == [{"repo": "top/old", "hits": 100}]
+    st, j = get_json(s, "/api/v1/top?day=2001-01-01")
+    assert st == 200 and j["repos"] == []
+    st, j = get_json(s, "/api/v1/top?day=%s&days=2" % day(-2))  # the 2 days ending on day
+    assert j["from"] == day(-3) and j["to"] == day(-2)
+    assert j["repos"] == [{"repo": "top/old", "hits": 100}, {"repo": "top/a", "hits": 1}]
+
+
+def test_top_today_shows_unflushed_hits_of_listed_repos(make_server):
+    s = make_server(flush_interval=500)
+    s.hit("live/top")
+    wait_flushed(s, "live/top", 1)
+    s.stop()
+    s.args[s.args.index("--flush-interval") + 1] = "600000"  # from now on, nothing is written
+    s.start()
+    for _ in range(4):
+        s.hit("live/top")
+    st, j = get_json(s, "/api/v1/top")
+    assert j["repos"] == [{"repo": "live/top", "hits": 5}]
+
+
+@pytest.mark.parametrize("query,reason", [
+    ("days=0", "days: is out of range"),
+    ("days=32", "days: is out of range"),
+    ("limit=101", "limit: is out of range"),
+    ("limit=ten", "limit: must be a whole number"),
+    ("day=2026-02-30", "day: no such date"),
+])
+def test_top_bad_parameters_get_400_with_a_reason(server, query, reason):
+    st, j = get_json(server, "/api/v1/top?" + query)
+    assert st == 400 and reason in j["error"], j
+
+
+# --- /endpoint.json ------------------------------------------------------------------
+
+
+def test_endpoint_is_shields_format_and_does_not_count(server):
+    server.hit("end/point")
+    server.hit("end/point")
+    st, j = get_json(server, "/endpoint.json?repo=End/Point")
+    assert st == 200
+    assert j == {"schemaVersion": 1, "label": "hits", "message": "2", "color": "4c1",
+                 "cacheSeconds": 300}
+    st, j = get_json(server, "/endpoint.json?repo=end/point&label=views&color=blue"
+                             "&labelColor=%23123456&view=today-total")
+    assert j["label"] == "views" and j["message"] == "2 / 2"
+    assert j["color"] == "007ec6" and j["labelColor"] == "123456"
+    assert server.total("end/point") == 2
+
+
+def test_endpoint_escapes_what_a_client_sends(server):
+    st, j = get_json(server, "/endpoint.json?repo=a/b&label=%22q%22%5C%01%E2%9C%93%FF")
+    assert st == 200
+    assert j["label"] == '"q"\\\x01\u2713\ufffd'
+
+
+def test_endpoint_of_a_bad_repo_is_an_error_badge(server):
+    st, j = get_json(server, "/endpoint.json?repo=nope")
+    assert st == 400
+    assert j["isError"] is True and j["color"] == "red" and "OWNER/NAME" in j["message"]
+
+
+# --- /chart.svg ----------------------------------------------------------------------
+
+
+def chart(server, query):
+    r = server.get("/chart.svg?" + query)
+    assert r.header("Content-Type") == "image/svg+xml; charset=utf-8"
+    assert r.header("Cache-Control") == NO_CACHE and r.header("ETag")
+    root = ET.fromstring(r.body)  # well-formed, always
+    assert root.tag == SVG_NS + "svg"
+    return r, root
+
+
+def test_chart_draws_the_days_and_states_the_numbers(make_server):
+    s = make_server()
+    seed(s, [("chart/repo", day(-2), 40)])
+    for _ in range(2):
+        s.hit("chart/repo")
+    r, root = chart(s, "repo=Chart/Repo&days=7")
+    assert r.status == 200
+    assert root.get("role") == "img"
+    assert (root.get("width"), root.get("height")) == ("480", "160")
+    title = root.find(SVG_NS + "title").text
+    assert title == "chart/repo: 42 hits in 7 days, %s to %s; most on %s (40)" % (
+        day(-6), day(0), day(-2))
+    bars = root.findall(".//%sg/%srect" % (SVG_NS, SVG_NS))
+    assert len(bars) == 7
+    assert [b.find(SVG_NS + "title").text for b in bars][-3:] == [
+        "%s: 40" % day(-2), "%s: 0" % day(-1), "%s: 2" % day(0)]
+    assert s.total("chart/repo") == 42  # drawing counted nothing
+    r, root = chart(s, "repo=chart/repo")
+    assert len(root.findall(".//%sg/%srect" % (SVG_NS, SVG_NS))) == 30
+    r, root = chart(s, "repo=chart/repo&days=365&theme=auto")
+    assert b"prefers-color-scheme:dark" in r.body
+    assert len(root.findall(".//%sg/%srect" % (SVG_NS, SVG_NS))) == 365
+
+
+@pytest.mark.parametrize("query", ["repo=a/b&days=6", "repo=a/b&days=366", "repo=a/b&days=x",
+                                   "repo=a", "repo=a/b&theme=sepia"])
+def test_chart_refuses_with_an_error_badge(server, query):
+    r, root = chart(server, query)
+    assert r.status == 400
+    assert root.get("height") == "20"  # a badge, not a chart
+
+
+def test_chart_of_a_repo_without_hits_is_all_zeros(server):
+    r, root = chart(server, "repo=no/hits&days=7")
+    assert r.status == 200
+    assert "0 hits in 7 days" in root.find(SVG_NS + "title").text
+
+
+def test_one_top_list_is_read_at_a_time_and_badges_keep_flowing(make_server):
+    """A long top list holds its worker; a second one at the same time is answered 503
+    at once instead of holding the other worker too, and badges are answered meanwhile."""
+    import threading
+
+    s = make_server()
+    s.stop()
+    con = sqlite3.connect(s.db)
+    with con:
+        con.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 8000 * 31 - 1) "
+            "INSERT INTO daily(repo, day, hits) SELECT printf('o%05d/r', i % 8000), "
+            "date('now', '-' || (i / 8000 + 2) || ' days'), 1 + i % 7 FROM n ORDER BY 1, 2")
+        con.execute("INSERT INTO repos(name, total, first_day) SELECT repo, sum(hits), min(day) "
+                    "FROM daily GROUP BY repo")
+    con.close()
+    s.start()
+
+    def pair(k):
+        """Two uncached 31-day lists asked at once; returns their replies and a badge's."""
+        results = []
+
+        def top(end):
+            results.append(s.get("/api/v1/top?days=31&day=%s" % day(end)))
+
+        threads = [threading.Thread(target=top, args=(end,)) for end in (-2 - 2 * k, -3 - 2 * k)]
+        for t in threads:
+            t.start()
+        badge = s.hit("flow/a")  # answered while a list is read
+        for t in threads:
+            t.join()
+        return results, badge
+
+    # Two connections land on the same worker half the time, and are then served one after
+    # the other (both 200): try a few pairs.
+    for k in range(10):
+        results, badge = pair(k)
+        assert badge.status == 200
+        statuses = sorted(r.status for r in results)
+        if statuses != [200, 200]:
+            break
+    else:
+        pytest.skip("no two lists overlapped on this machine")
+    assert statuses == [200, 503], statuses
+    busy = [json.loads(r.body) for r in results if r.status == 503][0]
+    assert "try again" in busy["error"]
+    assert len(json.loads([r for r in results if r.status == 200][0].body)["repos"]) == 10

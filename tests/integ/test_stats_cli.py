@@ -1,0 +1,48 @@
+"""Issue 9's `ghit stats`: the store's figures as a table, beside a running server."""
+
+import re
+import time
+
+from conftest import run_ghit, utc_today
+
+
+def wait_stored(server, repo, total):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        p = run_ghit("stats", "--db", server.db, "--repo", repo)
+        if p.returncode == 0 and re.search(r"^total\s+%s$" % total, p.stdout, re.M):
+            return p
+        time.sleep(0.05)
+    raise AssertionError("the store never showed %s for %s:\n%s%s" % (total, repo, p.stdout, p.stderr))
+
+
+def test_stats_beside_a_running_server(server):
+    for _ in range(3):
+        server.hit("cli/a")
+    server.hit("cli/b")
+    p = wait_stored(server, "cli/a", 3)
+    assert re.search(r"^first seen\s+%s$" % utc_today(), p.stdout, re.M)
+    assert re.search(r"^%s\s+3$" % utc_today(), p.stdout, re.M)  # the last line of 30 days
+    assert len(re.findall(r"^\d{4}-\d\d-\d\d\s+\d+$", p.stdout, re.M)) == 30
+    wait_stored(server, "cli/b", 1)
+    p = run_ghit("stats", "--db", server.db, "--top", "1")
+    assert p.returncode == 0, p.stderr
+    assert "2 repos, 4 hits" in p.stdout
+    tops = re.findall(r"^\s+1\s+(\S+)\s+(\S+)$", p.stdout, re.M)
+    assert tops == [("cli/a", "3"), ("cli/a", "3")]  # the day, and the 7 days
+    assert not re.search(r"^\s+2\s", p.stdout, re.M)
+    assert server.total("cli/a") == 3  # reading counted nothing, and the server still runs
+
+
+def test_stats_of_another_day_and_errors(server):
+    server.hit("cli/c")
+    wait_stored(server, "cli/c", 1)
+    p = run_ghit("stats", "--db", server.db, "--day", "2001-01-01")
+    assert p.returncode == 0 and "(no hits)" in p.stdout
+    assert run_ghit("stats", "--db", server.db, "--repo", "no/such").returncode == 3
+    for args in (["--repo", "bad"], ["--top", "0"], ["--day", "2001-02-30"], ["--frob", "1"], []):
+        p = run_ghit("stats", "--db", server.db, *args) if args else run_ghit("stats")
+        assert p.returncode == 2, (args, p.stderr)
+        assert p.stderr.startswith("ghit stats:")
+    p = run_ghit("stats", "--db", server.db + ".missing")
+    assert p.returncode == 1

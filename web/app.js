@@ -1,0 +1,150 @@
+// ghit's dashboard: lookup in place, top lists, badge builder (issue 9).
+// Speaks only to this server (same origin), keeps nothing in cookies or storage.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const base = window.location.origin;
+const fmt = (n) => n.toLocaleString('en-US');
+
+// A query string from [name, value] pairs, in order, values escaped; '/' kept readable.
+function query(pairs) {
+  return pairs.map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2F/g, '/')}`).join('&');
+}
+
+// --- lookup ---------------------------------------------------------------------
+async function lookup(repo) {
+  const err = $('lookup-error');
+  const result = $('lookup-result');
+  repo = repo.trim();
+  let r;
+  try {
+    r = await fetch(`/api/v1/repos/${encodeURIComponent(repo).replace(/%2F/g, '/')}`);
+  } catch (e) {
+    err.textContent = `The server did not answer: ${e.message}`;
+    err.hidden = false;
+    return;
+  }
+  const j = await r.json();
+  if (!r.ok) {
+    err.textContent = j.error || `error ${r.status}`;
+    err.hidden = false;
+    result.hidden = true;
+    return;
+  }
+  err.hidden = true;
+  $('result-name').textContent = j.repo;
+  $('result-total').textContent = fmt(j.total);
+  $('result-today').textContent = fmt(j.today);
+  $('result-first').textContent = j.first_seen;
+  const q = query([['repo', j.repo]]);
+  const chart = $('result-chart');
+  chart.src = `/chart.svg?${q}&days=30&theme=auto`;
+  chart.alt = `Daily hits of ${j.repo} over the last 30 days`;
+  $('result-json').href = `/api/v1/repos/${j.repo}`;
+  $('result-days').href = `/api/v1/repos/${j.repo}/days`;
+  $('result-endpoint').href = `/endpoint.json?${q}`;
+  result.hidden = false;
+  history.replaceState(null, '', `/?${q}`);
+  $('b-repo').value = j.repo;
+  build();
+}
+
+$('lookup').addEventListener('submit', (e) => {
+  e.preventDefault();
+  lookup($('lookup-repo').value);
+});
+
+// --- top lists ------------------------------------------------------------------
+async function showTop(id, url) {
+  const list = $(id);
+  try {
+    const r = await fetch(url);
+    const j = await r.json();
+    list.replaceChildren();
+    if (!r.ok || j.repos.length === 0) {
+      const li = document.createElement('li');
+      li.textContent = r.ok ? 'no hits yet' : j.error;
+      list.append(li);
+      return;
+    }
+    for (const row of j.repos) {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = `/?${query([['repo', row.repo]])}`;
+      a.textContent = row.repo;
+      a.addEventListener('click', (e) => {
+        e.preventDefault();
+        $('lookup-repo').value = row.repo;
+        lookup(row.repo);
+      });
+      li.append(a, ` ${fmt(row.hits)}`);
+      list.append(li);
+    }
+  } catch (e) {
+    list.textContent = `cannot load: ${e.message}`;
+  }
+}
+
+// --- badge builder --------------------------------------------------------------
+const DEFAULTS = { style: 'flat', view: 'total', format: 'grouped', sep: 'comma', theme: 'light' };
+const DARK_LABEL = '30363d'; // GitHub's dark palette, as theme=auto uses
+
+// The builder's parameters as [name, value] pairs: repo first, then what differs from the defaults.
+function params() {
+  const f = $('builder').elements;
+  const pairs = [['repo', f.repo.value.trim()]];
+  for (const name of ['style', 'label', 'color', 'labelColor', 'view', 'format', 'sep', 'theme']) {
+    const v = f[name].value.trim();
+    if (v !== '' && v !== DEFAULTS[name]) pairs.push([name, v]);
+  }
+  return pairs;
+}
+
+const escapeHtml = (s) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+function build() {
+  const pairs = params();
+  const url = `${base}/badge.svg?${query(pairs)}`;
+  const alt = $('builder').elements.label.value.trim() || 'hits';
+  // A dark variant for GitHub's dark theme: a dark label unless one was chosen; no theme=auto.
+  const dark = pairs.filter(([k]) => k !== 'theme');
+  if (!dark.some(([k]) => k === 'labelColor')) dark.push(['labelColor', DARK_LABEL]);
+  const darkUrl = `${base}/badge.svg?${query(dark)}`;
+  $('b-preview').src = `/count.svg?${query(pairs)}`;
+  $('out-md').value = `![${alt.replace(/[[\]]/g, '')}](${url})`;
+  $('out-html').value = `<img alt="${escapeHtml(alt)}" src="${escapeHtml(url)}">`;
+  $('out-picture').value = [
+    '<picture>',
+    `  <source media="(prefers-color-scheme: dark)" srcset="${escapeHtml(darkUrl)}">`,
+    `  <img alt="${escapeHtml(alt)}" src="${escapeHtml(url)}">`,
+    '</picture>',
+  ].join('\n');
+}
+
+$('builder').addEventListener('input', build);
+$('builder').addEventListener('submit', (e) => e.preventDefault());
+
+for (const button of document.querySelectorAll('[data-copy]')) {
+  button.addEventListener('click', async () => {
+    const area = $(button.dataset.copy);
+    const status = $('copy-status');
+    try {
+      await navigator.clipboard.writeText(area.value);
+      status.textContent = 'Copied.';
+    } catch {
+      // Clipboard access needs HTTPS or localhost: select the text for a manual copy.
+      area.focus();
+      area.select();
+      status.textContent = 'Selected: press Ctrl+C (or Cmd+C) to copy.';
+    }
+  });
+}
+
+// A page asked for with ?repo= builds that repo's badge from the start.
+if ($('lookup-repo').value) $('b-repo').value = $('lookup-repo').value;
+build();
+// One after the other: the server reads one top list at a time and answers a second 503.
+(async () => {
+  await showTop('top-today', '/api/v1/top?limit=10');
+  await showTop('top-week', '/api/v1/top?days=7&limit=10');
+})();
