@@ -977,7 +977,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
                                size_t errlen)
 {
     const struct config *cfg = app->cfg;
-    struct sockaddr_storage addr;
+    struct sockaddr_storage addr = {0}; /* getsockname() fills it; zeroed for the analyzer */
     socklen_t addrlen = sizeof addr;
     if (getsockname(listen_fd, (struct sockaddr *)&addr, &addrlen) < 0) {
         snprintf(err, errlen, "cannot use the listening socket: %s", strerror(errno));
