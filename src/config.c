@@ -103,6 +103,9 @@ static const struct option_def options[] = {
      "serve the dashboard (lookup, top repos, badge builder) at /; the API stays either way"},
     {"metrics-listen", "HOST:PORT", "off", OPT_ADDRESS_OFF, OFF(metrics_listen), 0, 0, NULL,
      "serve /metrics on this address only, not on --listen; off: on --listen"},
+    {"durable", "[on|off]", "off", OPT_SWITCH, OFF(durable), 0, 0, NULL,
+     "answer a badge only once its hit is written to disk (group commit): a crash loses no "
+     "answered hit"},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -337,6 +340,10 @@ int config_parse(struct config *c, int argc, char **argv, FILE *out, FILE *err)
             return -1;
         }
         const char *value = eq ? eq + 1 : NULL;
+        /* A switch given alone is on: --durable is --durable on. */
+        if (!value && o->kind == OPT_SWITCH &&
+            (i + 1 >= argc || (strcmp(argv[i + 1], "on") != 0 && strcmp(argv[i + 1], "off") != 0)))
+            value = "on";
         if (!value) {
             if (i + 1 >= argc) {
                 fprintf(err, "ghit serve: --%s needs a value (%s)\n", o->name, o->arg);

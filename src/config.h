@@ -41,6 +41,7 @@ struct config {
     unsigned dedupe_slots;
     struct badge_look look;     /* the badge defaults; query parameters override them */
     bool dashboard;             /* serve the dashboard at / (issue 9) */
+    bool durable;               /* reply to a hit once it is written (issue 7) */
     const char *metrics_listen; /* HOST:PORT for /metrics alone, or NULL: /metrics on --listen */
 };
 

@@ -53,6 +53,7 @@ struct counter_table {
     uint8_t hash_key[16];
     size_t max_repos;
     atomic_size_t nrepos;
+    _Atomic uint64_t takes; /* counter_take() calls begun */
 };
 
 struct counter_table *counter_new(size_t max_repos)
@@ -60,6 +61,7 @@ struct counter_table *counter_new(size_t max_repos)
     struct counter_table *t = xcalloc(1, sizeof *t);
     t->max_repos = max_repos;
     atomic_init(&t->nrepos, 0);
+    atomic_init(&t->takes, 0);
     /* A secret hash key; should randomness fail the table still works, only guessably. */
     if (getrandom(t->hash_key, sizeof t->hash_key, 0) != (ssize_t)sizeof t->hash_key)
         memset(t->hash_key, 0x5a, sizeof t->hash_key);
@@ -250,6 +252,13 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
         e->first_day = day;
     add_pending(s, e, day, 1);
     view_of(e, day, out);
+    /*
+     * Read under the shard lock: take number N begins (and counts itself)
+     * before it locks any shard, so a hit that sees N-1 here is in take N
+     * at the latest, and one that sees N is in take N (not yet at this
+     * shard) or in take N+1.
+     */
+    out->take = atomic_load(&t->takes) + 1;
     pthread_mutex_unlock(&s->lock);
     return COUNTER_OK;
 }
@@ -306,9 +315,15 @@ void counter_load(struct counter_table *t, const char *key, uint64_t total, day_
     pthread_mutex_unlock(&s->lock);
 }
 
+uint64_t counter_last_take(struct counter_table *t)
+{
+    return atomic_load(&t->takes);
+}
+
 size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_op_fn *opfn,
                     void *arg)
 {
+    atomic_fetch_add(&t->takes, 1);
     size_t n = 0;
     for (int i = 0; i < NSHARDS; i++) {
         struct shard *s = &t->shards[i];

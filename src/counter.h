@@ -29,6 +29,7 @@ struct counter_view {
     uint64_t total;  /* every hit ever, including pending ones */
     uint64_t today;  /* hits on the day asked about */
     day_t first_day; /* the day of its first hit */
+    uint64_t take;   /* counter_hit(): the hit is in this counter_take() or an earlier one */
 };
 
 enum counter_result {
@@ -102,6 +103,14 @@ typedef void counter_take_op_fn(void *arg, const char *key, struct counter_op *o
  * fn and opfn run under a shard lock: they must only copy. With opfn NULL,
  * sets and deletes stay pending (for tables that never see them).
  */
+/*
+ * Each counter_take() has a number, from 1: a hit is handed over by the take
+ * numbered view.take (see counter_hit) or by an earlier one. A durable
+ * server answers a hit once the take of that number, or a later one, is
+ * written. counter_last_take() is the number of the latest take begun.
+ */
+uint64_t counter_last_take(struct counter_table *t);
+
 size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_op_fn *opfn,
                     void *arg);
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,13 @@ struct flusher {
     pthread_t thread;
     bool running;
     struct batch batch;
-    struct timespec last_check; /* of the store, while idle; flusher thread only */
+    struct timespec last_check;  /* of the store, while idle; flusher thread only */
+    _Atomic uint64_t written;    /* every hit of this counter_take() number and before is written */
+    _Atomic uint64_t needed;     /* the take number a held reply waits for (durable mode) */
+    _Atomic bool wanted;         /* a flush was asked for since the last one began */
+    pthread_mutex_t commit_lock; /* guards on_commit and commit_arg, and is held while it runs */
+    flusher_commit_fn *on_commit;
+    void *commit_arg;
 
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t wake;
@@ -64,6 +71,7 @@ struct flusher *flusher_new(struct counter_table *table, struct store *store, un
     f->healthy = true;
     buf_init(&f->batch.keys);
     pthread_mutex_init(&f->lock, NULL);
+    pthread_mutex_init(&f->commit_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -82,6 +90,7 @@ void flusher_free(struct flusher *f)
     buf_fini(&f->batch.keys);
     pthread_cond_destroy(&f->wake);
     pthread_mutex_destroy(&f->lock);
+    pthread_mutex_destroy(&f->commit_lock);
     free(f);
 }
 
@@ -260,15 +269,30 @@ static void count_flush(struct flusher *f, bool ok, size_t rows, uint64_t hits, 
     }
 }
 
+/* Records that the hits of take number take_no and before are written, and says so. */
+static void written(struct flusher *f, uint64_t take_no)
+{
+    atomic_store(&f->written, take_no);
+    pthread_mutex_lock(&f->commit_lock);
+    if (f->on_commit)
+        f->on_commit(f->commit_arg, take_no);
+    pthread_mutex_unlock(&f->commit_lock);
+}
+
 /* Writes what is pending; with nothing pending, checks the store if check says so. */
 static bool flush(struct flusher *f, bool check)
 {
     struct batch *b = &f->batch;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    atomic_store(&f->wanted, false);
     take(f);
-    if (b->n == 0 && b->nops == 0)
+    /* Nothing pending: every hit counted before this take began is written (or was given back). */
+    uint64_t take_no = counter_last_take(f->table);
+    if (b->n == 0 && b->nops == 0) {
+        written(f, take_no);
         return check ? check_idle(f) : true;
+    }
     uint64_t hits = 0;
     for (size_t i = 0; i < b->n; i++) {
         b->d[i].key = b->keys.data + b->key_off[i];
@@ -304,6 +328,8 @@ static bool flush(struct flusher *f, bool check)
     pthread_mutex_unlock(&f->lock);
     log_debug("store: flushed %zu rows (%llu hits) in %lld ms", b->n, (unsigned long long)hits,
               took);
+    if (r == STORE_OK)
+        written(f, take_no);
     return r == STORE_OK;
 }
 
@@ -343,7 +369,12 @@ static void *run(void *arg)
         if (stop)
             return NULL;
         if (flusher_flush(f)) {
-            delay = f->interval_ms;
+            /*
+             * Group commit: while replies wait for their hits to be written,
+             * write again at once; the hits that came in meanwhile make the
+             * next batch, so a commit carries many hits under load.
+             */
+            delay = atomic_load(&f->needed) > atomic_load(&f->written) ? 0 : f->interval_ms;
         } else {
             delay = delay * 2 < BACKOFF_MAX_MS ? delay * 2 : BACKOFF_MAX_MS;
             if (delay < 100)
@@ -361,6 +392,28 @@ int flusher_start(struct flusher *f)
     }
     f->running = true;
     return 0;
+}
+
+void flusher_on_commit(struct flusher *f, flusher_commit_fn *fn, void *arg)
+{
+    pthread_mutex_lock(&f->commit_lock);
+    f->on_commit = fn;
+    f->commit_arg = arg;
+    pthread_mutex_unlock(&f->commit_lock);
+}
+
+uint64_t flusher_written(struct flusher *f)
+{
+    return atomic_load(&f->written);
+}
+
+void flusher_need(struct flusher *f, uint64_t take_no)
+{
+    uint64_t had = atomic_load(&f->needed);
+    while (had < take_no && !atomic_compare_exchange_weak(&f->needed, &had, take_no))
+        ;
+    if (!atomic_exchange(&f->wanted, true))
+        flusher_kick(f);
 }
 
 void flusher_kick(struct flusher *f)

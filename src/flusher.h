@@ -46,6 +46,26 @@ int flusher_start(struct flusher *f);
  */
 uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms);
 
+/* Called by the flusher thread each time every hit of take number take_no and before is written. */
+typedef void flusher_commit_fn(void *arg, uint64_t take_no);
+
+/*
+ * Durable mode (a reply waits until its hit is written): fn is told of each
+ * write, from the flusher thread. Safe at any time; once it returns with fn
+ * NULL, no call of the old fn is running or will be.
+ */
+void flusher_on_commit(struct flusher *f, flusher_commit_fn *fn, void *arg);
+
+/* The counter_take() number up to which every hit is written. Safe from any thread. */
+uint64_t flusher_written(struct flusher *f);
+
+/*
+ * A reply waits until take number take_no is written: flush now, and keep
+ * flushing back to back until it is (group commit). Safe from any thread;
+ * cheap when a flush is already asked for.
+ */
+void flusher_need(struct flusher *f, uint64_t take_no);
+
 /* Asks the flusher thread to write the pending hits now rather than at the next interval. */
 void flusher_kick(struct flusher *f);
 

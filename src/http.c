@@ -62,6 +62,7 @@
  * (only connect and close do).
  */
 struct conn {
+    struct MHD_Connection *mhd;
     int fd;
     struct netaddr addr;           /* the TCP peer */
     bool trusted;                  /* the peer is a --trusted-proxy */
@@ -71,6 +72,17 @@ struct conn {
     /* The body of an admin PUT, gathered across calls; the connection's thread only. */
     struct buf body;
     bool body_on;
+    /*
+     * Durable mode: a reply held until its hit is written. The connection's
+     * thread fills held and suspends the connection; while it is suspended
+     * only the server's lock holders touch the fields below (the list link
+     * and the reply, replaced by a 503 when the wait is over).
+     */
+    struct response held;
+    _Atomic bool holding;
+    uint64_t wait_take;
+    int64_t wait_until_ms;
+    struct conn *next_waiter;
 };
 
 /* The most bytes of an admin PUT body (a repo's whole daily history fits). */
@@ -91,13 +103,15 @@ struct http_server {
     char address[80];
     unsigned request_timeout_ms, idle_timeout_ms;
 
-    pthread_mutex_t lock; /* guards the conns list, the peers table, nconns and stopping */
+    pthread_mutex_t lock; /* guards the conns list, the peers table, nconns, waiters, stopping */
     pthread_cond_t wake;
     struct conn *conns;
-    unsigned nconns;     /* open connections */
-    unsigned soft_limit; /* from here on, a new connection closes the longest idle one */
-    unsigned per_peer;   /* --max-connections-per-ip */
-    struct peer **peers; /* chained hash table, npeers buckets (a power of two) */
+    struct conn *waiters; /* durable mode: suspended connections whose hit is not written yet */
+    bool held_any;        /* durable mode is on: connections may be suspended */
+    unsigned nconns;      /* open connections */
+    unsigned soft_limit;  /* from here on, a new connection closes the longest idle one */
+    unsigned per_peer;    /* --max-connections-per-ip */
+    struct peer **peers;  /* chained hash table, npeers buckets (a power of two) */
     size_t npeers;
     uint8_t peer_key[16];    /* hash key: addresses are chosen by clients */
     struct http_stats stats; /* the connection figures, under lock */
@@ -188,6 +202,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
     struct http_server *s = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         struct conn *k = xcalloc(1, sizeof *k);
+        k->mhd = c;
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         k->fd = ci ? ci->connect_fd : -1;
@@ -328,6 +343,90 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
     }
 }
 
+/*
+ * Durable mode: keeps res (moved into k) until counter_take() number
+ * res->wait_take is written, with the connection suspended, so no worker
+ * thread waits. The connection is suspended before it is listed, so the
+ * flusher never resumes one that is not suspended yet.
+ */
+static void hold(struct http_server *s, struct MHD_Connection *c, struct conn *k,
+                 struct response *res)
+{
+    k->held = *res;
+    atomic_store(&k->holding, true);
+    k->wait_take = res->wait_take;
+    k->wait_until_ms = now_ms() + s->request_timeout_ms;
+    MHD_suspend_connection(c);
+    pthread_mutex_lock(&s->lock);
+    k->next_waiter = s->waiters;
+    s->waiters = k;
+    pthread_mutex_unlock(&s->lock);
+    flusher_need(s->app->flusher, k->wait_take);
+    /* Written meanwhile: the flusher may have looked at the list before k was on it. */
+    if (flusher_written(s->app->flusher) >= k->wait_take)
+        http_written(s, flusher_written(s->app->flusher));
+}
+
+/* The held reply of a wait that ended without the write: 503, and the hit stays pending. */
+static void give_up_wait(struct conn *k, const char *why)
+{
+    routes_text(&k->held, 503, why);
+    k->held.no_cache = true;
+    k->held.etag[0] = '\0';
+    k->held.close = true;
+}
+
+/*
+ * Resumes, outside the server lock (libmicrohttpd takes its own locks in
+ * MHD_resume_connection, and takes them before ours when it reports a
+ * close), the connections taken off the waiting list.
+ */
+static void resume_all(struct conn **ready, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        MHD_resume_connection(ready[i]->mhd);
+}
+
+/*
+ * Takes off the waiting list, under the lock, the connections whose wait is
+ * over: written covers their take, or (with now_ms > 0) their time is up,
+ * or (everything) all of them; returns how many, in ready (at most cap).
+ */
+static size_t take_waiters(struct http_server *s, uint64_t written, int64_t now, bool everything,
+                           struct conn **ready, size_t cap)
+{
+    size_t n = 0;
+    for (struct conn **p = &s->waiters; *p && n < cap;) {
+        struct conn *k = *p;
+        bool done = k->wait_take <= written;
+        bool late = everything || (now > 0 && now > k->wait_until_ms);
+        if (done || late) {
+            if (!done)
+                give_up_wait(k, everything ? "ghit is stopping before this hit was written; "
+                                             "it is kept and will be written"
+                                           : "the store did not take this hit in time; it is "
+                                             "kept and will be written");
+            *p = k->next_waiter;
+            ready[n++] = k;
+        } else {
+            p = &k->next_waiter;
+        }
+    }
+    return n;
+}
+
+void http_written(struct http_server *s, uint64_t take_no)
+{
+    struct conn *ready[256];
+    size_t n;
+    do {
+        pthread_mutex_lock(&s->lock);
+        n = take_waiters(s, take_no, 0, false, ready, sizeof ready / sizeof ready[0]);
+        pthread_mutex_unlock(&s->lock);
+        resume_all(ready, n);
+    } while (n == sizeof ready / sizeof ready[0]);
+}
+
 /* Shuts down the sockets of requests past their deadline; the library then closes them. */
 static void *watchdog(void *arg)
 {
@@ -337,11 +436,22 @@ static void *watchdog(void *arg)
         int64_t now = now_ms();
         for (struct conn *k = s->conns; k; k = k->next) {
             int64_t deadline = atomic_load(&k->deadline_ms);
-            if (deadline && now > deadline) {
+            /* A reply held for its write is timed by its wait (take_waiters), not cut here. */
+            if (deadline && now > deadline && !atomic_load(&k->holding)) {
                 shut(k);
                 s->stats.timed_out++;
                 METRICS_REFUSED("request_timeout");
                 log_debug("closed a connection whose request took too long");
+            }
+        }
+        if (s->waiters) {
+            struct conn *ready[256];
+            size_t n = take_waiters(s, 0, now, false, ready, sizeof ready / sizeof ready[0]);
+            if (n) {
+                pthread_mutex_unlock(&s->lock);
+                resume_all(ready, n);
+                pthread_mutex_lock(&s->lock);
+                continue;
             }
         }
         struct timespec until;
@@ -731,6 +841,13 @@ static void count_refusal(enum http_refusal kind)
     }
 }
 
+/* Whether c is coming back from a durable wait (its reply is kept in its conn). */
+static bool conn_holding(struct MHD_Connection *c)
+{
+    struct conn *k = conn_of(c);
+    return k && atomic_load(&k->holding);
+}
+
 /* Fills a request for routes.c from what the library parsed. */
 static void fill_request(struct http_server *s, struct MHD_Connection *c, const char *url,
                          bool head, const struct admin_request *admin, struct request *req)
@@ -834,6 +951,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             s->handle(s->app, &req, &res);
             res.close = true;
         }
+    } else if (conn_holding(c)) {
+        /* Resumed: the hit is written (or the wait given up): send the reply kept for it. */
+        struct conn *k = conn_of(c);
+        buf_fini(&res.body);
+        res = k->held;
+        atomic_store(&k->holding, false);
     } else if (atomic_load(&s->draining)) {
         /* Not counted, so nothing for http_stop() to wait for: out of in_flight now. */
         if (!(ctx & CTX_UNCOUNTED)) {
@@ -845,6 +968,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         struct request req = {0};
         fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &admin, &req);
         s->handle(s->app, &req, &res);
+        struct conn *k = res.wait_take ? conn_of(c) : NULL;
+        if (k && flusher_written(s->app->flusher) < res.wait_take) {
+            hold(s, c, k, &res);
+            return MHD_YES;
+        }
     }
     metrics_request(res.route ? res.route : "other", res.status);
     enum MHD_Result ok = send_response(c, &res);
@@ -1010,6 +1138,9 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
     pthread_condattr_destroy(&ca);
 
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    s->held_any = cfg->durable;
+    if (cfg->durable)
+        flags |= MHD_ALLOW_SUSPEND_RESUME; /* replies wait for their write without a thread */
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem opts[16] = {
@@ -1097,6 +1228,30 @@ void http_stop(struct http_server *s, unsigned grace_ms)
     while (atomic_load(&s->in_flight) > 0 && now_ms() < until) {
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
+        /* Held replies go out as their writes land (the flusher no longer calls us now). */
+        if (s->held_any)
+            http_written(s, flusher_written(s->app->flusher));
+    }
+    /*
+     * Durable mode: replies still waiting for a write that did not come in
+     * the grace time get their 503 now (their hits stay pending and are
+     * written by the flusher's stop); the library aborts if it is stopped
+     * with a connection suspended.
+     */
+    for (size_t n = 1; n;) {
+        struct conn *ready[256];
+        pthread_mutex_lock(&s->lock);
+        n = take_waiters(s, 0, 0, true, ready, sizeof ready / sizeof ready[0]);
+        pthread_mutex_unlock(&s->lock);
+        resume_all(ready, n);
+    }
+    if (s->held_any) {
+        /* Let the workers send what was resumed before the library closes the connections. */
+        int64_t until_sent = now_ms() + 1000;
+        while (atomic_load(&s->in_flight) > 0 && now_ms() < until_sent) {
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     MHD_stop_daemon(s->daemon);
     pthread_mutex_lock(&s->lock);

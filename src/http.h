@@ -76,6 +76,12 @@ int http_listen(const char *address, char *err, size_t errlen);
 struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *handle, char *err,
                                size_t errlen);
 
+/*
+ * Durable mode: every hit of counter_take() number take_no and before is
+ * written; the replies that waited for them go out. A flusher_commit_fn.
+ */
+void http_written(struct http_server *s, uint64_t take_no);
+
 /* Copies the server's figures into *out. Safe from any thread. */
 void http_get_stats(struct http_server *s, struct http_stats *out);
 

@@ -232,6 +232,8 @@ static void badge_with(const struct app *app, const struct request *req, struct 
         if (!count_hit(app, req, key, today, &v, res))
             return;
         METRICS_INC("ghit_hits_total", METRICS_HITS_HELP, "");
+        if (app->cfg->durable)
+            res->wait_take = v.take; /* the reply waits until the hit is on disk (http.c) */
     } else if (!counter_get(app->table, key, today, &v) && count && !judged_out &&
                counter_size(app->table) >= app->cfg->max_repos) {
         /* HEAD answers as GET would: a new repo beyond the limit is refused. */
@@ -343,6 +345,7 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
     res->etag[0] = '\0';
     res->allow = NULL;
     res->close = false;
+    res->wait_take = 0;
     res->authenticate = false;
     res->route = NULL;
     res->csp = NULL;

@@ -63,15 +63,16 @@ struct request {
 struct response {
     unsigned status;
     const char *content_type;
-    struct buf body;   /* set up by the caller */
-    bool no_cache;     /* the headers that make image proxies refetch every time */
-    char etag[20];     /* "\"<16 hex>\"", or empty */
-    const char *allow; /* for 405 */
-    bool close;        /* close the connection after this reply */
-    bool bare;         /* no header fields but the library's own (no memory left for more) */
-    bool authenticate; /* 401: send WWW-Authenticate: Bearer */
-    const char *route; /* the route's name in metrics ("badge", ...); NULL: none matched */
-    const char *csp;   /* a Content-Security-Policy for pages, or NULL */
+    struct buf body;    /* set up by the caller */
+    bool no_cache;      /* the headers that make image proxies refetch every time */
+    char etag[20];      /* "\"<16 hex>\"", or empty */
+    const char *allow;  /* for 405 */
+    bool close;         /* close the connection after this reply */
+    bool bare;          /* no header fields but the library's own (no memory left for more) */
+    uint64_t wait_take; /* durable mode: send only once this counter_take() is written; 0: now */
+    bool authenticate;  /* 401: send WWW-Authenticate: Bearer */
+    const char *route;  /* the route's name in metrics ("badge", ...); NULL: none matched */
+    const char *csp;    /* a Content-Security-Policy for pages, or NULL */
 };
 
 /* Handles one GET or HEAD request. */

@@ -118,6 +118,12 @@ static int check_limits(const struct config *cfg)
     return -1;
 }
 
+/* flusher_commit_fn of durable mode: the replies held for these hits go out. */
+static void replies_written(void *http, uint64_t take_no)
+{
+    http_written(http, take_no);
+}
+
 /* Closes the listening sockets that were bound (-1: none). */
 static void close_listeners(int listen_fd, int metrics_fd)
 {
@@ -219,14 +225,21 @@ static int serve(struct config *options)
                       .stats = routes_stats_new(cfg.db)};
     struct http_server *http = NULL, *metrics_http = NULL;
     int status = 1;
-    if (flusher_start(flusher) < 0) {
-        log_error("cannot start the flusher thread: %s", strerror(errno));
-        close_listeners(listen_fd, metrics_fd);
-        goto out;
-    }
     http = http_start(&app, listen_fd, routes_handle, err, sizeof err);
     if (!http) {
         log_error("%s", err);
+        close_listeners(-1, metrics_fd);
+        goto out;
+    }
+    if (cfg.durable) {
+        /* Each reply waits for its hit's write; the store syncs every write to disk. */
+        flusher_on_commit(flusher, replies_written, http);
+        if (store->ops->set_durable)
+            store->ops->set_durable(store);
+    }
+    /* After HTTP, which the flusher tells of each write in durable mode; hits wait meanwhile. */
+    if (flusher_start(flusher) < 0) {
+        log_error("cannot start the flusher thread: %s", strerror(errno));
         close_listeners(-1, metrics_fd);
         goto out;
     }
@@ -248,6 +261,7 @@ static int serve(struct config *options)
     int sig = wait_for_stop(&signals, flusher);
     runfile_remove(cfg.db);
     log_info("SIG%s: stopping; finishing requests in flight", sigabbrev_np(sig));
+    flusher_on_commit(flusher, NULL, NULL); /* http_stop() polls; the server is freed after it */
     http_stop(http, HTTP_GRACE_MS);
     http = NULL;
     if (metrics_http)
@@ -255,6 +269,7 @@ static int serve(struct config *options)
     metrics_http = NULL;
     status = 0;
 out:
+    flusher_on_commit(flusher, NULL, NULL);
     if (http)
         http_stop(http, 0);
     if (metrics_http)

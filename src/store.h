@@ -119,6 +119,12 @@ struct store_ops {
      * flusher only.
      */
     enum store_result (*check)(struct store *s, char *err, size_t errlen);
+    /*
+     * Optional: makes every later apply durable against a power cut too, not
+     * only a crash of ghit (durable mode; SQLite: synchronous=FULL, an fsync
+     * per write). Called before the flusher starts.
+     */
+    void (*set_durable)(struct store *s);
     /* Optional: fills *out. Called by the flusher only. */
     void (*stats)(struct store *s, struct store_stats *out);
     /*

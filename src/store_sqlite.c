@@ -1001,6 +1001,13 @@ static void sqlite_stats(struct store *base, struct store_stats *out)
     }
 }
 
+/* store.h set_durable: each flush's commit waits for the disk (fsync), the journal only. */
+static void sqlite_set_durable(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_exec(s->db, "PRAGMA j.synchronous=FULL", NULL, NULL, NULL);
+}
+
 void store_sqlite_fault(struct store *base, enum store_sqlite_fault fault)
 {
     ((struct sqlite_store *)base)->fault = fault;
@@ -1184,6 +1191,7 @@ static const struct store_ops sqlite_ops = {
     .scan = sqlite_scan,
     .apply = sqlite_apply,
     .stats = sqlite_stats,
+    .set_durable = sqlite_set_durable,
     .check = sqlite_check,
     .write = sqlite_write,
     .export = sqlite_export,

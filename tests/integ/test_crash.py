@@ -90,8 +90,12 @@ def make_million(tmp_path, n):
     return db, 5 * n
 
 
-@pytest.mark.parametrize("spread", [1, 1000, 1000000], ids=["1-repo", "1000-repos", "1M-repos"])
-def test_kill_9_under_load_loses_at_most_one_flush_interval(tmp_path, spread):
+@pytest.mark.parametrize("spread,durable", [(1, False), (1000, False), (1000000, False),
+                                            (1, True), (1000, True)],
+                         ids=["1-repo", "1000-repos", "1M-repos", "durable-1-repo",
+                              "durable-1000-repos"])
+def test_kill_9_under_load_loses_at_most_one_flush_interval(tmp_path, spread, durable):
+    """Default mode: at most one flush interval lost. --durable: no answered hit lost."""
     wrk = shutil.which("wrk")
     assert wrk, "wrk is missing: scripts/deps.sh test installs it"
     if spread > 1:
@@ -102,7 +106,8 @@ def test_kill_9_under_load_loses_at_most_one_flush_interval(tmp_path, spread):
     else:
         db, base = str(tmp_path / "crash.db"), 0
         prefix = "crash/r"
-    s = Server(tmp_path, db=db, flush_interval=FLUSH_MS).start()
+    s = Server(tmp_path, db=db, flush_interval=FLUSH_MS,
+               args=["--durable"] if durable else []).start()
     lua = tmp_path / "load.lua"
     lua.write_text(LUA % (spread, prefix))
     out = tmp_path / "wrk.txt"
@@ -127,8 +132,8 @@ def test_kill_9_under_load_loses_at_most_one_flush_interval(tmp_path, spread):
     lost = answered - stored
     # Nothing twice: at most the requests in flight at the kill were counted unanswered.
     assert stored <= answered + CONNS, (stored, answered)
-    # At most one flush interval, and the flush that was running.
-    bound = rate * (FLUSH_MS / 1000 + MARGIN_S)
+    # At most one flush interval, and the flush that was running; durable: nothing.
+    bound = 0 if durable else rate * (FLUSH_MS / 1000 + MARGIN_S)
     assert lost <= bound, "lost %d of %d answered hits, %.2f s of traffic at %.0f/s" % (
         lost, answered, lost / rate, rate)
 
@@ -143,3 +148,53 @@ def test_kill_9_under_load_loses_at_most_one_flush_interval(tmp_path, spread):
     finally:
         again.stop()
     assert stored_total(db) - base == stored  # a clean stop after the restart adds nothing
+
+
+def test_durable_reply_waits_for_its_write(make_server):
+    """--durable: a badge is answered only once its hit is in the journal; while the journal
+    cannot be written the reply waits (no worker thread held: other requests are served)."""
+    import threading
+
+    s = make_server("--durable", flush_interval=1000)
+    assert s.hit("dur/a").status == 200  # the journal exists
+    con = sqlite3.connect(s.db + "-flushes", isolation_level=None, timeout=5,
+                          check_same_thread=False)
+    con.execute("BEGIN EXCLUSIVE")
+    got = {}
+
+    def fetch():
+        got["reply"] = s.hit("dur/a")
+        got["at"] = time.monotonic()
+
+    t0 = time.monotonic()
+    th = threading.Thread(target=fetch)
+    th.start()
+    time.sleep(1.5)
+    assert "reply" not in got, "answered before its hit was written"
+    for _ in range(20):  # served meanwhile: no worker is blocked by the held reply
+        assert s.get("/count.svg?repo=dur/b").status == 200
+    con.rollback()
+    con.close()
+    th.join(timeout=15)
+    assert got["reply"].status == 200
+    assert got["at"] - t0 >= 1.5
+    assert stored_of(s.db, ["dur/a"])["dur/a"] == 2
+
+
+def test_durable_reply_gives_up_with_503_and_keeps_the_hit(make_server):
+    s = make_server("--durable", "--request-timeout", "2", flush_interval=1000)
+    assert s.hit("dur/c").status == 200
+    con = sqlite3.connect(s.db + "-flushes", isolation_level=None, timeout=5)
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        t0 = time.monotonic()
+        r = s.hit("dur/c")
+        waited = time.monotonic() - t0
+        assert r.status == 503, r
+        assert "kept and will be written" in r.text
+        assert 1.5 <= waited < 6, waited
+    finally:
+        con.rollback()
+        con.close()
+    s.stop()
+    assert stored_of(s.db, ["dur/c"])["dur/c"] == 2  # the hit was kept and written
