@@ -45,7 +45,8 @@ struct flusher {
     pthread_t thread;
     bool running;
     struct batch batch;
-    struct timespec last_check;  /* of the store, while idle; flusher thread only */
+    struct timespec last_check; /* of the store, while idle; flusher thread only */
+    uint64_t merged_seen, merge_ms_seen, ambiguous_seen; /* store stats already in /metrics */
     _Atomic uint64_t written;    /* every hit of this counter_take() number and before is written */
     _Atomic uint64_t needed;     /* the take number a held reply waits for (durable mode) */
     _Atomic bool wanted;         /* a flush was asked for since the last one began */
@@ -261,6 +262,25 @@ static void count_flush(struct flusher *f, bool ok, size_t rows, uint64_t hits, 
     METRICS_GAUGE_SET("ghit_flush_backlog_rows",
                       "Repo-days kept in memory after a failed write, waiting for the next.", "",
                       ok ? 0 : (int64_t)rows);
+    if (f->store->ops->stats) {
+        /* The store's own work: SQLite's journal, and its merger folding it into the tables. */
+        struct store_stats st;
+        f->store->ops->stats(f->store, &st);
+        METRICS_GAUGE_SET("ghit_journal_backlog_rows",
+                          "Rows written to the journal and not merged into the tables yet.", "",
+                          (int64_t)st.backlog_rows);
+        METRICS_ADD("ghit_journal_merged_rows_total", "Journal rows merged into the tables.", "",
+                    st.merged_rows - f->merged_seen);
+        METRICS_ADD("ghit_journal_merge_milliseconds_total",
+                    "Time the merger spent folding the journal into the tables.", "",
+                    st.merge_ms - f->merge_ms_seen);
+        METRICS_ADD("ghit_ambiguous_commits_total",
+                    "Commits that reported an error but had reached the disk (counted once).", "",
+                    st.ambiguous_commits - f->ambiguous_seen);
+        f->merged_seen = st.merged_rows;
+        f->merge_ms_seen = st.merge_ms;
+        f->ambiguous_seen = st.ambiguous_commits;
+    }
     if (ok) {
         METRICS_ADD("ghit_flush_rows_total", "Repo-days written to the store.", "", rows);
         METRICS_ADD("ghit_flush_hits_total", "Hits written to the store.", "", hits);

@@ -1,0 +1,221 @@
+#!/bin/bash
+# ghit's SQLite store at scale (issue 7): a million repos and ten million.
+#
+#   bench/scale.sh                                (about 8 minutes)
+#   ROUNDS=3 DURATION=10 SUSTAIN=60 BIG=10000000 bench/scale.sh
+#
+# 1. Start-up and memory: databases of 1,000,000 and BIG repos made with ghit's schema
+#    (5 hits each); the time from exec to a 200 on /healthz, the resident memory after
+#    start-up over that of ghit on an empty database, per repo; the database's size.
+# 2. Throughput, interleaved: ROUNDS rounds of wrk -t2 -c50 -d DURATION on one repo
+#    (a fresh database), on hits spread uniformly over the million (a copy of it), on
+#    1,000 existing repos, and on one repo and on the 1,000 with --durable. Each run is
+#    checked: the hits stored (tables plus journal) equal the answers wrk read, up to the
+#    requests in flight at its end (at most one per connection).
+# 3. Sustained: SUSTAIN seconds of the uniform load on the million, the journal's backlog
+#    (rows written and not merged) sampled every 5 s, and how long a SIGTERM stop takes.
+#
+# A kill -9 at each spread: bench/kill9.sh with SPREAD=1, 1000 or 1000000.
+# 127.0.0.1 only, every run bounded, every server stopped on exit. The report goes to
+# bench/results/YYYY-MM-DD-scale.txt (OUT=- : not saved).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+SUSTAIN=${SUSTAIN:-60}
+BIG=${BIG:-10000000}
+GHIT=${GHIT:-$ROOT/build/ghit}
+PORT=${GHIT_PORT:-18094}
+OUT=${OUT:-$ROOT/bench/results/$(date -u +%F)-scale.txt}
+
+die() {
+    echo "scale: $*" >&2
+    exit 1
+}
+note() { echo "scale: $*" >&2; }
+
+WORK=$(mktemp -d /tmp/ghit-scale.XXXXXX)
+PID=""
+cleanup() {
+    set +e
+    [ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
+    if [ "${KEEP:-0}" = 1 ]; then note "scratch kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'note interrupted; exit 130' INT TERM HUP
+
+exec 9>/tmp/bench.lock
+flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.lock"
+"$ROOT/scripts/deps.sh" bench
+prepare_ghit
+
+now() { date +%s.%N; }
+healthy() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz" 2>/dev/null; }
+
+# Starts ghit on db with extra options; sets PID and STARTUP (seconds to a healthy /healthz).
+start() { # db options...
+    local db=$1 t0 i
+    shift
+    t0=$(now)
+    "$GHIT" serve --listen "127.0.0.1:$PORT" --db "$db" "$@" >>"$WORK/ghit.log" 2>&1 9>&- &
+    PID=$!
+    for ((i = 0; i < 1200; i++)); do
+        [ "$(healthy)" = 200 ] && break
+        kill -0 "$PID" 2>/dev/null || die "ghit did not start (see $WORK/ghit.log)"
+        sleep 0.02
+    done
+    STARTUP=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+}
+
+# Stops ghit with SIGTERM; sets STOPPED (seconds).
+stop() {
+    local t0
+    t0=$(now)
+    kill -TERM "$PID"
+    wait "$PID" || die "ghit exited $? after SIGTERM"
+    PID=""
+    STOPPED=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+}
+
+rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$PID/status"; }
+
+# Every hit the files hold: tables plus journal past the merge mark.
+stored() {
+    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT (SELECT coalesce(sum(total), 0) FROM repos)
+        + (SELECT coalesce(sum(hits), 0) FROM j.journal
+           WHERE id > (SELECT value FROM main.meta WHERE key = 'merged'))"
+}
+backlog() {
+    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT coalesce((SELECT max(id) FROM j.journal), 0)
+        - (SELECT value FROM main.meta WHERE key = 'merged')" 2>/dev/null || echo "?"
+}
+
+# A database of n repos bench/r1.. with 5 hits each, made with ghit's own schema.
+make_db() { # path n
+    start "$1"
+    stop
+    sqlite3 "$1" "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $2)
+        INSERT INTO repos(name, total, first_day) SELECT 'bench/r' || i, 5, '2026-01-01' FROM c"
+}
+
+# One wrk run on ghit; prints "req/s p99_ms ok|FAIL" (the counting check as above).
+run() { # db base lua path options...
+    local db=$1 base=$2 lua=$3 path=$4 out line req rps p99 have
+    shift 4
+    start "$db" "$@"
+    out=$WORK/wrk.txt
+    timeout -k 5 $((DURATION + 30)) wrk -t2 -c50 -d"${DURATION}s" --timeout 5s -s "$lua" \
+        "http://127.0.0.1:$PORT$path" >"$out" 2>&1 || true
+    stop
+    line=$(grep '^WRKRESULT ' "$out") || die "wrk: $(cat "$out")"
+    req=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
+    rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
+    p99=$(sed -n 's/.* p99_us=\([0-9]*\).*/\1/p' <<<"$line")
+    have=$(($(stored "$db") - base))
+    echo "$rps $(awk -v u="$p99" 'BEGIN { printf "%.2f", u / 1000 }') \
+$([ "$have" -ge "$req" ] && [ "$have" -le $((req + 50)) ] && echo ok || echo "FAIL($have/$req)")"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+REPORT=$WORK/report.txt
+{
+    echo "ghit at scale, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "machine: $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "ghit: ${GHIT_SRC#"$ROOT"/} ($("$GHIT" --version), sha256 $GHIT_SUM), git $GIT_DESC; default options"
+    echo
+} >"$REPORT"
+
+# 1. start-up and memory
+note "databases: empty, 1,000,000 and $BIG repos"
+start "$WORK/empty.db"
+EMPTY_KB=$(rss_kb)
+stop
+for n in 1000000 "$BIG"; do
+    t0=$(now)
+    make_db "$WORK/db$n.db" "$n"
+    made=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')
+    start "$WORK/db$n.db"
+    kb=$(rss_kb)
+    stop
+    printf '%-12s repos: start-up %5s s, memory %6.0f MB (%3.0f bytes a repo over an empty server), database %5.0f MB (made in %s s)\n' \
+        "$n" "$STARTUP" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" \
+        "$(awk -v k="$kb" -v e="$EMPTY_KB" -v n="$n" 'BEGIN { print (k - e) * 1024 / n }')" \
+        "$(awk -v s="$(stat -c %s "$WORK/db$n.db")" 'BEGIN { print s / 1048576 }')" "$made" >>"$REPORT"
+done
+rm -f "$WORK/db$BIG.db"*
+MILLION=$WORK/db1000000.db
+cp "$MILLION" "$WORK/pristine.db"
+make_db "$WORK/thousand.db" 1000
+cp "$WORK/thousand.db" "$WORK/thousand-pristine.db"
+
+# 2. interleaved throughput
+sed "s/^local n = .*/local n = 1000/" "$ROOT/bench/uniform.lua" >"$WORK/thousand.lua"
+declare -A R P
+for ((r = 1; r <= ROUNDS; r++)); do
+    for t in one spread thousand durable_one durable_thousand; do
+        note "round $r/$ROUNDS: $t"
+        case $t in
+        one) rm -f "$WORK/one.db"* && set -- "$WORK/one.db" 0 "$ROOT/bench/report.lua" '/badge.svg?repo=bench/one' ;;
+        spread) cp "$WORK/pristine.db" "$MILLION" && rm -f "$MILLION-flushes"* &&
+            set -- "$MILLION" 5000000 "$ROOT/bench/uniform.lua" / ;;
+        thousand) cp "$WORK/thousand-pristine.db" "$WORK/thousand.db" && rm -f "$WORK/thousand.db-flushes"* &&
+            set -- "$WORK/thousand.db" 5000 "$WORK/thousand.lua" / ;;
+        durable_one) rm -f "$WORK/one.db"* && set -- "$WORK/one.db" 0 "$ROOT/bench/report.lua" '/badge.svg?repo=bench/one' --durable ;;
+        durable_thousand) cp "$WORK/thousand-pristine.db" "$WORK/thousand.db" && rm -f "$WORK/thousand.db-flushes"* &&
+            set -- "$WORK/thousand.db" 5000 "$WORK/thousand.lua" / --durable ;;
+        esac
+        read -r rps p99 verdict < <(run "$@")
+        R[$t]="${R[$t]:-} $rps"
+        P[$t]="${P[$t]:-} $p99"
+        echo "round $r $t: $rps req/s, p99 $p99 ms, counted $verdict" >>"$WORK/rounds.txt"
+        sleep 1
+    done
+done
+{
+    echo
+    echo "throughput, $ROUNDS interleaved rounds of wrk -t2 -c50 -d${DURATION}s (req/s per round; median):"
+    for t in one spread thousand durable_one durable_thousand; do
+        # shellcheck disable=SC2086
+        printf '  %-18s %s   median %s, p99 median %s ms\n' "$t" "${R[$t]}" "$(median ${R[$t]})" "$(median ${P[$t]})"
+    done
+    # shellcheck disable=SC2086
+    m() { median ${R[$1]}; }
+    echo "  spread over 1,000,000 / one repo:        $(awk -v a="$(m spread)" -v b="$(m one)" 'BEGIN { printf "%.2f", a / b }') (target >= 0.9)"
+    echo "  durable, one repo / default, one repo:   $(awk -v a="$(m durable_one)" -v b="$(m one)" 'BEGIN { printf "%.2f", a / b }') (target >= 0.5)"
+    echo "  durable, 1,000 repos / default, 1,000:   $(awk -v a="$(m durable_thousand)" -v b="$(m thousand)" 'BEGIN { printf "%.2f", a / b }') (target >= 0.5)"
+    sed 's/^/  /' "$WORK/rounds.txt"
+} >>"$REPORT"
+
+# 3. sustained uniform load on the million
+note "sustained: ${SUSTAIN}s over 1,000,000 repos"
+cp "$WORK/pristine.db" "$MILLION" && rm -f "$MILLION-flushes"*
+start "$MILLION"
+timeout -k 5 $((SUSTAIN + 30)) wrk -t2 -c50 -d"${SUSTAIN}s" --timeout 5s -s "$ROOT/bench/uniform.lua" \
+    "http://127.0.0.1:$PORT/" >"$WORK/sustain.txt" 2>&1 &
+WRK=$!
+samples=""
+for ((i = 5; i <= SUSTAIN; i += 5)); do
+    sleep 5
+    samples="$samples $(backlog "$MILLION")"
+done
+wait "$WRK" || true
+sleep 1
+after=$(backlog "$MILLION")
+kb=$(rss_kb)
+stop
+line=$(grep '^WRKRESULT ' "$WORK/sustain.txt") || die "wrk: $(cat "$WORK/sustain.txt")"
+req=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
+have=$(($(stored "$MILLION") - 5000000))
+{
+    echo
+    echo "sustained ${SUSTAIN}s over 1,000,000 repos: $(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line") req/s," \
+        "counted $([ "$have" -ge "$req" ] && [ "$have" -le $((req + 50)) ] && echo ok || echo "FAIL($have/$req)")"
+    echo "  journal backlog (rows written, not merged) every 5 s:$samples; 1 s after the load: $after"
+    echo "  memory at the end $((kb / 1024)) MB; SIGTERM stop took $STOPPED s"
+} >>"$REPORT"
+
+save_report
