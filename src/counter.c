@@ -143,6 +143,22 @@ static struct entry *insert(struct shard *s, const char *key, uint64_t h)
 }
 
 /*
+ * e (deleted), or a new entry for key (hash h) if e is NULL, made live with
+ * day as its first and current day; the caller has counted it among the
+ * repos. Called with s locked.
+ */
+static struct entry *revive(struct shard *s, struct entry *e, const char *key, uint64_t h,
+                            day_t day)
+{
+    if (!e)
+        e = insert(s, key, h);
+    e->deleted = false;
+    e->first_day = day;
+    e->today_day = day;
+    return e;
+}
+
+/*
  * e, or a new entry for key (hash h) if e is NULL, made live (not deleted)
  * and counted among the repos if it was not, with day as its first and
  * current day. The repo limit does not apply. Called with s locked.
@@ -153,12 +169,7 @@ static struct entry *make_live(struct counter_table *t, struct shard *s, struct 
     if (e && !e->deleted)
         return e;
     atomic_fetch_add(&t->nrepos, 1);
-    if (!e)
-        e = insert(s, key, h);
-    e->deleted = false;
-    e->first_day = day;
-    e->today_day = day;
-    return e;
+    return revive(s, e, key, h, day);
 }
 
 /* Moves e's "today" to day if day is newer. */
@@ -231,18 +242,13 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
             pthread_mutex_unlock(&s->lock);
             return COUNTER_UNKNOWN;
         }
-        if (t->max_repos && atomic_fetch_add(&t->nrepos, 1) >= t->max_repos) {
+        /* A place among the repos is taken first, so that racing hits never pass the limit. */
+        if (atomic_fetch_add(&t->nrepos, 1) >= t->max_repos && t->max_repos) {
             atomic_fetch_sub(&t->nrepos, 1);
             pthread_mutex_unlock(&s->lock);
             return COUNTER_FULL;
         }
-        if (!t->max_repos)
-            atomic_fetch_add(&t->nrepos, 1);
-        if (!e)
-            e = insert(s, key, h);
-        e->deleted = false;
-        e->first_day = day;
-        e->today_day = day;
+        e = revive(s, e, key, h, day);
     }
     roll(e, day);
     e->total++;
