@@ -7,8 +7,10 @@
 # wrk (2 threads, 50 keep-alive connections, one repo), sends SIGKILL to ghit in the
 # middle of the load (at a different moment of the flush cycle in each run), lets wrk
 # finish, and then checks:
-#   - loss = answered - stored is at most the hits of one flush interval
-#     (bound = measured req/s x interval; the design's promise for a crash);
+#   - loss = answered - stored is at most the hits of one flush interval and the flush
+#     being written at the kill (bound = measured req/s x (interval + MARGIN_MS); the
+#     design's promise for a crash: a flush of 50,000-80,000 repos, at SPREAD=1000000,
+#     takes up to 160 ms to write, and its hits are lost with it);
 #   - nothing is counted twice: stored <= answered + 50 (see "in flight" below);
 #   - `PRAGMA integrity_check` says ok, and sum(daily.hits) = sum(repos.total);
 #   - ghit restarts on the same database and its API shows exactly the stored total,
@@ -26,7 +28,7 @@
 # each; "stored" below leaves them out). Stored hits are counted as ghit counts them: the
 # tables plus the journal rows past the merge mark (PATH-flushes, see doc/design.md).
 #
-# Environment: RUNS=3 FLUSH_MS=1000 SPREAD=1 GHIT=build/ghit GHIT_ARGS= GHIT_PORT=18092 KEEP=1
+# Environment: RUNS=3 FLUSH_MS=1000 SPREAD=1 MARGIN_MS=250 GHIT=build/ghit GHIT_ARGS= GHIT_PORT=18092 KEEP=1
 #              OUT=bench/results/YYYY-MM-DD-kill9.txt (OUT=- : not saved)
 set -euo pipefail
 
@@ -36,6 +38,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${RUNS:-3}
 FLUSH_MS=${FLUSH_MS:-1000}
 SPREAD=${SPREAD:-1}
+MARGIN_MS=${MARGIN_MS:-250}
 GHIT=${GHIT:-$ROOT/build/ghit}
 GHIT_ARGS=${GHIT_ARGS:-}
 GHIT_PORT=${GHIT_PORT:-18092}
@@ -154,7 +157,7 @@ for ((run = 1; run <= RUNS; run++)); do
 
     load_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b - a}')
     rate=$(awk -v n="$answered" -v s="$load_s" 'BEGIN{printf "%.0f", n / s}')
-    bound=$(awk -v r="$rate" -v f="$FLUSH_MS" 'BEGIN{printf "%.0f", r * f / 1000}')
+    bound=$(awk -v r="$rate" -v f="$FLUSH_MS" -v m="$MARGIN_MS" 'BEGIN{printf "%.0f", r * (f + m) / 1000}')
     lost=$((answered - stored))
     lost_ms=$(awk -v l="$lost" -v r="$rate" 'BEGIN{printf "%.0f", (r > 0 ? 1000 * l / r : 0)}')
 
@@ -179,7 +182,7 @@ for ((run = 1; run <= RUNS; run++)); do
     v_restart=$([ "${api:-x}" = "$stored" ] && [ "$rc" = 0 ] && [ "$after" = "$stored" ] && echo ok || echo FAIL)
     LINES+=("$(printf '%-3s %6s %9s %8s %8s %7s %8s %8s  %-10s %-9s %s' "$run" "$load_s" "$answered" \
         "$stored" "$lost" "$lost_ms" "$rate" "$bound" "$integrity" "${api:-none}" "exit=$rc")")
-    CHECKS+=("run $run: loss <= one flush interval: $v_loss; not counted twice: $v_twice; integrity, daily = total: $v_integ; restart, API = stored, SIGTERM exit 0: $v_restart")
+    CHECKS+=("run $run: loss <= one flush interval + ${MARGIN_MS} ms: $v_loss; not counted twice: $v_twice; integrity, daily = total: $v_integ; restart, API = stored, SIGTERM exit 0: $v_restart")
 done
 
 REPORT=$WORK/report.txt

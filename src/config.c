@@ -342,7 +342,7 @@ int config_parse(struct config *c, int argc, char **argv, FILE *out, FILE *err)
         const char *value = eq ? eq + 1 : NULL;
         /* A switch given alone is on: --durable is --durable on. */
         if (!value && o->kind == OPT_SWITCH &&
-            (i + 1 >= argc || (strcmp(argv[i + 1], "on") != 0 && strcmp(argv[i + 1], "off") != 0)))
+            (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0))
             value = "on";
         if (!value) {
             if (i + 1 >= argc) {

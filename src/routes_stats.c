@@ -15,12 +15,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "alloc.h"
 #include "badge.h"
 #include "badge_color.h"
 #include "chart.h"
 #include "json.h"
 #include "metrics.h"
+#include "policy.h"
 #include "repo_key.h"
 #include "store.h"
 
@@ -487,6 +489,41 @@ static void chart(const struct app *app, const struct request *req, struct respo
     routes_svg_reply(res, 200);
 }
 
+/*
+ * Brings the counters kept by the counting rules and the admin routes (their
+ * own atomics) into /metrics as counters: what grew since the last scrape is
+ * added, under a lock, since two scrapes may run at once.
+ */
+static void add_policy_counts(const struct app *app)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static struct policy_stats seen;
+    static unsigned long long refused_seen;
+    static const char help[] = "Badge fetches answered without counting, by the rule that said so.";
+    pthread_mutex_lock(&lock);
+    if (app->policy) {
+        struct policy_stats ps;
+        policy_get_stats(app->policy, &ps);
+        METRICS_ADD("ghit_not_counted_total", help, "reason=\"not_camo\"",
+                    ps.not_camo - seen.not_camo);
+        METRICS_ADD("ghit_not_counted_total", help, "reason=\"camo_unlisted_address\"",
+                    ps.camo_unlisted - seen.camo_unlisted);
+        METRICS_ADD("ghit_not_counted_total", help, "reason=\"dedupe_repeat\"",
+                    ps.repeat - seen.repeat);
+        seen = ps;
+        METRICS_GAUGE_SET("ghit_dedupe_table_bytes",
+                          "Memory of the --dedupe table, fixed at start.", "",
+                          (int64_t)policy_dedupe_memory(app->policy));
+    }
+    if (app->admin) {
+        unsigned long long r = admin_refused(app->admin);
+        METRICS_ADD("ghit_admin_unauthorized_total", "Admin requests refused for their token.", "",
+                    r - refused_seen);
+        refused_seen = r;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 /* GET /metrics: the gauges read now, then every series. */
 static void metrics(const struct app *app, struct response *res)
 {
@@ -498,6 +535,7 @@ static void metrics(const struct app *app, struct response *res)
                       counted > fs.hits_written ? (int64_t)(counted - fs.hits_written) : 0);
     METRICS_GAUGE_SET("ghit_repos", "Distinct repos known to this ghit.", "",
                       (int64_t)counter_size(app->table));
+    add_policy_counts(app);
     res->status = 200;
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
     buf_reset(&res->body);

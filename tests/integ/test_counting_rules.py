@@ -16,11 +16,14 @@ from conftest import GHIT_BIN, db_totals, svg_title
 CAMO_UA = "github-camo (876de43e)"
 
 
-def fetch(server, repo, source="127.0.0.1", ua="curl/8.0", path="/badge.svg?repo="):
+def fetch(server, repo, source="127.0.0.1", ua="curl/8.0", path="/badge.svg?repo=", xff=None):
     c = http.client.HTTPConnection(server.host, server.port, timeout=10,
                                    source_address=(source, 0))
+    headers = {"User-Agent": ua}
+    if xff:
+        headers["X-Forwarded-For"] = xff
     try:
-        c.request("GET", path + repo, headers={"User-Agent": ua})
+        c.request("GET", path + repo, headers=headers)
         r = c.getresponse()
         body = r.read()
         assert r.status == 200, (r.status, body)
@@ -81,6 +84,24 @@ def test_dedupe_counts_a_clients_repeats_once_per_window(make_server):
     assert "0 not from the image proxy, 0 with its agent from an address outside " \
            "--camo-ranges, 2 repeats within --dedupe" in s.stderr()
     assert db_totals(s.db) == {"d/r": 3, "d/other": 1}
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_the_one_deduped_and_judged(make_server, ranges):
+    # The proxy at 127.0.0.1 forwards two clients; the camo rule looks at the forwarded one too.
+    s = make_server("--dedupe", "60", "--trusted-proxy", "127.0.0.1")
+    assert fetch(s, "fw/d", xff="203.0.113.1") == "hits: 1"
+    assert fetch(s, "fw/d", xff="203.0.113.1") == "hits: 1"  # the same client again
+    assert fetch(s, "fw/d", xff="203.0.113.2") == "hits: 2"  # another client behind the proxy
+    assert fetch(s, "fw/d", xff="6.6.6.6, 203.0.113.2") == "hits: 2"  # a forged left part
+    # what was not counted, as numbers in /metrics (never addresses)
+    text = s.get("/metrics").text
+    assert 'ghit_not_counted_total{reason="dedupe_repeat"} 2' in text, text
+    assert "203.0.113" not in text
+    s.stop()
+    camo = make_server("--count", "camo", "--camo-ranges", ranges, "--trusted-proxy", "127.0.0.1")
+    assert fetch(camo, "fw/c", ua=CAMO_UA, xff="127.0.0.2") == "hits: 1"  # a listed address
+    assert fetch(camo, "fw/c", ua=CAMO_UA, xff="198.51.100.7") == "hits: 1"  # unlisted: not counted
+    assert fetch(camo, "fw/c", ua=CAMO_UA) == "hits: 1"  # the proxy itself is not camo
 
 
 def test_dedupe_leaves_the_image_proxy_alone_but_not_a_faked_agent(make_server, ranges):

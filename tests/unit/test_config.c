@@ -43,6 +43,24 @@ static void defaults_suit_a_public_server(void)
     config_fini(&c);
 }
 
+/* A switch given alone is on (--durable); on and off may follow; anything else is refused. */
+static void switches_alone_are_on(void)
+{
+    struct config c;
+    const char *alone[] = {"--durable", "--listen", "127.0.0.1:9", NULL};
+    CHECK_INT(parse(&c, alone), 0);
+    CHECK(c.durable);
+    CHECK_STR(c.listen, "127.0.0.1:9");
+    config_fini(&c);
+    const char *last[] = {"--dashboard", "off", "--durable", NULL};
+    CHECK_INT(parse(&c, last), 0);
+    CHECK(c.durable && !c.dashboard);
+    config_fini(&c);
+    const char *bad[] = {"--durable", "maybe", NULL};
+    CHECK_INT(parse(&c, bad), -1);
+    config_fini(&c);
+}
+
 /* --trusted-proxy takes lists, may be repeated, and refuses what is not a range. */
 static void trusted_proxy_lists(void)
 {
@@ -144,6 +162,7 @@ int main(void)
 {
     RUN(defaults_suit_a_public_server);
     RUN(trusted_proxy_lists);
+    RUN(switches_alone_are_on);
     RUN(badge_defaults_in_help_match_the_renderer);
     RUN(options_parse_in_both_forms);
     RUN(bad_values_are_refused);
