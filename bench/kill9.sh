@@ -191,7 +191,7 @@ REPORT=$WORK/report.txt
     echo "machine: $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "ghit: ${GHIT_SRC#"$ROOT"/} ($("$GHIT" --version 2>/dev/null | head -n1 || true), sha256 $GHIT_SUM), git $GIT_DESC at the start"
     echo "ghit serve --flush-interval $FLUSH_MS $GHIT_ARGS"
-    echo "load: wrk -t2 -c$CONNS, keep-alive, GET /badge.svg?repo=bench/one; kill -9 after load_s seconds"
+    echo "load: wrk -t2 -c$CONNS, keep-alive, GET /badge.svg?repo= one repo (bench/one) or bench/r1..r$SPREAD picked uniformly (SPREAD=$SPREAD); kill -9 after load_s seconds"
     echo
     echo "answered = responses wrk read before the kill; stored = sum(repos.total) after the kill;"
     echo "lost = answered - stored (negative: hits in flight at the kill were counted, not answered);"

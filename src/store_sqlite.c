@@ -17,6 +17,7 @@
 #include "store.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -63,6 +64,7 @@ struct merger {
     pthread_mutex_t lock;
     pthread_cond_t wake, progress;
     bool stop, started;
+    atomic_bool quit;  /* stop, read without the lock between a merge's statements */
     int64_t merged;    /* the last journal id folded into the tables (meta.merged) */
     int64_t wanted;    /* store_sqlite_drain(): merge at least this far */
     uint64_t rows, ms; /* rows merged, time spent */
@@ -808,6 +810,10 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, c
     sqlite3_reset(st[0]);
     if (rc == SQLITE_OK && rows > 0) {
         for (int i = 1; i <= 3 && rc == SQLITE_OK; i++) {
+            if (atomic_load(&m->quit)) {
+                rc = SQLITE_INTERRUPT; /* the rows stay in the journal, which counts them */
+                break;
+            }
             sqlite3_bind_int64(st[i], 1, i == 3 ? bound : merged);
             if (i < 3)
                 sqlite3_bind_int64(st[i], 2, bound);
@@ -817,7 +823,7 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, c
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(m->db, rows > 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(why, whylen, "%s", sqlite3_errmsg(m->db));
+        snprintf(why, whylen, "%s", rc == SQLITE_INTERRUPT ? "interrupted" : sqlite3_errmsg(m->db));
         if (!sqlite3_get_autocommit(m->db))
             sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
@@ -882,7 +888,7 @@ static void *merger_run(void *arg)
         uint64_t ms =
             (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
         pthread_mutex_lock(&m->lock);
-        if (rows < 0) {
+        if (rows < 0 && !m->stop) {
             merge_failed(m, why);
         } else if (rows > 0) {
             int64_t mark = 0;
@@ -951,14 +957,20 @@ static struct merger *merger_start(struct sqlite_store *s, char *err, size_t err
     return m;
 }
 
-/* Stops the merger thread (after its current merge) and frees it. */
+/*
+ * Stops the merger thread and frees it. A merge under way is cut short and
+ * rolled back: at a million repos one takes seconds, and its rows are safe
+ * in the journal, folded by the next start.
+ */
 static void merger_stop(struct merger *m)
 {
     if (m->started) {
         pthread_mutex_lock(&m->lock);
         m->stop = true;
+        atomic_store(&m->quit, true);
         pthread_cond_signal(&m->wake);
         pthread_mutex_unlock(&m->lock);
+        sqlite3_interrupt(m->db); /* safe from another thread while the connection is open */
         pthread_join(m->thread, NULL);
         sqlite3_close(m->db);
     }
