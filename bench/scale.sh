@@ -89,8 +89,8 @@ stored() {
            WHERE id > (SELECT value FROM main.meta WHERE key = 'merged'))"
 }
 backlog() {
-    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT coalesce((SELECT max(id) FROM j.journal), 0)
-        - (SELECT value FROM main.meta WHERE key = 'merged')" 2>/dev/null || echo "?"
+    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT max(0, coalesce((SELECT max(id) FROM j.journal), m) - m)
+        FROM (SELECT value AS m FROM main.meta WHERE key = 'merged')" 2>/dev/null || echo "?"
 }
 
 # A database of n repos bench/r1.. with 5 hits each, made with ghit's own schema.
