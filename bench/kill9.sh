@@ -47,11 +47,6 @@ OUT=${OUT:-$ROOT/bench/results/$(date -u +%F)-kill9.txt}
 # Seconds of load before the kill, one per run (cycled): spread over the flush cycle.
 KILL_AT=(3.3 4.05 4.75 3.6 4.4)
 
-die() {
-    echo "kill9: $*" >&2
-    exit 1
-}
-note() { echo "kill9: $*" >&2; }
 
 case $RUNS$FLUSH_MS$SPREAD in *[!0-9]*) die "RUNS, FLUSH_MS and SPREAD must be whole numbers" ;; esac
 

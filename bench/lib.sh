@@ -1,4 +1,12 @@
-# Shared by bench/run.sh and bench/kill9.sh (sourced, not run).
+# shellcheck shell=bash disable=SC2034
+# Shared by the scripts of bench/ (sourced, not run).
+
+# die, note: a message on stderr, named after the script; die exits 1.
+die() {
+    echo "${0##*/}: $*" >&2
+    exit 1
+}
+note() { echo "${0##*/}: $*" >&2; }
 
 # prepare_ghit: builds build/ghit when that is the binary asked for, then takes a private
 # copy of it into $WORK, since other engineers rebuild build/ghit while a benchmark runs

@@ -33,11 +33,6 @@ GHIT_PORT=${GHIT_PORT:-18092}
 NGINX_PORT=${NGINX_PORT:-18093}
 OUT=${OUT:-$ROOT/bench/results/$(date -u +%F)-network.txt}
 
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
-note() { echo "bench: $*" >&2; }
 
 WORK=$(mktemp -d /tmp/ghit-network.XXXXXX)
 GHIT_PID=""

@@ -57,11 +57,6 @@ CONNS=50
 OUT=${OUT:-$ROOT/bench/results/$(date -u +%F)-server.txt}
 export GHITME_DIR=${GHITME_DIR:-/tmp/ghitme-2015}
 
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
-note() { echo "bench: $*" >&2; }
 
 [ -d "$GHITME" ] || die "no $GHITME (set SHARED=dir to the shared directory)"
 GHITME=$(cd "$GHITME" && pwd)

@@ -31,11 +31,6 @@ GHIT=${GHIT:-$ROOT/build/ghit}
 PORT=${GHIT_PORT:-18094}
 OUT=${OUT:-$ROOT/bench/results/$(date -u +%F)-scale.txt}
 
-die() {
-    echo "scale: $*" >&2
-    exit 1
-}
-note() { echo "scale: $*" >&2; }
 
 WORK=$(mktemp -d /tmp/ghit-scale.XXXXXX)
 PID=""
