@@ -68,7 +68,7 @@ $(BUILD)/libghit.a: $(LIB_OBJ)
 $(BUILD)/ghit: $(BUILD)/obj/main.o $(BUILD)/libghit.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libghit.a | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libghit.a | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libghit.a $(LIBS)
 
 # A fuzz target linked with a plain main() that replays the committed corpus.

@@ -16,22 +16,9 @@
 
 #include "flusher.h"
 #include "test.h"
+#include "test_sql.h"
 
 static char dir[] = "/tmp/ghit-test-ops-XXXXXX";
-
-/* Runs sql (one integer result) on path, as another program would. -1 if no row. */
-static int64_t query_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    sqlite3_open(path, &db);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
 
 /* The journal file beside path, where flushes go; locking it makes them fail. */
 static const char *journal_of(const char *path)

@@ -9,6 +9,7 @@
 
 #include "store.h"
 #include "test.h"
+#include "test_sql.h"
 
 static char dir[] = "/tmp/ghit-test-store-XXXXXX";
 
@@ -47,20 +48,6 @@ static int find(const struct rows *rows, const char *key)
         if (strcmp(rows->key[i], key) == 0)
             return i;
     return -1;
-}
-
-/* Runs sql on path with the sqlite3 library directly: what another program would see. */
-static int64_t query_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    sqlite3_open(path, &db);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
 }
 
 /* Waits until the merger has folded the whole journal into the tables (it runs by itself). */
