@@ -89,6 +89,12 @@ struct routes_stats *routes_stats_new(const char *where)
     metrics_declare_limit("max_params");
     metrics_declare_limit("max_repos");
     metrics_declare_limit("request_timeout");
+    metrics_declare_limit("malformed");
+    metrics_declare_limit("method");
+    metrics_declare_limit("nul_in_path");
+    metrics_declare_limit("max_connections_per_ip");
+    metrics_declare_limit("idle_connection_closed");
+    metrics_declare_limit("new_repos_per_client");
     metrics_counter("ghit_hits_total", METRICS_HITS_HELP, "");
     return st;
 }
