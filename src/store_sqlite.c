@@ -1176,11 +1176,21 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
      * repos:<date> sets); their sum is then sorted, which costs the range's
      * rows, not the store's (bench/README.md, "Statistics").
      */
-    int rc = prepared(s, &s->top_st,
-                      "SELECT repo, sum(hits) AS h, sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) "
-                      "FROM daily INDEXED BY daily_by_day WHERE day BETWEEN ?1 AND ?2 "
-                      "GROUP BY repo ORDER BY h DESC, repo LIMIT ?3",
-                      err, errlen);
+    /*
+     * With the journal's rows not merged yet (a few seconds' worth), so
+     * that a repo joins the list as soon as its hits are flushed.
+     */
+    static const char with_journal[] =
+        "SELECT repo, sum(hits) AS h, sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) FROM ("
+        "  SELECT repo, day, hits FROM daily INDEXED BY daily_by_day WHERE day BETWEEN ?1 AND ?2 "
+        "  UNION ALL SELECT repo, day, hits FROM j.journal WHERE day BETWEEN ?1 AND ?2 "
+        "  AND id > (SELECT value FROM main.meta WHERE key = 'merged')) "
+        "GROUP BY repo ORDER BY h DESC, repo LIMIT ?3";
+    static const char tables_only[] =
+        "SELECT repo, sum(hits) AS h, sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) "
+        "FROM daily INDEXED BY daily_by_day WHERE day BETWEEN ?1 AND ?2 "
+        "GROUP BY repo ORDER BY h DESC, repo LIMIT ?3";
+    int rc = prepared(s, &s->top_st, s->has_journal ? with_journal : tables_only, err, errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
     bind_day(s->top_st, 1, from);
@@ -1497,7 +1507,7 @@ struct store *store_sqlite_open_reader(const char *path, char *err, size_t errle
     } else {
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, 1000);
-        if (adopt(s, true, err, errlen) == 0)
+        if (adopt(s, true, err, errlen) == 0 && attach_journal(s, true, err, errlen) == 0)
             return &s->base;
     }
     sqlite_close(&s->base);

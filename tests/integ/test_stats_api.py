@@ -148,6 +148,26 @@ def test_top_of_today_and_of_seven_days(make_server):
     assert j["repos"] == [{"repo": "top/old", "hits": 100}, {"repo": "top/a", "hits": 1}]
 
 
+def test_top_lists_a_repo_as_soon_as_its_hits_are_in_the_journal(make_server):
+    """The merger folds the journal every few seconds; a top list does not wait for it."""
+    s = make_server()
+    for _ in range(4):
+        s.hit("journal/top")
+    deadline = time.monotonic() + 10
+    while True:  # flushed: in the journal file, merged or not
+        con = sqlite3.connect("file:%s-flushes?mode=ro" % s.db, uri=True)
+        n = con.execute("SELECT coalesce(sum(hits), 0) FROM journal WHERE repo = 'journal/top'"
+                        ).fetchone()[0]
+        con.close()
+        if n == 4:
+            break
+        assert time.monotonic() < deadline, "never flushed"
+        time.sleep(0.02)
+    st, j = get_json(s, "/api/v1/top")
+    assert st == 200
+    assert j["repos"] == [{"repo": "journal/top", "hits": 4}]
+
+
 def test_top_today_shows_unflushed_hits_of_listed_repos(make_server):
     s = make_server(flush_interval=500)
     s.hit("live/top")
