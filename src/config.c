@@ -43,8 +43,9 @@ struct option_def {
 static const struct option_def options[] = {
     {"listen", "HOST:PORT", "127.0.0.1:8080", OPT_ADDRESS, OFF(listen), 0, 0, NULL,
      "address and port to listen on; HOST may be an IPv4 or [IPv6] address"},
-    {"db", "PATH", "ghit.db", OPT_STRING, OFF(db), 0, 0, NULL,
-     "SQLite database file; made with ghit's schema if missing"},
+    {"db", "PATH|URL", "ghit.db", OPT_STRING, OFF(db), 0, 0, NULL,
+     "SQLite database file, made with ghit's schema if missing; or a Redis store: "
+     "redis://[:PASSWORD@]HOST:PORT[/N] or unix:///PATH[?db=N]"},
     {"flush-interval", "MS", "1000", OPT_UINT, OFF(flush_interval_ms), 10, 3600000, NULL,
      "write pending hits to the store every MS milliseconds; a crash loses at most this much"},
     {"threads", "N", "2", OPT_UINT, OFF(threads), 1, 256, NULL,
