@@ -341,8 +341,9 @@ int config_parse(struct config *c, int argc, char **argv, FILE *out, FILE *err)
             return -1;
         }
         const char *value = eq ? eq + 1 : NULL;
-        /* A switch given alone is on: --durable is --durable on. */
-        if (!value && o->kind == OPT_SWITCH &&
+        /* A switch whose value is optional ([on|off]) given alone is on: --durable is --durable on.
+         */
+        if (!value && o->kind == OPT_SWITCH && o->arg[0] == '[' &&
             (i + 1 >= argc || (strcmp(argv[i + 1], "on") != 0 && strcmp(argv[i + 1], "off") != 0)))
             value = "on";
         if (!value) {
