@@ -36,6 +36,7 @@
 #include "newrepo_limit.h"
 #include "admin.h"
 #include "policy.h"
+#include "redis_url.h"
 #include "runfile.h"
 #include "routes.h"
 #include "routes_stats.h"
@@ -177,6 +178,14 @@ static int serve(struct config *options)
         admin_free(admin);
         return 2;
     }
+    if (admin && redis_url_is(cfg.db)) {
+        /* Refused before the store is touched, like every other bad option. */
+        log_error("--admin-token-file: set and delete are not built for the redis store yet "
+                  "(issue 10 on Redis); start without it");
+        admin_free(admin);
+        policy_free(policy);
+        return 2;
+    }
     /* Bound before the database is opened or made: a bad address touches nothing. */
     int listen_fd = http_listen(cfg.listen, err, sizeof err), metrics_fd = -1;
     if (listen_fd >= 0 && cfg.metrics_listen &&
@@ -198,16 +207,6 @@ static int serve(struct config *options)
         admin_free(admin);
         policy_free(policy);
         return 1;
-    }
-    if (admin && !store->ops->write) {
-        log_error("--admin-token-file: set and delete are not built for the %s store yet (issue "
-                  "10 on Redis); start without it",
-                  store->ops->name);
-        store_close(store);
-        close_listeners(listen_fd, metrics_fd);
-        admin_free(admin);
-        policy_free(policy);
-        return 2;
     }
     bool runfile = store->ops->write != NULL; /* how ghit set finds this server */
     if (runfile)

@@ -412,3 +412,54 @@ def test_script_flush_and_many_chunks_stay_exact(make_redis, make_front):
     assert_exact(r, counts)
     applied = [line for line in s.stderr().splitlines() if " chunks applied, " in line]
     assert applied and int(applied[0].split(" chunks applied")[0].split()[-1]) >= 3, applied
+
+
+def test_unix_socket_url(make_redis, make_front, tmp_path):
+    sock = str(tmp_path / "redis.sock")
+    r = make_redis("--unixsocket", sock, "--unixsocketperm", "700")
+    s = make_front(db="unix://%s?db=3" % sock, flush_interval=50)
+    for _ in range(4):
+        assert s.hit("uni/x").status == 200
+    s.stop()
+    assert r.client(db=3).get("repo:uni%2Fx") == "4"
+    assert r.client().get("repo:uni%2Fx") is None
+
+
+def test_kill9_of_a_frontend_counts_nothing_twice(make_redis, make_front):
+    r = make_redis()
+    a = make_front(db=r.url, flush_interval=100)
+    b = make_front(db=r.url, flush_interval=100)
+    result = {}
+    t = threading.Thread(target=lambda: result.update(load(
+        [(a, "a/r%d" % i) for i in range(10)] + [(b, "b/r%d" % i) for i in range(10)],
+        seconds=3, threads=4)))
+    t.start()
+    time.sleep(1.5)
+    a.kill()  # SIGKILL: its last interval's hits are lost, nothing else
+    t.join(timeout=60)
+    b.stop()
+    counts = collections.Counter(result)
+    c = r.client()
+    for repo in ("b/r%d" % i for i in range(10)):
+        assert int(c.get("repo:" + R(repo))) == counts[repo]
+    a_answered = sum(n for k, n in counts.items() if k.startswith("a/"))
+    a_stored = sum(int(c.get("repo:" + R("a/r%d" % i)) or 0) for i in range(10))
+    assert 0 < a_stored <= a_answered, (a_stored, a_answered)
+
+
+def test_commands_not_built_for_redis_refuse(make_redis, make_front, tmp_path):
+    r = make_redis()
+    token = tmp_path / "admin.token"
+    token.write_text("s3cret-Token-0123456789abcdefXYZ\n")
+    token.chmod(0o600)
+    s = make_front("--admin-token-file", str(token), db=r.url, start=False)
+    with pytest.raises(AssertionError) as e:
+        s.start()
+    assert "not built for the redis store" in str(e.value)
+    for args in (["stats", "--db", r.url], ["set", "--db", r.url, "--repo", "a/b", "--total", "3"],
+                 ["delete", "--db", r.url, "--repo", "a/b"]):
+        p = run_ghit(*args)
+        assert p.returncode == 1 and "not built for the" in p.stderr, (args, p.stderr)
+    p = run_ghit("import", "--db", r.url, input='{"repo":"a/b","total":3}\n')
+    assert p.returncode == 1 and "not built for the Redis store" in p.stderr
+    assert r.client().dbsize() == 0, "a refused command wrote"
