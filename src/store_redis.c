@@ -38,6 +38,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis_url.h"
 #include "repo_key.h"
 
@@ -48,6 +49,9 @@
 #define R_SIZE     (REPO_KEY_SIZE * 3)
 #define EPOCH_KEY  "ghit:epoch"
 #define SCAN_COUNT "1000"
+#define CHUNKS_HELP                                                                                \
+    "Chunks sent to Redis, by outcome: applied, already_applied (a copy sent before had run), "    \
+    "in_doubt (no answer: sent again)."
 
 /* The scripts, compiled in by store_redis_lua.S, each followed by a NUL. */
 extern const char store_redis_apply_lua[], store_redis_apply_lua_end[];
@@ -600,6 +604,8 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
             snprintf(err, errlen,
                      "Redis at %s did not answer (%s): %zu chunks in doubt, to be sent again",
                      s->where, s->c->errstr, s->nowed - got);
+            METRICS_ADD("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"in_doubt\"",
+                        s->nowed - got);
             s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
             disconnect(s);
             lost = true;
@@ -610,10 +616,13 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
     for (size_t i = 0; i < got; i++) {
         const redisReply *r = replies[i];
         if (is_answer(r, &s->owed[i])) {
-            if (r->element[0]->integer == 1)
+            if (r->element[0]->integer == 1) {
                 s->applied++;
-            else
+                METRICS_INC("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"applied\"");
+            } else {
                 s->duplicates++;
+                METRICS_INC("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"already_applied\"");
+            }
             continue;
         }
         if (ok && r->type == REDIS_REPLY_ERROR) {

@@ -10,6 +10,7 @@ Redis must hold exactly that many, never fewer, never more.
 import collections
 import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -244,6 +245,12 @@ def test_killed_connections_and_stalls_stay_exact(make_redis, make_front):
     t.join(timeout=60)
     counts = collections.Counter(result)
     assert kills >= 2 and sum(counts.values()) > 500
+    chunks = collections.Counter()
+    for f in fronts:
+        for outcome, n in re.findall(r'ghit_redis_chunks_total\{outcome="(\w+)"\} (\d+)',
+                                     f.get("/metrics").text):
+            chunks[outcome] += int(n)
+    assert chunks["in_doubt"] >= 1 and chunks["already_applied"] >= 1, chunks
     for f in fronts:
         f.stop()
     assert_exact(r, counts)
