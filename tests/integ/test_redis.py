@@ -494,3 +494,20 @@ def test_redis_killed_and_restarted_under_load_stays_exact(make_redis, make_fron
     for f in fronts:
         f.stop()
     assert_exact(r, counts)
+
+
+def test_large_flush_in_doubt_during_a_stall_counts_once(make_redis, make_front):
+    r = make_redis()
+    s = make_front("--new-repos-per-client", "100000", db=redis_url(r, 300), flush_interval=60000)
+    repos = ["stall/r%d" % i for i in range(2500)]
+    counts = load([(s, repo) for repo in repos], hits=len(repos) // 4, threads=4)
+    assert sum(counts.values()) == 2500
+    sleeper = threading.Thread(target=lambda: r.client().execute_command("DEBUG", "SLEEP", "1.5"))
+    sleeper.start()
+    time.sleep(0.2)
+    s.stop()  # the only flush, 3 chunks, meets the stall: no answer, sent again until applied
+    sleeper.join(timeout=10)
+    assert_exact(r, counts)
+    line = [x for x in s.stderr().splitlines() if " chunks applied, " in x][0]
+    applied, dups = (int(n) for n in re.findall(r"(\d+) (?:chunks applied|answered)", line))
+    assert applied + dups >= 3 and dups >= 1, line
