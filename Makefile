@@ -13,7 +13,7 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
-PKGS    := libmicrohttpd sqlite3
+PKGS    := libmicrohttpd sqlite3 hiredis
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -42,8 +42,9 @@ LIBS        = $(PKG_LIBS) -lpthread -lm
 
 SRC      := $(sort $(wildcard src/*.c))
 WEB      := web/index.html web/app.css web/app.js
+LUA      := src/store_redis_apply.lua src/store_redis_check.lua
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(filter-out src/main.c,$(SRC))) \
-            $(BUILD)/obj/web_assets.o
+            $(BUILD)/obj/web_assets.o $(BUILD)/obj/store_redis_lua.o
 UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY   := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%_replay,$(FUZZ_SRC))
@@ -58,7 +59,11 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The dashboard's files (web/), compiled in with .incbin, paths relative to this directory.
-$(BUILD)/obj/web_assets.o: src/web_assets.S $(WEB) | $(BUILD)/obj
+$(BUILD)/obj/web_assets.o: src/web_assets.S src/incbin.h $(WEB) | $(BUILD)/obj
+	$(CC) -c -o $@ $<
+
+# The Redis store's Lua scripts, compiled in the same way.
+$(BUILD)/obj/store_redis_lua.o: src/store_redis_lua.S src/incbin.h $(LUA) | $(BUILD)/obj
 	$(CC) -c -o $@ $<
 
 $(BUILD)/libghit.a: $(LIB_OBJ)
@@ -79,7 +84,7 @@ $(BUILD)/tests/%_replay: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libghit.a |
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
--include $(filter-out %/web_assets.d,$(LIB_OBJ:.o=.d)) $(BUILD)/obj/main.d
+-include $(filter-out %/web_assets.d %/store_redis_lua.d,$(LIB_OBJ:.o=.d)) $(BUILD)/obj/main.d
 
 # --- set-up --------------------------------------------------------------------
 deps:
@@ -130,7 +135,7 @@ fuzz: | $(BUILD)/tests
 	    name=$$(basename $$f .c); \
 	    clang -std=c11 -D_GNU_SOURCE -DGHIT_VERSION='"$(VERSION)"' -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
 	        $$(pkg-config --cflags $(PKGS) libxml-2.0) -o $(BUILD)/tests/$$name $$f \
-	        $(filter-out src/main.c,$(SRC)) src/web_assets.S $(LIBS) $$(pkg-config --libs $(PKGS) libxml-2.0) || exit 1; \
+	        $(filter-out src/main.c,$(SRC)) src/web_assets.S src/store_redis_lua.S $(LIBS) $$(pkg-config --libs $(PKGS) libxml-2.0) || exit 1; \
 	    mkdir -p tests/fuzz/corpus/$${name#fuzz_}; \
 	    $(BUILD)/tests/$$name -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$${name#fuzz_} || exit 1; \
 	done

@@ -70,6 +70,12 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "ghit export: %s\n", err);
         return 1;
     }
+    if (!store->ops->export) {
+        fprintf(stderr, "ghit export: not built for the %s store yet (issue 10 on Redis)\n",
+                store->ops->name);
+        store_close(store);
+        return 1;
+    }
     struct export e = {.csv = format[0] == 'c'};
     buf_init(&e.out);
     if (e.csv)

@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "config.h"
 #include "repo_key.h"
+#include "redis_url.h"
 #include "store.h"
 
 struct render {
@@ -39,7 +40,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: ghit render --db PATH --out DIR [OPTION]...\n"
             "Write DIR/OWNER/NAME.svg, the badge of every repo in the store.\n\n"
-            "  --db PATH                        the ghit database to read\n"
+            "  --db PATH|URL                    the ghit database to read, or a Redis store\n"
+            "                                   (redis://HOST:PORT[/N], unix:///PATH[?db=N])\n"
             "  --out DIR                        where to write the badges (made if missing)\n");
     config_usage_look(out);
 }
@@ -180,7 +182,7 @@ int cmd_render(int argc, char **argv)
         return 2;
     }
     struct stat st;
-    if (stat(db, &st) < 0) {
+    if (!redis_url_is(db) && stat(db, &st) < 0) {
         fprintf(stderr, "ghit render: %s: %s\n", db, strerror(errno));
         return 1;
     }

@@ -22,6 +22,7 @@
 
 #include "numfmt.h"
 #include "repo_key.h"
+#include "redis_url.h"
 #include "store.h"
 
 #define HISTORY_DAYS 30
@@ -163,7 +164,7 @@ int cmd_stats(int argc, char **argv)
         return 2;
     }
     struct stat st;
-    if (stat(db, &st) < 0) {
+    if (!redis_url_is(db) && stat(db, &st) < 0) {
         fprintf(stderr, "ghit stats: %s: %s\n", db, strerror(errno));
         return 1;
     }

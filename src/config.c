@@ -43,8 +43,9 @@ struct option_def {
 static const struct option_def options[] = {
     {"listen", "HOST:PORT", "127.0.0.1:8080", OPT_ADDRESS, OFF(listen), 0, 0, NULL,
      "address and port to listen on; HOST may be an IPv4 or [IPv6] address"},
-    {"db", "PATH", "ghit.db", OPT_STRING, OFF(db), 0, 0, NULL,
-     "SQLite database file; made with ghit's schema if missing"},
+    {"db", "PATH|URL", "ghit.db", OPT_STRING, OFF(db), 0, 0, NULL,
+     "SQLite database file, made with ghit's schema if missing; or a Redis store: "
+     "redis://[:PASSWORD@]HOST:PORT[/N] or unix:///PATH[?db=N]"},
     {"flush-interval", "MS", "1000", OPT_UINT, OFF(flush_interval_ms), 10, 3600000, NULL,
      "write pending hits to the store every MS milliseconds; a crash loses at most this much"},
     {"threads", "N", "2", OPT_UINT, OFF(threads), 1, 256, NULL,
@@ -340,9 +341,10 @@ int config_parse(struct config *c, int argc, char **argv, FILE *out, FILE *err)
             return -1;
         }
         const char *value = eq ? eq + 1 : NULL;
-        /* A switch given alone is on: --durable is --durable on. */
-        if (!value && o->kind == OPT_SWITCH &&
-            (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0))
+        /* A switch whose value is optional ([on|off]) given alone is on: --durable is --durable on.
+         */
+        if (!value && o->kind == OPT_SWITCH && o->arg[0] == '[' &&
+            (i + 1 >= argc || (strcmp(argv[i + 1], "on") != 0 && strcmp(argv[i + 1], "off") != 0)))
             value = "on";
         if (!value) {
             if (i + 1 >= argc) {

@@ -3,7 +3,7 @@
  *
  * main() only dispatches to a command: serve (the server), badge (render
  * one badge), render (write a badge file for every repo of a store),
- * stats (a store's statistics as a table).
+ * stats (a store's statistics as a table), redis (set up a Redis store).
  * Reading order for the source: README.md's tour.
  */
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "cmd_badge.h"
 #include "cmd_export.h"
 #include "cmd_import.h"
+#include "cmd_redis.h"
 #include "cmd_render.h"
 #include "cmd_set.h"
 #include "cmd_stats.h"
@@ -32,6 +33,7 @@ static const struct command commands[] = {
     {"set", cmd_set, "set a repo's total, through the running server or directly"},
     {"delete", cmd_delete, "delete a repo and its history"},
     {"stats", cmd_stats, "print a store's statistics: a repo's days, the top repos"},
+    {"redis", cmd_redis, "mark an empty Redis database as ghit's: ghit redis init URL"},
 };
 
 static void usage(FILE *out)

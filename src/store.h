@@ -2,8 +2,8 @@
  * store: where counts live between runs. One interface, one file per backend.
  *
  * The counting code sees only this struct of function pointers; SQLite
- * (store_sqlite.c, the embedded default) sits behind it, and a shared
- * backend such as Redis plugs in the same way. A backend is used by one
+ * (store_sqlite.c, the embedded default) sits behind it, and Redis
+ * (store_redis.c, shared by several ghit frontends, issue 8) the same way. A backend is used by one
  * thread at a time (the main thread at start-up, then the flusher): calls
  * need no locking of their own.
  *
@@ -102,6 +102,11 @@ struct store_stats {
 
 struct store_ops {
     const char *name;
+    /*
+     * Shared with other processes (Redis): apply reports its figures, and
+     * serve starts even if scan cannot reach the store yet.
+     */
+    bool shared;
     /* Calls fn for every repo, with its hits on day. */
     enum store_result (*scan)(struct store *s, day_t day, store_row_fn *fn, void *arg, char *err,
                               size_t errlen);
@@ -201,6 +206,25 @@ struct store *store_open_readonly(const char *where, char *err, size_t errlen);
  * (SQLite's WAL lets readers run beside the writer). Close with store_close().
  */
 struct store *store_open_reader(const char *where, char *err, size_t errlen);
+
+/*
+ * The Redis backend (issue 8): where is redis://[[USER]:PASSWORD@]HOST[:PORT][/N]
+ * or unix:///PATH[?db=N] (redis_url.h). Open starts even if Redis cannot be
+ * reached (it connects at the next write), and refuses a Redis that holds
+ * data that is not ghit's, or refuses its password. Write, export and the
+ * statistics operations are not built for it yet (NULL).
+ */
+struct store *store_redis_open(const char *where, char *err, size_t errlen);
+struct store *store_redis_open_readonly(const char *where, char *err, size_t errlen);
+
+/*
+ * ghit redis init: makes ghit:epoch on an empty Redis. 0 if made, 1 if it
+ * was there, -1 if not (data that is not ghit's, unreachable); msg says.
+ */
+int store_redis_init(const char *where, char *msg, size_t n);
+
+/* Copies where into out (n bytes) with a URL's password hidden, for logs. */
+void store_redis_redact(const char *where, char *out, size_t n);
 
 /* The SQLite backend: path is made with ghit's schema if it does not exist. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);

@@ -4,18 +4,11 @@
  * Assembled from the repository root (the Makefile's directory), where the
  * .incbin paths resolve; each file is followed by a NUL for C's sake.
  */
-#define ASSET(sym, file)          \
-    .global sym;                  \
-    .global sym##_end;            \
-    .balign 16;                   \
-sym:                              \
-    .incbin file;                 \
-sym##_end:                        \
-    .byte 0
+#include "incbin.h"
 
     .section .rodata
-ASSET(web_index_html, "web/index.html")
-ASSET(web_app_css, "web/app.css")
-ASSET(web_app_js, "web/app.js")
+INCBIN(web_index_html, "web/index.html")
+INCBIN(web_app_css, "web/app.css")
+INCBIN(web_app_js, "web/app.js")
 
     .section .note.GNU-stack,"",@progbits

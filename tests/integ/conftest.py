@@ -327,8 +327,9 @@ class Server:
 def make_server(tmp_path):
     servers = []
 
-    def factory(*args, db=None, flush_interval=100, start=True, listen="127.0.0.1:0"):
-        s = Server(tmp_path, db=db, args=args, flush_interval=flush_interval, listen=listen)
+    def factory(*args, db=None, flush_interval=100, start=True, listen="127.0.0.1:0", workdir=None):
+        s = Server(workdir or tmp_path, db=db, args=args, flush_interval=flush_interval,
+                   listen=listen)
         servers.append(s)
         return s.start() if start else s
 

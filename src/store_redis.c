@@ -1,0 +1,945 @@
+/*
+ * store_redis: the Redis store (issue 8), the design of shared/design/redis.md.
+ * The only file that includes hiredis.
+ *
+ * Counts are kept in the 2015 key schema (repos, repos:DAY, repo:R,
+ * repo:DAY:R, R = owner%2Fname), so the 2015 cron job reads them; ghit's
+ * own keys live under ghit:. Several frontends may write one Redis.
+ *
+ * Exactly once. Each process draws a random 128-bit frontend id and numbers
+ * its chunks (at most CHUNK_MAX deltas) 1, 2, 3, ... The Lua script
+ * (store_redis_apply.lua) applies chunk s only if the frontend's high-water
+ * mark in ghit:fe:<id> is s - 1, and answers "already applied" for s below
+ * it. A chunk whose reply never came (timeout, dropped connection) may
+ * still run later, so it stays in the owed list and is sent again, with the
+ * same id, seq and deltas, before anything new: whichever copy runs first
+ * applies it, every other copy only reads. The flusher gives every hit back
+ * when apply fails, owed ones included; apply takes the owed ones out again
+ * before it makes new chunks.
+ *
+ * Wipes. ghit:epoch, a random id made once on an empty Redis, is checked
+ * inside every script: a Redis that lost it (FLUSHALL, a restart without
+ * persistence) is written no more; the hits stay in memory and /healthz
+ * says why. A Redis with keys but no epoch (2015 data) is refused.
+ *
+ * Used by one thread at a time (store.h): no locks.
+ */
+#include "store.h"
+
+#include <hiredis.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_url.h"
+#include "repo_key.h"
+
+#define CHUNK_MAX  1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
+#define PIPELINE   16        /* chunks in flight on the connection */
+#define FE_TTL     "2592000" /* 30 days: only clears the keys of dead frontend ids */
+#define ID_BYTES   16        /* a frontend id, and the epoch */
+#define R_SIZE     (REPO_KEY_SIZE * 3)
+#define EPOCH_KEY  "ghit:epoch"
+#define SCAN_COUNT "1000"
+#define CHUNKS_HELP                                                                                \
+    "Chunks sent to Redis, by outcome: applied, already_applied (a copy sent before had run), "    \
+    "in_doubt (no answer: sent again)."
+
+/* The scripts, compiled in by store_redis_lua.S, each followed by a NUL. */
+extern const char store_redis_apply_lua[], store_redis_apply_lua_end[];
+extern const char store_redis_check_lua[], store_redis_check_lua_end[];
+
+/* Deltas sent under one (frontend id, seq), kept until Redis says they are applied. */
+struct chunk {
+    uint64_t seq;
+    day_t today;
+    bool sent; /* handed to the connection once: a copy may be in Redis, or may come */
+    size_t n;
+    struct store_delta *d; /* keys point into keys */
+    char *keys;
+};
+
+struct redis_store {
+    struct store base;
+    struct redis_url url;
+    char where[512]; /* the URL without its password, for messages */
+    bool readonly;
+    redisContext *c; /* NULL while not connected */
+    char id[2 * ID_BYTES + 1];
+    char fe_key[48]; /* ghit:fe:<id> */
+    char epoch[80];  /* "" until learned */
+    char sha[48];    /* of the apply script, once loaded */
+    uint64_t next_seq;
+    struct chunk *owed; /* sent or numbered, not known applied; in seq order */
+    size_t nowed, owed_cap;
+    const char *cause;
+    uint64_t applied, duplicates; /* chunks: applied, answered "already applied" */
+};
+
+/* Fills out with n random bytes as hex; 0, or -1 if the kernel gave none. */
+static int random_hex(char *out, size_t n)
+{
+    unsigned char b[64];
+    if (n > sizeof b || getrandom(b, n, 0) != (ssize_t)n)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    return 0;
+}
+
+/* Draws a new frontend id: chunks start again at 1 under it. */
+static int new_identity(struct redis_store *s)
+{
+    if (random_hex(s->id, ID_BYTES) < 0)
+        return -1;
+    snprintf(s->fe_key, sizeof s->fe_key, "ghit:fe:%s", s->id);
+    s->next_seq = 1;
+    return 0;
+}
+
+/* Drops the connection: after a timeout or EOF hiredis's context is unusable. */
+static void disconnect(struct redis_store *s)
+{
+    if (s->c)
+        redisFree(s->c);
+    s->c = NULL;
+}
+
+/*
+ * Runs one command (argv NUL-terminated strings); the reply, or NULL with
+ * a message in err (an error reply is freed and reported too).
+ */
+static redisReply *command(struct redis_store *s, int argc, const char **argv, char *err,
+                           size_t errlen)
+{
+    redisReply *r = redisCommandArgv(s->c, argc, argv, NULL);
+    if (!r) {
+        snprintf(err, errlen, "Redis at %s did not answer %s: %s", s->where, argv[0], s->c->errstr);
+        s->cause = "timeout";
+        disconnect(s);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis at %s refused %s: %.120s", s->where, argv[0], r->str);
+        /* A Redis still loading its data set says so; that passes, the rest does not. */
+        s->cause = strncmp(r->str, "LOADING", 7) == 0 ? "loading" : "refused";
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Runs a command whose reply is not needed; 0, or -1 with a message in err. */
+static int run(struct redis_store *s, int argc, const char **argv, char *err, size_t errlen)
+{
+    redisReply *r = command(s, argc, argv, err, errlen);
+    freeReplyObject(r);
+    return r ? 0 : -1;
+}
+
+/*
+ * Learns the epoch, making it on an empty database: 0; -2 with a message
+ * if the database holds data that is not ghit's; -1 if Redis failed.
+ */
+static int learn_epoch(struct redis_store *s, bool make, char *err, size_t errlen)
+{
+    const char *get[] = {"GET", EPOCH_KEY};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisReply *r = command(s, 2, get, err, errlen);
+        if (!r)
+            return -1;
+        bool have = r->type == REDIS_REPLY_STRING && r->len < sizeof s->epoch;
+        if (have)
+            memcpy(s->epoch, r->str, r->len + 1);
+        freeReplyObject(r);
+        if (have || !make)
+            return 0;
+        const char *dbsize[] = {"DBSIZE"};
+        if (!(r = command(s, 1, dbsize, err, errlen)))
+            return -1;
+        long long keys = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        freeReplyObject(r);
+        if (keys != 0) {
+            snprintf(err, errlen,
+                     "Redis at %s holds %lld keys but no ghit:epoch: not ghit's data. A 2015 "
+                     "ghit.me database must be imported with ghit import-2015 (issue 8)",
+                     s->where, keys);
+            s->cause = "foreign";
+            return -2;
+        }
+        char epoch[2 * ID_BYTES + 1];
+        if (random_hex(epoch, ID_BYTES) < 0) {
+            snprintf(err, errlen, "getrandom failed");
+            return -1;
+        }
+        const char *set[] = {"SET", EPOCH_KEY, epoch, "NX"};
+        if (run(s, 4, set, err, errlen) < 0)
+            return -1;
+        log_info("redis: %s was empty: made ghit:epoch %s", s->where, epoch);
+    }
+    snprintf(err, errlen, "Redis at %s: ghit:epoch vanished as it was made", s->where);
+    return -1;
+}
+
+/* What a failed session step means: -2 if Redis refused ghit, -1 if it may pass. */
+static int session_failed(struct redis_store *s)
+{
+    bool refused = s->c && !(s->cause && strcmp(s->cause, "loading") == 0);
+    disconnect(s);
+    return refused ? -2 : -1;
+}
+
+/*
+ * Connects and sets the session up (AUTH, SELECT, CLIENT SETNAME, SCRIPT
+ * LOAD, the epoch) if not connected: 0; -1 if Redis cannot be reached or
+ * failed (try again later); -2 if it refused ghit (wrong password, not
+ * ghit's data), with a message in err.
+ */
+static int connect_redis(struct redis_store *s, char *err, size_t errlen)
+{
+    if (s->c)
+        return 0;
+    struct timeval tv = {.tv_sec = s->url.timeout_ms / 1000,
+                         .tv_usec = (long)(s->url.timeout_ms % 1000) * 1000};
+    s->c = s->url.host[0] ? redisConnectWithTimeout(s->url.host, (int)s->url.port, tv)
+                          : redisConnectUnixWithTimeout(s->url.path, tv);
+    if (!s->c || s->c->err) {
+        snprintf(err, errlen, "cannot connect to Redis at %s: %s", s->where,
+                 s->c ? s->c->errstr : "out of memory");
+        s->cause = "down";
+        disconnect(s);
+        return -1;
+    }
+    /* In hiredis 0.14.1 the connect timeout covers connect() only (design 1.1). */
+    if (redisSetTimeout(s->c, tv) != REDIS_OK) {
+        snprintf(err, errlen, "Redis at %s: cannot set the timeout: %s", s->where, s->c->errstr);
+        disconnect(s);
+        return -1;
+    }
+    if (s->url.host[0])
+        redisEnableKeepAlive(s->c);
+    if (s->url.password[0]) {
+        const char *auth[] = {"AUTH", s->url.user, s->url.password};
+        int ret = s->url.user[0]
+                      ? run(s, 3, auth, err, errlen)
+                      : run(s, 2, (const char *[]){"AUTH", s->url.password}, err, errlen);
+        if (ret < 0)
+            return session_failed(s);
+    }
+    char db[16], name[32];
+    snprintf(db, sizeof db, "%u", s->url.db);
+    snprintf(name, sizeof name, "%s:%.8s", s->readonly ? "ghit-ro" : "ghit", s->id);
+    const char *sel[] = {"SELECT", db}, *setname[] = {"CLIENT", "SETNAME", name};
+    if ((s->url.db && run(s, 2, sel, err, errlen) < 0) || run(s, 3, setname, err, errlen) < 0)
+        return session_failed(s);
+    if (s->readonly)
+        return 0;
+    const char *load[] = {"SCRIPT", "LOAD", store_redis_apply_lua};
+    redisReply *r = command(s, 3, load, err, errlen);
+    if (!r)
+        return session_failed(s);
+    snprintf(s->sha, sizeof s->sha, "%.*s", r->type == REDIS_REPLY_STRING ? (int)r->len : 0,
+             r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    if (!s->epoch[0]) {
+        int ret = learn_epoch(s, true, err, errlen);
+        if (ret < 0) {
+            disconnect(s);
+            return ret;
+        }
+    }
+    return 0;
+}
+
+/* --- chunks ------------------------------------------------------------------------------- */
+
+/* Frees the owed chunks from index from on. */
+static void drop_owed(struct redis_store *s, size_t from)
+{
+    for (size_t i = from; i < s->nowed; i++) {
+        free(s->owed[i].d);
+        free(s->owed[i].keys);
+    }
+    s->nowed = from;
+}
+
+/* Makes a new owed chunk of the n deltas at d whose rem[] is not 0, with rem[] hits each. */
+static void add_chunk(struct redis_store *s, const struct store_delta *d, const uint64_t *rem,
+                      size_t n, day_t today)
+{
+    size_t keylen = 0, m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rem[i]) {
+            keylen += strlen(d[i].key) + 1;
+            m++;
+        }
+    if (s->nowed == s->owed_cap) {
+        s->owed_cap = s->owed_cap ? 2 * s->owed_cap : 16;
+        s->owed = xrealloc(s->owed, s->owed_cap * sizeof *s->owed);
+    }
+    struct chunk *c = &s->owed[s->nowed++];
+    *c = (struct chunk){.seq = s->next_seq++, .today = today, .n = m};
+    c->d = xcalloc(m, sizeof *c->d);
+    c->keys = xmalloc(keylen);
+    char *k = c->keys;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!rem[i])
+            continue;
+        size_t len = strlen(d[i].key) + 1;
+        memcpy(k, d[i].key, len);
+        c->d[j++] = (struct store_delta){.key = k, .day = d[i].day, .hits = rem[i]};
+        k += len;
+    }
+}
+
+/* An (key, day) slot of the owed hits' table. */
+struct owed_slot {
+    const char *key;
+    day_t day;
+    uint64_t hits;
+    bool matched;
+};
+
+/* FNV-1a of key and day: the owed table's hash. */
+static uint64_t slot_hash(const char *key, day_t day)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uint32_t)day;
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot of (key, day) in tab (size mask + 1, a power of two): its own or an empty one. */
+static struct owed_slot *slot_find(struct owed_slot *tab, size_t mask, const char *key, day_t day)
+{
+    for (size_t i = slot_hash(key, day) & mask;; i = (i + 1) & mask)
+        if (!tab[i].key || (tab[i].day == day && strcmp(tab[i].key, key) == 0))
+            return &tab[i];
+}
+
+/*
+ * Takes the n pending deltas at d (every hit the table has, the owed ones
+ * given back included): what is not owed yet becomes new chunks. -1, with a
+ * message, if the owed hits are not all among them (a bug: nothing is sent).
+ */
+static int take_pending(struct redis_store *s, const struct store_delta *d, size_t n, day_t today,
+                        char *err, size_t errlen)
+{
+    /*
+     * Chunks never handed to a connection (Redis was down) have no copy
+     * anywhere: they are made again from what is pending, so a long outage
+     * keeps one set of chunks, not one per attempt. They are the last ones.
+     */
+    size_t unsent = s->nowed;
+    while (unsent > 0 && !s->owed[unsent - 1].sent)
+        unsent--;
+    if (unsent < s->nowed) {
+        s->next_seq = s->owed[unsent].seq;
+        drop_owed(s, unsent);
+    }
+    size_t owed_n = 0;
+    for (size_t i = 0; i < s->nowed; i++)
+        owed_n += s->owed[i].n;
+    size_t size = 16;
+    while (size < 2 * owed_n)
+        size *= 2;
+    struct owed_slot *tab = xcalloc(size, sizeof *tab);
+    for (size_t i = 0; i < s->nowed; i++)
+        for (size_t j = 0; j < s->owed[i].n; j++) {
+            const struct store_delta *o = &s->owed[i].d[j];
+            struct owed_slot *sl = slot_find(tab, size - 1, o->key, o->day);
+            sl->key = o->key;
+            sl->day = o->day;
+            sl->hits += o->hits;
+        }
+    uint64_t *rem = xcalloc(n + 1, sizeof *rem);
+    size_t matched = 0;
+    int ret = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct owed_slot *sl = slot_find(tab, size - 1, d[i].key, d[i].day);
+        uint64_t owed = sl->key ? sl->hits : 0;
+        if (sl->key && !sl->matched) {
+            sl->matched = true;
+            matched++;
+        }
+        if (owed > d[i].hits) {
+            snprintf(err, errlen, "bug: %s owes Redis more hits than are pending", d[i].key);
+            ret = -1;
+        }
+        rem[i] = owed > d[i].hits ? 0 : d[i].hits - owed;
+    }
+    size_t distinct = 0;
+    for (size_t i = 0; i < size; i++)
+        distinct += tab[i].key != NULL;
+    if (matched != distinct) {
+        snprintf(err, errlen, "bug: hits owed to Redis are missing from the pending ones");
+        ret = -1;
+    }
+    for (size_t i = 0; ret == 0 && i < n; i += CHUNK_MAX) {
+        /* A chunk of CHUNK_MAX pending deltas, of which those not owed yet. */
+        size_t m = n - i < CHUNK_MAX ? n - i : CHUNK_MAX, any = 0;
+        for (size_t j = 0; j < m; j++)
+            any += rem[i + j] != 0;
+        if (any)
+            add_chunk(s, d + i, rem + i, m, today);
+    }
+    if (ret < 0)
+        s->cause = "bug";
+    free(rem);
+    free(tab);
+    return ret;
+}
+
+/* An argument list whose strings live in one buffer. */
+struct args {
+    struct buf text;
+    size_t *off, *len;
+    const char **argv;
+    size_t n, cap;
+};
+
+/* Appends one argument, printf-style. */
+__attribute__((format(printf, 2, 3))) static void add_arg(struct args *a, const char *fmt, ...)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 64;
+        a->off = xrealloc(a->off, a->cap * sizeof *a->off);
+        a->len = xrealloc(a->len, a->cap * sizeof *a->len);
+    }
+    size_t start = a->text.len;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&a->text, fmt, ap);
+    va_end(ap);
+    a->off[a->n] = start;
+    a->len[a->n++] = a->text.len - start;
+}
+
+/* Points argv at the arguments, once they are all added. */
+static void args_finish(struct args *a)
+{
+    a->argv = xrealloc(a->argv, (a->n + 1) * sizeof *a->argv);
+    for (size_t i = 0; i < a->n; i++)
+        a->argv[i] = a->text.data + a->off[i];
+}
+
+/* Empties a for the next command, keeping its memory. */
+static void args_reset(struct args *a)
+{
+    buf_reset(&a->text);
+    a->n = 0;
+}
+
+/* Escapes key as the 2015 schema names it (owner%2Fname) into r (R_SIZE bytes). */
+static void escape(const char *key, char r[R_SIZE])
+{
+    if (redis_key_escape(key, strlen(key), r, R_SIZE) == (size_t)-1)
+        r[0] = '\0'; /* cannot happen: a key is at most REPO_KEY_SIZE bytes */
+}
+
+/* Builds EVALSHA for chunk c (see store_redis_apply.lua for the layout). */
+static void build_apply(struct redis_store *s, const struct chunk *c, struct args *a)
+{
+    /* The distinct days of the chunk: today and yesterday, or more after an outage. */
+    day_t *days = xcalloc(c->n + 1, sizeof *days);
+    size_t *dayidx = xcalloc(c->n + 1, sizeof *dayidx), ndays = 0, numkeys = 4;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t j = 0;
+        while (j < ndays && days[j] != c->d[i].day)
+            j++;
+        if (j == ndays)
+            days[ndays++] = c->d[i].day;
+        dayidx[i] = j;
+        numkeys += 2 + (c->d[i].day != c->today);
+    }
+    numkeys += ndays;
+    char text[DAY_TEXT_SIZE], today[DAY_TEXT_SIZE], r[R_SIZE];
+    day_format(c->today, today);
+    args_reset(a);
+    add_arg(a, "EVALSHA");
+    add_arg(a, "%s", s->sha);
+    add_arg(a, "%zu", numkeys);
+    add_arg(a, EPOCH_KEY);
+    add_arg(a, "%s", s->fe_key);
+    add_arg(a, "repos");
+    add_arg(a, "ghit:first");
+    for (size_t j = 0; j < ndays; j++) {
+        day_format(days[j], text);
+        add_arg(a, "repos:%s", text);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        escape(c->d[i].key, r);
+        day_format(c->d[i].day, text);
+        add_arg(a, "repo:%s", r);
+        add_arg(a, "repo:%s:%s", text, r);
+        if (c->d[i].day != c->today)
+            add_arg(a, "repo:%s:%s", today, r);
+    }
+    add_arg(a, "%s", s->epoch);
+    add_arg(a, "%" PRIu64, c->seq);
+    add_arg(a, FE_TTL);
+    add_arg(a, "%s", today);
+    add_arg(a, "%zu", ndays);
+    add_arg(a, "%zu", c->n);
+    for (size_t j = 0; j < ndays; j++) {
+        day_format(days[j], text);
+        add_arg(a, "%s", text);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        escape(c->d[i].key, r);
+        add_arg(a, "%s", r);
+        add_arg(a, "%zu", dayidx[i] + 1);
+        add_arg(a, "%" PRIu64, c->d[i].hits);
+    }
+    args_finish(a);
+    free(days);
+    free(dayidx);
+}
+
+/* Whether r is the apply script's answer: {applied, hw, rows, errors}. */
+static bool is_answer(const redisReply *r, const struct chunk *c)
+{
+    return r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+           r->element[0]->type == REDIS_REPLY_INTEGER && r->element[2]->type == REDIS_REPLY_ARRAY &&
+           r->element[2]->elements == 3 * c->n && r->element[3]->type == REDIS_REPLY_ARRAY;
+}
+
+/* Reports chunk c's rows (its answer r) through fn: each repo as Redis has it now. */
+static void report_rows(const struct chunk *c, const redisReply *r, store_row_fn *fn, void *arg)
+{
+    const redisReply *rows = r->element[2];
+    for (size_t i = 0; i < c->n; i++) {
+        const redisReply *t = rows->element[3 * i], *d = rows->element[3 * i + 1],
+                         *f = rows->element[3 * i + 2];
+        day_t first = c->d[i].day, parsed;
+        if (f->type == REDIS_REPLY_STRING && !day_parse(f->str, &parsed))
+            first = parsed;
+        struct store_row row = {
+            .key = c->d[i].key,
+            .total = t->type == REDIS_REPLY_INTEGER && t->integer > 0 ? (uint64_t)t->integer : 0,
+            .first_day = first,
+            .day_hits = d->type == REDIS_REPLY_INTEGER && d->integer > 0 ? (uint64_t)d->integer : 0,
+        };
+        fn(arg, &row);
+    }
+    const redisReply *errs = r->element[3];
+    for (size_t i = 0; i < errs->elements; i++)
+        if (errs->element[i]->type == REDIS_REPLY_STRING)
+            log_error("redis: a key holds what ghit cannot count into; its hits are dropped: %s",
+                      errs->element[i]->str);
+}
+
+/*
+ * Redis answered GHITGAP hw for a chunk: if hw is below what it already
+ * confirmed, Redis went back in time (a restore, a failover): those chunks
+ * are lost, and the owed ones go on under a new id, renumbered.
+ */
+static void handle_gap(struct redis_store *s, uint64_t hw)
+{
+    if (s->nowed == 0 || hw + 1 >= s->owed[0].seq)
+        return; /* an earlier chunk of this pipeline failed: they go again, in order */
+    log_error("redis: Redis lost chunks %" PRIu64 "..%" PRIu64 " of frontend %s (restored or "
+              "failed over to an older copy); their hits are lost (no replay window yet)",
+              hw + 1, s->owed[0].seq - 1, s->id);
+    if (new_identity(s) < 0)
+        return;
+    for (size_t i = 0; i < s->nowed; i++)
+        s->owed[i].seq = s->next_seq++;
+}
+
+/* Writes the message for an error reply of the apply script into err. */
+static void explain_error(struct redis_store *s, const char *e, char *err, size_t errlen)
+{
+    if (strncmp(e, "GHITEPOCH ", 10) == 0) {
+        snprintf(err, errlen,
+                 "Redis lost ghit's data (ghit:epoch is %.40s, was %.8s...): restore it from its "
+                 "backup (AOF or RDB); ghit keeps the hits in memory and writes nothing meanwhile",
+                 e + 10, s->epoch);
+        s->cause = "wiped";
+    } else if (strncmp(e, "GHITGAP ", 8) == 0) {
+        snprintf(err, errlen, "Redis at %s: an earlier chunk did not apply; sending again",
+                 s->where);
+        s->cause = "gap";
+    } else if (strncmp(e, "OOM", 3) == 0) {
+        snprintf(err, errlen, "Redis at %s is out of memory (maxmemory): %.100s", s->where, e);
+        s->cause = "full";
+    } else {
+        snprintf(err, errlen, "Redis at %s refused a write: %.120s", s->where, e);
+        s->cause = "refused";
+    }
+}
+
+/*
+ * Sends every owed chunk, PIPELINE at a time, and reads the answers. On
+ * success of all: reports their rows, forgets them, STORE_OK. Else they
+ * all stay owed (re-sent verbatim next time) and STORE_RETRY; *noscript
+ * says Redis had lost the script.
+ */
+static enum store_result send_owed(struct redis_store *s, day_t today, store_row_fn *fn, void *arg,
+                                   bool *noscript, char *err, size_t errlen)
+{
+    redisReply **replies = xcalloc(s->nowed + 1, sizeof *replies);
+    struct args a = {0};
+    buf_init(&a.text);
+    size_t sent = 0, got = 0;
+    bool lost = false, ok = true;
+    uint64_t gap_hw = UINT64_MAX;
+    while (got < s->nowed) {
+        for (; sent < s->nowed && sent - got < PIPELINE; sent++) {
+            build_apply(s, &s->owed[sent], &a);
+            redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+            s->owed[sent].sent = true;
+        }
+        void *r = NULL;
+        if (redisGetReply(s->c, &r) != REDIS_OK) {
+            snprintf(err, errlen,
+                     "Redis at %s did not answer (%s): %zu chunks in doubt, to be sent again",
+                     s->where, s->c->errstr, s->nowed - got);
+            METRICS_ADD("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"in_doubt\"",
+                        s->nowed - got);
+            s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
+            disconnect(s);
+            lost = true;
+            break;
+        }
+        replies[got++] = r;
+    }
+    for (size_t i = 0; i < got; i++) {
+        const redisReply *r = replies[i];
+        if (is_answer(r, &s->owed[i])) {
+            if (r->element[0]->integer == 1) {
+                s->applied++;
+                METRICS_INC("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"applied\"");
+            } else {
+                s->duplicates++;
+                METRICS_INC("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"already_applied\"");
+            }
+            continue;
+        }
+        if (ok && r->type == REDIS_REPLY_ERROR) {
+            if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+                *noscript = true;
+                snprintf(err, errlen, "Redis at %s had lost ghit's script", s->where);
+                s->cause = "noscript";
+            } else {
+                explain_error(s, r->str, err, errlen);
+            }
+            if (strncmp(r->str, "GHITGAP ", 8) == 0)
+                gap_hw = strtoull(r->str + 8, NULL, 10);
+        } else if (ok) {
+            snprintf(err, errlen, "Redis at %s answered the script in a way ghit does not know",
+                     s->where);
+            s->cause = "protocol";
+        }
+        ok = false;
+    }
+    enum store_result res = STORE_RETRY;
+    if (ok && !lost) {
+        for (size_t i = 0; i < got; i++)
+            if (s->owed[i].today == today)
+                report_rows(&s->owed[i], replies[i], fn, arg);
+        drop_owed(s, 0);
+        res = STORE_OK;
+    } else if (gap_hw != UINT64_MAX) {
+        handle_gap(s, gap_hw);
+    }
+    for (size_t i = 0; i < got; i++)
+        freeReplyObject(replies[i]);
+    free(replies);
+    free(a.off);
+    free(a.len);
+    free(a.argv);
+    buf_fini(&a.text);
+    return res;
+}
+
+/* --- the store operations ----------------------------------------------------------------- */
+
+/* store apply: see the top of this file and store.h. */
+static enum store_result redis_apply(struct store *st, const struct store_delta *d, size_t n,
+                                     day_t today, store_row_fn *fn, void *arg, char *err,
+                                     size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (s->readonly) {
+        snprintf(err, errlen, "bug: apply on a read-only Redis store");
+        return STORE_FAILED;
+    }
+    if (take_pending(s, d, n, today, err, errlen) < 0) {
+        log_error("redis: %s", err);
+        return STORE_FAILED;
+    }
+    if (s->nowed == 0)
+        return STORE_OK;
+    for (int round = 0;; round++) {
+        if (connect_redis(s, err, errlen) < 0)
+            return STORE_RETRY;
+        bool noscript = false;
+        enum store_result r = send_owed(s, today, fn, arg, &noscript, err, errlen);
+        if (!noscript || round == 1)
+            return r;
+        /* Redis restarted, failed over or ran SCRIPT FLUSH: nothing ran; load it, send again. */
+        if (!s->c)
+            continue; /* lost on the way: connecting loads it */
+        const char *load[] = {"SCRIPT", "LOAD", store_redis_apply_lua};
+        redisReply *rep = command(s, 3, load, err, errlen);
+        if (!rep)
+            return STORE_RETRY;
+        freeReplyObject(rep);
+    }
+}
+
+/* store check: the idle probe (store_redis_check.lua). */
+static enum store_result redis_check(struct store *st, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (s->readonly)
+        return STORE_OK;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    const char *argv[] = {"EVAL", store_redis_check_lua, "2", EPOCH_KEY, s->fe_key, s->epoch,
+                          FE_TTL};
+    redisReply *r = redisCommandArgv(s->c, 7, argv, NULL);
+    if (!r) {
+        snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
+        s->cause = "timeout";
+        disconnect(s);
+        return STORE_RETRY;
+    }
+    enum store_result res = STORE_OK;
+    if (r->type == REDIS_REPLY_ERROR) {
+        explain_error(s, r->str, err, errlen);
+        res = STORE_RETRY;
+    } else if (r->type == REDIS_REPLY_INTEGER && s->nowed == 0 &&
+               (uint64_t)r->integer + 1 < s->next_seq) {
+        log_error("redis: Redis lost chunks %lld..%" PRIu64 " of frontend %s (restored or failed "
+                  "over to an older copy); their hits are lost (no replay window yet)",
+                  r->integer + 1, s->next_seq - 1, s->id);
+        new_identity(s);
+    }
+    freeReplyObject(r);
+    return res;
+}
+
+/* Reports one SSCAN batch of members (2015 names), read with a pipeline of GETs. */
+static int scan_members(struct redis_store *s, const redisReply *members, day_t day,
+                        store_row_fn *fn, void *arg, size_t *skipped, char *err, size_t errlen)
+{
+    char text[DAY_TEXT_SIZE];
+    day_format(day, text);
+    for (size_t i = 0; i < members->elements; i++) {
+        const char *m = members->element[i]->str;
+        redisAppendCommand(s->c, "GET repo:%s", m);
+        redisAppendCommand(s->c, "GET repo:%s:%s", text, m);
+        redisAppendCommand(s->c, "HGET ghit:first %s", m);
+    }
+    int ret = 0;
+    for (size_t i = 0; i < members->elements; i++) {
+        redisReply *r[3] = {NULL, NULL, NULL};
+        for (int j = 0; j < 3; j++)
+            if (redisGetReply(s->c, (void **)&r[j]) != REDIS_OK) {
+                snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
+                s->cause = "timeout";
+                disconnect(s);
+                for (int k = 0; k < j; k++)
+                    freeReplyObject(r[k]);
+                return -1;
+            }
+        char raw[R_SIZE], key[REPO_KEY_SIZE];
+        const char *m = members->element[i]->str;
+        size_t len = redis_key_unescape(m, raw, sizeof raw);
+        if (len == (size_t)-1 || repo_key_parse(raw, len, key) || strcmp(raw, key) != 0) {
+            ++*skipped; /* 2015 names (mixed case, double escapes): for the import */
+        } else {
+            day_t first = day, parsed;
+            if (r[2]->type == REDIS_REPLY_STRING && !day_parse(r[2]->str, &parsed))
+                first = parsed;
+            struct store_row row = {
+                .key = key,
+                .total = r[0]->type == REDIS_REPLY_STRING ? strtoull(r[0]->str, NULL, 10) : 0,
+                .first_day = first,
+                .day_hits = r[1]->type == REDIS_REPLY_STRING ? strtoull(r[1]->str, NULL, 10) : 0,
+            };
+            fn(arg, &row);
+        }
+        for (int j = 0; j < 3; j++)
+            freeReplyObject(r[j]);
+    }
+    return ret;
+}
+
+/* store scan: every member of repos (SSCAN), its total, its hits on day and first day. */
+static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *fn, void *arg,
+                                    char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    char cursor[32] = "0";
+    size_t skipped = 0;
+    do {
+        const char *argv[] = {"SSCAN", "repos", cursor, "COUNT", SCAN_COUNT};
+        redisReply *r = command(s, 5, argv, err, errlen);
+        if (!r)
+            return STORE_RETRY;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            snprintf(err, errlen, "Redis at %s: repos is not a set", s->where);
+            freeReplyObject(r);
+            return STORE_FAILED;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        int ret = scan_members(s, r->element[1], day, fn, arg, &skipped, err, errlen);
+        freeReplyObject(r);
+        if (ret < 0)
+            return STORE_RETRY;
+    } while (strcmp(cursor, "0") != 0);
+    if (skipped)
+        log_warn("redis: skipped %zu members of repos that are not ghit repo names (2015 data "
+                 "to import)",
+                 skipped);
+    return STORE_OK;
+}
+
+/* store cause: why the last call failed, for metrics. */
+static const char *redis_cause(struct store *st)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    return s->cause ? s->cause : "other";
+}
+
+/* store close: says what is still owed, and frees s. */
+static void redis_close(struct store *st)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    uint64_t doubt = 0;
+    for (size_t i = 0; i < s->nowed; i++)
+        for (size_t j = 0; j < s->owed[i].n; j++)
+            doubt += s->owed[i].d[j].hits;
+    if (doubt)
+        log_error("redis: of the hits not written, %" PRIu64 " were in chunks sent to Redis "
+                  "without an answer: they may or may not be counted",
+                  doubt);
+    if (s->applied || s->duplicates)
+        log_info("redis: frontend %s: %" PRIu64 " chunks applied, %" PRIu64
+                 " answered \"already applied\" when sent again",
+                 s->id, s->applied, s->duplicates);
+    drop_owed(s, 0);
+    free(s->owed);
+    disconnect(s);
+    free(s);
+}
+
+static const struct store_ops redis_ops = {
+    .name = "redis",
+    .shared = true,
+    .scan = redis_scan,
+    .apply = redis_apply,
+    .check = redis_check,
+    .close = redis_close,
+    .cause = redis_cause,
+};
+
+/* Copies where into out without the password of a redis:// URL. */
+static void redact(const char *where, char *out, size_t n)
+{
+    bool url = strncmp(where, "redis://", 8) == 0;
+    const char *at = url ? strchr(where + 8, '@') : NULL,
+               *slash = url ? strchr(where + 8, '/') : NULL;
+    if (at && (!slash || at < slash))
+        snprintf(out, n, "redis://***@%s", at + 1);
+    else
+        snprintf(out, n, "%s", where);
+}
+
+/* Parses where and makes an unconnected store; NULL with a message in err. */
+static struct redis_store *new_store(const char *where, bool readonly, char *err, size_t errlen)
+{
+    struct redis_url url;
+    const char *why = redis_url_parse(where, &url);
+    if (why) {
+        char shown[256];
+        redact(where, shown, sizeof shown);
+        snprintf(err, errlen, "--db %s: %s", shown, why);
+        return NULL;
+    }
+    const char *env = getenv("GHIT_REDIS_PASSWORD");
+    if (!url.password[0] && env && *env)
+        snprintf(url.password, sizeof url.password, "%s", env);
+    struct redis_store *s = xcalloc(1, sizeof *s);
+    s->base.ops = &redis_ops;
+    s->url = url;
+    s->readonly = readonly;
+    redact(where, s->where, sizeof s->where);
+    if (new_identity(s) < 0) {
+        snprintf(err, errlen, "getrandom failed: no frontend id");
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+struct store *store_redis_open(const char *where, char *err, size_t errlen)
+{
+    struct redis_store *s = new_store(where, false, err, errlen);
+    if (!s)
+        return NULL;
+    int ret = connect_redis(s, err, errlen);
+    if (ret == -2) {
+        redis_close(&s->base);
+        return NULL;
+    }
+    if (ret == -1)
+        log_warn("redis: %s; counting into memory, writing once it answers", err);
+    else
+        log_info("redis: frontend %s on %s (ghit:epoch %s)", s->id, s->where, s->epoch);
+    return &s->base;
+}
+
+struct store *store_redis_open_readonly(const char *where, char *err, size_t errlen)
+{
+    struct redis_store *s = new_store(where, true, err, errlen);
+    if (s && connect_redis(s, err, errlen) < 0) {
+        redis_close(&s->base);
+        return NULL;
+    }
+    return s ? &s->base : NULL;
+}
+
+int store_redis_init(const char *where, char *msg, size_t n)
+{
+    struct redis_store *s = new_store(where, false, msg, n);
+    if (!s)
+        return -1;
+    s->readonly = true; /* connect without the script and the epoch, then learn it here */
+    int ret = connect_redis(s, msg, n);
+    s->readonly = false;
+    if (ret == 0) {
+        ret = learn_epoch(s, false, msg, n);
+        if (ret == 0 && s->epoch[0]) {
+            snprintf(msg, n, "%s is ghit's already (ghit:epoch %s)", s->where, s->epoch);
+            ret = 1;
+        } else if (ret == 0) {
+            ret = learn_epoch(s, true, msg, n);
+            if (ret == 0)
+                snprintf(msg, n, "%s: made ghit:epoch %s", s->where, s->epoch);
+        }
+    }
+    s->readonly = true; /* no frontend report at close: it wrote no chunks */
+    redis_close(&s->base);
+    return ret < 0 ? -1 : ret;
+}
+
+void store_redis_redact(const char *where, char *out, size_t n)
+{
+    redact(where, out, n);
+}

@@ -1,0 +1,63 @@
+-- ghit_apply v1: one chunk of (repo, day, hits) deltas from one frontend, exactly once.
+-- (shared/design/redis.md, section 1.3; compiled into ghit by store_redis_lua.S.)
+-- KEYS[1] ghit:epoch  KEYS[2] ghit:fe:<frontend-id>  KEYS[3] repos  KEYS[4] ghit:first
+-- KEYS[5 .. 4+ndays] repos:<day> for each distinct day in the chunk
+-- then per delta: repo:<R>, repo:<day>:<R> and, only when day ~= today, repo:<today>:<R>
+-- ARGV[1] epoch  ARGV[2] seq  ARGV[3] ttl of the frontend key (s)  ARGV[4] today
+-- ARGV[5] ndays  ARGV[6] n  ARGV[7 .. 6+ndays] the days
+-- then per delta: R, day index (1-based), hits
+-- Every write after the gate is a pcall: a key of the wrong type loses only its own hits.
+-- Reply: {1 applied | 0 already applied, hw, {total, today_hits, first_day, ...} per delta, {errors}}
+-- Errors (nothing written): GHITEPOCH <have>, GHITGAP <hw>; and whatever Redis refuses
+-- before the first write (OOM, READONLY, MISCONF, NOREPLICAS, BUSY, LOADING).
+local have = redis.call('GET', KEYS[1])
+if have ~= ARGV[1] then
+  return redis.error_reply('GHITEPOCH ' .. (have or 'none'))
+end
+local seq = tonumber(ARGV[2])
+local hw = tonumber(redis.call('GET', KEYS[2]) or '0')
+if seq > hw + 1 then
+  return redis.error_reply('GHITGAP ' .. string.format('%d', hw))
+end
+local apply = seq == hw + 1
+if apply then
+  -- The first write: under maxmemory it is refused before anything changed;
+  -- once it is done Redis lets the rest of the script write.
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+end
+local today, ndays, n = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local k, a = 4 + ndays, 6 + ndays        -- cursors into KEYS and ARGV
+local rows, errs = {}, {}
+local function num(v, key)
+  if type(v) == 'table' then errs[#errs + 1] = key .. ' ' .. v.err; return 0 end
+  return tonumber(v or 0) or 0
+end
+for i = 1, n do
+  local r, di, hits = ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]
+  a = a + 3
+  local day = ARGV[6 + di]
+  local kt, kd = KEYS[k + 1], KEYS[k + 2]
+  k = k + 2
+  local t, d
+  if apply then
+    t = num(redis.pcall('INCRBY', kt, hits), kt)
+    d = num(redis.pcall('INCRBY', kd, hits), kd)
+    redis.pcall('SADD', KEYS[3], r)
+    redis.pcall('SADD', KEYS[4 + di], r)
+  else
+    t = num(redis.pcall('GET', kt), kt)
+    d = num(redis.pcall('GET', kd), kd)
+  end
+  if day ~= today then
+    k = k + 1
+    d = num(redis.pcall('GET', KEYS[k]), KEYS[k])
+  end
+  local f = redis.pcall('HGET', KEYS[4], r)
+  if type(f) == 'table' then errs[#errs + 1] = KEYS[4] .. ' ' .. f.err; f = false end
+  if apply and (not f or day < f) then
+    redis.pcall('HSET', KEYS[4], r, day)
+    f = day
+  end
+  rows[#rows + 1] = t; rows[#rows + 1] = d; rows[#rows + 1] = f or day
+end
+return {apply and 1 or 0, apply and seq or hw, rows, errs}

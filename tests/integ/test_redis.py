@@ -1,0 +1,513 @@
+"""The Redis store (issue 8), against a real redis-server.
+
+Each test starts its own redis-server on a free loopback port (AOF on, no RDB
+snapshots, DEBUG allowed from loopback) in its temporary directory, and stops
+it by its pid. Totals are checked in Redis itself with Debian's python3-redis,
+the way the 2015 cron job read them: every 200 badge reply is one hit, and
+Redis must hold exactly that many, never fewer, never more.
+"""
+
+import collections
+import itertools
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import run_ghit, svg_title, utc_today
+
+redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
+
+REDIS_BIN = "/usr/bin/redis-server"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def R(repo):
+    """The 2015 schema's name for a repo: lower case, '/' escaped as nginx's set_escape_uri does."""
+    return repo.lower().replace("/", "%2F")
+
+
+class RedisServer:
+    """One redis-server process on 127.0.0.1, its data in its own directory."""
+
+    def __init__(self, workdir, extra=()):
+        self.dir = os.path.join(str(workdir), "redis")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.extra = list(extra)
+        self.proc = None
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [REDIS_BIN, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "everysec", "--enable-debug-command", "local",
+             "--dir", self.dir, "--daemonize", "no", "--logfile", "redis.log", *self.extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.client().ping():
+                    return self
+            except redis.exceptions.AuthenticationError:
+                return self
+            except redis.exceptions.ResponseError as e:
+                if "NOAUTH" in str(e):
+                    return self
+            except redis.exceptions.ConnectionError:
+                pass
+            assert self.proc.poll() is None, "redis-server exited %s" % self.proc.returncode
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not answer on port %d" % self.port)
+
+    def client(self, **kw):
+        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True,
+                           socket_timeout=10, **kw)
+
+    def kill(self):
+        """kill -9: what the process wrote to its AOF stays (the page cache), nothing else."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@pytest.fixture
+def make_redis(tmp_path):
+    servers = []
+
+    def factory(*extra, start=True):
+        r = RedisServer(tmp_path / ("r%d" % len(servers)), extra)
+        servers.append(r)
+        return r.start() if start else r
+
+    yield factory
+    for r in servers:
+        r.stop()
+
+
+@pytest.fixture
+def make_front(make_server, tmp_path):
+    """conftest's make_server, each server in a directory of its own: several frontends on one
+    Redis keep separate logs."""
+    n = itertools.count()
+
+    def factory(*args, **kw):
+        workdir = tmp_path / ("front%d" % next(n))
+        workdir.mkdir()
+        return make_server(*args, workdir=str(workdir), **kw)
+
+    return factory
+
+
+def load(targets, seconds=None, hits=None, threads=4):
+    """Hits (server, repo) targets from THREADS keep-alive clients, round-robin, until SECONDS
+    pass or each thread made HITS requests; returns a Counter of 200 replies per repo."""
+    counts = collections.Counter()
+    lock = threading.Lock()
+    stop_at = time.monotonic() + (seconds or 60)
+
+    def worker(n):
+        conns = {}
+        mine = collections.Counter()
+        i = n
+        made = 0
+        while time.monotonic() < stop_at and (hits is None or made < hits):
+            server, repo = targets[i % len(targets)]
+            i += threads
+            made += 1
+            c = conns.get(server.port) or server.conn()
+            conns[server.port] = c
+            try:
+                c.request("GET", "/badge.svg?repo=" + repo)
+                r = c.getresponse()
+                r.read()
+                if r.status == 200:
+                    mine[repo.lower()] += 1
+            except (OSError, ConnectionError):
+                c.close()
+                conns.pop(server.port, None)
+        for c in conns.values():
+            c.close()
+        with lock:
+            counts.update(mine)
+
+    ts = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=(seconds or 60) + 30)
+    assert not any(t.is_alive() for t in ts), "the load did not stop"
+    return counts
+
+
+def assert_exact(r, counts):
+    """Redis holds exactly counts, read as the 2015 cron job read it, and the per-day keys agree."""
+    c = r.client()
+    day = utc_today()
+    members = c.smembers("repos")  # the 2015 cron: SMEMBERS repos, then MGET repo:R ...
+    assert members == {R(k) for k in counts}
+    names = sorted(members)
+    totals = dict(zip(names, c.mget(["repo:" + m for m in names])))
+    assert {m: int(v) for m, v in totals.items()} == {R(k): n for k, n in counts.items()}
+    assert c.smembers("repos:" + day) == members
+    days = dict(zip(names, c.mget(["repo:%s:%s" % (day, m) for m in names])))
+    assert {m: int(v) for m, v in days.items()} == {R(k): n for k, n in counts.items()}
+    assert set(c.hvals("ghit:first")) == {day}
+
+
+def wait_for(what, fn, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def redis_url(r, timeout_ms=None):
+    return r.url + ("?timeout=%d" % timeout_ms if timeout_ms else "")
+
+
+REPOS = ["Owner%d/Repo.%d" % (i % 7, i) for i in range(40)]
+
+
+def test_several_frontends_exact_totals_and_2015_cron(make_redis, make_front):
+    r = make_redis()
+    fronts = [make_front(db=r.url, flush_interval=50) for _ in range(3)]
+    counts = load([(f, repo) for f in fronts for repo in REPOS], hits=400, threads=6)
+    assert sum(counts.values()) == 2400
+    for f in fronts:
+        f.stop()
+        assert "hits could NOT" not in f.stderr()
+    assert_exact(r, counts)
+    wait_for("the frontends' connections to close", lambda: not [
+        c for c in r.client().client_list() if c["name"].startswith("ghit:")], timeout=5)
+
+
+def test_read_back_shows_other_frontends_hits(make_redis, make_front):
+    r = make_redis()
+    a = make_front(db=r.url, flush_interval=50)
+    b = make_front(db=r.url, flush_interval=50)
+    for _ in range(10):
+        assert b.hit("x/shared").status == 200
+    wait_for("b's flush", lambda: r.client().get("repo:x%2Fshared") == "10")
+    assert a.hit("x/shared").status == 200  # a does not know the repo yet: it shows 1
+    wait_for("a's read-back", lambda: a.total("x/shared") == 11)
+    # A frontend started now loads every repo from Redis before it answers.
+    c = make_front(db=r.url, flush_interval=50)
+    assert c.total("x/shared") == 11
+
+
+def test_killed_connections_and_stalls_stay_exact(make_redis, make_front):
+    r = make_redis()
+    fronts = [make_front(db=redis_url(r, 300), flush_interval=20) for _ in range(2)]
+    admin = r.client()
+    result = {}
+    t = threading.Thread(target=lambda: result.update(
+        load([(f, repo) for f in fronts for repo in REPOS[:20]], seconds=6, threads=4)))
+    t.start()
+    kills = 0
+    time.sleep(0.3)
+    for round_ in range(4):
+        for c in admin.client_list():
+            if c["name"].startswith("ghit:"):
+                kills += admin.client_kill_filter(_id=c["id"])
+        time.sleep(0.2)
+        if round_ % 2 == 0:
+            admin.execute_command("DEBUG", "SLEEP", "0.8")  # every flush in flight times out
+        time.sleep(0.3)
+    t.join(timeout=60)
+    counts = collections.Counter(result)
+    assert kills >= 2 and sum(counts.values()) > 500
+    chunks = collections.Counter()
+    for f in fronts:
+        for outcome, n in re.findall(r'ghit_redis_chunks_total\{outcome="(\w+)"\} (\d+)',
+                                     f.get("/metrics").text):
+            chunks[outcome] += int(n)
+    assert chunks["in_doubt"] >= 1 and chunks["already_applied"] >= 1, chunks
+    for f in fronts:
+        f.stop()
+    assert_exact(r, counts)
+    # The stale copies of timed-out chunks ran after the sleep; their re-sends only read.
+    logs = "".join(f.stderr() for f in fronts)
+    dups = [int(line.split(" chunks applied, ")[1].split()[0])
+            for line in logs.splitlines() if " chunks applied, " in line]
+    assert len(dups) == 2 and sum(dups) >= 1, logs[-3000:]
+
+
+def test_redis_down_at_start_then_up(make_redis, make_front):
+    r = make_redis(start=False)
+    s = make_front(db=r.url, flush_interval=50)
+    assert "counting into memory" in s.stderr()
+    for _ in range(15):
+        assert s.hit("late/start").status == 200
+    h = wait_for("/healthz 503", lambda: (lambda x: x if x.status == 503 else None)(
+        s.get("/healthz")))
+    assert "cannot connect to Redis" in h.text
+    time.sleep(0.5)
+    r.start()
+    wait_for("the held hits in Redis", lambda: r.client().get("repo:late%2Fstart") == "15",
+             timeout=40)
+    wait_for("/healthz 200", lambda: s.get("/healthz").status == 200)
+    assert r.client().get("ghit:epoch")
+    for _ in range(5):
+        assert s.hit("late/start").status == 200
+    s.stop()
+    assert_exact(r, {"late/start": 20})
+
+
+def test_wiped_redis_is_refused_and_hits_are_kept(make_redis, make_front):
+    r = make_redis()
+    s = make_front(db=r.url, flush_interval=50)
+    for _ in range(5):
+        assert s.hit("w/iped").status == 200
+    c = r.client()
+    wait_for("the flush", lambda: c.get("repo:w%2Fiped") == "5")
+    epoch = c.get("ghit:epoch")
+    c.flushall()
+    for _ in range(3):
+        assert s.hit("w/iped").status == 200
+    h = wait_for("/healthz 503", lambda: (lambda x: x if x.status == 503 else None)(
+        s.get("/healthz")))
+    assert "Redis lost ghit's data" in h.text
+    assert s.total("w/iped") == 8  # the badge keeps counting
+    time.sleep(0.3)
+    assert c.dbsize() == 0, "ghit wrote into a wiped Redis"
+    # The backup comes back (here: just its mark): the held hits are written, once.
+    c.set("ghit:epoch", epoch)
+    wait_for("the held hits", lambda: c.get("repo:w%2Fiped") == "3")
+    wait_for("/healthz 200", lambda: s.get("/healthz").status == 200)
+    s.stop()
+    assert c.get("repo:w%2Fiped") == "3"
+
+
+def test_2015_data_without_mark_is_refused(make_redis, make_front):
+    r = make_redis()
+    c = r.client()
+    c.sadd("repos", "Foo%2FBar")
+    c.set("repo:Foo%2FBar", 5)
+    s = make_front(db=r.url, start=False)
+    with pytest.raises(AssertionError) as e:
+        s.start()
+    assert "import-2015" in str(e.value)
+    p = run_ghit("redis", "init", r.url)
+    assert p.returncode == 1 and "import-2015" in p.stderr
+    assert c.get("ghit:epoch") is None and c.get("repo:Foo%2FBar") == "5"
+
+
+def test_redis_init_and_render(make_redis, make_front, tmp_path):
+    r = make_redis()
+    p = run_ghit("redis", "init", r.url + "/2")
+    assert p.returncode == 0 and "made ghit:epoch" in p.stdout
+    p = run_ghit("redis", "init", r.url + "/2")
+    assert p.returncode == 0 and "already" in p.stdout
+    assert r.client(db=2).get("ghit:epoch")
+    s = make_front(db=r.url + "/2", flush_interval=50)
+    for _ in range(7):
+        assert s.hit("ren/der").status == 200
+    s.stop()
+    out = tmp_path / "out"
+    p = run_ghit("render", "--db", r.url + "/2", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert svg_title((out / "ren" / "der.svg").read_bytes()) == "hits: 7"
+    p = run_ghit("export", "--db", r.url + "/2")
+    assert p.returncode == 1 and "not built for the redis store" in p.stderr
+
+
+def test_password_from_the_environment(make_redis, make_front, monkeypatch):
+    r = make_redis("--requirepass", "s3cret")
+    s = make_front(db=r.url, start=False)
+    with pytest.raises(AssertionError) as e:
+        s.start()
+    assert "NOAUTH" in str(e.value) or "AUTH" in str(e.value)
+    monkeypatch.setenv("GHIT_REDIS_PASSWORD", "s3cret")
+    s = make_front(db=r.url, flush_interval=50)
+    assert s.hit("pass/word").status == 200
+    s.stop()
+    assert r.client(password="s3cret").get("repo:pass%2Fword") == "1"
+    assert "s3cret" not in s.stderr()
+
+
+# --- the apply script itself, called as ghit calls it ----------------------------------------
+
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__)))), "src", "store_redis_apply.lua")
+
+
+def apply_chunk(c, sha, epoch, fe, seq, today, deltas):
+    """Calls ghit_apply with ghit's layout: deltas are (R, day, hits)."""
+    days = sorted({d for _, d, _ in deltas})
+    keys = ["ghit:epoch", "ghit:fe:" + fe, "repos", "ghit:first"] + ["repos:" + d for d in days]
+    argv = [epoch, seq, 2592000, today, len(days), len(deltas)] + days
+    for r_, d, h in deltas:
+        keys += ["repo:" + r_, "repo:%s:%s" % (d, r_)]
+        keys += ["repo:%s:%s" % (today, r_)] if d != today else []
+        argv += [r_, days.index(d) + 1, h]
+    return c.evalsha(sha, len(keys), *keys, *argv)
+
+
+def test_apply_script_exactly_once_gate(make_redis):
+    r = make_redis()
+    c = r.client()
+    with open(SCRIPT) as f:
+        sha = c.script_load(f.read())
+    today, yday = "2026-11-28", "2026-11-27"
+    with pytest.raises(redis.exceptions.ResponseError, match="GHITEPOCH none"):
+        apply_chunk(c, sha, "E", "fe1", 1, today, [("a%2Fb", today, 5)])
+    assert c.dbsize() == 0, "a chunk wrote without the epoch"
+    c.set("ghit:epoch", "E")
+    with pytest.raises(redis.exceptions.ResponseError, match="GHITGAP 0"):
+        apply_chunk(c, sha, "E", "fe1", 2, today, [("a%2Fb", today, 5)])
+    assert apply_chunk(c, sha, "E", "fe1", 1, today, [("a%2Fb", today, 5)]) == [
+        1, 1, [5, 5, today], []]
+    # The same chunk again (its reply was lost): it only reads.
+    assert apply_chunk(c, sha, "E", "fe1", 1, today, [("a%2Fb", today, 5)]) == [
+        0, 1, [5, 5, today], []]
+    assert c.get("repo:a%2Fb") == "5" and c.get("ghit:fe:fe1") == "1"
+    assert 0 < c.ttl("ghit:fe:fe1") <= 2592000
+    # Another frontend has its own sequence; yesterday's hits report today's count.
+    assert apply_chunk(c, sha, "E", "fe2", 1, today, [("a%2Fb", yday, 2)]) == [
+        1, 1, [7, 5, yday], []]
+    assert c.get("repo:%s:a%%2Fb" % yday) == "2" and c.hget("ghit:first", "a%2Fb") == yday
+    assert c.smembers("repos") == {"a%2Fb"} and c.smembers("repos:" + yday) == {"a%2Fb"}
+    # A key of the wrong type loses its own hits only, and says so.
+    c.set("repo:bad%2Fx", "junk")
+    res = apply_chunk(c, sha, "E", "fe1", 2, today, [("bad%2Fx", today, 1), ("a%2Fb", today, 1)])
+    assert res[0] == 1 and res[2][3:] == [8, 6, yday] and "repo:bad%2Fx" in res[3][0]
+    # Refused before the first write (OOM): nothing changed, the same seq applies later.
+    c.config_set("maxmemory", 1)
+    try:
+        with pytest.raises(redis.exceptions.ResponseError, match="maxmemory"):
+            apply_chunk(c, sha, "E", "fe1", 3, today, [("a%2Fb", today, 1)])
+        assert c.get("ghit:fe:fe1") == "2" and c.get("repo:a%2Fb") == "8"
+    finally:
+        c.config_set("maxmemory", 0)
+    assert apply_chunk(c, sha, "E", "fe1", 3, today, [("a%2Fb", today, 1)])[:2] == [1, 3]
+    with pytest.raises(redis.exceptions.ResponseError, match="GHITEPOCH E"):
+        apply_chunk(c, sha, "F", "fe1", 4, today, [("a%2Fb", today, 1)])
+    assert c.get("repo:a%2Fb") == "9"
+
+
+def test_script_flush_and_many_chunks_stay_exact(make_redis, make_front):
+    r = make_redis()
+    s = make_front("--new-repos-per-client", "100000", db=r.url, flush_interval=3000)
+    repos = ["many/r%d" % i for i in range(2500)]
+    counts = load([(s, repo) for repo in repos], hits=len(repos) // 4, threads=4)
+    r.client().script_flush()  # the next flush gets NOSCRIPT, loads the script, sends again
+    assert sum(counts.values()) == 2500
+    s.stop()  # one flush of 2,500 repos: three chunks
+    assert_exact(r, counts)
+    applied = [line for line in s.stderr().splitlines() if " chunks applied, " in line]
+    assert applied and int(applied[0].split(" chunks applied")[0].split()[-1]) >= 3, applied
+
+
+def test_unix_socket_url(make_redis, make_front, tmp_path):
+    sock = str(tmp_path / "redis.sock")
+    r = make_redis("--unixsocket", sock, "--unixsocketperm", "700")
+    s = make_front(db="unix://%s?db=3" % sock, flush_interval=50)
+    for _ in range(4):
+        assert s.hit("uni/x").status == 200
+    s.stop()
+    assert r.client(db=3).get("repo:uni%2Fx") == "4"
+    assert r.client().get("repo:uni%2Fx") is None
+
+
+def test_kill9_of_a_frontend_counts_nothing_twice(make_redis, make_front):
+    r = make_redis()
+    a = make_front(db=r.url, flush_interval=100)
+    b = make_front(db=r.url, flush_interval=100)
+    result = {}
+    t = threading.Thread(target=lambda: result.update(load(
+        [(a, "a/r%d" % i) for i in range(10)] + [(b, "b/r%d" % i) for i in range(10)],
+        seconds=3, threads=4)))
+    t.start()
+    time.sleep(1.5)
+    a.kill()  # SIGKILL: its last interval's hits are lost, nothing else
+    t.join(timeout=60)
+    b.stop()
+    counts = collections.Counter(result)
+    c = r.client()
+    for repo in ("b/r%d" % i for i in range(10)):
+        assert int(c.get("repo:" + R(repo))) == counts[repo]
+    a_answered = sum(n for k, n in counts.items() if k.startswith("a/"))
+    a_stored = sum(int(c.get("repo:" + R("a/r%d" % i)) or 0) for i in range(10))
+    assert 0 < a_stored <= a_answered, (a_stored, a_answered)
+
+
+def test_commands_not_built_for_redis_refuse(make_redis, make_front, tmp_path):
+    r = make_redis()
+    token = tmp_path / "admin.token"
+    token.write_text("s3cret-Token-0123456789abcdefXYZ\n")
+    token.chmod(0o600)
+    s = make_front("--admin-token-file", str(token), db=r.url, start=False)
+    with pytest.raises(AssertionError) as e:
+        s.start()
+    assert "not built for the redis store" in str(e.value)
+    for args in (["stats", "--db", r.url], ["set", "--db", r.url, "--repo", "a/b", "--total", "3"],
+                 ["delete", "--db", r.url, "--repo", "a/b"]):
+        p = run_ghit(*args)
+        assert p.returncode == 1 and "not built for the" in p.stderr, (args, p.stderr)
+    p = run_ghit("import", "--db", r.url, input='{"repo":"a/b","total":3}\n')
+    assert p.returncode == 1 and "not built for the Redis store" in p.stderr
+    assert r.client().dbsize() == 0, "a refused command wrote"
+
+
+def test_redis_killed_and_restarted_under_load_stays_exact(make_redis, make_front):
+    r = make_redis()
+    fronts = [make_front(db=redis_url(r, 500), flush_interval=20) for _ in range(2)]
+    result = {}
+    t = threading.Thread(target=lambda: result.update(
+        load([(f, repo) for f in fronts for repo in REPOS[:10]], seconds=5, threads=4)))
+    t.start()
+    time.sleep(1.5)
+    r.kill()  # chunks in flight die with it; AOF everysec keeps what it acknowledged
+    time.sleep(0.5)
+    r.start()  # the same port and directory: it loads its AOF
+    t.join(timeout=60)
+    counts = collections.Counter(result)
+    for f in fronts:
+        f.stop()
+    assert_exact(r, counts)
+
+
+def test_large_flush_in_doubt_during_a_stall_counts_once(make_redis, make_front):
+    r = make_redis()
+    s = make_front("--new-repos-per-client", "100000", db=redis_url(r, 300), flush_interval=60000)
+    repos = ["stall/r%d" % i for i in range(2500)]
+    counts = load([(s, repo) for repo in repos], hits=len(repos) // 4, threads=4)
+    assert sum(counts.values()) == 2500
+    sleeper = threading.Thread(target=lambda: r.client().execute_command("DEBUG", "SLEEP", "1.5"))
+    sleeper.start()
+    time.sleep(0.2)
+    s.stop()  # the only flush, 3 chunks, meets the stall: no answer, sent again until applied
+    sleeper.join(timeout=10)
+    assert_exact(r, counts)
+    line = [x for x in s.stderr().splitlines() if " chunks applied, " in x][0]
+    applied, dups = (int(n) for n in re.findall(r"(\d+) (?:chunks applied|answered)", line))
+    assert applied + dups >= 3 and dups >= 1, line
