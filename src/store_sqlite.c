@@ -793,10 +793,11 @@ static void merge_failed(struct merger *m, const char *what)
  * Folds up to MERGE_MAX_ROWS journal rows past the merge mark into repos
  * and daily, and moves the mark, in one transaction of the tables; then
  * deletes the folded rows from the journal, which may fail without harm
- * (rows up to the mark are ignored). Returns the rows folded, or -1.
+ * (rows up to the mark are ignored). Returns the rows folded, with the
+ * new mark in *mark, or -1.
  */
-static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, char *why,
-                          size_t whylen)
+static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, int64_t *mark,
+                          char *why, size_t whylen)
 {
     /* st: bound, repos, daily, mark, drop */
     int rc = sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL);
@@ -830,6 +831,7 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, c
         return -1;
     }
     if (rows > 0) {
+        *mark = bound;
         sqlite3_bind_int64(st[4], 1, bound);
         run(st[4]);
     }
@@ -882,7 +884,8 @@ static void *merger_run(void *arg)
         bool due =
             top > merged && (forced || top - merged >= MERGE_BATCH_ROWS || waited >= MERGE_WAIT_MS);
         char why[256] = "";
-        int64_t rows = due ? merge_once(m, st, merged, why, sizeof why) : 0;
+        int64_t mark = merged;
+        int64_t rows = due ? merge_once(m, st, merged, &mark, why, sizeof why) : 0;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if (due)
             last = t1;
@@ -892,9 +895,7 @@ static void *merger_run(void *arg)
         if (rows < 0 && !m->stop) {
             merge_failed(m, why);
         } else if (rows > 0) {
-            int64_t mark = 0;
-            pragma_int(m->db, "SELECT value FROM main.meta WHERE key = 'merged'", &mark);
-            merged = m->merged = mark;
+            merged = m->merged = mark; /* committed with the rows */
             m->rows += (uint64_t)rows;
             m->ms += ms;
             if (m->failures)
