@@ -1208,6 +1208,22 @@ const char *http_address(const struct http_server *s)
     return s->address;
 }
 
+/*
+ * Waits, at most timeout_ms, until every request counted is answered,
+ * handing the flusher's latest writes to held replies meanwhile (the
+ * flusher no longer calls us once the server stops).
+ */
+static void wait_answered(struct http_server *s, unsigned timeout_ms)
+{
+    int64_t until = now_ms() + timeout_ms;
+    while (atomic_load(&s->in_flight) > 0 && now_ms() < until) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        if (s->held_any)
+            http_written(s, flusher_written(s->app->flusher));
+    }
+}
+
 void http_stop(struct http_server *s, unsigned grace_ms)
 {
     /*
@@ -1224,14 +1240,7 @@ void http_stop(struct http_server *s, unsigned grace_ms)
      * of the integration suite.
      */
     atomic_store(&s->draining, true);
-    int64_t until = now_ms() + grace_ms;
-    while (atomic_load(&s->in_flight) > 0 && now_ms() < until) {
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-        /* Held replies go out as their writes land (the flusher no longer calls us now). */
-        if (s->held_any)
-            http_written(s, flusher_written(s->app->flusher));
-    }
+    wait_answered(s, grace_ms);
     /*
      * Durable mode: replies still waiting for a write that did not come in
      * the grace time get their 503 now (their hits stay pending and are
@@ -1245,14 +1254,8 @@ void http_stop(struct http_server *s, unsigned grace_ms)
         pthread_mutex_unlock(&s->lock);
         resume_all(ready, n);
     }
-    if (s->held_any) {
-        /* Let the workers send what was resumed before the library closes the connections. */
-        int64_t until_sent = now_ms() + 1000;
-        while (atomic_load(&s->in_flight) > 0 && now_ms() < until_sent) {
-            struct timespec ts = {0, 10 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-    }
+    if (s->held_any)
+        wait_answered(s, 1000); /* the workers send what was resumed */
     MHD_stop_daemon(s->daemon);
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
