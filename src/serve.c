@@ -42,11 +42,8 @@
 #include "routes_stats.h"
 #include "store.h"
 
-#define HTTP_GRACE_MS 5000
-#define NEWREPO_SETS                                                                               \
-    4096 /* x 4 clients remembered by the new-repo limiter: 384 KiB */ /* how long requests in     \
-                                                                          flight may take to       \
-                                                                          finish at stop */
+#define HTTP_GRACE_MS 5000 /* how long requests in flight may take to finish at stop */
+#define NEWREPO_SETS  4096 /* x 4 clients remembered by the new-repo limiter: 384 KiB */
 
 struct load {
     struct counter_table *table;
@@ -165,66 +162,45 @@ static int serve(struct config *options)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* What start-up has made so far; refused: frees it (2: bad options, 1: the store). */
     char err[512];
-    /* The admin token and the counting rules, read before anything is bound or opened. */
+    int status = 2, listen_fd = -1, metrics_fd = -1;
     struct admin *admin = NULL;
-    if (cfg.admin_token_file && !(admin = admin_new(cfg.admin_token_file, err, sizeof err))) {
-        log_error("%s", err);
-        return 2;
-    }
-    struct policy *policy = make_policy(&cfg, err, sizeof err);
-    if (!policy) {
-        log_error("%s", err);
-        admin_free(admin);
-        return 2;
-    }
+    struct policy *policy = NULL;
+    struct store *store = NULL;
+    struct counter_table *table = NULL;
+    /* The admin token and the counting rules, read before anything is bound or opened. */
+    if ((cfg.admin_token_file && !(admin = admin_new(cfg.admin_token_file, err, sizeof err))) ||
+        !(policy = make_policy(&cfg, err, sizeof err)))
+        goto refused;
     if (admin && redis_url_is(cfg.db)) {
         /* Refused before the store is touched, like every other bad option. */
-        log_error("--admin-token-file: set and delete are not built for the redis store yet "
-                  "(issue 10 on Redis); start without it");
-        admin_free(admin);
-        policy_free(policy);
-        return 2;
+        snprintf(err, sizeof err,
+                 "--admin-token-file: set and delete are not built for the redis store yet "
+                 "(issue 10 on Redis); start without it");
+        goto refused;
     }
     /* Bound before the database is opened or made: a bad address touches nothing. */
-    int listen_fd = http_listen(cfg.listen, err, sizeof err), metrics_fd = -1;
-    if (listen_fd >= 0 && cfg.metrics_listen &&
-        (metrics_fd = http_listen(cfg.metrics_listen, err, sizeof err)) < 0) {
-        close(listen_fd);
-        listen_fd = -1;
-    }
-    if (listen_fd < 0) {
-        log_error("%s", err);
-        admin_free(admin);
-        policy_free(policy);
-        return 2;
-    }
+    if ((listen_fd = http_listen(cfg.listen, err, sizeof err)) < 0 ||
+        (cfg.metrics_listen && (metrics_fd = http_listen(cfg.metrics_listen, err, sizeof err)) < 0))
+        goto refused;
+    status = 1;
     /* Opening takes the writer's lock (store_sqlite.c): never two writers on one file. */
-    struct store *store = store_open(cfg.db, err, sizeof err);
-    if (!store) {
-        log_error("%s", err);
-        close_listeners(listen_fd, metrics_fd);
-        admin_free(admin);
-        policy_free(policy);
-        return 1;
-    }
+    if (!(store = store_open(cfg.db, err, sizeof err)))
+        goto refused;
     bool runfile = store->ops->write != NULL; /* how ghit set finds this server */
     if (runfile)
         runfile_remove(cfg.db); /* one left by a crash would send commands to a dead address */
-    struct counter_table *table = counter_new(cfg.max_repos);
+    table = counter_new(cfg.max_repos);
     struct load load = {table, day_from_time(time(NULL))};
-    enum store_result scanned = store->ops->scan(store, load.day, load_row, &load, err, sizeof err);
+    char why[sizeof err - 32]; /* room for the words before it in err */
+    enum store_result scanned = store->ops->scan(store, load.day, load_row, &load, why, sizeof why);
     if (scanned == STORE_RETRY && store->ops->shared) {
         /* A shared store that is down: count into memory; each flush reads its totals back. */
-        log_warn("cannot load the counts yet (%s): starting with none", err);
+        log_warn("cannot load the counts yet (%s): starting with none", why);
     } else if (scanned != STORE_OK) {
-        log_error("cannot load the counts: %s", err);
-        counter_free(table);
-        store_close(store);
-        close_listeners(listen_fd, metrics_fd);
-        admin_free(admin);
-        policy_free(policy);
-        return 1;
+        snprintf(err, sizeof err, "cannot load the counts: %s", why);
+        goto refused;
     }
     size_t loaded = counter_size(table);
     if (loaded > cfg.max_repos)
@@ -241,7 +217,6 @@ static int serve(struct config *options)
                       .policy = policy,
                       .stats = routes_stats_new(cfg.db)};
     struct http_server *http = NULL, *metrics_http = NULL;
-    int status = 1;
     http = http_start(&app, listen_fd, routes_handle, err, sizeof err);
     if (!http) {
         log_error("%s", err);
@@ -317,6 +292,15 @@ out:
                  "from an address outside --camo-ranges, %llu repeats within --dedupe",
                  (unsigned long long)ps.not_camo, (unsigned long long)ps.camo_unlisted,
                  (unsigned long long)ps.repeat);
+    admin_free(admin);
+    policy_free(policy);
+    return status;
+
+refused:
+    log_error("%s", err);
+    counter_free(table);
+    store_close(store);
+    close_listeners(listen_fd, metrics_fd);
     admin_free(admin);
     policy_free(policy);
     return status;
