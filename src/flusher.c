@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "log.h"
+#include "monotime.h"
 #include "metrics.h"
 
 #define BACKOFF_MAX_MS 30000
@@ -199,12 +200,6 @@ static void note_result(struct flusher *f, bool ok, bool wrote, uint64_t hits, c
     pthread_mutex_unlock(&f->lock);
 }
 
-/* Milliseconds from a to b. */
-static long long ms_between(const struct timespec *a, const struct timespec *b)
-{
-    return (b->tv_sec - a->tv_sec) * 1000LL + (b->tv_nsec - a->tv_nsec) / 1000000;
-}
-
 /* Counts one store failure under its cause (metrics). */
 static void count_failure(struct flusher *f)
 {
@@ -229,7 +224,7 @@ static bool check_idle(struct flusher *f)
     bool healthy = f->healthy;
     pthread_mutex_unlock(&f->lock);
     if (!f->store->ops->check ||
-        (f->last_check.tv_sec && ms_between(&f->last_check, &now) < f->interval_ms))
+        (f->last_check.tv_sec && monotime_ms_between(&f->last_check, &now) < f->interval_ms))
         return healthy;
     f->last_check = now;
     char err[256] = "";
@@ -238,14 +233,6 @@ static bool check_idle(struct flusher *f)
         count_failure(f);
     note_result(f, ok, false, 0, err);
     return ok;
-}
-
-/* Milliseconds since start on the monotonic clock. */
-static long long ms_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return ms_between(start, &now);
 }
 
 /* Records one write in the metrics: its duration, rows and hits, or what it left behind. */
@@ -338,7 +325,7 @@ static bool flush(struct flusher *f, bool check)
             free(b->ops[i].op);
     }
     b->nops = 0;
-    long long took = ms_since(&t0);
+    long long took = monotime_ms_since(&t0);
     note_result(f, r == STORE_OK, true, hits, err);
     pthread_mutex_lock(&f->lock);
     f->stats.flush_ms += (uint64_t)took;
@@ -358,27 +345,13 @@ bool flusher_flush(struct flusher *f)
     return flush(f, true);
 }
 
-/* The deadline ms milliseconds from now on the monotonic clock. */
-static struct timespec deadline_in(unsigned ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* The flusher thread: flush every interval, back off while the store fails. */
 static void *run(void *arg)
 {
     struct flusher *f = arg;
     unsigned delay = f->interval_ms;
     for (;;) {
-        struct timespec until = deadline_in(delay);
+        struct timespec until = monotime_deadline(delay);
         pthread_mutex_lock(&f->lock);
         while (!f->stopping && !f->kicked &&
                pthread_cond_timedwait(&f->wake, &f->lock, &until) != ETIMEDOUT)
@@ -454,14 +427,11 @@ uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms)
         pthread_join(f->thread, NULL);
         f->running = false;
     }
-    struct timespec start, now;
+    struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     unsigned pause = 100;
     while (!flush(f, false)) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long long spent =
-            (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (spent >= timeout_ms)
+        if (monotime_ms_since(&start) >= timeout_ms)
             break;
         struct timespec ts = {.tv_sec = pause / 1000, .tv_nsec = (long)(pause % 1000) * 1000000L};
         nanosleep(&ts, NULL);

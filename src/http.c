@@ -50,6 +50,7 @@
 #include "ascii.h"
 #include "forwarded.h"
 #include "log.h"
+#include "monotime.h"
 #include "metrics.h"
 #include "siphash.h"
 
@@ -121,14 +122,6 @@ struct http_server {
     atomic_int in_flight; /* requests handed to on_request() and not yet completed */
     atomic_bool draining; /* stopping: new requests are answered 503 and not counted */
 };
-
-/* Milliseconds on the monotonic clock, which wall-clock steps do not move. */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The table slot of addr's count. Called with s->lock held. */
 static struct peer **peer_slot(struct http_server *s, const struct netaddr *addr)
@@ -210,7 +203,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         if (ci && ci->client_addr)
             netaddr_from_sockaddr(ci->client_addr, &k->addr);
         k->trusted = netaddr_list_match(&s->app->cfg->trusted_proxies, &k->addr);
-        int64_t now = now_ms();
+        int64_t now = monotime_ms();
         /* The first request must be complete within the request timeout of the accept. */
         atomic_init(&k->deadline_ms, now + s->request_timeout_ms);
         atomic_init(&k->idle_since_ms, now);
@@ -287,7 +280,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     struct conn *k = conn_of(c);
     if (k) {
         /* Only the connection's own thread sets its deadline; the watchdog only zeroes it. */
-        int64_t now = now_ms(), d = now + s->request_timeout_ms;
+        int64_t now = monotime_ms(), d = now + s->request_timeout_ms;
         int64_t old = atomic_load(&k->deadline_ms);
         if (old != 0 && d < old)
             atomic_store(&k->deadline_ms, d);
@@ -337,7 +330,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
     }
     if (k) {
         /* Between requests the idle timeout rules; the next request gets both again. */
-        int64_t now = now_ms();
+        int64_t now = monotime_ms();
         atomic_store(&k->deadline_ms, now + s->idle_timeout_ms + s->request_timeout_ms);
         atomic_store(&k->idle_since_ms, now);
     }
@@ -355,7 +348,7 @@ static void hold(struct http_server *s, struct MHD_Connection *c, struct conn *k
     k->held = *res;
     atomic_store(&k->holding, true);
     k->wait_take = res->wait_take;
-    k->wait_until_ms = now_ms() + s->request_timeout_ms;
+    k->wait_until_ms = monotime_ms() + s->request_timeout_ms;
     MHD_suspend_connection(c);
     pthread_mutex_lock(&s->lock);
     k->next_waiter = s->waiters;
@@ -389,7 +382,7 @@ static void resume_all(struct conn **ready, size_t n)
 
 /*
  * Takes off the waiting list, under the lock, the connections whose wait is
- * over: written covers their take, or (with now_ms > 0) their time is up,
+ * over: written covers their take, or (with now > 0) their time is up,
  * or (everything) all of them; returns how many, in ready (at most cap).
  */
 static size_t take_waiters(struct http_server *s, uint64_t written, int64_t now, bool everything,
@@ -433,7 +426,7 @@ static void *watchdog(void *arg)
     struct http_server *s = arg;
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
-        int64_t now = now_ms();
+        int64_t now = monotime_ms();
         for (struct conn *k = s->conns; k; k = k->next) {
             int64_t deadline = atomic_load(&k->deadline_ms);
             /* A reply held for its write is timed by its wait (take_waiters), not cut here. */
@@ -454,13 +447,7 @@ static void *watchdog(void *arg)
                 continue;
             }
         }
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until); /* the cond waits on this clock */
-        until.tv_nsec += 250 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = monotime_deadline(250);
         pthread_cond_timedwait(&s->wake, &s->lock, &until);
     }
     pthread_mutex_unlock(&s->lock);
@@ -1215,8 +1202,8 @@ const char *http_address(const struct http_server *s)
  */
 static void wait_answered(struct http_server *s, unsigned timeout_ms)
 {
-    int64_t until = now_ms() + timeout_ms;
-    while (atomic_load(&s->in_flight) > 0 && now_ms() < until) {
+    int64_t until = monotime_ms() + timeout_ms;
+    while (atomic_load(&s->in_flight) > 0 && monotime_ms() < until) {
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
         if (s->held_any)

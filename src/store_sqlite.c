@@ -36,6 +36,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "log.h"
+#include "monotime.h"
 
 #define APP_ID 0x67686974 /* "ghit" */
 #define SCHEMA_VERSION                                                                             \
@@ -879,18 +880,15 @@ static void *merger_run(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int64_t top = 0;
         pragma_int(m->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top);
-        long long waited =
-            (t0.tv_sec - last.tv_sec) * 1000LL + (t0.tv_nsec - last.tv_nsec) / 1000000;
-        bool due =
-            top > merged && (forced || top - merged >= MERGE_BATCH_ROWS || waited >= MERGE_WAIT_MS);
+        bool due = top > merged && (forced || top - merged >= MERGE_BATCH_ROWS ||
+                                    monotime_ms_between(&last, &t0) >= MERGE_WAIT_MS);
         char why[256] = "";
         int64_t mark = merged;
         int64_t rows = due ? merge_once(m, st, merged, &mark, why, sizeof why) : 0;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if (due)
             last = t1;
-        uint64_t ms =
-            (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        uint64_t ms = (uint64_t)monotime_ms_between(&t0, &t1);
         pthread_mutex_lock(&m->lock);
         if (rows < 0 && !m->stop) {
             merge_failed(m, why);
@@ -907,12 +905,7 @@ static void *merger_run(void *arg)
         }
         pthread_cond_broadcast(&m->progress);
         if (rows <= 0 && !m->stop && m->wanted <= merged) {
-            struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            long wait_ms = rows < 0 ? 1000 : MERGE_IDLE_MS;
-            until.tv_nsec += wait_ms * 1000000L;
-            until.tv_sec += until.tv_nsec / 1000000000L;
-            until.tv_nsec %= 1000000000L;
+            struct timespec until = monotime_deadline(rows < 0 ? 1000 : MERGE_IDLE_MS);
             pthread_cond_timedwait(&m->wake, &m->lock, &until);
         }
     }
@@ -992,12 +985,7 @@ static int drain(struct sqlite_store *s, unsigned timeout_ms, char *err, size_t 
     struct merger *m = s->merger;
     if (!m)
         return 0;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    struct timespec until = monotime_deadline(timeout_ms);
     pthread_mutex_lock(&m->lock);
     m->wanted = s->appended;
     pthread_cond_signal(&m->wake);
