@@ -349,3 +349,34 @@ def make_server(tmp_path):
 @pytest.fixture
 def server(make_server):
     return make_server()
+
+
+@pytest.fixture
+def make_redis(tmp_path):
+    """A factory for redis-servers on free loopback ports (redisfix.RedisServer); stops them
+    all. Skips the test when Debian's python3-redis is missing."""
+    redisfix = pytest.importorskip("redisfix")
+    servers = []
+
+    def factory(*extra, start=True):
+        r = redisfix.RedisServer(tmp_path / ("r%d" % len(servers)), extra)
+        servers.append(r)
+        return r.start() if start else r
+
+    yield factory
+    for r in servers:
+        r.stop()
+
+
+@pytest.fixture
+def make_front(make_server, tmp_path):
+    """make_server, each server in a directory of its own: several frontends on one store keep
+    separate logs."""
+    n = iter(range(1 << 30))
+
+    def factory(*args, **kw):
+        workdir = tmp_path / ("front%d" % next(n))
+        workdir.mkdir()
+        return make_server(*args, workdir=str(workdir), **kw)
+
+    return factory

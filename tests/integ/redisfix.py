@@ -1,0 +1,162 @@
+"""Helpers for the tests that run a real redis-server (issue 8): one server per test on a free
+loopback port (AOF on, no RDB snapshots, DEBUG allowed from loopback) in the test's
+temporary directory, stopped by its pid; load from several clients; the exact-totals check
+the way the 2015 cron job read Redis. The fixtures make_redis and make_front are in
+conftest.py.
+"""
+
+import collections
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import utc_today
+
+redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
+
+REDIS_BIN = "/usr/bin/redis-server"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def R(repo):
+    """The 2015 schema's name for a repo: lower case, '/' escaped as nginx's set_escape_uri does."""
+    return repo.lower().replace("/", "%2F")
+
+
+class RedisServer:
+    """One redis-server process on 127.0.0.1, its data in its own directory."""
+
+    def __init__(self, workdir, extra=()):
+        self.dir = os.path.join(str(workdir), "redis")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.extra = list(extra)
+        self.proc = None
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [REDIS_BIN, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "everysec", "--enable-debug-command", "local",
+             "--dir", self.dir, "--daemonize", "no", "--logfile", "redis.log", *self.extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.client().ping():
+                    return self
+            except redis.exceptions.AuthenticationError:
+                return self
+            except redis.exceptions.ResponseError as e:
+                if "NOAUTH" in str(e):
+                    return self
+            except redis.exceptions.ConnectionError:
+                pass
+            assert self.proc.poll() is None, "redis-server exited %s" % self.proc.returncode
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not answer on port %d" % self.port)
+
+    def client(self, **kw):
+        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True,
+                           socket_timeout=10, **kw)
+
+    def kill(self):
+        """kill -9: what the process wrote to its AOF stays (the page cache), nothing else."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+
+def load(targets, seconds=None, hits=None, threads=4):
+    """Hits (server, repo) targets from THREADS keep-alive clients, round-robin, until SECONDS
+    pass or each thread made HITS requests; returns a Counter of 200 replies per repo."""
+    counts = collections.Counter()
+    lock = threading.Lock()
+    stop_at = time.monotonic() + (seconds or 60)
+
+    def worker(n):
+        conns = {}
+        mine = collections.Counter()
+        i = n
+        made = 0
+        while time.monotonic() < stop_at and (hits is None or made < hits):
+            server, repo = targets[i % len(targets)]
+            i += threads
+            made += 1
+            c = conns.get(server.port) or server.conn()
+            conns[server.port] = c
+            try:
+                c.request("GET", "/badge.svg?repo=" + repo)
+                r = c.getresponse()
+                r.read()
+                if r.status == 200:
+                    mine[repo.lower()] += 1
+            except (OSError, ConnectionError):
+                c.close()
+                conns.pop(server.port, None)
+        for c in conns.values():
+            c.close()
+        with lock:
+            counts.update(mine)
+
+    ts = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=(seconds or 60) + 30)
+    assert not any(t.is_alive() for t in ts), "the load did not stop"
+    return counts
+
+
+def assert_exact(r, counts):
+    """Redis holds exactly counts, read as the 2015 cron job read it, and the per-day keys agree."""
+    c = r.client()
+    day = utc_today()
+    members = c.smembers("repos")  # the 2015 cron: SMEMBERS repos, then MGET repo:R ...
+    assert members == {R(k) for k in counts}
+    names = sorted(members)
+    totals = dict(zip(names, c.mget(["repo:" + m for m in names])))
+    assert {m: int(v) for m, v in totals.items()} == {R(k): n for k, n in counts.items()}
+    assert c.smembers("repos:" + day) == members
+    days = dict(zip(names, c.mget(["repo:%s:%s" % (day, m) for m in names])))
+    assert {m: int(v) for m, v in days.items()} == {R(k): n for k, n in counts.items()}
+    assert set(c.hvals("ghit:first")) == {day}
+
+
+def wait_for(what, fn, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def redis_url(r, timeout_ms=None):
+    return r.url + ("?timeout=%d" % timeout_ms if timeout_ms else "")
