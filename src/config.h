@@ -29,6 +29,8 @@ struct config {
     unsigned max_header_bytes;
     unsigned connection_memory;
     unsigned max_repos;
+    unsigned cache_repos;                /* a shared store's cache (issue 8) */
+    unsigned max_age_ms;                 /* 0: the flush interval */
     unsigned new_repos_per_minute;       /* per client */
     struct netaddr_list trusted_proxies; /* --trusted-proxy */
     unsigned shutdown_timeout_ms;

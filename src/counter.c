@@ -3,9 +3,16 @@
  *
  * Each shard is an open-addressing table (linear probing, power-of-two
  * size, at most 70 % full) of pointers to entries; an entry never moves
- * once made, and is freed only with the table. Entries with pending hits
- * are chained on their shard's dirty list, so a flush visits only what
- * changed, not every repo.
+ * once made. Entries with pending hits are chained on their shard's dirty
+ * list, so a flush visits only what changed, not every repo.
+ *
+ * A table of the embedded store holds every repo and frees entries only
+ * with the table. A cache (counter_make_cache, for a shared store) also
+ * frees clean entries, those without pending hits or op, when it holds
+ * more than its size: a clock hand per shard passes over the slots, and an
+ * entry used since the hand last passed gets one more round (CLOCK, an
+ * approximation of least recently used). Deletion shifts the entries after
+ * it back (no tombstones), so probe sequences stay short.
  */
 #include "counter.h"
 
@@ -16,6 +23,7 @@
 #include <sys/random.h>
 
 #include "alloc.h"
+#include "monotime.h"
 #include "siphash.h"
 
 #define NSHARDS 64 /* a power of two; many more than threads, so two hits rarely meet */
@@ -35,7 +43,10 @@ struct entry {
     uint32_t npend, pend_cap;
     struct entry *next_dirty;
     bool dirty;
-    bool deleted;          /* by counter_delete(): reads as unknown until its next hit */
+    bool deleted;          /* by counter_delete(), or absent from the store: reads as unknown */
+    bool used;             /* read or hit since the clock hand passed (caches) */
+    int64_t loaded_ms;     /* monotonic ms of the store's figures (counter_load); 0: never */
+    uint64_t last_take;    /* the counter_take() that last took pending hits of it */
     struct counter_op *op; /* a pending set or delete, before every pending hit; or NULL */
     char key[];            /* NUL-terminated */
 };
@@ -46,13 +57,16 @@ struct shard {
     size_t cap; /* a power of two */
     size_t used;
     struct entry *dirty;
+    size_t hand;                /* caches: the clock hand's slot */
 } __attribute__((aligned(64))); /* one cache line each: no false sharing of locks */
 
 struct counter_table {
     struct shard shards[NSHARDS];
     uint8_t hash_key[16];
     size_t max_repos;
+    size_t cache_size; /* 0: not a cache */
     atomic_size_t nrepos;
+    atomic_size_t nentries; /* entries in memory, those reading as unknown included */
     _Atomic uint64_t takes; /* counter_take() calls begun */
 };
 
@@ -61,6 +75,7 @@ struct counter_table *counter_new(size_t max_repos)
     struct counter_table *t = xcalloc(1, sizeof *t);
     t->max_repos = max_repos;
     atomic_init(&t->nrepos, 0);
+    atomic_init(&t->nentries, 0);
     atomic_init(&t->takes, 0);
     /* A secret hash key; should randomness fail the table still works, only guessably. */
     if (getrandom(t->hash_key, sizeof t->hash_key, 0) != (ssize_t)sizeof t->hash_key)
@@ -142,16 +157,40 @@ static struct entry *insert(struct shard *s, const char *key, uint64_t h)
     return e;
 }
 
+/* Frees the entry in slot i and shifts the entries after it back into place. Called with s locked.
+ */
+static void remove_slot(struct shard *s, size_t i)
+{
+    size_t mask = s->cap - 1;
+    struct entry *e = s->slots[i];
+    free(e->op);
+    free(e->pend);
+    free(e);
+    for (size_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
+        /* An entry may fill the hole if its home slot is not cyclically within (i, j]. */
+        size_t home = s->slots[j]->hash & mask;
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            s->slots[i] = s->slots[j];
+            i = j;
+        }
+    }
+    s->slots[i] = NULL;
+    s->used--;
+}
+
 /*
  * e (deleted), or a new entry for key (hash h) if e is NULL, made live with
  * day as its first and current day; the caller has counted it among the
  * repos. Called with s locked.
  */
-static struct entry *revive(struct shard *s, struct entry *e, const char *key, uint64_t h,
-                            day_t day)
+static struct entry *revive(struct counter_table *t, struct shard *s, struct entry *e,
+                            const char *key, uint64_t h, day_t day)
 {
-    if (!e)
+    if (!e) {
         e = insert(s, key, h);
+        atomic_fetch_add(&t->nentries, 1);
+    }
     e->deleted = false;
     e->first_day = day;
     e->today_day = day;
@@ -169,7 +208,7 @@ static struct entry *make_live(struct counter_table *t, struct shard *s, struct 
     if (e && !e->deleted)
         return e;
     atomic_fetch_add(&t->nrepos, 1);
-    return revive(s, e, key, h, day);
+    return revive(t, s, e, key, h, day);
 }
 
 /* Moves e's "today" to day if day is newer. */
@@ -214,6 +253,7 @@ static void view_of(const struct entry *e, day_t day, struct counter_view *out)
     out->total = e->total;
     out->today = e->today_day == day ? e->today : 0;
     out->first_day = e->first_day;
+    out->loaded_ms = e->loaded_ms;
 }
 
 /*
@@ -243,13 +283,20 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
             return COUNTER_UNKNOWN;
         }
         /* A place among the repos is taken first, so that racing hits never pass the limit. */
-        if (atomic_fetch_add(&t->nrepos, 1) >= t->max_repos && t->max_repos) {
+        if (atomic_fetch_add(&t->nrepos, 1) >= t->max_repos && t->max_repos && !t->cache_size) {
             atomic_fetch_sub(&t->nrepos, 1);
             pthread_mutex_unlock(&s->lock);
             return COUNTER_FULL;
         }
-        e = revive(s, e, key, h, day);
+        /* A cache refuses only when its clean entries cannot be freed fast enough. */
+        if (!e && t->cache_size && atomic_load(&t->nentries) >= t->cache_size + t->cache_size / 4) {
+            atomic_fetch_sub(&t->nrepos, 1);
+            pthread_mutex_unlock(&s->lock);
+            return COUNTER_FULL;
+        }
+        e = revive(t, s, e, key, h, day);
     }
+    e->used = true;
     roll(e, day);
     e->total++;
     if (day == e->today_day)
@@ -289,22 +336,22 @@ bool counter_get(struct counter_table *t, const char *key, day_t day, struct cou
     bool known = e && !e->deleted;
     if (known)
         view_of(e, day, out);
+    out->loaded_ms = e ? e->loaded_ms : 0;
+    if (e)
+        e->used = true;
     pthread_mutex_unlock(&s->lock);
     return known;
 }
 
-void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
-                  day_t day, uint64_t day_hits)
+/*
+ * Sets e (or a new entry for key if NULL) to the store's figures plus the
+ * hits pending here. Called with s locked.
+ */
+static void set_figures(struct counter_table *t, struct shard *s, struct entry *e, const char *key,
+                        uint64_t h, uint64_t total, day_t first_day, day_t day, uint64_t day_hits)
 {
-    uint64_t h;
-    struct shard *s;
-    struct entry *e = lock_find(t, key, &s, &h);
-    if (e && e->op) {
-        /* A set or delete not yet written: the store's figures are older than it. */
-        pthread_mutex_unlock(&s->lock);
-        return;
-    }
     e = make_live(t, s, e, key, h, day);
+    e->loaded_ms = monotime_ms();
     /* What the store has, plus what this process holds and the store has not seen yet. */
     uint64_t pending_total = 0, pending_day = 0;
     for (uint32_t i = 0; i < e->npend; i++) {
@@ -318,6 +365,52 @@ void counter_load(struct counter_table *t, const char *key, uint64_t total, day_
         e->today_day = day;
         e->today = day_hits + pending_day;
     }
+}
+
+void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
+                  day_t day, uint64_t day_hits)
+{
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
+    if (e && e->op) {
+        /* A set or delete not yet written: the store's figures are older than it. */
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    set_figures(t, s, e, key, h, total, first_day, day, day_hits);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
+                     day_t day, uint64_t since_take)
+{
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
+    /*
+     * A set or delete not yet written is newer than the store; hits taken
+     * since the read began may or may not be in what was read, and the
+     * flusher's write of them reads the figures back anyway.
+     */
+    if (e && (e->op || e->last_take > since_take)) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    if (stored) {
+        set_figures(t, s, e, key, h, stored->total, stored->first_day, day, stored->today);
+    } else if (e && !e->deleted) {
+        /* Only this process's hits, none of them written yet. */
+        set_figures(t, s, e, key, h, 0, e->first_day, day, 0);
+    } else {
+        /* Unknown to the store: kept as such, so the next hit need not ask again. */
+        if (!e) {
+            e = insert(s, key, h);
+            atomic_fetch_add(&t->nentries, 1);
+            e->deleted = true;
+        }
+        e->loaded_ms = monotime_ms();
+    }
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -329,7 +422,7 @@ uint64_t counter_last_take(struct counter_table *t)
 size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_op_fn *opfn,
                     void *arg)
 {
-    atomic_fetch_add(&t->takes, 1);
+    uint64_t take_no = atomic_fetch_add(&t->takes, 1) + 1;
     size_t n = 0;
     for (int i = 0; i < NSHARDS; i++) {
         struct shard *s = &t->shards[i];
@@ -345,6 +438,7 @@ size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_o
                 fn(arg, e->key, e->pend[j].day, e->pend[j].hits);
                 n++;
             }
+            e->last_take = take_no;
             e->npend = 0;
             e->dirty = e->op != NULL;
             if (e->dirty) {
@@ -364,9 +458,10 @@ void counter_give_back(struct counter_table *t, const char *key, day_t day, uint
     struct shard *s;
     struct entry *e = lock_find(t, key, &s, &h);
     /*
-     * Taken hits always belong to an entry: entries live as long as the
-     * table. A pending op here came after the take (the flusher takes, writes
-     * and gives back before it takes again): it supersedes these hits.
+     * Taken hits belong to an entry: a cache frees only clean entries, and
+     * only between a write and the next take. A pending op here came after
+     * the take (the flusher takes, writes and gives back before it takes
+     * again): it supersedes these hits.
      */
     if (e && !e->op)
         add_pending(s, e, day, hits);
@@ -451,4 +546,50 @@ bool counter_delete(struct counter_table *t, const char *key)
 size_t counter_size(struct counter_table *t)
 {
     return atomic_load(&t->nrepos);
+}
+
+void counter_make_cache(struct counter_table *t, size_t size)
+{
+    t->cache_size = size;
+}
+
+/* Whether e may be freed: nothing of it is waiting to be written. */
+static bool clean(const struct entry *e)
+{
+    return !e->dirty && !e->op && e->npend == 0;
+}
+
+size_t counter_evict(struct counter_table *t)
+{
+    size_t freed = 0;
+    if (!t->cache_size || atomic_load(&t->nentries) <= t->cache_size)
+        return 0;
+    /* Down to 7/8 of the size, so that a sweep is not needed at every new repo. */
+    size_t target = t->cache_size - t->cache_size / 8;
+    for (int round = 0; round < 3 && atomic_load(&t->nentries) > target; round++) {
+        for (int i = 0; i < NSHARDS; i++) {
+            struct shard *s = &t->shards[i];
+            pthread_mutex_lock(&s->lock);
+            /* Each shard gives its share, at most one turn of its hand per round. */
+            size_t want = s->used > target / NSHARDS ? s->used - target / NSHARDS : 0;
+            for (size_t step = 0; want && step < s->cap; step++) {
+                size_t j = s->hand;
+                struct entry *e = s->slots[j];
+                if (e && clean(e) && !e->used) {
+                    if (!e->deleted)
+                        atomic_fetch_sub(&t->nrepos, 1);
+                    remove_slot(s, j); /* a later entry may move into j: look at it next */
+                    atomic_fetch_sub(&t->nentries, 1);
+                    freed++;
+                    want--;
+                    continue;
+                }
+                if (e)
+                    e->used = false;
+                s->hand = (j + 1) & (s->cap - 1);
+            }
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+    return freed;
 }

@@ -30,11 +30,18 @@ struct counter_view {
     uint64_t today;  /* hits on the day asked about */
     day_t first_day; /* the day of its first hit */
     uint64_t take;   /* counter_hit(): the hit is in this counter_take() or an earlier one */
+    /*
+     * Monotonic ms when the store's figures were last read into it
+     * (counter_load, counter_refresh); 0: never, so a cache's total is only
+     * this process's hits. counter_get() fills it for a repo the store was
+     * found not to have, too.
+     */
+    int64_t loaded_ms;
 };
 
 enum counter_result {
     COUNTER_OK,
-    COUNTER_FULL,    /* a new repo, and the table holds max_repos already */
+    COUNTER_FULL,    /* a new repo, and the table holds max_repos already (a cache: is full) */
     COUNTER_UNKNOWN, /* counter_hit_known(): a new repo, not made */
 };
 
@@ -147,5 +154,35 @@ bool counter_delete(struct counter_table *t, const char *key);
 
 /* The number of distinct repos in the table. */
 size_t counter_size(struct counter_table *t);
+
+/*
+ * --- A cache of a shared store (Redis, issue 8) ---
+ *
+ * A frontend of a shared store cannot hold every repo: its table is a
+ * cache of about size repos. Entries start unknown (loaded_ms 0) and get
+ * the store's figures from a loader (counter_refresh) or from the
+ * flusher's read-back (counter_load). --max-repos does not apply; a new
+ * repo is refused (COUNTER_FULL) only when size + size/4 entries are held,
+ * which happens only when most have hits the store has not taken yet.
+ */
+void counter_make_cache(struct counter_table *t, size_t size);
+
+/*
+ * A loader read key's figures from the store: stored (total, today = hits
+ * on day, first_day), or NULL if the store does not have key. Applied like
+ * counter_load() unless a set or delete is pending, or a counter_take()
+ * after since_take took hits of key (what was read may or may not hold
+ * them; the flusher's read-back after writing them is right either way).
+ */
+void counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
+                     day_t day, uint64_t since_take);
+
+/*
+ * Frees clean entries (no pending hits or op), least recently used first,
+ * until the cache holds 7/8 of its size; returns how many. Call from the
+ * thread that gives hits back (the flusher), between a write and the next
+ * take. Does nothing for a table that is not a cache.
+ */
+size_t counter_evict(struct counter_table *t);
 
 #endif

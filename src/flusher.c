@@ -335,6 +335,10 @@ static bool flush(struct flusher *f, bool check)
     pthread_mutex_unlock(&f->lock);
     log_debug("store: flushed %zu rows (%llu hits) in %lld ms", b->n, (unsigned long long)hits,
               took);
+    /* A cache frees what it holds beyond its size here, between a give-back and the next take. */
+    size_t freed = counter_evict(f->table);
+    if (freed)
+        log_debug("cache: freed %zu repos", freed);
     if (r == STORE_OK)
         written(f, take_no);
     return r == STORE_OK;

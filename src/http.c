@@ -49,6 +49,7 @@
 #include "alloc.h"
 #include "ascii.h"
 #include "forwarded.h"
+#include "loader.h"
 #include "log.h"
 #include "monotime.h"
 #include "metrics.h"
@@ -88,6 +89,13 @@ struct conn {
 
 /* The most bytes of an admin PUT body (a repo's whole daily history fits). */
 #define ADMIN_BODY_MAX (1024 * 1024)
+
+/*
+ * How long a request waits for the loader (a shared store's cache) before
+ * it is answered from what the cache knows: with the watchdog's tick, a
+ * badge is answered within about half a second even while Redis stalls.
+ */
+#define HTTP_LOAD_WAIT_MS 250
 static const char admin_prefix[] = "/api/v1/repos/";
 
 /* Open connections from one address; in the server's table, under its lock. */
@@ -336,11 +344,20 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
     }
 }
 
+/* Whether k's wait is over: its loader request done, or its hit written (written covers it). */
+static bool wait_done(const struct http_server *s, const struct conn *k, uint64_t written)
+{
+    if (k->held.wait_load)
+        return loader_done(s->app->loader) >= k->held.wait_load;
+    return k->wait_take <= written;
+}
+
 /*
- * Durable mode: keeps res (moved into k) until counter_take() number
- * res->wait_take is written, with the connection suspended, so no worker
- * thread waits. The connection is suspended before it is listed, so the
- * flusher never resumes one that is not suspended yet.
+ * Keeps res (moved into k), with the connection suspended so that no
+ * worker thread waits, until (durable mode) counter_take() number
+ * res->wait_take is written, or (a cache's load) the loader request
+ * res->wait_load is done. The connection is suspended before it is
+ * listed, so nobody resumes one that is not suspended yet.
  */
 static void hold(struct http_server *s, struct MHD_Connection *c, struct conn *k,
                  struct response *res)
@@ -348,15 +365,16 @@ static void hold(struct http_server *s, struct MHD_Connection *c, struct conn *k
     k->held = *res;
     atomic_store(&k->holding, true);
     k->wait_take = res->wait_take;
-    k->wait_until_ms = monotime_ms() + s->request_timeout_ms;
+    k->wait_until_ms = monotime_ms() + (res->wait_load ? HTTP_LOAD_WAIT_MS : s->request_timeout_ms);
     MHD_suspend_connection(c);
     pthread_mutex_lock(&s->lock);
     k->next_waiter = s->waiters;
     s->waiters = k;
     pthread_mutex_unlock(&s->lock);
-    flusher_need(s->app->flusher, k->wait_take);
-    /* Written meanwhile: the flusher may have looked at the list before k was on it. */
-    if (flusher_written(s->app->flusher) >= k->wait_take)
+    if (!res->wait_load)
+        flusher_need(s->app->flusher, k->wait_take);
+    /* Done meanwhile: the flusher or loader may have looked at the list before k was on it. */
+    if (wait_done(s, k, flusher_written(s->app->flusher)))
         http_written(s, flusher_written(s->app->flusher));
 }
 
@@ -391,10 +409,11 @@ static size_t take_waiters(struct http_server *s, uint64_t written, int64_t now,
     size_t n = 0;
     for (struct conn **p = &s->waiters; *p && n < cap;) {
         struct conn *k = *p;
-        bool done = k->wait_take <= written;
+        bool done = wait_done(s, k, written);
         bool late = everything || (now > 0 && now > k->wait_until_ms);
         if (done || late) {
-            if (!done)
+            /* A load's wait ends either way: the request runs again with what is known. */
+            if (!done && !k->held.wait_load)
                 give_up_wait(k, everything ? "ghit is stopping before this hit was written; "
                                              "it is kept and will be written"
                                            : "the store did not take this hit in time; it is "
@@ -406,6 +425,11 @@ static size_t take_waiters(struct http_server *s, uint64_t written, int64_t now,
         }
     }
     return n;
+}
+
+void http_loaded(struct http_server *s)
+{
+    http_written(s, flusher_written(s->app->flusher));
 }
 
 void http_written(struct http_server *s, uint64_t take_no)
@@ -447,7 +471,7 @@ static void *watchdog(void *arg)
                 continue;
             }
         }
-        struct timespec until = monotime_deadline(250);
+        struct timespec until = monotime_deadline(s->waiters ? 50 : 250);
         pthread_cond_timedwait(&s->wake, &s->lock, &until);
     }
     pthread_mutex_unlock(&s->lock);
@@ -938,6 +962,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             s->handle(s->app, &req, &res);
             res.close = true;
         }
+    } else if (conn_holding(c) && conn_of(c)->held.wait_load) {
+        /* Resumed after a load (or its wait given up): run again, answered from the cache. */
+        struct conn *k = conn_of(c);
+        struct request req = {.resumed = true, .count_after_load = k->held.count_after_load};
+        uint64_t wait_take = k->held.wait_take;
+        buf_fini(&k->held.body);
+        atomic_store(&k->holding, false);
+        fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &admin, &req);
+        s->handle(s->app, &req, &res);
+        if (wait_take > res.wait_take)
+            res.wait_take = wait_take;
+        if (res.wait_take && flusher_written(s->app->flusher) < res.wait_take) {
+            hold(s, c, k, &res);
+            return MHD_YES;
+        }
     } else if (conn_holding(c)) {
         /* Resumed: the hit is written (or the wait given up): send the reply kept for it. */
         struct conn *k = conn_of(c);
@@ -955,8 +994,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         struct request req = {0};
         fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &admin, &req);
         s->handle(s->app, &req, &res);
-        struct conn *k = res.wait_take ? conn_of(c) : NULL;
-        if (k && flusher_written(s->app->flusher) < res.wait_take) {
+        struct conn *k = res.wait_take || res.wait_load ? conn_of(c) : NULL;
+        if (k && (res.wait_load || flusher_written(s->app->flusher) < res.wait_take)) {
             hold(s, c, k, &res);
             return MHD_YES;
         }
@@ -1125,9 +1164,9 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
     pthread_condattr_destroy(&ca);
 
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    s->held_any = cfg->durable;
-    if (cfg->durable)
-        flags |= MHD_ALLOW_SUSPEND_RESUME; /* replies wait for their write without a thread */
+    s->held_any = cfg->durable || app->loader;
+    if (s->held_any)
+        flags |= MHD_ALLOW_SUSPEND_RESUME; /* replies wait for a write or load without a thread */
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem opts[16] = {

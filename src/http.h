@@ -82,6 +82,9 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
  */
 void http_written(struct http_server *s, uint64_t take_no);
 
+/* A shared store's cache: the loader is done with more requests; those that waited run again. */
+void http_loaded(struct http_server *s);
+
 /* Copies the server's figures into *out. Safe from any thread. */
 void http_get_stats(struct http_server *s, struct http_stats *out);
 

@@ -20,8 +20,10 @@
 
 #include "admin.h"
 #include "badge.h"
+#include "loader.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotime.h"
 #include "newrepo_limit.h"
 #include "policy.h"
 #include "repo_key.h"
@@ -110,14 +112,6 @@ static void refuse(struct refusal *r, const char *what, const char *option, unsi
         log_warn("%s (--%s %u): refused new repos %llu times so far", what, option, limit, n);
 }
 
-/* Milliseconds on the monotonic clock. */
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void routes_refusals(uint64_t *repo_limit, uint64_t *new_repo_rate)
 {
     *repo_limit = atomic_load(&repo_limit_refusals.count);
@@ -125,17 +119,41 @@ void routes_refusals(uint64_t *repo_limit, uint64_t *new_repo_rate)
 }
 
 /*
+ * A frontend of a shared store (issue 8): false if the cache's figures of
+ * key, v, were read within --max-age, or cannot be read now. Else asks the
+ * loader for them and sets res->wait_load: http.c holds the request and
+ * runs it again, resumed, once the loader is done with it or the wait is
+ * over.
+ */
+static bool wait_for_load(const struct app *app, const char *key, const struct counter_view *v,
+                          const struct request *req, struct response *res)
+{
+    if (!app->loader || req->resumed)
+        return false;
+    if (v->loaded_ms && monotime_ms() - v->loaded_ms <= (int64_t)app->max_age_ms)
+        return false;
+    res->wait_load = loader_request(app->loader, key);
+    return res->wait_load != 0;
+}
+
+/*
  * Counts a hit for key on today. A repo not seen before is made only if
  * the client may create one now (--new-repos-per-client) and the table has
  * room (--max-repos); otherwise res gets the error badge and false comes
- * back.
+ * back. A repo the cache of a shared store does not know is first looked
+ * for in the store: then res->wait_load is set, nothing is counted yet and
+ * false comes back; the request is run again once it was looked for.
  */
 static bool count_hit(const struct app *app, const struct request *req, const char *key,
                       day_t today, struct counter_view *v, struct response *res)
 {
     enum counter_result r = counter_hit_known(app->table, key, today, v);
+    if (r == COUNTER_UNKNOWN && wait_for_load(app, key, v, req, res)) {
+        res->count_after_load = true;
+        return false;
+    }
     if (r == COUNTER_UNKNOWN) {
-        if (!newrepo_limit_take(app->newrepos, &req->client, monotonic_ms())) {
+        if (!newrepo_limit_take(app->newrepos, &req->client, monotime_ms())) {
             METRICS_REFUSED("new_repos_per_client");
             refuse(&rate_refusals, "a client creates new repos too fast", "new-repos-per-client",
                    app->cfg->new_repos_per_minute);
@@ -224,24 +242,36 @@ static void badge_with(const struct app *app, const struct request *req, struct 
 
     day_t today = day_from_time(time(NULL));
     struct counter_view v = {0};
-    /* --count and --dedupe may say this fetch is shown the count but adds nothing. */
-    bool judged_out = count && !req->head && app->policy &&
+    /*
+     * --count and --dedupe may say this fetch is shown the count but adds
+     * nothing; they judge once, before a wait for the store.
+     */
+    bool judged_out = count && !req->head && !req->resumed && app->policy &&
                       policy_judge(app->policy, &req->client, req->user_agent, key,
                                    monotonic_s()) != POLICY_COUNT;
-    if (count && !req->head && !judged_out) {
+    bool counts = req->resumed ? req->count_after_load : count && !req->head && !judged_out;
+    if (counts) {
         if (!count_hit(app, req, key, today, &v, res))
             return;
         METRICS_INC("ghit_hits_total", METRICS_HITS_HELP, "");
         if (app->cfg->durable)
             res->wait_take = v.take; /* the reply waits until the hit is on disk (http.c) */
-    } else if (!counter_get(app->table, key, today, &v) && count && !judged_out &&
-               counter_size(app->table) >= app->cfg->max_repos) {
+        if (wait_for_load(app, key, &v, req, res))
+            return; /* counted; shown once the others' hits are read */
+    } else if (!counter_get(app->table, key, today, &v) && count && !judged_out && !req->resumed &&
+               !app->loader && counter_size(app->table) >= app->cfg->max_repos) {
         /* HEAD answers as GET would: a new repo beyond the limit is refused. */
         error_badge(app, res, 503, "repo limit reached");
         return;
+    } else if (wait_for_load(app, key, &v, req, res)) {
+        return;
     }
     char message[2 * NUMFMT_OUT_MAX + 8];
-    badge_message(message, sizeof message, &look, v.total, v.today);
+    if (app->loader && !v.loaded_ms)
+        /* The store could not be read: no number rather than a wrong one (no-cache: next view). */
+        snprintf(message, sizeof message, "?");
+    else
+        badge_message(message, sizeof message, &look, v.total, v.today);
     buf_reset(&res->body);
     badge_render(&res->body, &look, message);
     svg_reply(res, 200);
@@ -288,7 +318,8 @@ void routes_repo_json(struct response *res, const char *key, const struct counte
 }
 
 /* /api/v1/repos/OWNER/NAME */
-static void api_repo(const struct app *app, const char *name, struct response *res)
+static void api_repo(const struct app *app, const struct request *req, const char *name,
+                     struct response *res)
 {
     char key[REPO_KEY_SIZE];
     const char *err = repo_key_parse(name, strlen(name), key);
@@ -298,7 +329,14 @@ static void api_repo(const struct app *app, const char *name, struct response *r
     }
     day_t today = day_from_time(time(NULL));
     struct counter_view v;
-    if (!counter_get(app->table, key, today, &v)) {
+    bool known = counter_get(app->table, key, today, &v);
+    if (wait_for_load(app, key, &v, req, res))
+        return;
+    if (app->loader && !v.loaded_ms) {
+        routes_json_error(res, 503, "the store cannot be read now; try again");
+        return;
+    }
+    if (!known) {
         routes_json_error(res, 404, "unknown repo: it has no hits yet");
         return;
     }
@@ -346,6 +384,8 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
     res->allow = NULL;
     res->close = false;
     res->wait_take = 0;
+    res->wait_load = 0;
+    res->count_after_load = false;
     res->authenticate = false;
     res->route = NULL;
     res->csp = NULL;
@@ -360,7 +400,7 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
     else if (routes_stats_handle(app, req, res) || routes_web_handle(app, req, res))
         ; /* issue 9: statistics, dashboard */
     else if (strncmp(path, api_prefix, sizeof api_prefix - 1) == 0)
-        res->route = "api_repo", api_repo(app, path + sizeof api_prefix - 1, res);
+        res->route = "api_repo", api_repo(app, req, path + sizeof api_prefix - 1, res);
     else if (strcmp(path, "/healthz") == 0)
         res->route = "healthz", healthz(app, res);
     else if (strcmp(path, "/") == 0)

@@ -31,6 +31,8 @@ struct app {
     const struct admin *admin;      /* issue 10: NULL without --admin-token-file */
     struct policy *policy;          /* issue 10: which badge fetches count */
     struct routes_stats *stats;     /* statistics routes (routes_stats.h), issue 9 */
+    struct loader *loader;          /* issue 8: a shared store's cache loader, or NULL */
+    unsigned max_age_ms;            /* with a loader: older figures are read again first */
 };
 
 /* More query parameters than this get 400: a badge URL needs a handful. */
@@ -58,21 +60,26 @@ struct request {
     const char *authorization; /* the Authorization header, or NULL */
     const char *body;          /* the request body (PUT), body_len bytes */
     size_t body_len;
+    /* issue 8: run again after a wait for the loader (response.wait_load) */
+    bool resumed;
+    bool count_after_load; /* the response's count_after_load of the first run */
 };
 
 struct response {
     unsigned status;
     const char *content_type;
-    struct buf body;    /* set up by the caller */
-    bool no_cache;      /* the headers that make image proxies refetch every time */
-    char etag[20];      /* "\"<16 hex>\"", or empty */
-    const char *allow;  /* for 405 */
-    bool close;         /* close the connection after this reply */
-    bool bare;          /* no header fields but the library's own (no memory left for more) */
-    uint64_t wait_take; /* durable mode: send only once this counter_take() is written; 0: now */
-    bool authenticate;  /* 401: send WWW-Authenticate: Bearer */
-    const char *route;  /* the route's name in metrics ("badge", ...); NULL: none matched */
-    const char *csp;    /* a Content-Security-Policy for pages, or NULL */
+    struct buf body;       /* set up by the caller */
+    bool no_cache;         /* the headers that make image proxies refetch every time */
+    char etag[20];         /* "\"<16 hex>\"", or empty */
+    const char *allow;     /* for 405 */
+    bool close;            /* close the connection after this reply */
+    bool bare;             /* no header fields but the library's own (no memory left for more) */
+    uint64_t wait_take;    /* durable mode: send only once this counter_take() is written; 0: now */
+    uint64_t wait_load;    /* run again, resumed, once this loader request is done; 0: no wait */
+    bool count_after_load; /* with wait_load: the hit is to be counted when run again */
+    bool authenticate;     /* 401: send WWW-Authenticate: Bearer */
+    const char *route;     /* the route's name in metrics ("badge", ...); NULL: none matched */
+    const char *csp;       /* a Content-Security-Policy for pages, or NULL */
 };
 
 /* Handles one GET or HEAD request. */

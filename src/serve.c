@@ -32,6 +32,7 @@
 #include "counter.h"
 #include "flusher.h"
 #include "http.h"
+#include "loader.h"
 #include "log.h"
 #include "newrepo_limit.h"
 #include "admin.h"
@@ -42,8 +43,9 @@
 #include "routes_stats.h"
 #include "store.h"
 
-#define HTTP_GRACE_MS 5000 /* how long requests in flight may take to finish at stop */
-#define NEWREPO_SETS  4096 /* x 4 clients remembered by the new-repo limiter: 384 KiB */
+#define HTTP_GRACE_MS 5000  /* how long requests in flight may take to finish at stop */
+#define NEWREPO_SETS  4096  /* x 4 clients remembered by the new-repo limiter: 384 KiB */
+#define LOADER_QUEUE  65536 /* repos waiting for the loader at most; then badges do not wait */
 
 struct load {
     struct counter_table *table;
@@ -124,6 +126,13 @@ static void replies_written(void *http, uint64_t take_no)
     http_written(http, take_no);
 }
 
+/* loader_done_fn: the requests that waited for these loads run again. */
+static void loads_done(void *http, uint64_t done)
+{
+    (void)done; /* http.c asks the loader itself */
+    http_loaded(http);
+}
+
 /* Closes the listening sockets that were bound (-1: none). */
 static void close_listeners(int listen_fd, int metrics_fd)
 {
@@ -169,6 +178,7 @@ static int serve(struct config *options)
     struct policy *policy = NULL;
     struct store *store = NULL;
     struct counter_table *table = NULL;
+    struct loader *loader = NULL;
     /* The admin token and the counting rules, read before anything is bound or opened. */
     if ((cfg.admin_token_file && !(admin = admin_new(cfg.admin_token_file, err, sizeof err))) ||
         !(policy = make_policy(&cfg, err, sizeof err)))
@@ -194,7 +204,20 @@ static int serve(struct config *options)
     table = counter_new(cfg.max_repos);
     struct load load = {table, day_from_time(time(NULL))};
     char why[sizeof err - 32]; /* room for the words before it in err */
-    enum store_result scanned = store->ops->scan(store, load.day, load_row, &load, why, sizeof why);
+    enum store_result scanned = STORE_OK;
+    if (store->ops->load) {
+        /*
+         * A shared store (Redis) may hold more repos than fit here: the
+         * table is a cache, filled by the loader as repos are asked for.
+         */
+        counter_make_cache(table, cfg.cache_repos);
+        struct store *reader = store_redis_open_loader(cfg.db, err, sizeof err);
+        if (!reader)
+            goto refused;
+        loader = loader_new(table, reader, LOADER_QUEUE);
+    } else {
+        scanned = store->ops->scan(store, load.day, load_row, &load, why, sizeof why);
+    }
     if (scanned == STORE_RETRY && store->ops->shared) {
         /* A shared store that is down: count into memory; each flush reads its totals back. */
         log_warn("cannot load the counts yet (%s): starting with none", why);
@@ -215,7 +238,9 @@ static int serve(struct config *options)
                       .newrepos = newrepo_limit_new(cfg.new_repos_per_minute, NEWREPO_SETS),
                       .admin = admin,
                       .policy = policy,
-                      .stats = routes_stats_new(cfg.db)};
+                      .stats = routes_stats_new(cfg.db),
+                      .loader = loader,
+                      .max_age_ms = cfg.max_age_ms ? cfg.max_age_ms : cfg.flush_interval_ms};
     struct http_server *http = NULL, *metrics_http = NULL;
     http = http_start(&app, listen_fd, routes_handle, err, sizeof err);
     if (!http) {
@@ -228,6 +253,14 @@ static int serve(struct config *options)
         flusher_on_commit(flusher, replies_written, http);
         if (store->ops->set_durable)
             store->ops->set_durable(store);
+    }
+    if (loader) {
+        loader_on_done(loader, loads_done, http);
+        if (loader_start(loader) < 0) {
+            log_error("cannot start the loader thread: %s", strerror(errno));
+            close_listeners(-1, metrics_fd);
+            goto out;
+        }
     }
     /* After HTTP, which the flusher tells of each write in durable mode; hits wait meanwhile. */
     if (flusher_start(flusher) < 0) {
@@ -271,6 +304,7 @@ out:
     if (metrics_http)
         http_stop(metrics_http, 0);
     routes_stats_free(app.stats);
+    loader_free(loader); /* after HTTP: no request waits for it any more */
     uint64_t lost = flusher_stop(flusher, cfg.shutdown_timeout_ms);
     if (lost) {
         log_error("stopped; %llu hits could NOT be written to the store", (unsigned long long)lost);
@@ -298,6 +332,7 @@ out:
 
 refused:
     log_error("%s", err);
+    loader_free(loader);
     counter_free(table);
     store_close(store);
     close_listeners(listen_fd, metrics_fd);

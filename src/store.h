@@ -45,6 +45,9 @@ struct store_row {
 /* Receives rows; the strings in row live only for the call. */
 typedef void store_row_fn(void *arg, const struct store_row *row);
 
+/* Receives one key asked for by load: its row, or NULL if the store does not have it. */
+typedef void store_load_fn(void *arg, const char *key, const struct store_row *row);
+
 /* --- whole repos: set, delete, export and import (issue 10) --- */
 
 /* Hits of one repo on one day. */
@@ -130,6 +133,13 @@ struct store_ops {
      * per write). Called before the flusher starts.
      */
     void (*set_durable)(struct store *s);
+    /*
+     * Optional, a shared store's (issue 8): reads the figures of n keys on
+     * day, calling fn once for each key, in order. For the loader of a
+     * frontend's cache, on a store of its own.
+     */
+    enum store_result (*load)(struct store *s, const char *const *keys, size_t n, day_t day,
+                              store_load_fn *fn, void *arg, char *err, size_t errlen);
     /* Optional: fills *out. Called by the flusher only. */
     void (*stats)(struct store *s, struct store_stats *out);
     /*
@@ -216,6 +226,8 @@ struct store *store_open_reader(const char *where, char *err, size_t errlen);
  */
 struct store *store_redis_open(const char *where, char *err, size_t errlen);
 struct store *store_redis_open_readonly(const char *where, char *err, size_t errlen);
+/* For a cache's loader: read-only, and connects at its first call (Redis may be down now). */
+struct store *store_redis_open_loader(const char *where, char *err, size_t errlen);
 
 /*
  * ghit redis init: makes ghit:epoch on an empty Redis. 0 if made, 1 if it

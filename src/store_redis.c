@@ -37,6 +37,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "monotime.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_url.h"
@@ -49,6 +50,9 @@
 #define R_SIZE     (REPO_KEY_SIZE * 3)
 #define EPOCH_KEY  "ghit:epoch"
 #define SCAN_COUNT "1000"
+/* Applied chunks kept to send again to a Redis that lost them (design 5.2): this long, this big. */
+#define REPLAY_MS    30000
+#define REPLAY_BYTES (64u << 20)
 #define CHUNKS_HELP                                                                                \
     "Chunks sent to Redis, by outcome: applied, already_applied (a copy sent before had run), "    \
     "in_doubt (no answer: sent again)."
@@ -65,6 +69,8 @@ struct chunk {
     size_t n;
     struct store_delta *d; /* keys point into keys */
     char *keys;
+    size_t bytes;       /* of d and keys */
+    int64_t applied_ms; /* in the replay window: when Redis said it was applied */
 };
 
 struct redis_store {
@@ -80,6 +86,9 @@ struct redis_store {
     uint64_t next_seq;
     struct chunk *owed; /* sent or numbered, not known applied; in seq order */
     size_t nowed, owed_cap;
+    struct chunk *window; /* applied, the last REPLAY_MS of them; in seq order, before owed */
+    size_t nwindow, window_cap, window_bytes;
+    uint64_t replayed; /* chunks sent again to a Redis that had lost them */
     const char *cause;
     uint64_t applied, duplicates; /* chunks: applied, answered "already applied" */
 };
@@ -289,6 +298,7 @@ static void add_chunk(struct redis_store *s, const struct store_delta *d, const 
     *c = (struct chunk){.seq = s->next_seq++, .today = today, .n = m};
     c->d = xcalloc(m, sizeof *c->d);
     c->keys = xmalloc(keylen);
+    c->bytes = m * sizeof *c->d + keylen;
     char *k = c->keys;
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
@@ -538,18 +548,104 @@ static void report_rows(const struct chunk *c, const redisReply *r, store_row_fn
                       errs->element[i]->str);
 }
 
+/* Frees the first n chunks of the replay window. */
+static void drop_window(struct redis_store *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        s->window_bytes -= s->window[i].bytes;
+        free(s->window[i].d);
+        free(s->window[i].keys);
+    }
+    memmove(s->window, s->window + n, (s->nwindow - n) * sizeof *s->window);
+    s->nwindow -= n;
+}
+
+/* Moves the owed chunks, all applied, into the replay window, and trims it by age and size. */
+static void keep_applied(struct redis_store *s)
+{
+    if (s->nwindow + s->nowed > s->window_cap) {
+        s->window_cap = 2 * (s->nwindow + s->nowed);
+        s->window = xrealloc(s->window, s->window_cap * sizeof *s->window);
+    }
+    int64_t now = monotime_ms();
+    for (size_t i = 0; i < s->nowed; i++) {
+        s->owed[i].applied_ms = now;
+        s->window_bytes += s->owed[i].bytes;
+        s->window[s->nwindow++] = s->owed[i];
+    }
+    s->nowed = 0;
+    size_t old = 0;
+    for (size_t bytes = s->window_bytes;
+         old < s->nwindow && (now - s->window[old].applied_ms > REPLAY_MS || bytes > REPLAY_BYTES);
+         old++)
+        bytes -= s->window[old].bytes;
+    drop_window(s, old);
+}
+
+/*
+ * Sends again, in order, the window's chunks after hw: Redis said its
+ * high-water mark is hw, below what it had confirmed, so it lost them (a
+ * restore, a failover to a replica that was behind). Each applies once,
+ * since hw is where the gate stands. 0 if all were applied; -1 if Redis
+ * failed meanwhile (the next write finds the gap again); -2 if the window
+ * does not reach back to hw + 1 (it started under this id later, or was
+ * trimmed): those chunks are lost, said exactly in the log.
+ */
+static int replay(struct redis_store *s, uint64_t hw)
+{
+    size_t from = 0;
+    while (from < s->nwindow && s->window[from].seq <= hw)
+        from++;
+    uint64_t want = hw + 1, last = s->nowed ? s->owed[0].seq - 1 : s->next_seq - 1;
+    if (from == s->nwindow ? want <= last : s->window[from].seq != want) {
+        uint64_t upto = from < s->nwindow ? s->window[from].seq - 1 : last;
+        log_error("redis: Redis lost chunks %" PRIu64 "..%" PRIu64 " of frontend %s (restored or "
+                  "failed over to an older copy) and they are older than the replay window "
+                  "(%d s): their hits are lost",
+                  want, upto, s->id, REPLAY_MS / 1000);
+        return -2;
+    }
+    struct args a = {0};
+    buf_init(&a.text);
+    int ret = 0;
+    for (size_t i = from; i < s->nwindow && ret == 0; i++) {
+        build_apply(s, &s->window[i], &a);
+        redisReply *r = redisCommandArgv(s->c, (int)a.n, a.argv, a.len);
+        if (!r) {
+            s->cause = "timeout";
+            disconnect(s);
+            ret = -1;
+        } else if (!is_answer(r, &s->window[i])) {
+            ret = -1;
+        }
+        freeReplyObject(r);
+    }
+    free(a.off);
+    free(a.len);
+    free(a.argv);
+    buf_fini(&a.text);
+    if (ret == 0) {
+        s->replayed += s->nwindow - from;
+        log_warn("redis: Redis had lost chunks %" PRIu64 "..%" PRIu64 " of frontend %s (restored "
+                 "or failed over to an older copy): sent again from the replay window, applied",
+                 want, s->window[s->nwindow - 1].seq, s->id);
+    }
+    return ret;
+}
+
 /*
  * Redis answered GHITGAP hw for a chunk: if hw is below what it already
- * confirmed, Redis went back in time (a restore, a failover): those chunks
- * are lost, and the owed ones go on under a new id, renumbered.
+ * confirmed, Redis went back in time (a restore, a failover): the chunks
+ * it lost go again from the replay window. What the window no longer holds
+ * is lost; the owed chunks then go on under a new id, renumbered.
  */
 static void handle_gap(struct redis_store *s, uint64_t hw)
 {
     if (s->nowed == 0 || hw + 1 >= s->owed[0].seq)
         return; /* an earlier chunk of this pipeline failed: they go again, in order */
-    log_error("redis: Redis lost chunks %" PRIu64 "..%" PRIu64 " of frontend %s (restored or "
-              "failed over to an older copy); their hits are lost (no replay window yet)",
-              hw + 1, s->owed[0].seq - 1, s->id);
+    if (!s->c || replay(s, hw) != -2)
+        return; /* replayed, or to try again: the owed ones follow at the next write */
+    drop_window(s, s->nwindow);
     if (new_identity(s) < 0)
         return;
     for (size_t i = 0; i < s->nowed; i++)
@@ -647,7 +743,7 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
         for (size_t i = 0; i < got; i++)
             if (s->owed[i].today == today)
                 report_rows(&s->owed[i], replies[i], fn, arg);
-        drop_owed(s, 0);
+        keep_applied(s);
         res = STORE_OK;
     } else if (gap_hw != UINT64_MAX) {
         handle_gap(s, gap_hw);
@@ -721,13 +817,57 @@ static enum store_result redis_check(struct store *st, char *err, size_t errlen)
         res = STORE_RETRY;
     } else if (r->type == REDIS_REPLY_INTEGER && s->nowed == 0 &&
                (uint64_t)r->integer + 1 < s->next_seq) {
-        log_error("redis: Redis lost chunks %lld..%" PRIu64 " of frontend %s (restored or failed "
-                  "over to an older copy); their hits are lost (no replay window yet)",
-                  r->integer + 1, s->next_seq - 1, s->id);
-        new_identity(s);
+        /* Idle, and Redis went back in time: send again what it lost. */
+        int ret = replay(s, (uint64_t)r->integer);
+        if (ret == -2) {
+            drop_window(s, s->nwindow);
+            new_identity(s);
+        } else if (ret == -1) {
+            snprintf(err, errlen, "Redis at %s lost chunks and failed while they were sent again",
+                     s->where);
+            res = STORE_RETRY;
+        }
     }
     freeReplyObject(r);
     return res;
+}
+
+/* Queues the three reads of one repo's figures on day: total, hits on day, first day. */
+static void append_figures(struct redis_store *s, const char *r, const char *day)
+{
+    redisAppendCommand(s->c, "GET repo:%s", r);
+    redisAppendCommand(s->c, "GET repo:%s:%s", day, r);
+    redisAppendCommand(s->c, "HGET ghit:first %s", r);
+}
+
+/* Reads the three answers append_figures asked for into r; 0, or -1 (disconnected) with err. */
+static int read_figures(struct redis_store *s, redisReply *r[3], char *err, size_t errlen)
+{
+    for (int j = 0; j < 3; j++)
+        if (redisGetReply(s->c, (void **)&r[j]) != REDIS_OK) {
+            snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
+            s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
+            disconnect(s);
+            for (int k = 0; k < j; k++)
+                freeReplyObject(r[k]);
+            return -1;
+        }
+    return 0;
+}
+
+/* The row of key from the answers of read_figures; false if Redis has no total for it. */
+static bool figures_row(redisReply *const r[3], const char *key, day_t day, struct store_row *row)
+{
+    day_t first = day, parsed;
+    if (r[2]->type == REDIS_REPLY_STRING && !day_parse(r[2]->str, &parsed))
+        first = parsed;
+    *row = (struct store_row){
+        .key = key,
+        .total = r[0]->type == REDIS_REPLY_STRING ? strtoull(r[0]->str, NULL, 10) : 0,
+        .first_day = first,
+        .day_hits = r[1]->type == REDIS_REPLY_STRING ? strtoull(r[1]->str, NULL, 10) : 0,
+    };
+    return r[0]->type == REDIS_REPLY_STRING;
 }
 
 /* Reports one SSCAN batch of members (2015 names), read with a pipeline of GETs. */
@@ -736,39 +876,21 @@ static int scan_members(struct redis_store *s, const redisReply *members, day_t 
 {
     char text[DAY_TEXT_SIZE];
     day_format(day, text);
-    for (size_t i = 0; i < members->elements; i++) {
-        const char *m = members->element[i]->str;
-        redisAppendCommand(s->c, "GET repo:%s", m);
-        redisAppendCommand(s->c, "GET repo:%s:%s", text, m);
-        redisAppendCommand(s->c, "HGET ghit:first %s", m);
-    }
+    for (size_t i = 0; i < members->elements; i++)
+        append_figures(s, members->element[i]->str, text);
     int ret = 0;
     for (size_t i = 0; i < members->elements; i++) {
         redisReply *r[3] = {NULL, NULL, NULL};
-        for (int j = 0; j < 3; j++)
-            if (redisGetReply(s->c, (void **)&r[j]) != REDIS_OK) {
-                snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
-                s->cause = "timeout";
-                disconnect(s);
-                for (int k = 0; k < j; k++)
-                    freeReplyObject(r[k]);
-                return -1;
-            }
+        if (read_figures(s, r, err, errlen) < 0)
+            return -1;
         char raw[R_SIZE], key[REPO_KEY_SIZE];
         const char *m = members->element[i]->str;
         size_t len = redis_key_unescape(m, raw, sizeof raw);
+        struct store_row row;
         if (len == (size_t)-1 || repo_key_parse(raw, len, key) || strcmp(raw, key) != 0) {
             ++*skipped; /* 2015 names (mixed case, double escapes): for the import */
         } else {
-            day_t first = day, parsed;
-            if (r[2]->type == REDIS_REPLY_STRING && !day_parse(r[2]->str, &parsed))
-                first = parsed;
-            struct store_row row = {
-                .key = key,
-                .total = r[0]->type == REDIS_REPLY_STRING ? strtoull(r[0]->str, NULL, 10) : 0,
-                .first_day = first,
-                .day_hits = r[1]->type == REDIS_REPLY_STRING ? strtoull(r[1]->str, NULL, 10) : 0,
-            };
+            figures_row(r, key, day, &row);
             fn(arg, &row);
         }
         for (int j = 0; j < 3; j++)
@@ -810,6 +932,61 @@ static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *f
     return STORE_OK;
 }
 
+/*
+ * Whether the epoch read back, ep, is the one s knows (learnt at its first
+ * read, so a loader that starts before the writer made it is not refused).
+ * A Redis that lost it was wiped: its "no such repo" would be wrong.
+ */
+static bool same_epoch(struct redis_store *s, const redisReply *ep, char *err, size_t errlen)
+{
+    if (!s->epoch[0] && ep->type == REDIS_REPLY_STRING && ep->len < sizeof s->epoch)
+        memcpy(s->epoch, ep->str, ep->len + 1);
+    if (!s->epoch[0] || (ep->type == REDIS_REPLY_STRING && strcmp(ep->str, s->epoch) == 0))
+        return true;
+    explain_error(s, ep->type == REDIS_REPLY_STRING ? "GHITEPOCH other" : "GHITEPOCH none", err,
+                  errlen);
+    return false;
+}
+
+/* store load: each key's figures on day, with one pipeline per call, after the epoch. */
+static enum store_result redis_load(struct store *st, const char *const *keys, size_t n, day_t day,
+                                    store_load_fn *fn, void *arg, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    char text[DAY_TEXT_SIZE], r[R_SIZE];
+    day_format(day, text);
+    redisAppendCommand(s->c, "GET " EPOCH_KEY);
+    for (size_t i = 0; i < n; i++) {
+        escape(keys[i], r);
+        append_figures(s, r, text);
+    }
+    redisReply *ep = NULL;
+    if (redisGetReply(s->c, (void **)&ep) != REDIS_OK) {
+        snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
+        s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
+        disconnect(s);
+        return STORE_RETRY;
+    }
+    bool same = same_epoch(s, ep, err, errlen);
+    freeReplyObject(ep);
+    if (!same) {
+        disconnect(s); /* the answers still pipelined are of no use */
+        return STORE_RETRY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *rep[3] = {NULL, NULL, NULL};
+        if (read_figures(s, rep, err, errlen) < 0)
+            return STORE_RETRY;
+        struct store_row row;
+        fn(arg, keys[i], figures_row(rep, keys[i], day, &row) ? &row : NULL);
+        for (int j = 0; j < 3; j++)
+            freeReplyObject(rep[j]);
+    }
+    return STORE_OK;
+}
+
 /* store cause: why the last call failed, for metrics. */
 static const char *redis_cause(struct store *st)
 {
@@ -831,10 +1008,13 @@ static void redis_close(struct store *st)
                   doubt);
     if (s->applied || s->duplicates)
         log_info("redis: frontend %s: %" PRIu64 " chunks applied, %" PRIu64
-                 " answered \"already applied\" when sent again",
-                 s->id, s->applied, s->duplicates);
+                 " answered \"already applied\" when sent again, %" PRIu64
+                 " sent again to a Redis that had lost them",
+                 s->id, s->applied, s->duplicates, s->replayed);
     drop_owed(s, 0);
     free(s->owed);
+    drop_window(s, s->nwindow);
+    free(s->window);
     disconnect(s);
     free(s);
 }
@@ -845,6 +1025,7 @@ static const struct store_ops redis_ops = {
     .scan = redis_scan,
     .apply = redis_apply,
     .check = redis_check,
+    .load = redis_load,
     .close = redis_close,
     .cause = redis_cause,
 };
@@ -912,6 +1093,12 @@ struct store *store_redis_open_readonly(const char *where, char *err, size_t err
         redis_close(&s->base);
         return NULL;
     }
+    return s ? &s->base : NULL;
+}
+
+struct store *store_redis_open_loader(const char *where, char *err, size_t errlen)
+{
+    struct redis_store *s = new_store(where, true, err, errlen);
     return s ? &s->base : NULL;
 }
 

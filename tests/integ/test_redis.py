@@ -125,12 +125,14 @@ def test_wiped_redis_is_refused_and_hits_are_kept(make_redis, make_front):
     assert s.total("w/iped") == 8  # the badge keeps counting
     time.sleep(0.3)
     assert c.dbsize() == 0, "ghit wrote into a wiped Redis"
-    # The backup comes back (here: just its mark): the held hits are written, once.
+    # The backup comes back (here: just its mark, no chunk of this frontend in it): the
+    # chunks it lacks go again from the replay window, then the held hits, each once.
     c.set("ghit:epoch", epoch)
-    wait_for("the held hits", lambda: c.get("repo:w%2Fiped") == "3")
+    wait_for("the held hits", lambda: c.get("repo:w%2Fiped") == "8")
     wait_for("/healthz 200", lambda: s.get("/healthz").status == 200)
     s.stop()
-    assert c.get("repo:w%2Fiped") == "3"
+    assert c.get("repo:w%2Fiped") == "8"
+    assert "sent again from the replay window" in s.stderr()
 
 
 def test_2015_data_without_mark_is_refused(make_redis, make_front):

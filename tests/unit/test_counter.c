@@ -1,5 +1,6 @@
 /* Unit tests of the counter table: counting, day rollover, limits, take and give back, threads. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "counter.h"
@@ -282,6 +283,103 @@ static void failed_flushes_across_midnight_lose_nothing(void)
     counter_free(t);
 }
 
+/* counter_take callback that only counts the calls. */
+static void count_cb(void *arg, const char *key, day_t day, uint64_t hits)
+{
+    (void)key;
+    (void)day;
+    (void)hits;
+    ++*(size_t *)arg;
+}
+
+static void a_cache_frees_clean_entries_and_keeps_dirty_ones(void)
+{
+    struct counter_table *t = counter_new(0);
+    counter_make_cache(t, 1000);
+    struct counter_view v;
+    char key[32];
+    /* 3,000 repos with hits: none may go before its hits are taken. */
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof key, "o/r%d", i);
+        CHECK_INT(counter_hit(t, key, 100, &v), i < 1250 ? COUNTER_OK : COUNTER_FULL);
+    }
+    CHECK_INT(counter_evict(t), 0); /* all dirty */
+    CHECK_INT(counter_size(t), 1250);
+    size_t taken = 0;
+    counter_take(t, count_cb, NULL, &taken);
+    CHECK_INT(taken, 1250);
+    /* Clean now: freed down to 7/8 of the size, the ones used lately last. */
+    counter_hit(t, "o/r7", 100, &v);
+    counter_take(t, count_cb, NULL, &taken);
+    size_t freed = counter_evict(t);
+    CHECK(freed >= 1250 - 875);
+    CHECK(counter_size(t) <= 875);
+    CHECK(counter_get(t, "o/r7", 100, &v)); /* used since the hand passed: kept */
+    CHECK_INT(v.total, 2);
+    /* Every entry left is still found (deletion keeps the probe sequences whole). */
+    size_t found = 0;
+    for (int i = 0; i < 1250; i++) {
+        snprintf(key, sizeof key, "o/r%d", i);
+        found += counter_get(t, key, 100, &v);
+    }
+    CHECK_INT(found, counter_size(t));
+    /* Room again for new repos. */
+    CHECK_INT(counter_hit(t, "new/one", 100, &v), COUNTER_OK);
+    counter_free(t);
+}
+
+static void a_table_that_is_not_a_cache_never_frees(void)
+{
+    struct counter_table *t = counter_new(0);
+    struct counter_view v;
+    char key[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "o/r%d", i);
+        counter_hit(t, key, 100, &v);
+    }
+    size_t taken = 0;
+    counter_take(t, count_cb, NULL, &taken);
+    CHECK_INT(counter_evict(t), 0);
+    CHECK_INT(counter_size(t), 100);
+    counter_free(t);
+}
+
+static void refresh_loads_figures_unless_hits_were_taken_since(void)
+{
+    struct counter_table *t = counter_new(0);
+    counter_make_cache(t, 1000);
+    struct counter_view v;
+    /* Unknown here: its hit counts, its total unknown (loaded_ms 0). */
+    counter_hit(t, "a/b", 100, &v);
+    CHECK_INT(v.loaded_ms, 0);
+    uint64_t since = counter_last_take(t);
+    struct counter_view stored = {.total = 40, .today = 4, .first_day = 90};
+    counter_refresh(t, "a/b", &stored, 100, since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK_INT(v.total, 41); /* the store's 40 and the pending hit */
+    CHECK_INT(v.today, 5);
+    CHECK_INT(v.first_day, 90);
+    CHECK(v.loaded_ms > 0);
+    /* A read begun before a take of its hits may or may not hold them: not applied. */
+    since = counter_last_take(t);
+    size_t taken = 0;
+    counter_take(t, count_cb, NULL, &taken);
+    stored.total = 999;
+    counter_refresh(t, "a/b", &stored, 100, since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK_INT(v.total, 41);
+    /* Absent from the store: reads as unknown, with the time it was found so. */
+    counter_refresh(t, "x/y", NULL, 100, counter_last_take(t));
+    CHECK(!counter_get(t, "x/y", 100, &v));
+    CHECK(v.loaded_ms > 0);
+    CHECK_INT(counter_size(t), 1);
+    CHECK_INT(counter_hit_known(t, "x/y", 100, &v), COUNTER_UNKNOWN);
+    CHECK_INT(counter_hit(t, "x/y", 100, &v), COUNTER_OK);
+    CHECK_INT(v.total, 1);
+    CHECK(v.loaded_ms > 0); /* a new repo: its count is known */
+    counter_free(t);
+}
+
 int main(void)
 {
     RUN(hits_count_and_show);
@@ -292,5 +390,8 @@ int main(void)
     RUN(many_repos_grow_the_shards);
     RUN(concurrent_hits_are_all_counted);
     RUN(failed_flushes_across_midnight_lose_nothing);
+    RUN(a_cache_frees_clean_entries_and_keeps_dirty_ones);
+    RUN(a_table_that_is_not_a_cache_never_frees);
+    RUN(refresh_loads_figures_unless_hits_were_taken_since);
     return test_main_end("counter");
 }

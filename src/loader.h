@@ -1,0 +1,59 @@
+/*
+ * loader: reads repos' figures from a shared store into a frontend's cache
+ * (issue 8, shared/design/redis.md section 3.2).
+ *
+ * A frontend of Redis holds a bounded cache of repos (counter.h). A badge
+ * of a repo the cache does not hold, or holds from longer ago than
+ * --max-age, must not show a number that misses what other frontends
+ * wrote: its request asks the loader for the repo and waits, suspended, for
+ * the loader to be done with it (http.c), then answers from the cache.
+ *
+ * The loader thread has a store connection of its own, so a slow flush
+ * never delays a load. It gathers what was asked while it worked and reads
+ * it in one pipeline (at most LOADER_BATCH repos). Requests are numbered;
+ * once a batch is read (or failed) every request up to its last number is
+ * done. While the store fails, a request is done at once, as failed: a
+ * badge then shows what the cache knows, or "?".
+ */
+#ifndef GHIT_LOADER_H
+#define GHIT_LOADER_H
+
+#include <stdint.h>
+
+#include "counter.h"
+#include "store.h"
+
+/* Repos read in one round trip at most. */
+#define LOADER_BATCH 1000
+
+struct loader;
+
+/* Called by the loader thread with the number of the last request done. */
+typedef void loader_done_fn(void *arg, uint64_t done);
+
+/*
+ * A loader of store (opened for it alone, e.g. store_redis_open_loader;
+ * the loader closes it) into table, holding at most max_queued requests.
+ */
+struct loader *loader_new(struct counter_table *table, struct store *store, size_t max_queued);
+
+/* Sets the callback for requests done (http.c resumes their connections). */
+void loader_on_done(struct loader *l, loader_done_fn *fn, void *arg);
+
+/* Starts the loader thread; 0, or -1 with errno set. */
+int loader_start(struct loader *l);
+
+/*
+ * Asks for key's figures; returns the request's number, which is done once
+ * loader_done() reaches it; 0 if the queue is full or the store is known to
+ * be failing (do not wait).
+ */
+uint64_t loader_request(struct loader *l, const char *key);
+
+/* The number of the last request done. */
+uint64_t loader_done(struct loader *l);
+
+/* Stops the thread (requests still queued are done, as failed) and frees l. */
+void loader_free(struct loader *l);
+
+#endif

@@ -1,0 +1,174 @@
+"""The Redis frontend's cache (issue 8): load on miss, a bounded table, badges during outages.
+
+A frontend of Redis does not hold every repo: its table is a cache (--cache-repos) that a
+loader fills from Redis when a repo is asked for, or when what it holds is older than
+--max-age (default: the flush interval). The request waits for it suspended, at most a
+fraction of a second; when Redis cannot be read the badge shows what the cache knows, or "?"
+for a repo it does not know, never a wrong number. Each test starts its own redis-server.
+"""
+
+import re
+import threading
+import time
+
+import pytest
+
+from conftest import svg_title
+
+redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
+from redisfix import R, assert_exact, load, wait_for  # noqa: E402
+
+MANY = ("--new-repos-per-client", "1000000")
+
+
+def shown(front, repo, path="/badge.svg"):
+    """The badge's message for repo (after 'hits: '), and the reply."""
+    r = front.get("%s?repo=%s" % (path, repo))
+    assert r.status == 200, r
+    return svg_title(r.body).split(": ", 1)[1], r
+
+
+def metric(front, name):
+    body = front.get("/metrics").text
+    values = {}
+    for line in body.splitlines():
+        m = re.match(r"^%s(\{[^}]*\})? (\S+)$" % re.escape(name), line)
+        if m:
+            values[m.group(1) or ""] = float(m.group(2))
+    return values
+
+
+def test_a_frontend_shows_what_the_others_counted(make_redis, make_front):
+    r = make_redis()
+    a = make_front(db=r.url, flush_interval=100)
+    b = make_front(db=r.url, flush_interval=100)
+    for i in range(1, 6):
+        assert shown(a, "Some/Repo")[0] == str(i)
+    wait_for("a's hits in Redis", lambda: r.client().get("repo:" + R("some/repo")) == "5")
+    # b never saw it: it reads it from Redis before it answers, and counts its own hit on top.
+    assert shown(b, "some/repo")[0] == "6"
+    assert shown(b, "some/repo", "/count.svg")[0] == "6"
+    assert b.total("some/repo") == 6
+    wait_for("b's hit in Redis", lambda: r.client().get("repo:" + R("some/repo")) == "6")
+    # a's figures are older than --max-age (the flush interval): read again first.
+    time.sleep(0.25)
+    assert shown(a, "some/repo")[0] == "7"
+    # Another writer (a 2015 tool, an operator) changed the total: seen after --max-age.
+    wait_for("a's hit in Redis", lambda: r.client().get("repo:" + R("some/repo")) == "7")
+    r.client().set("repo:" + R("some/repo"), 1000)
+    time.sleep(0.25)
+    assert shown(b, "some/repo")[0] == "1,001"
+    for f in (a, b):
+        f.stop()
+    assert r.client().get("repo:" + R("some/repo")) == "1001"
+
+
+def test_repos_in_redis_are_not_new_to_the_new_repo_limit(make_redis, make_front):
+    r = make_redis()
+    a = make_front(db=r.url, *MANY)
+    b = make_front("--new-repos-per-client", "2", db=r.url)
+    for i in range(10):
+        assert shown(a, "old/r%d" % i)[0] == "1"
+    a.stop()
+    # Ten repos b's cache never held, all in Redis: loaded, counted, no 429.
+    for i in range(10):
+        assert shown(b, "old/r%d" % i)[0] == "2"
+    # Repos Redis does not have are new: two may be made, the third is refused.
+    assert shown(b, "new/one")[0] == "1"
+    assert shown(b, "new/two")[0] == "1"
+    assert b.get("/badge.svg?repo=new/three").status == 429
+    b.stop()
+    c = r.client()
+    assert c.get("repo:" + R("old/r3")) == "2"
+    assert c.get("repo:" + R("new/three")) is None
+
+
+def test_the_cache_is_bounded_and_totals_stay_exact(make_redis, make_front):
+    r = make_redis()
+    fronts = [make_front("--cache-repos", "1000", *MANY, db=r.url, flush_interval=50)
+              for _ in range(2)]
+    repos = ["o%d/n%d" % (i % 13, i) for i in range(4000)]
+    counts = load([(fronts[i % 2], repo) for i, repo in enumerate(repos)] +
+                  [(fronts[(i + 1) % 2], repo) for i, repo in enumerate(repos)], hits=2000,
+                  threads=4)
+    assert sum(counts.values()) == 8000
+    for f in fronts:
+        # The table held about its size (entries are freed after each flush), not 4,000.
+        held = metric(f, "ghit_repos")[""]
+        assert held <= 1000 + 1000 // 4, held
+        assert metric(f, "ghit_loads_total")['{outcome="found"}'] > 0
+    # An evicted repo's badge is read again from Redis: its total, not a fresh count.
+    wait_for("the hits in Redis", lambda: r.client().get("repo:" + R(repos[0])) == "2")
+    assert shown(fronts[0], repos[0])[0] == "3"
+    counts[repos[0]] += 1
+    for f in fronts:
+        f.stop()
+    assert_exact(r, counts)
+
+
+def test_redis_down_known_repos_keep_counting_unknown_show_a_question_mark(make_redis,
+                                                                           make_front):
+    r = make_redis()
+    f = make_front(db=r.url + "?timeout=300", flush_interval=100)
+    assert shown(f, "known/repo")[0] == "1"
+    wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("known/repo")) == "1")
+    r.stop()
+    started = time.monotonic()
+    for i in range(2, 5):
+        assert shown(f, "known/repo")[0] == str(i)
+    msg, reply = shown(f, "other/repo")
+    assert msg == "?"
+    assert "no-cache" in reply.header("Cache-Control")
+    msg, _ = shown(f, "other/repo")
+    assert msg == "?"
+    assert time.monotonic() - started < 4, "badges must not wait for a Redis that is down"
+    assert f.get("/api/v1/repos/another/repo").status == 503
+    wait_for("/healthz to fail", lambda: f.get("/healthz").status == 503)
+    r.start()
+    # Back: the hits kept in memory are written once, and the next view shows the real count.
+    wait_for("the hits written", lambda: r.client().get("repo:" + R("other/repo")) == "2")
+    assert shown(f, "other/repo")[0] == "3"
+    f.stop()
+    c = r.client()
+    assert c.get("repo:" + R("known/repo")) == "4"
+    assert c.get("repo:" + R("other/repo")) == "3"
+
+
+def test_a_stalled_redis_does_not_stall_badges(make_redis, make_front):
+    r = make_redis()
+    f = make_front(db=r.url + "?timeout=3000", flush_interval=100)
+    assert shown(f, "warm/repo")[0] == "1"
+    wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("warm/repo")) == "1")
+    time.sleep(0.2)
+    sleeper = threading.Thread(target=lambda: r.client().execute_command("DEBUG", "SLEEP", "2"))
+    sleeper.start()
+    time.sleep(0.2)
+    try:
+        for repo, want in (("warm/repo", "2"), ("cold/repo", "?")):
+            t0 = time.monotonic()
+            assert shown(f, repo)[0] == want
+            assert time.monotonic() - t0 < 1.0, repo
+    finally:
+        sleeper.join(timeout=10)
+    f.stop()
+    assert r.client().get("repo:" + R("warm/repo")) == "2"
+    assert r.client().get("repo:" + R("cold/repo")) == "1"
+
+
+def test_a_wiped_redis_is_not_read_as_empty(make_redis, make_front):
+    r = make_redis()
+    f = make_front(db=r.url, flush_interval=100)
+    assert shown(f, "kept/repo")[0] == "1"
+    wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("kept/repo")) == "1")
+    epoch = r.client().get("ghit:epoch")
+    r.client().flushall()
+    time.sleep(0.25)
+    # Redis answers "no such repo" for everything now: that must not show as a small count.
+    assert shown(f, "cold/repo")[0] == "?"
+    assert shown(f, "kept/repo")[0] == "2"  # known here: its count plus the hits since
+    wait_for("/healthz to say why", lambda: "lost ghit's data" in f.get("/healthz").text)
+    # The backup comes back (here: just its mark): what was held is written, once.
+    r.client().set("ghit:epoch", epoch)
+    wait_for("the held hits", lambda: r.client().get("repo:" + R("kept/repo")) == "1")
+    f.stop()
+    assert r.client().get("repo:" + R("cold/repo")) == "1"
