@@ -7,6 +7,7 @@ fraction of a second; when Redis cannot be read the badge shows what the cache k
 for a repo it does not know, never a wrong number. Each test starts its own redis-server.
 """
 
+import collections
 import re
 import threading
 import time
@@ -172,3 +173,29 @@ def test_a_wiped_redis_is_not_read_as_empty(make_redis, make_front):
     wait_for("the held hits", lambda: r.client().get("repo:" + R("kept/repo")) == "1")
     f.stop()
     assert r.client().get("repo:" + R("cold/repo")) == "1"
+
+
+def test_hits_kept_during_an_outage_are_bounded_by_the_cache(make_redis, make_front):
+    r = make_redis()
+    f = make_front("--cache-repos", "1000", *MANY, db=r.url + "?timeout=300", flush_interval=100)
+    assert shown(f, "known/repo")[0] == "1"
+    wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("known/repo")) == "1")
+    r.stop()
+    # Every repo below holds a hit Redis has not taken: none can be freed (known/repo, written,
+    # may be). At 1,000 + 1,000/4 entries new repos are refused (503, not counted); those held
+    # keep counting.
+    statuses = collections.Counter()
+    for i in range(1400):
+        statuses[f.get("/badge.svg?repo=down/r%d" % i).status] += 1
+    assert statuses[200] in (1249, 1250), statuses
+    assert statuses[503] == 1400 - statuses[200], statuses
+    assert shown(f, "down/r5")[0] == "?"
+    assert f.get("/badge.svg?repo=down/r1399").status == 503
+    r.start()
+    wait_for("the kept hits written", lambda: r.client().scard("repos") == 1 + statuses[200])
+    f.stop()
+    c = r.client()
+    assert c.get("repo:" + R("down/r5")) == "2"
+    assert c.get("repo:" + R("down/r1399")) is None
+    assert sum(int(v) for v in c.mget(["repo:" + R("down/r%d" % i) for i in range(1400)])
+               if v) == statuses[200] + 1
