@@ -832,42 +832,86 @@ static enum store_result redis_check(struct store *st, char *err, size_t errlen)
     return res;
 }
 
-/* Queues the three reads of one repo's figures on day: total, hits on day, first day. */
-static void append_figures(struct redis_store *s, const char *r, const char *day)
+/*
+ * The figures of n repos (2015 names r[i]) on day, in one round trip of
+ * two commands: MGET of their totals and day counts, HMGET of their first
+ * days (and, with epoch, GET ghit:epoch first). A command per repo would
+ * cost Redis several times the CPU (design 3.2 measured 4.2 us a repo with
+ * three). Fills got; 0, or -1 (disconnected, or refused) with err.
+ */
+struct figures {
+    redisReply *epoch, *mget, *first;
+};
+
+static void free_figures(struct figures *got)
 {
-    redisAppendCommand(s->c, "GET repo:%s", r);
-    redisAppendCommand(s->c, "GET repo:%s:%s", day, r);
-    redisAppendCommand(s->c, "HGET ghit:first %s", r);
+    freeReplyObject(got->epoch);
+    freeReplyObject(got->mget);
+    freeReplyObject(got->first);
 }
 
-/* Reads the three answers append_figures asked for into r; 0, or -1 (disconnected) with err. */
-static int read_figures(struct redis_store *s, redisReply *r[3], char *err, size_t errlen)
+static int read_figures(struct redis_store *s, const char *const *r, size_t n, const char *day,
+                        bool epoch, struct figures *got, char *err, size_t errlen)
 {
-    for (int j = 0; j < 3; j++)
-        if (redisGetReply(s->c, (void **)&r[j]) != REDIS_OK) {
-            snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
-            s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
-            disconnect(s);
-            for (int k = 0; k < j; k++)
-                freeReplyObject(r[k]);
-            return -1;
-        }
+    if (epoch)
+        redisAppendCommand(s->c, "GET " EPOCH_KEY);
+    struct args a = {0};
+    buf_init(&a.text);
+    add_arg(&a, "MGET");
+    for (size_t i = 0; i < n; i++) {
+        add_arg(&a, "repo:%s", r[i]);
+        add_arg(&a, "repo:%s:%s", day, r[i]);
+    }
+    args_finish(&a);
+    redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+    args_reset(&a);
+    add_arg(&a, "HMGET");
+    add_arg(&a, "ghit:first");
+    for (size_t i = 0; i < n; i++)
+        add_arg(&a, "%s", r[i]);
+    args_finish(&a);
+    redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+    free(a.off);
+    free(a.len);
+    free(a.argv);
+    buf_fini(&a.text);
+    *got = (struct figures){0};
+    if ((epoch && redisGetReply(s->c, (void **)&got->epoch) != REDIS_OK) ||
+        redisGetReply(s->c, (void **)&got->mget) != REDIS_OK ||
+        redisGetReply(s->c, (void **)&got->first) != REDIS_OK) {
+        snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
+        s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
+        disconnect(s);
+        free_figures(got);
+        return -1;
+    }
+    if (got->mget->type != REDIS_REPLY_ARRAY || got->mget->elements != 2 * n ||
+        got->first->type != REDIS_REPLY_ARRAY || got->first->elements != n) {
+        snprintf(err, errlen, "Redis at %s refused to read the figures: %.100s", s->where,
+                 got->mget->type == REDIS_REPLY_ERROR ? got->mget->str : "ghit:first is no hash");
+        s->cause = "refused";
+        free_figures(got);
+        return -1;
+    }
     return 0;
 }
 
-/* The row of key from the answers of read_figures; false if Redis has no total for it. */
-static bool figures_row(redisReply *const r[3], const char *key, day_t day, struct store_row *row)
+/* Repo i's row (key) from what read_figures got; false if Redis has no total for it. */
+static bool figures_row(const struct figures *got, size_t i, const char *key, day_t day,
+                        struct store_row *row)
 {
+    const redisReply *t = got->mget->element[2 * i], *d = got->mget->element[2 * i + 1],
+                     *f = got->first->element[i];
     day_t first = day, parsed;
-    if (r[2]->type == REDIS_REPLY_STRING && !day_parse(r[2]->str, &parsed))
+    if (f->type == REDIS_REPLY_STRING && !day_parse(f->str, &parsed))
         first = parsed;
     *row = (struct store_row){
         .key = key,
-        .total = r[0]->type == REDIS_REPLY_STRING ? strtoull(r[0]->str, NULL, 10) : 0,
+        .total = t->type == REDIS_REPLY_STRING ? strtoull(t->str, NULL, 10) : 0,
         .first_day = first,
-        .day_hits = r[1]->type == REDIS_REPLY_STRING ? strtoull(r[1]->str, NULL, 10) : 0,
+        .day_hits = d->type == REDIS_REPLY_STRING ? strtoull(d->str, NULL, 10) : 0,
     };
-    return r[0]->type == REDIS_REPLY_STRING;
+    return t->type == REDIS_REPLY_STRING;
 }
 
 /* Reports one SSCAN batch of members (2015 names), read with a pipeline of GETs. */
@@ -876,26 +920,26 @@ static int scan_members(struct redis_store *s, const redisReply *members, day_t 
 {
     char text[DAY_TEXT_SIZE];
     day_format(day, text);
-    for (size_t i = 0; i < members->elements; i++)
-        append_figures(s, members->element[i]->str, text);
-    int ret = 0;
-    for (size_t i = 0; i < members->elements; i++) {
-        redisReply *r[3] = {NULL, NULL, NULL};
-        if (read_figures(s, r, err, errlen) < 0)
-            return -1;
+    size_t n = members->elements;
+    const char **names = xcalloc(n + 1, sizeof *names);
+    for (size_t i = 0; i < n; i++)
+        names[i] = members->element[i]->str;
+    struct figures got;
+    int ret = n ? read_figures(s, names, n, text, false, &got, err, errlen) : 0;
+    for (size_t i = 0; ret == 0 && i < n; i++) {
         char raw[R_SIZE], key[REPO_KEY_SIZE];
-        const char *m = members->element[i]->str;
-        size_t len = redis_key_unescape(m, raw, sizeof raw);
+        size_t len = redis_key_unescape(names[i], raw, sizeof raw);
         struct store_row row;
         if (len == (size_t)-1 || repo_key_parse(raw, len, key) || strcmp(raw, key) != 0) {
             ++*skipped; /* 2015 names (mixed case, double escapes): for the import */
         } else {
-            figures_row(r, key, day, &row);
+            figures_row(&got, i, key, day, &row);
             fn(arg, &row);
         }
-        for (int j = 0; j < 3; j++)
-            freeReplyObject(r[j]);
     }
+    if (ret == 0 && n)
+        free_figures(&got);
+    free(names);
     return ret;
 }
 
@@ -948,43 +992,36 @@ static bool same_epoch(struct redis_store *s, const redisReply *ep, char *err, s
     return false;
 }
 
-/* store load: each key's figures on day, with one pipeline per call, after the epoch. */
+/* store load: each key's figures on day, in one round trip, after the epoch. */
 static enum store_result redis_load(struct store *st, const char *const *keys, size_t n, day_t day,
                                     store_load_fn *fn, void *arg, char *err, size_t errlen)
 {
     struct redis_store *s = (struct redis_store *)st;
     if (connect_redis(s, err, errlen) < 0)
         return STORE_RETRY;
-    char text[DAY_TEXT_SIZE], r[R_SIZE];
+    char text[DAY_TEXT_SIZE];
     day_format(day, text);
-    redisAppendCommand(s->c, "GET " EPOCH_KEY);
+    char *r = xmalloc(n * R_SIZE + 1);
+    const char **names = xcalloc(n + 1, sizeof *names);
     for (size_t i = 0; i < n; i++) {
-        escape(keys[i], r);
-        append_figures(s, r, text);
+        escape(keys[i], r + i * R_SIZE);
+        names[i] = r + i * R_SIZE;
     }
-    redisReply *ep = NULL;
-    if (redisGetReply(s->c, (void **)&ep) != REDIS_OK) {
-        snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
-        s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
-        disconnect(s);
-        return STORE_RETRY;
+    struct figures got;
+    enum store_result res = STORE_RETRY;
+    if (read_figures(s, names, n, text, true, &got, err, errlen) == 0) {
+        if (same_epoch(s, got.epoch, err, errlen)) {
+            for (size_t i = 0; i < n; i++) {
+                struct store_row row;
+                fn(arg, keys[i], figures_row(&got, i, keys[i], day, &row) ? &row : NULL);
+            }
+            res = STORE_OK;
+        }
+        free_figures(&got);
     }
-    bool same = same_epoch(s, ep, err, errlen);
-    freeReplyObject(ep);
-    if (!same) {
-        disconnect(s); /* the answers still pipelined are of no use */
-        return STORE_RETRY;
-    }
-    for (size_t i = 0; i < n; i++) {
-        redisReply *rep[3] = {NULL, NULL, NULL};
-        if (read_figures(s, rep, err, errlen) < 0)
-            return STORE_RETRY;
-        struct store_row row;
-        fn(arg, keys[i], figures_row(rep, keys[i], day, &row) ? &row : NULL);
-        for (int j = 0; j < 3; j++)
-            freeReplyObject(rep[j]);
-    }
-    return STORE_OK;
+    free(names);
+    free(r);
+    return res;
 }
 
 /* store cause: why the last call failed, for metrics. */
