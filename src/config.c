@@ -70,12 +70,12 @@ static const struct option_def options[] = {
     {"max-repos", "N", "10000000", OPT_UINT, OFF(max_repos), 1, 1000000000, NULL,
      "distinct repos at most (about 150 bytes of memory each); a new repo beyond it gets an "
      "error badge"},
-    {"cache-repos", "N", "1000000", OPT_UINT, OFF(cache_repos), 1000, 1000000000, NULL,
+    {"cache-repos", "N", "2000000", OPT_UINT, OFF(cache_repos), 1000, 1000000000, NULL,
      "Redis store: repos kept in memory (about 170 bytes each); others are read from Redis when "
      "asked for"},
     {"max-age", "MS", "0", OPT_UINT, OFF(max_age_ms), 0, 3600000, NULL,
-     "Redis store: a repo's figures read longer ago are read again before its badge is "
-     "answered; 0: the flush interval"},
+     "Redis store, while the feed of others' changes cannot be followed: figures read longer "
+     "ago are read again before a badge is answered; 0: the flush interval"},
     {"new-repos-per-client", "N", "60", OPT_UINT, OFF(new_repos_per_minute), 1, 1000000, NULL,
      "new repos one client may create per minute (in bursts of up to N); more get 429"},
     {"shutdown-timeout", "MS", "10000", OPT_UINT, OFF(shutdown_timeout_ms), 0, 3600000, NULL,

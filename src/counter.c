@@ -47,6 +47,8 @@ struct entry {
     bool used;             /* read or hit since the clock hand passed (caches) */
     int64_t loaded_ms;     /* monotonic ms of the store's figures (counter_load); 0: never */
     uint64_t last_take;    /* the counter_take() that last took pending hits of it */
+    uint64_t last_inval;   /* the counter_invalidate() that last said it changed elsewhere */
+    uint32_t gen;          /* the generation its figures were read in; 0: none */
     struct counter_op *op; /* a pending set or delete, before every pending hit; or NULL */
     char key[];            /* NUL-terminated */
 };
@@ -66,8 +68,10 @@ struct counter_table {
     size_t max_repos;
     size_t cache_size; /* 0: not a cache */
     atomic_size_t nrepos;
-    atomic_size_t nentries; /* entries in memory, those reading as unknown included */
-    _Atomic uint64_t takes; /* counter_take() calls begun */
+    atomic_size_t nentries;  /* entries in memory, those reading as unknown included */
+    _Atomic uint32_t gen;    /* caches: figures read in this generation are current */
+    _Atomic uint64_t invals; /* counter_invalidate() calls */
+    _Atomic uint64_t takes;  /* counter_take() calls begun */
 };
 
 struct counter_table *counter_new(size_t max_repos)
@@ -248,8 +252,10 @@ static void add_pending(struct shard *s, struct entry *e, day_t day, uint64_t hi
 }
 
 /* Copies e's counts as seen on day into out. Called with e's shard locked. */
-static void view_of(const struct entry *e, day_t day, struct counter_view *out)
+static void view_of(struct counter_table *t, const struct entry *e, day_t day,
+                    struct counter_view *out)
 {
+    out->current = e->gen && e->gen == atomic_load(&t->gen);
     out->total = e->total;
     out->today = e->today_day == day ? e->today : 0;
     out->first_day = e->first_day;
@@ -304,7 +310,7 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
     if (day < e->first_day)
         e->first_day = day;
     add_pending(s, e, day, 1);
-    view_of(e, day, out);
+    view_of(t, e, day, out);
     /*
      * Read under the shard lock: take number N begins (and counts itself)
      * before it locks any shard, so a hit that sees N-1 here is in take N
@@ -335,8 +341,9 @@ bool counter_get(struct counter_table *t, const char *key, day_t day, struct cou
     struct entry *e = lock_find(t, key, &s, &h);
     bool known = e && !e->deleted;
     if (known)
-        view_of(e, day, out);
+        view_of(t, e, day, out);
     out->loaded_ms = e ? e->loaded_ms : 0;
+    out->current = e && e->gen && e->gen == atomic_load(&t->gen);
     if (e)
         e->used = true;
     pthread_mutex_unlock(&s->lock);
@@ -360,7 +367,8 @@ static void set_figures(struct counter_table *t, struct shard *s, struct entry *
             pending_day += e->pend[i].hits;
     }
     e->total = total + pending_total;
-    e->first_day = first_day;
+    if (first_day != COUNTER_NO_DAY)
+        e->first_day = first_day;
     if (day >= e->today_day) {
         e->today_day = day;
         e->today = day_hits + pending_day;
@@ -382,8 +390,15 @@ void counter_load(struct counter_table *t, const char *key, uint64_t total, day_
     pthread_mutex_unlock(&s->lock);
 }
 
+void counter_mark(struct counter_table *t, struct counter_mark *m)
+{
+    m->take = atomic_load(&t->takes);
+    m->inval = atomic_load(&t->invals);
+    m->gen = atomic_load(&t->gen);
+}
+
 void counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
-                     day_t day, uint64_t since_take)
+                     day_t day, const struct counter_mark *since)
 {
     uint64_t h;
     struct shard *s;
@@ -393,10 +408,12 @@ void counter_refresh(struct counter_table *t, const char *key, const struct coun
      * since the read began may or may not be in what was read, and the
      * flusher's write of them reads the figures back anyway.
      */
-    if (e && (e->op || e->last_take > since_take)) {
+    if (e && (e->op || e->last_take > since->take)) {
         pthread_mutex_unlock(&s->lock);
         return;
     }
+    /* Current only if nothing said it changed since the read began, in the same generation. */
+    bool current = !(e && e->last_inval > since->inval);
     if (stored) {
         set_figures(t, s, e, key, h, stored->total, stored->first_day, day, stored->today);
     } else if (e && !e->deleted) {
@@ -411,7 +428,26 @@ void counter_refresh(struct counter_table *t, const char *key, const struct coun
         }
         e->loaded_ms = monotime_ms();
     }
+    e = find(s, key, h);
+    e->gen = current ? since->gen : 0;
     pthread_mutex_unlock(&s->lock);
+}
+
+void counter_invalidate(struct counter_table *t, const char *key)
+{
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
+    if (e) {
+        e->gen = 0;
+        e->last_inval = atomic_fetch_add(&t->invals, 1) + 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void counter_invalidate_all(struct counter_table *t)
+{
+    atomic_fetch_add(&t->gen, 1);
 }
 
 uint64_t counter_last_take(struct counter_table *t)
@@ -520,7 +556,7 @@ void counter_set(struct counter_table *t, const char *key, uint64_t total, day_t
     e->today_day = today;
     e->today = today_hits;
     queue_op(s, e, op);
-    view_of(e, today, out);
+    view_of(t, e, today, out);
     pthread_mutex_unlock(&s->lock);
 }
 

@@ -37,6 +37,11 @@ struct counter_view {
      * found not to have, too.
      */
     int64_t loaded_ms;
+    /*
+     * A cache: its figures were read in the current generation and nothing
+     * has said since that the store changed them (counter_invalidate).
+     */
+    bool current;
 };
 
 enum counter_result {
@@ -72,7 +77,8 @@ bool counter_get(struct counter_table *t, const char *key, day_t day, struct cou
  * Sets key's counts as the store has them (at start-up, or after a shared
  * store reported its newer figures): total and day_hits for day. Hits
  * pending in this process are added on top. Loading ignores the repo limit:
- * repos that exist keep counting.
+ * repos that exist keep counting. A first_day of COUNTER_NO_DAY keeps the
+ * one known.
  */
 void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
                   day_t day, uint64_t day_hits);
@@ -167,15 +173,38 @@ size_t counter_size(struct counter_table *t);
  */
 void counter_make_cache(struct counter_table *t, size_t size);
 
+/* Where a cache stood when a read of the store began: see counter_refresh(). */
+struct counter_mark {
+    uint64_t take, inval;
+    uint32_t gen;
+};
+
+/* Fills *m with where t stands now; take before the read begins. */
+void counter_mark(struct counter_table *t, struct counter_mark *m);
+
 /*
  * A loader read key's figures from the store: stored (total, today = hits
- * on day, first_day), or NULL if the store does not have key. Applied like
- * counter_load() unless a set or delete is pending, or a counter_take()
- * after since_take took hits of key (what was read may or may not hold
- * them; the flusher's read-back after writing them is right either way).
+ * on day, first_day), or NULL if the store does not have key; the read
+ * began at since. Applied like counter_load() unless a set or delete is
+ * pending, or a counter_take() since took hits of key (what was read may or
+ * may not hold them; the flusher's read-back after writing them is right
+ * either way). The figures are current (counter_view.current) if read in
+ * the generation that is still current and not invalidated since.
  */
 void counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
-                     day_t day, uint64_t since_take);
+                     day_t day, const struct counter_mark *since);
+
+/*
+ * Another process changed key in the store: what the cache holds of it is
+ * not current any more (it is still shown while the store cannot be read).
+ */
+void counter_invalidate(struct counter_table *t, const char *key);
+
+/*
+ * Starts a new generation: nothing read before is current. For a reader of
+ * the store's changes that starts, or may have missed some.
+ */
+void counter_invalidate_all(struct counter_table *t);
 
 /*
  * Frees clean entries (no pending hits or op), least recently used first,

@@ -27,6 +27,14 @@
 #define FAIL_PAUSE_MS     250
 #define FAIL_PAUSE_MAX_MS 4000
 
+/* The follower: how long one read of the feed waits for a change, and its slack. */
+#define FEED_WAIT_MS  500
+#define FEED_SLACK_MS 250
+
+#define CHANGES_HELP                                                                               \
+    "Repos of the cache that another frontend changed in the shared store (read again at their "   \
+    "next badge), and times the whole cache was: the feed of changes was missed."
+
 #define LOADS_HELP                                                                                 \
     "Repos read from the shared store into the cache, by outcome: found, absent (the store has "   \
     "none), failed (the store did not answer; the badge showed what the cache knew)."
@@ -43,9 +51,19 @@ struct loader {
     _Atomic int64_t failing_until_ms; /* monotonic ms; requests before it are not queued */
     unsigned pause_ms;                /* the thread's: the next failure's pause */
 
+    /* The follower of the store's changes (loader_follow). */
+    struct store *feed;
+    const char *own; /* the writer id of this process's changes */
+    pthread_t follower;
+    struct store *warm; /* loader_warm(); the warmer closes it */
+    pthread_t warmer;
+    _Atomic int64_t current_until_ms; /* monotonic ms; caught up with the feed until then */
+    atomic_bool placed;               /* the follower has its place in the feed */
+
     pthread_mutex_t lock; /* guards what follows */
-    pthread_cond_t wake;
-    struct buf queue; /* keys, each NUL-terminated */
+    pthread_cond_t wake;  /* the loader thread's: a request, or stop */
+    pthread_cond_t halt;  /* the follower's pauses: stop (monotonic clock) */
+    struct buf queue;     /* keys, each NUL-terminated */
     size_t nqueued;
     uint64_t last; /* the number of the last request queued */
     bool stopping;
@@ -61,6 +79,11 @@ struct loader *loader_new(struct counter_table *table, struct store *store, size
     buf_init(&l->queue);
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->wake, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->halt, &ca);
+    pthread_condattr_destroy(&ca);
     return l;
 }
 
@@ -95,7 +118,7 @@ uint64_t loader_done(struct loader *l)
 struct fill {
     struct counter_table *table;
     day_t day;
-    uint64_t since_take;
+    struct counter_mark since;
     uint64_t found, absent;
 };
 
@@ -105,13 +128,13 @@ static void fill_one(void *arg, const char *key, const struct store_row *row)
     struct fill *f = arg;
     if (!row) {
         f->absent++;
-        counter_refresh(f->table, key, NULL, f->day, f->since_take);
+        counter_refresh(f->table, key, NULL, f->day, &f->since);
         return;
     }
     f->found++;
     struct counter_view stored = {
         .total = row->total, .today = row->day_hits, .first_day = row->first_day};
-    counter_refresh(f->table, key, &stored, f->day, f->since_take);
+    counter_refresh(f->table, key, &stored, f->day, &f->since);
 }
 
 /* Reads the n keys at keys in batches; false once the store fails (the rest is not read). */
@@ -119,9 +142,8 @@ static bool read_all(struct loader *l, const char **keys, size_t n)
 {
     for (size_t i = 0; i < n; i += LOADER_BATCH) {
         size_t m = n - i < LOADER_BATCH ? n - i : LOADER_BATCH;
-        struct fill f = {.table = l->table,
-                         .day = day_from_time(time(NULL)),
-                         .since_take = counter_last_take(l->table)};
+        struct fill f = {.table = l->table, .day = day_from_time(time(NULL))};
+        counter_mark(l->table, &f.since);
         char err[256] = "";
         enum store_result r =
             l->store->ops->load(l->store, keys + i, m, f.day, fill_one, &f, err, sizeof err);
@@ -186,9 +208,162 @@ static void *run(void *arg)
     return NULL;
 }
 
+void loader_follow(struct loader *l, struct store *feed, const char *own)
+{
+    l->feed = feed;
+    l->own = own;
+}
+
+/* store change callback: a repo another writer changed is not current here any more. */
+static void changed(void *arg, const char *writer, const char *key)
+{
+    struct loader *l = arg;
+    if (strcmp(writer, l->own) == 0)
+        return; /* ours: the flusher read its figures back */
+    counter_invalidate(l->table, key);
+    METRICS_INC("ghit_cache_changes_total", CHANGES_HELP, "what=\"repo\"");
+}
+
+/* Whether the loader is stopping; sleeps up to ms first (woken by loader_free). */
+static bool pause_unless_stopping(struct loader *l, unsigned ms)
+{
+    struct timespec until = monotime_deadline(ms);
+    pthread_mutex_lock(&l->lock);
+    while (!l->stopping && pthread_cond_timedwait(&l->halt, &l->lock, &until) != ETIMEDOUT)
+        ;
+    bool stop = l->stopping;
+    pthread_mutex_unlock(&l->lock);
+    return stop;
+}
+
+/*
+ * The follower thread: reads the feed of changes and invalidates what other
+ * writers changed. Its first read takes its place in the feed and starts a
+ * generation, so that figures read before it are not current; one that
+ * finds changes gone (it fell behind, or the feed was cut) starts another.
+ */
+static void *follow(void *arg)
+{
+    struct loader *l = arg;
+    char cursor[STORE_CURSOR_SIZE] = "";
+    unsigned pause = FAIL_PAUSE_MS;
+    bool failing = false;
+    while (!pause_unless_stopping(l, 0)) {
+        char err[256] = "";
+        bool lost, behind;
+        enum store_result r = l->feed->ops->changes(l->feed, cursor, FEED_WAIT_MS, changed, l,
+                                                    &lost, &behind, err, sizeof err);
+        if (r != STORE_OK) {
+            atomic_store(&l->current_until_ms, 0);
+            if (!failing)
+                log_warn("loader: cannot follow the store's changes (%s): repos are read again "
+                         "when older than --max-age",
+                         err);
+            failing = true;
+            if (pause_unless_stopping(l, pause))
+                break;
+            pause = pause * 2 < FAIL_PAUSE_MAX_MS ? pause * 2 : FAIL_PAUSE_MAX_MS;
+            continue;
+        }
+        if (failing)
+            log_info("loader: following the store's changes again");
+        failing = false;
+        pause = FAIL_PAUSE_MS;
+        if (!atomic_load(&l->placed) || lost) {
+            counter_invalidate_all(l->table);
+            if (lost) {
+                METRICS_INC("ghit_cache_changes_total", CHANGES_HELP, "what=\"all\"");
+                log_warn("loader: changes of the store were missed: every repo is read again");
+            }
+            atomic_store(&l->placed, true);
+        }
+        atomic_store(&l->current_until_ms,
+                     behind ? 0 : monotime_ms() + FEED_WAIT_MS + FEED_SLACK_MS);
+    }
+    store_close(l->feed);
+    return NULL;
+}
+
+void loader_warm(struct loader *l, struct store *store)
+{
+    l->warm = store;
+}
+
+/* What the warmer's scan fills. */
+struct warming {
+    struct counter_table *table;
+    struct counter_mark since;
+    day_t day;
+};
+
+/* store scan callback: one repo into the cache, as a load would. */
+static void warm_row(void *arg, const struct store_row *row)
+{
+    struct warming *w = arg;
+    struct counter_view stored = {
+        .total = row->total, .today = row->day_hits, .first_day = row->first_day};
+    counter_refresh(w->table, row->key, &stored, w->day, &w->since);
+}
+
+/* The warmer thread: once the follower has its place, every repo of the store into the cache. */
+static void *warm(void *arg)
+{
+    struct loader *l = arg;
+    if (loader_following(l, 5000)) {
+        struct warming w = {.table = l->table, .day = day_from_time(time(NULL))};
+        counter_mark(l->table, &w.since);
+        int64_t t0 = monotime_ms();
+        char err[256] = "";
+        if (l->warm->ops->scan(l->warm, w.day, warm_row, &w, err, sizeof err) == STORE_OK)
+            log_info("loader: read %zu repos into the cache in %lld ms", counter_size(l->table),
+                     (long long)(monotime_ms() - t0));
+        else
+            log_warn("loader: the cache starts empty: %s", err);
+    }
+    store_close(l->warm);
+    return NULL;
+}
+
+bool loader_following(struct loader *l, unsigned timeout_ms)
+{
+    int64_t until = monotime_ms() + timeout_ms;
+    while (l->feed && !atomic_load(&l->placed) && monotime_ms() < until)
+        if (pause_unless_stopping(l, 10))
+            break;
+    return atomic_load(&l->placed);
+}
+
+bool loader_current(struct loader *l)
+{
+    return monotime_ms() < atomic_load(&l->current_until_ms);
+}
+
+/* Stops and joins the threads that started (a failed loader_start, or loader_free). */
+static void stop_threads(struct loader *l, bool run_on, bool follower_on, bool warmer_on)
+{
+    pthread_mutex_lock(&l->lock);
+    l->stopping = true;
+    pthread_cond_signal(&l->wake);
+    pthread_cond_signal(&l->halt);
+    pthread_mutex_unlock(&l->lock);
+    if (run_on)
+        pthread_join(l->thread, NULL);
+    if (follower_on)
+        pthread_join(l->follower, NULL); /* it closes the feed's store */
+    if (warmer_on)
+        pthread_join(l->warmer, NULL); /* and this one the scan's */
+}
+
 int loader_start(struct loader *l)
 {
+    bool follower = l->feed != NULL, warmer = follower && l->warm;
     int rc = pthread_create(&l->thread, NULL, run, l);
+    if (rc == 0 && follower && (rc = pthread_create(&l->follower, NULL, follow, l)) != 0) {
+        stop_threads(l, true, false, false);
+    } else if (rc == 0 && warmer && (rc = pthread_create(&l->warmer, NULL, warm, l)) != 0) {
+        stop_threads(l, true, true, false);
+        l->feed = NULL; /* closed by the follower */
+    }
     if (rc != 0) {
         errno = rc;
         return -1;
@@ -202,15 +377,15 @@ void loader_free(struct loader *l)
     if (!l)
         return;
     if (l->running) {
-        pthread_mutex_lock(&l->lock);
-        l->stopping = true;
-        pthread_cond_signal(&l->wake);
-        pthread_mutex_unlock(&l->lock);
-        pthread_join(l->thread, NULL);
+        stop_threads(l, true, l->feed != NULL, l->feed && l->warm);
+    } else {
+        store_close(l->feed);
+        store_close(l->warm);
     }
     store_close(l->store);
     buf_fini(&l->queue);
     pthread_cond_destroy(&l->wake);
+    pthread_cond_destroy(&l->halt);
     pthread_mutex_destroy(&l->lock);
     free(l);
 }

@@ -53,6 +53,34 @@ uint64_t loader_request(struct loader *l, const char *key);
 /* The number of the last request done. */
 uint64_t loader_done(struct loader *l);
 
+/*
+ * Also follows feed's changes (a store of its own, which l closes), those
+ * not written under the id own points to: what another writer changed is
+ * not current any more in the cache (counter_invalidate). Before
+ * loader_start().
+ */
+void loader_follow(struct loader *l, struct store *feed, const char *own);
+
+/*
+ * Waits at most timeout_ms until the follower has its place in the feed
+ * (figures read after it are current); false if it has not.
+ */
+bool loader_following(struct loader *l, unsigned timeout_ms);
+
+/*
+ * Whether the follower is caught up now: a repo whose figures are current
+ * (counter_view.current) needs no read, whatever their age.
+ */
+bool loader_current(struct loader *l);
+
+/*
+ * Also fills the cache once, at start, with every repo of the store (read
+ * with scan, on store, which l closes), in a thread of its own once the
+ * follower has its place, so that the figures are current. For a store
+ * that holds no more repos than the cache. Before loader_start().
+ */
+void loader_warm(struct loader *l, struct store *store);
+
 /* Stops the thread (requests still queued are done, as failed) and frees l. */
 void loader_free(struct loader *l);
 

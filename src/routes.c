@@ -130,7 +130,13 @@ static bool wait_for_load(const struct app *app, const char *key, const struct c
 {
     if (!app->loader || req->resumed)
         return false;
-    if (v->loaded_ms && monotime_ms() - v->loaded_ms <= (int64_t)app->max_age_ms)
+    /*
+     * While the loader follows the others' changes, figures are good until
+     * one comes (current); else until --max-age.
+     */
+    if (loader_current(app->loader)
+            ? v->current
+            : v->loaded_ms && monotime_ms() - v->loaded_ms <= (int64_t)app->max_age_ms)
         return false;
     res->wait_load = loader_request(app->loader, key);
     return res->wait_load != 0;

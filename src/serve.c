@@ -215,6 +215,16 @@ static int serve(struct config *options)
         if (!reader)
             goto refused;
         loader = loader_new(table, reader, LOADER_QUEUE);
+        /* Each on a connection of its own: the feed's reads block, the scan takes seconds. */
+        struct store *feed = store_redis_open_loader(cfg.db, err, sizeof err);
+        if (!feed)
+            goto refused;
+        loader_follow(loader, feed, store_redis_frontend_id(store));
+        struct store *scan = store_redis_open_loader(cfg.db, err, sizeof err);
+        if (!scan)
+            goto refused;
+        store_redis_scan_limit(scan, cfg.cache_repos - cfg.cache_repos / 8);
+        loader_warm(loader, scan);
     } else {
         scanned = store->ops->scan(store, load.day, load_row, &load, why, sizeof why);
     }

@@ -34,11 +34,14 @@ struct store_delta {
     uint64_t hits;
 };
 
+/* A first day a shared store's apply did not read: keep the one known (COUNTER_NO_DAY too). */
+#define STORE_NO_DAY ((day_t)-1)
+
 /* One repo as the store has it. */
 struct store_row {
     const char *key;
     uint64_t total;
-    day_t first_day;
+    day_t first_day;   /* or, reported by apply, STORE_NO_DAY */
     uint64_t day_hits; /* hits on the day asked about */
 };
 
@@ -47,6 +50,12 @@ typedef void store_row_fn(void *arg, const struct store_row *row);
 
 /* Receives one key asked for by load: its row, or NULL if the store does not have it. */
 typedef void store_load_fn(void *arg, const char *key, const struct store_row *row);
+
+/* Receives one repo another writer changed: writer is its id (store_redis_frontend_id). */
+typedef void store_change_fn(void *arg, const char *writer, const char *key);
+
+/* Where a reader of changes stands (an opaque position in the store's feed). */
+#define STORE_CURSOR_SIZE 48
 
 /* --- whole repos: set, delete, export and import (issue 10) --- */
 
@@ -140,6 +149,16 @@ struct store_ops {
      */
     enum store_result (*load)(struct store *s, const char *const *keys, size_t n, day_t day,
                               store_load_fn *fn, void *arg, char *err, size_t errlen);
+    /*
+     * Optional, a shared store's (issue 8): calls fn for every repo a writer
+     * changed after cursor, waiting at most wait_ms for one, and moves cursor
+     * on. An empty cursor is set to now. *lost: changes after cursor are no
+     * longer kept (the reader fell too far behind): any repo may have changed.
+     * *behind: there are more changes to read at once.
+     */
+    enum store_result (*changes)(struct store *s, char cursor[STORE_CURSOR_SIZE], unsigned wait_ms,
+                                 store_change_fn *fn, void *arg, bool *lost, bool *behind,
+                                 char *err, size_t errlen);
     /* Optional: fills *out. Called by the flusher only. */
     void (*stats)(struct store *s, struct store_stats *out);
     /*
@@ -228,6 +247,12 @@ struct store *store_redis_open(const char *where, char *err, size_t errlen);
 struct store *store_redis_open_readonly(const char *where, char *err, size_t errlen);
 /* For a cache's loader: read-only, and connects at its first call (Redis may be down now). */
 struct store *store_redis_open_loader(const char *where, char *err, size_t errlen);
+
+/* The id under which s (a Redis store) writes now: its changes in the feed carry it. */
+const char *store_redis_frontend_id(struct store *s);
+
+/* Makes scan of s (a Redis store) stop after about n repos (a warm-up of a cache of n). */
+void store_redis_scan_limit(struct store *s, size_t n);
 
 /*
  * ghit redis init: makes ghit:epoch on an empty Redis. 0 if made, 1 if it

@@ -50,6 +50,16 @@
 #define R_SIZE     (REPO_KEY_SIZE * 3)
 #define EPOCH_KEY  "ghit:epoch"
 #define SCAN_COUNT "1000"
+/*
+ * The stream of the repos each applied chunk changed, for the other
+ * frontends' caches, and its length: about 1,000 chunks (a chunk is at most
+ * CHUNK_MAX names, some 30 bytes each: at most about 30 MB), some seconds of
+ * the busiest flushes. A reader further behind than that reads every repo
+ * again.
+ */
+#define FEED_KEY    "ghit:feed"
+#define FEED_MAXLEN "1000"
+#define FEED_READ   "64" /* entries one XREAD takes at most */
 /* Applied chunks kept to send again to a Redis that lost them (design 5.2): this long, this big. */
 #define REPLAY_MS    30000
 #define REPLAY_BYTES (64u << 20)
@@ -89,6 +99,7 @@ struct redis_store {
     struct chunk *window; /* applied, the last REPLAY_MS of them; in seq order, before owed */
     size_t nwindow, window_cap, window_bytes;
     uint64_t replayed; /* chunks sent again to a Redis that had lost them */
+    size_t scan_limit; /* scan stops after about this many repos; 0: none */
     const char *cause;
     uint64_t applied, duplicates; /* chunks: applied, answered "already applied" */
 };
@@ -461,7 +472,7 @@ static void build_apply(struct redis_store *s, const struct chunk *c, struct arg
 {
     /* The distinct days of the chunk: today and yesterday, or more after an outage. */
     day_t *days = xcalloc(c->n + 1, sizeof *days);
-    size_t *dayidx = xcalloc(c->n + 1, sizeof *dayidx), ndays = 0, numkeys = 4;
+    size_t *dayidx = xcalloc(c->n + 1, sizeof *dayidx), ndays = 0, numkeys = 5;
     for (size_t i = 0; i < c->n; i++) {
         size_t j = 0;
         while (j < ndays && days[j] != c->d[i].day)
@@ -494,6 +505,7 @@ static void build_apply(struct redis_store *s, const struct chunk *c, struct arg
         if (c->d[i].day != c->today)
             add_arg(a, "repo:%s:%s", today, r);
     }
+    add_arg(a, FEED_KEY);
     add_arg(a, "%s", s->epoch);
     add_arg(a, "%" PRIu64, c->seq);
     add_arg(a, FE_TTL);
@@ -510,6 +522,8 @@ static void build_apply(struct redis_store *s, const struct chunk *c, struct arg
         add_arg(a, "%zu", dayidx[i] + 1);
         add_arg(a, "%" PRIu64, c->d[i].hits);
     }
+    add_arg(a, "%s", s->id);
+    add_arg(a, FEED_MAXLEN);
     args_finish(a);
     free(days);
     free(dayidx);
@@ -531,7 +545,9 @@ static void report_rows(const struct chunk *c, const redisReply *r, store_row_fn
         const redisReply *t = rows->element[3 * i], *d = rows->element[3 * i + 1],
                          *f = rows->element[3 * i + 2];
         day_t first = c->d[i].day, parsed;
-        if (f->type == REDIS_REPLY_STRING && !day_parse(f->str, &parsed))
+        if (f->type == REDIS_REPLY_STRING && f->len == 0)
+            first = STORE_NO_DAY; /* the repo had hits: its first day is known */
+        else if (f->type == REDIS_REPLY_STRING && !day_parse(f->str, &parsed))
             first = parsed;
         struct store_row row = {
             .key = c->d[i].key,
@@ -951,7 +967,7 @@ static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *f
     if (connect_redis(s, err, errlen) < 0)
         return STORE_RETRY;
     char cursor[32] = "0";
-    size_t skipped = 0;
+    size_t skipped = 0, seen = 0;
     do {
         const char *argv[] = {"SSCAN", "repos", cursor, "COUNT", SCAN_COUNT};
         redisReply *r = command(s, 5, argv, err, errlen);
@@ -964,11 +980,12 @@ static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *f
             return STORE_FAILED;
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        seen += r->element[1]->elements;
         int ret = scan_members(s, r->element[1], day, fn, arg, &skipped, err, errlen);
         freeReplyObject(r);
         if (ret < 0)
             return STORE_RETRY;
-    } while (strcmp(cursor, "0") != 0);
+    } while (strcmp(cursor, "0") != 0 && !(s->scan_limit && seen >= s->scan_limit));
     if (skipped)
         log_warn("redis: skipped %zu members of repos that are not ghit repo names (2015 data "
                  "to import)",
@@ -1056,6 +1073,10 @@ static void redis_close(struct store *st)
     free(s);
 }
 
+static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSOR_SIZE],
+                                       unsigned wait_ms, store_change_fn *fn, void *arg, bool *lost,
+                                       bool *behind, char *err, size_t errlen);
+
 static const struct store_ops redis_ops = {
     .name = "redis",
     .shared = true,
@@ -1063,6 +1084,7 @@ static const struct store_ops redis_ops = {
     .apply = redis_apply,
     .check = redis_check,
     .load = redis_load,
+    .changes = redis_changes,
     .close = redis_close,
     .cause = redis_cause,
 };
@@ -1166,4 +1188,138 @@ int store_redis_init(const char *where, char *msg, size_t n)
 void store_redis_redact(const char *where, char *out, size_t n)
 {
     redact(where, out, n);
+}
+
+/* --- the feed of changes, for the other frontends' caches ---------------------------------- */
+
+/* Parses a stream id, "MS-SEQ", into id; false if it is not one. */
+static bool stream_id(const char *text, uint64_t id[2])
+{
+    char *end;
+    id[0] = strtoull(text, &end, 10);
+    if (*end != '-')
+        return false;
+    id[1] = strtoull(end + 1, &end, 10);
+    return *end == '\0';
+}
+
+/* Whether XINFO STREAM's answer says an entry after the stream id at was trimmed. */
+static bool trimmed_after(const redisReply *info, const uint64_t at[2])
+{
+    if (info->type != REDIS_REPLY_ARRAY)
+        return false; /* no stream yet */
+    for (size_t i = 0; i + 1 < info->elements; i += 2) {
+        const redisReply *k = info->element[i], *v = info->element[i + 1];
+        uint64_t gone[2];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, "max-deleted-entry-id") == 0 &&
+            v->type == REDIS_REPLY_STRING && stream_id(v->str, gone))
+            return gone[0] > at[0] || (gone[0] == at[0] && gone[1] > at[1]);
+    }
+    return false;
+}
+
+/* Reports the repos of one feed entry (its fields: fe ID r "R R ..."). */
+static void report_entry(const redisReply *fields, store_change_fn *fn, void *arg)
+{
+    const char *fe = "", *names = NULL;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(k->str, "fe") == 0)
+            fe = v->str;
+        else if (strcmp(k->str, "r") == 0)
+            names = v->str;
+    }
+    for (const char *p = names; p && *p;) {
+        size_t len = strcspn(p, " ");
+        char name[R_SIZE], raw[R_SIZE], key[REPO_KEY_SIZE];
+        if (len < sizeof name) {
+            memcpy(name, p, len);
+            name[len] = '\0';
+            size_t n = redis_key_unescape(name, raw, sizeof raw);
+            if (n != (size_t)-1 && !repo_key_parse(raw, n, key))
+                fn(arg, fe, key);
+        }
+        p += len + (p[len] == ' ');
+    }
+}
+
+/* store changes: XREAD of ghit:feed after cursor; XINFO says whether some were trimmed. */
+static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSOR_SIZE],
+                                       unsigned wait_ms, store_change_fn *fn, void *arg, bool *lost,
+                                       bool *behind, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    *lost = *behind = false;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    if (!cursor[0]) {
+        const char *argv[] = {"XREVRANGE", FEED_KEY, "+", "-", "COUNT", "1"};
+        redisReply *r = command(s, 6, argv, err, errlen);
+        if (!r)
+            return STORE_RETRY;
+        const redisReply *e =
+            r->type == REDIS_REPLY_ARRAY && r->elements == 1 ? r->element[0] : NULL;
+        bool have = e && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+                    e->element[0]->type == REDIS_REPLY_STRING;
+        snprintf(cursor, STORE_CURSOR_SIZE, "%s", have ? e->element[0]->str : "0-0");
+        freeReplyObject(r);
+        return STORE_OK;
+    }
+    /* Blocking for at most half the timeout leaves the answer time to come. */
+    unsigned wait = wait_ms < s->url.timeout_ms / 2 ? wait_ms : s->url.timeout_ms / 2;
+    char block[16];
+    snprintf(block, sizeof block, "%u", wait ? wait : 1);
+    const char *info[] = {"XINFO", "STREAM", FEED_KEY};
+    const char *read[] = {"XREAD", "COUNT", FEED_READ, "BLOCK", block, "STREAMS", FEED_KEY, cursor};
+    redisAppendCommandArgv(s->c, 3, info, NULL);
+    redisAppendCommandArgv(s->c, 8, read, NULL);
+    redisReply *ri = NULL, *rr = NULL;
+    if (redisGetReply(s->c, (void **)&ri) != REDIS_OK ||
+        redisGetReply(s->c, (void **)&rr) != REDIS_OK) {
+        snprintf(err, errlen, "Redis at %s did not answer XREAD: %s", s->where, s->c->errstr);
+        s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
+        disconnect(s);
+        freeReplyObject(ri);
+        return STORE_RETRY;
+    }
+    uint64_t at[2];
+    enum store_result res = STORE_OK;
+    if (!stream_id(cursor, at) || rr->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis at %s refused XREAD of %s: %.100s", s->where, FEED_KEY,
+                 rr->type == REDIS_REPLY_ERROR ? rr->str : cursor);
+        s->cause = "refused";
+        res = STORE_RETRY;
+    } else {
+        *lost = trimmed_after(ri, at);
+        const redisReply *entries = rr->type == REDIS_REPLY_ARRAY && rr->elements == 1 &&
+                                            rr->element[0]->type == REDIS_REPLY_ARRAY &&
+                                            rr->element[0]->elements == 2
+                                        ? rr->element[0]->element[1]
+                                        : NULL;
+        for (size_t i = 0; entries && i < entries->elements; i++) {
+            const redisReply *e = entries->element[i];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[0]->type != REDIS_REPLY_STRING ||
+                e->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            report_entry(e->element[1], fn, arg);
+            snprintf(cursor, STORE_CURSOR_SIZE, "%s", e->element[0]->str);
+        }
+        *behind = entries && entries->elements >= (size_t)atoi(FEED_READ);
+    }
+    freeReplyObject(ri);
+    freeReplyObject(rr);
+    return res;
+}
+
+const char *store_redis_frontend_id(struct store *st)
+{
+    return ((struct redis_store *)st)->id;
+}
+
+void store_redis_scan_limit(struct store *st, size_t n)
+{
+    ((struct redis_store *)st)->scan_limit = n;
 }

@@ -1,13 +1,19 @@
--- ghit_apply v1: one chunk of (repo, day, hits) deltas from one frontend, exactly once.
+-- ghit_apply v2: one chunk of (repo, day, hits) deltas from one frontend, exactly once.
 -- (shared/design/redis.md, section 1.3; compiled into ghit by store_redis_lua.S.)
 -- KEYS[1] ghit:epoch  KEYS[2] ghit:fe:<frontend-id>  KEYS[3] repos  KEYS[4] ghit:first
 -- KEYS[5 .. 4+ndays] repos:<day> for each distinct day in the chunk
 -- then per delta: repo:<R>, repo:<day>:<R> and, only when day ~= today, repo:<today>:<R>
+-- and last ghit:feed
 -- ARGV[1] epoch  ARGV[2] seq  ARGV[3] ttl of the frontend key (s)  ARGV[4] today
 -- ARGV[5] ndays  ARGV[6] n  ARGV[7 .. 6+ndays] the days
--- then per delta: R, day index (1-based), hits
+-- then per delta: R, day index (1-based), hits; then the frontend id and the feed's length
+-- An applied chunk appends its repos to the stream ghit:feed ({fe, r: the R's, space-separated}),
+-- so that the other frontends know which repos of their caches changed (v2).
 -- Every write after the gate is a pcall: a key of the wrong type loses only its own hits.
 -- Reply: {1 applied | 0 already applied, hw, {total, today_hits, first_day, ...} per delta, {errors}}
+-- first_day is '' (unknown: keep yours) for a repo that had hits before, on today: the
+-- sets and ghit:first are written only when a repo or its day is new (a total or day count
+-- that was 0), which saves three of five commands a delta on the common path.
 -- Errors (nothing written): GHITEPOCH <have>, GHITGAP <hw>; and whatever Redis refuses
 -- before the first write (OOM, READONLY, MISCONF, NOREPLICAS, BUSY, LOADING).
 local have = redis.call('GET', KEYS[1])
@@ -27,7 +33,7 @@ if apply then
 end
 local today, ndays, n = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local k, a = 4 + ndays, 6 + ndays        -- cursors into KEYS and ARGV
-local rows, errs = {}, {}
+local rows, errs, names = {}, {}, {}
 local function num(v, key)
   if type(v) == 'table' then errs[#errs + 1] = key .. ' ' .. v.err; return 0 end
   return tonumber(v or 0) or 0
@@ -39,11 +45,19 @@ for i = 1, n do
   local kt, kd = KEYS[k + 1], KEYS[k + 2]
   k = k + 2
   local t, d
+  local fresh = not apply or day ~= today -- first day to read (and maybe lower)
   if apply then
+    local h = tonumber(hits)
     t = num(redis.pcall('INCRBY', kt, hits), kt)
     d = num(redis.pcall('INCRBY', kd, hits), kd)
-    redis.pcall('SADD', KEYS[3], r)
-    redis.pcall('SADD', KEYS[4 + di], r)
+    if t <= h then
+      redis.pcall('SADD', KEYS[3], r) -- a new repo (a member ever since, otherwise)
+      fresh = true
+    end
+    if d <= h then
+      redis.pcall('SADD', KEYS[4 + di], r)
+    end
+    names[#names + 1] = r
   else
     t = num(redis.pcall('GET', kt), kt)
     d = num(redis.pcall('GET', kd), kd)
@@ -52,12 +66,21 @@ for i = 1, n do
     k = k + 1
     d = num(redis.pcall('GET', KEYS[k]), KEYS[k])
   end
-  local f = redis.pcall('HGET', KEYS[4], r)
-  if type(f) == 'table' then errs[#errs + 1] = KEYS[4] .. ' ' .. f.err; f = false end
-  if apply and (not f or day < f) then
-    redis.pcall('HSET', KEYS[4], r, day)
-    f = day
+  local f = ''
+  if fresh then
+    f = redis.pcall('HGET', KEYS[4], r)
+    if type(f) == 'table' then errs[#errs + 1] = KEYS[4] .. ' ' .. f.err; f = false end
+    if apply and (not f or day < f) then
+      redis.pcall('HSET', KEYS[4], r, day)
+      f = day
+    end
+    f = f or day
   end
-  rows[#rows + 1] = t; rows[#rows + 1] = d; rows[#rows + 1] = f or day
+  rows[#rows + 1] = t; rows[#rows + 1] = d; rows[#rows + 1] = f
+end
+if apply then
+  local x = redis.pcall('XADD', KEYS[#KEYS], 'MAXLEN', '~', ARGV[#ARGV], '*', 'fe', ARGV[#ARGV - 1],
+                        'r', table.concat(names, ' '))
+  if type(x) == 'table' then errs[#errs + 1] = KEYS[#KEYS] .. ' ' .. x.err end
 end
 return {apply and 1 or 0, apply and seq or hw, rows, errs}

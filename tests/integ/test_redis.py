@@ -197,6 +197,8 @@ def apply_chunk(c, sha, epoch, fe, seq, today, deltas):
         keys += ["repo:" + r_, "repo:%s:%s" % (d, r_)]
         keys += ["repo:%s:%s" % (today, r_)] if d != today else []
         argv += [r_, days.index(d) + 1, h]
+    keys.append("ghit:feed")
+    argv += [fe, 1000]
     return c.evalsha(sha, len(keys), *keys, *argv)
 
 
@@ -218,6 +220,8 @@ def test_apply_script_exactly_once_gate(make_redis):
     assert apply_chunk(c, sha, "E", "fe1", 1, today, [("a%2Fb", today, 5)]) == [
         0, 1, [5, 5, today], []]
     assert c.get("repo:a%2Fb") == "5" and c.get("ghit:fe:fe1") == "1"
+    # Applied once, told once to the other frontends' caches.
+    assert [e[1] for e in c.xrange("ghit:feed")] == [{"fe": "fe1", "r": "a%2Fb"}]
     assert 0 < c.ttl("ghit:fe:fe1") <= 2592000
     # Another frontend has its own sequence; yesterday's hits report today's count.
     assert apply_chunk(c, sha, "E", "fe2", 1, today, [("a%2Fb", yday, 2)]) == [
@@ -227,7 +231,8 @@ def test_apply_script_exactly_once_gate(make_redis):
     # A key of the wrong type loses its own hits only, and says so.
     c.set("repo:bad%2Fx", "junk")
     res = apply_chunk(c, sha, "E", "fe1", 2, today, [("bad%2Fx", today, 1), ("a%2Fb", today, 1)])
-    assert res[0] == 1 and res[2][3:] == [8, 6, yday] and "repo:bad%2Fx" in res[3][0]
+    # a%2Fb had hits today: its first day is not read again ('' : keep yours).
+    assert res[0] == 1 and res[2][3:] == [8, 6, ""] and "repo:bad%2Fx" in res[3][0]
     # Refused before the first write (OOM): nothing changed, the same seq applies later.
     c.config_set("maxmemory", 1)
     try:

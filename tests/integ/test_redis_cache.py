@@ -199,3 +199,28 @@ def test_hits_kept_during_an_outage_are_bounded_by_the_cache(make_redis, make_fr
     assert c.get("repo:" + R("down/r1399")) is None
     assert sum(int(v) for v in c.mget(["repo:" + R("down/r%d" % i) for i in range(1400)])
                if v) == statuses[200] + 1
+
+
+def test_the_feed_tells_a_frontend_what_the_others_changed(make_redis, make_front):
+    # --max-age of an hour: only the feed of changes can make b read the repo again.
+    r = make_redis()
+    a = make_front("--max-age", "3600000", db=r.url, flush_interval=100)
+    b = make_front("--max-age", "3600000", db=r.url, flush_interval=100)
+    assert shown(a, "fed/repo")[0] == "1"
+    wait_for("a's hit in Redis", lambda: r.client().get("repo:" + R("fed/repo")) == "1")
+    assert shown(b, "fed/repo")[0] == "2"
+    wait_for("b's hit in Redis", lambda: r.client().get("repo:" + R("fed/repo")) == "2")
+    time.sleep(0.05)  # the feed reaches a within a round trip
+    for i in range(3, 6):
+        assert shown(a, "fed/repo")[0] == str(i)  # a is told of b's hit too
+        wait_for("a's hit in Redis", lambda: r.client().get("repo:" + R("fed/repo")) == str(i))
+        time.sleep(0.05)
+    assert shown(b, "fed/repo")[0] == "6"
+    # Repos only b serves are never read again: they stay current between flushes.
+    for i in range(2, 30):
+        assert shown(b, "own/repo")[0] == str(i - 1)
+    assert metric(b, "ghit_loads_total")['{outcome="absent"}'] == 1  # own/repo, once
+    assert metric(b, "ghit_cache_changes_total")['{what="repo"}'] >= 3
+    for f in (a, b):
+        f.stop()
+    assert r.client().get("repo:" + R("fed/repo")) == "6"

@@ -352,24 +352,26 @@ static void refresh_loads_figures_unless_hits_were_taken_since(void)
     /* Unknown here: its hit counts, its total unknown (loaded_ms 0). */
     counter_hit(t, "a/b", 100, &v);
     CHECK_INT(v.loaded_ms, 0);
-    uint64_t since = counter_last_take(t);
+    struct counter_mark since;
+    counter_mark(t, &since);
     struct counter_view stored = {.total = 40, .today = 4, .first_day = 90};
-    counter_refresh(t, "a/b", &stored, 100, since);
+    counter_refresh(t, "a/b", &stored, 100, &since);
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 41); /* the store's 40 and the pending hit */
     CHECK_INT(v.today, 5);
     CHECK_INT(v.first_day, 90);
     CHECK(v.loaded_ms > 0);
     /* A read begun before a take of its hits may or may not hold them: not applied. */
-    since = counter_last_take(t);
+    counter_mark(t, &since);
     size_t taken = 0;
     counter_take(t, count_cb, NULL, &taken);
     stored.total = 999;
-    counter_refresh(t, "a/b", &stored, 100, since);
+    counter_refresh(t, "a/b", &stored, 100, &since);
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 41);
     /* Absent from the store: reads as unknown, with the time it was found so. */
-    counter_refresh(t, "x/y", NULL, 100, counter_last_take(t));
+    counter_mark(t, &since);
+    counter_refresh(t, "x/y", NULL, 100, &since);
     CHECK(!counter_get(t, "x/y", 100, &v));
     CHECK(v.loaded_ms > 0);
     CHECK_INT(counter_size(t), 1);
@@ -377,6 +379,43 @@ static void refresh_loads_figures_unless_hits_were_taken_since(void)
     CHECK_INT(counter_hit(t, "x/y", 100, &v), COUNTER_OK);
     CHECK_INT(v.total, 1);
     CHECK(v.loaded_ms > 0); /* a new repo: its count is known */
+    counter_free(t);
+}
+
+static void figures_are_current_until_invalidated_or_a_new_generation(void)
+{
+    struct counter_table *t = counter_new(0);
+    counter_make_cache(t, 1000);
+    struct counter_view v, stored = {.total = 7, .today = 1, .first_day = 90};
+    struct counter_mark since;
+    /* Generation 0: nobody follows the store's changes, nothing is current. */
+    counter_mark(t, &since);
+    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.current);
+    counter_invalidate_all(t); /* a follower takes its place */
+    counter_mark(t, &since);
+    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(v.current);
+    CHECK_INT(counter_hit(t, "a/b", 100, &v), COUNTER_OK);
+    CHECK(v.current); /* our own hits keep it current */
+    counter_invalidate(t, "a/b");
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.current);
+    CHECK_INT(v.total, 8); /* still shown while the store cannot be read */
+    /* A read that began before an invalidation is not current, whatever it found. */
+    counter_mark(t, &since);
+    counter_invalidate(t, "a/b");
+    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.current);
+    /* Nor one begun in an older generation. */
+    counter_mark(t, &since);
+    counter_invalidate_all(t);
+    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.current);
     counter_free(t);
 }
 
@@ -393,5 +432,6 @@ int main(void)
     RUN(a_cache_frees_clean_entries_and_keeps_dirty_ones);
     RUN(a_table_that_is_not_a_cache_never_frees);
     RUN(refresh_loads_figures_unless_hits_were_taken_since);
+    RUN(figures_are_current_until_invalidated_or_a_new_generation);
     return test_main_end("counter");
 }
