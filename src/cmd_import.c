@@ -237,8 +237,7 @@ static int write_all(const char *db, const struct input *in, bool replace)
             puts[i] = (struct store_put){replace ? STORE_PUT_SET : STORE_PUT_ADD,
                                          {it->key, it->total, it->first_day, it->days, it->ndays}};
         }
-        status =
-            store->ops->write(store, puts, in->n, NULL, 0, err, sizeof err) == STORE_OK ? 0 : 1;
+        status = store_write(store, puts, in->n, err, sizeof err) == STORE_OK ? 0 : 1;
         free(puts);
         store_close(store);
         if (status)

@@ -74,7 +74,7 @@ static int change_directly(const struct change *ch)
     } else if (r == STORE_OK) {
         struct store_put p = {ch->del ? STORE_PUT_DELETE : STORE_PUT_SET,
                               {ch->key, ch->total, f.first_day, NULL, 0}};
-        r = store->ops->write(store, &p, 1, NULL, 0, err, sizeof err);
+        r = store_write(store, &p, 1, err, sizeof err);
         status = r == STORE_OK ? 0 : 1;
     }
     store_close(store);

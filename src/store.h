@@ -72,6 +72,12 @@ enum store_put_mode {
 struct store_put {
     enum store_put_mode mode;
     struct store_repo repo;
+    /*
+     * The change's number, from 1, the same when a failed write is made
+     * again with it; 0: none. A shared store (Redis) that may have written
+     * it already then only sends again the copy it sent (exactly once).
+     */
+    uint64_t id;
 };
 
 /* Receives repos; what repo points to lives only for the call. */
@@ -206,6 +212,16 @@ struct store *store_open_readonly(const char *where, char *err, size_t errlen);
  * (SQLite's WAL lets readers run beside the writer). Close with store_close().
  */
 struct store *store_open_reader(const char *where, char *err, size_t errlen);
+
+/*
+ * A command's write (set, delete, import): s->ops->write, made again, with
+ * the same puts, up to a few times over some seconds while a shared store
+ * answers STORE_RETRY (a Redis that stalled or dropped the connection), so
+ * that a chunk in doubt is resolved, exactly once, rather than left half
+ * done. Puts without an id are given ids 1, 2, ... first (p is changed).
+ */
+enum store_result store_write(struct store *s, struct store_put *p, size_t n, char *err,
+                              size_t errlen);
 
 /*
  * The Redis backend (issue 8): where is redis://[[USER]:PASSWORD@]HOST[:PORT][/N]
