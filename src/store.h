@@ -142,6 +142,15 @@ struct store_ops {
      * Makes n puts, in order, then adds nd deltas, all in one transaction
      * or none of it (issue 10: set, delete, import). Called by the flusher,
      * or by a command that holds the store alone.
+     *
+     * Redis has no transaction that size: it applies the puts, then the
+     * deltas, in chunks (about 1,000 puts or days each), each chunk atomic
+     * and exactly once (store_redis.c), while frontends write beside it. A
+     * write that fails part way (STORE_RETRY: Redis stalled or went away)
+     * has applied a prefix of its chunks, in order, and may apply the one
+     * in doubt later. Made again with the same puts (the same ids) and
+     * deltas on the same store, it finishes the rest without applying a
+     * chunk twice; a command that gives up has left that prefix written.
      */
     enum store_result (*write)(struct store *s, const struct store_put *p, size_t n,
                                const struct store_delta *d, size_t nd, char *err, size_t errlen);
@@ -227,7 +236,7 @@ enum store_result store_write(struct store *s, struct store_put *p, size_t n, ch
  * The Redis backend (issue 8): where is redis://[[USER]:PASSWORD@]HOST[:PORT][/N]
  * or unix:///PATH[?db=N] (redis_url.h). Open starts even if Redis cannot be
  * reached (it connects at the next write), and refuses a Redis that holds
- * data that is not ghit's, or refuses its password. Write, export and the
+ * data that is not ghit's, or refuses its password. Export and the
  * statistics operations are not built for it yet (NULL).
  */
 struct store *store_redis_open(const char *where, char *err, size_t errlen);

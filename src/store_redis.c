@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -56,8 +57,12 @@
 /* The scripts, compiled in by store_redis_lua.S, each followed by a NUL. */
 extern const char store_redis_apply_lua[], store_redis_apply_lua_end[];
 extern const char store_redis_check_lua[], store_redis_check_lua_end[];
+extern const char store_redis_write_lua[], store_redis_write_lua_end[];
 
-/* Deltas sent under one (frontend id, seq), kept until Redis says they are applied. */
+/*
+ * Deltas, or whole-repo puts (a write), sent under one (frontend id, seq),
+ * kept until Redis says they are applied.
+ */
 struct chunk {
     uint64_t seq;
     day_t today;
@@ -65,6 +70,9 @@ struct chunk {
     size_t n;
     struct store_delta *d; /* keys point into keys */
     char *keys;
+    size_t np;           /* puts (store_redis_write.lua), whose keys point into keys */
+    struct store_put *p; /* NULL in a chunk of deltas */
+    struct store_day *days;
 };
 
 struct redis_store {
@@ -267,8 +275,22 @@ static void drop_owed(struct redis_store *s, size_t from)
     for (size_t i = from; i < s->nowed; i++) {
         free(s->owed[i].d);
         free(s->owed[i].keys);
+        free(s->owed[i].p);
+        free(s->owed[i].days);
     }
     s->nowed = from;
+}
+
+/* A new owed chunk at the end of the list, numbered next. */
+static struct chunk *new_chunk(struct redis_store *s, day_t today)
+{
+    if (s->nowed == s->owed_cap) {
+        s->owed_cap = s->owed_cap ? 2 * s->owed_cap : 16;
+        s->owed = xrealloc(s->owed, s->owed_cap * sizeof *s->owed);
+    }
+    struct chunk *c = &s->owed[s->nowed++];
+    *c = (struct chunk){.seq = s->next_seq++, .today = today};
+    return c;
 }
 
 /* Makes a new owed chunk of the n deltas at d whose rem[] is not 0, with rem[] hits each. */
@@ -281,12 +303,8 @@ static void add_chunk(struct redis_store *s, const struct store_delta *d, const 
             keylen += strlen(d[i].key) + 1;
             m++;
         }
-    if (s->nowed == s->owed_cap) {
-        s->owed_cap = s->owed_cap ? 2 * s->owed_cap : 16;
-        s->owed = xrealloc(s->owed, s->owed_cap * sizeof *s->owed);
-    }
-    struct chunk *c = &s->owed[s->nowed++];
-    *c = (struct chunk){.seq = s->next_seq++, .today = today, .n = m};
+    struct chunk *c = new_chunk(s, today);
+    c->n = m;
     c->d = xcalloc(m, sizeof *c->d);
     c->keys = xmalloc(keylen);
     char *k = c->keys;
@@ -299,6 +317,108 @@ static void add_chunk(struct redis_store *s, const struct store_delta *d, const 
         c->d[j++] = (struct store_delta){.key = k, .day = d[i].day, .hits = rem[i]};
         k += len;
     }
+}
+
+/* Makes a new owed chunk of the n puts that pp points to, copied. */
+static void add_put_chunk(struct redis_store *s, const struct store_put *const *pp, size_t n,
+                          day_t today)
+{
+    size_t keylen = 0, ndays = 0;
+    for (size_t i = 0; i < n; i++) {
+        keylen += strlen(pp[i]->repo.key) + 1;
+        ndays += pp[i]->repo.ndays;
+    }
+    struct chunk *c = new_chunk(s, today);
+    c->np = n;
+    c->p = xcalloc(n, sizeof *c->p);
+    c->days = xcalloc(ndays + 1, sizeof *c->days);
+    c->keys = xmalloc(keylen);
+    char *k = c->keys;
+    struct store_day *days = c->days;
+    for (size_t i = 0; i < n; i++) {
+        const struct store_repo *r = &pp[i]->repo;
+        size_t len = strlen(r->key) + 1;
+        memcpy(k, r->key, len);
+        if (r->ndays)
+            memcpy(days, r->days, r->ndays * sizeof *days);
+        c->p[i] = *pp[i];
+        c->p[i].repo.key = k;
+        c->p[i].repo.days = days;
+        k += len;
+        days += r->ndays;
+    }
+}
+
+/* Orders ids, and key pointers by the keys' bytes. */
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * What a put costs Redis, in deltas' worth: its repo, its days, and for a
+ * set or delete the old days it looks for (two cheap commands per day from
+ * the first day to today: about a quarter of a delta's five). The span is
+ * guessed from the new first day; the weight is capped so that one put is
+ * one chunk at most.
+ */
+static size_t put_weight(const struct store_put *p, day_t today)
+{
+    size_t span = 0;
+    if (p->mode != STORE_PUT_ADD)
+        span = p->repo.first_day > 0 && p->repo.first_day <= today
+                   ? (size_t)(today - p->repo.first_day + 1) / 4
+                   : CHUNK_MAX;
+    size_t w = 1 + p->repo.ndays + span;
+    return w < CHUNK_MAX ? w : CHUNK_MAX;
+}
+
+/*
+ * Makes chunks of the n puts at p that no owed chunk holds already (a put
+ * given back after a failed write has the id of the copy sent then: only
+ * that copy may apply). Returns the keys of the new puts, sorted, in
+ * *fresh (free it) and their number in *nfresh.
+ */
+static void take_puts(struct redis_store *s, const struct store_put *p, size_t n, day_t today,
+                      const char ***fresh, size_t *nfresh)
+{
+    size_t nids = 0;
+    for (size_t i = 0; i < s->nowed; i++)
+        nids += s->owed[i].np;
+    uint64_t *ids = xcalloc(nids + 1, sizeof *ids);
+    nids = 0;
+    for (size_t i = 0; i < s->nowed; i++)
+        for (size_t j = 0; j < s->owed[i].np; j++)
+            ids[nids++] = s->owed[i].p[j].id;
+    qsort(ids, nids, sizeof *ids, by_id);
+    const struct store_put **todo = xcalloc(n + 1, sizeof *todo);
+    *fresh = xcalloc(n + 1, sizeof **fresh);
+    *nfresh = 0;
+    size_t m = 0, weight = 0, first = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].id && bsearch(&p[i].id, ids, nids, sizeof *ids, by_id))
+            continue;
+        (*fresh)[(*nfresh)++] = p[i].repo.key;
+        size_t w = put_weight(&p[i], today);
+        if (m > first && weight + w > CHUNK_MAX) {
+            add_put_chunk(s, todo + first, m - first, today);
+            first = m;
+            weight = 0;
+        }
+        todo[m++] = &p[i];
+        weight += w;
+    }
+    if (m > first)
+        add_put_chunk(s, todo + first, m - first, today);
+    qsort(*fresh, *nfresh, sizeof **fresh, by_string);
+    free(todo);
+    free(ids);
 }
 
 /* An (key, day) slot of the owed hits' table. */
@@ -327,12 +447,20 @@ static struct owed_slot *slot_find(struct owed_slot *tab, size_t mask, const cha
 }
 
 /*
- * Takes the n pending deltas at d (every hit the table has, the owed ones
- * given back included): what is not owed yet becomes new chunks. -1, with a
- * message, if the owed hits are not all among them (a bug: nothing is sent).
+ * Takes the np puts at p, then the n pending deltas at d (every hit the
+ * table has, the owed ones given back included): what is not owed yet
+ * becomes new chunks, puts first. -1, with a message, if the owed hits are
+ * not all among them (a bug: nothing is sent).
+ *
+ * A repo with a new put (a set or delete that superseded one given back)
+ * has pending only the hits that came after it: its owed hits came before,
+ * are sent again as they were and then replaced by the put, as they would
+ * have been had they applied at once. So for such a repo nothing owed is
+ * taken off, and owed hits missing from the pending ones are no bug.
  */
-static int take_pending(struct redis_store *s, const struct store_delta *d, size_t n, day_t today,
-                        char *err, size_t errlen)
+static int take_pending(struct redis_store *s, const struct store_put *p, size_t np,
+                        const struct store_delta *d, size_t n, day_t today, char *err,
+                        size_t errlen)
 {
     /*
      * Chunks never handed to a connection (Redis was down) have no copy
@@ -346,6 +474,9 @@ static int take_pending(struct redis_store *s, const struct store_delta *d, size
         s->next_seq = s->owed[unsent].seq;
         drop_owed(s, unsent);
     }
+    const char **fresh;
+    size_t nfresh;
+    take_puts(s, p, np, today, &fresh, &nfresh);
     size_t owed_n = 0;
     for (size_t i = 0; i < s->nowed; i++)
         owed_n += s->owed[i].n;
@@ -363,8 +494,17 @@ static int take_pending(struct redis_store *s, const struct store_delta *d, size
         }
     uint64_t *rem = xcalloc(n + 1, sizeof *rem);
     size_t matched = 0;
+    for (size_t i = 0; nfresh && i < size; i++)
+        if (tab[i].key && bsearch(&tab[i].key, fresh, nfresh, sizeof *fresh, by_string)) {
+            tab[i].matched = true;
+            matched++;
+        }
     int ret = 0;
     for (size_t i = 0; i < n; i++) {
+        if (nfresh && bsearch(&d[i].key, fresh, nfresh, sizeof *fresh, by_string)) {
+            rem[i] = d[i].hits;
+            continue;
+        }
         struct owed_slot *sl = slot_find(tab, size - 1, d[i].key, d[i].day);
         uint64_t owed = sl->key ? sl->hits : 0;
         if (sl->key && !sl->matched) {
@@ -394,6 +534,7 @@ static int take_pending(struct redis_store *s, const struct store_delta *d, size
     }
     if (ret < 0)
         s->cause = "bug";
+    free(fresh);
     free(rem);
     free(tab);
     return ret;
@@ -430,6 +571,15 @@ static void args_finish(struct args *a)
     a->argv = xrealloc(a->argv, (a->n + 1) * sizeof *a->argv);
     for (size_t i = 0; i < a->n; i++)
         a->argv[i] = a->text.data + a->off[i];
+}
+
+/* Frees what a holds. */
+static void args_fini(struct args *a)
+{
+    free(a->off);
+    free(a->len);
+    free(a->argv);
+    buf_fini(&a->text);
 }
 
 /* Empties a for the next command, keeping its memory. */
@@ -505,6 +655,44 @@ static void build_apply(struct redis_store *s, const struct chunk *c, struct arg
     free(dayidx);
 }
 
+/* Builds EVAL of store_redis_write.lua for chunk c of puts (see the script for the layout). */
+static void build_write(struct redis_store *s, const struct chunk *c, struct args *a)
+{
+    static const char mode[] = {
+        [STORE_PUT_SET] = 'S', [STORE_PUT_ADD] = 'A', [STORE_PUT_DELETE] = 'D'};
+    char text[DAY_TEXT_SIZE], r[R_SIZE];
+    args_reset(a);
+    add_arg(a, "EVAL");
+    add_arg(a, "%s", store_redis_write_lua);
+    add_arg(a, "4");
+    add_arg(a, EPOCH_KEY);
+    add_arg(a, "%s", s->fe_key);
+    add_arg(a, "repos");
+    add_arg(a, "ghit:first");
+    add_arg(a, "%s", s->epoch);
+    add_arg(a, "%" PRIu64, c->seq);
+    add_arg(a, FE_TTL);
+    day_format(c->today, text);
+    add_arg(a, "%s", text);
+    add_arg(a, "%zu", c->np);
+    for (size_t i = 0; i < c->np; i++) {
+        const struct store_repo *rp = &c->p[i].repo;
+        escape(rp->key, r);
+        day_format(rp->first_day, text);
+        add_arg(a, "%c", mode[c->p[i].mode]);
+        add_arg(a, "%s", r);
+        add_arg(a, "%" PRIu64, rp->total);
+        add_arg(a, "%s", text);
+        add_arg(a, "%zu", rp->ndays);
+        for (size_t j = 0; j < rp->ndays; j++) {
+            day_format(rp->days[j].day, text);
+            add_arg(a, "%s", text);
+            add_arg(a, "%" PRIu64, rp->days[j].hits);
+        }
+    }
+    args_finish(a);
+}
+
 /* Whether r is the apply script's answer: {applied, hw, rows, errors}. */
 static bool is_answer(const redisReply *r, const struct chunk *c)
 {
@@ -513,11 +701,14 @@ static bool is_answer(const redisReply *r, const struct chunk *c)
            r->element[2]->elements == 3 * c->n && r->element[3]->type == REDIS_REPLY_ARRAY;
 }
 
-/* Reports chunk c's rows (its answer r) through fn: each repo as Redis has it now. */
+/*
+ * Reports chunk c's rows (its answer r) through fn, if not NULL: each repo
+ * as Redis has it now. Logs the keys the script could not write.
+ */
 static void report_rows(const struct chunk *c, const redisReply *r, store_row_fn *fn, void *arg)
 {
     const redisReply *rows = r->element[2];
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t i = 0; fn && i < c->n; i++) {
         const redisReply *t = rows->element[3 * i], *d = rows->element[3 * i + 1],
                          *f = rows->element[3 * i + 2];
         day_t first = c->d[i].day, parsed;
@@ -595,7 +786,10 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
     uint64_t gap_hw = UINT64_MAX;
     while (got < s->nowed) {
         for (; sent < s->nowed && sent - got < PIPELINE; sent++) {
-            build_apply(s, &s->owed[sent], &a);
+            if (s->owed[sent].p)
+                build_write(s, &s->owed[sent], &a);
+            else
+                build_apply(s, &s->owed[sent], &a);
             redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
             s->owed[sent].sent = true;
         }
@@ -645,8 +839,7 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
     enum store_result res = STORE_RETRY;
     if (ok && !lost) {
         for (size_t i = 0; i < got; i++)
-            if (s->owed[i].today == today)
-                report_rows(&s->owed[i], replies[i], fn, arg);
+            report_rows(&s->owed[i], replies[i], s->owed[i].today == today ? fn : NULL, arg);
         drop_owed(s, 0);
         res = STORE_OK;
     } else if (gap_hw != UINT64_MAX) {
@@ -655,14 +848,14 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
     for (size_t i = 0; i < got; i++)
         freeReplyObject(replies[i]);
     free(replies);
-    free(a.off);
-    free(a.len);
-    free(a.argv);
-    buf_fini(&a.text);
+    args_fini(&a);
     return res;
 }
 
 /* --- the store operations ----------------------------------------------------------------- */
+
+static enum store_result send_all(struct redis_store *s, day_t today, store_row_fn *fn, void *arg,
+                                  char *err, size_t errlen);
 
 /* store apply: see the top of this file and store.h. */
 static enum store_result redis_apply(struct store *st, const struct store_delta *d, size_t n,
@@ -674,10 +867,20 @@ static enum store_result redis_apply(struct store *st, const struct store_delta 
         snprintf(err, errlen, "bug: apply on a read-only Redis store");
         return STORE_FAILED;
     }
-    if (take_pending(s, d, n, today, err, errlen) < 0) {
+    if (take_pending(s, NULL, 0, d, n, today, err, errlen) < 0) {
         log_error("redis: %s", err);
         return STORE_FAILED;
     }
+    return send_all(s, today, fn, arg, err, errlen);
+}
+
+/*
+ * Sends every owed chunk (connecting first), and once more after loading
+ * the apply script if Redis had lost it; see send_owed.
+ */
+static enum store_result send_all(struct redis_store *s, day_t today, store_row_fn *fn, void *arg,
+                                  char *err, size_t errlen)
+{
     if (s->nowed == 0)
         return STORE_OK;
     for (int round = 0;; round++) {
@@ -810,6 +1013,37 @@ static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *f
     return STORE_OK;
 }
 
+/* --- whole repos: write (issue 10) ------------------------------------------------------- */
+
+/*
+ * store write: the puts, then the deltas, as chunks after the owed ones,
+ * each exactly once (store.h says what a failure part way leaves).
+ *
+ * A lost reply between them loses and doubles nothing: the flusher gives
+ * back the puts (with their ids) and the deltas, and the next write sends
+ * every chunk still owed again as it was, puts and deltas in their order,
+ * before anything new: take_puts knows the given-back puts by their ids and
+ * makes no second copy (which would wipe the deltas applied after the
+ * first), and take_pending takes the owed hits off the pending ones.
+ */
+static enum store_result redis_write(struct store *st, const struct store_put *p, size_t n,
+                                     const struct store_delta *d, size_t nd, char *err,
+                                     size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (s->readonly) {
+        snprintf(err, errlen, "bug: write on a read-only Redis store");
+        return STORE_FAILED;
+    }
+    /* Today bounds the old days a set or delete looks for; deltas report no rows here. */
+    day_t today = day_from_time(time(NULL));
+    if (take_pending(s, p, n, d, nd, today, err, errlen) < 0) {
+        log_error("redis: %s", err);
+        return STORE_FAILED;
+    }
+    return send_all(s, today, NULL, NULL, err, errlen);
+}
+
 /* store cause: why the last call failed, for metrics. */
 static const char *redis_cause(struct store *st)
 {
@@ -845,6 +1079,7 @@ static const struct store_ops redis_ops = {
     .scan = redis_scan,
     .apply = redis_apply,
     .check = redis_check,
+    .write = redis_write,
     .close = redis_close,
     .cause = redis_cause,
 };

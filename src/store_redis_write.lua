@@ -1,0 +1,96 @@
+-- ghit_write v1: one chunk of whole-repo puts (set, add, delete) from one frontend or
+-- command, exactly once, gated like ghit_apply by the sender's high-water mark.
+-- (store_redis.c, "whole repos"; compiled into ghit by store_redis_lua.S.)
+-- KEYS[1] ghit:epoch  KEYS[2] ghit:fe:<frontend-id>  KEYS[3] repos  KEYS[4] ghit:first
+-- ARGV[1] epoch  ARGV[2] seq  ARGV[3] ttl of the frontend key (s)  ARGV[4] today
+-- ARGV[5] n, then per put: mode (S set, A add, D delete), R, total, first day, ndays,
+-- then ndays pairs of day, hits.
+-- The day keys repos:<day> and repo:<day>:<R> are built here, not declared: a set or a
+-- delete must find a repo's old days, which only the script knows (from its first day to
+-- today, the 2015 schema has no index of a repo's days). Redis, Valkey and KeyDB allow it.
+-- Reply: {1 applied | 0 already applied, hw, {}, {errors}}, the shape of ghit_apply's.
+-- Errors (nothing written): GHITEPOCH <have>, GHITGAP <hw>, and what Redis refuses before
+-- the first write (OOM, READONLY, ...), as ghit_apply.
+local have = redis.call('GET', KEYS[1])
+if have ~= ARGV[1] then
+  return redis.error_reply('GHITEPOCH ' .. (have or 'none'))
+end
+local seq = tonumber(ARGV[2])
+local hw = tonumber(redis.call('GET', KEYS[2]) or '0')
+if seq > hw + 1 then
+  return redis.error_reply('GHITGAP ' .. string.format('%d', hw))
+end
+if seq <= hw then
+  return {0, hw, {}, {}}
+end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) -- the first write, as in ghit_apply
+
+local errs = {}
+local function try(...)
+  local v = redis.pcall(...)
+  if type(v) == 'table' and v.err then errs[#errs + 1] = select(2, ...) .. ' ' .. v.err end
+  return v
+end
+
+-- Days since 1970-01-01 of 'YYYY-MM-DD', and back (the civil calendar, as src/day.c).
+local floor = math.floor
+local function day_num(s)
+  local y, m, d = tonumber(s:sub(1, 4)), tonumber(s:sub(6, 7)), tonumber(s:sub(9, 10))
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local doy = floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+  return era * 146097 + yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy - 719468
+end
+local function day_text(z)
+  z = z + 719468
+  local era = floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
+  local mp = floor((5 * doy + 2) / 153)
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02d', y, m, doy - floor((153 * mp + 2) / 5) + 1)
+end
+
+-- Removes R's day keys and its membership of the day sets, from its first day to today.
+local last = day_num(ARGV[4])
+local function clear_days(r)
+  local first = redis.pcall('HGET', KEYS[4], r)
+  if type(first) ~= 'string' or not first:match('^%d%d%d%d%-%d%d%-%d%d$') then return end
+  for z = day_num(first), last do
+    local day = day_text(z)
+    try('DEL', 'repo:' .. day .. ':' .. r)
+    try('SREM', 'repos:' .. day, r)
+  end
+end
+
+local n, a = tonumber(ARGV[5]), 5
+for _ = 1, n do
+  local mode, r, total, first, ndays = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4],
+                                       tonumber(ARGV[a + 5])
+  a = a + 5
+  local kt = 'repo:' .. r
+  if mode ~= 'A' then
+    clear_days(r)
+    try('DEL', kt)
+    try('HDEL', KEYS[4], r)
+    try('SREM', KEYS[3], r)
+  end
+  if mode ~= 'D' then
+    try('INCRBY', kt, total)
+    local f = redis.pcall('HGET', KEYS[4], r)
+    if type(f) ~= 'string' or first < f then try('HSET', KEYS[4], r, first) end
+    try('SADD', KEYS[3], r)
+    for _ = 1, ndays do
+      local day, hits = ARGV[a + 1], ARGV[a + 2]
+      try('INCRBY', 'repo:' .. day .. ':' .. r, hits)
+      try('SADD', 'repos:' .. day, r)
+      a = a + 2
+    end
+  else
+    a = a + 2 * ndays
+  end
+end
+return {1, seq, {}, errs}
