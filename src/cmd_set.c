@@ -70,7 +70,18 @@ static int change_directly(const struct change *ch)
     }
     day_t today = day_from_time(time(NULL));
     struct find f = {ch->key, false, today};
-    enum store_result r = store->ops->scan(store, today, find_row, &f, err, sizeof err);
+    enum store_result r;
+    if (store->ops->shared) {
+        /* Redis: one repo's keys, not a scan of every repo. */
+        struct store_row row;
+        int found = 0;
+        r = store->ops->get(store, ch->key, today, &row, &found, err, sizeof err);
+        f.found = found;
+        if (found)
+            f.first_day = row.first_day;
+    } else {
+        r = store->ops->scan(store, today, find_row, &f, err, sizeof err);
+    }
     int status = 1;
     if (r == STORE_OK && ch->del && !f.found) {
         snprintf(err, sizeof err, "unknown repo %s: it has no hits", ch->key);

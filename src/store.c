@@ -32,10 +32,8 @@ bool store_is_busy(const char *where)
 
 struct store *store_open_reader(const char *where, char *err, size_t errlen)
 {
-    if (redis_url_is(where)) {
-        snprintf(err, errlen, "the statistics are not built for the Redis store yet (issue 8)");
-        return NULL;
-    }
+    if (redis_url_is(where))
+        return store_redis_open_readonly(where, err, errlen);
     return store_sqlite_open_reader(where, err, errlen);
 }
 

@@ -158,6 +158,14 @@ struct store_ops {
      * Calls fn for every repo in byte order of key, with its whole history,
      * all read from one consistent snapshot (issue 10: export). Works on a
      * store opened read-only, while a server writes.
+     *
+     * Redis has no such snapshot. It gives the repos in repos when the
+     * export began, each read whole at one instant (total, first day and
+     * days together, in a MULTI of about 1,000 repos), so each repo's total
+     * is at least the sum of its days; but repos are read at different
+     * instants. A repo made after the export began is left out, one deleted
+     * before its read is left out, and a day first written after the days
+     * were listed is missing unless it is today.
      */
     enum store_result (*export)(struct store *s, store_repo_fn *fn, void *arg, char *err,
                                 size_t errlen);
@@ -218,7 +226,8 @@ struct store *store_open_readonly(const char *where, char *err, size_t errlen);
  * Opens where for the statistics queries of one more thread while a writer
  * (ghit serve) has it open: read-only, checked to be ghit's but without
  * the writer's slower integrity check. Works beside a running server
- * (SQLite's WAL lets readers run beside the writer). Close with store_close().
+ * (SQLite's WAL lets readers run beside the writer; Redis: a connection
+ * that only reads). Close with store_close().
  */
 struct store *store_open_reader(const char *where, char *err, size_t errlen);
 
@@ -236,8 +245,8 @@ enum store_result store_write(struct store *s, struct store_put *p, size_t n, ch
  * The Redis backend (issue 8): where is redis://[[USER]:PASSWORD@]HOST[:PORT][/N]
  * or unix:///PATH[?db=N] (redis_url.h). Open starts even if Redis cannot be
  * reached (it connects at the next write), and refuses a Redis that holds
- * data that is not ghit's, or refuses its password. Export and the
- * statistics operations are not built for it yet (NULL).
+ * data that is not ghit's, or refuses its password. It has every
+ * operation; its readers (store_open_reader) are read-only connections.
  */
 struct store *store_redis_open(const char *where, char *err, size_t errlen);
 struct store *store_redis_open_readonly(const char *where, char *err, size_t errlen);

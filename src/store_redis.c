@@ -43,13 +43,15 @@
 #include "redis_url.h"
 #include "repo_key.h"
 
-#define CHUNK_MAX  1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
-#define PIPELINE   16        /* chunks in flight on the connection */
-#define FE_TTL     "2592000" /* 30 days: only clears the keys of dead frontend ids */
-#define ID_BYTES   16        /* a frontend id, and the epoch */
-#define R_SIZE     (REPO_KEY_SIZE * 3)
-#define EPOCH_KEY  "ghit:epoch"
-#define SCAN_COUNT "1000"
+#define CHUNK_MAX    1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
+#define PIPELINE     16        /* chunks in flight on the connection */
+#define FE_TTL       "2592000" /* 30 days: only clears the keys of dead frontend ids */
+#define ID_BYTES     16        /* a frontend id, and the epoch */
+#define R_SIZE       (REPO_KEY_SIZE * 3)
+#define EPOCH_KEY    "ghit:epoch"
+#define SCAN_COUNT   "1000"
+#define SCAN_BATCH   1000 /* day sets probed per pipeline (export) */
+#define EXPORT_BATCH 2000 /* repos and days read per MULTI (export) */
 #define CHUNKS_HELP                                                                                \
     "Chunks sent to Redis, by outcome: applied, already_applied (a copy sent before had run), "    \
     "in_doubt (no answer: sent again)."
@@ -1013,7 +1015,7 @@ static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *f
     return STORE_OK;
 }
 
-/* --- whole repos: write (issue 10) ------------------------------------------------------- */
+/* --- whole repos: write and export (issue 10) ------------------------------------------- */
 
 /*
  * store write: the puts, then the deltas, as chunks after the owed ones,
@@ -1042,6 +1044,571 @@ static enum store_result redis_write(struct store *st, const struct store_put *p
         return STORE_FAILED;
     }
     return send_all(s, today, NULL, NULL, err, errlen);
+}
+
+/* The integer a GET or HGET answered; 0 if none. */
+static uint64_t count_of(const redisReply *r)
+{
+    if (r && r->type == REDIS_REPLY_STRING)
+        return strtoull(r->str, NULL, 10);
+    return r && r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? (uint64_t)r->integer : 0;
+}
+
+/* Whether the member m of repos (a 2015 name) is a ghit key; if so, it is in key. */
+static bool key_of(const char *m, char key[REPO_KEY_SIZE])
+{
+    char raw[R_SIZE];
+    size_t len = redis_key_unescape(m, raw, sizeof raw);
+    return len != (size_t)-1 && !repo_key_parse(raw, len, key) && strcmp(raw, key) == 0;
+}
+
+/* Reads n replies of commands appended before into r; 0, or -1 with a message (dropped). */
+static int get_replies(struct redis_store *s, redisReply **r, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (redisGetReply(s->c, (void **)&r[i]) != REDIS_OK) {
+            snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
+            s->cause = "timeout";
+            disconnect(s);
+            while (i > 0)
+                freeReplyObject(r[--i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* Receives one batch of a cursor's elements; 0, or -1 if the connection dropped. */
+typedef int batch_fn(void *arg, const redisReply *batch, char *err, size_t errlen);
+
+/*
+ * Runs the cursor command argv (SSCAN or HSCAN; argv[2] is the cursor)
+ * to its end, handing each batch (an array) to fn; STORE_OK or why not.
+ */
+static enum store_result scan_all(struct redis_store *s, const char **argv, int argc, batch_fn *fn,
+                                  void *arg, char *err, size_t errlen)
+{
+    char cursor[32] = "0";
+    argv[2] = cursor;
+    do {
+        redisReply *r = command(s, argc, argv, err, errlen);
+        if (!r)
+            return STORE_RETRY;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            snprintf(err, errlen, "Redis at %s: %s is not a %s", s->where, argv[1],
+                     argv[0][0] == 'H' ? "hash" : "set");
+            freeReplyObject(r);
+            return STORE_FAILED;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        int ret = fn(arg, r->element[1], err, errlen);
+        freeReplyObject(r);
+        if (ret < 0)
+            return STORE_RETRY;
+    } while (strcmp(cursor, "0") != 0);
+    return STORE_OK;
+}
+
+/* One repo of an export: its key and 2015 name, and its days found in the day sets. */
+struct xrepo {
+    const char *key, *r;
+    size_t off;          /* of key in the names, until the names are complete */
+    size_t pair, npairs; /* its pairs (sorted), once counted */
+};
+
+/* A (repo, day) found in repos:<day>. */
+struct xpair {
+    uint32_t repo;
+    day_t day;
+};
+
+struct xport {
+    struct buf names; /* key NUL R NUL, per repo */
+    struct xrepo *repos, **by_r;
+    size_t n, cap;
+    struct xpair *pairs;
+    size_t npairs, pairs_cap;
+    day_t earliest, day; /* the earliest first day; the day whose set is read */
+};
+
+/* scan_all callback: the members of repos that are ghit keys. */
+static int xport_member(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct xport *x = arg;
+    for (size_t i = 0; i < batch->elements; i++) {
+        char key[REPO_KEY_SIZE];
+        const char *m = batch->element[i]->str;
+        if (batch->element[i]->type != REDIS_REPLY_STRING || !key_of(m, key))
+            continue;
+        if (x->n == x->cap) {
+            x->cap = x->cap ? 2 * x->cap : 1024;
+            x->repos = xrealloc(x->repos, x->cap * sizeof *x->repos);
+        }
+        x->repos[x->n++] = (struct xrepo){.off = x->names.len};
+        buf_append(&x->names, key, strlen(key) + 1);
+        buf_append(&x->names, m, strlen(m) + 1);
+    }
+    return 0;
+}
+
+/* scan_all callback: the earliest first day in ghit:first (field, value, ...). */
+static int xport_first(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct xport *x = arg;
+    for (size_t i = 1; i < batch->elements; i += 2) {
+        day_t d;
+        if (batch->element[i]->type == REDIS_REPLY_STRING &&
+            !day_parse(batch->element[i]->str, &d) && d < x->earliest)
+            x->earliest = d;
+    }
+    return 0;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct xrepo *)a)->key, ((const struct xrepo *)b)->key);
+}
+
+static int by_r(const void *a, const void *b)
+{
+    return strcmp((*(const struct xrepo *const *)a)->r, (*(const struct xrepo *const *)b)->r);
+}
+
+static int by_repo_day(const void *a, const void *b)
+{
+    const struct xpair *x = a, *y = b;
+    if (x->repo != y->repo)
+        return x->repo < y->repo ? -1 : 1;
+    return x->day < y->day ? -1 : x->day > y->day;
+}
+
+/* scan_all callback: one batch of repos:<x->day>'s members, as pairs. */
+static int xport_day(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct xport *x = arg;
+    for (size_t i = 0; i < batch->elements; i++) {
+        struct xrepo probe = {.r = batch->element[i]->str}, *pp = &probe, **hit;
+        if (batch->element[i]->type != REDIS_REPLY_STRING ||
+            !(hit = bsearch(&pp, x->by_r, x->n, sizeof *x->by_r, by_r)))
+            continue; /* not a ghit key, or made after repos was read */
+        if (x->npairs == x->pairs_cap) {
+            x->pairs_cap = x->pairs_cap ? 2 * x->pairs_cap : 4096;
+            x->pairs = xrealloc(x->pairs, x->pairs_cap * sizeof *x->pairs);
+        }
+        x->pairs[x->npairs++] = (struct xpair){(uint32_t)(*hit - x->repos), x->day};
+    }
+    return 0;
+}
+
+/*
+ * Finds the days of every repo: the day sets repos:<day> from the earliest
+ * first day to today. Probing those few thousand names with SCARD (O(1)
+ * each, pipelined) is far cheaper than SCAN MATCH repos:*, which walks
+ * every key of the database (one per repo and day); then each day set's
+ * members are read with SSCAN. Cost: the repos and their days, once.
+ */
+static enum store_result xport_days(struct redis_store *s, struct xport *x, day_t today, char *err,
+                                    size_t errlen)
+{
+    for (day_t from = x->earliest; from <= today; from += SCAN_BATCH) {
+        day_t to = today - from < SCAN_BATCH ? today : from + SCAN_BATCH - 1;
+        char text[DAY_TEXT_SIZE];
+        for (day_t d = from; d <= to; d++) {
+            day_format(d, text);
+            redisAppendCommand(s->c, "SCARD repos:%s", text);
+        }
+        redisReply *r[SCAN_BATCH];
+        size_t n = (size_t)(to - from + 1);
+        if (get_replies(s, r, n, err, errlen) < 0)
+            return STORE_RETRY;
+        enum store_result res = STORE_OK;
+        for (size_t i = 0; i < n; i++) {
+            if (res == STORE_OK && r[i]->type == REDIS_REPLY_INTEGER && r[i]->integer > 0) {
+                x->day = from + (day_t)i;
+                day_format(x->day, text);
+                char name[32];
+                snprintf(name, sizeof name, "repos:%s", text);
+                const char *argv[] = {"SSCAN", name, NULL, "COUNT", SCAN_COUNT};
+                res = scan_all(s, argv, 5, xport_day, x, err, errlen);
+            }
+            freeReplyObject(r[i]);
+        }
+        if (res != STORE_OK)
+            return res;
+    }
+    return STORE_OK;
+}
+
+/*
+ * Reads repos [from, to) of x in one MULTI (each: GET repo:R, HGET
+ * ghit:first R, MGET of its days and today) and hands each to fn.
+ */
+static enum store_result xport_batch(struct redis_store *s, struct xport *x, size_t from, size_t to,
+                                     day_t today, store_repo_fn *fn, void *arg, char *err,
+                                     size_t errlen)
+{
+    struct args a = {0};
+    buf_init(&a.text);
+    char text[DAY_TEXT_SIZE];
+    day_format(today, text);
+    redisAppendCommand(s->c, "MULTI");
+    for (size_t i = from; i < to; i++) {
+        const struct xrepo *xr = &x->repos[i];
+        redisAppendCommand(s->c, "GET repo:%s", xr->r);
+        redisAppendCommand(s->c, "HGET ghit:first %s", xr->r);
+        args_reset(&a);
+        add_arg(&a, "MGET");
+        for (size_t j = 0; j < xr->npairs; j++) {
+            char day[DAY_TEXT_SIZE];
+            day_format(x->pairs[xr->pair + j].day, day);
+            add_arg(&a, "repo:%s:%s", day, xr->r);
+        }
+        add_arg(&a, "repo:%s:%s", text, xr->r);
+        args_finish(&a);
+        redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+    }
+    redisAppendCommand(s->c, "EXEC");
+    args_fini(&a);
+    size_t n = 2 + 3 * (to - from);
+    redisReply **r = xcalloc(n, sizeof *r);
+    if (get_replies(s, r, n, err, errlen) < 0) {
+        free(r);
+        return STORE_RETRY;
+    }
+    const redisReply *exec = r[n - 1];
+    enum store_result res = STORE_OK;
+    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 3 * (to - from)) {
+        snprintf(err, errlen, "Redis at %s refused a read: %.120s", s->where,
+                 exec->type == REDIS_REPLY_ERROR ? exec->str : "not an array");
+        s->cause = "refused";
+        res = STORE_FAILED;
+    }
+    struct store_day *days = NULL;
+    size_t cap = 0;
+    for (size_t i = from; res == STORE_OK && i < to; i++) {
+        const struct xrepo *xr = &x->repos[i];
+        redisReply **e = exec->element + 3 * (i - from);
+        if (e[0]->type != REDIS_REPLY_STRING || e[2]->type != REDIS_REPLY_ARRAY)
+            continue; /* deleted since repos was read */
+        if (cap < xr->npairs + 1) {
+            cap = xr->npairs + 1;
+            days = xrealloc(days, cap * sizeof *days);
+        }
+        size_t nd = 0;
+        bool today_seen = false;
+        for (size_t j = 0; j <= xr->npairs && j < e[2]->elements; j++) {
+            day_t d = j < xr->npairs ? x->pairs[xr->pair + j].day : today;
+            uint64_t hits = count_of(e[2]->element[j]);
+            if (j == xr->npairs && today_seen)
+                break;
+            today_seen |= d == today;
+            if (!hits)
+                continue;
+            size_t k = nd++;
+            for (; k > 0 && days[k - 1].day > d; k--) /* today after a later day: rare */
+                days[k] = days[k - 1];
+            days[k] = (struct store_day){d, hits};
+        }
+        day_t first;
+        if (e[1]->type != REDIS_REPLY_STRING || day_parse(e[1]->str, &first))
+            first = nd ? days[0].day : today;
+        struct store_repo repo = {xr->key, count_of(e[0]), first, days, nd};
+        fn(arg, &repo);
+    }
+    free(days);
+    for (size_t i = 0; i < n; i++)
+        freeReplyObject(r[i]);
+    free(r);
+    return res;
+}
+
+/* store export: see store.h for what it guarantees on Redis. */
+static enum store_result redis_export(struct store *st, store_repo_fn *fn, void *arg, char *err,
+                                      size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    day_t today = day_from_time(time(NULL));
+    struct xport x = {.earliest = today};
+    buf_init(&x.names);
+    const char *members[] = {"SSCAN", "repos", NULL, "COUNT", SCAN_COUNT};
+    const char *firsts[] = {"HSCAN", "ghit:first", NULL, "COUNT", SCAN_COUNT};
+    enum store_result res = scan_all(s, members, 5, xport_member, &x, err, errlen);
+    if (res == STORE_OK)
+        res = scan_all(s, firsts, 5, xport_first, &x, err, errlen);
+    if (res == STORE_OK) {
+        x.by_r = xcalloc(x.n + 1, sizeof *x.by_r);
+        for (size_t i = 0; i < x.n; i++) {
+            x.repos[i].key = x.names.data + x.repos[i].off;
+            x.repos[i].r = x.repos[i].key + strlen(x.repos[i].key) + 1;
+        }
+        qsort(x.repos, x.n, sizeof *x.repos, by_key);
+        for (size_t i = 0; i < x.n; i++)
+            x.by_r[i] = &x.repos[i];
+        qsort(x.by_r, x.n, sizeof *x.by_r, by_r);
+        res = xport_days(s, &x, today, err, errlen);
+    }
+    if (res == STORE_OK) {
+        qsort(x.pairs, x.npairs, sizeof *x.pairs, by_repo_day);
+        for (size_t i = 0, j = 0; i < x.n; i++) {
+            x.repos[i].pair = j;
+            while (j < x.npairs && x.pairs[j].repo == i)
+                j++;
+            x.repos[i].npairs = j - x.repos[i].pair;
+        }
+        /* Batches of about EXPORT_BATCH repos or days: a short MULTI, a bounded reply. */
+        for (size_t i = 0; res == STORE_OK && i < x.n;) {
+            size_t j = i, load = 0;
+            while (j < x.n && (j == i || load + x.repos[j].npairs + 1 <= EXPORT_BATCH))
+                load += x.repos[j++].npairs + 1;
+            res = xport_batch(s, &x, i, j, today, fn, arg, err, errlen);
+            i = j;
+        }
+    }
+    free(x.pairs);
+    free(x.by_r);
+    free(x.repos);
+    buf_fini(&x.names);
+    return res;
+}
+
+/* --- statistics (issue 9) ----------------------------------------------------------------- */
+
+/* store get: GET repo:R, GET repo:DAY:R and HGET ghit:first R. */
+static enum store_result redis_get(struct store *st, const char *key, day_t day,
+                                   struct store_row *out, int *found, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    *found = 0;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    char r[R_SIZE], text[DAY_TEXT_SIZE];
+    escape(key, r);
+    day_format(day, text);
+    redisAppendCommand(s->c, "GET repo:%s", r);
+    redisAppendCommand(s->c, "GET repo:%s:%s", text, r);
+    redisAppendCommand(s->c, "HGET ghit:first %s", r);
+    redisReply *rep[3];
+    if (get_replies(s, rep, 3, err, errlen) < 0)
+        return STORE_RETRY;
+    if (rep[0]->type == REDIS_REPLY_STRING) {
+        day_t first = day;
+        if (rep[2]->type == REDIS_REPLY_STRING)
+            day_parse(rep[2]->str, &first);
+        *out = (struct store_row){key, count_of(rep[0]), first, count_of(rep[1])};
+        *found = 1;
+    }
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(rep[i]);
+    return STORE_OK;
+}
+
+/* store history: one MGET of the range's day keys. */
+static enum store_result redis_history(struct store *st, const char *key, day_t from, day_t to,
+                                       uint64_t *hits, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (to < from || to - from >= STORE_HISTORY_MAX_DAYS) {
+        snprintf(err, errlen, "a history spans 1 to %d days", STORE_HISTORY_MAX_DAYS);
+        return STORE_FAILED;
+    }
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    char r[R_SIZE], text[DAY_TEXT_SIZE];
+    escape(key, r);
+    struct args a = {0};
+    buf_init(&a.text);
+    add_arg(&a, "MGET");
+    for (day_t d = from; d <= to; d++) {
+        day_format(d, text);
+        add_arg(&a, "repo:%s:%s", text, r);
+    }
+    args_finish(&a);
+    redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+    args_fini(&a);
+    redisReply *rep;
+    if (get_replies(s, &rep, 1, err, errlen) < 0)
+        return STORE_RETRY;
+    enum store_result res = STORE_OK;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(to - from + 1)) {
+        for (size_t i = 0; i < rep->elements; i++)
+            hits[i] = count_of(rep->element[i]);
+    } else {
+        snprintf(err, errlen, "Redis at %s refused a read: %.120s", s->where,
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "not an array");
+        s->cause = "refused";
+        res = STORE_FAILED;
+    }
+    freeReplyObject(rep);
+    return res;
+}
+
+/*
+ * MGET of repo:DAY:m (day not NULL) or repo:m for every member m of batch;
+ * its reply in *out (free it), or -1 with a message (the connection dropped).
+ */
+static int mget_members(struct redis_store *s, const redisReply *batch, const char *day,
+                        redisReply **out, char *err, size_t errlen)
+{
+    struct args a = {0};
+    buf_init(&a.text);
+    add_arg(&a, "MGET");
+    for (size_t i = 0; i < batch->elements; i++)
+        add_arg(&a, "repo:%s%s%s", day ? day : "", day ? ":" : "", batch->element[i]->str);
+    args_finish(&a);
+    redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+    args_fini(&a);
+    return get_replies(s, out, 1, err, errlen);
+}
+
+/* One repo's hits on one day of a top list's range, then summed per repo. */
+struct trow {
+    const char *key;
+    size_t off; /* of key in the names, until they are complete */
+    uint64_t hits, last_day;
+};
+
+struct tops {
+    struct redis_store *s;
+    struct buf names;
+    struct trow *rows;
+    size_t n, cap;
+    day_t day, last;
+};
+
+/* scan_all callback: a batch of repos:<day>'s members, with one MGET of their day counts. */
+static int tops_day(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    struct tops *t = arg;
+    if (batch->elements == 0)
+        return 0;
+    char text[DAY_TEXT_SIZE];
+    day_format(t->day, text);
+    redisReply *rep;
+    if (mget_members(t->s, batch, text, &rep, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+        char key[REPO_KEY_SIZE];
+        uint64_t hits = count_of(rep->element[i]);
+        if (!hits || !key_of(batch->element[i]->str, key))
+            continue;
+        if (t->n == t->cap) {
+            t->cap = t->cap ? 2 * t->cap : 1024;
+            t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
+        }
+        t->rows[t->n++] = (struct trow){
+            .off = t->names.len, .hits = hits, .last_day = t->day == t->last ? hits : 0};
+        buf_append(&t->names, key, strlen(key) + 1);
+    }
+    freeReplyObject(rep);
+    return 0;
+}
+
+static int trow_by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct trow *)a)->key, ((const struct trow *)b)->key);
+}
+
+/* Most hits first, then by key, as SQLite's ORDER BY h DESC, repo. */
+static int trow_by_hits(const void *a, const void *b)
+{
+    const struct trow *x = a, *y = b;
+    if (x->hits != y->hits)
+        return x->hits > y->hits ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/*
+ * store top: the members of repos:<day> for each day of the range, with an
+ * MGET of their counts that day, summed per repo. Costs the range's
+ * (repo, day) pairs, as SQLite's daily_by_day; no index of its own.
+ */
+static enum store_result redis_top(struct store *st, day_t from, day_t to, size_t limit,
+                                   store_top_fn *fn, void *arg, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    struct tops t = {.s = s, .last = to};
+    buf_init(&t.names);
+    enum store_result res = STORE_OK;
+    for (day_t d = from; res == STORE_OK && d <= to; d++) {
+        char name[32], text[DAY_TEXT_SIZE];
+        day_format(d, text);
+        snprintf(name, sizeof name, "repos:%s", text);
+        const char *argv[] = {"SSCAN", name, NULL, "COUNT", SCAN_COUNT};
+        t.day = d;
+        res = scan_all(s, argv, 5, tops_day, &t, err, errlen);
+    }
+    if (res == STORE_OK) {
+        for (size_t i = 0; i < t.n; i++)
+            t.rows[i].key = t.names.data + t.rows[i].off;
+        qsort(t.rows, t.n, sizeof *t.rows, trow_by_key);
+        size_t m = 0;
+        for (size_t i = 0; i < t.n; i++) {
+            if (m && strcmp(t.rows[m - 1].key, t.rows[i].key) == 0) {
+                t.rows[m - 1].hits += t.rows[i].hits;
+                t.rows[m - 1].last_day += t.rows[i].last_day;
+            } else {
+                t.rows[m++] = t.rows[i];
+            }
+        }
+        qsort(t.rows, m, sizeof *t.rows, trow_by_hits);
+        for (size_t i = 0; i < m && i < limit; i++) {
+            struct store_top_row row = {t.rows[i].key, t.rows[i].hits, t.rows[i].last_day};
+            fn(arg, &row);
+        }
+    }
+    free(t.rows);
+    buf_fini(&t.names);
+    return res;
+}
+
+struct sums {
+    struct redis_store *s;
+    uint64_t hits;
+};
+
+/* scan_all callback: adds the totals of a batch of repos' members (one MGET). */
+static int sum_totals(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    struct sums *u = arg;
+    if (batch->elements == 0)
+        return 0;
+    redisReply *rep;
+    if (mget_members(u->s, batch, NULL, &rep, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+        u->hits += count_of(rep->element[i]);
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* store summary: SCARD repos, and the totals summed (SSCAN repos, MGET). For the CLI. */
+static enum store_result redis_summary(struct store *st, uint64_t *repos, uint64_t *hits, char *err,
+                                       size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    const char *scard[] = {"SCARD", "repos"};
+    redisReply *r = command(s, 2, scard, err, errlen);
+    if (!r)
+        return STORE_RETRY;
+    *repos = count_of(r);
+    freeReplyObject(r);
+    struct sums u = {.s = s};
+    const char *argv[] = {"SSCAN", "repos", NULL, "COUNT", SCAN_COUNT};
+    enum store_result res = scan_all(s, argv, 5, sum_totals, &u, err, errlen);
+    *hits = u.hits;
+    return res;
 }
 
 /* store cause: why the last call failed, for metrics. */
@@ -1080,7 +1647,12 @@ static const struct store_ops redis_ops = {
     .apply = redis_apply,
     .check = redis_check,
     .write = redis_write,
+    .export = redis_export,
     .close = redis_close,
+    .get = redis_get,
+    .history = redis_history,
+    .top = redis_top,
+    .summary = redis_summary,
     .cause = redis_cause,
 };
 
