@@ -17,6 +17,12 @@
  * when apply fails, owed ones included; apply takes the owed ones out again
  * before it makes new chunks.
  *
+ * Whole repos (issue 10). A write's puts (set, add, delete) are chunks too,
+ * applied by store_redis_write.lua under the same id and seq, so set,
+ * delete and import are exactly once as well; then its deltas, as apply's.
+ * Export and the statistics only read: the 2015 sets and counters, with no
+ * index of their own (see each).
+ *
  * Wipes. ghit:epoch, a random id made once on an empty Redis, is checked
  * inside every script: a Redis that lost it (FLUSHALL, a restart without
  * persistence) is written no more; the hits stay in memory and /healthz
