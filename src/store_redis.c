@@ -1355,14 +1355,17 @@ static enum store_result redis_export(struct store *st, store_repo_fn *fn, void 
             x.repos[i].key = x.names.data + x.repos[i].off;
             x.repos[i].r = x.repos[i].key + strlen(x.repos[i].key) + 1;
         }
-        qsort(x.repos, x.n, sizeof *x.repos, by_key);
+        if (x.n > 1) /* qsort wants an array, even of none */
+            qsort(x.repos, x.n, sizeof *x.repos, by_key);
         for (size_t i = 0; i < x.n; i++)
             x.by_r[i] = &x.repos[i];
-        qsort(x.by_r, x.n, sizeof *x.by_r, by_r);
+        if (x.n > 1)
+            qsort(x.by_r, x.n, sizeof *x.by_r, by_r);
         res = xport_days(s, &x, today, err, errlen);
     }
     if (res == STORE_OK) {
-        qsort(x.pairs, x.npairs, sizeof *x.pairs, by_repo_day);
+        if (x.npairs > 1)
+            qsort(x.pairs, x.npairs, sizeof *x.pairs, by_repo_day);
         for (size_t i = 0, j = 0; i < x.n; i++) {
             x.repos[i].pair = j;
             while (j < x.npairs && x.pairs[j].repo == i)
@@ -1556,7 +1559,8 @@ static enum store_result redis_top(struct store *st, day_t from, day_t to, size_
     if (res == STORE_OK) {
         for (size_t i = 0; i < t.n; i++)
             t.rows[i].key = t.names.data + t.rows[i].off;
-        qsort(t.rows, t.n, sizeof *t.rows, trow_by_key);
+        if (t.n > 1)
+            qsort(t.rows, t.n, sizeof *t.rows, trow_by_key);
         size_t m = 0;
         for (size_t i = 0; i < t.n; i++) {
             if (m && strcmp(t.rows[m - 1].key, t.rows[i].key) == 0) {
@@ -1566,7 +1570,8 @@ static enum store_result redis_top(struct store *st, day_t from, day_t to, size_
                 t.rows[m++] = t.rows[i];
             }
         }
-        qsort(t.rows, m, sizeof *t.rows, trow_by_hits);
+        if (m > 1)
+            qsort(t.rows, m, sizeof *t.rows, trow_by_hits);
         for (size_t i = 0; i < m && i < limit; i++) {
             struct store_top_row row = {t.rows[i].key, t.rows[i].hits, t.rows[i].last_day};
             fn(arg, &row);
