@@ -49,15 +49,16 @@
 #include "redis_url.h"
 #include "repo_key.h"
 
-#define CHUNK_MAX    1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
-#define PIPELINE     16        /* chunks in flight on the connection */
-#define FE_TTL       "2592000" /* 30 days: only clears the keys of dead frontend ids */
-#define ID_BYTES     16        /* a frontend id, and the epoch */
-#define R_SIZE       (REPO_KEY_SIZE * 3)
-#define EPOCH_KEY    "ghit:epoch"
-#define SCAN_COUNT   "1000"
-#define SCAN_BATCH   1000 /* day sets probed per pipeline (export) */
-#define EXPORT_BATCH 2000 /* repos and days read per MULTI (export) */
+#define CHUNK_MAX          1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
+#define PIPELINE           16        /* chunks in flight on the connection */
+#define PUT_DAYS_PER_DELTA 16        /* old days a set or delete looks for, per delta's cost */
+#define FE_TTL             "2592000" /* 30 days: only clears the keys of dead frontend ids */
+#define ID_BYTES           16        /* a frontend id, and the epoch */
+#define R_SIZE             (REPO_KEY_SIZE * 3)
+#define EPOCH_KEY          "ghit:epoch"
+#define SCAN_COUNT         "1000"
+#define SCAN_BATCH         1000 /* day sets probed per pipeline (export) */
+#define EXPORT_BATCH       2000 /* repos and days read per MULTI (export) */
 #define CHUNKS_HELP                                                                                \
     "Chunks sent to Redis, by outcome: applied, already_applied (a copy sent before had run), "    \
     "in_doubt (no answer: sent again)."
@@ -371,17 +372,18 @@ static int by_string(const void *a, const void *b)
 
 /*
  * What a put costs Redis, in deltas' worth: its repo, its days, and for a
- * set or delete the old days it looks for (two cheap commands per day from
- * the first day to today: about a quarter of a delta's five). The span is
- * guessed from the new first day; the weight is capped so that one put is
- * one chunk at most.
+ * set or delete the old days it looks for (a membership test per day from
+ * its first day to today, in one SMISMEMBER a day for the whole chunk:
+ * about a sixteenth of a delta each, measured). The span is guessed from
+ * the new first day; the weight is capped so that one put is one chunk at
+ * most.
  */
 static size_t put_weight(const struct store_put *p, day_t today)
 {
     size_t span = 0;
     if (p->mode != STORE_PUT_ADD)
         span = p->repo.first_day > 0 && p->repo.first_day <= today
-                   ? (size_t)(today - p->repo.first_day + 1) / 4
+                   ? (size_t)(today - p->repo.first_day + 1) / PUT_DAYS_PER_DELTA
                    : CHUNK_MAX;
     size_t w = 1 + p->repo.ndays + span;
     return w < CHUNK_MAX ? w : CHUNK_MAX;

@@ -8,6 +8,9 @@
 -- The day keys repos:<day> and repo:<day>:<R> are built here, not declared: a set or a
 -- delete must find a repo's old days, which only the script knows (from its first day to
 -- today, the 2015 schema has no index of a repo's days). Redis, Valkey and KeyDB allow it.
+-- An old day is found by the repo's membership of repos:<day>, which ghit always writes
+-- with the day's counter (SMISMEMBER: Redis 6.2 on). A day key of 2015 data whose SADD was
+-- lost is not found; it is left, and shows in that day's history, nowhere else.
 -- Reply: {1 applied | 0 already applied, hw, {}, {errors}}, the shape of ghit_apply's.
 -- Errors (nothing written): GHITEPOCH <have>, GHITGAP <hw>, and what Redis refuses before
 -- the first write (OOM, READONLY, ...), as ghit_apply.
@@ -54,26 +57,52 @@ local function day_text(z)
   return string.format('%04d-%02d-%02d', y, m, doy - floor((153 * mp + 2) / 5) + 1)
 end
 
--- Removes R's day keys and its membership of the day sets, from its first day to today.
-local last = day_num(ARGV[4])
-local function clear_days(r)
-  local first = redis.pcall('HGET', KEYS[4], r)
-  if type(first) ~= 'string' or not first:match('^%d%d%d%d%-%d%d%-%d%d$') then return end
-  for z = day_num(first), last do
-    local day = day_text(z)
-    try('DEL', 'repo:' .. day .. ':' .. r)
-    try('SREM', 'repos:' .. day, r)
+-- The old days of the chunk's sets and deletes go first (their repos are distinct), found
+-- day by day from the earliest of their first days to today: one SMISMEMBER of the day's
+-- set a day for all of them, then SREM and DEL where a repo is a member. The 2015 schema
+-- has no index of a repo's days; this costs the span of days, not repos times days.
+local n = tonumber(ARGV[5])
+local clear, firsts, lo = {}, {}, nil
+do
+  local a = 5
+  for _ = 1, n do
+    local mode, r, ndays = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 5])
+    a = a + 5 + 2 * ndays
+    local f = mode ~= 'A' and redis.pcall('HGET', KEYS[4], r)
+    if type(f) == 'string' and f:match('^%d%d%d%d%-%d%d%-%d%d$') then
+      clear[#clear + 1] = r
+      firsts[#clear] = day_num(f)
+      if not lo or firsts[#clear] < lo then lo = firsts[#clear] end
+    end
+  end
+end
+for z = lo or 1, lo and day_num(ARGV[4]) or 0 do
+  local members = {}
+  for i = 1, #clear do
+    if firsts[i] <= z then members[#members + 1] = clear[i] end
+  end
+  local day = day_text(z)
+  local set = 'repos:' .. day
+  local is = redis.pcall('SMISMEMBER', set, unpack(members))
+  if type(is) == 'table' and is.err then
+    errs[#errs + 1] = set .. ' ' .. is.err
+  else
+    for i = 1, #members do
+      if is[i] == 1 then
+        try('SREM', set, members[i])
+        try('DEL', 'repo:' .. day .. ':' .. members[i])
+      end
+    end
   end
 end
 
-local n, a = tonumber(ARGV[5]), 5
+local a = 5
 for _ = 1, n do
   local mode, r, total, first, ndays = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4],
                                        tonumber(ARGV[a + 5])
   a = a + 5
   local kt = 'repo:' .. r
   if mode ~= 'A' then
-    clear_days(r)
     try('DEL', kt)
     try('HDEL', KEYS[4], r)
     try('SREM', KEYS[3], r)

@@ -186,6 +186,18 @@ def test_round_trips_give_identical_bytes_both_ways(make_redis, make_front, tmp_
     import_(b, export(r1.url))
     assert export(b) == e1  # -> SQLite again
     assert export(r1.url, "--format", "csv") == export(a, "--format", "csv")
+    # --replace over a doubled copy, in many chunks: every old day of every repo goes
+    import_(r1.url, e1)
+    import_(r1.url, e1, "--replace")
+    assert export(r1.url) == e1
+    no_days = "".join(json.dumps(dict(x, days={}), separators=(",", ":")) + "\n"
+                      for x in map(json.loads, e1.splitlines()))
+    import_(r1.url, no_days, "--replace")
+    assert export(r1.url) == no_days
+    rc = r1.client()
+    assert not [k for k in rc.scan_iter("repo:*:*", count=10000) if k.count(":") == 2]
+    assert not list(rc.scan_iter("repos:*"))
+    import_(r1.url, e1, "--replace")
 
     # Redis -> SQLite -> Redis, from a Redis that frontends wrote too
     s = make_front(db=r1.url, flush_interval=50)
