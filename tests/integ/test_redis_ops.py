@@ -170,6 +170,36 @@ def test_a_set_and_the_hits_after_it_in_doubt_apply_once(make_redis, make_front,
     assert re.search(r"[1-9]\d* answered \"already applied\"", line), line
 
 
+def test_a_set_that_supersedes_one_in_doubt_wins(make_redis, make_front, token_file):
+    """A set and its hits are in doubt in a stall (their copies run after it); meanwhile the
+    operator sets the repo again. The copies in doubt are sent again before the new set, which
+    then replaces them, as it would have had they applied at once."""
+    r = make_redis()
+    c = r.client()
+    s = make_front("--admin-token-file", token_file, db=redis_url(r, 300), flush_interval=1000)
+    s.hit("sup/repo")
+    wait_for("flushed", lambda: c.get("repo:" + R("sup/repo")) == "1")
+    auth = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
+    assert s.request("PUT", "/api/v1/repos/sup/repo", auth, '{"total":100}').status == 200
+    for _ in range(3):
+        s.hit("sup/repo")
+    # the next flush (within a second) meets the stall: in doubt, retried 2 s later
+    sleeper = threading.Thread(target=lambda: c.execute_command("DEBUG", "SLEEP", "2.5"))
+    sleeper.start()
+    time.sleep(1.6)
+    assert s.request("PUT", "/api/v1/repos/sup/repo", auth, '{"total":200}').status == 200
+    for _ in range(2):
+        s.hit("sup/repo")
+    sleeper.join(timeout=10)
+    wait_for("the second set and its hits", lambda: c.get("repo:" + R("sup/repo")) == "202")
+    s.stop()
+    assert c.get("repo:" + R("sup/repo")) == "202"
+    assert c.get("repo:%s:%s" % (utc_today(), R("sup/repo"))) == "2"
+    assert "bug" not in s.stderr()
+    line = [x for x in s.stderr().splitlines() if " chunks applied, " in x][-1]
+    assert re.search(r"[2-9]\d* answered \"already applied\"", line), line
+
+
 # --- export and import -------------------------------------------------------------------
 
 
