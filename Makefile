@@ -42,7 +42,7 @@ LIBS        = $(PKG_LIBS) -lpthread -lm
 
 SRC      := $(sort $(wildcard src/*.c))
 WEB      := web/index.html web/app.css web/app.js
-LUA      := src/store_redis_apply.lua src/store_redis_check.lua
+LUA      := src/store_redis_apply.lua src/store_redis_check.lua src/store_redis_write.lua
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(filter-out src/main.c,$(SRC))) \
             $(BUILD)/obj/web_assets.o $(BUILD)/obj/store_redis_lua.o
 UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/unit/test_*.c)))

@@ -4,9 +4,11 @@
  * Everything is read and checked first: a bad line is reported with its
  * number and nothing is written. Then every repo is written in one store
  * transaction: added to what the store holds (merge, the default), or, with
- * --replace, in place of it (repos not in the input are kept). The store
- * must not have a server running on it: there is never a second writer,
- * so an import then is refused (stop the server, import, start it).
+ * --replace, in place of it (repos not in the input are kept). A SQLite
+ * store must not have a server running on it: there is never a second
+ * writer, so an import then is refused (stop the server, import, start
+ * it). Redis is written directly beside its frontends, in chunks each
+ * atomic and exactly once, not one transaction (store.h, write).
  *
  * JSON Lines (the export format) or, with --format csv, rows of
  * repo,day,hits, which may come in any order; a row with an empty day
@@ -25,7 +27,6 @@
 #include "cmdopt.h"
 #include "repofmt.h"
 #include "runfile.h"
-#include "redis_url.h"
 #include "store.h"
 
 /* One repo to import. */
@@ -212,10 +213,6 @@ static int read_input(struct input *in, bool csv, day_t today)
 static int write_all(const char *db, const struct input *in, bool replace)
 {
     char err[512];
-    if (redis_url_is(db)) {
-        fprintf(stderr, "ghit import: not built for the Redis store yet (issue 10 on Redis)\n");
-        return 1;
-    }
     /* Opening takes the writer's lock: it fails while a server runs on db. */
     struct store *store = store_open(db, err, sizeof err);
     if (!store && store_is_busy(db)) {
@@ -237,12 +234,17 @@ static int write_all(const char *db, const struct input *in, bool replace)
             puts[i] = (struct store_put){replace ? STORE_PUT_SET : STORE_PUT_ADD,
                                          {it->key, it->total, it->first_day, it->days, it->ndays}};
         }
-        status =
-            store->ops->write(store, puts, in->n, NULL, 0, err, sizeof err) == STORE_OK ? 0 : 1;
+        status = store_write(store, puts, in->n, err, sizeof err) == STORE_OK ? 0 : 1;
         free(puts);
-        store_close(store);
-        if (status)
+        if (status && store->ops->shared)
+            fprintf(stderr,
+                    "ghit import: %s; the import stopped part way: the repos up to some point "
+                    "(in key order) are written, each exactly once. With --replace, run the "
+                    "same import again; a merge run again would add those repos twice\n",
+                    err);
+        else if (status)
             fprintf(stderr, "ghit import: %s; nothing was imported\n", err);
+        store_close(store);
     }
     return status;
 }

@@ -72,6 +72,7 @@ struct counter_table {
     _Atomic uint32_t gen;    /* caches: figures read in this generation are current */
     _Atomic uint64_t invals; /* counter_invalidate() calls */
     _Atomic uint64_t takes;  /* counter_take() calls begun */
+    _Atomic uint64_t ops;    /* sets and deletes queued, for their ids */
 };
 
 struct counter_table *counter_new(size_t max_repos)
@@ -81,6 +82,7 @@ struct counter_table *counter_new(size_t max_repos)
     atomic_init(&t->nrepos, 0);
     atomic_init(&t->nentries, 0);
     atomic_init(&t->takes, 0);
+    atomic_init(&t->ops, 0);
     /* A secret hash key; should randomness fail the table still works, only guessably. */
     if (getrandom(t->hash_key, sizeof t->hash_key, 0) != (ssize_t)sizeof t->hash_key)
         memset(t->hash_key, 0x5a, sizeof t->hash_key);
@@ -535,6 +537,7 @@ void counter_set(struct counter_table *t, const char *key, uint64_t total, day_t
                  const struct counter_day *days, size_t n, day_t today, struct counter_view *out)
 {
     struct counter_op *op = xcalloc(1, sizeof *op + n * sizeof op->days[0]);
+    op->id = atomic_fetch_add(&t->ops, 1) + 1;
     op->total = total;
     op->ndays = n;
     if (n)
@@ -568,6 +571,7 @@ bool counter_delete(struct counter_table *t, const char *key)
     bool known = e && !e->deleted;
     if (known) {
         struct counter_op *op = xcalloc(1, sizeof *op);
+        op->id = atomic_fetch_add(&t->ops, 1) + 1;
         op->del = true;
         e->deleted = true;
         e->total = 0;

@@ -96,6 +96,7 @@ struct counter_day {
  * the same store transaction.
  */
 struct counter_op {
+    uint64_t id; /* this table's number for the change, from 1: the same when given back */
     bool del;
     uint64_t total;
     day_t first_day;

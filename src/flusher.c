@@ -151,6 +151,7 @@ static enum store_result write_ops(struct flusher *f, char *err, size_t errlen)
             next[j] = (struct store_day){op->days[j].day, op->days[j].hits};
         puts[i] = (struct store_put){
             .mode = op->del ? STORE_PUT_DELETE : STORE_PUT_SET,
+            .id = op->id,
             .repo = {.key = b->keys.data + b->ops[i].key_off,
                      .total = op->total,
                      .first_day = op->first_day,

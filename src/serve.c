@@ -37,7 +37,6 @@
 #include "newrepo_limit.h"
 #include "admin.h"
 #include "policy.h"
-#include "redis_url.h"
 #include "runfile.h"
 #include "routes.h"
 #include "routes_stats.h"
@@ -183,13 +182,6 @@ static int serve(struct config *options)
     if ((cfg.admin_token_file && !(admin = admin_new(cfg.admin_token_file, err, sizeof err))) ||
         !(policy = make_policy(&cfg, err, sizeof err)))
         goto refused;
-    if (admin && redis_url_is(cfg.db)) {
-        /* Refused before the store is touched, like every other bad option. */
-        snprintf(err, sizeof err,
-                 "--admin-token-file: set and delete are not built for the redis store yet "
-                 "(issue 10 on Redis); start without it");
-        goto refused;
-    }
     /* Bound before the database is opened or made: a bad address touches nothing. */
     if ((listen_fd = http_listen(cfg.listen, err, sizeof err)) < 0 ||
         (cfg.metrics_listen && (metrics_fd = http_listen(cfg.metrics_listen, err, sizeof err)) < 0))
@@ -198,7 +190,8 @@ static int serve(struct config *options)
     /* Opening takes the writer's lock (store_sqlite.c): never two writers on one file. */
     if (!(store = store_open(cfg.db, err, sizeof err)))
         goto refused;
-    bool runfile = store->ops->write != NULL; /* how ghit set finds this server */
+    /* How ghit set finds this server; on a shared store (Redis) it writes directly instead. */
+    bool runfile = !store->ops->shared;
     if (runfile)
         runfile_remove(cfg.db); /* one left by a crash would send commands to a dead address */
     table = counter_new(cfg.max_repos);

@@ -5,7 +5,9 @@
 #include "store.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "redis_url.h"
 
 struct store *store_open(const char *where, char *err, size_t errlen)
@@ -30,11 +32,25 @@ bool store_is_busy(const char *where)
 
 struct store *store_open_reader(const char *where, char *err, size_t errlen)
 {
-    if (redis_url_is(where)) {
-        snprintf(err, errlen, "the statistics are not built for the Redis store yet (issue 8)");
-        return NULL;
-    }
+    if (redis_url_is(where))
+        return store_redis_open_readonly(where, err, errlen);
     return store_sqlite_open_reader(where, err, errlen);
+}
+
+enum store_result store_write(struct store *s, struct store_put *p, size_t n, char *err,
+                              size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!p[i].id)
+            p[i].id = i + 1;
+    enum store_result r = s->ops->write(s, p, n, NULL, 0, err, errlen);
+    /* 1 + 2 + 4 + 8 s: a Redis stall, a restart or a failover, not a long outage. */
+    for (unsigned wait = 1; r == STORE_RETRY && s->ops->shared && wait <= 8; wait *= 2) {
+        log_warn("%s; writing again in %u s", err, wait);
+        sleep(wait);
+        r = s->ops->write(s, p, n, NULL, 0, err, errlen);
+    }
+    return r;
 }
 
 void store_close(struct store *s)

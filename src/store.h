@@ -84,6 +84,12 @@ enum store_put_mode {
 struct store_put {
     enum store_put_mode mode;
     struct store_repo repo;
+    /*
+     * The change's number, from 1, the same when a failed write is made
+     * again with it; 0: none. A shared store (Redis) that may have written
+     * it already then only sends again the copy it sent (exactly once).
+     */
+    uint64_t id;
 };
 
 /* Receives repos; what repo points to lives only for the call. */
@@ -165,6 +171,15 @@ struct store_ops {
      * Makes n puts, in order, then adds nd deltas, all in one transaction
      * or none of it (issue 10: set, delete, import). Called by the flusher,
      * or by a command that holds the store alone.
+     *
+     * Redis has no transaction that size: it applies the puts, then the
+     * deltas, in chunks (about 1,000 puts or days each), each chunk atomic
+     * and exactly once (store_redis.c), while frontends write beside it. A
+     * write that fails part way (STORE_RETRY: Redis stalled or went away)
+     * has applied a prefix of its chunks, in order, and may apply the one
+     * in doubt later. Made again with the same puts (the same ids) and
+     * deltas on the same store, it finishes the rest without applying a
+     * chunk twice; a command that gives up has left that prefix written.
      */
     enum store_result (*write)(struct store *s, const struct store_put *p, size_t n,
                                const struct store_delta *d, size_t nd, char *err, size_t errlen);
@@ -172,6 +187,14 @@ struct store_ops {
      * Calls fn for every repo in byte order of key, with its whole history,
      * all read from one consistent snapshot (issue 10: export). Works on a
      * store opened read-only, while a server writes.
+     *
+     * Redis has no such snapshot. It gives the repos in repos when the
+     * export began, each read whole at one instant (total, first day and
+     * days together, in a MULTI of about 1,000 repos), so each repo's total
+     * is at least the sum of its days; but repos are read at different
+     * instants. A repo made after the export began is left out, one deleted
+     * before its read is left out, and a day first written after the days
+     * were listed is missing unless it is today.
      */
     enum store_result (*export)(struct store *s, store_repo_fn *fn, void *arg, char *err,
                                 size_t errlen);
@@ -232,16 +255,27 @@ struct store *store_open_readonly(const char *where, char *err, size_t errlen);
  * Opens where for the statistics queries of one more thread while a writer
  * (ghit serve) has it open: read-only, checked to be ghit's but without
  * the writer's slower integrity check. Works beside a running server
- * (SQLite's WAL lets readers run beside the writer). Close with store_close().
+ * (SQLite's WAL lets readers run beside the writer; Redis: a connection
+ * that only reads). Close with store_close().
  */
 struct store *store_open_reader(const char *where, char *err, size_t errlen);
+
+/*
+ * A command's write (set, delete, import): s->ops->write, made again, with
+ * the same puts, up to a few times over some seconds while a shared store
+ * answers STORE_RETRY (a Redis that stalled or dropped the connection), so
+ * that a chunk in doubt is resolved, exactly once, rather than left half
+ * done. Puts without an id are given ids 1, 2, ... first (p is changed).
+ */
+enum store_result store_write(struct store *s, struct store_put *p, size_t n, char *err,
+                              size_t errlen);
 
 /*
  * The Redis backend (issue 8): where is redis://[[USER]:PASSWORD@]HOST[:PORT][/N]
  * or unix:///PATH[?db=N] (redis_url.h). Open starts even if Redis cannot be
  * reached (it connects at the next write), and refuses a Redis that holds
- * data that is not ghit's, or refuses its password. Write, export and the
- * statistics operations are not built for it yet (NULL).
+ * data that is not ghit's, or refuses its password. It has every
+ * operation; its readers (store_open_reader) are read-only connections.
  */
 struct store *store_redis_open(const char *where, char *err, size_t errlen);
 struct store *store_redis_open_readonly(const char *where, char *err, size_t errlen);

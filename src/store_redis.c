@@ -17,6 +17,12 @@
  * when apply fails, owed ones included; apply takes the owed ones out again
  * before it makes new chunks.
  *
+ * Whole repos (issue 10). A write's puts (set, add, delete) are chunks too,
+ * applied by store_redis_write.lua under the same id and seq, so set,
+ * delete and import are exactly once as well; then its deltas, as apply's.
+ * Export and the statistics only read: the 2015 sets and counters, with no
+ * index of their own (see each).
+ *
  * Wipes. ghit:epoch, a random id made once on an empty Redis, is checked
  * inside every script: a Redis that lost it (FLUSHALL, a restart without
  * persistence) is written no more; the hits stay in memory and /healthz
@@ -34,6 +40,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -43,13 +50,16 @@
 #include "redis_url.h"
 #include "repo_key.h"
 
-#define CHUNK_MAX  1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
-#define PIPELINE   16        /* chunks in flight on the connection */
-#define FE_TTL     "2592000" /* 30 days: only clears the keys of dead frontend ids */
-#define ID_BYTES   16        /* a frontend id, and the epoch */
-#define R_SIZE     (REPO_KEY_SIZE * 3)
-#define EPOCH_KEY  "ghit:epoch"
-#define SCAN_COUNT "1000"
+#define CHUNK_MAX          1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
+#define PIPELINE           16        /* chunks in flight on the connection */
+#define PUT_DAYS_PER_DELTA 16        /* old days a set or delete looks for, per delta's cost */
+#define FE_TTL             "2592000" /* 30 days: only clears the keys of dead frontend ids */
+#define ID_BYTES           16        /* a frontend id, and the epoch */
+#define R_SIZE             (REPO_KEY_SIZE * 3)
+#define EPOCH_KEY          "ghit:epoch"
+#define SCAN_COUNT         "1000"
+#define SCAN_BATCH         1000 /* day sets probed per pipeline (export) */
+#define EXPORT_BATCH       2000 /* repos and days read per MULTI (export) */
 /*
  * The stream of the repos each applied chunk changed, for the other
  * frontends' caches, and its length: about 1,000 chunks (a chunk is at most
@@ -70,8 +80,12 @@
 /* The scripts, compiled in by store_redis_lua.S, each followed by a NUL. */
 extern const char store_redis_apply_lua[], store_redis_apply_lua_end[];
 extern const char store_redis_check_lua[], store_redis_check_lua_end[];
+extern const char store_redis_write_lua[], store_redis_write_lua_end[];
 
-/* Deltas sent under one (frontend id, seq), kept until Redis says they are applied. */
+/*
+ * Deltas, or whole-repo puts (a write), sent under one (frontend id, seq),
+ * kept until Redis says they are applied.
+ */
 struct chunk {
     uint64_t seq;
     day_t today;
@@ -79,6 +93,9 @@ struct chunk {
     size_t n;
     struct store_delta *d; /* keys point into keys */
     char *keys;
+    size_t np;           /* puts (store_redis_write.lua), whose keys point into keys */
+    struct store_put *p; /* NULL in a chunk of deltas */
+    struct store_day *days;
     size_t bytes;       /* of d and keys */
     int64_t applied_ms; /* in the replay window: when Redis said it was applied */
 };
@@ -282,13 +299,31 @@ static int connect_redis(struct redis_store *s, char *err, size_t errlen)
 /* --- chunks ------------------------------------------------------------------------------- */
 
 /* Frees the owed chunks from index from on. */
+static void free_chunk(struct chunk *c)
+{
+    free(c->d);
+    free(c->keys);
+    free(c->p);
+    free(c->days);
+}
+
 static void drop_owed(struct redis_store *s, size_t from)
 {
-    for (size_t i = from; i < s->nowed; i++) {
-        free(s->owed[i].d);
-        free(s->owed[i].keys);
-    }
+    for (size_t i = from; i < s->nowed; i++)
+        free_chunk(&s->owed[i]);
     s->nowed = from;
+}
+
+/* A new owed chunk at the end of the list, numbered next. */
+static struct chunk *new_chunk(struct redis_store *s, day_t today)
+{
+    if (s->nowed == s->owed_cap) {
+        s->owed_cap = s->owed_cap ? 2 * s->owed_cap : 16;
+        s->owed = xrealloc(s->owed, s->owed_cap * sizeof *s->owed);
+    }
+    struct chunk *c = &s->owed[s->nowed++];
+    *c = (struct chunk){.seq = s->next_seq++, .today = today};
+    return c;
 }
 
 /* Makes a new owed chunk of the n deltas at d whose rem[] is not 0, with rem[] hits each. */
@@ -301,12 +336,8 @@ static void add_chunk(struct redis_store *s, const struct store_delta *d, const 
             keylen += strlen(d[i].key) + 1;
             m++;
         }
-    if (s->nowed == s->owed_cap) {
-        s->owed_cap = s->owed_cap ? 2 * s->owed_cap : 16;
-        s->owed = xrealloc(s->owed, s->owed_cap * sizeof *s->owed);
-    }
-    struct chunk *c = &s->owed[s->nowed++];
-    *c = (struct chunk){.seq = s->next_seq++, .today = today, .n = m};
+    struct chunk *c = new_chunk(s, today);
+    c->n = m;
     c->d = xcalloc(m, sizeof *c->d);
     c->keys = xmalloc(keylen);
     c->bytes = m * sizeof *c->d + keylen;
@@ -320,6 +351,110 @@ static void add_chunk(struct redis_store *s, const struct store_delta *d, const 
         c->d[j++] = (struct store_delta){.key = k, .day = d[i].day, .hits = rem[i]};
         k += len;
     }
+}
+
+/* Makes a new owed chunk of the n puts that pp points to, copied. */
+static void add_put_chunk(struct redis_store *s, const struct store_put *const *pp, size_t n,
+                          day_t today)
+{
+    size_t keylen = 0, ndays = 0;
+    for (size_t i = 0; i < n; i++) {
+        keylen += strlen(pp[i]->repo.key) + 1;
+        ndays += pp[i]->repo.ndays;
+    }
+    struct chunk *c = new_chunk(s, today);
+    c->np = n;
+    c->p = xcalloc(n, sizeof *c->p);
+    c->days = xcalloc(ndays + 1, sizeof *c->days);
+    c->keys = xmalloc(keylen);
+    c->bytes = n * sizeof *c->p + ndays * sizeof *c->days + keylen;
+    char *k = c->keys;
+    struct store_day *days = c->days;
+    for (size_t i = 0; i < n; i++) {
+        const struct store_repo *r = &pp[i]->repo;
+        size_t len = strlen(r->key) + 1;
+        memcpy(k, r->key, len);
+        if (r->ndays)
+            memcpy(days, r->days, r->ndays * sizeof *days);
+        c->p[i] = *pp[i];
+        c->p[i].repo.key = k;
+        c->p[i].repo.days = days;
+        k += len;
+        days += r->ndays;
+    }
+}
+
+/* Orders ids, and key pointers by the keys' bytes. */
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * What a put costs Redis, in deltas' worth: its repo, its days, and for a
+ * set or delete the old days it looks for (a membership test per day from
+ * its first day to today, in one SMISMEMBER a day for the whole chunk:
+ * about a sixteenth of a delta each, measured). The span is guessed from
+ * the new first day; the weight is capped so that one put is one chunk at
+ * most.
+ */
+static size_t put_weight(const struct store_put *p, day_t today)
+{
+    size_t span = 0;
+    if (p->mode != STORE_PUT_ADD)
+        span = p->repo.first_day > 0 && p->repo.first_day <= today
+                   ? (size_t)(today - p->repo.first_day + 1) / PUT_DAYS_PER_DELTA
+                   : CHUNK_MAX;
+    size_t w = 1 + p->repo.ndays + span;
+    return w < CHUNK_MAX ? w : CHUNK_MAX;
+}
+
+/*
+ * Makes chunks of the n puts at p that no owed chunk holds already (a put
+ * given back after a failed write has the id of the copy sent then: only
+ * that copy may apply). Returns the keys of the new puts, sorted, in
+ * *fresh (free it) and their number in *nfresh.
+ */
+static void take_puts(struct redis_store *s, const struct store_put *p, size_t n, day_t today,
+                      const char ***fresh, size_t *nfresh)
+{
+    size_t nids = 0;
+    for (size_t i = 0; i < s->nowed; i++)
+        nids += s->owed[i].np;
+    uint64_t *ids = xcalloc(nids + 1, sizeof *ids);
+    nids = 0;
+    for (size_t i = 0; i < s->nowed; i++)
+        for (size_t j = 0; j < s->owed[i].np; j++)
+            ids[nids++] = s->owed[i].p[j].id;
+    qsort(ids, nids, sizeof *ids, by_id);
+    const struct store_put **todo = xcalloc(n + 1, sizeof *todo);
+    *fresh = xcalloc(n + 1, sizeof **fresh);
+    *nfresh = 0;
+    size_t m = 0, weight = 0, first = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].id && bsearch(&p[i].id, ids, nids, sizeof *ids, by_id))
+            continue;
+        (*fresh)[(*nfresh)++] = p[i].repo.key;
+        size_t w = put_weight(&p[i], today);
+        if (m > first && weight + w > CHUNK_MAX) {
+            add_put_chunk(s, todo + first, m - first, today);
+            first = m;
+            weight = 0;
+        }
+        todo[m++] = &p[i];
+        weight += w;
+    }
+    if (m > first)
+        add_put_chunk(s, todo + first, m - first, today);
+    qsort(*fresh, *nfresh, sizeof **fresh, by_string);
+    free(todo);
+    free(ids);
 }
 
 /* An (key, day) slot of the owed hits' table. */
@@ -348,12 +483,20 @@ static struct owed_slot *slot_find(struct owed_slot *tab, size_t mask, const cha
 }
 
 /*
- * Takes the n pending deltas at d (every hit the table has, the owed ones
- * given back included): what is not owed yet becomes new chunks. -1, with a
- * message, if the owed hits are not all among them (a bug: nothing is sent).
+ * Takes the np puts at p, then the n pending deltas at d (every hit the
+ * table has, the owed ones given back included): what is not owed yet
+ * becomes new chunks, puts first. -1, with a message, if the owed hits are
+ * not all among them (a bug: nothing is sent).
+ *
+ * A repo with a new put (a set or delete that superseded one given back)
+ * has pending only the hits that came after it: its owed hits came before,
+ * are sent again as they were and then replaced by the put, as they would
+ * have been had they applied at once. So for such a repo nothing owed is
+ * taken off, and owed hits missing from the pending ones are no bug.
  */
-static int take_pending(struct redis_store *s, const struct store_delta *d, size_t n, day_t today,
-                        char *err, size_t errlen)
+static int take_pending(struct redis_store *s, const struct store_put *p, size_t np,
+                        const struct store_delta *d, size_t n, day_t today, char *err,
+                        size_t errlen)
 {
     /*
      * Chunks never handed to a connection (Redis was down) have no copy
@@ -367,6 +510,9 @@ static int take_pending(struct redis_store *s, const struct store_delta *d, size
         s->next_seq = s->owed[unsent].seq;
         drop_owed(s, unsent);
     }
+    const char **fresh;
+    size_t nfresh;
+    take_puts(s, p, np, today, &fresh, &nfresh);
     size_t owed_n = 0;
     for (size_t i = 0; i < s->nowed; i++)
         owed_n += s->owed[i].n;
@@ -384,8 +530,17 @@ static int take_pending(struct redis_store *s, const struct store_delta *d, size
         }
     uint64_t *rem = xcalloc(n + 1, sizeof *rem);
     size_t matched = 0;
+    for (size_t i = 0; nfresh && i < size; i++)
+        if (tab[i].key && bsearch(&tab[i].key, fresh, nfresh, sizeof *fresh, by_string)) {
+            tab[i].matched = true;
+            matched++;
+        }
     int ret = 0;
     for (size_t i = 0; i < n; i++) {
+        if (nfresh && bsearch(&d[i].key, fresh, nfresh, sizeof *fresh, by_string)) {
+            rem[i] = d[i].hits;
+            continue;
+        }
         struct owed_slot *sl = slot_find(tab, size - 1, d[i].key, d[i].day);
         uint64_t owed = sl->key ? sl->hits : 0;
         if (sl->key && !sl->matched) {
@@ -415,6 +570,7 @@ static int take_pending(struct redis_store *s, const struct store_delta *d, size
     }
     if (ret < 0)
         s->cause = "bug";
+    free(fresh);
     free(rem);
     free(tab);
     return ret;
@@ -451,6 +607,15 @@ static void args_finish(struct args *a)
     a->argv = xrealloc(a->argv, (a->n + 1) * sizeof *a->argv);
     for (size_t i = 0; i < a->n; i++)
         a->argv[i] = a->text.data + a->off[i];
+}
+
+/* Frees what a holds. */
+static void args_fini(struct args *a)
+{
+    free(a->off);
+    free(a->len);
+    free(a->argv);
+    buf_fini(&a->text);
 }
 
 /* Empties a for the next command, keeping its memory. */
@@ -529,6 +694,56 @@ static void build_apply(struct redis_store *s, const struct chunk *c, struct arg
     free(dayidx);
 }
 
+/* Builds EVAL of store_redis_write.lua for chunk c of puts (see the script for the layout). */
+static void build_write(struct redis_store *s, const struct chunk *c, struct args *a)
+{
+    static const char mode[] = {
+        [STORE_PUT_SET] = 'S', [STORE_PUT_ADD] = 'A', [STORE_PUT_DELETE] = 'D'};
+    char text[DAY_TEXT_SIZE], r[R_SIZE];
+    args_reset(a);
+    add_arg(a, "EVAL");
+    add_arg(a, "%s", store_redis_write_lua);
+    add_arg(a, "5");
+    add_arg(a, EPOCH_KEY);
+    add_arg(a, "%s", s->fe_key);
+    add_arg(a, "repos");
+    add_arg(a, "ghit:first");
+    add_arg(a, FEED_KEY);
+    add_arg(a, "%s", s->epoch);
+    add_arg(a, "%" PRIu64, c->seq);
+    add_arg(a, FE_TTL);
+    day_format(c->today, text);
+    add_arg(a, "%s", text);
+    add_arg(a, "%zu", c->np);
+    for (size_t i = 0; i < c->np; i++) {
+        const struct store_repo *rp = &c->p[i].repo;
+        escape(rp->key, r);
+        day_format(rp->first_day, text);
+        add_arg(a, "%c", mode[c->p[i].mode]);
+        add_arg(a, "%s", r);
+        add_arg(a, "%" PRIu64, rp->total);
+        add_arg(a, "%s", text);
+        add_arg(a, "%zu", rp->ndays);
+        for (size_t j = 0; j < rp->ndays; j++) {
+            day_format(rp->days[j].day, text);
+            add_arg(a, "%s", text);
+            add_arg(a, "%" PRIu64, rp->days[j].hits);
+        }
+    }
+    add_arg(a, "%s", s->id);
+    add_arg(a, FEED_MAXLEN);
+    args_finish(a);
+}
+
+/* Builds the script call of chunk c: a write of puts, or an apply of deltas. */
+static void build_chunk(struct redis_store *s, const struct chunk *c, struct args *a)
+{
+    if (c->p)
+        build_write(s, c, a);
+    else
+        build_apply(s, c, a);
+}
+
 /* Whether r is the apply script's answer: {applied, hw, rows, errors}. */
 static bool is_answer(const redisReply *r, const struct chunk *c)
 {
@@ -537,11 +752,14 @@ static bool is_answer(const redisReply *r, const struct chunk *c)
            r->element[2]->elements == 3 * c->n && r->element[3]->type == REDIS_REPLY_ARRAY;
 }
 
-/* Reports chunk c's rows (its answer r) through fn: each repo as Redis has it now. */
+/*
+ * Reports chunk c's rows (its answer r) through fn, if not NULL: each repo
+ * as Redis has it now. Logs the keys the script could not write.
+ */
 static void report_rows(const struct chunk *c, const redisReply *r, store_row_fn *fn, void *arg)
 {
     const redisReply *rows = r->element[2];
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t i = 0; fn && i < c->n; i++) {
         const redisReply *t = rows->element[3 * i], *d = rows->element[3 * i + 1],
                          *f = rows->element[3 * i + 2];
         day_t first = c->d[i].day, parsed;
@@ -569,8 +787,7 @@ static void drop_window(struct redis_store *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         s->window_bytes -= s->window[i].bytes;
-        free(s->window[i].d);
-        free(s->window[i].keys);
+        free_chunk(&s->window[i]);
     }
     memmove(s->window, s->window + n, (s->nwindow - n) * sizeof *s->window);
     s->nwindow -= n;
@@ -625,7 +842,7 @@ static int replay(struct redis_store *s, uint64_t hw)
     buf_init(&a.text);
     int ret = 0;
     for (size_t i = from; i < s->nwindow && ret == 0; i++) {
-        build_apply(s, &s->window[i], &a);
+        build_chunk(s, &s->window[i], &a);
         redisReply *r = redisCommandArgv(s->c, (int)a.n, a.argv, a.len);
         if (!r) {
             s->cause = "timeout";
@@ -707,7 +924,7 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
     uint64_t gap_hw = UINT64_MAX;
     while (got < s->nowed) {
         for (; sent < s->nowed && sent - got < PIPELINE; sent++) {
-            build_apply(s, &s->owed[sent], &a);
+            build_chunk(s, &s->owed[sent], &a);
             redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
             s->owed[sent].sent = true;
         }
@@ -757,8 +974,7 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
     enum store_result res = STORE_RETRY;
     if (ok && !lost) {
         for (size_t i = 0; i < got; i++)
-            if (s->owed[i].today == today)
-                report_rows(&s->owed[i], replies[i], fn, arg);
+            report_rows(&s->owed[i], replies[i], s->owed[i].today == today ? fn : NULL, arg);
         keep_applied(s);
         res = STORE_OK;
     } else if (gap_hw != UINT64_MAX) {
@@ -767,14 +983,14 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
     for (size_t i = 0; i < got; i++)
         freeReplyObject(replies[i]);
     free(replies);
-    free(a.off);
-    free(a.len);
-    free(a.argv);
-    buf_fini(&a.text);
+    args_fini(&a);
     return res;
 }
 
 /* --- the store operations ----------------------------------------------------------------- */
+
+static enum store_result send_all(struct redis_store *s, day_t today, store_row_fn *fn, void *arg,
+                                  char *err, size_t errlen);
 
 /* store apply: see the top of this file and store.h. */
 static enum store_result redis_apply(struct store *st, const struct store_delta *d, size_t n,
@@ -786,10 +1002,20 @@ static enum store_result redis_apply(struct store *st, const struct store_delta 
         snprintf(err, errlen, "bug: apply on a read-only Redis store");
         return STORE_FAILED;
     }
-    if (take_pending(s, d, n, today, err, errlen) < 0) {
+    if (take_pending(s, NULL, 0, d, n, today, err, errlen) < 0) {
         log_error("redis: %s", err);
         return STORE_FAILED;
     }
+    return send_all(s, today, fn, arg, err, errlen);
+}
+
+/*
+ * Sends every owed chunk (connecting first), and once more after loading
+ * the apply script if Redis had lost it; see send_owed.
+ */
+static enum store_result send_all(struct redis_store *s, day_t today, store_row_fn *fn, void *arg,
+                                  char *err, size_t errlen)
+{
     if (s->nowed == 0)
         return STORE_OK;
     for (int round = 0;; round++) {
@@ -1041,6 +1267,607 @@ static enum store_result redis_load(struct store *st, const char *const *keys, s
     return res;
 }
 
+/* --- whole repos: write and export (issue 10) ------------------------------------------- */
+
+/*
+ * store write: the puts, then the deltas, as chunks after the owed ones,
+ * each exactly once (store.h says what a failure part way leaves).
+ *
+ * A lost reply between them loses and doubles nothing: the flusher gives
+ * back the puts (with their ids) and the deltas, and the next write sends
+ * every chunk still owed again as it was, puts and deltas in their order,
+ * before anything new: take_puts knows the given-back puts by their ids and
+ * makes no second copy (which would wipe the deltas applied after the
+ * first), and take_pending takes the owed hits off the pending ones.
+ */
+static enum store_result redis_write(struct store *st, const struct store_put *p, size_t n,
+                                     const struct store_delta *d, size_t nd, char *err,
+                                     size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (s->readonly) {
+        snprintf(err, errlen, "bug: write on a read-only Redis store");
+        return STORE_FAILED;
+    }
+    /* Today bounds the old days a set or delete looks for; deltas report no rows here. */
+    day_t today = day_from_time(time(NULL));
+    if (take_pending(s, p, n, d, nd, today, err, errlen) < 0) {
+        log_error("redis: %s", err);
+        return STORE_FAILED;
+    }
+    return send_all(s, today, NULL, NULL, err, errlen);
+}
+
+/* The integer a GET or HGET answered; 0 if none. */
+static uint64_t count_of(const redisReply *r)
+{
+    if (r && r->type == REDIS_REPLY_STRING)
+        return strtoull(r->str, NULL, 10);
+    return r && r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? (uint64_t)r->integer : 0;
+}
+
+/* Whether the member m of repos (a 2015 name) is a ghit key; if so, it is in key. */
+static bool key_of(const char *m, char key[REPO_KEY_SIZE])
+{
+    char raw[R_SIZE];
+    size_t len = redis_key_unescape(m, raw, sizeof raw);
+    return len != (size_t)-1 && !repo_key_parse(raw, len, key) && strcmp(raw, key) == 0;
+}
+
+/* Reads n replies of commands appended before into r; 0, or -1 with a message (dropped). */
+static int get_replies(struct redis_store *s, redisReply **r, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (redisGetReply(s->c, (void **)&r[i]) != REDIS_OK) {
+            snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
+            s->cause = "timeout";
+            disconnect(s);
+            while (i > 0)
+                freeReplyObject(r[--i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* Receives one batch of a cursor's elements; 0, or -1 if the connection dropped. */
+typedef int batch_fn(void *arg, const redisReply *batch, char *err, size_t errlen);
+
+/*
+ * Runs the cursor command argv (SSCAN or HSCAN; argv[2] is the cursor)
+ * to its end, handing each batch (an array) to fn; STORE_OK or why not.
+ */
+static enum store_result scan_all(struct redis_store *s, const char **argv, int argc, batch_fn *fn,
+                                  void *arg, char *err, size_t errlen)
+{
+    char cursor[32] = "0";
+    argv[2] = cursor;
+    do {
+        redisReply *r = command(s, argc, argv, err, errlen);
+        if (!r)
+            return STORE_RETRY;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            snprintf(err, errlen, "Redis at %s: %s is not a %s", s->where, argv[1],
+                     argv[0][0] == 'H' ? "hash" : "set");
+            freeReplyObject(r);
+            return STORE_FAILED;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        int ret = fn(arg, r->element[1], err, errlen);
+        freeReplyObject(r);
+        if (ret < 0)
+            return STORE_RETRY;
+    } while (strcmp(cursor, "0") != 0);
+    return STORE_OK;
+}
+
+/* One repo of an export: its key and 2015 name, and its days found in the day sets. */
+struct xrepo {
+    const char *key, *r;
+    size_t off;          /* of key in the names, until the names are complete */
+    size_t pair, npairs; /* its pairs (sorted), once counted */
+};
+
+/* A (repo, day) found in repos:<day>. */
+struct xpair {
+    uint32_t repo;
+    day_t day;
+};
+
+struct xport {
+    struct buf names; /* key NUL R NUL, per repo */
+    struct xrepo *repos, **by_r;
+    size_t n, cap;
+    struct xpair *pairs;
+    size_t npairs, pairs_cap;
+    day_t earliest, day; /* the earliest first day; the day whose set is read */
+};
+
+/* scan_all callback: the members of repos that are ghit keys. */
+static int xport_member(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct xport *x = arg;
+    for (size_t i = 0; i < batch->elements; i++) {
+        char key[REPO_KEY_SIZE];
+        const char *m = batch->element[i]->str;
+        if (batch->element[i]->type != REDIS_REPLY_STRING || !key_of(m, key))
+            continue;
+        if (x->n == x->cap) {
+            x->cap = x->cap ? 2 * x->cap : 1024;
+            x->repos = xrealloc(x->repos, x->cap * sizeof *x->repos);
+        }
+        x->repos[x->n++] = (struct xrepo){.off = x->names.len};
+        buf_append(&x->names, key, strlen(key) + 1);
+        buf_append(&x->names, m, strlen(m) + 1);
+    }
+    return 0;
+}
+
+/* scan_all callback: the earliest first day in ghit:first (field, value, ...). */
+static int xport_first(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct xport *x = arg;
+    for (size_t i = 1; i < batch->elements; i += 2) {
+        day_t d;
+        if (batch->element[i]->type == REDIS_REPLY_STRING &&
+            !day_parse(batch->element[i]->str, &d) && d < x->earliest)
+            x->earliest = d;
+    }
+    return 0;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct xrepo *)a)->key, ((const struct xrepo *)b)->key);
+}
+
+static int by_r(const void *a, const void *b)
+{
+    return strcmp((*(const struct xrepo *const *)a)->r, (*(const struct xrepo *const *)b)->r);
+}
+
+static int by_repo_day(const void *a, const void *b)
+{
+    const struct xpair *x = a, *y = b;
+    if (x->repo != y->repo)
+        return x->repo < y->repo ? -1 : 1;
+    return x->day < y->day ? -1 : x->day > y->day;
+}
+
+/* scan_all callback: one batch of repos:<x->day>'s members, as pairs. */
+static int xport_day(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct xport *x = arg;
+    for (size_t i = 0; i < batch->elements; i++) {
+        struct xrepo probe = {.r = batch->element[i]->str}, *pp = &probe, **hit;
+        if (batch->element[i]->type != REDIS_REPLY_STRING ||
+            !(hit = bsearch(&pp, x->by_r, x->n, sizeof *x->by_r, by_r)))
+            continue; /* not a ghit key, or made after repos was read */
+        if (x->npairs == x->pairs_cap) {
+            x->pairs_cap = x->pairs_cap ? 2 * x->pairs_cap : 4096;
+            x->pairs = xrealloc(x->pairs, x->pairs_cap * sizeof *x->pairs);
+        }
+        x->pairs[x->npairs++] = (struct xpair){(uint32_t)(*hit - x->repos), x->day};
+    }
+    return 0;
+}
+
+/*
+ * Finds the days of every repo: the day sets repos:<day> from the earliest
+ * first day to today. Probing those few thousand names with SCARD (O(1)
+ * each, pipelined) is far cheaper than SCAN MATCH repos:*, which walks
+ * every key of the database (one per repo and day); then each day set's
+ * members are read with SSCAN. Cost: the repos and their days, once.
+ */
+static enum store_result xport_days(struct redis_store *s, struct xport *x, day_t today, char *err,
+                                    size_t errlen)
+{
+    for (day_t from = x->earliest; from <= today; from += SCAN_BATCH) {
+        day_t to = today - from < SCAN_BATCH ? today : from + SCAN_BATCH - 1;
+        char text[DAY_TEXT_SIZE];
+        for (day_t d = from; d <= to; d++) {
+            day_format(d, text);
+            redisAppendCommand(s->c, "SCARD repos:%s", text);
+        }
+        redisReply *r[SCAN_BATCH];
+        size_t n = (size_t)(to - from + 1);
+        if (get_replies(s, r, n, err, errlen) < 0)
+            return STORE_RETRY;
+        enum store_result res = STORE_OK;
+        for (size_t i = 0; i < n; i++) {
+            if (res == STORE_OK && r[i]->type == REDIS_REPLY_INTEGER && r[i]->integer > 0) {
+                x->day = from + (day_t)i;
+                day_format(x->day, text);
+                char name[32];
+                snprintf(name, sizeof name, "repos:%s", text);
+                const char *argv[] = {"SSCAN", name, NULL, "COUNT", SCAN_COUNT};
+                res = scan_all(s, argv, 5, xport_day, x, err, errlen);
+            }
+            freeReplyObject(r[i]);
+        }
+        if (res != STORE_OK)
+            return res;
+    }
+    return STORE_OK;
+}
+
+/*
+ * Reads repos [from, to) of x in one MULTI (each: GET repo:R, HGET
+ * ghit:first R, MGET of its days and today) and hands each to fn.
+ */
+static enum store_result xport_batch(struct redis_store *s, struct xport *x, size_t from, size_t to,
+                                     day_t today, store_repo_fn *fn, void *arg, char *err,
+                                     size_t errlen)
+{
+    struct args a = {0};
+    buf_init(&a.text);
+    char text[DAY_TEXT_SIZE];
+    day_format(today, text);
+    redisAppendCommand(s->c, "MULTI");
+    for (size_t i = from; i < to; i++) {
+        const struct xrepo *xr = &x->repos[i];
+        redisAppendCommand(s->c, "GET repo:%s", xr->r);
+        redisAppendCommand(s->c, "HGET ghit:first %s", xr->r);
+        args_reset(&a);
+        add_arg(&a, "MGET");
+        for (size_t j = 0; j < xr->npairs; j++) {
+            char day[DAY_TEXT_SIZE];
+            day_format(x->pairs[xr->pair + j].day, day);
+            add_arg(&a, "repo:%s:%s", day, xr->r);
+        }
+        add_arg(&a, "repo:%s:%s", text, xr->r);
+        args_finish(&a);
+        redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+    }
+    redisAppendCommand(s->c, "EXEC");
+    args_fini(&a);
+    size_t n = 2 + 3 * (to - from);
+    redisReply **r = xcalloc(n, sizeof *r);
+    if (get_replies(s, r, n, err, errlen) < 0) {
+        free(r);
+        return STORE_RETRY;
+    }
+    const redisReply *exec = r[n - 1];
+    enum store_result res = STORE_OK;
+    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 3 * (to - from)) {
+        snprintf(err, errlen, "Redis at %s refused a read: %.120s", s->where,
+                 exec->type == REDIS_REPLY_ERROR ? exec->str : "not an array");
+        s->cause = "refused";
+        res = STORE_FAILED;
+    }
+    struct store_day *days = NULL;
+    size_t cap = 0;
+    for (size_t i = from; res == STORE_OK && i < to; i++) {
+        const struct xrepo *xr = &x->repos[i];
+        redisReply **e = exec->element + 3 * (i - from);
+        if (e[0]->type != REDIS_REPLY_STRING || e[2]->type != REDIS_REPLY_ARRAY)
+            continue; /* deleted since repos was read */
+        if (cap < xr->npairs + 1) {
+            cap = xr->npairs + 1;
+            days = xrealloc(days, cap * sizeof *days);
+        }
+        size_t nd = 0;
+        bool today_seen = false;
+        for (size_t j = 0; j <= xr->npairs && j < e[2]->elements; j++) {
+            day_t d = j < xr->npairs ? x->pairs[xr->pair + j].day : today;
+            uint64_t hits = count_of(e[2]->element[j]);
+            if (j == xr->npairs && today_seen)
+                break;
+            today_seen |= d == today;
+            if (!hits)
+                continue;
+            size_t k = nd++;
+            for (; k > 0 && days[k - 1].day > d; k--) /* today after a later day: rare */
+                days[k] = days[k - 1];
+            days[k] = (struct store_day){d, hits};
+        }
+        day_t first;
+        if (e[1]->type != REDIS_REPLY_STRING || day_parse(e[1]->str, &first))
+            first = nd ? days[0].day : today;
+        struct store_repo repo = {xr->key, count_of(e[0]), first, days, nd};
+        fn(arg, &repo);
+    }
+    free(days);
+    for (size_t i = 0; i < n; i++)
+        freeReplyObject(r[i]);
+    free(r);
+    return res;
+}
+
+/* store export: see store.h for what it guarantees on Redis. */
+static enum store_result redis_export(struct store *st, store_repo_fn *fn, void *arg, char *err,
+                                      size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    day_t today = day_from_time(time(NULL));
+    struct xport x = {.earliest = today};
+    buf_init(&x.names);
+    const char *members[] = {"SSCAN", "repos", NULL, "COUNT", SCAN_COUNT};
+    const char *firsts[] = {"HSCAN", "ghit:first", NULL, "COUNT", SCAN_COUNT};
+    enum store_result res = scan_all(s, members, 5, xport_member, &x, err, errlen);
+    if (res == STORE_OK)
+        res = scan_all(s, firsts, 5, xport_first, &x, err, errlen);
+    if (res == STORE_OK) {
+        x.by_r = xcalloc(x.n + 1, sizeof *x.by_r);
+        for (size_t i = 0; i < x.n; i++) {
+            x.repos[i].key = x.names.data + x.repos[i].off;
+            x.repos[i].r = x.repos[i].key + strlen(x.repos[i].key) + 1;
+        }
+        if (x.n > 1) /* qsort wants an array, even of none */
+            qsort(x.repos, x.n, sizeof *x.repos, by_key);
+        for (size_t i = 0; i < x.n; i++)
+            x.by_r[i] = &x.repos[i];
+        if (x.n > 1)
+            qsort(x.by_r, x.n, sizeof *x.by_r, by_r);
+        res = xport_days(s, &x, today, err, errlen);
+    }
+    if (res == STORE_OK) {
+        if (x.npairs > 1)
+            qsort(x.pairs, x.npairs, sizeof *x.pairs, by_repo_day);
+        for (size_t i = 0, j = 0; i < x.n; i++) {
+            x.repos[i].pair = j;
+            while (j < x.npairs && x.pairs[j].repo == i)
+                j++;
+            x.repos[i].npairs = j - x.repos[i].pair;
+        }
+        /* Batches of about EXPORT_BATCH repos or days: a short MULTI, a bounded reply. */
+        for (size_t i = 0; res == STORE_OK && i < x.n;) {
+            size_t j = i, load = 0;
+            while (j < x.n && (j == i || load + x.repos[j].npairs + 1 <= EXPORT_BATCH))
+                load += x.repos[j++].npairs + 1;
+            res = xport_batch(s, &x, i, j, today, fn, arg, err, errlen);
+            i = j;
+        }
+    }
+    free(x.pairs);
+    free(x.by_r);
+    free(x.repos);
+    buf_fini(&x.names);
+    return res;
+}
+
+/* --- statistics (issue 9) ----------------------------------------------------------------- */
+
+/* store get: GET repo:R, GET repo:DAY:R and HGET ghit:first R. */
+static enum store_result redis_get(struct store *st, const char *key, day_t day,
+                                   struct store_row *out, int *found, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    *found = 0;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    char r[R_SIZE], text[DAY_TEXT_SIZE];
+    escape(key, r);
+    day_format(day, text);
+    redisAppendCommand(s->c, "GET repo:%s", r);
+    redisAppendCommand(s->c, "GET repo:%s:%s", text, r);
+    redisAppendCommand(s->c, "HGET ghit:first %s", r);
+    redisReply *rep[3];
+    if (get_replies(s, rep, 3, err, errlen) < 0)
+        return STORE_RETRY;
+    if (rep[0]->type == REDIS_REPLY_STRING) {
+        day_t first = day;
+        if (rep[2]->type == REDIS_REPLY_STRING)
+            day_parse(rep[2]->str, &first);
+        *out = (struct store_row){key, count_of(rep[0]), first, count_of(rep[1])};
+        *found = 1;
+    }
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(rep[i]);
+    return STORE_OK;
+}
+
+/* store history: one MGET of the range's day keys. */
+static enum store_result redis_history(struct store *st, const char *key, day_t from, day_t to,
+                                       uint64_t *hits, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (to < from || to - from >= STORE_HISTORY_MAX_DAYS) {
+        snprintf(err, errlen, "a history spans 1 to %d days", STORE_HISTORY_MAX_DAYS);
+        return STORE_FAILED;
+    }
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    char r[R_SIZE], text[DAY_TEXT_SIZE];
+    escape(key, r);
+    struct args a = {0};
+    buf_init(&a.text);
+    add_arg(&a, "MGET");
+    for (day_t d = from; d <= to; d++) {
+        day_format(d, text);
+        add_arg(&a, "repo:%s:%s", text, r);
+    }
+    args_finish(&a);
+    redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+    args_fini(&a);
+    redisReply *rep;
+    if (get_replies(s, &rep, 1, err, errlen) < 0)
+        return STORE_RETRY;
+    enum store_result res = STORE_OK;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(to - from + 1)) {
+        for (size_t i = 0; i < rep->elements; i++)
+            hits[i] = count_of(rep->element[i]);
+    } else {
+        snprintf(err, errlen, "Redis at %s refused a read: %.120s", s->where,
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "not an array");
+        s->cause = "refused";
+        res = STORE_FAILED;
+    }
+    freeReplyObject(rep);
+    return res;
+}
+
+/*
+ * MGET of repo:DAY:m (day not NULL) or repo:m for every member m of batch;
+ * its reply in *out (free it), or -1 with a message (the connection dropped).
+ */
+static int mget_members(struct redis_store *s, const redisReply *batch, const char *day,
+                        redisReply **out, char *err, size_t errlen)
+{
+    struct args a = {0};
+    buf_init(&a.text);
+    add_arg(&a, "MGET");
+    for (size_t i = 0; i < batch->elements; i++)
+        add_arg(&a, "repo:%s%s%s", day ? day : "", day ? ":" : "", batch->element[i]->str);
+    args_finish(&a);
+    redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+    args_fini(&a);
+    return get_replies(s, out, 1, err, errlen);
+}
+
+/* One repo's hits on one day of a top list's range, then summed per repo. */
+struct trow {
+    const char *key;
+    size_t off; /* of key in the names, until they are complete */
+    uint64_t hits, last_day;
+};
+
+struct tops {
+    struct redis_store *s;
+    struct buf names;
+    struct trow *rows;
+    size_t n, cap;
+    day_t day, last;
+};
+
+/* scan_all callback: a batch of repos:<day>'s members, with one MGET of their day counts. */
+static int tops_day(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    struct tops *t = arg;
+    if (batch->elements == 0)
+        return 0;
+    char text[DAY_TEXT_SIZE];
+    day_format(t->day, text);
+    redisReply *rep;
+    if (mget_members(t->s, batch, text, &rep, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+        char key[REPO_KEY_SIZE];
+        uint64_t hits = count_of(rep->element[i]);
+        if (!hits || !key_of(batch->element[i]->str, key))
+            continue;
+        if (t->n == t->cap) {
+            t->cap = t->cap ? 2 * t->cap : 1024;
+            t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
+        }
+        t->rows[t->n++] = (struct trow){
+            .off = t->names.len, .hits = hits, .last_day = t->day == t->last ? hits : 0};
+        buf_append(&t->names, key, strlen(key) + 1);
+    }
+    freeReplyObject(rep);
+    return 0;
+}
+
+static int trow_by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct trow *)a)->key, ((const struct trow *)b)->key);
+}
+
+/* Most hits first, then by key, as SQLite's ORDER BY h DESC, repo. */
+static int trow_by_hits(const void *a, const void *b)
+{
+    const struct trow *x = a, *y = b;
+    if (x->hits != y->hits)
+        return x->hits > y->hits ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/*
+ * store top: the members of repos:<day> for each day of the range, with an
+ * MGET of their counts that day, summed per repo. Costs the range's
+ * (repo, day) pairs, as SQLite's daily_by_day; no index of its own.
+ */
+static enum store_result redis_top(struct store *st, day_t from, day_t to, size_t limit,
+                                   store_top_fn *fn, void *arg, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    struct tops t = {.s = s, .last = to};
+    buf_init(&t.names);
+    enum store_result res = STORE_OK;
+    for (day_t d = from; res == STORE_OK && d <= to; d++) {
+        char name[32], text[DAY_TEXT_SIZE];
+        day_format(d, text);
+        snprintf(name, sizeof name, "repos:%s", text);
+        const char *argv[] = {"SSCAN", name, NULL, "COUNT", SCAN_COUNT};
+        t.day = d;
+        res = scan_all(s, argv, 5, tops_day, &t, err, errlen);
+    }
+    if (res == STORE_OK) {
+        for (size_t i = 0; i < t.n; i++)
+            t.rows[i].key = t.names.data + t.rows[i].off;
+        if (t.n > 1)
+            qsort(t.rows, t.n, sizeof *t.rows, trow_by_key);
+        size_t m = 0;
+        for (size_t i = 0; i < t.n; i++) {
+            if (m && strcmp(t.rows[m - 1].key, t.rows[i].key) == 0) {
+                t.rows[m - 1].hits += t.rows[i].hits;
+                t.rows[m - 1].last_day += t.rows[i].last_day;
+            } else {
+                t.rows[m++] = t.rows[i];
+            }
+        }
+        if (m > 1)
+            qsort(t.rows, m, sizeof *t.rows, trow_by_hits);
+        for (size_t i = 0; i < m && i < limit; i++) {
+            struct store_top_row row = {t.rows[i].key, t.rows[i].hits, t.rows[i].last_day};
+            fn(arg, &row);
+        }
+    }
+    free(t.rows);
+    buf_fini(&t.names);
+    return res;
+}
+
+struct sums {
+    struct redis_store *s;
+    uint64_t hits;
+};
+
+/* scan_all callback: adds the totals of a batch of repos' members (one MGET). */
+static int sum_totals(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    struct sums *u = arg;
+    if (batch->elements == 0)
+        return 0;
+    redisReply *rep;
+    if (mget_members(u->s, batch, NULL, &rep, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+        u->hits += count_of(rep->element[i]);
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* store summary: SCARD repos, and the totals summed (SSCAN repos, MGET). For the CLI. */
+static enum store_result redis_summary(struct store *st, uint64_t *repos, uint64_t *hits, char *err,
+                                       size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    const char *scard[] = {"SCARD", "repos"};
+    redisReply *r = command(s, 2, scard, err, errlen);
+    if (!r)
+        return STORE_RETRY;
+    *repos = count_of(r);
+    freeReplyObject(r);
+    struct sums u = {.s = s};
+    const char *argv[] = {"SSCAN", "repos", NULL, "COUNT", SCAN_COUNT};
+    enum store_result res = scan_all(s, argv, 5, sum_totals, &u, err, errlen);
+    *hits = u.hits;
+    return res;
+}
+
 /* store cause: why the last call failed, for metrics. */
 static const char *redis_cause(struct store *st)
 {
@@ -1085,7 +1912,13 @@ static const struct store_ops redis_ops = {
     .check = redis_check,
     .load = redis_load,
     .changes = redis_changes,
+    .write = redis_write,
+    .export = redis_export,
     .close = redis_close,
+    .get = redis_get,
+    .history = redis_history,
+    .top = redis_top,
+    .summary = redis_summary,
     .cause = redis_cause,
 };
 

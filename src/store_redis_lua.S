@@ -8,5 +8,6 @@
     .section .rodata
 INCBIN(store_redis_apply_lua, "src/store_redis_apply.lua")
 INCBIN(store_redis_check_lua, "src/store_redis_check.lua")
+INCBIN(store_redis_write_lua, "src/store_redis_write.lua")
 
     .section .note.GNU-stack,"",@progbits

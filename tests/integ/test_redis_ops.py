@@ -1,0 +1,342 @@
+"""Issue 10 on the Redis store: set, delete, import, export, and the statistics (issue 9),
+against a real redis-server with the real binary over real sockets.
+
+Keys are checked the 2015 way (repos, repos:DAY, repo:R, repo:DAY:R, R = owner%2Fname) plus
+ghit:first. Exports must be byte-identical to SQLite's for the same data, both ways.
+"""
+
+import datetime
+import json
+import random
+import re
+import threading
+import time
+
+import pytest
+
+from conftest import run_ghit, svg_title, utc_today
+
+redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
+from redisfix import R, redis_url, wait_for  # noqa: E402
+
+from test_admin import TOKEN, token_file  # noqa: E402,F401 (a fixture)
+from test_stats_api import day  # noqa: E402
+
+
+def ghit_ok(*args, **kw):
+    p = run_ghit(*args, **kw)
+    assert p.returncode == 0, (args, p.stderr)
+    return p
+
+
+def export(db, *extra):
+    return ghit_ok("export", "--db", str(db), *extra).stdout
+
+
+def import_(db, text, *extra):
+    return ghit_ok("import", "--db", str(db), *extra, input=text)
+
+
+def day_keys(c, repo):
+    """The day keys of REPO in Redis, and the day sets it is a member of."""
+    r = R(repo)
+    keys = {k for k in c.scan_iter("repo:*:" + r) if k.count(":") == 2}
+    sets = {k for k in c.scan_iter("repos:*") if c.sismember(k, r)}
+    return keys, sets
+
+
+def sample(n=3000, seed=7):
+    """JSON Lines of N repos: multi-day histories, totals above the sum of days (carried
+    over), first days before their first hit, names whose escaped order differs."""
+    rnd = random.Random(seed)
+    lines = []
+    for i in range(n):
+        owner = rnd.choice(["a", "a-b", "a0", "z9", "o%d" % (i % 50)])
+        days = {}
+        for _ in range(rnd.randrange(0, 6)):
+            days[day(-rnd.randrange(0, 400))] = rnd.randrange(1, 10000)
+        days = dict(sorted(days.items()))
+        total = sum(days.values()) + rnd.choice([0, 0, 1, 12345])
+        first = min(days) if days else day(-rnd.randrange(0, 900))
+        if days and rnd.random() < 0.3:
+            first = (datetime.date.fromisoformat(first) - datetime.timedelta(days=3)).isoformat()
+        name = rnd.choice(["r.%d", "r_%d", "r-%d", "r%d"]) % i
+        lines.append({"repo": "%s/%s" % (owner, name), "total": total, "first_day": first,
+                      "days": days})
+    lines.sort(key=lambda x: x["repo"].encode())
+    return "".join(json.dumps(x, separators=(",", ":")) + "\n" for x in lines)
+
+
+def fe_chunks(c):
+    """The highest sequence number any writer applied (ghit:fe:<id>)."""
+    return max(int(c.get(k)) for k in c.scan_iter("ghit:fe:*"))
+
+
+# --- set and delete ---------------------------------------------------------------------
+
+
+def test_set_and_delete_from_the_cli_write_redis_the_2015_way(make_redis, make_front):
+    r = make_redis()
+    c = r.client()
+    s = make_front(db=r.url, flush_interval=50)
+    for _ in range(3):
+        s.hit("Own/Repo")
+    s.hit("keep/me")
+    wait_for("flushed", lambda: c.get("repo:" + R("own/repo")) == "3")
+    import_(r.url, '{"repo":"own/repo","total":4,"first_day":"%s","days":{"%s":4}}\n'
+            % (day(-30), day(-10)))
+    assert c.get("repo:" + R("own/repo")) == "7" and c.hget("ghit:first", R("own/repo")) == day(-30)
+
+    p = ghit_ok("set", "--db", r.url, "--repo", "Own/Repo", "--total", "500")
+    assert "own/repo now has 500 hits" in p.stdout
+    assert c.get("repo:" + R("own/repo")) == "500"
+    assert c.hget("ghit:first", R("own/repo")) == day(-30)  # kept, as on SQLite
+    assert day_keys(c, "own/repo") == (set(), set())  # the history went
+    assert c.sismember("repos", R("own/repo"))
+    # the frontend was told of the change (ghit:feed): its next badge reads it first
+    s.hit("own/repo")
+    assert s.total("own/repo") == 501
+    wait_for("the hit written", lambda: c.get("repo:" + R("own/repo")) == "501")
+    assert svg_title(s.get("/count.svg?repo=own/repo").body) == "hits: 501"
+
+    p = ghit_ok("delete", "--db", r.url, "--repo", "own/repo")
+    assert "deleted own/repo" in p.stdout
+    assert not c.sismember("repos", R("own/repo"))
+    assert c.get("repo:" + R("own/repo")) is None
+    assert c.hget("ghit:first", R("own/repo")) is None
+    assert day_keys(c, "own/repo") == (set(), set())
+    assert c.get("repo:" + R("keep/me")) == "1"
+    p = run_ghit("delete", "--db", r.url, "--repo", "never/seen")
+    assert p.returncode == 1 and "unknown repo never/seen" in p.stderr
+    s.stop()
+    s.start()  # survives a restart: the repo is gone, the other kept
+    assert s.total("own/repo") is None and s.total("keep/me") == 1
+
+
+def test_admin_routes_on_a_redis_backed_server(make_redis, make_front, token_file):
+    r = make_redis()
+    c = r.client()
+    s = make_front("--admin-token-file", token_file, db=r.url, flush_interval=50)
+    for _ in range(4):
+        s.hit("adm/repo")
+    wait_for("flushed", lambda: c.get("repo:" + R("adm/repo")) == "4")
+    today = utc_today()
+    auth = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
+    body = json.dumps({"total": 5000, "days": {day(-400): 40, today: 7}})
+    assert s.request("PUT", "/api/v1/repos/adm/repo", auth, body).status == 200
+    assert svg_title(s.hit("adm/repo").body) == "hits: 5,001"
+    wait_for("the set and the hit after it", lambda: c.get("repo:" + R("adm/repo")) == "5001")
+    assert c.get("repo:%s:%s" % (today, R("adm/repo"))) == "8"
+    assert c.get("repo:%s:%s" % (day(-400), R("adm/repo"))) == "40"
+    assert c.sismember("repos:" + day(-400), R("adm/repo"))
+    assert c.hget("ghit:first", R("adm/repo")) == day(-400)
+    s.stop()
+    s.start()
+    assert s.total("adm/repo") == 5001
+    assert s.request("DELETE", "/api/v1/repos/adm/repo", {"Authorization": "Bearer " + TOKEN}
+                     ).status == 200
+    wait_for("the delete", lambda: not c.sismember("repos", R("adm/repo")))
+    assert c.get("repo:" + R("adm/repo")) is None
+    assert c.hget("ghit:first", R("adm/repo")) is None
+    assert day_keys(c, "adm/repo") == (set(), set())
+    s.stop()
+    s.start()
+    assert s.total("adm/repo") is None
+
+
+def test_a_set_and_the_hits_after_it_in_doubt_apply_once(make_redis, make_front, token_file):
+    """The reply of a flush holding a set and the hits after it is lost in a stall; the chunks
+    still run afterwards. Sent again they answer "already applied": the set is not made again
+    over the hits, and the hits are not added twice."""
+    r = make_redis()
+    c = r.client()
+    s = make_front("--admin-token-file", token_file, db=redis_url(r, 300), flush_interval=60000)
+    s.hit("doubt/repo")
+    s.stop()
+    s.start()  # flushed at the stop; the server is now connected, nothing pending
+    auth = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
+    assert s.request("PUT", "/api/v1/repos/doubt/repo", auth,
+                     json.dumps({"total": 100, "days": {day(-2): 60}})).status == 200
+    for _ in range(5):
+        s.hit("doubt/repo")
+    sleeper = threading.Thread(target=lambda: c.execute_command("DEBUG", "SLEEP", "1.5"))
+    sleeper.start()
+    time.sleep(0.2)
+    s.stop()  # the only flush meets the stall: no answer, sent again until answered
+    sleeper.join(timeout=10)
+    assert c.get("repo:" + R("doubt/repo")) == "105"
+    assert c.get("repo:%s:%s" % (utc_today(), R("doubt/repo"))) == "5"
+    assert c.get("repo:%s:%s" % (day(-2), R("doubt/repo"))) == "60"
+    line = [x for x in s.stderr().splitlines() if " chunks applied, " in x][-1]
+    assert re.search(r"[1-9]\d* answered \"already applied\"", line), line
+
+
+def test_a_set_that_supersedes_one_in_doubt_wins(make_redis, make_front, token_file):
+    """A set and its hits are in doubt in a stall (their copies run after it); meanwhile the
+    operator sets the repo again. The copies in doubt are sent again before the new set, which
+    then replaces them, as it would have had they applied at once."""
+    r = make_redis()
+    c = r.client()
+    s = make_front("--admin-token-file", token_file, db=redis_url(r, 300), flush_interval=1000)
+    s.hit("sup/repo")
+    wait_for("flushed", lambda: c.get("repo:" + R("sup/repo")) == "1")
+    auth = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
+    assert s.request("PUT", "/api/v1/repos/sup/repo", auth, '{"total":100}').status == 200
+    for _ in range(3):
+        s.hit("sup/repo")
+    # the next flush (within a second) meets the stall: in doubt, retried 2 s later
+    sleeper = threading.Thread(target=lambda: c.execute_command("DEBUG", "SLEEP", "2.5"))
+    sleeper.start()
+    time.sleep(1.6)
+    assert s.request("PUT", "/api/v1/repos/sup/repo", auth, '{"total":200}').status == 200
+    for _ in range(2):
+        s.hit("sup/repo")
+    sleeper.join(timeout=10)
+    wait_for("the second set and its hits", lambda: c.get("repo:" + R("sup/repo")) == "202")
+    s.stop()
+    assert c.get("repo:" + R("sup/repo")) == "202"
+    assert c.get("repo:%s:%s" % (utc_today(), R("sup/repo"))) == "2"
+    assert "bug" not in s.stderr()
+    line = [x for x in s.stderr().splitlines() if " chunks applied, " in x][-1]
+    assert re.search(r"[2-9]\d* answered \"already applied\"", line), line
+
+
+# --- export and import -------------------------------------------------------------------
+
+
+def test_round_trips_give_identical_bytes_both_ways(make_redis, make_front, tmp_path):
+    text = sample()
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    import_(a, text)
+    e1 = export(a)
+    assert e1 == text
+    r1, r2 = make_redis(), make_redis()
+    import_(r1.url, e1)
+    assert fe_chunks(r1.client()) >= 3  # written in several chunks
+    assert export(r1.url) == e1  # SQLite -> Redis
+    import_(b, export(r1.url))
+    assert export(b) == e1  # -> SQLite again
+    assert export(r1.url, "--format", "csv") == export(a, "--format", "csv")
+    # --replace over a doubled copy, in many chunks: every old day of every repo goes
+    import_(r1.url, e1)
+    import_(r1.url, e1, "--replace")
+    assert export(r1.url) == e1
+    no_days = "".join(json.dumps(dict(x, days={}), separators=(",", ":")) + "\n"
+                      for x in map(json.loads, e1.splitlines()))
+    import_(r1.url, no_days, "--replace")
+    assert export(r1.url) == no_days
+    rc = r1.client()
+    assert not [k for k in rc.scan_iter("repo:*:*", count=10000) if k.count(":") == 2]
+    assert not list(rc.scan_iter("repos:*"))
+    import_(r1.url, e1, "--replace")
+
+    # Redis -> SQLite -> Redis, from a Redis that frontends wrote too
+    s = make_front(db=r1.url, flush_interval=50)
+    for repo in (json.loads(e1.splitlines()[5])["repo"], "new/one", "new/one", "z9/late"):
+        s.hit(repo)
+    s.stop()
+    e2 = export(r1.url)
+    assert '{"repo":"new/one","total":2,"first_day":"%s","days":{"%s":2}}' % (
+        (utc_today(),) * 2) in e2
+    c = tmp_path / "c.db"
+    import_(c, e2)
+    assert export(c) == e2
+    import_(r2.url, export(c))
+    assert export(r2.url) == e2
+
+
+def test_import_merge_and_replace_on_redis(make_redis):
+    r = make_redis()
+    c = r.client()
+    base = ('{"repo":"m/a","total":10,"first_day":"%s","days":{"%s":4}}\n'
+            '{"repo":"m/keep","total":1,"first_day":"%s","days":{}}\n' % (day(-5), day(-1), day(-9)))
+    import_(r.url, base)
+    more = '{"repo":"m/a","total":3,"first_day":"%s","days":{"%s":1,"%s":2}}\n' % (
+        day(-20), day(-20), day(-1))
+    p = import_(r.url, more)
+    assert "imported 1 repos, 3 hits" in p.stdout
+    assert export(r.url) == (
+        '{"repo":"m/a","total":13,"first_day":"%s","days":{"%s":1,"%s":6}}\n' % (
+            day(-20), day(-20), day(-1)) + base.splitlines(True)[1])
+    import_(r.url, base.splitlines(True)[0], "--replace")
+    assert export(r.url) == base
+    assert c.get("repo:%s:%s" % (day(-20), R("m/a"))) is None
+    assert not c.sismember("repos:" + day(-20), R("m/a"))
+
+
+def test_a_bad_line_imports_nothing_on_redis(make_redis):
+    r = make_redis()
+    ghit_ok("redis", "init", r.url)
+    before = r.client().dbsize()
+    text = '{"repo":"ok/one","total":1}\n{"repo":"bad..name/x","total":1}\n'
+    p = run_ghit("import", "--db", r.url, input=text)
+    assert p.returncode == 1 and "line 2" in p.stderr and "nothing was imported" in p.stderr
+    assert r.client().dbsize() == before
+
+
+def test_a_killed_connection_during_an_import_adds_nothing_twice(make_redis, tmp_path):
+    """CLIENT KILL of the import's connection while its chunks are in flight: the chunks in
+    doubt are sent again as they were, and whichever copy ran first is the only one applied."""
+    r = make_redis()
+    c = r.client()
+    text = sample(20000, seed=3)
+    db = tmp_path / "x.db"
+    import_(db, text)
+    import_(db, text)
+    doubled = export(db)
+    import_(r.url, text)
+    killed = []
+
+    def killer():
+        deadline = time.monotonic() + 20
+        while len(killed) < 2 and time.monotonic() < deadline:
+            for cl in c.client_list():
+                if cl["name"].startswith("ghit:") and cl["cmd"] == "eval" and cl["id"] not in killed:
+                    c.client_kill_filter(_id=cl["id"])
+                    killed.append(cl["id"])
+            time.sleep(0.001)
+
+    t = threading.Thread(target=killer)
+    t.start()
+    p = import_(r.url, text)
+    t.join(timeout=30)
+    assert killed, "the import's connection was never seen running a script"
+    assert "writing again" in p.stderr, p.stderr
+    assert export(r.url) == doubled
+
+
+# --- statistics --------------------------------------------------------------------------
+
+
+def test_history_top_and_stats_match_sqlite(make_redis, make_front, make_server, tmp_path):
+    rows = []
+    for i in range(40):
+        days = {day(-k): (i * 7 + k) % 13 + 1 for k in range(0, 9) if (i + k) % 3}
+        rows.append({"repo": "st/r%02d" % i, "total": sum(days.values()) + i,
+                     "first_day": min(days) if days else day(-1), "days": days})
+    rows.append({"repo": "st/tie-b", "total": 50, "first_day": day(-1), "days": {day(-1): 50}})
+    rows.append({"repo": "st/tie-a", "total": 50, "first_day": day(-1), "days": {day(-1): 50}})
+    rows.append({"repo": "st-x/z", "total": 50, "first_day": day(-1), "days": {day(-1): 50}})
+    text = "".join(json.dumps(x) + "\n" for x in sorted(rows, key=lambda x: x["repo"]))
+    r = make_redis()
+    db = tmp_path / "s.db"
+    import_(db, text)
+    import_(r.url, text)
+    sq = make_server(db=str(db), flush_interval=60000)
+    rd = make_front(db=r.url, flush_interval=60000)
+    paths = ["/api/v1/top", "/api/v1/top?days=7&limit=5", "/api/v1/top?days=30&limit=100",
+             "/api/v1/top?day=%s" % day(-1), "/api/v1/repos/st/r05/days",
+             "/api/v1/repos/st/r07/days?from=%s&to=%s" % (day(-12), day(0)),
+             "/api/v1/repos/st/r01", "/api/v1/repos/never/seen/days", "/"]
+    for path in paths:
+        a, b = sq.get(path), rd.get(path)
+        assert (a.status, a.body) == (b.status, b.body), path
+        assert a.status == 200 or path.endswith("seen/days"), (path, a)
+    top = json.loads(rd.get("/api/v1/top?day=%s" % day(-1)).body)["repos"]
+    assert [x["repo"] for x in top[:3]] == ["st-x/z", "st/tie-a", "st/tie-b"]
+    sq.stop()
+    rd.stop()
+    for args in ([], ["--repo", "st/r05"], ["--top", "3"], ["--day", day(-1)]):
+        a = ghit_ok("stats", "--db", str(db), *args).stdout.replace(str(db), "DB")
+        b = ghit_ok("stats", "--db", r.url, *args).stdout.replace(r.url, "DB")
+        assert a == b, args
