@@ -160,7 +160,7 @@ static int parse_count(const char *v, size_t len, uint64_t *out)
 static void add_invalid(struct import *im, const char *m, size_t len, const char *why,
                         uint64_t hits)
 {
-    char name[44], line[160];
+    char name[44];
     printable(m, len, name, sizeof name);
     size_t shown = im->nsamples, nlen = strlen(name);
     for (size_t i = 0; i < shown; i++)
@@ -169,10 +169,10 @@ static void add_invalid(struct import *im, const char *m, size_t len, const char
     if (shown < SAMPLES) {
         if (strncmp(why, "invalid repo: ", 14) == 0)
             why += 14;
-        snprintf(line, sizeof line, "%s (%s)", name, why);
-        if (strlen(line) > 74)
+        char *line = im->samples[im->nsamples++];
+        int n = snprintf(line, sizeof im->samples[0], "%s (%s)", name, why);
+        if (n < 0 || n > 74)
             memcpy(line + 70, "...)", 5);
-        snprintf(im->samples[im->nsamples++], sizeof im->samples[0], "%s", line);
     }
     im->invalid++;
     im->invalid_hits += hits;

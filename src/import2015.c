@@ -41,8 +41,12 @@ static size_t decode(const char *s, size_t len, char *out, size_t n)
 
 const char *import2015_canonical(const char *m, size_t len, char key[REPO_KEY_SIZE])
 {
-    /* An escaped byte is 3 bytes, twice escaped 5: longer names cannot be valid. */
-    char once[REPO_KEY_SIZE * 3], twice[REPO_KEY_SIZE];
+    /*
+     * An escaped byte is 3 bytes, twice escaped 5: longer names cannot be
+     * valid. Both buffers hold any shorter one, so that a long name is
+     * refused by repo_key_parse, for its length.
+     */
+    char once[REPO_KEY_SIZE * 5], twice[REPO_KEY_SIZE * 5];
     if (len == 0)
         return "empty name";
     if (len > 5 * (REPO_KEY_SIZE - 1))

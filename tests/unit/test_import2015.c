@@ -35,6 +35,12 @@ static void invalid_names_are_refused(void)
         CHECK_STR(canon(bad[i]), "(invalid)");
     char key[REPO_KEY_SIZE];
     CHECK(import2015_canonical("o%2Fn\0x", 7, key) != NULL); /* a NUL in a key */
+    /* Too long once decoded: said so, not blamed on an escape. */
+    char big[200];
+    memset(big, 'x', 160);
+    memcpy(big + 160, "%2Fn", 5);
+    CHECK_STR(import2015_canonical(big, strlen(big), key),
+              "invalid repo: longer than OWNER/NAME can be (140 characters)");
     char longname[1200];
     memset(longname, 'a', sizeof longname);
     CHECK(import2015_canonical(longname, sizeof longname, key) != NULL);
