@@ -186,19 +186,32 @@ def pipeline(make_redis, tmp_path):
 
 
 def feed(p, r, hits, before):
-    """Sends hits through the pipeline and waits until Redis holds them all (sum of totals)."""
+    """Sends hits through the pipeline and waits until Redis holds them all: syslog-ng's four
+    redis() destinations have a queue each, so totals, day counts and both sets are waited
+    for."""
     c = r.client()
     for query, n, _ in hits:
         for _ in range(n):
             p.hit(query)
     want = before + sum(n for _, n, _ in hits)
-    wait_for("the pipeline to write %d hits" % want, lambda: total_2015(c) == want, timeout=20)
+    names = {escaped(q) for q, _, _ in hits}
+    day = utc_today()
+
+    def arrived():
+        totals, days = counts_2015(c)
+        return (totals == want and days == want and names <= c.smembers("repos")
+                and names <= c.smembers("repos:" + day))
+
+    wait_for("the pipeline to write %d hits" % want, arrived, timeout=20)
     return want
 
 
-def total_2015(c):
-    keys = [k for k in c.scan_iter("repo:*", count=1000) if not re.match(r"repo:\d{4}-", k)]
-    return sum(int(v) for v in c.mget(keys)) if keys else 0
+def counts_2015(c):
+    """The sums of the 2015 totals and of the day counts."""
+    keys = list(c.scan_iter("repo:*", count=1000))
+    values = dict(zip(keys, c.mget(keys))) if keys else {}
+    totals = sum(int(v) for k, v in values.items() if not re.match(r"repo:\d{4}-", k))
+    return totals, sum(int(v) for k, v in values.items() if re.match(r"repo:\d{4}-", k))
 
 
 def export(db):
@@ -322,7 +335,9 @@ def test_real_pipeline_in_place_then_ghit_serves_it(pipeline, make_front):
 
     # A late 2015 hit under an old spelling is moved by the next run.
     p.hit("OWNER/repo")
-    wait_for("the late hit", lambda: c.get("repo:OWNER%2Frepo") == "1")
+    wait_for("the late hit", lambda: c.get("repo:OWNER%2Frepo") == "1" and c.get(
+        "repo:%s:OWNER%%2Frepo" % day) == "1" and c.sismember("repos:" + day, "OWNER%2Frepo")
+        and c.sismember("repos", "OWNER%2Frepo"))
     late = import2015("--from", r.url, "--db", r.url)
     assert "moved: 2 counters, 2 hits" in late.stdout, late.stdout
     want["owner/repo"] += 1
