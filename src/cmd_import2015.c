@@ -645,8 +645,8 @@ static int settle_pending(struct store_redis_2015 *src, const char *db, const ch
     return ret;
 }
 
-/* Opens the destination store and names it for the ledger; NULL after reporting why not. */
-static struct store *open_dest(const char *db, struct store_redis_2015 *dst, char *id, size_t n)
+/* Opens the destination store for the write; NULL after reporting why not. */
+static struct store *open_dest(const char *db)
 {
     char err[512];
     struct store *st = store_open(db, err, sizeof err);
@@ -669,20 +669,31 @@ static struct store *open_dest(const char *db, struct store_redis_2015 *dst, cha
         store_close(st);
         return NULL;
     }
+    return st;
+}
+
+/*
+ * Names the destination for the ledger into id (n bytes): a SQLite file by
+ * its real path, a Redis (dst) by its ghit:epoch. 0, or -1 after reporting.
+ * Without a write before (a dry run), a file or an epoch may not exist yet:
+ * then no ledger has that name either.
+ */
+static int dest_id(const char *db, struct store_redis_2015 *dst, char *id, size_t n)
+{
+    char err[512], epoch[80];
     if (dst) {
-        char epoch[80];
-        if (store_redis_2015_get(dst, "ghit:epoch", epoch, sizeof epoch, err, sizeof err) != 1) {
-            fprintf(stderr, ME ": %s has no ghit:epoch to name it by\n", db);
-            store_close(st);
-            return NULL;
+        int have = store_redis_2015_get(dst, "ghit:epoch", epoch, sizeof epoch, err, sizeof err);
+        if (have < 0) {
+            fprintf(stderr, ME ": %s\n", err);
+            return -1;
         }
-        snprintf(id, n, "redis:%s", epoch);
+        snprintf(id, n, "redis:%s", have ? epoch : "(no ghit:epoch yet)");
     } else {
         char *real = realpath(db, NULL);
         snprintf(id, n, "sqlite:%s", real ? real : db);
         free(real);
     }
-    return st;
+    return 0;
 }
 
 /* Imports what grew since the last run into the store at db. */
@@ -690,9 +701,11 @@ static int into_store(struct import *im, struct store_redis_2015 *src, const cha
                       struct store_redis_2015 *dst, bool dry, const char *settle)
 {
     char err[512], id[4200], ledger[4300], pending[4400];
-    struct store *st = open_dest(db, dst, id, sizeof id);
-    if (!st)
+    struct store *st = dry ? NULL : open_dest(db);
+    if ((!dry && !st) || dest_id(db, dst, id, sizeof id) < 0) {
+        store_close(st);
         return 1;
+    }
     snprintf(ledger, sizeof ledger, "ghit:import2015:%s", id);
     snprintf(pending, sizeof pending, "%s:pending", ledger);
     int rc = settle_pending(src, db, pending, ledger, dry ? NULL : settle);

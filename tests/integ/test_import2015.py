@@ -387,6 +387,9 @@ def test_pending_write_stops_the_next_run_until_settled(make_redis, tmp_path):
     c = r.client()
     make_2015(c, ROWS)
     db = str(tmp_path / "ghit.db")
+    dry = import2015("--from", r.url, "--db", db, "--dry-run")
+    assert dry.returncode == 0 and "would import 2 repos, 12 hits" in dry.stdout, dry.stderr
+    assert not os.path.exists(db) and not list(c.scan_iter("ghit:*"))
     first = import2015("--from", r.url, "--db", db)
     assert first.returncode == 0, first.stderr
     ledger = re.search(r"ledger: (\S+)", first.stdout).group(1)
