@@ -15,8 +15,11 @@
  * INCRBY, DEL, then the set membership and HSET ghit:import m R for audit),
  * atomically, so a rerun finds nothing left to move and a late 2015 INCR is
  * moved by the next run. Keys already in ghit's form get their set
- * membership and ghit:first (the earliest day with a count); last comes
- * ghit:epoch, after which `ghit serve` accepts the database.
+ * membership and ghit:first (the earliest day with a count), and a total
+ * below the sum of its days (2015 lost INCRs of it) is raised to that sum,
+ * as an import into another store writes it (a store's total holds at
+ * least its days); both are idempotent. Last comes ghit:epoch, after which
+ * `ghit serve` accepts the database.
  *
  * Into another store (a SQLite file, another Redis): every repo's total and
  * days are added with the store's write, in one call (one SQLite
@@ -75,6 +78,18 @@ static const char first_lua[] = "local f = redis.call('HGET', KEYS[1], ARGV[1])\
                                 "if f and f <= ARGV[2] then return 0 end\n"
                                 "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
                                 "return 1\n";
+
+/*
+ * Raises a total to the sum of its days where 2015 lost INCRs of the total
+ * (a store's total holds at least its days); the hits added. A total that
+ * does not hold a count is left, as it is listed already.
+ */
+static const char raise_lua[] = "local t = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+                                "local want = tonumber(ARGV[2])\n"
+                                "if not t or t >= want then return 0 end\n"
+                                "redis.call('INCRBY', KEYS[1], want - t)\n"
+                                "redis.call('SADD', KEYS[2], ARGV[1])\n"
+                                "return want - t\n";
 
 /* Folds the given fields of the pending hash into the ledger; how many it folded. */
 static const char fold_lua[] = "local n = 0\n"
@@ -376,29 +391,43 @@ static int in_place(struct import *im, struct store_redis_2015 *src, bool dry)
             return 1;
         }
     }
-    for (size_t i = 0; i < im->nrepos; i += BATCH) {
-        size_t end = i + BATCH < im->nrepos ? i + BATCH : im->nrepos;
+    size_t raised = 0;
+    uint64_t raised_hits = 0;
+    for (size_t i = 0; i < im->nrepos; i += BATCH / 2) {
+        size_t end = i + BATCH / 2 < im->nrepos ? i + BATCH / 2 : im->nrepos;
         size_t queued = 0;
         for (size_t j = i; j < end; j++) {
             const struct repo *rp = &im->repos[j];
             if (!rp->ndays)
                 continue;
-            char day[DAY_TEXT_SIZE];
+            char day[DAY_TEXT_SIZE], total[R_SIZE + 8], sum[24];
+            uint64_t hits = 0;
+            for (size_t k = 0; k < rp->ndays; k++)
+                hits += rp->days[k].hits;
             day_format(rp->days[0].day, day);
-            const char *argv[] = {"EVAL", first_lua, "1", "ghit:first", rp->r, day};
-            store_redis_2015_queue(src, 6, argv);
+            snprintf(total, sizeof total, "repo:%s", rp->r);
+            snprintf(sum, sizeof sum, "%llu", (unsigned long long)hits);
+            const char *first[] = {"EVAL", first_lua, "1", "ghit:first", rp->r, day},
+                       *raise[] = {"EVAL", raise_lua, "2", total, "repos", rp->r, sum};
+            store_redis_2015_queue(src, 6, first);
+            store_redis_2015_queue(src, 7, raise);
             queued++;
         }
         if (store_redis_2015_flush(src, out, err, sizeof err) < 0) {
             fprintf(stderr, ME ": %s; run again\n", err);
             return 1;
         }
-        for (size_t j = 0; j < queued; j++)
-            firsts += out[j] == 1;
+        for (size_t j = 0; j < queued; j++) {
+            firsts += out[2 * j] == 1;
+            raised += out[2 * j + 1] > 0;
+            raised_hits += out[2 * j + 1] > 0 ? (uint64_t)out[2 * j + 1] : 0;
+        }
     }
     printf("  moved: %zu counters, %llu hits, into their ghit keys (see ghit:import)\n", moved,
            (unsigned long long)moved_hits);
     printf("  added to their sets: %zu counters; first days recorded: %zu repos\n", listed, firsts);
+    printf("  totals raised to the sum of their days (INCR lost): %zu, %llu hits\n", raised,
+           (unsigned long long)raised_hits);
     char epoch[80], fresh[33];
     int have = store_redis_2015_get(src, "ghit:epoch", epoch, sizeof epoch, err, sizeof err);
     if (have == 0) {

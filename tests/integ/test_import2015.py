@@ -292,6 +292,9 @@ def test_real_pipeline_in_place_then_ghit_serves_it(pipeline, make_front):
     # A total whose SADD syslog-ng lost: found by SCAN all the same.
     c.incrby("repo:2015-12-23:lost%2Fsadd", 5)
     c.incrby("repo:lost%2Fsadd", 5)
+    # A day count whose total's INCR syslog-ng lost: the total is raised to its days.
+    c.incrby("repo:2015-12-22:NoTotal%2Fx", 3)
+    c.sadd("repos:2015-12-22", "NoTotal%2Fx")
     assert c.get("ghit:epoch") is None
 
     # ghit refuses the 2015 database before the import ...
@@ -311,8 +314,9 @@ def test_real_pipeline_in_place_then_ghit_serves_it(pipeline, make_front):
     assert out.returncode == 0, out.stderr
     assert "ghit:epoch: made" in out.stdout
     want = expected(FIRST_HITS)
-    want.update({"probe/ready": probe, "old/style": 4, "lost/sadd": 5})
+    want.update({"probe/ready": probe, "old/style": 4, "lost/sadd": 5, "nototal/x": 3})
     assert "counters their 2015 set did not list (SADD lost): 2" in out.stdout
+    assert "totals raised to the sum of their days (INCR lost): 1, 3 hits" in out.stdout
     R = {k: k.replace("/", "%2F") for k in want}
     assert {k: int(c.get("repo:" + R[k])) for k in want} == want
     day = utc_today()
@@ -331,6 +335,7 @@ def test_real_pipeline_in_place_then_ghit_serves_it(pipeline, make_front):
     again = import2015("--from", r.url, "--db", same)
     assert again.returncode == 0, again.stderr
     assert "moved: 0 counters, 0 hits" in again.stdout
+    assert "(INCR lost): 0, 0 hits" in again.stdout
     assert "ghit:epoch: there already" in again.stdout
 
     # A late 2015 hit under an old spelling is moved by the next run.
