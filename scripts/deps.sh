@@ -2,7 +2,8 @@
 # Installs the Debian packages ghit needs and the machine lacks.
 #
 #   scripts/deps.sh build    what `make` and `make run` need
-#   scripts/deps.sh test     that, plus what `make test` needs
+#   scripts/deps.sh test     that, plus what `make test` needs (the 2015 pipeline for
+#                            the import-2015 tests: nginx with set-misc, syslog-ng)
 #   scripts/deps.sh ci       that, plus clang-format and scan-build (clang-tools) for CI's checks
 #   scripts/deps.sh bench    that, plus the benchmark's baselines (nginx, syslog-ng, redis, wrk)
 #
@@ -13,7 +14,7 @@ set -eu
 
 what=${1:-build}
 build_pkgs="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libhiredis-dev"
-test_pkgs="python3 python3-pytest python3-prometheus-client libxml2-dev sqlite3 curl chromium fonts-dejavu-core nginx wrk redis-server redis-tools python3-redis"
+test_pkgs="python3 python3-pytest python3-prometheus-client libxml2-dev sqlite3 curl chromium fonts-dejavu-core nginx wrk redis-server redis-tools python3-redis libnginx-mod-http-set-misc libnginx-mod-http-ndk syslog-ng-core syslog-ng-mod-redis"
 bench_pkgs="wrk nginx libnginx-mod-http-set-misc libnginx-mod-http-ndk syslog-ng-core syslog-ng-mod-redis redis-server redis-tools sqlite3"
 
 case "$what" in

@@ -3,7 +3,8 @@
  *
  * main() only dispatches to a command: serve (the server), badge (render
  * one badge), render (write a badge file for every repo of a store),
- * stats (a store's statistics as a table), redis (set up a Redis store).
+ * stats (a store's statistics as a table), redis (set up a Redis store),
+ * import-2015 (merge a 2015 ghit.me Redis).
  * Reading order for the source: README.md's tour.
  */
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "cmd_badge.h"
 #include "cmd_export.h"
 #include "cmd_import.h"
+#include "cmd_import2015.h"
 #include "cmd_redis.h"
 #include "cmd_render.h"
 #include "cmd_set.h"
@@ -33,6 +35,7 @@ static const struct command commands[] = {
     {"set", cmd_set, "set a repo's total, through the running server or directly"},
     {"delete", cmd_delete, "delete a repo and its history"},
     {"stats", cmd_stats, "print a store's statistics: a repo's days, the top repos"},
+    {"import-2015", cmd_import2015, "merge a 2015 ghit.me Redis into a store"},
     {"redis", cmd_redis, "mark an empty Redis database as ghit's: ghit redis init URL"},
 };
 
@@ -41,7 +44,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: ghit COMMAND [OPTION]...\n"
                  "A self-hosted hit counter for badges.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n  ghit COMMAND --help   options of a command\n"
                  "  ghit --version        print the version\n");
 }
