@@ -44,11 +44,13 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "import2015.h"
 #include "monotime.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_url.h"
 #include "repo_key.h"
+#include "store_redis_2015.h"
 
 #define CHUNK_MAX          1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
 #define PIPELINE           16        /* chunks in flight on the connection */
@@ -2155,4 +2157,218 @@ const char *store_redis_frontend_id(struct store *st)
 void store_redis_scan_limit(struct store *st, size_t n)
 {
     ((struct redis_store *)st)->scan_limit = n;
+}
+
+/* --- the connection of ghit import-2015 (store_redis_2015.h) ------------------------------- */
+
+/*
+ * A read-only store's connection (the same set-up: timeouts, AUTH, SELECT,
+ * a client name) on a database that need not be ghit's, for the commands
+ * the import sends: SCAN, GET of any key, its own small scripts. Here, so
+ * that hiredis stays in this one file.
+ */
+struct store_redis_2015 {
+    struct redis_store *s;
+    size_t queued; /* commands pipelined by store_redis_2015_queue */
+};
+
+struct store_redis_2015 *store_redis_2015_open(const char *url, char *err, size_t errlen)
+{
+    struct redis_store *s = new_store(url, true, err, errlen);
+    if (!s)
+        return NULL;
+    if (connect_redis(s, err, errlen) < 0) {
+        redis_close(&s->base);
+        return NULL;
+    }
+    struct store_redis_2015 *c = xcalloc(1, sizeof *c);
+    c->s = s;
+    return c;
+}
+
+void store_redis_2015_close(struct store_redis_2015 *c)
+{
+    if (!c)
+        return;
+    redis_close(&c->s->base);
+    free(c);
+}
+
+const char *store_redis_2015_where(const struct store_redis_2015 *c)
+{
+    return c->s->where;
+}
+
+/* Connects again if a failed command dropped the connection; 0, or -1 with err. */
+static int import_ready(struct store_redis_2015 *c, char *err, size_t errlen)
+{
+    return connect_redis(c->s, err, errlen) < 0 ? -1 : 0;
+}
+
+int store_redis_2015_server(struct store_redis_2015 *c, char *out, size_t n, char *err,
+                            size_t errlen)
+{
+    const char *info[] = {"INFO", "server"}, *db[] = {"CLIENT", "INFO"};
+    redisReply *r = import_ready(c, err, errlen) ? NULL : command(c->s, 2, info, err, errlen);
+    if (!r)
+        return -1;
+    const char *id = r->type == REDIS_REPLY_STRING ? strstr(r->str, "run_id:") : NULL;
+    size_t idlen = id ? strcspn(id + 7, "\r\n") : 0;
+    if (!id || idlen == 0 || idlen > 64) {
+        snprintf(err, errlen, "Redis at %s: INFO server has no run_id", c->s->where);
+        freeReplyObject(r);
+        return -1;
+    }
+    char run_id[65];
+    snprintf(run_id, sizeof run_id, "%.*s", (int)idlen, id + 7);
+    freeReplyObject(r);
+    /* CLIENT INFO (Redis 6.2+) says which database this connection selected. */
+    if (!(r = command(c->s, 2, db, err, errlen)))
+        return -1;
+    const char *d = r->type == REDIS_REPLY_STRING ? strstr(r->str, " db=") : NULL;
+    unsigned long dbn = d ? strtoul(d + 4, NULL, 10) : 0;
+    freeReplyObject(r);
+    snprintf(out, n, "%s/%lu", run_id, dbn);
+    return 0;
+}
+
+int store_redis_2015_get(struct store_redis_2015 *c, const char *key, char *out, size_t n,
+                         char *err, size_t errlen)
+{
+    const char *get[] = {"GET", key};
+    redisReply *r = import_ready(c, err, errlen) ? NULL : command(c->s, 2, get, err, errlen);
+    if (!r)
+        return -1;
+    int have = r->type == REDIS_REPLY_STRING;
+    if (have)
+        snprintf(out, n, "%.*s", (int)r->len, r->str);
+    freeReplyObject(r);
+    return have;
+}
+
+/* Whether a SCAN reply is {cursor, [keys]}. */
+static bool scan_shape(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+           r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_ARRAY;
+}
+
+/* GETs the counters among keys in one pipeline and hands every key to fn. */
+static int import_batch(struct store_redis_2015 *c, const redisReply *keys,
+                        store_redis_2015_key_fn *fn, void *arg, char *err, size_t errlen)
+{
+    char *counter = xcalloc(keys->elements + 1, 1);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        struct import2015_key ck;
+        import2015_classify(k->str, k->len, &ck);
+        counter[i] = ck.kind == IMPORT2015_TOTAL || ck.kind == IMPORT2015_DAY;
+        if (counter[i]) {
+            const char *argv[] = {"GET", k->str};
+            size_t lens[] = {3, k->len};
+            redisAppendCommandArgv(c->s->c, 2, argv, lens);
+        }
+    }
+    int ret = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        redisReply *v = NULL;
+        if (counter[i] && redisGetReply(c->s->c, (void **)&v) != REDIS_OK) {
+            snprintf(err, errlen, "Redis at %s did not answer GET: %s", c->s->where,
+                     c->s->c->errstr);
+            disconnect(c->s);
+            ret = -1;
+            break;
+        }
+        bool str = v && v->type == REDIS_REPLY_STRING;
+        fn(arg, k->str, k->len, str ? v->str : NULL, str ? v->len : 0);
+        freeReplyObject(v);
+    }
+    free(counter);
+    return ret;
+}
+
+int store_redis_2015_scan(struct store_redis_2015 *c, store_redis_2015_key_fn *fn, void *arg,
+                          char *err, size_t errlen)
+{
+    char cursor[32] = "0";
+    do {
+        const char *argv[] = {"SCAN", cursor, "COUNT", SCAN_COUNT};
+        redisReply *r = import_ready(c, err, errlen) ? NULL : command(c->s, 4, argv, err, errlen);
+        if (!r)
+            return -1;
+        if (!scan_shape(r)) {
+            snprintf(err, errlen, "Redis at %s: SCAN answered something else", c->s->where);
+            freeReplyObject(r);
+            return -1;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        int ret = import_batch(c, r->element[1], fn, arg, err, errlen);
+        freeReplyObject(r);
+        if (ret < 0)
+            return -1;
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+int store_redis_2015_hscan(struct store_redis_2015 *c, const char *key,
+                           store_redis_2015_field_fn *fn, void *arg, char *err, size_t errlen)
+{
+    char cursor[32] = "0";
+    do {
+        const char *argv[] = {"HSCAN", key, cursor, "COUNT", SCAN_COUNT};
+        redisReply *r = import_ready(c, err, errlen) ? NULL : command(c->s, 5, argv, err, errlen);
+        if (!r)
+            return -1;
+        if (!scan_shape(r)) {
+            snprintf(err, errlen, "Redis at %s: HSCAN %s answered something else", c->s->where,
+                     key);
+            freeReplyObject(r);
+            return -1;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        const redisReply *kv = r->element[1];
+        for (size_t i = 0; i + 1 < kv->elements; i += 2)
+            if (kv->element[i]->type == REDIS_REPLY_STRING &&
+                kv->element[i + 1]->type == REDIS_REPLY_STRING)
+                fn(arg, kv->element[i]->str, kv->element[i + 1]->str);
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+void store_redis_2015_queue(struct store_redis_2015 *c, int argc, const char **argv)
+{
+    if (c->s->c)
+        redisAppendCommandArgv(c->s->c, argc, argv, NULL);
+    c->queued++;
+}
+
+size_t store_redis_2015_queued(const struct store_redis_2015 *c)
+{
+    return c->queued;
+}
+
+int store_redis_2015_flush(struct store_redis_2015 *c, long long *out, char *err, size_t errlen)
+{
+    int ret = 0;
+    size_t n = c->queued;
+    c->queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (!c->s->c || redisGetReply(c->s->c, (void **)&r) != REDIS_OK) {
+            snprintf(err, errlen, "Redis at %s did not answer a pipelined command: %s", c->s->where,
+                     c->s->c ? c->s->c->errstr : "not connected");
+            disconnect(c->s);
+            return -1;
+        }
+        if (out)
+            out[i] = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        if (r->type == REDIS_REPLY_ERROR && ret == 0) {
+            snprintf(err, errlen, "Redis at %s refused a command: %.160s", c->s->where, r->str);
+            ret = -1;
+        }
+        freeReplyObject(r);
+    }
+    return ret;
 }

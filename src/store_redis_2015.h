@@ -1,8 +1,9 @@
 /*
  * store_redis_2015: a plain Redis connection for ghit import-2015 (issue 8):
  * it reads a 2015 ghit.me database key by key and runs the import's own
- * commands, where the Redis store (store_redis.c) only runs ghit's
- * scripts. No hiredis type crosses this header.
+ * commands, where the Redis store only runs ghit's scripts. Built in
+ * store_redis.c, on a read-only store's connection, so that hiredis stays
+ * in that one file; no hiredis type crosses this header.
  */
 #ifndef GHIT_STORE_REDIS_2015_H
 #define GHIT_STORE_REDIS_2015_H
