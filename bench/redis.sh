@@ -324,8 +324,11 @@ for ((k = 0; k < 300; k++)); do
     sleep 0.1
 done
 REDIS_VERSION=$(rinfo server redis_version)
-# Redis records its own stalls over 100 ms (fork, fsync, a slow command): in the report.
+# Redis records its own stalls over 100 ms (fork, fsync, a slow command), and the commands
+# that took as long: both in the report.
 rcli config set latency-monitor-threshold 100 >/dev/null
+rcli config set slowlog-log-slower-than 100000 >/dev/null
+rcli slowlog reset >/dev/null
 R1="redis://127.0.0.1:$REDIS_PORT/1"
 R2="redis://127.0.0.1:$REDIS_PORT/2"
 
@@ -589,6 +592,13 @@ REPORT=$WORK/report.txt
     echo
     echo "Redis's own stalls over 100 ms (LATENCY LATEST: event, last time, last ms, worst ms), whole run:"
     rcli latency latest | paste -d' ' - - - - | grep '[^ ]' | sed 's/^/  /' || echo "  none"
+    if command -v python3 >/dev/null; then
+        echo "commands over 100 ms (SLOWLOG: UTC time, ms, command, arguments, client name), the 10 last:"
+        rcli -2 --json slowlog get 10 | python3 -c 'import json, sys, time
+for e in json.load(sys.stdin):
+    print("  %s %8.1f %s %s %s" % (time.strftime("%H:%M:%S", time.gmtime(e[1])), e[2] / 1000,
+          e[3][0], e[3][2] if len(e[3]) > 2 and e[3][0].lower() == "evalsha" else "", e[5] or e[4]))' || true
+    fi
     # shellcheck disable=SC2086 # the lists are words
     m() { median ${RPS[$1]}; }
     check() { # text value op limit
