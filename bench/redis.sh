@@ -593,11 +593,13 @@ REPORT=$WORK/report.txt
     echo "Redis's own stalls over 100 ms (LATENCY LATEST: event, last time, last ms, worst ms), whole run:"
     rcli latency latest | paste -d' ' - - - - | grep '[^ ]' | sed 's/^/  /' || echo "  none"
     if command -v python3 >/dev/null; then
-        echo "commands over 100 ms (SLOWLOG: UTC time, ms, command, arguments, client name), the 10 last:"
+        echo "commands over 100 ms (SLOWLOG: UTC time, ms, command, its keys for EVALSHA, client; the 10 last;"
+        echo "an unnamed eval is this script's sum of repo:R between runs):"
         rcli -2 --json slowlog get 10 | python3 -c 'import json, sys, time
 for e in json.load(sys.stdin):
     print("  %s %8.1f %s %s %s" % (time.strftime("%H:%M:%S", time.gmtime(e[1])), e[2] / 1000,
-          e[3][0], e[3][2] if len(e[3]) > 2 and e[3][0].lower() == "evalsha" else "", e[5] or e[4]))' || true
+          e[3][0], e[3][2] + " keys" if len(e[3]) > 2 and e[3][0].lower() == "evalsha" else "",
+          e[5] or e[4]))' || true
     fi
     # shellcheck disable=SC2086 # the lists are words
     m() { median ${RPS[$1]}; }
