@@ -319,6 +319,8 @@ static void *warm(void *arg)
                      (long long)(monotime_ms() - t0));
         else
             log_warn("loader: the cache starts empty: %s", err);
+    } else {
+        log_warn("loader: the cache starts empty: the store's changes cannot be followed yet");
     }
     store_close(l->warm);
     return NULL;

@@ -903,6 +903,11 @@ static void explain_error(struct redis_store *s, const char *e, char *err, size_
     } else if (strncmp(e, "OOM", 3) == 0) {
         snprintf(err, errlen, "Redis at %s is out of memory (maxmemory): %.100s", s->where, e);
         s->cause = "full";
+    } else if (strncmp(e, "READONLY", 8) == 0) {
+        /* A replica, or a primary demoted by a failover: connect again to find the new one. */
+        snprintf(err, errlen, "Redis at %s is a read-only replica now: %.100s", s->where, e);
+        s->cause = "readonly";
+        disconnect(s);
     } else {
         snprintf(err, errlen, "Redis at %s refused a write: %.120s", s->where, e);
         s->cause = "refused";
@@ -1881,9 +1886,9 @@ static const char *redis_cause(struct store *st)
 static void redis_close(struct store *st)
 {
     struct redis_store *s = (struct redis_store *)st;
-    uint64_t doubt = 0;
+    uint64_t doubt = 0; /* chunks never sent are not in doubt: they are simply not written */
     for (size_t i = 0; i < s->nowed; i++)
-        for (size_t j = 0; j < s->owed[i].n; j++)
+        for (size_t j = 0; s->owed[i].sent && j < s->owed[i].n; j++)
             doubt += s->owed[i].d[j].hits;
     if (doubt)
         log_error("redis: of the hits not written, %" PRIu64 " were in chunks sent to Redis "
