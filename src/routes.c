@@ -323,6 +323,13 @@ void routes_repo_json(struct response *res, const char *key, const struct counte
                key, v->total, v->today, day, first);
 }
 
+int routes_get(const struct app *app, const struct request *req, const char *key, day_t day,
+               struct counter_view *v, struct response *res)
+{
+    bool known = counter_get(app->table, key, day, v);
+    return wait_for_load(app, key, v, req, res) ? -1 : known;
+}
+
 /* /api/v1/repos/OWNER/NAME */
 static void api_repo(const struct app *app, const struct request *req, const char *name,
                      struct response *res)
@@ -335,8 +342,8 @@ static void api_repo(const struct app *app, const struct request *req, const cha
     }
     day_t today = day_from_time(time(NULL));
     struct counter_view v;
-    bool known = counter_get(app->table, key, today, &v);
-    if (wait_for_load(app, key, &v, req, res))
+    int known = routes_get(app, req, key, today, &v, res);
+    if (known < 0)
         return;
     if (app->loader && !v.loaded_ms) {
         routes_json_error(res, 503, "the store cannot be read now; try again");

@@ -103,6 +103,15 @@ void routes_json_error(struct response *res, unsigned status, const char *messag
 /* Fills res with a plain-text error reply: status and a one-line message. */
 void routes_text(struct response *res, unsigned status, const char *message);
 
+/*
+ * counter_get() for the routes that show a repo without counting: on a
+ * shared store's cache, a repo it does not hold, or holds figures of that
+ * are not current, is read first: -1 then, the request waits (return at
+ * once; it runs again, resumed). Else whether key is known, with *v filled.
+ */
+int routes_get(const struct app *app, const struct request *req, const char *key, day_t day,
+               struct counter_view *v, struct response *res);
+
 /* Fills res (200) with key's counts as JSON, as GET /api/v1/repos/OWNER/NAME answers. */
 void routes_repo_json(struct response *res, const char *key, const struct counter_view *v,
                       day_t today);

@@ -240,8 +240,10 @@ static void api_days(const struct app *app, const char *name, size_t name_len,
         return;
     }
     struct counter_view v;
-    if (!counter_get(app->table, key, today, &v)) {
-        routes_json_error(res, 404, "unknown repo: it has no hits yet");
+    int known = routes_get(app, req, key, today, &v, res);
+    if (known <= 0) {
+        if (known == 0)
+            routes_json_error(res, 404, "unknown repo: it has no hits yet");
         return;
     }
     size_t n = (size_t)(to - from + 1);
@@ -432,6 +434,9 @@ static void endpoint(const struct app *app, const struct request *req, struct re
     if (!err)
         err = repo_key_parse(repo ? repo->value : "", repo ? repo->value_len : 0, key);
     const char *label = look.label ? look.label : "hits";
+    struct counter_view v = {0};
+    if (!err && routes_get(app, req, key, day_from_time(time(NULL)), &v, res) < 0)
+        return;
     json_reply(res);
     buf_puts(&res->body, "{\"schemaVersion\":1,\"label\":");
     json_put_str(&res->body, label);
@@ -442,8 +447,6 @@ static void endpoint(const struct app *app, const struct request *req, struct re
         buf_puts(&res->body, ",\"color\":\"red\",\"isError\":true}\n");
         return;
     }
-    struct counter_view v = {0};
-    counter_get(app->table, key, day_from_time(time(NULL)), &v);
     char message[2 * NUMFMT_OUT_MAX + 8], color[BADGE_COLOR_MAX + 1] = "4c1";
     badge_message(message, sizeof message, &look, v.total, v.today);
     buf_puts(&res->body, ",\"message\":");
@@ -482,8 +485,11 @@ static void chart(const struct app *app, const struct request *req, struct respo
     uint64_t hits[CHART_DAYS_MAX];
     day_t from = day_from_time(time(NULL)) - (day_t)days + 1;
     struct counter_view v;
+    int known = routes_get(app, req, key, from, &v, res);
+    if (known < 0)
+        return;
     /* A repo with no hits yet is drawn with zeros: a README may embed it before its first view. */
-    if (counter_get(app->table, key, from, &v)) {
+    if (known) {
         if (!read_history(app, key, from, days, hits, res, false))
             return;
     } else {

@@ -28,17 +28,24 @@ struct lookup {
     const char *error; /* NULL when found */
 };
 
-/* Looks repo up in the counter table, as /api/v1/repos does. */
-static void look_up(const struct app *app, const struct request_param *repo, struct lookup *l)
+/*
+ * Looks repo up in the counter table, as /api/v1/repos does; false if the
+ * request waits for the repo to be read from a shared store (return at once).
+ */
+static bool look_up(const struct app *app, const struct request *req,
+                    const struct request_param *repo, struct lookup *l, struct response *res)
 {
     l->error = repo_key_parse(repo->value, repo->value_len, l->key);
     if (l->error)
-        return;
+        return true;
     day_t today = day_from_time(time(NULL));
     struct counter_view v;
-    if (!counter_get(app->table, l->key, today, &v)) {
+    int known = routes_get(app, req, l->key, today, &v, res);
+    if (known < 0)
+        return false;
+    if (!known) {
         l->error = "unknown repo: it has no hits yet";
-        return;
+        return true;
     }
     snprintf(l->total, sizeof l->total, "%" PRIu64, v.total);
     snprintf(l->today, sizeof l->today, "%" PRIu64, v.today);
@@ -48,6 +55,7 @@ static void look_up(const struct app *app, const struct request_param *repo, str
     snprintf(l->json, sizeof l->json, "/api/v1/repos/%s", l->key);
     snprintf(l->days, sizeof l->days, "/api/v1/repos/%s/days", l->key);
     snprintf(l->endpoint, sizeof l->endpoint, "/endpoint.json?repo=%s", l->key);
+    return true;
 }
 
 /* GET /: the page, with the lookup of ?repo= filled in when given. */
@@ -60,8 +68,8 @@ static void page(const struct app *app, const struct request *req, const struct 
             repo = &req->params[i];
     struct lookup l = {0};
     bool asked = repo && repo->value_len;
-    if (asked)
-        look_up(app, repo, &l);
+    if (asked && !look_up(app, req, repo, &l, res))
+        return;
     bool found = asked && !l.error;
     const struct web_var vars[] = {
         {"version", GHIT_VERSION},

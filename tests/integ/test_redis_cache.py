@@ -224,3 +224,22 @@ def test_the_feed_tells_a_frontend_what_the_others_changed(make_redis, make_fron
     for f in (a, b):
         f.stop()
     assert r.client().get("repo:" + R("fed/repo")) == "6"
+
+
+def test_statistics_routes_read_a_repo_the_cache_does_not_hold(make_redis, make_front):
+    r = make_redis()
+    a = make_front(db=r.url, flush_interval=50)
+    b = make_front(db=r.url, flush_interval=50)
+    for _ in range(4):
+        assert a.hit("only/a").status == 200
+    wait_for("a's hits in Redis", lambda: r.client().get("repo:" + R("only/a")) == "4")
+    # b never served only/a: each route reads it from Redis first.
+    j = b.get("/endpoint.json?repo=only/a")
+    assert j.status == 200 and '"message":"4"' in j.text, j.text
+    days = b.get("/api/v1/repos/only/a/days")
+    assert days.status == 200 and '"total":4' in days.text, days.text
+    chart = b.get("/chart.svg?repo=only/a&days=7")
+    assert chart.status == 200 and b"4" in chart.body
+    page = b.get("/?repo=only/a")
+    assert page.status == 200 and ">4<" in page.text
+    assert b.get("/api/v1/repos/never/seen/days").status == 404
