@@ -835,7 +835,8 @@ int cmd_import2015(int argc, char **argv)
         "Merge the counters of a 2015 ghit.me Redis into STORE: names differing\n"
         "in case or escaping become one repo; invalid names are listed and left.\n"
         "Into --from's own database it works in place; into another store it adds\n"
-        "what grew since the last run. Passwords: in the URL or GHIT_REDIS_PASSWORD.\n\n";
+        "what grew since the last run. Passwords: in the URL, GHIT_REDIS_PASSWORD,\n"
+        "or the file GHIT_REDIS_PASSWORD_FILE names.\n\n";
     int rc = cmdopt_parse(usage, opts, 4, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;

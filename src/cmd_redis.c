@@ -22,7 +22,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: ghit redis init URL\n"
                  "Marks an empty Redis database as ghit's (makes ghit:epoch).\n\n"
                  "  URL  redis://[[USER]:PASSWORD@]HOST[:PORT][/N] or unix:///PATH[?db=N]\n"
-                 "       the password also from the environment: GHIT_REDIS_PASSWORD\n");
+                 "       the password also from the environment: GHIT_REDIS_PASSWORD, or\n"
+                 "       the first line of the file GHIT_REDIS_PASSWORD_FILE names\n");
 }
 
 int cmd_redis(int argc, char **argv)

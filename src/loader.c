@@ -215,11 +215,9 @@ void loader_follow(struct loader *l, struct store *feed, const char *own)
 }
 
 /* store change callback: a repo another writer changed is not current here any more. */
-static void changed(void *arg, const char *writer, const char *key)
+static void changed(void *arg, const char *key)
 {
     struct loader *l = arg;
-    if (strcmp(writer, l->own) == 0)
-        return; /* ours: the flusher read its figures back */
     counter_invalidate(l->table, key);
     METRICS_INC("ghit_cache_changes_total", CHANGES_HELP, "what=\"repo\"");
 }
@@ -251,8 +249,8 @@ static void *follow(void *arg)
     while (!pause_unless_stopping(l, 0)) {
         char err[256] = "";
         bool lost, behind;
-        enum store_result r = l->feed->ops->changes(l->feed, cursor, FEED_WAIT_MS, changed, l,
-                                                    &lost, &behind, err, sizeof err);
+        enum store_result r = l->feed->ops->changes(l->feed, cursor, FEED_WAIT_MS, l->own, changed,
+                                                    l, &lost, &behind, err, sizeof err);
         if (r != STORE_OK) {
             atomic_store(&l->current_until_ms, 0);
             if (!failing)

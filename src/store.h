@@ -51,8 +51,8 @@ typedef void store_row_fn(void *arg, const struct store_row *row);
 /* Receives one key asked for by load: its row, or NULL if the store does not have it. */
 typedef void store_load_fn(void *arg, const char *key, const struct store_row *row);
 
-/* Receives one repo another writer changed: writer is its id (store_redis_frontend_id). */
-typedef void store_change_fn(void *arg, const char *writer, const char *key);
+/* Receives one repo another writer changed. */
+typedef void store_change_fn(void *arg, const char *key);
 
 /* Where a reader of changes stands (an opaque position in the store's feed). */
 #define STORE_CURSOR_SIZE 48
@@ -157,14 +157,14 @@ struct store_ops {
                               store_load_fn *fn, void *arg, char *err, size_t errlen);
     /*
      * Optional, a shared store's (issue 8): calls fn for every repo a writer
-     * changed after cursor, waiting at most wait_ms for one, and moves cursor
-     * on. An empty cursor is set to now. *lost: changes after cursor are no
-     * longer kept (the reader fell too far behind): any repo may have changed.
-     * *behind: there are more changes to read at once.
+     * other than own (an id of store_redis_frontend_id) changed after cursor,
+     * waiting at most wait_ms for one, and moves cursor on. An empty cursor is set to now. *lost:
+     * changes after cursor are no longer kept (the reader fell too far behind): any repo may have
+     * changed. *behind: there are more changes to read at once.
      */
     enum store_result (*changes)(struct store *s, char cursor[STORE_CURSOR_SIZE], unsigned wait_ms,
-                                 store_change_fn *fn, void *arg, bool *lost, bool *behind,
-                                 char *err, size_t errlen);
+                                 const char *own, store_change_fn *fn, void *arg, bool *lost,
+                                 bool *behind, char *err, size_t errlen);
     /* Optional: fills *out. Called by the flusher only. */
     void (*stats)(struct store *s, struct store_stats *out);
     /*

@@ -32,6 +32,7 @@
  */
 #include "store.h"
 
+#include <errno.h>
 #include <hiredis.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1908,8 +1909,9 @@ static void redis_close(struct store *st)
 }
 
 static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSOR_SIZE],
-                                       unsigned wait_ms, store_change_fn *fn, void *arg, bool *lost,
-                                       bool *behind, char *err, size_t errlen);
+                                       unsigned wait_ms, const char *own, store_change_fn *fn,
+                                       void *arg, bool *lost, bool *behind, char *err,
+                                       size_t errlen);
 
 static const struct store_ops redis_ops = {
     .name = "redis",
@@ -1941,6 +1943,38 @@ static void redact(const char *where, char *out, size_t n)
         snprintf(out, n, "%s", where);
 }
 
+/*
+ * Fills password, if the URL gave none, from GHIT_REDIS_PASSWORD, or from
+ * the first line of the file GHIT_REDIS_PASSWORD_FILE names (a file only
+ * ghit's user reads, so that the password is in neither ps nor the
+ * environment of every process). 0, or -1 with a message if that file
+ * cannot be read.
+ */
+static int password_from_env(char *password, size_t size, char *err, size_t errlen)
+{
+    const char *env = getenv("GHIT_REDIS_PASSWORD"), *path = getenv("GHIT_REDIS_PASSWORD_FILE");
+    if (password[0])
+        return 0;
+    if (env && *env) {
+        snprintf(password, size, "%s", env);
+        return 0;
+    }
+    if (!path || !*path)
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(password, (int)size, f)) {
+        snprintf(err, errlen, "GHIT_REDIS_PASSWORD_FILE %s: cannot read it: %s", path,
+                 f ? "empty" : strerror(errno));
+        if (f)
+            fclose(f);
+        password[0] = '\0';
+        return -1;
+    }
+    fclose(f);
+    password[strcspn(password, "\r\n")] = '\0';
+    return 0;
+}
+
 /* Parses where and makes an unconnected store; NULL with a message in err. */
 static struct redis_store *new_store(const char *where, bool readonly, char *err, size_t errlen)
 {
@@ -1952,9 +1986,8 @@ static struct redis_store *new_store(const char *where, bool readonly, char *err
         snprintf(err, errlen, "--db %s: %s", shown, why);
         return NULL;
     }
-    const char *env = getenv("GHIT_REDIS_PASSWORD");
-    if (!url.password[0] && env && *env)
-        snprintf(url.password, sizeof url.password, "%s", env);
+    if (password_from_env(url.password, sizeof url.password, err, errlen) < 0)
+        return NULL;
     struct redis_store *s = xcalloc(1, sizeof *s);
     s->base.ops = &redis_ops;
     s->url = url;
@@ -2058,8 +2091,8 @@ static bool trimmed_after(const redisReply *info, const uint64_t at[2])
     return false;
 }
 
-/* Reports the repos of one feed entry (its fields: fe ID r "R R ..."). */
-static void report_entry(const redisReply *fields, store_change_fn *fn, void *arg)
+/* Reports the repos of one feed entry (its fields: fe ID r "R R ..."), unless own wrote it. */
+static void report_entry(const redisReply *fields, const char *own, store_change_fn *fn, void *arg)
 {
     const char *fe = "", *names = NULL;
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
@@ -2071,6 +2104,8 @@ static void report_entry(const redisReply *fields, store_change_fn *fn, void *ar
         else if (strcmp(k->str, "r") == 0)
             names = v->str;
     }
+    if (strcmp(fe, own) == 0)
+        return; /* ours: the writer read its figures back */
     for (const char *p = names; p && *p;) {
         size_t len = strcspn(p, " ");
         char name[R_SIZE], raw[R_SIZE], key[REPO_KEY_SIZE];
@@ -2079,7 +2114,7 @@ static void report_entry(const redisReply *fields, store_change_fn *fn, void *ar
             name[len] = '\0';
             size_t n = redis_key_unescape(name, raw, sizeof raw);
             if (n != (size_t)-1 && !repo_key_parse(raw, n, key))
-                fn(arg, fe, key);
+                fn(arg, key);
         }
         p += len + (p[len] == ' ');
     }
@@ -2087,8 +2122,9 @@ static void report_entry(const redisReply *fields, store_change_fn *fn, void *ar
 
 /* store changes: XREAD of ghit:feed after cursor; XINFO says whether some were trimmed. */
 static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSOR_SIZE],
-                                       unsigned wait_ms, store_change_fn *fn, void *arg, bool *lost,
-                                       bool *behind, char *err, size_t errlen)
+                                       unsigned wait_ms, const char *own, store_change_fn *fn,
+                                       void *arg, bool *lost, bool *behind, char *err,
+                                       size_t errlen)
 {
     struct redis_store *s = (struct redis_store *)st;
     *lost = *behind = false;
@@ -2144,7 +2180,7 @@ static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSO
                 e->element[0]->type != REDIS_REPLY_STRING ||
                 e->element[1]->type != REDIS_REPLY_ARRAY)
                 continue;
-            report_entry(e->element[1], fn, arg);
+            report_entry(e->element[1], own, fn, arg);
             snprintf(cursor, STORE_CURSOR_SIZE, "%s", e->element[0]->str);
         }
         *behind = entries && entries->elements >= (size_t)atoi(FEED_READ);

@@ -169,7 +169,7 @@ def test_redis_init_and_render(make_redis, make_front, tmp_path):
         '{"repo":"ren/der","total":7,"first_day":"%s","days":{"%s":7}}\n' % ((utc_today(),) * 2))
 
 
-def test_password_from_the_environment(make_redis, make_front, monkeypatch):
+def test_password_from_the_environment(make_redis, make_front, monkeypatch, tmp_path):
     r = make_redis("--requirepass", "s3cret")
     s = make_front(db=r.url, start=False)
     with pytest.raises(AssertionError) as e:
@@ -181,6 +181,19 @@ def test_password_from_the_environment(make_redis, make_front, monkeypatch):
     s.stop()
     assert r.client(password="s3cret").get("repo:pass%2Fword") == "1"
     assert "s3cret" not in s.stderr()
+    # Or from a file that only ghit's user reads, named in the environment.
+    monkeypatch.delenv("GHIT_REDIS_PASSWORD")
+    secret = tmp_path / "redis-password"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o600)
+    monkeypatch.setenv("GHIT_REDIS_PASSWORD_FILE", str(secret))
+    s = make_front(db=r.url, flush_interval=50)
+    assert s.hit("pass/word").status == 200
+    s.stop()
+    assert r.client(password="s3cret").get("repo:pass%2Fword") == "2"
+    monkeypatch.setenv("GHIT_REDIS_PASSWORD_FILE", str(tmp_path / "missing"))
+    p = run_ghit("redis", "init", r.url)
+    assert p.returncode != 0 and "GHIT_REDIS_PASSWORD_FILE" in p.stderr
 
 
 # --- the apply script itself, called as ghit calls it ----------------------------------------
