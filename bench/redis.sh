@@ -501,6 +501,9 @@ run_pipeline() { # round
     diff=$((cur - W_REQ))
     lost=$((diff < 0 ? -diff : 0))
     PIPE_LOST="${PIPE_LOST:-} $lost"
+    # Counted requests/s (DESIGN.md's measure of the pipeline): what it stored, per second of load.
+    PIPE_COUNTED="${PIPE_COUNTED:-} $(awk -v c="$cur" -v n="$W_REQ" -v r="$W_RPS" \
+        'BEGIN { printf "%.0f", n > 0 ? c * r / n : 0 }')"
     COUNT_LINES+=("$(printf '%-5s %-24s %10s %10s %6s %7s  (%s%% lost)' "$1" "$(label pipeline)" \
         "$W_REQ" "$cur" "$lost" "$diff" "$(awk -v l="$lost" -v r="$W_REQ" 'BEGIN{printf "%.1f", r ? 100*l/r : 0}')")")
 }
@@ -636,7 +639,13 @@ for e in json.load(sys.stdin):
         info "redis, 2 frontends / redis, 1000 repos, req/s" "$(ratio "$(m redis2fe)" "$(m redis1000)")"
     fi
     if wants pipeline; then
-        wants redis1 && check "redis, 1 repo / 2015 pipeline, req/s" "$(ratio "$(m redis1)" "$(m pipeline)")" ">=" 8
+        # ghit counts every request it answers; the pipeline does not (DESIGN.md measures it by
+        # the requests it counted): the target is on counted requests/s, answered shown beside.
+        # shellcheck disable=SC2086 # the list is words
+        wants redis1 && check "redis, 1 repo / 2015 pipeline, counted req/s" "$(ratio "$(m redis1)" "$(median $PIPE_COUNTED)")" ">=" 8
+        wants redis1 && info "redis, 1 repo / 2015 pipeline, answered req/s" "$(ratio "$(m redis1)" "$(m pipeline)")"
+        # shellcheck disable=SC2086 # the list is words
+        info "2015 pipeline: counted req/s, median" "$(median $PIPE_COUNTED)"
         wants redis1000 && info "redis, 1000 repos / 2015 pipeline, req/s" "$(ratio "$(m redis1000)" "$(m pipeline)")"
         wants sqlite1 && info "sqlite, 1 repo / 2015 pipeline, req/s" "$(ratio "$(m sqlite1)" "$(m pipeline)")"
         # shellcheck disable=SC2086 # the list is words
