@@ -503,7 +503,7 @@ run_pipeline() { # round
     PIPE_LOST="${PIPE_LOST:-} $lost"
     # Counted requests/s (DESIGN.md's measure of the pipeline): what it stored, per second of load.
     PIPE_COUNTED="${PIPE_COUNTED:-} $(awk -v c="$cur" -v n="$W_REQ" -v r="$W_RPS" \
-        'BEGIN { printf "%.0f", n > 0 ? c * r / n : 0 }')"
+        'BEGIN { printf "%.0f", (n > 0 ? c * r / n : 0) }')"
     COUNT_LINES+=("$(printf '%-5s %-24s %10s %10s %6s %7s  (%s%% lost)' "$1" "$(label pipeline)" \
         "$W_REQ" "$cur" "$lost" "$diff" "$(awk -v l="$lost" -v r="$W_REQ" 'BEGIN{printf "%.1f", r ? 100*l/r : 0}')")")
 }

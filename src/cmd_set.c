@@ -2,8 +2,9 @@
  * cmd_set: `ghit set` and `ghit delete` (issue 10).
  *
  * On Redis there is no writer's lock: the command writes Redis directly,
- * in one atomic, exactly-once script, beside the running frontends; they
- * show the change once they read the repo back (a flush after its next hit).
+ * in one atomic, exactly-once script, beside the running frontends; the
+ * script tells them through ghit:feed, and each reads the repo again for
+ * its next badge.
  *
  * Never two writers: the command first takes the store's writer lock
  * (runfile.h). If it gets it, no server runs, and it writes the store
