@@ -72,7 +72,7 @@
  */
 #define FEED_KEY    "ghit:feed"
 #define FEED_MAXLEN "1000"
-#define FEED_READ   "64" /* entries one XREAD takes at most */
+#define FEED_READ   64 /* entries one XREAD takes at most */
 /* Applied chunks kept to send again to a Redis that lost them (design 5.2): this long, this big. */
 #define REPLAY_MS    30000
 #define REPLAY_BYTES (64u << 20)
@@ -2145,10 +2145,11 @@ static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSO
     }
     /* Blocking for at most half the timeout leaves the answer time to come. */
     unsigned wait = wait_ms < s->url.timeout_ms / 2 ? wait_ms : s->url.timeout_ms / 2;
-    char block[16];
+    char block[16], count[16];
     snprintf(block, sizeof block, "%u", wait ? wait : 1);
+    snprintf(count, sizeof count, "%d", FEED_READ);
     const char *info[] = {"XINFO", "STREAM", FEED_KEY};
-    const char *read[] = {"XREAD", "COUNT", FEED_READ, "BLOCK", block, "STREAMS", FEED_KEY, cursor};
+    const char *read[] = {"XREAD", "COUNT", count, "BLOCK", block, "STREAMS", FEED_KEY, cursor};
     redisAppendCommandArgv(s->c, 3, info, NULL);
     redisAppendCommandArgv(s->c, 8, read, NULL);
     redisReply *ri = NULL, *rr = NULL;
@@ -2183,7 +2184,7 @@ static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSO
             report_entry(e->element[1], own, fn, arg);
             snprintf(cursor, STORE_CURSOR_SIZE, "%s", e->element[0]->str);
         }
-        *behind = entries && entries->elements >= (size_t)atoi(FEED_READ);
+        *behind = entries && entries->elements >= FEED_READ;
     }
     freeReplyObject(ri);
     freeReplyObject(rr);
