@@ -792,7 +792,8 @@ static void drop_window(struct redis_store *s, size_t n)
         s->window_bytes -= s->window[i].bytes;
         free_chunk(&s->window[i]);
     }
-    memmove(s->window, s->window + n, (s->nwindow - n) * sizeof *s->window);
+    if (n && n < s->nwindow)
+        memmove(s->window, s->window + n, (s->nwindow - n) * sizeof *s->window);
     s->nwindow -= n;
 }
 
