@@ -1194,6 +1194,69 @@ static int scan_members(struct redis_store *s, const redisReply *members, day_t 
     return ret;
 }
 
+/* Whether a SCAN reply is {cursor, [keys]}. */
+static bool scan_shape(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+           r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_ARRAY;
+}
+
+/*
+ * Receives one batch of a cursor's elements; 0 for the next, 1 to stop
+ * here, or -1 if the connection dropped.
+ */
+typedef int batch_fn(void *arg, const redisReply *batch, char *err, size_t errlen);
+
+/*
+ * Runs the cursor command argv (SSCAN or HSCAN; argv[2] is the cursor)
+ * to its end or until fn says stop, handing each batch (an array) to fn;
+ * STORE_OK or why not.
+ */
+static enum store_result scan_all(struct redis_store *s, const char **argv, int argc, batch_fn *fn,
+                                  void *arg, char *err, size_t errlen)
+{
+    char cursor[32] = "0";
+    argv[2] = cursor;
+    do {
+        redisReply *r = command(s, argc, argv, err, errlen);
+        if (!r)
+            return STORE_RETRY;
+        if (!scan_shape(r)) {
+            snprintf(err, errlen, "Redis at %s: %s is not a %s", s->where, argv[1],
+                     argv[0][0] == 'H' ? "hash" : "set");
+            freeReplyObject(r);
+            return STORE_FAILED;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        int ret = fn(arg, r->element[1], err, errlen);
+        freeReplyObject(r);
+        if (ret < 0)
+            return STORE_RETRY;
+        if (ret > 0)
+            break;
+    } while (strcmp(cursor, "0") != 0);
+    return STORE_OK;
+}
+
+/* What redis_scan's batches go to. */
+struct scanning {
+    struct redis_store *s;
+    day_t day;
+    store_row_fn *fn;
+    void *arg;
+    size_t skipped, seen;
+};
+
+/* batch_fn of redis_scan: one SSCAN batch of repos; stops at the scan limit. */
+static int scan_batch(void *arg, const redisReply *batch, char *err, size_t errlen)
+{
+    struct scanning *sc = arg;
+    sc->seen += batch->elements;
+    if (scan_members(sc->s, batch, sc->day, sc->fn, sc->arg, &sc->skipped, err, errlen) < 0)
+        return -1;
+    return sc->s->scan_limit && sc->seen >= sc->s->scan_limit;
+}
+
 /* store scan: every member of repos (SSCAN), its total, its hits on day and first day. */
 static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *fn, void *arg,
                                     char *err, size_t errlen)
@@ -1201,31 +1264,14 @@ static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *f
     struct redis_store *s = (struct redis_store *)st;
     if (connect_redis(s, err, errlen) < 0)
         return STORE_RETRY;
-    char cursor[32] = "0";
-    size_t skipped = 0, seen = 0;
-    do {
-        const char *argv[] = {"SSCAN", "repos", cursor, "COUNT", SCAN_COUNT};
-        redisReply *r = command(s, 5, argv, err, errlen);
-        if (!r)
-            return STORE_RETRY;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
-            snprintf(err, errlen, "Redis at %s: repos is not a set", s->where);
-            freeReplyObject(r);
-            return STORE_FAILED;
-        }
-        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        seen += r->element[1]->elements;
-        int ret = scan_members(s, r->element[1], day, fn, arg, &skipped, err, errlen);
-        freeReplyObject(r);
-        if (ret < 0)
-            return STORE_RETRY;
-    } while (strcmp(cursor, "0") != 0 && !(s->scan_limit && seen >= s->scan_limit));
-    if (skipped)
+    struct scanning sc = {.s = s, .day = day, .fn = fn, .arg = arg};
+    const char *argv[] = {"SSCAN", "repos", NULL, "COUNT", SCAN_COUNT};
+    enum store_result res = scan_all(s, argv, 5, scan_batch, &sc, err, errlen);
+    if (res == STORE_OK && sc.skipped)
         log_warn("redis: skipped %zu members of repos that are not ghit repo names (2015 data "
                  "to import)",
-                 skipped);
-    return STORE_OK;
+                 sc.skipped);
+    return res;
 }
 
 /*
@@ -1336,38 +1382,6 @@ static int get_replies(struct redis_store *s, redisReply **r, size_t n, char *er
             return -1;
         }
     return 0;
-}
-
-/* Receives one batch of a cursor's elements; 0, or -1 if the connection dropped. */
-typedef int batch_fn(void *arg, const redisReply *batch, char *err, size_t errlen);
-
-/*
- * Runs the cursor command argv (SSCAN or HSCAN; argv[2] is the cursor)
- * to its end, handing each batch (an array) to fn; STORE_OK or why not.
- */
-static enum store_result scan_all(struct redis_store *s, const char **argv, int argc, batch_fn *fn,
-                                  void *arg, char *err, size_t errlen)
-{
-    char cursor[32] = "0";
-    argv[2] = cursor;
-    do {
-        redisReply *r = command(s, argc, argv, err, errlen);
-        if (!r)
-            return STORE_RETRY;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
-            snprintf(err, errlen, "Redis at %s: %s is not a %s", s->where, argv[1],
-                     argv[0][0] == 'H' ? "hash" : "set");
-            freeReplyObject(r);
-            return STORE_FAILED;
-        }
-        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        int ret = fn(arg, r->element[1], err, errlen);
-        freeReplyObject(r);
-        if (ret < 0)
-            return STORE_RETRY;
-    } while (strcmp(cursor, "0") != 0);
-    return STORE_OK;
 }
 
 /* One repo of an export: its key and 2015 name, and its days found in the day sets. */
@@ -1909,10 +1923,133 @@ static void redis_close(struct store *st)
     free(s);
 }
 
+/* --- the feed of changes, for the other frontends' caches ---------------------------------- */
+
+/* Parses a stream id, "MS-SEQ", into id; false if it is not one. */
+static bool stream_id(const char *text, uint64_t id[2])
+{
+    char *end;
+    id[0] = strtoull(text, &end, 10);
+    if (*end != '-')
+        return false;
+    id[1] = strtoull(end + 1, &end, 10);
+    return *end == '\0';
+}
+
+/* Whether XINFO STREAM's answer says an entry after the stream id at was trimmed. */
+static bool trimmed_after(const redisReply *info, const uint64_t at[2])
+{
+    if (info->type != REDIS_REPLY_ARRAY)
+        return false; /* no stream yet */
+    for (size_t i = 0; i + 1 < info->elements; i += 2) {
+        const redisReply *k = info->element[i], *v = info->element[i + 1];
+        uint64_t gone[2];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, "max-deleted-entry-id") == 0 &&
+            v->type == REDIS_REPLY_STRING && stream_id(v->str, gone))
+            return gone[0] > at[0] || (gone[0] == at[0] && gone[1] > at[1]);
+    }
+    return false;
+}
+
+/* Reports the repos of one feed entry (its fields: fe ID r "R R ..."), unless own wrote it. */
+static void report_entry(const redisReply *fields, const char *own, store_change_fn *fn, void *arg)
+{
+    const char *fe = "", *names = NULL;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(k->str, "fe") == 0)
+            fe = v->str;
+        else if (strcmp(k->str, "r") == 0)
+            names = v->str;
+    }
+    if (strcmp(fe, own) == 0)
+        return; /* ours: the writer read its figures back */
+    for (const char *p = names; p && *p;) {
+        size_t len = strcspn(p, " ");
+        char name[R_SIZE], raw[R_SIZE], key[REPO_KEY_SIZE];
+        if (len < sizeof name) {
+            memcpy(name, p, len);
+            name[len] = '\0';
+            size_t n = redis_key_unescape(name, raw, sizeof raw);
+            if (n != (size_t)-1 && !repo_key_parse(raw, n, key))
+                fn(arg, key);
+        }
+        p += len + (p[len] == ' ');
+    }
+}
+
+/* store changes: XREAD of ghit:feed after cursor; XINFO says whether some were trimmed. */
 static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSOR_SIZE],
                                        unsigned wait_ms, const char *own, store_change_fn *fn,
                                        void *arg, bool *lost, bool *behind, char *err,
-                                       size_t errlen);
+                                       size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    *lost = *behind = false;
+    if (connect_redis(s, err, errlen) < 0)
+        return STORE_RETRY;
+    if (!cursor[0]) {
+        const char *argv[] = {"XREVRANGE", FEED_KEY, "+", "-", "COUNT", "1"};
+        redisReply *r = command(s, 6, argv, err, errlen);
+        if (!r)
+            return STORE_RETRY;
+        const redisReply *e =
+            r->type == REDIS_REPLY_ARRAY && r->elements == 1 ? r->element[0] : NULL;
+        bool have = e && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+                    e->element[0]->type == REDIS_REPLY_STRING;
+        snprintf(cursor, STORE_CURSOR_SIZE, "%s", have ? e->element[0]->str : "0-0");
+        freeReplyObject(r);
+        return STORE_OK;
+    }
+    /* Blocking for at most half the timeout leaves the answer time to come. */
+    unsigned wait = wait_ms < s->url.timeout_ms / 2 ? wait_ms : s->url.timeout_ms / 2;
+    char block[16], count[16];
+    snprintf(block, sizeof block, "%u", wait ? wait : 1);
+    snprintf(count, sizeof count, "%d", FEED_READ);
+    const char *info[] = {"XINFO", "STREAM", FEED_KEY};
+    const char *read[] = {"XREAD", "COUNT", count, "BLOCK", block, "STREAMS", FEED_KEY, cursor};
+    redisAppendCommandArgv(s->c, 3, info, NULL);
+    redisAppendCommandArgv(s->c, 8, read, NULL);
+    redisReply *ri = NULL, *rr = NULL;
+    if (redisGetReply(s->c, (void **)&ri) != REDIS_OK ||
+        redisGetReply(s->c, (void **)&rr) != REDIS_OK) {
+        snprintf(err, errlen, "Redis at %s did not answer XREAD: %s", s->where, s->c->errstr);
+        s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
+        disconnect(s);
+        freeReplyObject(ri);
+        return STORE_RETRY;
+    }
+    uint64_t at[2];
+    enum store_result res = STORE_OK;
+    if (!stream_id(cursor, at) || rr->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis at %s refused XREAD of %s: %.100s", s->where, FEED_KEY,
+                 rr->type == REDIS_REPLY_ERROR ? rr->str : cursor);
+        s->cause = "refused";
+        res = STORE_RETRY;
+    } else {
+        *lost = trimmed_after(ri, at);
+        const redisReply *entries = rr->type == REDIS_REPLY_ARRAY && rr->elements == 1 &&
+                                            rr->element[0]->type == REDIS_REPLY_ARRAY &&
+                                            rr->element[0]->elements == 2
+                                        ? rr->element[0]->element[1]
+                                        : NULL;
+        for (size_t i = 0; entries && i < entries->elements; i++) {
+            const redisReply *e = entries->element[i];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[0]->type != REDIS_REPLY_STRING ||
+                e->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            report_entry(e->element[1], own, fn, arg);
+            snprintf(cursor, STORE_CURSOR_SIZE, "%s", e->element[0]->str);
+        }
+        *behind = entries && entries->elements >= FEED_READ;
+    }
+    freeReplyObject(ri);
+    freeReplyObject(rr);
+    return res;
+}
 
 static const struct store_ops redis_ops = {
     .name = "redis",
@@ -2064,134 +2201,6 @@ void store_redis_redact(const char *where, char *out, size_t n)
     redact(where, out, n);
 }
 
-/* --- the feed of changes, for the other frontends' caches ---------------------------------- */
-
-/* Parses a stream id, "MS-SEQ", into id; false if it is not one. */
-static bool stream_id(const char *text, uint64_t id[2])
-{
-    char *end;
-    id[0] = strtoull(text, &end, 10);
-    if (*end != '-')
-        return false;
-    id[1] = strtoull(end + 1, &end, 10);
-    return *end == '\0';
-}
-
-/* Whether XINFO STREAM's answer says an entry after the stream id at was trimmed. */
-static bool trimmed_after(const redisReply *info, const uint64_t at[2])
-{
-    if (info->type != REDIS_REPLY_ARRAY)
-        return false; /* no stream yet */
-    for (size_t i = 0; i + 1 < info->elements; i += 2) {
-        const redisReply *k = info->element[i], *v = info->element[i + 1];
-        uint64_t gone[2];
-        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, "max-deleted-entry-id") == 0 &&
-            v->type == REDIS_REPLY_STRING && stream_id(v->str, gone))
-            return gone[0] > at[0] || (gone[0] == at[0] && gone[1] > at[1]);
-    }
-    return false;
-}
-
-/* Reports the repos of one feed entry (its fields: fe ID r "R R ..."), unless own wrote it. */
-static void report_entry(const redisReply *fields, const char *own, store_change_fn *fn, void *arg)
-{
-    const char *fe = "", *names = NULL;
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-            continue;
-        if (strcmp(k->str, "fe") == 0)
-            fe = v->str;
-        else if (strcmp(k->str, "r") == 0)
-            names = v->str;
-    }
-    if (strcmp(fe, own) == 0)
-        return; /* ours: the writer read its figures back */
-    for (const char *p = names; p && *p;) {
-        size_t len = strcspn(p, " ");
-        char name[R_SIZE], raw[R_SIZE], key[REPO_KEY_SIZE];
-        if (len < sizeof name) {
-            memcpy(name, p, len);
-            name[len] = '\0';
-            size_t n = redis_key_unescape(name, raw, sizeof raw);
-            if (n != (size_t)-1 && !repo_key_parse(raw, n, key))
-                fn(arg, key);
-        }
-        p += len + (p[len] == ' ');
-    }
-}
-
-/* store changes: XREAD of ghit:feed after cursor; XINFO says whether some were trimmed. */
-static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSOR_SIZE],
-                                       unsigned wait_ms, const char *own, store_change_fn *fn,
-                                       void *arg, bool *lost, bool *behind, char *err,
-                                       size_t errlen)
-{
-    struct redis_store *s = (struct redis_store *)st;
-    *lost = *behind = false;
-    if (connect_redis(s, err, errlen) < 0)
-        return STORE_RETRY;
-    if (!cursor[0]) {
-        const char *argv[] = {"XREVRANGE", FEED_KEY, "+", "-", "COUNT", "1"};
-        redisReply *r = command(s, 6, argv, err, errlen);
-        if (!r)
-            return STORE_RETRY;
-        const redisReply *e =
-            r->type == REDIS_REPLY_ARRAY && r->elements == 1 ? r->element[0] : NULL;
-        bool have = e && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
-                    e->element[0]->type == REDIS_REPLY_STRING;
-        snprintf(cursor, STORE_CURSOR_SIZE, "%s", have ? e->element[0]->str : "0-0");
-        freeReplyObject(r);
-        return STORE_OK;
-    }
-    /* Blocking for at most half the timeout leaves the answer time to come. */
-    unsigned wait = wait_ms < s->url.timeout_ms / 2 ? wait_ms : s->url.timeout_ms / 2;
-    char block[16], count[16];
-    snprintf(block, sizeof block, "%u", wait ? wait : 1);
-    snprintf(count, sizeof count, "%d", FEED_READ);
-    const char *info[] = {"XINFO", "STREAM", FEED_KEY};
-    const char *read[] = {"XREAD", "COUNT", count, "BLOCK", block, "STREAMS", FEED_KEY, cursor};
-    redisAppendCommandArgv(s->c, 3, info, NULL);
-    redisAppendCommandArgv(s->c, 8, read, NULL);
-    redisReply *ri = NULL, *rr = NULL;
-    if (redisGetReply(s->c, (void **)&ri) != REDIS_OK ||
-        redisGetReply(s->c, (void **)&rr) != REDIS_OK) {
-        snprintf(err, errlen, "Redis at %s did not answer XREAD: %s", s->where, s->c->errstr);
-        s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
-        disconnect(s);
-        freeReplyObject(ri);
-        return STORE_RETRY;
-    }
-    uint64_t at[2];
-    enum store_result res = STORE_OK;
-    if (!stream_id(cursor, at) || rr->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "Redis at %s refused XREAD of %s: %.100s", s->where, FEED_KEY,
-                 rr->type == REDIS_REPLY_ERROR ? rr->str : cursor);
-        s->cause = "refused";
-        res = STORE_RETRY;
-    } else {
-        *lost = trimmed_after(ri, at);
-        const redisReply *entries = rr->type == REDIS_REPLY_ARRAY && rr->elements == 1 &&
-                                            rr->element[0]->type == REDIS_REPLY_ARRAY &&
-                                            rr->element[0]->elements == 2
-                                        ? rr->element[0]->element[1]
-                                        : NULL;
-        for (size_t i = 0; entries && i < entries->elements; i++) {
-            const redisReply *e = entries->element[i];
-            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-                e->element[0]->type != REDIS_REPLY_STRING ||
-                e->element[1]->type != REDIS_REPLY_ARRAY)
-                continue;
-            report_entry(e->element[1], own, fn, arg);
-            snprintf(cursor, STORE_CURSOR_SIZE, "%s", e->element[0]->str);
-        }
-        *behind = entries && entries->elements >= FEED_READ;
-    }
-    freeReplyObject(ri);
-    freeReplyObject(rr);
-    return res;
-}
-
 const char *store_redis_frontend_id(struct store *st)
 {
     return ((struct redis_store *)st)->id;
@@ -2289,13 +2298,6 @@ int store_redis_2015_get(struct store_redis_2015 *c, const char *key, char *out,
     return have;
 }
 
-/* Whether a SCAN reply is {cursor, [keys]}. */
-static bool scan_shape(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-           r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_ARRAY;
-}
-
 /* GETs the counters among keys in one pipeline and hands every key to fn. */
 static int import_batch(struct store_redis_2015 *c, const redisReply *keys,
                         store_redis_2015_key_fn *fn, void *arg, char *err, size_t errlen)
@@ -2354,30 +2356,33 @@ int store_redis_2015_scan(struct store_redis_2015 *c, store_redis_2015_key_fn *f
     return 0;
 }
 
+/* What store_redis_2015_hscan's batches go to. */
+struct field_sink {
+    store_redis_2015_field_fn *fn;
+    void *arg;
+};
+
+/* batch_fn of store_redis_2015_hscan: the field and value pairs of one HSCAN batch. */
+static int field_batch(void *arg, const redisReply *kv, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    const struct field_sink *f = arg;
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING &&
+            kv->element[i + 1]->type == REDIS_REPLY_STRING)
+            f->fn(f->arg, kv->element[i]->str, kv->element[i + 1]->str);
+    return 0;
+}
+
 int store_redis_2015_hscan(struct store_redis_2015 *c, const char *key,
                            store_redis_2015_field_fn *fn, void *arg, char *err, size_t errlen)
 {
-    char cursor[32] = "0";
-    do {
-        const char *argv[] = {"HSCAN", key, cursor, "COUNT", SCAN_COUNT};
-        redisReply *r = import_ready(c, err, errlen) ? NULL : command(c->s, 5, argv, err, errlen);
-        if (!r)
-            return -1;
-        if (!scan_shape(r)) {
-            snprintf(err, errlen, "Redis at %s: HSCAN %s answered something else", c->s->where,
-                     key);
-            freeReplyObject(r);
-            return -1;
-        }
-        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        const redisReply *kv = r->element[1];
-        for (size_t i = 0; i + 1 < kv->elements; i += 2)
-            if (kv->element[i]->type == REDIS_REPLY_STRING &&
-                kv->element[i + 1]->type == REDIS_REPLY_STRING)
-                fn(arg, kv->element[i]->str, kv->element[i + 1]->str);
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
-    return 0;
+    const char *argv[] = {"HSCAN", key, NULL, "COUNT", SCAN_COUNT};
+    struct field_sink f = {fn, arg};
+    if (import_ready(c, err, errlen) < 0)
+        return -1;
+    return scan_all(c->s, argv, 5, field_batch, &f, err, errlen) == STORE_OK ? 0 : -1;
 }
 
 void store_redis_2015_queue(struct store_redis_2015 *c, int argc, const char **argv)
