@@ -63,11 +63,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'note interrupted; exit 130' INT TERM HUP
 
-# shellcheck disable=SC2016 # $1 and $2 expand in the inner bash
-http_get() { # port path: the whole reply of one HTTP/1.0 GET
-    timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
-        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3 && cat <&3' _ "$1" "$2"
-}
 wait_ready() { # pid: waits (<= 10 s) for /healthz to answer 200
     local i
     for ((i = 0; i < 100; i++)); do
@@ -84,7 +79,6 @@ start_ghit() { # db log
     GHIT_PID=$!
     wait_ready "$GHIT_PID" || { tail -n 20 "$2" >&2; die "ghit did not become healthy"; }
 }
-now() { date +%s.%N; }
 
 # Every hit a ghit database holds: the tables plus the journal rows past the merge mark.
 stored_hits() { # db table.column

@@ -45,3 +45,31 @@ save_report() {
     cat "$REPORT" >>"$OUT"
     note "report appended to ${OUT#"$ROOT"/}"
 }
+
+# --- small helpers the scripts share ----------------------------------------------------
+
+wants() { case " $TARGETS " in *" $1 "*) return 0 ;; esac; return 1; }
+# Sends SIGTERM to a child, waits up to $2 seconds (default 30), then SIGKILL.
+stop_child() {
+    local pid=$1 limit=${2:-30} i
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < limit * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# GET over a fresh HTTP/1.0 connection; prints the whole reply.
+http_get() { # port path
+    # shellcheck disable=SC2016 # $1 and $2 expand in the inner bash
+    timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3 && cat <&3' _ "$1" "$2"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {
+    if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "nan" }'; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u/1000 }'; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }

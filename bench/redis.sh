@@ -72,7 +72,6 @@ for t in $TARGETS; do
     *) die "unknown target '$t'" ;;
     esac
 done
-wants() { case " $TARGETS " in *" $1 "*) return 0 ;; esac; return 1; }
 wants_like() { case " $TARGETS " in *" $1"*) return 0 ;; esac; return 1; }
 if wants pipeline; then
     [ -d "$GHITME" ] || die "no $GHITME (set SHARED=dir to the shared directory)"
@@ -88,17 +87,6 @@ WRK_PIDS=()
 REDIS_PID=""
 PIPELINE_UP=""
 
-# Sends SIGTERM to a child, waits up to $2 seconds (default 30), then SIGKILL.
-stop_child() {
-    local pid=$1 limit=${2:-30} i
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < limit * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     set +e
@@ -113,19 +101,6 @@ trap cleanup EXIT
 trap 'note interrupted; exit 130' INT TERM HUP
 
 # --- helpers ----------------------------------------------------------------------------
-now() { date +%s.%N; }
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# GET over a fresh HTTP/1.0 connection; prints the whole reply.
-http_get() { # port path
-    # shellcheck disable=SC2016 # $1 and $2 expand in the inner bash
-    timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
-        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3 && cat <&3' _ "$1" "$2"
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {
-    if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "nan" }'; }
-ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u/1000 }'; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 # One field of INFO (section $1, field $2).

@@ -68,7 +68,6 @@ for t in $TARGETS; do
     *) die "unknown target '$t'" ;;
     esac
 done
-wants() { case " $TARGETS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # --- clean-up: stop whatever this script started --------------------------------------
 WORK=$(mktemp -d /tmp/ghit-bench.XXXXXX)
@@ -77,17 +76,6 @@ BARE_PID=""
 WRK_PID=""
 PIPELINE_UP=""
 
-# Sends SIGTERM to a child, waits up to $2 seconds (default 30), then SIGKILL.
-stop_child() {
-    local pid=$1 limit=${2:-30} i
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < limit * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     set +e
@@ -101,13 +89,6 @@ trap cleanup EXIT
 trap 'note interrupted; exit 130' INT TERM HUP
 
 # --- helpers ----------------------------------------------------------------------------
-# GET over a fresh HTTP/1.0 connection (no curl needed); prints the whole reply.
-http_get() { # port path
-    # shellcheck disable=SC2016 # $1 and $2 expand in the inner bash
-    timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
-        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3 && cat <&3' _ "$1" "$2"
-}
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Waits (at most 10 s) until GET path on port answers 200 while pid lives.
 wait_ready() { # port path pid
@@ -149,10 +130,6 @@ run_wrk() { # label url lua
     W_ERR=${W_ERR# }
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {
-    if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "nan" }'; }
-ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u/1000 }'; }
 
 # Sum of the 2015 pipeline's total counters (repo:R; the per-day ones are repo:DAY:R).
 redis_total() {

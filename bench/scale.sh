@@ -47,7 +47,6 @@ flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.
 "$ROOT/scripts/deps.sh" bench
 prepare_ghit
 
-now() { date +%s.%N; }
 healthy() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz" 2>/dev/null; }
 
 # Starts ghit on db with extra options; sets PID and STARTUP (seconds to a healthy /healthz).
@@ -114,7 +113,6 @@ run() { # db base lua path options...
 $([ "$have" -ge "$req" ] && [ "$have" -le $((req + 50)) ] && echo ok || echo "FAIL($have/$req)")"
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 REPORT=$WORK/report.txt
 {
