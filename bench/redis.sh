@@ -343,7 +343,7 @@ if wants_like redis1M; then
 fi
 
 # --- the runs -----------------------------------------------------------------------------
-declare -A RPS P50 P99 START RW
+declare -A RPS=() P50=() P99=() START=() RW=()
 COUNT_LINES=()
 ERR_LINES=()
 FAILS=0
@@ -626,14 +626,7 @@ for e in json.load(sys.stdin):
         # shellcheck disable=SC2086 # the list is words
         info "2015 pipeline: hits lost, all rounds" "$(echo $PIPE_LOST | tr ' ' '\n' | awk '{ s += $1 } END { print s + 0 }')"
     fi
-    FAILS=$((FAILS + GHIT_FAILS))
-    if [ "$GHIT_FAILS" = 0 ]; then
-        echo "PASS  zero hits lost; every ghit run exited 0 after SIGTERM, without wrk errors"
-    elif [ "$LOST_TOTAL" = 0 ]; then
-        echo "FAIL  zero hits lost, but $GHIT_FAILS ghit run(s) failed (see the counting table)"
-    else
-        echo "FAIL  $LOST_TOTAL hits lost in the ghit runs (see the counting table)"
-    fi
+    ghit_verdict
 } >"$REPORT"
 
 save_report
