@@ -73,3 +73,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a/b; else p
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u/1000 }'; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# The report's verdict on the ghit runs: no hit lost and every run clean (GHIT_FAILS runs
+# were not: they lost LOST_TOTAL hits in all, or failed otherwise); adds them to FAILS.
+ghit_verdict() {
+    FAILS=$((FAILS + GHIT_FAILS))
+    if [ "$GHIT_FAILS" = 0 ]; then
+        echo "PASS  zero hits lost; every ghit run exited 0 after SIGTERM, without wrk errors"
+    elif [ "$LOST_TOTAL" = 0 ]; then
+        echo "FAIL  zero hits lost, but $GHIT_FAILS ghit run(s) failed (see the counting table)"
+    else
+        echo "FAIL  $LOST_TOTAL hits lost in the ghit runs (see the counting table)"
+    fi
+}

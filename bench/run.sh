@@ -424,14 +424,7 @@ REPORT=$WORK/report.txt
     fi
     wants nginx && wants bare && info "bare_mhd / nginx static, req/s" "$(ratio "$(m bare)" "$(m nginx)")"
     if wants ghit1 || wants ghit1000 || wants ghitstyled || wants prev1 || wants prev1000; then
-        FAILS=$((FAILS + GHIT_FAILS))
-        if [ "$GHIT_FAILS" = 0 ]; then
-            echo "PASS  zero hits lost; every ghit run exited 0 after SIGTERM, without wrk errors"
-        elif [ "$LOST_TOTAL" = 0 ]; then
-            echo "FAIL  zero hits lost, but $GHIT_FAILS ghit run(s) failed (see the counting table)"
-        else
-            echo "FAIL  $LOST_TOTAL hits lost in the ghit runs (see the counting table)"
-        fi
+        ghit_verdict
     fi
 } >"$REPORT"
 
