@@ -354,10 +354,11 @@ bool counter_get(struct counter_table *t, const char *key, day_t day, struct cou
 
 /*
  * Sets e (or a new entry for key if NULL) to the store's figures plus the
- * hits pending here. Called with s locked.
+ * hits pending here; returns the entry. Called with s locked.
  */
-static void set_figures(struct counter_table *t, struct shard *s, struct entry *e, const char *key,
-                        uint64_t h, uint64_t total, day_t first_day, day_t day, uint64_t day_hits)
+static struct entry *set_figures(struct counter_table *t, struct shard *s, struct entry *e,
+                                 const char *key, uint64_t h, uint64_t total, day_t first_day,
+                                 day_t day, uint64_t day_hits)
 {
     e = make_live(t, s, e, key, h, day);
     e->loaded_ms = monotime_ms();
@@ -375,6 +376,7 @@ static void set_figures(struct counter_table *t, struct shard *s, struct entry *
         e->today_day = day;
         e->today = day_hits + pending_day;
     }
+    return e;
 }
 
 void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
@@ -417,10 +419,10 @@ void counter_refresh(struct counter_table *t, const char *key, const struct coun
     /* Current only if nothing said it changed since the read began, in the same generation. */
     bool current = !(e && e->last_inval > since->inval);
     if (stored) {
-        set_figures(t, s, e, key, h, stored->total, stored->first_day, day, stored->today);
+        e = set_figures(t, s, e, key, h, stored->total, stored->first_day, day, stored->today);
     } else if (e && !e->deleted) {
         /* Only this process's hits, none of them written yet. */
-        set_figures(t, s, e, key, h, 0, e->first_day, day, 0);
+        e = set_figures(t, s, e, key, h, 0, e->first_day, day, 0);
     } else {
         /* Unknown to the store: kept as such, so the next hit need not ask again. */
         if (!e) {
@@ -430,7 +432,6 @@ void counter_refresh(struct counter_table *t, const char *key, const struct coun
         }
         e->loaded_ms = monotime_ms();
     }
-    e = find(s, key, h);
     e->gen = current ? since->gen : 0;
     pthread_mutex_unlock(&s->lock);
 }

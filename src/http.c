@@ -888,6 +888,27 @@ static void fill_request(struct http_server *s, struct MHD_Connection *c, const 
 }
 
 /*
+ * Fills req and runs the routes into res, whose write waits for take
+ * wait_take at least (a reply held before, run again). True if the reply
+ * is held (the connection suspended until its hit is written or its repo
+ * read, see hold()); false if res goes out now.
+ */
+static bool run_routes(struct http_server *s, struct MHD_Connection *c, const char *url,
+                       const char *method, const struct admin_request *admin, struct request *req,
+                       struct response *res, uint64_t wait_take)
+{
+    fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, admin, req);
+    s->handle(s->app, req, res);
+    if (wait_take > res->wait_take)
+        res->wait_take = wait_take;
+    struct conn *k = res->wait_take || res->wait_load ? conn_of(c) : NULL;
+    if (!k || (!res->wait_load && flusher_written(s->app->flusher) >= res->wait_take))
+        return false;
+    hold(s, c, k, res);
+    return true;
+}
+
+/*
  * The access handler. Its first call comes when the header fields are in:
  * everything that refuses a request is decided then, and refused at once
  * (the library then closes the connection, as it should after a request it
@@ -969,14 +990,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         uint64_t wait_take = k->held.wait_take;
         buf_fini(&k->held.body);
         atomic_store(&k->holding, false);
-        fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &admin, &req);
-        s->handle(s->app, &req, &res);
-        if (wait_take > res.wait_take)
-            res.wait_take = wait_take;
-        if (res.wait_take && flusher_written(s->app->flusher) < res.wait_take) {
-            hold(s, c, k, &res);
+        if (run_routes(s, c, url, method, &admin, &req, &res, wait_take))
             return MHD_YES;
-        }
     } else if (conn_holding(c)) {
         /* Resumed: the hit is written (or the wait given up): send the reply kept for it. */
         struct conn *k = conn_of(c);
@@ -992,13 +1007,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         draining_reply(&res);
     } else {
         struct request req = {0};
-        fill_request(s, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &admin, &req);
-        s->handle(s->app, &req, &res);
-        struct conn *k = res.wait_take || res.wait_load ? conn_of(c) : NULL;
-        if (k && (res.wait_load || flusher_written(s->app->flusher) < res.wait_take)) {
-            hold(s, c, k, &res);
+        if (run_routes(s, c, url, method, &admin, &req, &res, 0))
             return MHD_YES;
-        }
     }
     metrics_request(res.route ? res.route : "other", res.status);
     enum MHD_Result ok = send_response(c, &res);

@@ -114,6 +114,12 @@ uint64_t loader_done(struct loader *l)
     return atomic_load(&l->done);
 }
 
+/* The pause after one more failure: twice the last one, up to FAIL_PAUSE_MAX_MS. */
+static unsigned next_pause(unsigned ms)
+{
+    return ms * 2 < FAIL_PAUSE_MAX_MS ? ms * 2 : FAIL_PAUSE_MAX_MS;
+}
+
 /* What one batch's figures go into. */
 struct fill {
     struct counter_table *table;
@@ -157,7 +163,7 @@ static bool read_all(struct loader *l, const char **keys, size_t n)
                          "answers",
                          err);
             atomic_store(&l->failing_until_ms, monotime_ms() + l->pause_ms);
-            l->pause_ms = l->pause_ms * 2 < FAIL_PAUSE_MAX_MS ? l->pause_ms * 2 : FAIL_PAUSE_MAX_MS;
+            l->pause_ms = next_pause(l->pause_ms);
             return false;
         }
     }
@@ -260,7 +266,7 @@ static void *follow(void *arg)
             failing = true;
             if (pause_unless_stopping(l, pause))
                 break;
-            pause = pause * 2 < FAIL_PAUSE_MAX_MS ? pause * 2 : FAIL_PAUSE_MAX_MS;
+            pause = next_pause(pause);
             continue;
         }
         if (failing)

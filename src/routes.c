@@ -204,14 +204,6 @@ static const char *without_nul(const struct request *req, const struct request_p
     return copy;
 }
 
-/* Seconds on the monotonic clock, which wall-clock steps do not move (the --dedupe window). */
-static uint64_t monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec;
-}
-
 /* /badge.svg (count) and /count.svg (no count); scratch holds cleaned values. */
 static void badge_with(const struct app *app, const struct request *req, struct response *res,
                        bool count, struct buf *scratch)
@@ -254,7 +246,7 @@ static void badge_with(const struct app *app, const struct request *req, struct 
      */
     bool judged_out = count && !req->head && !req->resumed && app->policy &&
                       policy_judge(app->policy, &req->client, req->user_agent, key,
-                                   monotonic_s()) != POLICY_COUNT;
+                                   (uint64_t)(monotime_ms() / 1000)) != POLICY_COUNT;
     bool counts = req->resumed ? req->count_after_load : count && !req->head && !judged_out;
     if (counts) {
         if (!count_hit(app, req, key, today, &v, res))
