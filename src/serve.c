@@ -4,8 +4,9 @@
  * Start-up: parse options, bind the listening socket (an address that
  * cannot be used stops ghit before it touches the store), open the store
  * (refusing a file that is not ghit's, is read-only, or has a server
- * already), load every repo's counts into the table (a shared store that
- * cannot be reached yet, Redis, is read back flush by flush instead),
+ * already), load every repo's counts into the table (a shared store,
+ * Redis, fills a bounded cache instead: in the background and on demand,
+ * so it starts while Redis cannot be reached),
  * start the flusher, then HTTP. Stop: stop accepting, let the requests in
  * flight finish, stop HTTP, then write everything still pending. Every hit
  * that was answered is then in the store, or the exit status says it is
@@ -197,7 +198,6 @@ static int serve(struct config *options)
     table = counter_new(cfg.max_repos);
     struct load load = {table, day_from_time(time(NULL))};
     char why[sizeof err - 32]; /* room for the words before it in err */
-    enum store_result scanned = STORE_OK;
     if (store->ops->load) {
         /*
          * A shared store (Redis) may hold more repos than fit here: the
@@ -218,13 +218,7 @@ static int serve(struct config *options)
             goto refused;
         store_redis_scan_limit(scan, cfg.cache_repos - cfg.cache_repos / 8);
         loader_warm(loader, scan);
-    } else {
-        scanned = store->ops->scan(store, load.day, load_row, &load, why, sizeof why);
-    }
-    if (scanned == STORE_RETRY && store->ops->shared) {
-        /* A shared store that is down: count into memory; each flush reads its totals back. */
-        log_warn("cannot load the counts yet (%s): starting with none", why);
-    } else if (scanned != STORE_OK) {
+    } else if (store->ops->scan(store, load.day, load_row, &load, why, sizeof why) != STORE_OK) {
         snprintf(err, sizeof err, "cannot load the counts: %s", why);
         goto refused;
     }
