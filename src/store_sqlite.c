@@ -35,6 +35,8 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "day.h"
+#include "fold.h"
 #include "log.h"
 #include "monotime.h"
 
@@ -44,16 +46,25 @@
        */
 #define JOURNAL_APP_ID  0x67686a6c /* "ghjl": the journal file beside a ghit database */
 #define JOURNAL_SUFFIX  "-flushes"
-#define MERGE_MAX_ROWS  250000 /* journal rows per merge transaction: about 2 s at worst here */
+#define MERGE_MAX_ROWS  600000 /* journal rows per merge: at most about 60 MB of sums in memory */
 #define MERGE_IDLE_MS   200    /* how often an idle merger looks for work */
 #define STOP_MERGE_ROWS 20000  /* a stop merges a backlog this small (0.1-0.2 s), not more */
 /*
- * The merger waits for a batch this big, or this old, before it folds: a row
- * costs 16 us in batches of 20,000 but 6 us in batches of 300,000 (one table
- * page rewritten for many rows), and its CPU is taken from the HTTP workers.
+ * The merger waits for a batch this big, or this old, before it folds. Its
+ * cost is a table upsert per distinct (repo, day) and the table pages it
+ * rewrites, so a larger batch costs less a row (more rows per repo, more
+ * repos per page), and its CPU is taken from the HTTP workers. With hits
+ * spread over 1,000,000 repos at about 90,000 a second, batches of about
+ * 200,000 rows took 22 % of ghit's CPU, of 500,000 13 % (perf, this VM).
  */
-#define MERGE_BATCH_ROWS 200000
-#define MERGE_WAIT_MS    2000
+#define MERGE_BATCH_ROWS 500000
+#define MERGE_WAIT_MS    6000
+
+/* The rows that the virtual table ghit_deltas shows to one connection (see deltas_module). */
+struct deltas {
+    const struct store_delta *d;
+    size_t n;
+};
 
 /*
  * The merger: a thread with its own connection that folds the journal into
@@ -66,12 +77,13 @@ struct merger {
     pthread_mutex_t lock;
     pthread_cond_t wake, progress;
     bool stop, started;
-    atomic_bool quit;  /* stop, read without the lock between a merge's statements */
-    int64_t merged;    /* the last journal id folded into the tables (meta.merged) */
-    int64_t wanted;    /* store_sqlite_drain(): merge at least this far */
-    uint64_t rows, ms; /* rows merged, time spent */
-    unsigned failures; /* merges that failed in a row */
-    char error[256];   /* the last failure */
+    atomic_bool quit;     /* stop, read without the lock between a merge's statements */
+    struct deltas deltas; /* what ghit_deltas reads on db */
+    int64_t merged;       /* the last journal id folded into the tables (meta.merged) */
+    int64_t wanted;       /* store_sqlite_drain(): merge at least this far */
+    uint64_t rows, ms;    /* rows merged, time spent */
+    unsigned failures;    /* merges that failed in a row */
+    char error[256];      /* the last failure */
 };
 
 struct sqlite_store {
@@ -83,6 +95,7 @@ struct sqlite_store {
     int64_t flushed;  /* the sequence number of the last flush written (j.meta.flushed) */
     int64_t appended; /* the last journal id this connection wrote */
     enum store_sqlite_fault fault;
+    struct deltas deltas; /* what ghit_deltas reads on db */
     sqlite3_stmt *append, *mark_flushed, *backlog, *upsert_repo, *upsert_day, *delete_days,
         *delete_repo;
     sqlite3_stmt *get_st, *history_st, *top_st; /* prepared on first use (statistics) */
@@ -136,6 +149,21 @@ static const char journal_schema[] =
     ");"
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO meta(key, value) VALUES ('flushed', 0);";
+
+/*
+ * Adds (repo, day, hits) rows to repos' totals (day: the first day) and to
+ * daily: what a merge and a put write. FROM is the rows' source, VALUES of
+ * one row or a SELECT (its WHERE keeps SQLite from reading ON as a join's).
+ */
+#define UPSERT_REPO(from)                                                                          \
+    "INSERT INTO main.repos(name, first_day, total) " from                                         \
+    " ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "                            \
+    "first_day = min(first_day, excluded.first_day)"
+#define UPSERT_DAY(from)                                                                           \
+    "INSERT INTO main.daily(repo, day, hits) " from                                                \
+    " ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits"
+#define ONE_ROW    "VALUES (?1, ?2, ?3)"
+#define ALL_DELTAS "SELECT repo, day, hits FROM ghit_deltas WHERE true"
 
 /* Writes "what: sqlite's message (path)" into err. */
 static void fail(struct sqlite_store *s, const char *what, char *err, size_t errlen)
@@ -361,26 +389,141 @@ static enum store_result check_file(struct sqlite_store *s, char *err, size_t er
     return STORE_OK;
 }
 
-/* Appends one delta to the journal as part of flush seq. SQLITE_OK or the error. */
-static int append(struct sqlite_store *s, int64_t seq, const struct store_delta *d)
-{
-    char day[DAY_TEXT_SIZE];
-    day_format(d->day, day);
-    sqlite3_bind_int64(s->append, 1, seq);
-    sqlite3_bind_text(s->append, 2, d->key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->append, 3, day, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s->append, 4, (int64_t)d->hits);
-    int rc = sqlite3_step(s->append);
-    sqlite3_reset(s->append);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 /* Runs a statement that writes, then resets it. SQLITE_OK or the error. */
 static int run(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/*
+ * ghit_deltas: an eponymous virtual table over an array of deltas, with
+ * columns (repo, day, hits), so that one INSERT ... SELECT writes a whole
+ * array: a statement run per row cost 2-4 us of VDBE set-up, reset and
+ * cursor seeks from the root, more than the row itself. Each connection
+ * that uses it registers it with a struct deltas of its own, and points
+ * that at the array before it steps a statement that reads the table.
+ */
+struct deltas_vtab {
+    sqlite3_vtab base;
+    struct deltas *src;
+};
+
+struct deltas_cursor {
+    sqlite3_vtab_cursor base;
+    size_t i;
+};
+
+static int deltas_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                          sqlite3_vtab **out, char **err)
+{
+    (void)argc, (void)argv, (void)err;
+    int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(repo TEXT, day TEXT, hits INTEGER)");
+    if (rc != SQLITE_OK)
+        return rc;
+    struct deltas_vtab *v = sqlite3_malloc(sizeof *v);
+    if (!v)
+        return SQLITE_NOMEM;
+    *v = (struct deltas_vtab){.src = aux};
+    *out = &v->base;
+    return SQLITE_OK;
+}
+
+static int deltas_disconnect(sqlite3_vtab *v)
+{
+    sqlite3_free(v);
+    return SQLITE_OK;
+}
+
+static int deltas_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+    info->estimatedCost = (double)((struct deltas_vtab *)v)->src->n + 1;
+    return SQLITE_OK;
+}
+
+static int deltas_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+    (void)v;
+    struct deltas_cursor *c = sqlite3_malloc(sizeof *c);
+    if (!c)
+        return SQLITE_NOMEM;
+    *c = (struct deltas_cursor){0};
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static int deltas_close(sqlite3_vtab_cursor *c)
+{
+    sqlite3_free(c);
+    return SQLITE_OK;
+}
+
+static int deltas_filter(sqlite3_vtab_cursor *c, int idx, const char *idxstr, int argc,
+                         sqlite3_value **argv)
+{
+    (void)idx, (void)idxstr, (void)argc, (void)argv;
+    ((struct deltas_cursor *)c)->i = 0;
+    return SQLITE_OK;
+}
+
+static int deltas_next(sqlite3_vtab_cursor *c)
+{
+    ((struct deltas_cursor *)c)->i++;
+    return SQLITE_OK;
+}
+
+static int deltas_eof(sqlite3_vtab_cursor *c)
+{
+    return ((struct deltas_cursor *)c)->i >= ((struct deltas_vtab *)c->pVtab)->src->n;
+}
+
+static int deltas_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
+{
+    const struct store_delta *d =
+        &((struct deltas_vtab *)c->pVtab)->src->d[((struct deltas_cursor *)c)->i];
+    char day[DAY_TEXT_SIZE];
+    switch (col) {
+    case 0:
+        sqlite3_result_text(ctx, d->key, -1, SQLITE_STATIC);
+        break;
+    case 1:
+        day_format(d->day, day);
+        sqlite3_result_text(ctx, day, DAY_TEXT_SIZE - 1, SQLITE_TRANSIENT);
+        break;
+    default:
+        sqlite3_result_int64(ctx, (int64_t)d->hits);
+        break;
+    }
+    return SQLITE_OK;
+}
+
+static int deltas_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *rowid)
+{
+    *rowid = (sqlite3_int64)((struct deltas_cursor *)c)->i;
+    return SQLITE_OK;
+}
+
+static const sqlite3_module deltas_module = {
+    .xConnect = deltas_connect, /* no xCreate: eponymous only, never in a schema */
+    .xBestIndex = deltas_best_index,
+    .xDisconnect = deltas_disconnect,
+    .xOpen = deltas_open,
+    .xClose = deltas_close,
+    .xFilter = deltas_filter,
+    .xNext = deltas_next,
+    .xEof = deltas_eof,
+    .xColumn = deltas_column,
+    .xRowid = deltas_rowid,
+};
+
+/* Runs st, which reads ghit_deltas, over n deltas from d; SQLITE_OK or the error. */
+static int run_deltas(sqlite3_stmt *st, struct deltas *src, const struct store_delta *d, size_t n)
+{
+    *src = (struct deltas){d, n};
+    int rc = run(st);
+    *src = (struct deltas){0};
+    return rc;
 }
 
 /* The flush sequence number the file holds (meta.flushed); -1 if it cannot be read. */
@@ -508,8 +651,10 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
     int64_t seq = s->flushed + 1;
     /* Deferred: the first write locks the journal file only, never the tables the merger writes. */
     rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
-    for (size_t i = 0; i < nd && rc == SQLITE_OK; i++)
-        rc = append(s, seq, &d[i]);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s->append, 1, seq);
+        rc = run_deltas(s->append, &s->deltas, d, nd);
+    }
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(s->mark_flushed, 1, seq);
         rc = run(s->mark_flushed);
@@ -794,47 +939,86 @@ static void merge_failed(struct merger *m, const char *what)
  * Folds up to MERGE_MAX_ROWS journal rows past the merge mark into repos
  * and daily, and moves the mark, in one transaction of the tables; then
  * deletes the folded rows from the journal, which may fail without harm
- * (rows up to the mark are ignored). Returns the rows folded, with the
- * new mark in *mark, or -1.
+ * (rows up to the mark are ignored). The rows are summed in memory (fold.h)
+ * and written in key order, one upsert per repo and one per (repo, day).
+ * Returns the rows folded, with the new mark in *mark, or -1.
  */
 static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, int64_t *mark,
                           char *why, size_t whylen)
 {
-    /* st: bound, repos, daily, mark, drop */
+    enum { BOUND, ROWS, REPO, DAY, MARK, DROP };
     int rc = sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL);
-    sqlite3_bind_int64(st[0], 1, merged);
-    sqlite3_bind_int64(st[0], 2, MERGE_MAX_ROWS);
+    sqlite3_bind_int64(st[BOUND], 1, merged);
+    sqlite3_bind_int64(st[BOUND], 2, MERGE_MAX_ROWS);
     int64_t bound = 0, rows = 0;
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st[0])) == SQLITE_ROW) {
-        bound = sqlite3_column_int64(st[0], 0);
-        rows = sqlite3_column_int64(st[0], 1);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st[BOUND])) == SQLITE_ROW) {
+        bound = sqlite3_column_int64(st[BOUND], 0);
+        rows = sqlite3_column_int64(st[BOUND], 1);
         rc = SQLITE_OK;
     }
-    sqlite3_reset(st[0]);
+    sqlite3_reset(st[BOUND]);
+    struct fold *f = fold_new();
     if (rc == SQLITE_OK && rows > 0) {
-        for (int i = 1; i <= 3 && rc == SQLITE_OK; i++) {
-            if (atomic_load(&m->quit)) {
-                rc = SQLITE_INTERRUPT; /* the rows stay in the journal, which counts them */
+        sqlite3_bind_int64(st[ROWS], 1, merged);
+        sqlite3_bind_int64(st[ROWS], 2, bound);
+        while ((rc = sqlite3_step(st[ROWS])) == SQLITE_ROW) {
+            const char *day_text = (const char *)sqlite3_column_text(st[ROWS], 1);
+            day_t day;
+            int64_t hits = sqlite3_column_int64(st[ROWS], 2);
+            if (!day_text || day_parse(day_text, &day) || hits <= 0) {
+                rc = SQLITE_CORRUPT; /* not a row ghit wrote: it stays, and the log says so */
                 break;
             }
-            sqlite3_bind_int64(st[i], 1, i == 3 ? bound : merged);
-            if (i < 3)
-                sqlite3_bind_int64(st[i], 2, bound);
-            rc = run(st[i]);
+            fold_add(f, (const char *)sqlite3_column_text(st[ROWS], 0),
+                     (size_t)sqlite3_column_bytes(st[ROWS], 0), day, (uint64_t)hits);
         }
+        sqlite3_reset(st[ROWS]);
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
     }
+    /* The days in key order, then one delta a repo: its first day here, its hits summed. */
+    size_t n = 0, nr = 0;
+    const struct store_delta *days = rc == SQLITE_OK ? fold_sorted(f, &n) : NULL;
+    struct store_delta *repos = xmalloc((n ? n : 1) * sizeof *repos);
+    for (size_t i = 0; i < n; i++) {
+        if (nr && strcmp(repos[nr - 1].key, days[i].key) == 0)
+            repos[nr - 1].hits += days[i].hits;
+        else
+            repos[nr++] = days[i];
+    }
+    const struct {
+        sqlite3_stmt *st;
+        const struct store_delta *d;
+        size_t n;
+    } writes[] = {{st[DAY], days, n}, {st[REPO], repos, nr}};
+    for (size_t w = 0; w < sizeof writes / sizeof writes[0] && rc == SQLITE_OK; w++) {
+        /* A stop interrupts a statement; one between statements is seen here. */
+        if (atomic_load(&m->quit))
+            rc = SQLITE_INTERRUPT; /* the rows stay in the journal, which counts them */
+        else if (writes[w].n)
+            rc = run_deltas(writes[w].st, &m->deltas, writes[w].d, writes[w].n);
+    }
+    free(repos);
+    if (rc == SQLITE_OK && rows > 0) {
+        sqlite3_bind_int64(st[MARK], 1, bound);
+        rc = run(st[MARK]);
+    }
+    fold_free(f);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(m->db, rows > 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(why, whylen, "%s", rc == SQLITE_INTERRUPT ? "interrupted" : sqlite3_errmsg(m->db));
+        snprintf(why, whylen, "%s",
+                 rc == SQLITE_INTERRUPT ? "interrupted"
+                 : rc == SQLITE_CORRUPT ? "a journal row has no valid day or hits"
+                                        : sqlite3_errmsg(m->db));
         if (!sqlite3_get_autocommit(m->db))
             sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
     if (rows > 0) {
         *mark = bound;
-        sqlite3_bind_int64(st[4], 1, bound);
-        run(st[4]);
+        sqlite3_bind_int64(st[DROP], 1, bound);
+        run(st[DROP]);
     }
     return rows;
 }
@@ -849,18 +1033,14 @@ static void *merger_run(void *arg)
     static const char *const sql[] = {
         "SELECT max(id), count(*) FROM (SELECT id FROM j.journal WHERE id > ?1 ORDER BY id "
         "LIMIT ?2)",
-        "INSERT INTO main.repos(name, first_day, total) "
-        "SELECT repo, min(day), sum(hits) FROM j.journal WHERE id > ?1 AND id <= ?2 GROUP BY repo "
-        "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
-        "first_day = min(first_day, excluded.first_day)",
-        "INSERT INTO main.daily(repo, day, hits) "
-        "SELECT repo, day, sum(hits) FROM j.journal WHERE id > ?1 AND id <= ?2 "
-        "GROUP BY repo, day ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits",
+        "SELECT repo, day, hits FROM j.journal WHERE id > ?1 AND id <= ?2",
+        UPSERT_REPO(ALL_DELTAS),
+        UPSERT_DAY(ALL_DELTAS),
         "UPDATE main.meta SET value = ?1 WHERE key = 'merged'",
         "DELETE FROM j.journal WHERE id <= ?1",
     };
-    sqlite3_stmt *st[5] = {0};
-    for (int i = 0; i < 5; i++) {
+    sqlite3_stmt *st[6] = {0};
+    for (int i = 0; i < 6; i++) {
         if (sqlite3_prepare_v2(m->db, sql[i], -1, &st[i], NULL) != SQLITE_OK) {
             pthread_mutex_lock(&m->lock);
             merge_failed(m, sqlite3_errmsg(m->db));
@@ -904,13 +1084,16 @@ static void *merger_run(void *arg)
                       (unsigned long long)ms);
         }
         pthread_cond_broadcast(&m->progress);
-        if (rows <= 0 && !m->stop && m->wanted <= merged) {
-            struct timespec until = monotime_deadline(rows < 0 ? 1000 : MERGE_IDLE_MS);
+        /* After a failure, a drain waiting retries sooner, but never in a tight loop. */
+        if (!m->stop && (rows < 0 || (rows == 0 && m->wanted <= merged))) {
+            struct timespec until = monotime_deadline(rows == 0            ? MERGE_IDLE_MS
+                                                      : m->wanted > merged ? 100
+                                                                           : 1000);
             pthread_cond_timedwait(&m->wake, &m->lock, &until);
         }
     }
     pthread_mutex_unlock(&m->lock);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         sqlite3_finalize(st[i]);
     return NULL;
 }
@@ -933,6 +1116,8 @@ static struct merger *merger_start(struct sqlite_store *s, char *err, size_t err
         sqlite3_busy_timeout(m->db, 10000);
         rc = attach(m->db, s->jpath, "mode=rw");
     }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_module(m->db, "ghit_deltas", &deltas_module, &m->deltas);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(m->db,
                           "PRAGMA main.cache_size=-65536; PRAGMA main.synchronous=NORMAL;"
@@ -1431,22 +1616,21 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
     /* WAL: readers (the sqlite3 shell, backups, ghit render) never block the flusher. */
     if (use_wal(s, err, errlen) < 0 || attach_journal(s, false, err, errlen) < 0)
         goto fail;
+    if (sqlite3_create_module(s->db, "ghit_deltas", &deltas_module, &s->deltas) != SQLITE_OK) {
+        fail(s, "cannot register a virtual table", err, errlen);
+        goto fail;
+    }
     static const struct {
         size_t offset;
         const char *sql;
     } statements[] = {
-        {offsetof(struct sqlite_store, append),
-         "INSERT INTO j.journal(flush, repo, day, hits) VALUES (?1, ?2, ?3, ?4)"},
+        {offsetof(struct sqlite_store, append), "INSERT INTO j.journal(flush, repo, day, hits) "
+                                                "SELECT ?1, repo, day, hits FROM ghit_deltas"},
         {offsetof(struct sqlite_store, mark_flushed),
          "UPDATE j.meta SET value = ?1 WHERE key = 'flushed'"},
         {offsetof(struct sqlite_store, backlog), "SELECT coalesce(max(id), 0) FROM j.journal"},
-        {offsetof(struct sqlite_store, upsert_repo),
-         "INSERT INTO repos(name, first_day, total) VALUES (?1, ?2, ?3) "
-         "ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "
-         "first_day = min(first_day, excluded.first_day)"},
-        {offsetof(struct sqlite_store, upsert_day),
-         "INSERT INTO daily(repo, day, hits) VALUES (?1, ?2, ?3) "
-         "ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits"},
+        {offsetof(struct sqlite_store, upsert_repo), UPSERT_REPO(ONE_ROW)},
+        {offsetof(struct sqlite_store, upsert_day), UPSERT_DAY(ONE_ROW)},
         {offsetof(struct sqlite_store, delete_days), "DELETE FROM daily WHERE repo = ?1"},
         {offsetof(struct sqlite_store, delete_repo), "DELETE FROM repos WHERE name = ?1"},
     };

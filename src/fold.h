@@ -1,0 +1,38 @@
+/*
+ * fold: sums rows of (repo, day, hits) by repo and day, and gives the sums
+ * back in key order.
+ *
+ * The SQLite store's merger folds its journal with it: hashing a row costs
+ * a small fraction of what sorting it in SQLite did (GROUP BY sorted every
+ * journal row, twice), and only the distinct (repo, day) pairs are sorted,
+ * so the tables are then written in key order, one page after the next.
+ * Pure: no I/O, no locks; one thread uses a fold at a time.
+ */
+#ifndef GHIT_FOLD_H
+#define GHIT_FOLD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct fold;
+
+struct fold *fold_new(void);
+void fold_free(struct fold *f);
+
+/* Adds hits to (repo, day); repo is len bytes, without a NUL. */
+void fold_add(struct fold *f, const char *repo, size_t len, day_t day, uint64_t hits);
+
+/* How many distinct (repo, day) pairs were added. */
+size_t fold_count(const struct fold *f);
+
+/*
+ * The sums, one delta per (repo, day), sorted by repo (bytewise, as
+ * SQLite's BINARY collation orders text) and then day; *n of them. Keys
+ * are owned by the fold and the array is valid until fold_free(); adding
+ * after this is not allowed.
+ */
+const struct store_delta *fold_sorted(struct fold *f, size_t *n);
+
+#endif

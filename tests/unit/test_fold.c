@@ -1,0 +1,79 @@
+/* Unit tests of fold: journal rows summed by (repo, day), given back in key order. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fold.h"
+#include "test.h"
+
+static void sums_by_repo_and_day_in_key_order(void)
+{
+    struct fold *f = fold_new();
+    /* "a/b" and "a/bc": a name that is a prefix of another sorts first, as in SQLite. */
+    fold_add(f, "a/bc", 4, 20, 1);
+    fold_add(f, "a/b", 3, 21, 2);
+    fold_add(f, "a/b", 3, 20, 3);
+    fold_add(f, "a/bcXYZ", 4, 20, 4); /* only its first len bytes are the name */
+    fold_add(f, "a/b", 3, 21, 5);
+    CHECK_INT(fold_count(f), 3);
+    size_t n = 0;
+    const struct store_delta *d = fold_sorted(f, &n);
+    CHECK_INT(n, 3);
+    CHECK_STR(d[0].key, "a/b");
+    CHECK_INT(d[0].day, 20);
+    CHECK_INT(d[0].hits, 3);
+    CHECK_STR(d[1].key, "a/b");
+    CHECK_INT(d[1].day, 21);
+    CHECK_INT(d[1].hits, 7);
+    CHECK_STR(d[2].key, "a/bc");
+    CHECK_INT(d[2].day, 20);
+    CHECK_INT(d[2].hits, 5);
+    fold_free(f);
+}
+
+static void empty_fold_has_no_rows(void)
+{
+    struct fold *f = fold_new();
+    size_t n = 99;
+    fold_sorted(f, &n);
+    CHECK_INT(n, 0);
+    fold_free(f);
+    fold_free(NULL);
+}
+
+/* Many names over the table's growth: every sum kept, the order strict. */
+static void many_rows_keep_every_sum(void)
+{
+    enum { REPOS = 50000, DAYS = 3, ROUNDS = 4 };
+    struct fold *f = fold_new();
+    char name[32];
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < REPOS; i++)
+            for (int day = 0; day < DAYS; day++) {
+                int len = snprintf(name, sizeof name, "o/r%d", (i * 7919) % REPOS);
+                fold_add(f, name, (size_t)len, 100 + day, (uint64_t)(day + 1));
+            }
+    size_t n = 0;
+    const struct store_delta *d = fold_sorted(f, &n);
+    CHECK_INT(n, REPOS * DAYS);
+    uint64_t sum = 0;
+    int wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += d[i].hits;
+        if (d[i].hits != (uint64_t)ROUNDS * (uint64_t)(d[i].day - 99))
+            wrong++;
+        if (i && (strcmp(d[i - 1].key, d[i].key) > 0 ||
+                  (strcmp(d[i - 1].key, d[i].key) == 0 && d[i - 1].day >= d[i].day)))
+            wrong++;
+    }
+    CHECK_INT(wrong, 0);
+    CHECK_INT(sum, (uint64_t)ROUNDS * REPOS * (1 + 2 + 3));
+    fold_free(f);
+}
+
+int main(void)
+{
+    RUN(sums_by_repo_and_day_in_key_order);
+    RUN(empty_fold_has_no_rows);
+    RUN(many_rows_keep_every_sum);
+    return test_main_end("fold");
+}
