@@ -59,6 +59,9 @@
  */
 #define MERGE_BATCH_ROWS 500000
 #define MERGE_WAIT_MS    6000
+/* A backlog this small is cheap to fold whatever its size: the tables then lag by this much. */
+#define MERGE_SMALL_ROWS    20000
+#define MERGE_SMALL_WAIT_MS 2000
 
 /* The rows that the virtual table ghit_deltas shows to one connection (see deltas_module). */
 struct deltas {
@@ -1060,8 +1063,11 @@ static void *merger_run(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int64_t top = 0;
         pragma_int(m->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top);
-        bool due = top > merged && (forced || top - merged >= MERGE_BATCH_ROWS ||
-                                    monotime_ms_between(&last, &t0) >= MERGE_WAIT_MS);
+        int64_t backlog = top - merged;
+        bool due = backlog > 0 &&
+                   (forced || backlog >= MERGE_BATCH_ROWS ||
+                    monotime_ms_between(&last, &t0) >=
+                        (backlog <= MERGE_SMALL_ROWS ? MERGE_SMALL_WAIT_MS : MERGE_WAIT_MS));
         char why[256] = "";
         int64_t mark = merged;
         int64_t rows = due ? merge_once(m, st, merged, &mark, why, sizeof why) : 0;
