@@ -622,6 +622,13 @@ static const char *origin_path(const char *url)
 }
 
 /*
+ * The most memory a connection keeps for its next reply: a badge or a JSON
+ * answer fits; a larger body (a page, a long history) is freed once sent,
+ * so that thousands of idle connections hold no more than this each.
+ */
+#define REPLY_KEEP_MAX 16384
+
+/*
  * The memory for a reply's body on the connection k: its last reply's
  * (sent by now), or new. reply_memory_keep() gives back what a request
  * took and did not send.
@@ -640,7 +647,7 @@ static void reply_memory_take(struct conn *k, struct buf *b)
 
 static void reply_memory_keep(struct conn *k, struct buf *b)
 {
-    if (k && !k->reply.cap) {
+    if (k && !k->reply.cap && b->cap <= REPLY_KEEP_MAX) {
         k->reply = *b;
         *b = (struct buf){0};
     } else {
@@ -650,12 +657,13 @@ static void reply_memory_keep(struct conn *k, struct buf *b)
 
 /*
  * Sends res on c, whose socket context is k (or NULL). The body is sent
- * from k->reply, where it moves, or is handed to the library to free.
+ * from k->reply, where it moves, or (no k, or over REPLY_KEEP_MAX) is
+ * handed to the library to free.
  */
 static enum MHD_Result send_response(struct MHD_Connection *c, struct conn *k, struct response *res)
 {
     struct MHD_Response *r;
-    if (k) {
+    if (k && res->body.cap <= REPLY_KEEP_MAX) {
         buf_fini(&k->reply);
         k->reply = res->body;
         res->body = (struct buf){0};
