@@ -22,6 +22,9 @@
 #                                style=for-the-badge&view=today-total&theme=auto; prev1,
 #                                prev1000: GHIT_PREV, another build, such as the previous commit)
 #   GHIT_PREV=path PREV_ARGS=    the other build for prev1/prev1000, and its options
+#   PREV_SEED=                   options of prev1000's seeding run only (a build with a
+#                                per-client limit on new repos needs
+#                                "--new-repos-per-client 1000000" there, as ghit gets)
 #                                (ghit before issue 6 needs --max-connections-per-ip 1000)
 #   SHARED=../shared             the shared directory (relative to the repo root)
 #   GHIT=build/ghit GHIT_ARGS=   the binary and extra `ghit serve` options
@@ -45,6 +48,7 @@ TARGETS=${TARGETS:-ghit1 ghit1000 ghitstyled nginx nginx1000 pipeline bare bare1
 GHIT=${GHIT:-$ROOT/build/ghit}
 GHIT_ARGS=${GHIT_ARGS:-}
 PREV_ARGS=${PREV_ARGS:-}
+PREV_SEED=${PREV_SEED:-}
 FLUSH_MS=${FLUSH_MS:-1000}
 GHIT_PORT=${GHIT_PORT:-18090}
 BARE_PORT=${BARE_PORT:-18091}
@@ -235,7 +239,7 @@ stored_total() {
 run_ghit() { # round target lua path
     local db=$WORK/ghit-r$1-$2.db log=$WORK/ghit-r$1-$2.log stored diff lost base=0
     local bin=$GHIT args=$GHIT_ARGS seed="--new-repos-per-client 1000000"
-    case $2 in prev*) bin=$GHIT_PREV_COPY args=$PREV_ARGS seed="" ;; esac
+    case $2 in prev*) bin=$GHIT_PREV_COPY args=$PREV_ARGS seed=$PREV_SEED ;; esac
     if [ "$3" = "$ROOT/bench/many-repos.lua" ]; then
         # shellcheck disable=SC2086 # option lists are words
         start_ghit "$bin" "$db" "$log" $args $seed
