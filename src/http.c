@@ -630,8 +630,7 @@ static const char *origin_path(const char *url)
 
 /*
  * The memory for a reply's body on the connection k: its last reply's
- * (sent by now), or new. reply_memory_keep() gives back what a request
- * took and did not send.
+ * (sent by now), or new. reply_memory_keep() moves a body back into k.
  */
 static void reply_memory_take(struct conn *k, struct buf *b)
 {
@@ -645,14 +644,22 @@ static void reply_memory_take(struct conn *k, struct buf *b)
     }
 }
 
-static void reply_memory_keep(struct conn *k, struct buf *b)
+/* Moves b into k->reply for the connection's next reply; false, b untouched, if k may not keep it.
+ */
+static bool reply_memory_keep(struct conn *k, struct buf *b)
 {
-    if (k && !k->reply.cap && b->cap <= REPLY_KEEP_MAX) {
-        k->reply = *b;
-        *b = (struct buf){0};
-    } else {
+    if (!k || k->reply.cap || b->cap > REPLY_KEEP_MAX)
+        return false;
+    k->reply = *b;
+    *b = (struct buf){0};
+    return true;
+}
+
+/* Ends a request that took reply memory and sends no body of its own. */
+static void reply_memory_return(struct conn *k, struct buf *b)
+{
+    if (!reply_memory_keep(k, b))
         buf_fini(b);
-    }
 }
 
 /*
@@ -663,10 +670,7 @@ static void reply_memory_keep(struct conn *k, struct buf *b)
 static enum MHD_Result send_response(struct MHD_Connection *c, struct conn *k, struct response *res)
 {
     struct MHD_Response *r;
-    if (k && res->body.cap <= REPLY_KEEP_MAX) {
-        buf_fini(&k->reply);
-        k->reply = res->body;
-        res->body = (struct buf){0};
+    if (reply_memory_keep(k, &res->body)) {
         r = MHD_create_response_from_buffer(k->reply.len, k->reply.data, MHD_RESPMEM_PERSISTENT);
     } else {
         size_t len = res->body.len;
@@ -1009,7 +1013,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             (!admin.on || admin.body || !has_body(c))) {
             *req_ctx = (void *)(ctx | CTX_STARTED);
             atomic_fetch_add(&s->in_flight, 1);
-            reply_memory_keep(conn, &res.body);
+            reply_memory_return(conn, &res.body);
             return MHD_YES;
         }
         *req_ctx = (void *)(ctx | CTX_STARTED | CTX_UNCOUNTED);
@@ -1017,7 +1021,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             count_refusal(kind);
         if (status && room < HTTP_BARE_REPLY) {
             atomic_fetch_add(&s->refused[kind], 1);
-            reply_memory_keep(conn, &res.body);
+            reply_memory_return(conn, &res.body);
             return answer_directly(c, status);
         }
         if (status) {
