@@ -674,8 +674,14 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
     s->appended = sqlite3_last_insert_rowid(s->db);
     s->stats.journal_rows += nd;
     if (s->merger) {
+        /*
+         * A batch's worth wakes the merger; a smaller backlog waits for its
+         * tick (MERGE_IDLE_MS). Durable mode commits thousands of times a
+         * second, and a wake each cost the merger a query on the journal.
+         */
         pthread_mutex_lock(&s->merger->lock);
-        pthread_cond_signal(&s->merger->wake);
+        if (s->appended - s->merger->merged >= MERGE_BATCH_ROWS)
+            pthread_cond_signal(&s->merger->wake);
         pthread_mutex_unlock(&s->merger->lock);
     }
     return STORE_OK;

@@ -5,6 +5,7 @@
  */
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -301,6 +302,33 @@ static void failure_inside_flush_stores_nothing(void)
 }
 
 /*
+ * A small backlog is folded by the merger's own tick: no flush wakes it
+ * for less than a batch, and nothing here asks for a drain.
+ */
+static void small_backlog_is_folded_without_a_wake(void)
+{
+    char err[256] = "";
+    const char *path = path_for("tick.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    struct store_delta d[] = {{"tick/a", 9, 2}, {"tick/b", 9, 1}};
+    CHECK_INT(s->ops->apply(s, d, 2, 9, NULL, NULL, err, sizeof err), STORE_OK);
+    struct store_stats st = {0};
+    /* MERGE_SMALL_WAIT_MS (2 s) after the merger started, at its next tick; 10 s at most. */
+    for (int i = 0; i < 200 && st.merged_rows < 2; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        s->ops->stats(s, &st);
+    }
+    CHECK_INT(st.merged_rows, 2);
+    CHECK_INT(st.backlog_rows, 0);
+    CHECK_INT(query_int(path, "SELECT sum(total) FROM repos WHERE name LIKE 'tick/%'"), 3);
+    store_close(s);
+}
+
+/*
  * A merge that fails half-way (a trigger raises on one repo's daily row)
  * moves nothing: the rows stay in the journal, the totals read the same, and
  * once the fault is gone the merger moves every row exactly once.
@@ -418,6 +446,7 @@ int main(void)
     RUN(directory_is_refused);
     RUN(failing_commit_is_retryable_and_changes_nothing);
     RUN(failure_inside_flush_stores_nothing);
+    RUN(small_backlog_is_folded_without_a_wake);
     RUN(failed_merge_moves_nothing_and_the_next_moves_all_once);
     RUN(ambiguous_commit_is_counted_once);
     RUN(version_1_file_is_upgraded);
