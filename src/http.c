@@ -1235,7 +1235,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
         flags |= MHD_ALLOW_SUSPEND_RESUME; /* replies wait for a write or load without a thread */
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    struct MHD_OptionItem opts[16] = {
+    struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
         {MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, limit, NULL},
@@ -1244,11 +1244,13 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+        {MHD_OPTION_END, 0, NULL}, /* the pool's size, with --threads 2 or more */
+        {MHD_OPTION_END, 0, NULL},
     };
-    size_t nopts = 9;
+    /* Counted, not written down: a hand count here once ended the list before --threads. */
     if (cfg->threads > 1)
-        opts[nopts++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
-    opts[nopts] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        opts[sizeof opts / sizeof opts[0] - 2] =
+            (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
     errno = 0;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
                                  MHD_OPTION_END);

@@ -151,6 +151,29 @@ def test_listen_on_busy_port_fails_cleanly(server, tmp_path):
     assert server.get("/healthz").status == 200
 
 
+def http_threads(pid):
+    """The HTTP threads of process pid, by the names libmicrohttpd gives them."""
+    names = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, task)) as f:
+            names.append(f.read().strip())
+    return sorted(n for n in names if n.startswith("MHD-"))
+
+
+# --threads once never reached libmicrohttpd (the option list ended before it): every
+# server ran one HTTP thread, whatever it was told.
+@pytest.mark.parametrize("args, want", [
+    ([], ["MHD-worker"] * 2),
+    (["--threads", "1"], ["MHD-single"]),
+    (["--threads", "3"], ["MHD-worker"] * 3),
+])
+def test_threads_sets_the_http_threads(make_server, args, want):
+    s = make_server(*args)
+    assert http_threads(s.proc.pid) == want
+    for i in range(6):  # each on a new connection, so every thread takes some
+        assert svg_title(s.hit("thr/eads").body) == "hits: %d" % (i + 1)
+
+
 def test_options_are_honoured_by_the_server(make_server):
     s = make_server("--label", "views", "--threads", "1", "--log-level", "debug", "--max-repos", "1")
     r = s.hit("opt/ions")
