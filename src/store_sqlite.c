@@ -25,7 +25,6 @@
 #include <string.h>
 #include <errno.h>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -1036,9 +1035,10 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
 static void *merger_run(void *arg)
 {
     struct merger *m = arg;
-    /* Below the HTTP workers: under full load, merging waits for spare time (the backlog shows it).
+    /*
+     * At the HTTP workers' priority. At nice 10 it waited for spare time, and
+     * two workers under full load left it none: the backlog grew without end.
      */
-    setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
     static const char *const sql[] = {
         "SELECT max(id), count(*) FROM (SELECT id FROM j.journal WHERE id > ?1 ORDER BY id "
         "LIMIT ?2)",
