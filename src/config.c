@@ -52,7 +52,7 @@ static const struct option_def options[] = {
      "HTTP worker threads (one epoll loop each)"},
     {"max-connections", "N", "4096", OPT_UINT, OFF(max_connections), 16, 1000000, NULL,
      "open connections at most, in total; near it, a new connection closes the one idle longest"},
-    {"max-connections-per-ip", "N", "512", OPT_UINT, OFF(max_connections_per_ip), 1, 1000000, NULL,
+    {"max-connections-per-ip", "N", "1024", OPT_UINT, OFF(max_connections_per_ip), 1, 1000000, NULL,
      "open connections at most from one address other than a trusted proxy"},
     {"trusted-proxy", "CIDR[,CIDR...]", "none", OPT_RANGES, OFF(trusted_proxies), 0, 0, NULL,
      "reverse proxies whose X-Forwarded-For or Forwarded header names the client; "

@@ -53,7 +53,7 @@ SERVE_OPTIONS = [
 ]
 
 DEFAULTS = {
-    "--flush-interval": "1000", "--max-connections": "4096", "--max-connections-per-ip": "512",
+    "--flush-interval": "1000", "--max-connections": "4096", "--max-connections-per-ip": "1024",
     "--idle-timeout": "30", "--request-timeout": "10", "--max-url-bytes": "2048",
     "--max-header-bytes": "4096", "--max-repos": "10000000", "--new-repos-per-client": "60",
     "--trusted-proxy": "none",
