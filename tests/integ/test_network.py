@@ -216,6 +216,31 @@ def test_per_address_cap_spares_trusted_proxies(make_server):
             c.close()
 
 
+# --- replies on one keep-alive connection ------------------------------------------
+
+
+def test_replies_of_every_size_on_one_keep_alive_connection_come_whole(server):
+    """A connection's reply is sent from memory that its next reply reuses: small and
+    large bodies in turn on one connection each come whole, never a piece of another."""
+    page = server.get("/").body
+    script = server.get("/app.js").body
+    c = server.conn()
+    try:
+        days = "/api/v1/repos/ka/size/days?from=2025-11-28&to=2026-11-28"
+        for n in range(1, 4):
+            badge = http_request(c, "GET", "/badge.svg?repo=ka/size")
+            assert badge.status == 200 and svg_title(badge.body) == "hits: %d" % n
+            history = http_request(c, "GET", days)
+            assert history.status == 200 and len(history.body) > 8000
+            assert len(json.loads(history.body)["days"]) == 366
+            assert http_request(c, "GET", "/").body == page
+            assert http_request(c, "GET", "/app.js").body == script
+            missing = http_request(c, "GET", "/no-such-page")
+            assert missing.status == 404 and b"<svg" not in missing.body
+    finally:
+        c.close()
+
+
 # --- the client behind a trusted proxy, and new repos per client -----------------
 
 
@@ -303,28 +328,6 @@ def test_a_repo_flood_does_not_stop_new_repos_of_others(make_server):
 
 
 # --- signals -----------------------------------------------------------------------
-
-
-def test_replies_of_every_size_on_one_keep_alive_connection_come_whole(server):
-    """A connection's reply is sent from memory that its next reply reuses: small and
-    large bodies in turn on one connection each come whole, never a piece of another."""
-    page = server.get("/").body
-    script = server.get("/app.js").body
-    c = server.conn()
-    try:
-        days = "/api/v1/repos/ka/size/days?from=2025-11-28&to=2026-11-28"
-        for n in range(1, 4):
-            badge = http_request(c, "GET", "/badge.svg?repo=ka/size")
-            assert badge.status == 200 and svg_title(badge.body) == "hits: %d" % n
-            history = http_request(c, "GET", days)
-            assert history.status == 200 and len(history.body) > 8000
-            assert len(json.loads(history.body)["days"]) == 366
-            assert http_request(c, "GET", "/").body == page
-            assert http_request(c, "GET", "/app.js").body == script
-            missing = http_request(c, "GET", "/no-such-page")
-            assert missing.status == 404 and b"<svg" not in missing.body
-    finally:
-        c.close()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2])
