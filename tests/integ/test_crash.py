@@ -39,9 +39,19 @@ def longest_flush_s(metrics):
     raise AssertionError("no flush histogram in /metrics")
 
 
+# Each wrk thread seeds its own generator: unseeded, both would draw the same repos, and
+# a flush would hold half as many distinct repos as hits.
 LUA = """
 local n = %d
 local prefix = "%s"
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+init = function(args)
+  math.randomseed(1 + id)
+end
 request = function()
   return wrk.format("GET", "/badge.svg?repo=" .. prefix .. math.random(1, n))
 end
