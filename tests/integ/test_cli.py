@@ -174,6 +174,33 @@ def test_threads_sets_the_http_threads(make_server, args, want):
         assert svg_title(s.hit("thr/eads").body) == "hits: %d" % (i + 1)
 
 
+def environ_lines(pid):
+    """The process's environment as its memory holds it, one string a line. glibc splits
+    GLIBC_TUNABLES in place at its ':' as it reads it, so each tunable shows on a line."""
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        return f.read().decode(errors="replace").split("\0")
+
+
+@pytest.mark.parametrize("have, want", [
+    (None, ["GLIBC_TUNABLES=glibc.malloc.hugetlb=1"]),
+    ("glibc.malloc.arena_max=4", ["GLIBC_TUNABLES=glibc.malloc.arena_max=4",
+                                  "glibc.malloc.hugetlb=1"]),
+    ("glibc.malloc.hugetlb=0", ["GLIBC_TUNABLES=glibc.malloc.hugetlb=0"]),  # the user's choice
+], ids=["unset", "other-tunables", "declined"])
+def test_serve_asks_glibc_for_huge_pages(make_server, monkeypatch, have, want):
+    """serve runs itself again with glibc.malloc.hugetlb=1 (see main.c), in the same process."""
+    if have is None:
+        monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    else:
+        monkeypatch.setenv("GLIBC_TUNABLES", have)
+    s = make_server()
+    env = environ_lines(s.proc.pid)
+    for line in want:
+        assert line in env
+    assert ("glibc.malloc.hugetlb=1" in " ".join(env)) == (have != "glibc.malloc.hugetlb=0")
+    assert svg_title(s.hit("huge/pages").body) == "hits: 1"
+
+
 def test_options_are_honoured_by_the_server(make_server):
     s = make_server("--label", "views", "--threads", "1", "--log-level", "debug", "--max-repos", "1")
     r = s.hit("opt/ions")
