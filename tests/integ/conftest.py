@@ -184,6 +184,21 @@ def svg_title(body):
     return title.text
 
 
+def metrics(server):
+    """One scrape of server's /metrics: {sample name: {labels text or "": value}}, in its order."""
+    samples = {}
+    for line in server.get("/metrics").text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$", line)
+        if m:
+            samples.setdefault(m.group(1), {})[m.group(2) or ""] = float(m.group(3))
+    return samples
+
+
+def metric(server, name):
+    """The samples named NAME in server's /metrics: {labels text or "": value}."""
+    return metrics(server).get(name, {})
+
+
 def db_rows(path, sql, args=()):
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
     try:

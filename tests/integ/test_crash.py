@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import GHIT_BIN, REPO_ROOT, Server
+from conftest import REPO_ROOT, Server, metrics
 
 CONNS = 50
 LOAD_S = 4.0
@@ -29,13 +29,13 @@ FLUSH_MS = 1000
 MARGIN_S = 0.5  # a flush's own time: the hits taken just before the kill are being written
 
 
-def longest_flush_s(metrics):
+def longest_flush_s(server):
     """The longest flush so far, as the upper bound of its histogram bucket in /metrics."""
-    total = int(re.search(r"^ghit_flush_duration_seconds_count (\d+)$", metrics, re.M).group(1))
-    for le, n in re.findall(r'^ghit_flush_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$',
-                            metrics, re.M):
-        if int(n) == total:
-            return float(le)  # "+Inf" included
+    scrape = metrics(server)  # one scrape: flushes go on between two
+    total = scrape["ghit_flush_duration_seconds_count"][""]
+    for labels, n in scrape["ghit_flush_duration_seconds_bucket"].items():
+        if n == total:
+            return float(re.fullmatch(r'\{le="([^"]+)"\}', labels).group(1))  # "+Inf" too
     raise AssertionError("no flush histogram in /metrics")
 
 
@@ -126,7 +126,7 @@ def test_kill_9_under_load_loses_at_most_one_flush_interval(tmp_path, spread, du
         time.sleep(KILL_AT_S)
         # The flush in progress at the kill may take as long as the longest so far (longer
         # than MARGIN_S under the sanitizers, which slow every flush).
-        longest = longest_flush_s(s.get("/metrics").body.decode())
+        longest = longest_flush_s(s)
         s.proc.send_signal(signal.SIGKILL)
         killed_after = time.monotonic() - t0
         s.proc.wait(timeout=10)

@@ -8,13 +8,12 @@ for a repo it does not know, never a wrong number. Each test starts its own redi
 """
 
 import collections
-import re
 import threading
 import time
 
 import pytest
 
-from conftest import svg_title
+from conftest import metric, svg_title
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
 from redisfix import R, assert_exact, load, wait_for  # noqa: E402
@@ -27,16 +26,6 @@ def shown(front, repo, path="/badge.svg"):
     r = front.get("%s?repo=%s" % (path, repo))
     assert r.status == 200, r
     return svg_title(r.body).split(": ", 1)[1], r
-
-
-def metric(front, name):
-    body = front.get("/metrics").text
-    values = {}
-    for line in body.splitlines():
-        m = re.match(r"^%s(\{[^}]*\})? (\S+)$" % re.escape(name), line)
-        if m:
-            values[m.group(1) or ""] = float(m.group(2))
-    return values
 
 
 def test_a_frontend_shows_what_the_others_counted(make_redis, make_front):
