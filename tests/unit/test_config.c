@@ -31,8 +31,8 @@ static void defaults_suit_a_public_server(void)
     CHECK_STR(c.db, "ghit.db");
     CHECK_INT(c.flush_interval_ms, 1000);
     CHECK_INT(c.max_connections, 4096);
-    CHECK_INT(c.max_connections_per_ip,
-              1024); /* a proxy in front of 400 clients holds more than 512 */
+    /* A proxy in front of 400 clients holds more than 512. */
+    CHECK_INT(c.max_connections_per_ip, 1024);
     CHECK_INT(c.request_timeout_s, 10);
     CHECK_INT(c.max_url_bytes, 2048);
     CHECK_INT(c.max_header_bytes, 4096);
