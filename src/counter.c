@@ -39,19 +39,43 @@ struct entry {
     uint64_t today;
     day_t today_day;
     day_t first_day;
-    struct pending *pend; /* pending hits per day; the array is kept when emptied */
+    /*
+     * Pending hits per day. Nearly always one day: inline, which saves a
+     * repo a cache miss a hit and an allocation. Around midnight, or while
+     * the store is down, more days go to an array (pend_cap > 0), which is
+     * kept when emptied.
+     */
+    union {
+        struct pending one;   /* pend_cap 0 */
+        struct pending *many; /* pend_cap > 0 */
+    } pend;
     uint32_t npend, pend_cap;
     struct entry *next_dirty;
-    bool dirty;
-    bool deleted;          /* by counter_delete(), or absent from the store: reads as unknown */
-    bool used;             /* read or hit since the clock hand passed (caches) */
     int64_t loaded_ms;     /* monotonic ms of the store's figures (counter_load); 0: never */
     uint64_t last_take;    /* the counter_take() that last took pending hits of it */
     uint64_t last_inval;   /* the counter_invalidate() that last said it changed elsewhere */
-    uint32_t gen;          /* the generation its figures were read in; 0: none */
     struct counter_op *op; /* a pending set or delete, before every pending hit; or NULL */
-    char key[];            /* NUL-terminated */
+    uint32_t gen;          /* the generation its figures were read in; 0: none */
+    bool dirty;
+    bool deleted; /* by counter_delete(), or absent from the store: reads as unknown */
+    bool used;    /* read or hit since the clock hand passed (caches) */
+    char key[];   /* NUL-terminated */
 };
+
+/* e's pending hits, npend of them. */
+static inline struct pending *pending(struct entry *e)
+{
+    return e->pend_cap ? e->pend.many : &e->pend.one;
+}
+
+/* Frees e and what it owns. */
+static void entry_free(struct entry *e)
+{
+    free(e->op);
+    if (e->pend_cap)
+        free(e->pend.many);
+    free(e);
+}
 
 struct shard {
     pthread_mutex_t lock;
@@ -102,11 +126,8 @@ void counter_free(struct counter_table *t)
     for (int i = 0; i < NSHARDS; i++) {
         struct shard *s = &t->shards[i];
         for (size_t j = 0; j < s->cap; j++) {
-            if (s->slots[j]) {
-                free(s->slots[j]->op);
-                free(s->slots[j]->pend);
-                free(s->slots[j]);
-            }
+            if (s->slots[j])
+                entry_free(s->slots[j]);
         }
         free(s->slots);
         pthread_mutex_destroy(&s->lock);
@@ -168,10 +189,7 @@ static struct entry *insert(struct shard *s, const char *key, uint64_t h)
 static void remove_slot(struct shard *s, size_t i)
 {
     size_t mask = s->cap - 1;
-    struct entry *e = s->slots[i];
-    free(e->op);
-    free(e->pend);
-    free(e);
+    entry_free(s->slots[i]);
     for (size_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
         /* An entry may fill the hole if its home slot is not cyclically within (i, j]. */
         size_t home = s->slots[j]->hash & mask;
@@ -239,17 +257,25 @@ static void mark_dirty(struct shard *s, struct entry *e)
 /* Adds hits for day to e's pending hits and marks e dirty. Called with s locked. */
 static void add_pending(struct shard *s, struct entry *e, day_t day, uint64_t hits)
 {
+    struct pending *p = pending(e);
     for (uint32_t i = 0; i < e->npend; i++) {
-        if (e->pend[i].day == day) {
-            e->pend[i].hits += hits;
+        if (p[i].day == day) {
+            p[i].hits += hits;
             return;
         }
     }
-    if (e->npend == e->pend_cap) {
-        e->pend_cap = e->pend_cap ? e->pend_cap * 2 : 2;
-        e->pend = xrealloc(e->pend, e->pend_cap * sizeof *e->pend);
+    if (e->npend == (e->pend_cap ? e->pend_cap : 1)) {
+        if (e->pend_cap) {
+            e->pend.many = xrealloc(e->pend.many, 2 * e->pend_cap * sizeof *p);
+        } else {
+            struct pending *many = xmalloc(2 * sizeof *many);
+            many[0] = e->pend.one;
+            e->pend.many = many;
+        }
+        e->pend_cap = e->pend_cap ? 2 * e->pend_cap : 2;
+        p = e->pend.many;
     }
-    e->pend[e->npend++] = (struct pending){day, hits};
+    p[e->npend++] = (struct pending){day, hits};
     mark_dirty(s, e);
 }
 
@@ -364,10 +390,11 @@ static struct entry *set_figures(struct counter_table *t, struct shard *s, struc
     e->loaded_ms = monotime_ms();
     /* What the store has, plus what this process holds and the store has not seen yet. */
     uint64_t pending_total = 0, pending_day = 0;
+    const struct pending *p = pending(e);
     for (uint32_t i = 0; i < e->npend; i++) {
-        pending_total += e->pend[i].hits;
-        if (e->pend[i].day == day)
-            pending_day += e->pend[i].hits;
+        pending_total += p[i].hits;
+        if (p[i].day == day)
+            pending_day += p[i].hits;
     }
     e->total = total + pending_total;
     if (first_day != COUNTER_NO_DAY)
@@ -473,8 +500,9 @@ size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_o
                 opfn(arg, e->key, e->op);
                 e->op = NULL;
             }
+            const struct pending *p = pending(e);
             for (uint32_t j = 0; j < e->npend; j++) {
-                fn(arg, e->key, e->pend[j].day, e->pend[j].hits);
+                fn(arg, e->key, p[j].day, p[j].hits);
                 n++;
             }
             e->last_take = take_no;

@@ -99,6 +99,38 @@ static void take_clears_and_give_back_restores(void)
     counter_free(t);
 }
 
+/*
+ * Days pending pile up while the store is down: the first inline, the
+ * rest in an array that grows, and that still takes hits once emptied.
+ */
+static void many_pending_days_are_kept_apart(void)
+{
+    struct counter_table *t = counter_new(0);
+    struct counter_view v;
+    for (int d = 0; d < 6; d++)
+        for (int i = 0; i <= d; i++)
+            counter_hit(t, "a/b", 200 + d, &v);
+    CHECK_INT(v.total, 21);
+    counter_load(t, "a/b", 1000, 150, 205, 4); /* the store's figures, under all six days */
+    CHECK(counter_get(t, "a/b", 205, &v));
+    CHECK_INT(v.total, 1021);
+    CHECK_INT(v.today, 4 + 6);
+    CHECK_INT(v.first_day, 150);
+    struct sum s = {0};
+    CHECK_INT(counter_take(t, sum_cb, NULL, &s), 6);
+    CHECK_INT(s.hits, 21);
+    CHECK_INT(s.ndays, 6);
+    for (int i = 0; i < s.ndays; i++)
+        CHECK_INT(s.per_day[i], s.days_seen[i] - 199);
+    counter_hit(t, "a/b", 206, &v);
+    counter_hit(t, "a/b", 206, &v);
+    struct sum again = {0};
+    CHECK_INT(counter_take(t, sum_cb, NULL, &again), 1);
+    CHECK_INT(again.hits, 2);
+    CHECK_INT(again.days_seen[0], 206);
+    counter_free(t);
+}
+
 static void load_sets_stored_counts_under_pending_hits(void)
 {
     struct counter_table *t = counter_new(0);
@@ -424,6 +456,7 @@ int main(void)
     RUN(hits_count_and_show);
     RUN(day_rollover_resets_today_and_keeps_days_apart);
     RUN(take_clears_and_give_back_restores);
+    RUN(many_pending_days_are_kept_apart);
     RUN(load_sets_stored_counts_under_pending_hits);
     RUN(repo_limit_refuses_new_repos_only);
     RUN(many_repos_grow_the_shards);
