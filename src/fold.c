@@ -121,6 +121,10 @@ const struct store_delta *fold_sorted(struct fold *f, size_t *n)
             if (s->hash != 0)
                 f->rows[k++] = (struct store_delta){f->names.data + s->off, s->day, s->hits};
         }
+        /* Adding is over: the slots go before the sort takes its own memory. */
+        free(f->slots);
+        f->slots = NULL;
+        f->cap = 0;
         qsort(f->rows, k, sizeof *f->rows, by_key);
     }
     *n = f->count;
