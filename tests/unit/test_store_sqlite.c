@@ -108,6 +108,53 @@ static void apply_then_scan(void)
     CHECK_INT(query_int(path, "SELECT first_day = '1970-04-11' FROM repos WHERE name = 'a/b'"), 1);
 }
 
+/*
+ * Journal rows join the tables' rows in key order: repos only in the
+ * journal before, between and after those of the tables, and a repo in
+ * both whose journal holds an earlier day and today's hits.
+ */
+static void scan_joins_journal_and_tables(void)
+{
+    char err[256];
+    const char *path = path_for("join.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    struct store_delta d1[] = {{"b/b", 100, 2}, {"d/d", 100, 1}};
+    CHECK_INT(s->ops->apply(s, d1, 2, 100, NULL, NULL, err, sizeof err), STORE_OK);
+    merge_all(s);
+    struct store_delta d2[] = {
+        {"e/e", 101, 2}, {"b/b", 101, 4}, {"c/c", 99, 3}, {"a/a", 101, 1}, {"b/b", 99, 1}};
+    CHECK_INT(s->ops->apply(s, d2, 5, 101, NULL, NULL, err, sizeof err), STORE_OK);
+    static const struct {
+        const char *key;
+        uint64_t total, day_hits;
+        day_t first;
+    } want[] = {{"a/a", 1, 1, 101},
+                {"b/b", 7, 4, 99},
+                {"c/c", 3, 0, 99},
+                {"d/d", 1, 0, 100},
+                {"e/e", 2, 2, 101}};
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            merge_all(s); /* the same figures once the journal is merged */
+        struct rows rows = {0};
+        CHECK_INT(s->ops->scan(s, 101, collect, &rows, err, sizeof err), STORE_OK);
+        CHECK_INT(rows.n, 5);
+        for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+            int i = find(&rows, want[w].key);
+            CHECK(i >= 0);
+            if (i >= 0) {
+                CHECK_INT(rows.total[i], want[w].total);
+                CHECK_INT(rows.day_hits[i], want[w].day_hits);
+                CHECK_INT(rows.first[i], want[w].first);
+            }
+        }
+    }
+    store_close(s);
+}
+
 static void reopen_keeps_counts(void)
 {
     char err[256];
@@ -439,6 +486,7 @@ int main(void)
         return 1;
     }
     RUN(apply_then_scan);
+    RUN(scan_joins_journal_and_tables);
     RUN(reopen_keeps_counts);
     RUN(foreign_database_is_refused_untouched);
     RUN(not_a_database_is_refused);
