@@ -47,6 +47,8 @@ struct flusher {
     bool running;
     struct batch batch;
     struct timespec last_check; /* of the store, while idle; flusher thread only */
+    struct timespec
+        last_slow; /* of the last "longer than the interval" line; flusher thread only */
     uint64_t merged_seen, merge_ms_seen, ambiguous_seen; /* store stats already in /metrics */
     _Atomic uint64_t written;    /* every hit of this counter_take() number and before is written */
     _Atomic uint64_t needed;     /* the take number a held reply waits for (durable mode) */
@@ -336,6 +338,17 @@ static bool flush(struct flusher *f, bool check)
     pthread_mutex_unlock(&f->lock);
     log_debug("store: flushed %zu rows (%llu hits) in %lld ms", b->n, (unsigned long long)hits,
               took);
+    /*
+     * While a flush runs, the next interval's hits wait in memory: a crash
+     * then loses more than one interval. Said at most once a minute.
+     */
+    if (r == STORE_OK && took > (long long)f->interval_ms &&
+        (!f->last_slow.tv_sec || monotime_ms_since(&f->last_slow) >= 60000)) {
+        log_info("store: a flush of %zu rows took %lld ms, longer than the flush interval "
+                 "(%u ms); a crash meanwhile loses more than one interval of hits",
+                 b->n, took, f->interval_ms);
+        clock_gettime(CLOCK_MONOTONIC, &f->last_slow);
+    }
     /* A cache frees what it holds beyond its size here, between a give-back and the next take. */
     size_t freed = counter_evict(f->table);
     if (freed)

@@ -177,6 +177,31 @@ def test_sigterm_while_locked_flushes_once_the_lock_goes(make_server):
     assert db_totals(s.db) == {"stop/locked": 5}
 
 
+def test_a_flush_longer_than_the_interval_is_logged(make_server):
+    # While a flush runs, the next interval's hits wait in memory: a crash then loses more
+    # than one interval, and the log says so (not only at debug level).
+    s = make_server("--flush-interval", "200")
+    s.hit("slow/flush")
+    time.sleep(0.5)
+    assert "longer than the flush interval" not in s.stderr()
+    con = sqlite3.connect(s.db + "-flushes", isolation_level=None, timeout=5,
+                          check_same_thread=False)
+    con.execute("BEGIN EXCLUSIVE")
+    s.hit("slow/flush")
+    # Held for less than the flusher's busy timeout (1 s): its flush waits, then succeeds.
+    release = threading.Timer(0.7, lambda: (con.rollback(), con.close()))
+    release.start()
+    release.join(timeout=10)
+    deadline = time.monotonic() + 10
+    while "longer than the flush interval" not in s.stderr() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    line = [x for x in s.stderr().splitlines() if "longer than the flush interval" in x]
+    assert line and "a flush of 1 rows took" in line[0] and "(200 ms)" in line[0], s.stderr()
+    assert "store failing" not in s.get("/healthz").text
+    s.stop()
+    assert db_totals(s.db) == {"slow/flush": 2}
+
+
 def test_database_unchanged_when_serve_is_refused_by_bad_option(tmp_path):
     path = tmp_path / "ghit.db"
     p = subprocess.run([GHIT_BIN, "serve", "--db", str(path), "--threads", "nope"],
