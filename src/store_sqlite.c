@@ -1182,9 +1182,17 @@ static struct merger *merger_start(struct sqlite_store *s, char *err, size_t err
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_create_module(m->db, "ghit_deltas", &deltas_module, &m->deltas);
+    /*
+     * A merge writes in key order, so it reads each leaf page once a batch
+     * and its page cache needs to hold the B-trees' interior pages only
+     * (about 1 % of the file). 16 MB does to some 15 million (repo, day)
+     * rows. Under the uniform load over 1,000,000 repos, 2, 16 and 64 MB
+     * merged at the same 7.5-9.1 us a row, and 64 MB left ghit at 277-280
+     * MB resident against 213-220 with 16 (40 s runs, interleaved, this VM).
+     */
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(m->db,
-                          "PRAGMA main.cache_size=-65536; PRAGMA main.synchronous=NORMAL;"
+                          "PRAGMA main.cache_size=-16384; PRAGMA main.synchronous=NORMAL;"
                           "PRAGMA j.synchronous=NORMAL;",
                           NULL, NULL, NULL);
     m->merged = read_merged(m->db);
