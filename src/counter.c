@@ -264,16 +264,14 @@ static void add_pending(struct shard *s, struct entry *e, day_t day, uint64_t hi
             return;
         }
     }
-    if (e->npend == (e->pend_cap ? e->pend_cap : 1)) {
-        if (e->pend_cap) {
-            e->pend.many = xrealloc(e->pend.many, 2 * e->pend_cap * sizeof *p);
-        } else {
-            struct pending *many = xmalloc(2 * sizeof *many);
-            many[0] = e->pend.one;
-            e->pend.many = many;
-        }
-        e->pend_cap = e->pend_cap ? 2 * e->pend_cap : 2;
-        p = e->pend.many;
+    uint32_t cap = e->pend_cap ? e->pend_cap : 1;
+    if (e->npend == cap) {
+        struct pending *many = xmalloc(2 * cap * sizeof *many);
+        memcpy(many, p, e->npend * sizeof *many);
+        if (e->pend_cap)
+            free(e->pend.many);
+        e->pend.many = p = many;
+        e->pend_cap = 2 * cap;
     }
     p[e->npend++] = (struct pending){day, hits};
     mark_dirty(s, e);

@@ -47,8 +47,7 @@ struct flusher {
     bool running;
     struct batch batch;
     struct timespec last_check; /* of the store, while idle; flusher thread only */
-    struct timespec
-        last_slow; /* of the last "longer than the interval" line; flusher thread only */
+    struct timespec last_slow;  /* of the last slow-flush line; flusher thread only */
     uint64_t merged_seen, merge_ms_seen, ambiguous_seen; /* store stats already in /metrics */
     _Atomic uint64_t written;    /* every hit of this counter_take() number and before is written */
     _Atomic uint64_t needed;     /* the take number a held reply waits for (durable mode) */

@@ -338,14 +338,22 @@ static int fold_journal(sqlite3_stmt *st, struct fold *f)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Adds a journal delta to row: its hits, its day if earlier, its hits on day. */
-static void add_delta(struct store_row *row, const struct store_delta *d, day_t day)
+/*
+ * Adds to row the deltas of its repo from d[i] on (d sorted by key): their
+ * hits, their earliest day if earlier, their hits on day. Returns the index
+ * after them.
+ */
+static size_t add_deltas(struct store_row *row, const struct store_delta *d, size_t n, size_t i,
+                         day_t day)
 {
-    row->total += d->hits;
-    if (d->day < row->first_day)
-        row->first_day = d->day;
-    if (d->day == day)
-        row->day_hits += d->hits;
+    for (; i < n && strcmp(d[i].key, row->key) == 0; i++) {
+        row->total += d[i].hits;
+        if (d[i].day < row->first_day)
+            row->first_day = d[i].day;
+        if (d[i].day == day)
+            row->day_hits += d[i].hits;
+    }
+    return i;
 }
 
 /* Hands fn the repo of d[i], which only the journal has; returns the index after its deltas. */
@@ -353,8 +361,7 @@ static size_t scan_new_repo(const struct store_delta *d, size_t n, size_t i, day
                             store_row_fn *fn, void *arg)
 {
     struct store_row row = {.key = d[i].key, .first_day = d[i].day};
-    for (const char *key = d[i].key; i < n && strcmp(d[i].key, key) == 0; i++)
-        add_delta(&row, &d[i], day);
+    i = add_deltas(&row, d, n, i, day);
     fn(arg, &row);
     return i;
 }
@@ -422,8 +429,7 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
         }
         while (i < n && strcmp(d[i].key, row.key) < 0)
             i = scan_new_repo(d, n, i, day, fn, arg);
-        for (; i < n && strcmp(d[i].key, row.key) == 0; i++)
-            add_delta(&row, &d[i], day);
+        i = add_deltas(&row, d, n, i, day);
         fn(arg, &row);
     }
     if (res == STORE_OK && rc != SQLITE_DONE) {
