@@ -80,12 +80,6 @@ start_ghit() { # db log
     wait_ready "$GHIT_PID" || { tail -n 20 "$2" >&2; die "ghit did not become healthy"; }
 }
 
-# Every hit a ghit database holds: the tables plus the journal rows past the merge mark.
-stored_hits() { # db table.column
-    local j=""
-    [ -f "$1-flushes" ] && j="+ (SELECT coalesce(sum(hits), 0) FROM j.journal WHERE id > (SELECT value FROM main.meta WHERE key = 'merged'))"
-    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT (SELECT coalesce(sum($2), 0) FROM main.${3:-repos}) $j" 2>&1
-}
 
 # A database with SPREAD repos bench/r1.. (5 hits each), made with ghit's own schema.
 seed_db() { # db
@@ -139,8 +133,8 @@ for ((run = 1; run <= RUNS; run++)); do
 
     # The database as the kill left it (sqlite3 replays the WAL, as ghit will).
     integrity=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1 | tr '\n' ' ' | sed 's/ $//')
-    stored=$(stored_hits "$db" total)
-    daily=$(stored_hits "$db" hits daily)
+    stored=$(sqlite_stored "$db" 2>&1)
+    daily=$(sqlite_stored "$db" hits daily 2>&1)
     case $stored$daily in *[!0-9]*) die "cannot read the counts: $stored / $daily" ;; esac
     stored=$((stored - base))
 
@@ -152,7 +146,7 @@ for ((run = 1; run <= RUNS; run++)); do
 
     # Restart on the same database: it must start and show exactly what is stored. Its
     # start-up replays the journal rows not merged yet (backlog).
-    backlog=$(sqlite3 "$db" "ATTACH '$db-flushes' AS j; SELECT count(*) FROM j.journal WHERE id > (SELECT value FROM main.meta WHERE key = 'merged')" 2>&1)
+    backlog=$(sqlite_backlog "$db" 2>&1)
     t2=$(now)
     start_ghit "$db" "$log"
     start_s=$(secs "$t2" "$(now)")
@@ -167,7 +161,7 @@ for ((run = 1; run <= RUNS; run++)); do
     if kill -0 "$GHIT_PID" 2>/dev/null; then kill -KILL "$GHIT_PID"; fi # rc will say 137
     wait "$GHIT_PID" || rc=$?
     GHIT_PID=""
-    after=$(($(stored_hits "$db" total) - base))
+    after=$(($(sqlite_stored "$db" 2>&1) - base))
 
     v_loss=$([ $((lost + CONNS)) -le "$bound" ] && echo ok || echo FAIL)
     v_twice=$([ "$stored" -le $((answered + CONNS)) ] && echo ok || echo FAIL)

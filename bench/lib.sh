@@ -72,6 +72,22 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "nan" }'; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u/1000 }'; }
 now() { date +%s.%N; }
+
+# A ghit SQLite database (PATH plus its journal PATH-flushes, doc/design.md "The journal and
+# the merger"): the rows past the merge mark count, as ghit counts them.
+# sqlite_stored DB [COLUMN TABLE]: sum(COLUMN) of TABLE (repos.total unless given), plus the
+# journal's hits past the mark, if DB has a journal.
+sqlite_stored() {
+    local j=""
+    [ -f "$1-flushes" ] && j="+ (SELECT coalesce(sum(hits), 0) FROM j.journal
+        WHERE id > (SELECT value FROM main.meta WHERE key = 'merged'))"
+    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT (SELECT coalesce(sum(${2:-total}), 0) FROM main.${3:-repos}) $j"
+}
+# sqlite_backlog DB: the journal rows past the mark (written, not merged yet).
+sqlite_backlog() {
+    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT max(0, coalesce((SELECT max(id) FROM j.journal), m) - m)
+        FROM (SELECT value AS m FROM main.meta WHERE key = 'merged')"
+}
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # The report's verdict on the ghit runs: no hit lost and every run clean (GHIT_FAILS runs

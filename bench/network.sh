@@ -74,8 +74,6 @@ stop_ghit() {
     [ "$rc" = 0 ] || die "ghit exited $rc after SIGTERM"
 }
 
-stored() { sqlite3 "$1" 'select coalesce(sum(total),0) from repos'; }
-
 # wrk with report.lua; sets W_REQ, W_ERR (non-2xx answers plus socket errors).
 wrk_run() { # connections url
     local out=$WORK/wrk-$RANDOM.txt line
@@ -136,7 +134,7 @@ kill -QUIT "$NGINX_PID"
 wait "$NGINX_PID" || true
 NGINX_PID=""
 stop_ghit
-s=$(stored "$WORK/proxy.db")
+s=$(sqlite_stored "$WORK/proxy.db")
 printf '%-44s %10s %9s %8s %10s %s\n' "behind nginx (contrib), $CONNS_PROXY connections" "$W_REQ" "$W_RPS" \
     "$W_ERR" "$s" "$(verdict "$W_REQ" "$W_ERR" "$s" "$CONNS_PROXY")" >>"$REPORT"
 upstream_errors=$(grep -c 'upstream prematurely closed' "$WORK/nginx-error.log" || true)
@@ -147,7 +145,7 @@ echo "  nginx error log: $upstream_errors \"upstream prematurely closed\"" >>"$R
 start_ghit "$WORK/direct.db" "$WORK/ghit-direct.log"
 wrk_run "$CONNS_DIRECT" "http://127.0.0.1:$GHIT_PORT/badge.svg?repo=bench/direct"
 stop_ghit
-s=$(stored "$WORK/direct.db")
+s=$(sqlite_stored "$WORK/direct.db")
 printf '%-44s %10s %9s %8s %10s %s\n' "direct, $CONNS_DIRECT connections from one address" "$W_REQ" "$W_RPS" \
     "$W_ERR" "$s" "$(verdict "$W_REQ" "$W_ERR" "$s" "$CONNS_DIRECT")" >>"$REPORT"
 

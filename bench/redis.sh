@@ -156,12 +156,6 @@ sqlite_make() { # path n
     sqlite3 "$1" "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $2)
         INSERT INTO repos(name, total, first_day) SELECT 'bench/r' || i, 5, '2026-01-01' FROM c"
 }
-# Every hit a SQLite store holds: tables plus journal past the merge mark.
-sqlite_stored() {
-    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT (SELECT coalesce(sum(total), 0) FROM repos)
-        + (SELECT coalesce(sum(hits), 0) FROM j.journal
-           WHERE id > (SELECT value FROM main.meta WHERE key = 'merged'))"
-}
 
 # Starts ghit number i (0 or 1: port GHIT_PORT or GHIT_PORT2) on db, logging to log, with the
 # options that follow; waits (at most 300 s) for a 200 on /healthz and, on Redis, for the

@@ -76,16 +76,7 @@ stop() {
 
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$PID/status"; }
 
-# Every hit the files hold: tables plus journal past the merge mark.
-stored() {
-    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT (SELECT coalesce(sum(total), 0) FROM repos)
-        + (SELECT coalesce(sum(hits), 0) FROM j.journal
-           WHERE id > (SELECT value FROM main.meta WHERE key = 'merged'))"
-}
-backlog() {
-    sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT max(0, coalesce((SELECT max(id) FROM j.journal), m) - m)
-        FROM (SELECT value AS m FROM main.meta WHERE key = 'merged')" 2>/dev/null || echo "?"
-}
+backlog() { sqlite_backlog "$1" 2>/dev/null || echo "?"; }
 
 # A database of n repos bench/r1.. with 5 hits each, made with ghit's own schema.
 make_db() { # path n
@@ -108,7 +99,7 @@ run() { # db base lua path options...
     req=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
     rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
     p99=$(sed -n 's/.* p99_us=\([0-9]*\).*/\1/p' <<<"$line")
-    have=$(($(stored "$db") - base))
+    have=$(($(sqlite_stored "$db") - base))
     echo "$rps $(awk -v u="$p99" 'BEGIN { printf "%.2f", u / 1000 }') \
 $([ "$have" -ge "$req" ] && [ "$have" -le $((req + 50)) ] && echo ok || echo "FAIL($have/$req)")"
 }
@@ -202,7 +193,7 @@ kb=$(rss_kb)
 stop
 line=$(grep '^WRKRESULT ' "$WORK/sustain.txt") || die "wrk: $(cat "$WORK/sustain.txt")"
 req=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
-have=$(($(stored "$MILLION") - 5000000))
+have=$(($(sqlite_stored "$MILLION") - 5000000))
 {
     echo
     echo "sustained ${SUSTAIN}s over 1,000,000 repos: $(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line") req/s," \
