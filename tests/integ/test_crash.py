@@ -144,8 +144,9 @@ def test_kill_9_under_load_loses_at_most_one_flush_interval(tmp_path, spread, du
     assert stored <= answered + CONNS, (stored, answered)
     # At most one flush interval, and the flush that was running; durable: nothing.
     bound = 0 if durable else rate * (FLUSH_MS / 1000 + max(MARGIN_S, longest))
-    assert lost <= bound, "lost %d of %d answered hits, %.2f s of traffic at %.0f/s" % (
-        lost, answered, lost / rate, rate)
+    # The server's log says if a flush outlasted the interval (the bound assumes none did).
+    assert lost <= bound, "lost %d of %d answered hits, %.2f s of traffic at %.0f/s; log:\n%s" % (
+        lost, answered, lost / rate, rate, s.stderr()[-2000:])
 
     # The restarted server shows exactly what was kept (a sample of the repos hit).
     names = ["%s%d" % (prefix, random.randint(1, spread)) for _ in range(30)]
