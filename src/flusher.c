@@ -362,13 +362,18 @@ bool flusher_flush(struct flusher *f)
     return flush(f, true);
 }
 
-/* The flusher thread: flush every interval, back off while the store fails. */
+/*
+ * The flusher thread: flush every interval, back off while the store fails.
+ * Intervals count from one flush's start to the next, not from its end: a
+ * crash then loses at most one interval and the flush being written, however
+ * long the flush before it took.
+ */
 static void *run(void *arg)
 {
     struct flusher *f = arg;
-    unsigned delay = f->interval_ms;
+    unsigned delay = f->interval_ms; /* the last wait asked for: 0 while replies wait */
+    struct timespec until = monotime_deadline(f->interval_ms);
     for (;;) {
-        struct timespec until = monotime_deadline(delay);
         pthread_mutex_lock(&f->lock);
         while (!f->stopping && !f->kicked &&
                pthread_cond_timedwait(&f->wake, &f->lock, &until) != ETIMEDOUT)
@@ -378,17 +383,21 @@ static void *run(void *arg)
         pthread_mutex_unlock(&f->lock);
         if (stop)
             return NULL;
+        struct timespec next = monotime_deadline(f->interval_ms);
         if (flusher_flush(f)) {
             /*
              * Group commit: while replies wait for their hits to be written,
              * write again at once; the hits that came in meanwhile make the
              * next batch, so a commit carries many hits under load.
              */
-            delay = atomic_load(&f->needed) > atomic_load(&f->written) ? 0 : f->interval_ms;
+            bool waiting = atomic_load(&f->needed) > atomic_load(&f->written);
+            delay = waiting ? 0 : f->interval_ms;
+            until = waiting ? monotime_deadline(0) : next;
         } else {
             delay = delay * 2 < BACKOFF_MAX_MS ? delay * 2 : BACKOFF_MAX_MS;
             if (delay < 100)
                 delay = 100;
+            until = monotime_deadline(delay);
         }
     }
 }

@@ -155,6 +155,58 @@ static void idle_flusher_notices_a_locked_store(void)
     store_close(s);
 }
 
+/* Sleeps until ms milliseconds after start (CLOCK_MONOTONIC). */
+static void sleep_until(const struct timespec *start, long ms)
+{
+    struct timespec at = *start;
+    at.tv_sec += ms / 1000;
+    at.tv_nsec += (ms % 1000) * 1000000L;
+    if (at.tv_nsec >= 1000000000L) {
+        at.tv_sec++;
+        at.tv_nsec -= 1000000000L;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) != 0)
+        ;
+}
+
+/*
+ * A slow flush does not push the next one back: flushes start an interval
+ * apart, so a crash loses at most one interval and the flush being written.
+ * Here the first flush (at 1 s) waits 0.6 s for a lock; the next starts at
+ * 2 s, not 2.6 s.
+ */
+static void intervals_run_from_start_to_start(void)
+{
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/j.db", dir);
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct counter_table *t = counter_new(0);
+    struct flusher *f = flusher_new(t, s, 1000);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(flusher_start(f), 0);
+    struct counter_view v;
+    counter_hit(t, "a/b", 3, &v);
+    sqlite3 *other;
+    sqlite3_open(journal_of(path), &other);
+    sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    sleep_until(&t0, 1600); /* the store waits up to 1 s for a lock: the flush goes through */
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    sleep_until(&t0, 1650);
+    counter_hit(t, "a/b", 3, &v);
+    sleep_until(&t0, 2300);
+    struct flusher_stats st;
+    flusher_get_stats(f, &st);
+    CHECK(st.flush_ms_max >= 400); /* the first flush did wait */
+    CHECK_INT(st.flushes, 2);
+    CHECK_INT(st.hits_written, 2);
+    CHECK_INT(flusher_stop(f, 1000), 0);
+    flusher_free(f);
+    counter_free(t);
+    store_close(s);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -165,6 +217,7 @@ int main(void)
     RUN(stop_writes_everything);
     RUN(stop_reports_what_could_not_be_written);
     RUN(idle_flusher_notices_a_locked_store);
+    RUN(intervals_run_from_start_to_start);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
