@@ -92,11 +92,12 @@ struct counter_table {
     size_t max_repos;
     size_t cache_size; /* 0: not a cache */
     atomic_size_t nrepos;
-    atomic_size_t nentries;  /* entries in memory, those reading as unknown included */
-    _Atomic uint32_t gen;    /* caches: figures read in this generation are current */
-    _Atomic uint64_t invals; /* counter_invalidate() calls */
-    _Atomic uint64_t takes;  /* counter_take() calls begun */
-    _Atomic uint64_t ops;    /* sets and deletes queued, for their ids */
+    atomic_size_t nentries;   /* entries in memory, those reading as unknown included */
+    _Atomic uint32_t gen;     /* caches: figures read in this generation are current */
+    _Atomic uint64_t invals;  /* counter_invalidate() calls */
+    _Atomic uint64_t takes;   /* counter_take() calls begun */
+    _Atomic uint64_t settled; /* the last take counter_settle() was told of */
+    _Atomic uint64_t ops;     /* sets and deletes queued, for their ids */
 };
 
 struct counter_table *counter_new(size_t max_repos)
@@ -421,7 +422,7 @@ void counter_load(struct counter_table *t, const char *key, uint64_t total, day_
 
 void counter_mark(struct counter_table *t, struct counter_mark *m)
 {
-    m->take = atomic_load(&t->takes);
+    m->settled = atomic_load(&t->settled);
     m->inval = atomic_load(&t->invals);
     m->gen = atomic_load(&t->gen);
 }
@@ -433,11 +434,12 @@ void counter_refresh(struct counter_table *t, const char *key, const struct coun
     struct shard *s;
     struct entry *e = lock_find(t, key, &s, &h);
     /*
-     * A set or delete not yet written is newer than the store; hits taken
-     * since the read began may or may not be in what was read, and the
-     * flusher's write of them reads the figures back anyway.
+     * A set or delete not yet written is newer than the store; hits of a
+     * take not settled when the read began (taken before it or since) may
+     * or may not be in what was read, and the flusher's write of them reads
+     * the figures back anyway.
      */
-    if (e && (e->op || e->last_take > since->take)) {
+    if (e && (e->op || e->last_take > since->settled)) {
         pthread_mutex_unlock(&s->lock);
         return;
     }
@@ -515,6 +517,11 @@ size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_o
         pthread_mutex_unlock(&s->lock);
     }
     return n;
+}
+
+void counter_settle(struct counter_table *t, uint64_t take_no)
+{
+    atomic_store(&t->settled, take_no);
 }
 
 void counter_give_back(struct counter_table *t, const char *key, day_t day, uint64_t hits)

@@ -129,6 +129,13 @@ size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_o
                     void *arg);
 
 /*
+ * The hits of take take_no and before are settled: in the store, with its
+ * figures read back (counter_load), or given back. Until then a loader's
+ * read of a repo that take took may lack its hits (counter_refresh).
+ */
+void counter_settle(struct counter_table *t, uint64_t take_no);
+
+/*
  * Puts hits for key on day back as pending (after a failed store write).
  * Hits that a set or delete made since the take has superseded are dropped.
  * Give back hits before ops.
@@ -176,7 +183,7 @@ void counter_make_cache(struct counter_table *t, size_t size);
 
 /* Where a cache stood when a read of the store began: see counter_refresh(). */
 struct counter_mark {
-    uint64_t take, inval;
+    uint64_t settled, inval;
     uint32_t gen;
 };
 
@@ -187,9 +194,9 @@ void counter_mark(struct counter_table *t, struct counter_mark *m);
  * A loader read key's figures from the store: stored (total, today = hits
  * on day, first_day), or NULL if the store does not have key; the read
  * began at since. Applied like counter_load() unless a set or delete is
- * pending, or a counter_take() since took hits of key (what was read may or
- * may not hold them; the flusher's read-back after writing them is right
- * either way). The figures are current (counter_view.current) if read in
+ * pending, or a take not settled when the read began took hits of key
+ * (what was read may or may not hold them; the flusher's read-back after
+ * writing them is right either way). The figures are current (counter_view.current) if read in
  * the generation that is still current and not invalidated since.
  */
 void counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,

@@ -299,6 +299,7 @@ static bool flush(struct flusher *f, bool check)
     /* Nothing pending: every hit counted before this take began is written (or was given back). */
     uint64_t take_no = counter_last_take(f->table);
     if (b->n == 0 && b->nops == 0) {
+        counter_settle(f->table, take_no);
         written(f, take_no);
         return check ? check_idle(f) : true;
     }
@@ -326,6 +327,8 @@ static bool flush(struct flusher *f, bool check)
         for (size_t i = 0; i < b->nops; i++)
             free(b->ops[i].op);
     }
+    /* Written and read back (refresh), or given back: a loader's read of these repos is good. */
+    counter_settle(f->table, take_no);
     b->nops = 0;
     long long took = monotime_ms_since(&t0);
     note_result(f, r == STORE_OK, true, hits, err);
