@@ -199,6 +199,14 @@ def metric(server, name):
     return metrics(server).get(name, {})
 
 
+def wait_written(server, n, within=10.0):
+    """Waits until server's flushes have written n hits in all (they are on disk)."""
+    deadline = time.monotonic() + within
+    while metric(server, "ghit_flush_hits_total").get("", 0) < n:
+        assert time.monotonic() < deadline, "%d hits not written within %.0f s" % (n, within)
+        time.sleep(0.05)
+
+
 def db_rows(path, sql, args=()):
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
     try:

@@ -148,6 +148,36 @@ def assert_exact(r, counts):
     assert set(c.hvals("ghit:first")) == {day}
 
 
+def read_back(front, repo, timeout=30):
+    """(status, total) of front's API for repo once its read of Redis is done: the API says
+    503 while the read is pending (a frontend just started may take longer than the wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st, j = front.api(repo)
+        if st != 503:
+            return st, j.get("total") if st == 200 else None
+        assert time.monotonic() < deadline, "%s not read from Redis" % repo
+        time.sleep(0.05)
+
+
+def stall(r, seconds):
+    """Makes Redis sleep (DEBUG SLEEP) for seconds, from a thread; returns that thread once a
+    PING goes unanswered: Redis is inside the sleep."""
+    t = threading.Thread(target=lambda: r.client().execute_command("DEBUG", "SLEEP", str(seconds)))
+    t.start()
+    deadline = time.monotonic() + 5
+    while True:
+        with socket.create_connection(("127.0.0.1", r.port), timeout=1) as sock:
+            sock.settimeout(0.1)
+            sock.sendall(b"PING\r\n")
+            try:
+                sock.recv(16)
+            except socket.timeout:
+                return t
+        assert time.monotonic() < deadline, "Redis did not stall"
+        time.sleep(0.01)
+
+
 def wait_for(what, fn, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -11,11 +11,10 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
 
-from conftest import GHIT_BIN, db_totals, run_ghit, svg_title
+from conftest import GHIT_BIN, db_totals, run_ghit, svg_title, wait_written
 from test_store import wait_healthz
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="runs ghit as another user (nobody)")
@@ -100,7 +99,7 @@ def test_a_second_server_on_one_database_is_refused(make_server, tmp_path):
 def test_the_lock_goes_with_a_killed_server(make_server):
     s = make_server()
     s.hit("killed/lock")
-    time.sleep(0.3)
+    wait_written(s, 1)
     s.kill()
     again = make_server(db=s.db)
     assert again.total("killed/lock") == 1
@@ -145,7 +144,7 @@ def test_a_database_deleted_under_the_server_is_noticed(make_server):
     s = make_server()
     s.hit("gone/db")
     wait_healthz(s, 200, 10, "at start")
-    time.sleep(0.3)
+    wait_written(s, 1)
     os.rename(s.db, s.db + ".moved")
     h = wait_healthz(s, 503, 10, "after the file was moved away")
     assert "was deleted or replaced while ghit runs" in h.text
@@ -159,7 +158,7 @@ def test_a_database_deleted_under_the_server_is_noticed(make_server):
 def test_a_database_replaced_under_the_server_is_not_written(make_server, tmp_path):
     s = make_server(flush_interval=100)
     s.hit("swap/db")
-    time.sleep(0.3)
+    wait_written(s, 1)
     other = tmp_path / "other.db"
     shutil.copy(s.db, other)
     os.replace(other, s.db)  # a new inode at the path

@@ -5,7 +5,6 @@ import socket
 import sqlite3
 import time
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import status_of
@@ -91,7 +90,9 @@ def test_flush_metrics_count_rows_and_hits_written(make_server):
     for _ in range(4):
         s.hit("flush/a")
     s.hit("flush/b")
-    fams = wait_for(s, lambda f: value(f, "ghit_flush_hits") == 5)
+    # Written hits are counted a moment before they leave the pending ones: wait for both.
+    fams = wait_for(s, lambda f: value(f, "ghit_flush_hits") == 5
+                    and value(f, "ghit_pending_hits") == 0)
     assert value(fams, "ghit_flush_hits") == 5
     assert value(fams, "ghit_flush_rows") >= 2
     assert value(fams, "ghit_pending_hits") == 0
@@ -118,11 +119,14 @@ def test_store_failures_are_counted_by_cause(make_server):
     s = make_server(flush_interval=100)
     s.hit("lock/a")
     wait_for(s, lambda f: value(f, "ghit_flush_hits") == 1)
-    con = sqlite3.connect(s.db + "-flushes", timeout=0)  # where flushes go
+    # Where flushes go; the idle check may hold its lock a moment.
+    con = sqlite3.connect(s.db + "-flushes", timeout=5)
     con.execute("BEGIN IMMEDIATE")  # the flusher now finds the database locked
     try:
         s.hit("lock/a")
-        fams = wait_for(s, lambda f: value(f, "ghit_store_failures", cause="busy") >= 1)
+        # The idle check can fail first (busy too): wait for the hit's own failed flush.
+        fams = wait_for(s, lambda f: value(f, "ghit_flush_backlog_rows") == 1
+                        and value(f, "ghit_store_failures", cause="busy") >= 1)
         assert value(fams, "ghit_store_failures", cause="busy") >= 1
         assert value(fams, "ghit_flush_backlog_rows") == 1
         assert value(fams, "ghit_pending_hits") == 1

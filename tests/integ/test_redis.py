@@ -18,7 +18,7 @@ import pytest
 from conftest import run_ghit, svg_title, utc_today
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
-from redisfix import R, assert_exact, load, redis_url, wait_for  # noqa: E402
+from redisfix import R, assert_exact, load, read_back, redis_url, stall, wait_for  # noqa: E402
 
 REPOS = ["Owner%d/Repo.%d" % (i % 7, i) for i in range(40)]
 
@@ -50,7 +50,7 @@ def test_read_back_shows_other_frontends_hits(make_redis, make_front):
     wait_for("a's flush", lambda: r.client().get("repo:x%2Fshared") == "11")
     # A frontend started now reads the repo from Redis (its warmer or its loader).
     c = make_front(db=r.url, flush_interval=50)
-    assert c.total("x/shared") == 11
+    assert read_back(c, "x/shared") == (200, 11)
 
 
 def test_killed_connections_and_stalls_stay_exact(make_redis, make_front):
@@ -354,9 +354,7 @@ def test_large_flush_in_doubt_during_a_stall_counts_once(make_redis, make_front)
     repos = ["stall/r%d" % i for i in range(2500)]
     counts = load([(s, repo) for repo in repos], hits=len(repos) // 4, threads=4)
     assert sum(counts.values()) == 2500
-    sleeper = threading.Thread(target=lambda: r.client().execute_command("DEBUG", "SLEEP", "1.5"))
-    sleeper.start()
-    time.sleep(0.2)
+    sleeper = stall(r, 1.5)
     s.stop()  # the only flush, 3 chunks, meets the stall: no answer, sent again until applied
     sleeper.join(timeout=10)
     assert_exact(r, counts)

@@ -8,7 +8,6 @@ for a repo it does not know, never a wrong number. Each test starts its own redi
 """
 
 import collections
-import threading
 import time
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from conftest import metric, svg_title
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
-from redisfix import R, assert_exact, load, wait_for  # noqa: E402
+from redisfix import R, assert_exact, load, stall, wait_for  # noqa: E402
 
 MANY = ("--new-repos-per-client", "1000000")
 
@@ -26,6 +25,11 @@ def shown(front, repo, path="/badge.svg"):
     r = front.get("%s?repo=%s" % (path, repo))
     assert r.status == 200, r
     return svg_title(r.body).split(": ", 1)[1], r
+
+
+def changes(front):
+    """How many times front's follower was told that another frontend changed a repo."""
+    return metric(front, "ghit_cache_changes_total").get('{what="repo"}', 0)
 
 
 def test_a_frontend_shows_what_the_others_counted(make_redis, make_front):
@@ -87,8 +91,10 @@ def test_the_cache_is_bounded_and_totals_stay_exact(make_redis, make_front):
         held = metric(f, "ghit_repos")[""]
         assert held <= 1000 + 1000 // 4, held
         assert metric(f, "ghit_loads_total")['{outcome="found"}'] > 0
-    # An evicted repo's badge is read again from Redis: its total, not a fresh count.
+    # An evicted repo is read again from Redis: its total, not a fresh count. (If the cache
+    # still holds it, the feed of the other's hit makes it read again: wait for that.)
     wait_for("the hits in Redis", lambda: r.client().get("repo:" + R(repos[0])) == "2")
+    wait_for("the total shown", lambda: shown(fronts[0], repos[0], "/count.svg")[0] == "2")
     assert shown(fronts[0], repos[0])[0] == "3"
     counts[repos[0]] += 1
     for f in fronts:
@@ -130,9 +136,7 @@ def test_a_stalled_redis_does_not_stall_badges(make_redis, make_front):
     assert shown(f, "warm/repo")[0] == "1"
     wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("warm/repo")) == "1")
     time.sleep(0.2)
-    sleeper = threading.Thread(target=lambda: r.client().execute_command("DEBUG", "SLEEP", "2"))
-    sleeper.start()
-    time.sleep(0.2)
+    sleeper = stall(r, 2)
     try:
         for repo, want in (("warm/repo", "2"), ("cold/repo", "?")):
             t0 = time.monotonic()
@@ -197,13 +201,15 @@ def test_the_feed_tells_a_frontend_what_the_others_changed(make_redis, make_fron
     b = make_front("--max-age", "3600000", db=r.url, flush_interval=100)
     assert shown(a, "fed/repo")[0] == "1"
     wait_for("a's hit in Redis", lambda: r.client().get("repo:" + R("fed/repo")) == "1")
+    told_a = changes(a)
     assert shown(b, "fed/repo")[0] == "2"
     wait_for("b's hit in Redis", lambda: r.client().get("repo:" + R("fed/repo")) == "2")
-    time.sleep(0.05)  # the feed reaches a within a round trip
+    wait_for("the feed to reach a", lambda: changes(a) > told_a)
+    told_b = changes(b)
     for i in range(3, 6):
         assert shown(a, "fed/repo")[0] == str(i)  # a is told of b's hit too
         wait_for("a's hit in Redis", lambda: r.client().get("repo:" + R("fed/repo")) == str(i))
-        time.sleep(0.05)
+    wait_for("the feed to reach b", lambda: changes(b) >= told_b + 3)
     assert shown(b, "fed/repo")[0] == "6"
     # Repos only b serves are never read again: they stay current between flushes.
     for i in range(2, 30):

@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from conftest import run_ghit, svg_title, utc_today
+from conftest import metric, run_ghit, svg_title, utc_today
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
-from redisfix import R, redis_url, wait_for  # noqa: E402
+from redisfix import R, read_back, redis_url, stall, wait_for  # noqa: E402
 
 from test_admin import TOKEN, token_file  # noqa: E402,F401 (a fixture)
 from test_stats_api import day  # noqa: E402
@@ -67,6 +67,11 @@ def sample(n=3000, seed=7):
     return "".join(json.dumps(x, separators=(",", ":")) + "\n" for x in lines)
 
 
+def changes(front):
+    """How many times front's follower was told that another writer changed a repo."""
+    return metric(front, "ghit_cache_changes_total").get('{what="repo"}', 0)
+
+
 def fe_chunks(c):
     """The highest sequence number any writer applied (ghit:fe:<id>)."""
     return max(int(c.get(k)) for k in c.scan_iter("ghit:fe:*"))
@@ -83,9 +88,12 @@ def test_set_and_delete_from_the_cli_write_redis_the_2015_way(make_redis, make_f
         s.hit("Own/Repo")
     s.hit("keep/me")
     wait_for("flushed", lambda: c.get("repo:" + R("own/repo")) == "3")
+    told = changes(s)
     import_(r.url, '{"repo":"own/repo","total":4,"first_day":"%s","days":{"%s":4}}\n'
             % (day(-30), day(-10)))
     assert c.get("repo:" + R("own/repo")) == "7" and c.hget("ghit:first", R("own/repo")) == day(-30)
+    wait_for("the frontend told of the import", lambda: changes(s) > told)
+    told = changes(s)
 
     p = ghit_ok("set", "--db", r.url, "--repo", "Own/Repo", "--total", "500")
     assert "own/repo now has 500 hits" in p.stdout
@@ -93,7 +101,8 @@ def test_set_and_delete_from_the_cli_write_redis_the_2015_way(make_redis, make_f
     assert c.hget("ghit:first", R("own/repo")) == day(-30)  # kept, as on SQLite
     assert day_keys(c, "own/repo") == (set(), set())  # the history went
     assert c.sismember("repos", R("own/repo"))
-    # the frontend was told of the change (ghit:feed): its next badge reads it first
+    # the frontend is told of the change (ghit:feed): its next badge reads it first
+    wait_for("the frontend told of the set", lambda: changes(s) > told)
     s.hit("own/repo")
     assert s.total("own/repo") == 501
     wait_for("the hit written", lambda: c.get("repo:" + R("own/repo")) == "501")
@@ -110,7 +119,7 @@ def test_set_and_delete_from_the_cli_write_redis_the_2015_way(make_redis, make_f
     assert p.returncode == 1 and "unknown repo never/seen" in p.stderr
     s.stop()
     s.start()  # survives a restart: the repo is gone, the other kept
-    assert s.total("own/repo") is None and s.total("keep/me") == 1
+    assert read_back(s, "own/repo") == (404, None) and read_back(s, "keep/me") == (200, 1)
 
 
 def test_admin_routes_on_a_redis_backed_server(make_redis, make_front, token_file):
@@ -132,7 +141,7 @@ def test_admin_routes_on_a_redis_backed_server(make_redis, make_front, token_fil
     assert c.hget("ghit:first", R("adm/repo")) == day(-400)
     s.stop()
     s.start()
-    assert s.total("adm/repo") == 5001
+    assert read_back(s, "adm/repo") == (200, 5001)
     assert s.request("DELETE", "/api/v1/repos/adm/repo", {"Authorization": "Bearer " + TOKEN}
                      ).status == 200
     wait_for("the delete", lambda: not c.sismember("repos", R("adm/repo")))
@@ -141,7 +150,7 @@ def test_admin_routes_on_a_redis_backed_server(make_redis, make_front, token_fil
     assert day_keys(c, "adm/repo") == (set(), set())
     s.stop()
     s.start()
-    assert s.total("adm/repo") is None
+    assert read_back(s, "adm/repo") == (404, None)
 
 
 def test_a_set_and_the_hits_after_it_in_doubt_apply_once(make_redis, make_front, token_file):
@@ -159,9 +168,7 @@ def test_a_set_and_the_hits_after_it_in_doubt_apply_once(make_redis, make_front,
                      json.dumps({"total": 100, "days": {day(-2): 60}})).status == 200
     for _ in range(5):
         s.hit("doubt/repo")
-    sleeper = threading.Thread(target=lambda: c.execute_command("DEBUG", "SLEEP", "1.5"))
-    sleeper.start()
-    time.sleep(0.2)
+    sleeper = stall(r, 1.5)
     s.stop()  # the only flush meets the stall: no answer, sent again until answered
     sleeper.join(timeout=10)
     assert c.get("repo:" + R("doubt/repo")) == "105"
