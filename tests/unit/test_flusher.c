@@ -46,113 +46,119 @@ static int64_t total_of(const char *path, const char *key)
     return v;
 }
 
+/* A flusher of a fresh table on a SQLite store at dir/name. */
+struct rig {
+    char path[256];
+    struct store *s;
+    struct counter_table *t;
+    struct flusher *f;
+};
+
+static void rig_open(struct rig *r, const char *name, unsigned interval_ms)
+{
+    char err[256];
+    snprintf(r->path, sizeof r->path, "%s/%s", dir, name);
+    r->s = store_sqlite_open(r->path, err, sizeof err);
+    r->t = counter_new(0);
+    r->f = flusher_new(r->t, r->s, interval_ms);
+}
+
+static void rig_close(struct rig *r)
+{
+    flusher_free(r->f);
+    counter_free(r->t);
+    store_close(r->s);
+}
+
 static void failed_write_keeps_hits_and_recovers(void)
 {
-    char path[256], err[256], why[256] = "";
-    snprintf(path, sizeof path, "%s/f.db", dir);
-    struct store *s = store_sqlite_open(path, err, sizeof err);
-    struct counter_table *t = counter_new(0);
-    struct flusher *f = flusher_new(t, s, 50);
+    char why[256] = "";
+    struct rig r;
+    rig_open(&r, "f.db", 50);
     struct counter_view v;
     for (int i = 0; i < 10; i++)
-        counter_hit(t, "a/b", 3, &v);
-    CHECK(flusher_flush(f));
-    CHECK_INT(total_of_store(s, path, "a/b"), 10);
+        counter_hit(r.t, "a/b", 3, &v);
+    CHECK(flusher_flush(r.f));
+    CHECK_INT(total_of_store(r.s, r.path, "a/b"), 10);
 
     sqlite3 *other;
-    sqlite3_open(journal_of(path), &other);
+    sqlite3_open(journal_of(r.path), &other);
     sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
     for (int i = 0; i < 5; i++)
-        counter_hit(t, "a/b", 3, &v);
-    CHECK(!flusher_flush(f));
-    CHECK(!flusher_health(f, why, sizeof why));
+        counter_hit(r.t, "a/b", 3, &v);
+    CHECK(!flusher_flush(r.f));
+    CHECK(!flusher_health(r.f, why, sizeof why));
     CHECK(strstr(why, "locked") != NULL);
-    counter_hit(t, "a/b", 3, &v); /* hits go on while the store fails */
+    counter_hit(r.t, "a/b", 3, &v); /* hits go on while the store fails */
     CHECK_INT(v.total, 16);
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
 
-    CHECK(flusher_flush(f));
-    CHECK(flusher_health(f, why, sizeof why));
-    CHECK_INT(total_of_store(s, path, "a/b"), 16);
+    CHECK(flusher_flush(r.f));
+    CHECK(flusher_health(r.f, why, sizeof why));
+    CHECK_INT(total_of_store(r.s, r.path, "a/b"), 16);
     struct flusher_stats st;
-    flusher_get_stats(f, &st);
+    flusher_get_stats(r.f, &st);
     CHECK_INT(st.failures, 1);
     CHECK_INT(st.hits_written, 16);
-    flusher_free(f);
-    counter_free(t);
-    store_close(s);
+    rig_close(&r);
 }
 
 static void stop_writes_everything(void)
 {
-    char path[256], err[256];
-    snprintf(path, sizeof path, "%s/g.db", dir);
-    struct store *s = store_sqlite_open(path, err, sizeof err);
-    struct counter_table *t = counter_new(0);
-    struct flusher *f = flusher_new(t, s, 3600000); /* never on its own in this test */
-    CHECK_INT(flusher_start(f), 0);
+    struct rig r;
+    rig_open(&r, "g.db", 3600000); /* never on its own in this test */
+    CHECK_INT(flusher_start(r.f), 0);
     struct counter_view v;
     for (int i = 0; i < 1234; i++)
-        counter_hit(t, "x/y", 3, &v);
-    CHECK_INT(flusher_stop(f, 1000), 0);
-    CHECK_INT(total_of_store(s, path, "x/y"), 1234);
-    flusher_free(f);
-    counter_free(t);
-    store_close(s);
+        counter_hit(r.t, "x/y", 3, &v);
+    CHECK_INT(flusher_stop(r.f, 1000), 0);
+    CHECK_INT(total_of_store(r.s, r.path, "x/y"), 1234);
+    rig_close(&r);
 }
 
 static void stop_reports_what_could_not_be_written(void)
 {
-    char path[256], err[256];
-    snprintf(path, sizeof path, "%s/h.db", dir);
-    struct store *s = store_sqlite_open(path, err, sizeof err);
-    struct counter_table *t = counter_new(0);
-    struct flusher *f = flusher_new(t, s, 3600000);
+    struct rig r;
+    rig_open(&r, "h.db", 3600000);
     struct counter_view v;
     for (int i = 0; i < 7; i++)
-        counter_hit(t, "x/y", 3, &v);
+        counter_hit(r.t, "x/y", 3, &v);
     sqlite3 *other;
-    sqlite3_open(journal_of(path), &other);
+    sqlite3_open(journal_of(r.path), &other);
     sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
-    CHECK_INT(flusher_stop(f, 200), 7);
+    CHECK_INT(flusher_stop(r.f, 200), 7);
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
-    flusher_free(f);
-    counter_free(t);
-    store_close(s);
+    rig_close(&r);
 }
 
 /* With no hits pending, a store that cannot take writes still shows in the health. */
 static void idle_flusher_notices_a_locked_store(void)
 {
-    char path[256], err[256], why[256] = "";
-    snprintf(path, sizeof path, "%s/i.db", dir);
-    struct store *s = store_sqlite_open(path, err, sizeof err);
-    struct counter_table *t = counter_new(0);
-    struct flusher *f = flusher_new(t, s, 50);
-    CHECK(flusher_flush(f));
-    CHECK(flusher_health(f, why, sizeof why));
+    char why[256] = "";
+    struct rig r;
+    rig_open(&r, "i.db", 50);
+    CHECK(flusher_flush(r.f));
+    CHECK(flusher_health(r.f, why, sizeof why));
     sqlite3 *other;
-    sqlite3_open(journal_of(path), &other);
+    sqlite3_open(journal_of(r.path), &other);
     sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
     const struct timespec interval = {0, 60 * 1000000L}; /* checks come once per interval */
     nanosleep(&interval, NULL);
-    CHECK(!flusher_flush(f));
-    CHECK(!flusher_health(f, why, sizeof why));
+    CHECK(!flusher_flush(r.f));
+    CHECK(!flusher_health(r.f, why, sizeof why));
     CHECK(strstr(why, "locked") != NULL);
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
     nanosleep(&interval, NULL);
-    CHECK(flusher_flush(f));
-    CHECK(flusher_health(f, why, sizeof why));
+    CHECK(flusher_flush(r.f));
+    CHECK(flusher_health(r.f, why, sizeof why));
     struct flusher_stats st;
-    flusher_get_stats(f, &st);
+    flusher_get_stats(r.f, &st);
     CHECK_INT(st.flushes, 0); /* checks are not writes */
-    CHECK_INT(flusher_stop(f, 100), 0);
-    flusher_free(f);
-    counter_free(t);
-    store_close(s);
+    CHECK_INT(flusher_stop(r.f, 100), 0);
+    rig_close(&r);
 }
 
 /* Sleeps until ms milliseconds after start (CLOCK_MONOTONIC). */
@@ -177,34 +183,29 @@ static void sleep_until(const struct timespec *start, long ms)
  */
 static void intervals_run_from_start_to_start(void)
 {
-    char path[256], err[256];
-    snprintf(path, sizeof path, "%s/j.db", dir);
-    struct store *s = store_sqlite_open(path, err, sizeof err);
-    struct counter_table *t = counter_new(0);
-    struct flusher *f = flusher_new(t, s, 1000);
+    struct rig r;
+    rig_open(&r, "j.db", 1000);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    CHECK_INT(flusher_start(f), 0);
+    CHECK_INT(flusher_start(r.f), 0);
     struct counter_view v;
-    counter_hit(t, "a/b", 3, &v);
+    counter_hit(r.t, "a/b", 3, &v);
     sqlite3 *other;
-    sqlite3_open(journal_of(path), &other);
+    sqlite3_open(journal_of(r.path), &other);
     sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
-    sleep_until(&t0, 1600); /* the store waits up to 1 s for a lock: the flush goes through */
+    sleep_until(&t0, 1600); /* the store waits up to 1 r.s for a lock: the flush goes through */
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
     sleep_until(&t0, 1650);
-    counter_hit(t, "a/b", 3, &v);
+    counter_hit(r.t, "a/b", 3, &v);
     sleep_until(&t0, 2300);
     struct flusher_stats st;
-    flusher_get_stats(f, &st);
+    flusher_get_stats(r.f, &st);
     CHECK(st.flush_ms_max >= 400); /* the first flush did wait */
     CHECK_INT(st.flushes, 2);
     CHECK_INT(st.hits_written, 2);
-    CHECK_INT(flusher_stop(f, 1000), 0);
-    flusher_free(f);
-    counter_free(t);
-    store_close(s);
+    CHECK_INT(flusher_stop(r.f, 1000), 0);
+    rig_close(&r);
 }
 
 int main(void)
