@@ -47,7 +47,8 @@ static const struct option_def options[] = {
      "SQLite database file, made with ghit's schema if missing; or a Redis store: "
      "redis://[:PASSWORD@]HOST:PORT[/N] or unix:///PATH[?db=N]"},
     {"flush-interval", "MS", "1000", OPT_UINT, OFF(flush_interval_ms), 10, 3600000, NULL,
-     "write pending hits to the store every MS milliseconds; a crash loses at most this much"},
+     "write pending hits to the store every MS milliseconds; a crash loses at most this much "
+     "and the flush being written"},
     {"threads", "N", "2", OPT_UINT, OFF(threads), 1, 256, NULL,
      "HTTP worker threads (one epoll loop each)"},
     {"max-connections", "N", "4096", OPT_UINT, OFF(max_connections), 16, 1000000, NULL,

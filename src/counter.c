@@ -107,6 +107,7 @@ struct counter_table *counter_new(size_t max_repos)
     atomic_init(&t->nrepos, 0);
     atomic_init(&t->nentries, 0);
     atomic_init(&t->takes, 0);
+    atomic_init(&t->settled, 0);
     atomic_init(&t->ops, 0);
     /* A secret hash key; should randomness fail the table still works, only guessably. */
     if (getrandom(t->hash_key, sizeof t->hash_key, 0) != (ssize_t)sizeof t->hash_key)

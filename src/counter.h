@@ -129,9 +129,11 @@ size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_o
                     void *arg);
 
 /*
- * The hits of take take_no and before are settled: in the store, with its
- * figures read back (counter_load), or given back. Until then a loader's
- * read of a repo that take took may lack its hits (counter_refresh).
+ * The hits of take take_no and before are settled: in the store (with its
+ * figures read back, counter_load, if the store reports them), or given
+ * back. Until then a loader's read of a repo that take took may lack its
+ * hits (counter_refresh). Called by the flusher alone, with numbers that
+ * only grow.
  */
 void counter_settle(struct counter_table *t, uint64_t take_no);
 

@@ -225,8 +225,10 @@ static bool check_idle(struct flusher *f)
     pthread_mutex_lock(&f->lock);
     bool healthy = f->healthy;
     pthread_mutex_unlock(&f->lock);
+    /* Ticks come an interval apart, start to start: one a little early still checks. */
     if (!f->store->ops->check ||
-        (f->last_check.tv_sec && monotime_ms_between(&f->last_check, &now) < f->interval_ms))
+        (f->last_check.tv_sec &&
+         monotime_ms_between(&f->last_check, &now) < f->interval_ms - f->interval_ms / 4))
         return healthy;
     f->last_check = now;
     char err[256] = "";
@@ -327,7 +329,7 @@ static bool flush(struct flusher *f, bool check)
         for (size_t i = 0; i < b->nops; i++)
             free(b->ops[i].op);
     }
-    /* Written and read back (refresh), or given back: a loader's read of these repos is good. */
+    /* In the store (its figures read back, if it reports them), or given back. */
     counter_settle(f->table, take_no);
     b->nops = 0;
     long long took = monotime_ms_since(&t0);
