@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import utc_today
+from conftest import metric, utc_today
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
 
@@ -160,6 +160,11 @@ def read_back(front, repo, timeout=30):
         time.sleep(0.05)
 
 
+def changes(front):
+    """How many times front's follower was told that another writer changed a repo."""
+    return metric(front, "ghit_cache_changes_total").get('{what="repo"}', 0)
+
+
 def stall(r, seconds):
     """Makes Redis sleep (DEBUG SLEEP) for seconds, from a thread; returns that thread once a
     PING goes unanswered: Redis is inside the sleep."""
@@ -168,7 +173,7 @@ def stall(r, seconds):
     deadline = time.monotonic() + 5
     while True:
         with socket.create_connection(("127.0.0.1", r.port), timeout=1) as sock:
-            sock.settimeout(0.1)
+            sock.settimeout(0.5)  # a PING on a loaded machine may be slow; the stalls last longer
             sock.sendall(b"PING\r\n")
             try:
                 sock.recv(16)

@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from conftest import metric, run_ghit, svg_title, utc_today
+from conftest import run_ghit, svg_title, utc_today
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
-from redisfix import R, read_back, redis_url, stall, wait_for  # noqa: E402
+from redisfix import R, changes, read_back, redis_url, stall, wait_for  # noqa: E402
 
 from test_admin import TOKEN, token_file  # noqa: E402,F401 (a fixture)
 from test_stats_api import day  # noqa: E402
@@ -65,11 +65,6 @@ def sample(n=3000, seed=7):
                       "days": days})
     lines.sort(key=lambda x: x["repo"].encode())
     return "".join(json.dumps(x, separators=(",", ":")) + "\n" for x in lines)
-
-
-def changes(front):
-    """How many times front's follower was told that another writer changed a repo."""
-    return metric(front, "ghit_cache_changes_total").get('{what="repo"}', 0)
 
 
 def fe_chunks(c):
@@ -192,9 +187,8 @@ def test_a_set_that_supersedes_one_in_doubt_wins(make_redis, make_front, token_f
     for _ in range(3):
         s.hit("sup/repo")
     # the next flush (within a second) meets the stall: in doubt, retried 2 s later
-    sleeper = threading.Thread(target=lambda: c.execute_command("DEBUG", "SLEEP", "2.5"))
-    sleeper.start()
-    time.sleep(1.6)
+    sleeper = stall(r, 2.5)
+    time.sleep(1.5)
     assert s.request("PUT", "/api/v1/repos/sup/repo", auth, '{"total":200}').status == 200
     for _ in range(2):
         s.hit("sup/repo")

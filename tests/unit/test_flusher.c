@@ -2,7 +2,8 @@
  * Unit tests of the flusher with a real SQLite store: pending hits reach
  * the file; a write refused because another connection holds the lock
  * loses nothing, shows in the health, and goes through once the lock is
- * released; stopping writes everything.
+ * released; stopping writes everything; flushes start an interval apart,
+ * however long one took; each settles its take for the loader.
  */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "flusher.h"
+#include "monotime.h"
 #include "test.h"
 
 static char dir[] = "/tmp/ghit-test-flusher-XXXXXX";
@@ -46,7 +48,7 @@ static int64_t total_of(const char *path, const char *key)
     return v;
 }
 
-/* A flusher of a fresh table on a SQLite store at dir/name. */
+/* A flusher of a fresh table on a SQLite store in dir. */
 struct rig {
     char path[256];
     struct store *s;
@@ -54,16 +56,22 @@ struct rig {
     struct flusher *f;
 };
 
-static void rig_open(struct rig *r, const char *name, unsigned interval_ms)
+/* Sets r up on the store dir/name, written every interval_ms once the flusher runs. */
+static void rig_init(struct rig *r, const char *name, unsigned interval_ms)
 {
     char err[256];
     snprintf(r->path, sizeof r->path, "%s/%s", dir, name);
     r->s = store_sqlite_open(r->path, err, sizeof err);
+    if (!r->s) {
+        fprintf(stderr, "%s: %s\n", r->path, err);
+        exit(1);
+    }
     r->t = counter_new(0);
     r->f = flusher_new(r->t, r->s, interval_ms);
 }
 
-static void rig_close(struct rig *r)
+/* Frees what rig_init() made (the flusher stopped first, if it was started). */
+static void rig_fini(struct rig *r)
 {
     flusher_free(r->f);
     counter_free(r->t);
@@ -74,7 +82,7 @@ static void failed_write_keeps_hits_and_recovers(void)
 {
     char why[256] = "";
     struct rig r;
-    rig_open(&r, "f.db", 50);
+    rig_init(&r, "f.db", 50);
     struct counter_view v;
     for (int i = 0; i < 10; i++)
         counter_hit(r.t, "a/b", 3, &v);
@@ -101,26 +109,26 @@ static void failed_write_keeps_hits_and_recovers(void)
     flusher_get_stats(r.f, &st);
     CHECK_INT(st.failures, 1);
     CHECK_INT(st.hits_written, 16);
-    rig_close(&r);
+    rig_fini(&r);
 }
 
 static void stop_writes_everything(void)
 {
     struct rig r;
-    rig_open(&r, "g.db", 3600000); /* never on its own in this test */
+    rig_init(&r, "g.db", 3600000); /* never on its own in this test */
     CHECK_INT(flusher_start(r.f), 0);
     struct counter_view v;
     for (int i = 0; i < 1234; i++)
         counter_hit(r.t, "x/y", 3, &v);
     CHECK_INT(flusher_stop(r.f, 1000), 0);
     CHECK_INT(total_of_store(r.s, r.path, "x/y"), 1234);
-    rig_close(&r);
+    rig_fini(&r);
 }
 
 static void stop_reports_what_could_not_be_written(void)
 {
     struct rig r;
-    rig_open(&r, "h.db", 3600000);
+    rig_init(&r, "h.db", 3600000);
     struct counter_view v;
     for (int i = 0; i < 7; i++)
         counter_hit(r.t, "x/y", 3, &v);
@@ -130,7 +138,7 @@ static void stop_reports_what_could_not_be_written(void)
     CHECK_INT(flusher_stop(r.f, 200), 7);
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
-    rig_close(&r);
+    rig_fini(&r);
 }
 
 /* With no hits pending, a store that cannot take writes still shows in the health. */
@@ -138,7 +146,7 @@ static void idle_flusher_notices_a_locked_store(void)
 {
     char why[256] = "";
     struct rig r;
-    rig_open(&r, "i.db", 50);
+    rig_init(&r, "i.db", 50);
     CHECK(flusher_flush(r.f));
     CHECK(flusher_health(r.f, why, sizeof why));
     sqlite3 *other;
@@ -158,7 +166,7 @@ static void idle_flusher_notices_a_locked_store(void)
     flusher_get_stats(r.f, &st);
     CHECK_INT(st.flushes, 0); /* checks are not writes */
     CHECK_INT(flusher_stop(r.f, 100), 0);
-    rig_close(&r);
+    rig_fini(&r);
 }
 
 /* Sleeps until ms milliseconds after start (CLOCK_MONOTONIC). */
@@ -175,16 +183,36 @@ static void sleep_until(const struct timespec *start, long ms)
         ;
 }
 
+/* Records when each of the first two writes of hits ended: a flusher_commit_fn. */
+struct stamps {
+    struct flusher *f;
+    uint64_t seen;
+    struct timespec at[2];
+};
+
+static void stamp(void *arg, uint64_t take_no)
+{
+    (void)take_no;
+    struct stamps *w = arg;
+    struct flusher_stats st;
+    flusher_get_stats(w->f, &st);
+    if (st.flushes > w->seen && w->seen < 2)
+        clock_gettime(CLOCK_MONOTONIC, &w->at[w->seen]);
+    w->seen = st.flushes;
+}
+
 /*
  * A slow flush does not push the next one back: flushes start an interval
  * apart, so a crash loses at most one interval and the flush being written.
- * Here the first flush (at 1 s) waits 0.6 s for a lock; the next starts at
- * 2 s, not 2.6 s.
+ * Here the first flush (at 1 s) waits for a lock until 1.6 s; the next is
+ * due at 2 s, about 0.4 s after the first ended (an interval after, before).
  */
 static void intervals_run_from_start_to_start(void)
 {
     struct rig r;
-    rig_open(&r, "j.db", 1000);
+    rig_init(&r, "j.db", 1000);
+    struct stamps w = {.f = r.f};
+    flusher_on_commit(r.f, stamp, &w);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_INT(flusher_start(r.f), 0);
@@ -193,19 +221,55 @@ static void intervals_run_from_start_to_start(void)
     sqlite3 *other;
     sqlite3_open(journal_of(r.path), &other);
     sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
-    sleep_until(&t0, 1600); /* the store waits up to 1 r.s for a lock: the flush goes through */
+    sleep_until(&t0, 1300);
+    counter_hit(r.t, "a/b", 3, &v); /* taken by the second flush */
+    sleep_until(&t0, 1600); /* the store waits up to 1 s for a lock: the first flush goes through */
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
-    sleep_until(&t0, 1650);
-    counter_hit(r.t, "a/b", 3, &v);
-    sleep_until(&t0, 2300);
-    struct flusher_stats st;
+    struct flusher_stats st = {0};
+    for (long ms = 1700; ms <= 6000 && st.flushes < 2; ms += 50) {
+        sleep_until(&t0, ms);
+        flusher_get_stats(r.f, &st);
+    }
+    CHECK_INT(flusher_stop(r.f, 1000), 0);
     flusher_get_stats(r.f, &st);
-    CHECK(st.flush_ms_max >= 400); /* the first flush did wait */
     CHECK_INT(st.flushes, 2);
     CHECK_INT(st.hits_written, 2);
-    CHECK_INT(flusher_stop(r.f, 1000), 0);
-    rig_close(&r);
+    CHECK(st.flush_ms_max >= 300); /* the first flush did wait for the lock */
+    CHECK(monotime_ms_between(&w.at[0], &w.at[1]) < 800);
+    rig_fini(&r);
+}
+
+/*
+ * A loader's read of a repo is refused while a take of its hits is not
+ * settled (counter_refresh); each flush settles its take, written or given
+ * back, so a read after it is applied.
+ */
+static void flushes_settle_their_takes(void)
+{
+    struct rig r;
+    rig_init(&r, "k.db", 3600000);
+    struct counter_view v, stored = {.total = 40, .today = 4, .first_day = 1};
+    struct counter_mark since;
+    counter_hit(r.t, "a/b", 3, &v);
+    CHECK(flusher_flush(r.f));
+    counter_mark(r.t, &since);
+    counter_refresh(r.t, "a/b", &stored, 3, &since);
+    CHECK(counter_get(r.t, "a/b", 3, &v));
+    CHECK_INT(v.total, 40);
+    counter_hit(r.t, "a/b", 3, &v);
+    sqlite3 *other;
+    sqlite3_open(journal_of(r.path), &other);
+    sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    CHECK(!flusher_flush(r.f)); /* its hit given back */
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    counter_mark(r.t, &since);
+    stored.total = 50;
+    counter_refresh(r.t, "a/b", &stored, 3, &since);
+    CHECK(counter_get(r.t, "a/b", 3, &v));
+    CHECK_INT(v.total, 51); /* the store's figure, and the hit it does not have yet */
+    rig_fini(&r);
 }
 
 int main(void)
@@ -219,6 +283,7 @@ int main(void)
     RUN(stop_reports_what_could_not_be_written);
     RUN(idle_flusher_notices_a_locked_store);
     RUN(intervals_run_from_start_to_start);
+    RUN(flushes_settle_their_takes);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
