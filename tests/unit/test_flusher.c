@@ -241,6 +241,44 @@ static void intervals_run_from_start_to_start(void)
 }
 
 /*
+ * But a store slower than the interval still gets a quarter of it between
+ * two flushes, for hits to fold into fewer rows: here the first flush (at
+ * 0.4 s) waits for a lock until 1 s; the next starts 0.1 s after it ended,
+ * not at once.
+ */
+static void a_slow_store_gets_a_quarter_interval_between_flushes(void)
+{
+    struct rig r;
+    rig_init(&r, "l.db", 400);
+    struct stamps w = {.f = r.f};
+    flusher_on_commit(r.f, stamp, &w);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(flusher_start(r.f), 0);
+    struct counter_view v;
+    counter_hit(r.t, "a/b", 3, &v);
+    sqlite3 *other;
+    sqlite3_open(journal_of(r.path), &other);
+    sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    sleep_until(&t0, 700);
+    counter_hit(r.t, "a/b", 3, &v); /* taken by the second flush */
+    sleep_until(&t0, 1000);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    struct flusher_stats st = {0};
+    for (long ms = 1100; ms <= 6000 && st.flushes < 2; ms += 50) {
+        sleep_until(&t0, ms);
+        flusher_get_stats(r.f, &st);
+    }
+    CHECK_INT(flusher_stop(r.f, 1000), 0);
+    flusher_get_stats(r.f, &st);
+    CHECK_INT(st.flushes, 2);
+    CHECK(st.flush_ms_max >= 400); /* the first flush outlasted the interval */
+    CHECK(monotime_ms_between(&w.at[0], &w.at[1]) >= 100);
+    rig_fini(&r);
+}
+
+/*
  * A loader's read of a repo is refused while a take of its hits is not
  * settled (counter_refresh); each flush settles its take, written or given
  * back, so a read after it is applied.
@@ -283,6 +321,7 @@ int main(void)
     RUN(stop_reports_what_could_not_be_written);
     RUN(idle_flusher_notices_a_locked_store);
     RUN(intervals_run_from_start_to_start);
+    RUN(a_slow_store_gets_a_quarter_interval_between_flushes);
     RUN(flushes_settle_their_takes);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
