@@ -406,8 +406,9 @@ static struct entry *set_figures(struct counter_table *t, struct shard *s, struc
     return e;
 }
 
-void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
-                  day_t day, uint64_t day_hits)
+/* counter_load(), and with since the figures' currency as counter_refresh() sets it. */
+static void load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
+                 day_t day, uint64_t day_hits, const struct counter_mark *since)
 {
     uint64_t h;
     struct shard *s;
@@ -417,8 +418,23 @@ void counter_load(struct counter_table *t, const char *key, uint64_t total, day_
         pthread_mutex_unlock(&s->lock);
         return;
     }
-    set_figures(t, s, e, key, h, total, first_day, day, day_hits);
+    bool current = since && !(e && e->last_inval > since->inval);
+    e = set_figures(t, s, e, key, h, total, first_day, day, day_hits);
+    if (since)
+        e->gen = current ? since->gen : 0;
     pthread_mutex_unlock(&s->lock);
+}
+
+void counter_load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
+                  day_t day, uint64_t day_hits)
+{
+    load(t, key, total, first_day, day, day_hits, NULL);
+}
+
+void counter_load_written(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
+                          day_t day, uint64_t day_hits, const struct counter_mark *since)
+{
+    load(t, key, total, first_day, day, day_hits, since);
 }
 
 void counter_mark(struct counter_table *t, struct counter_mark *m)

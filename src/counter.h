@@ -205,6 +205,16 @@ void counter_refresh(struct counter_table *t, const char *key, const struct coun
                      day_t day, const struct counter_mark *since);
 
 /*
+ * counter_load() of the figures a shared store read back after a write of
+ * this process's hits (the flusher's): they hold every hit the write took,
+ * so they are current, as a loader's read is (counter_refresh), if read in
+ * the generation still current and key was not invalidated since since, a
+ * counter_mark() taken before the write.
+ */
+void counter_load_written(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
+                          day_t day, uint64_t day_hits, const struct counter_mark *since);
+
+/*
  * Another process changed key in the store: what the cache holds of it is
  * not current any more (it is still shown while the store cannot be read).
  */

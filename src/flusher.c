@@ -48,6 +48,8 @@ struct flusher {
     struct batch batch;
     struct timespec last_check; /* of the store, while idle; flusher thread only */
     struct timespec last_slow;  /* of the last slow-flush line; flusher thread only */
+    /* The table's mark before a write: the figures read back are current since it. */
+    struct counter_mark before_write;
     uint64_t merged_seen, merge_ms_seen, ambiguous_seen; /* store stats already in /metrics */
     _Atomic uint64_t written;    /* every hit of this counter_take() number and before is written */
     _Atomic uint64_t needed;     /* the take number a held reply waits for (durable mode) */
@@ -171,8 +173,8 @@ static enum store_result write_ops(struct flusher *f, char *err, size_t errlen)
 static void refresh(void *arg, const struct store_row *row)
 {
     struct flusher *f = arg;
-    counter_load(f->table, row->key, row->total, row->first_day, day_from_time(time(NULL)),
-                 row->day_hits);
+    counter_load_written(f->table, row->key, row->total, row->first_day, day_from_time(time(NULL)),
+                         row->day_hits, &f->before_write);
 }
 
 /*
@@ -311,6 +313,7 @@ static bool flush(struct flusher *f, bool check)
         hits += b->d[i].hits;
     }
     char err[256] = "";
+    counter_mark(f->table, &f->before_write);
     enum store_result r =
         b->nops ? write_ops(f, err, sizeof err)
                 : f->store->ops->apply(f->store, b->d, b->n, day_from_time(time(NULL)), refresh, f,

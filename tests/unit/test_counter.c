@@ -427,6 +427,35 @@ static void refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled(void)
     counter_free(t);
 }
 
+/* The flusher's read-back after a write holds every hit it took: current, unless changed since. */
+static void figures_read_back_after_a_write_are_current(void)
+{
+    struct counter_table *t = counter_new(0);
+    counter_make_cache(t, 1000);
+    counter_invalidate_all(t); /* a follower takes its place: figures can be current */
+    struct counter_view v;
+    CHECK_INT(counter_hit(t, "a/b", 100, &v), COUNTER_OK);
+    struct counter_mark before;
+    counter_mark(t, &before);
+    size_t taken = 0;
+    counter_take(t, count_cb, NULL, &taken);
+    counter_load(t, "a/b", 7, 90, 100, 7); /* figures only */
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.current);
+    counter_load_written(t, "a/b", 7, 90, 100, 7, &before);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(v.current);
+    CHECK_INT(v.total, 7);
+    /* Another writer changed it after the mark: the figures go in, not current. */
+    counter_mark(t, &before);
+    counter_invalidate(t, "a/b");
+    counter_load_written(t, "a/b", 9, 90, 100, 9, &before);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.current);
+    CHECK_INT(v.total, 9);
+    counter_free(t);
+}
+
 static void figures_are_current_until_invalidated_or_a_new_generation(void)
 {
     struct counter_table *t = counter_new(0);
@@ -479,5 +508,6 @@ int main(void)
     RUN(a_table_that_is_not_a_cache_never_frees);
     RUN(refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled);
     RUN(figures_are_current_until_invalidated_or_a_new_generation);
+    RUN(figures_read_back_after_a_write_are_current);
     return test_main_end("counter");
 }
