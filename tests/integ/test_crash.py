@@ -29,9 +29,16 @@ FLUSH_MS = 1000
 MARGIN_S = 0.5  # a flush's own time: the hits taken just before the kill are being written
 
 
-def longest_flush_s(server):
-    """The longest flush so far, as the upper bound of its histogram bucket in /metrics."""
-    scrape = metrics(server)  # one scrape: flushes go on between two
+def longest_flush_s(server, until):
+    """The longest flush so far, as the upper bound of its histogram bucket in /metrics. Waits
+    (to the monotonic time until) for the first flush that wrote hits: under the sanitizers,
+    with the load taking the CPU, it may not have ended yet."""
+    while True:
+        scrape = metrics(server)  # one scrape: flushes go on between two
+        if "ghit_flush_duration_seconds_count" in scrape:
+            break
+        assert time.monotonic() < until, "no flush had ended; log:\n" + server.stderr()[-2000:]
+        time.sleep(0.05)
     total = scrape["ghit_flush_duration_seconds_count"][""]
     for labels, n in scrape["ghit_flush_duration_seconds_bucket"].items():
         if n == total:
@@ -126,7 +133,7 @@ def test_kill_9_under_load_loses_at_most_one_flush_interval(tmp_path, spread, du
         time.sleep(KILL_AT_S)
         # The flush in progress at the kill may take as long as the longest so far (longer
         # than MARGIN_S under the sanitizers, which slow every flush).
-        longest = longest_flush_s(s)
+        longest = longest_flush_s(s, until=t0 + LOAD_S - 0.5)
         s.proc.send_signal(signal.SIGKILL)
         killed_after = time.monotonic() - t0
         s.proc.wait(timeout=10)
