@@ -80,7 +80,6 @@ start_ghit() { # db log
     wait_ready "$GHIT_PID" || { tail -n 20 "$2" >&2; die "ghit did not become healthy"; }
 }
 
-
 # A database with SPREAD repos bench/r1.. (5 hits each), made with ghit's own schema.
 seed_db() { # db
     "$GHIT" serve --listen "127.0.0.1:$GHIT_PORT" --db "$1" >/dev/null 2>&1 9>&- &

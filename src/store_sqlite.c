@@ -49,8 +49,8 @@
 #define MALFORMED_ROW   (-1)   /* fold_journal(): a journal row that ghit did not write */
 #define MERGE_IDLE_MS   200    /* how often an idle merger looks for work */
 #define STOP_MERGE_ROWS 20000  /* a stop merges a backlog this small (0.1-0.2 s), not more */
-#define FLUSH_CHECKPOINT_PAGES                                                                     \
-    10000 /* the flushes checkpoint the WAL themselves past this (40 MB) */
+/* The flushes' connection checkpoints the WAL itself only past this (40 MB): see use_wal(). */
+#define FLUSH_CHECKPOINT_PAGES 10000
 /*
  * The merger waits for a batch this big, or this old, before it folds. Its
  * cost is a table upsert per distinct (repo, day) and the table pages it

@@ -215,17 +215,27 @@ def db_rows(path, sql, args=()):
         con.close()
 
 
-def db_totals(path):
-    """Each repo's total as ghit counts it: the tables, plus the journal's rows past the merge
-    mark (a stop merges for at most 500 ms; what is left counts at the next start)."""
+def db_with_journal(path):
+    """A read-only connection to the database at path with its journal (path-flushes, if there
+    is one) attached as j, and the merge mark: journal rows past it count, as ghit counts them
+    (a stop merges for at most 500 ms; what is left counts at the next start). The mark is None
+    without a journal. The caller closes the connection."""
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    if not os.path.exists(path + "-flushes"):
+        return con, None
+    con.execute("ATTACH ? AS j", ("file:%s-flushes?mode=ro" % path,))
+    mark = con.execute("SELECT value FROM main.meta WHERE key = 'merged'").fetchone()
+    return con, mark[0] if mark else 0
+
+
+def db_totals(path):
+    """Each repo's total as ghit counts it: the tables plus the journal past the mark."""
+    con, mark = db_with_journal(path)
     try:
         totals = dict(con.execute("SELECT name, total FROM repos").fetchall())
-        if os.path.exists(path + "-flushes"):
-            con.execute("ATTACH ? AS j", ("file:%s-flushes?mode=ro" % path,))
-            mark = con.execute("SELECT value FROM main.meta WHERE key = 'merged'").fetchone()
+        if mark is not None:
             for name, hits in con.execute("SELECT repo, sum(hits) FROM j.journal WHERE id > ? "
-                                          "GROUP BY repo", (mark[0] if mark else 0,)):
+                                          "GROUP BY repo", (mark,)):
                 totals[name] = totals.get(name, 0) + hits
         return totals
     finally:

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import REPO_ROOT, Server, metrics
+from conftest import REPO_ROOT, Server, db_with_journal, metrics
 
 CONNS = 50
 LOAD_S = 4.0
@@ -58,14 +58,12 @@ def load_lua(n, prefix):
 
 def stored_total(db):
     """Every hit the files hold: the tables, plus journal rows not merged yet."""
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+    con, mark = db_with_journal(db)
     try:
         total = con.execute("SELECT coalesce(sum(total), 0) FROM repos").fetchone()[0]
-        if os.path.exists(db + "-flushes"):
-            con.execute("ATTACH ? AS j", ("file:%s-flushes?mode=ro" % db,))
-            merged = con.execute("SELECT value FROM main.meta WHERE key = 'merged'").fetchone()[0]
+        if mark is not None:
             total += con.execute("SELECT coalesce(sum(hits), 0) FROM j.journal WHERE id > ?",
-                                 (merged,)).fetchone()[0]
+                                 (mark,)).fetchone()[0]
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         return total
     finally:
@@ -74,16 +72,15 @@ def stored_total(db):
 
 def stored_of(db, names):
     """Each name's total as the files hold it (tables plus journal past the mark)."""
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+    con, mark = db_with_journal(db)
     try:
-        con.execute("ATTACH ? AS j", ("file:%s-flushes?mode=ro" % db,))
-        merged = con.execute("SELECT value FROM main.meta WHERE key = 'merged'").fetchone()[0]
         out = {}
         for name in names:
             t = con.execute("SELECT coalesce((SELECT total FROM repos WHERE name = ?), 0)",
                             (name,)).fetchone()[0]
-            t += con.execute("SELECT coalesce(sum(hits), 0) FROM j.journal WHERE id > ? AND repo = ?",
-                             (merged, name)).fetchone()[0]
+            if mark is not None:
+                t += con.execute("SELECT coalesce(sum(hits), 0) FROM j.journal "
+                                 "WHERE id > ? AND repo = ?", (mark, name)).fetchone()[0]
             out[name] = t
         return out
     finally:
