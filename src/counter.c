@@ -444,7 +444,7 @@ void counter_mark(struct counter_table *t, struct counter_mark *m)
     m->gen = atomic_load(&t->gen);
 }
 
-void counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
+bool counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
                      day_t day, const struct counter_mark *since)
 {
     uint64_t h;
@@ -458,7 +458,7 @@ void counter_refresh(struct counter_table *t, const char *key, const struct coun
      */
     if (e && (e->op || e->last_take > since->settled)) {
         pthread_mutex_unlock(&s->lock);
-        return;
+        return false;
     }
     /* Current only if nothing said it changed since the read began, in the same generation. */
     bool current = !(e && e->last_inval > since->inval);
@@ -478,6 +478,7 @@ void counter_refresh(struct counter_table *t, const char *key, const struct coun
     }
     e->gen = current ? since->gen : 0;
     pthread_mutex_unlock(&s->lock);
+    return true;
 }
 
 void counter_invalidate(struct counter_table *t, const char *key)

@@ -199,9 +199,10 @@ void counter_mark(struct counter_table *t, struct counter_mark *m);
  * pending, or a take not settled when the read began took hits of key
  * (what was read may or may not hold them; the flusher's read-back after
  * writing them is right either way). The figures are current (counter_view.current) if read in
- * the generation that is still current and not invalidated since.
+ * the generation that is still current and not invalidated since. False if
+ * not applied.
  */
-void counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
+bool counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
                      day_t day, const struct counter_mark *since);
 
 /*

@@ -37,7 +37,9 @@
 
 #define LOADS_HELP                                                                                 \
     "Repos read from the shared store into the cache, by outcome: found, absent (the store has "   \
-    "none), failed (the store did not answer; the badge showed what the cache knew)."
+    "none), superseded (read while this frontend's hits of it were being written: the write's "    \
+    "read-back gives its figures), failed (the store did not answer; the badge showed what the "   \
+    "cache knew)."
 
 struct loader {
     struct counter_table *table;
@@ -125,22 +127,23 @@ struct fill {
     struct counter_table *table;
     day_t day;
     struct counter_mark since;
-    uint64_t found, absent;
+    uint64_t found, absent, superseded;
 };
 
 /* store load callback: one repo's figures into the cache. */
 static void fill_one(void *arg, const char *key, const struct store_row *row)
 {
     struct fill *f = arg;
-    if (!row) {
+    struct counter_view stored = {0};
+    if (row)
+        stored = (struct counter_view){
+            .total = row->total, .today = row->day_hits, .first_day = row->first_day};
+    if (!counter_refresh(f->table, key, row ? &stored : NULL, f->day, &f->since))
+        f->superseded++;
+    else if (row)
+        f->found++;
+    else
         f->absent++;
-        counter_refresh(f->table, key, NULL, f->day, &f->since);
-        return;
-    }
-    f->found++;
-    struct counter_view stored = {
-        .total = row->total, .today = row->day_hits, .first_day = row->first_day};
-    counter_refresh(f->table, key, &stored, f->day, &f->since);
 }
 
 /* Reads the n keys at keys in batches; false once the store fails (the rest is not read). */
@@ -155,9 +158,10 @@ static bool read_all(struct loader *l, const char **keys, size_t n)
             l->store->ops->load(l->store, keys + i, m, f.day, fill_one, &f, err, sizeof err);
         METRICS_ADD("ghit_loads_total", LOADS_HELP, "outcome=\"found\"", f.found);
         METRICS_ADD("ghit_loads_total", LOADS_HELP, "outcome=\"absent\"", f.absent);
+        METRICS_ADD("ghit_loads_total", LOADS_HELP, "outcome=\"superseded\"", f.superseded);
         if (r != STORE_OK) {
             METRICS_ADD("ghit_loads_total", LOADS_HELP, "outcome=\"failed\"",
-                        n - i - f.found - f.absent);
+                        n - i - f.found - f.absent - f.superseded);
             if (l->pause_ms == FAIL_PAUSE_MS)
                 log_warn("loader: %s; badges of repos not in the cache show \"?\" until it "
                          "answers",

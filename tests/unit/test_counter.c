@@ -387,7 +387,7 @@ static void refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled(void)
     struct counter_mark since;
     counter_mark(t, &since);
     struct counter_view stored = {.total = 40, .today = 4, .first_day = 90};
-    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(counter_refresh(t, "a/b", &stored, 100, &since));
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 41); /* the store's 40 and the pending hit */
     CHECK_INT(v.today, 5);
@@ -398,25 +398,25 @@ static void refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled(void)
     size_t taken = 0;
     counter_take(t, count_cb, NULL, &taken);
     stored.total = 999;
-    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(!counter_refresh(t, "a/b", &stored, 100, &since));
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 41);
     /* Nor one begun after the take, while its write is in flight: the store may lack it. */
     counter_mark(t, &since);
     stored.total = 40;
-    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(!counter_refresh(t, "a/b", &stored, 100, &since));
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 41);
     /* Once the take is settled (written and read back), a read is good again. */
     counter_settle(t, counter_last_take(t));
     counter_mark(t, &since);
     stored.total = 45;
-    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(counter_refresh(t, "a/b", &stored, 100, &since));
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 45);
     /* Absent from the store: reads as unknown, with the time it was found so. */
     counter_mark(t, &since);
-    counter_refresh(t, "x/y", NULL, 100, &since);
+    CHECK(counter_refresh(t, "x/y", NULL, 100, &since));
     CHECK(!counter_get(t, "x/y", 100, &v));
     CHECK(v.loaded_ms > 0);
     CHECK_INT(counter_size(t), 1);
