@@ -4,8 +4,8 @@
  *
  * Slots come in buckets of 4 (64 bytes, one cache line); a hash picks the
  * bucket, and a new entry takes an empty slot or the bucket's oldest (by
- * second, then by order of insertion, so a flood within one second churns
- * every slot, not one). 64
+ * millisecond, then by order of insertion, so a flood within one
+ * millisecond churns every slot, not one). 64
  * striped locks guard the buckets, so two hits rarely wait on each other,
  * and a call holds one lock for a few comparisons.
  */
@@ -23,16 +23,18 @@
 #define WAYS   4
 #define NLOCKS 64
 
+/* A slot's stamp: its millisecond, then its order of insertion within it (within a lock stripe). */
+#define SEQ_BITS 16
+
 struct slot {
     uint64_t tag;   /* the hash with its low bit set; 0: empty */
-    uint32_t since; /* seconds */
-    uint32_t seq;   /* insertion order within a lock stripe: the oldest of a second goes first */
+    uint64_t stamp; /* ms << SEQ_BITS | seq: the smallest is the oldest */
 };
 
 struct dedupe {
     struct slot *slots;
     size_t nbuckets; /* a power of two */
-    uint64_t window;
+    uint64_t window_ms;
     uint8_t key[16];
     pthread_mutex_t locks[NLOCKS];
     uint32_t seq[NLOCKS]; /* guarded by the lock of the same index */
@@ -45,7 +47,7 @@ struct dedupe *dedupe_new(size_t slots, unsigned window_s)
     while (d->nbuckets * WAYS < slots)
         d->nbuckets *= 2;
     d->slots = xcalloc(d->nbuckets * WAYS, sizeof *d->slots);
-    d->window = window_s;
+    d->window_ms = (uint64_t)window_s * 1000;
     /* A secret key: without it a client could choose addresses that evict a chosen entry. */
     if (getrandom(d->key, sizeof d->key, 0) != (ssize_t)sizeof d->key)
         memset(d->key, 0xa5, sizeof d->key);
@@ -69,7 +71,7 @@ size_t dedupe_memory(const struct dedupe *d)
     return d->nbuckets * WAYS * sizeof *d->slots;
 }
 
-bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *key, uint64_t now_s)
+bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *key, uint64_t now_ms)
 {
     uint8_t msg[16 + REPO_KEY_SIZE];
     struct netaddr who = netaddr_client_prefix(client);
@@ -80,25 +82,23 @@ bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *ke
     size_t b = (size_t)(tag >> 1) & (d->nbuckets - 1);
     struct slot *bucket = &d->slots[b * WAYS];
     pthread_mutex_t *lock = &d->locks[b % NLOCKS];
-    uint32_t now = (uint32_t)now_s;
     bool first = true;
     pthread_mutex_lock(lock);
     struct slot *victim = &bucket[0];
     for (int i = 0; i < WAYS; i++) {
         struct slot *s = &bucket[i];
         if (s->tag == tag) {
-            first = now - s->since >= d->window;
+            first = now_ms - (s->stamp >> SEQ_BITS) >= d->window_ms;
             victim = s;
             break;
         }
-        if (victim->tag && (!s->tag || s->since < victim->since ||
-                            (s->since == victim->since && s->seq - victim->seq > UINT32_MAX / 2)))
+        if (victim->tag && (!s->tag || s->stamp < victim->stamp))
             victim = s;
     }
     if (first) {
+        uint32_t seq = d->seq[b % NLOCKS]++ & ((1u << SEQ_BITS) - 1);
         victim->tag = tag;
-        victim->since = now;
-        victim->seq = d->seq[b % NLOCKS]++;
+        victim->stamp = now_ms << SEQ_BITS | seq;
     }
     pthread_mutex_unlock(lock);
     return first;

@@ -26,11 +26,12 @@ struct dedupe *dedupe_new(size_t slots, unsigned window_s);
 void dedupe_free(struct dedupe *d);
 
 /*
- * Whether a hit of key from client at now_s (seconds on a monotonic clock)
- * is the first within the window, and so counts; it is then remembered.
- * A repeat within the window is not, and does not extend the window.
+ * Whether a hit of key from client at now_ms (milliseconds on a monotonic
+ * clock) is the first within the window, and so counts; it is then
+ * remembered. A repeat less than the window after it is not, and does not
+ * extend the window.
  */
-bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *key, uint64_t now_s);
+bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *key, uint64_t now_ms);
 
 /* Bytes the table holds: fixed from dedupe_new() on. */
 size_t dedupe_memory(const struct dedupe *d);

@@ -50,11 +50,11 @@ void policy_free(struct policy *p);
 
 /*
  * Whether a fetch of key by client (the forwarded client behind a trusted
- * proxy) with User-Agent ua (or NULL) counts, at now_s on a monotonic clock
- * in seconds. Records and, now and then, logs what it refuses.
+ * proxy) with User-Agent ua (or NULL) counts, at now_ms on a monotonic
+ * clock in milliseconds. Records and, now and then, logs what it refuses.
  */
 enum policy_verdict policy_judge(struct policy *p, const struct netaddr *client, const char *ua,
-                                 const char *key, uint64_t now_s);
+                                 const char *key, uint64_t now_ms);
 
 void policy_get_stats(struct policy *p, struct policy_stats *out);
 

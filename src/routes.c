@@ -246,7 +246,7 @@ static void badge_with(const struct app *app, const struct request *req, struct 
      */
     bool judged_out = count && !req->head && !req->resumed && app->policy &&
                       policy_judge(app->policy, &req->client, req->user_agent, key,
-                                   (uint64_t)(monotime_ms() / 1000)) != POLICY_COUNT;
+                                   (uint64_t)monotime_ms()) != POLICY_COUNT;
     bool counts = req->resumed ? req->count_after_load : count && !req->head && !judged_out;
     if (counts) {
         if (!count_hit(app, req, key, today, &v, res))

@@ -71,7 +71,7 @@ def test_count_camo_without_ranges_is_refused(make_server, tmp_path):
 
 
 def test_dedupe_counts_a_clients_repeats_once_per_window(make_server):
-    # Windows count whole seconds: with 2, two fetches ms apart are one window apart at most.
+    # A window of 2 s: the fetches below are ms apart, with room for a slow machine.
     s = make_server("--dedupe", "2")
     assert fetch(s, "d/r", "127.0.0.1") == "hits: 1"
     assert fetch(s, "d/r", "127.0.0.1") == "hits: 1"  # the badge, with nothing counted

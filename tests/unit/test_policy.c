@@ -54,19 +54,26 @@ static void ranges_file_parses_with_line_numbers(void)
 
 static void dedupe_counts_once_per_window(void)
 {
-    struct dedupe *d = dedupe_new(1024, 60);
+    struct dedupe *d = dedupe_new(1024, 60); /* times in ms */
     struct netaddr a = addr("10.0.0.1"), b = addr("10.0.0.2");
-    CHECK(dedupe_first(d, &a, "o/r", 1000));
-    CHECK(!dedupe_first(d, &a, "o/r", 1001));
-    CHECK(!dedupe_first(d, &a, "o/r", 1059)); /* a repeat does not extend the window */
-    CHECK(dedupe_first(d, &a, "o/other", 1010));
-    CHECK(dedupe_first(d, &b, "o/r", 1010));
-    CHECK(dedupe_first(d, &a, "o/r", 1060));
-    CHECK(!dedupe_first(d, &a, "o/r", 1061));
+    CHECK(dedupe_first(d, &a, "o/r", 1000000));
+    CHECK(!dedupe_first(d, &a, "o/r", 1001000));
+    CHECK(!dedupe_first(d, &a, "o/r", 1059999)); /* a repeat does not extend the window */
+    CHECK(dedupe_first(d, &a, "o/other", 1010000));
+    CHECK(dedupe_first(d, &b, "o/r", 1010000));
+    CHECK(dedupe_first(d, &a, "o/r", 1060000)); /* 60 s after the first */
+    CHECK(!dedupe_first(d, &a, "o/r", 1061000));
     /* one IPv6 client is its /64 */
     struct netaddr v6a = addr("2001:db8:1:2::1"), v6b = addr("2001:db8:1:2:ffff::9");
-    CHECK(dedupe_first(d, &v6a, "o/r", 2000));
-    CHECK(!dedupe_first(d, &v6b, "o/r", 2001));
+    CHECK(dedupe_first(d, &v6a, "o/r", 2000000));
+    CHECK(!dedupe_first(d, &v6b, "o/r", 2001000));
+    dedupe_free(d);
+    /* A window is S seconds from the first fetch, not from the second it fell in. */
+    d = dedupe_new(64, 1);
+    CHECK(dedupe_first(d, &a, "o/r", 4999));
+    CHECK(!dedupe_first(d, &a, "o/r", 5001));
+    CHECK(!dedupe_first(d, &a, "o/r", 5998));
+    CHECK(dedupe_first(d, &a, "o/r", 5999));
     dedupe_free(d);
 }
 
@@ -76,8 +83,8 @@ static void dedupe_memory_is_bounded_under_a_flood(void)
     size_t before = dedupe_memory(d);
     CHECK_INT(before, 4096 * 16);
     struct netaddr first = addr("10.0.0.1");
-    CHECK(dedupe_first(d, &first, "o/r", 100));
-    CHECK(!dedupe_first(d, &first, "o/r", 100));
+    CHECK(dedupe_first(d, &first, "o/r", 100000));
+    CHECK(!dedupe_first(d, &first, "o/r", 100000));
     /* a million distinct addresses, each later than the first */
     unsigned forgotten_at = 0;
     for (unsigned i = 0; i < 1000000; i++) {
@@ -85,22 +92,22 @@ static void dedupe_memory_is_bounded_under_a_flood(void)
         a.b[13] = (uint8_t)(i >> 16);
         a.b[14] = (uint8_t)(i >> 8);
         a.b[15] = (uint8_t)i;
-        CHECK(dedupe_first(d, &a, "o/r", 101 + i / 1000));
-        if (!forgotten_at && i % 1024 == 0 && dedupe_first(d, &first, "o/r", 101 + i / 1000))
+        CHECK(dedupe_first(d, &a, "o/r", 101000 + i));
+        if (!forgotten_at && i % 1024 == 0 && dedupe_first(d, &first, "o/r", 101000 + i))
             forgotten_at = i;
     }
     CHECK_INT(dedupe_memory(d), before);
     CHECK(forgotten_at > 0); /* it forgot, it did not grow */
-    /* a flood within one second churns every slot of a bucket, not only one */
+    /* a flood within one millisecond churns every slot of a bucket, not only one */
     struct netaddr second = addr("10.0.0.2");
-    CHECK(dedupe_first(d, &second, "o/r", 5000));
+    CHECK(dedupe_first(d, &second, "o/r", 5000000));
     for (unsigned i = 0; i < 20000; i++) {
         struct netaddr a = addr("12.0.0.0");
         a.b[14] = (uint8_t)(i >> 8);
         a.b[15] = (uint8_t)i;
-        dedupe_first(d, &a, "o/r", 5000);
+        dedupe_first(d, &a, "o/r", 5000000);
     }
-    CHECK(dedupe_first(d, &second, "o/r", 5000));
+    CHECK(dedupe_first(d, &second, "o/r", 5000000));
     printf("dedupe: 4096 slots (%zu bytes) forgot the first client after %u others\n", before,
            forgotten_at);
     dedupe_free(d);
@@ -131,11 +138,11 @@ static void policy_verdicts_and_counters(void)
     CHECK(camo_ranges_parse(&ranges, "127.0.0.2\n", 10, &line) == NULL);
     struct policy *any = policy_new(false, &ranges, 60, 64);
     CHECK_INT(policy_dedupe_memory(any), 64 * 16);
-    CHECK_INT(policy_judge(any, &other, "curl/8", "o/r", 5), POLICY_COUNT);
-    CHECK_INT(policy_judge(any, &other, "curl/8", "o/r", 6), POLICY_REPEAT);
-    CHECK_INT(policy_judge(any, &other, ua, "o/r", 6), POLICY_REPEAT); /* a faked agent */
+    CHECK_INT(policy_judge(any, &other, "curl/8", "o/r", 5000), POLICY_COUNT);
+    CHECK_INT(policy_judge(any, &other, "curl/8", "o/r", 6000), POLICY_REPEAT);
+    CHECK_INT(policy_judge(any, &other, ua, "o/r", 6000), POLICY_REPEAT); /* a faked agent */
     for (int i = 0; i < 5; i++) /* the proxy itself is never deduped */
-        CHECK_INT(policy_judge(any, &listed, ua, "o/r", 6), POLICY_COUNT);
+        CHECK_INT(policy_judge(any, &listed, ua, "o/r", 6000), POLICY_COUNT);
     policy_get_stats(any, &st);
     CHECK_INT(st.repeat, 2);
     policy_free(any);
