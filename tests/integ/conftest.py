@@ -242,6 +242,20 @@ def db_totals(path):
         con.close()
 
 
+def db_days(path):
+    """Each (repo, day)'s hits as ghit counts them: daily plus the journal past the mark."""
+    con, mark = db_with_journal(path)
+    try:
+        days = {(r, d): h for r, d, h in con.execute("SELECT repo, day, hits FROM daily")}
+        if mark is not None:
+            for r, d, h in con.execute("SELECT repo, day, sum(hits) FROM j.journal WHERE id > ? "
+                                       "GROUP BY repo, day", (mark,)):
+                days[r, d] = days.get((r, d), 0) + h
+        return days
+    finally:
+        con.close()
+
+
 # --- the server --------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from conftest import db_rows, run_ghit, status_of, svg_title
+from conftest import db_days, db_totals, run_ghit, status_of, svg_title
 
 TOKEN = "s3cret-Token-0123456789abcdefXYZ"
 
@@ -83,14 +83,14 @@ def test_set_shows_in_the_next_badge_and_survives_a_restart(admin, token_file):
     admin.restart()
     assert admin.api("own/repo")[1]["total"] == 5001
     assert admin.api("own/repo")[1]["today"] == 8
-    assert dict(db_rows(admin.db, "SELECT day, hits FROM daily WHERE repo='own/repo'")) == {
+    assert {d: h for (r, d), h in db_days(admin.db).items() if r == "own/repo"} == {
         "2025-01-01": 40, today: 8}
     # a total alone keeps the first day and clears the history
     assert put(admin, "own/repo", {"total": 0}).status == 200
     admin.restart()
     assert admin.api("own/repo")[1]["total"] == 0
     assert admin.api("own/repo")[1]["first_seen"] == "2025-01-01"
-    assert db_rows(admin.db, "SELECT count(*) FROM daily WHERE repo='own/repo'") == [(0,)]
+    assert not [d for r, d in db_days(admin.db) if r == "own/repo"]
     assert TOKEN not in admin.stderr()
 
 
@@ -106,7 +106,7 @@ def test_delete_removes_the_repo_and_its_history_for_good(admin):
     assert "admin: deleted del/me" in admin.stderr()
     admin.restart()
     assert admin.api("del/me")[0] == 404
-    assert db_rows(admin.db, "SELECT count(*) FROM daily WHERE repo='del/me'") == [(0,)]
+    assert not [d for r, d in db_days(admin.db) if r == "del/me"]
     assert admin.total("keep/me") == 1
     assert svg_title(admin.hit("del/me").body) == "hits: 1"
 
@@ -171,7 +171,7 @@ def test_no_hit_is_lost_around_a_set(admin):
     assert 100000 <= shown <= 100000 + sum(answered)
     admin.restart()
     assert admin.total("race/set") == shown
-    assert db_rows(admin.db, "SELECT total FROM repos WHERE name='race/set'") == [(shown,)]
+    assert db_totals(admin.db)["race/set"] == shown
 
 
 def test_cli_set_and_delete_go_through_the_running_server(admin):

@@ -4,7 +4,7 @@ import signal
 import sqlite3
 import threading
 
-from conftest import db_rows, db_totals, http_request, svg_title, utc_today
+from conftest import db_days, db_totals, http_request, svg_title, utc_today
 
 THREADS = 8
 HITS_PER_THREAD = 250  # 2,000 hits in all
@@ -59,16 +59,11 @@ def test_concurrent_keep_alive_hits_are_counted_exactly(server):
         assert st == 200
         assert j["total"] == hits, repo
         if day == utc_today():
-            assert j["today"] == hits, repo
+            assert j["today"] == hits and j["first_seen"] == day, repo
     server.stop()
-    assert db_rows(server.db, "SELECT sum(total) FROM repos")[0][0] == n
     assert db_totals(server.db) == sent
     if day == utc_today():
-        daily = dict(db_rows(server.db, "SELECT repo, hits FROM daily WHERE day = ?", (day,)))
-        assert daily == sent
-        assert db_rows(server.db, "SELECT sum(hits) FROM daily")[0][0] == n
-        firsts = {d for (d,) in db_rows(server.db, "SELECT first_day FROM repos")}
-        assert firsts == {day}
+        assert db_days(server.db) == {(repo, day): hits for repo, hits in sent.items()}
 
 
 def test_restart_keeps_exact_totals_and_next_hit_adds_one(server):
@@ -104,7 +99,7 @@ def test_sigterm_flushes_hits_of_the_last_interval(make_server):
         s.hit("sig/term")
     s.stop()
     assert db_totals(s.db) == {"sig/term": 5}
-    assert db_rows(s.db, "SELECT hits FROM daily WHERE repo = 'sig/term'") == [(5,)]
+    assert [h for (r, _), h in db_days(s.db).items() if r == "sig/term"] == [5]
 
 
 def test_flusher_writes_while_running(make_server):
@@ -159,7 +154,7 @@ def test_today_counts_only_todays_hits(server):
     if day == utc_today():
         assert j["today"] == 2 and j["day"] == day
         server.stop()
-        assert dict(db_rows(server.db, "SELECT day, hits FROM daily WHERE repo='day/split'")) == {
+        assert {d: h for (r, d), h in db_days(server.db).items() if r == "day/split"} == {
             "2020-02-02": 10, day: 2}
 
 

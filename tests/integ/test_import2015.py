@@ -181,6 +181,11 @@ def pipeline(make_redis, tmp_path):
     while seen != c.get("repo:probe%2Fready"):  # knocks still on their way
         seen = c.get("repo:probe%2Fready")
         time.sleep(0.5)
+    # Each of the four keys has its own syslog-ng queue: the day count and both sets too.
+    day = utc_today()
+    wait_for("the probe's four keys", lambda: (
+        c.get("repo:%s:probe%%2Fready" % day) == c.get("repo:probe%2Fready")
+        and c.sismember("repos", "probe%2Fready") and c.sismember("repos:" + day, "probe%2Fready")))
     yield p, r
     p.stop()
 
