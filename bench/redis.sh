@@ -106,16 +106,20 @@ rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 # One field of INFO (section $1, field $2).
 rinfo() { rcli info "$1" | tr -d '\r' | awk -F: -v k="$2" '$1 == k { print $2 }'; }
 # Redis's counters now, from one INFO: commands, CPU seconds (user + sys), bytes in, bytes
-# out, EVALSHA calls, AOF writes postponed behind a slow fsync (aof_delayed_fsync).
+# out, EVALSHA calls, AOF writes postponed behind a slow fsync (aof_delayed_fsync), AOF
+# rewrites, CPU seconds of its children (the rewrites' forks), the AOF's size.
 redis_sample() {
     rcli info all | tr -d '\r' | awk -F: '
         $1 == "total_commands_processed" { c = $2 }
         $1 == "used_cpu_user" || $1 == "used_cpu_sys" { cpu += $2 }
+        $1 == "used_cpu_user_children" || $1 == "used_cpu_sys_children" { kids += $2 }
         $1 == "total_net_input_bytes" { i = $2 }
         $1 == "total_net_output_bytes" { o = $2 }
         $1 == "cmdstat_evalsha" { split($2, a, /[=,]/); e = a[2] }
         $1 == "aof_delayed_fsync" { d = $2 }
-        END { printf "%d %.6f %d %d %d %d\n", c, cpu, i, o, e, d }'
+        $1 == "aof_rewrites" { w = $2 }
+        $1 == "aof_current_size" { z = $2 }
+        END { printf "%d %.6f %d %d %d %d %d %.6f %d\n", c, cpu, i, o, e, d, w, kids, z }'
 }
 # The sum of repo:R over the members of repos in database $1, in one script (about 1 s of
 # Redis per million repos; only ever run between runs).
@@ -212,9 +216,10 @@ ghit_flushes() { # ports...
     local p
     for p in "$@"; do http_get "$p" /metrics 2>/dev/null | tr -d '\r'; done | awk '
         $1 == "ghit_flush_duration_seconds_count" { f += $2 }
+        $1 == "ghit_flush_duration_seconds_sum" { s += $2 }
         $1 == "ghit_flush_rows_total" { r += $2 }
         $1 ~ /^ghit_store_failures_total/ { x += $2 }
-        END { printf "%d %d %d\n", f, r, x }'
+        END { printf "%d %d %d %.6f\n", f, r, x, s }'
 }
 
 # Runs wrk in the background: label, url, lua, threads, connections; appends to WRK_PIDS.
@@ -386,12 +391,12 @@ redis_work() { # target before after frontends flushes_rows
     row=$(awk -v b="$2" -v a="$3" -v fe="$4" -v fr="$5" -v d="$DURATION" -v req="$W_REQ" 'BEGIN {
         split(b, x, " "); split(a, y, " "); split(fr, f, " ")
         cmd = y[1] - x[1]; cpu = y[2] - x[2]; nin = y[3] - x[3]; nout = y[4] - x[4]; ev = y[5] - x[5]
-        delayed = y[6] - x[6]
+        delayed = y[6] - x[6]; rewrites = y[7] - x[7]; kids = y[8] - x[8]; aof = y[9] - x[9]
         rows = f[2] > 0 ? f[2] : 1; fl = f[1] > 0 ? f[1] : 1
-        printf "%.0f %.0f %.0f %.1f %.2f %.2f %.1f %.0f %.0f %.2f %d %d",
+        printf "%.0f %.0f %.0f %.1f %.2f %.2f %.1f %.0f %.0f %.2f %d %d %d %.1f %.0f %.0f",
             rows / fl, cmd / d / fe, ev / d / fe, 100 * cpu / d / fe, 1e6 * cpu / rows,
             1e6 * cpu / (req > 0 ? req : 1), cmd / rows, nin / rows, nout / rows, rows / (req > 0 ? req : 1),
-            f[3], delayed }')
+            f[3], delayed, rewrites, 100 * kids / d, (aof > 0 ? aof / rows : 0), 1000 * f[4] / fl }')
     RW[$1]="${RW[$1]:-}|$row"
 }
 
@@ -429,7 +434,7 @@ run_redis() { # round target
     sleep "$(awk -v f="$fl" 'BEGIN { printf "%.2f", f / 1000 + 0.3 }')"
     after=$(redis_sample)
     # shellcheck disable=SC2086 # the ports are words
-    fr=$(echo "$fr $(ghit_flushes $ports)" | awk '{ printf "%d %d %d", $4 - $1, $5 - $2, $6 - $3 }')
+    fr=$(echo "$fr $(ghit_flushes $ports)" | awk '{ printf "%d %d %d %.6f", $5 - $1, $6 - $2, $7 - $3, $8 - $4 }')
     redis_work "$t" "$before" "$after" "$([ "$t" = redis2fe ] && echo 2 || echo 1)" "$fr"
     stop_ghit 0
     local rc0=$RC
@@ -555,13 +560,14 @@ REPORT=$WORK/report.txt
     if [ ${#RW[@]} -gt 0 ]; then
         echo
         echo "Redis's work per frontend (medians of the rounds; INFO deltas over wrk's run, per second of it):"
-        printf '%-26s %9s %8s %8s %8s %6s %8s %7s %7s %6s %5s %5s\n' target "repos/fl" "deltas/h" "cmd/s" \
-            "chunks/s" "CPU %" "us/delta" "us/hit" "cmd/dlt" "B in/d" fails "aofdl"
+        printf '%-26s %9s %8s %8s %8s %6s %8s %7s %7s %6s %5s %5s %4s %5s %5s %5s\n' target "repos/fl" "deltas/h" \
+            "cmd/s" "chunks/s" "CPU %" "us/delta" "us/hit" "cmd/dlt" "B in/d" fails "aofdl" rewr "kid %" "aof/d" "fl ms"
         for t in "${ORDER[@]}"; do
             [ -n "${RW[$t]:-}" ] || continue
-            printf '%-26s %9s %8s %8s %8s %6s %8s %7s %7s %6s %5s %5s\n' "$(label "$t")" "$(rw "$t" 1)" "$(rw "$t" 10)" \
-                "$(rw "$t" 2)" "$(rw "$t" 3)" "$(rw "$t" 4)" "$(rw "$t" 5)" "$(rw "$t" 6)" "$(rw "$t" 7)" "$(rw "$t" 8)" \
-                "$(rwsum "$t" 11)" "$(rwsum "$t" 12)"
+            printf '%-26s %9s %8s %8s %8s %6s %8s %7s %7s %6s %5s %5s %4s %5s %5s %5s\n' "$(label "$t")" "$(rw "$t" 1)" \
+                "$(rw "$t" 10)" "$(rw "$t" 2)" "$(rw "$t" 3)" "$(rw "$t" 4)" "$(rw "$t" 5)" "$(rw "$t" 6)" "$(rw "$t" 7)" \
+                "$(rw "$t" 8)" "$(rwsum "$t" 11)" "$(rwsum "$t" 12)" "$(rwsum "$t" 13)" "$(rw "$t" 14)" "$(rw "$t" 15)" \
+                "$(rw "$t" 16)"
         done
         echo "repos/fl: distinct (repo, day) deltas per flush (ghit_flush_rows_total / flushes, both frontends"
         echo "for 2 frontends); deltas/h: deltas per answered hit; cmd/s: total_commands_processed (EVALSHA and"
@@ -571,7 +577,13 @@ REPORT=$WORK/report.txt
             [ -n "${RW[$t]:-}" ] && printf '%s %s B, ' "$t" "$(rw "$t" 9)"; done | sed 's/, $//') a delta);"
         echo "fails: failed store writes in ghit (ghit_store_failures_total; the hits stay in memory and"
         echo "go again), all rounds; aofdl: Redis's aof_delayed_fsync (writes it held back up to 2 s behind a"
-        echo "slow fsync), all rounds. A run with fails has fewer, larger flushes than its load alone makes."
+        echo "slow fsync), all rounds; rewr: AOF rewrites (auto-aof-rewrite: a fork that writes the whole"
+        echo "dataset) completed during the runs, all rounds; kid %: CPU of Redis's children (those"
+        echo "rewrites, not in CPU %), % of one core; aof/d: bytes the AOF grew a delta (0 if a rewrite"
+        echo "shrank it); fl ms: mean time of one flush (ghit_flush_duration_seconds), against the"
+        echo "--flush-interval: a flush longer than it lets the next interval's hits wait in memory, and"
+        echo "a kill -9 then loses them too. A run with fails has fewer, larger flushes than its load alone"
+        echo "makes."
     fi
     echo
     echo "Redis's own stalls over 100 ms (LATENCY LATEST: event, last time, last ms, worst ms), whole run:"

@@ -34,6 +34,12 @@ end
 local today, ndays, n = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local k, a = 4 + ndays, 6 + ndays        -- cursors into KEYS and ARGV
 local rows, errs, names = {}, {}, {}
+local adds = {}                          -- members to add, by key index (the sets' SADDs)
+local function add(key, r)
+  local m = adds[key]
+  if not m then m = {}; adds[key] = m end
+  m[#m + 1] = r
+end
 local function num(v, key)
   if type(v) == 'table' then errs[#errs + 1] = key .. ' ' .. v.err; return 0 end
   return tonumber(v or 0) or 0
@@ -51,11 +57,11 @@ for i = 1, n do
     t = num(redis.pcall('INCRBY', kt, hits), kt)
     d = num(redis.pcall('INCRBY', kd, hits), kd)
     if t <= h then
-      redis.pcall('SADD', KEYS[3], r) -- a new repo (a member ever since, otherwise)
+      add(3, r) -- a new repo (a member ever since, otherwise)
       fresh = true
     end
     if d <= h then
-      redis.pcall('SADD', KEYS[4 + di], r)
+      add(4 + di, r)
     end
     names[#names + 1] = r
   else
@@ -77,6 +83,13 @@ for i = 1, n do
     f = f or day
   end
   rows[#rows + 1] = t; rows[#rows + 1] = d; rows[#rows + 1] = f
+end
+-- One SADD per set and at most 1,000 members (Lua's unpack has a limit), not one per delta:
+-- a third of the commands a delta costs when hits spread over many repos.
+for key, m in pairs(adds) do
+  for i = 1, #m, 1000 do
+    redis.pcall('SADD', KEYS[key], unpack(m, i, math.min(i + 999, #m)))
+  end
 end
 if apply then
   local x = redis.pcall('XADD', KEYS[#KEYS], 'MAXLEN', '~', ARGV[#ARGV], '*', 'fe', ARGV[#ARGV - 1],
