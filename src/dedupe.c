@@ -88,7 +88,8 @@ bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *ke
     for (int i = 0; i < WAYS; i++) {
         struct slot *s = &bucket[i];
         if (s->tag == tag) {
-            first = now_ms - (s->stamp >> SEQ_BITS) >= d->window_ms;
+            /* now_ms was read before the lock: another thread's may be later, and is no older. */
+            first = now_ms >= (s->stamp >> SEQ_BITS) + d->window_ms;
             victim = s;
             break;
         }
