@@ -406,6 +406,16 @@ static struct entry *set_figures(struct counter_table *t, struct shard *s, struc
     return e;
 }
 
+/*
+ * The generation of figures read from the store since a mark, for e (NULL:
+ * not held yet): the mark's, unless something said e changed since (0: not
+ * current). Taken before the figures go in.
+ */
+static uint32_t read_gen(const struct entry *e, const struct counter_mark *since)
+{
+    return e && e->last_inval > since->inval ? 0 : since->gen;
+}
+
 /* counter_load(), and with since the figures' currency as counter_refresh() sets it. */
 static void load(struct counter_table *t, const char *key, uint64_t total, day_t first_day,
                  day_t day, uint64_t day_hits, const struct counter_mark *since)
@@ -418,10 +428,10 @@ static void load(struct counter_table *t, const char *key, uint64_t total, day_t
         pthread_mutex_unlock(&s->lock);
         return;
     }
-    bool current = since && !(e && e->last_inval > since->inval);
+    uint32_t gen = since ? read_gen(e, since) : 0;
     e = set_figures(t, s, e, key, h, total, first_day, day, day_hits);
     if (since)
-        e->gen = current ? since->gen : 0;
+        e->gen = gen;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -461,7 +471,7 @@ bool counter_refresh(struct counter_table *t, const char *key, const struct coun
         return false;
     }
     /* Current only if nothing said it changed since the read began, in the same generation. */
-    bool current = !(e && e->last_inval > since->inval);
+    uint32_t gen = read_gen(e, since);
     if (stored) {
         e = set_figures(t, s, e, key, h, stored->total, stored->first_day, day, stored->today);
     } else if (e && !e->deleted) {
@@ -476,7 +486,7 @@ bool counter_refresh(struct counter_table *t, const char *key, const struct coun
         }
         e->loaded_ms = monotime_ms();
     }
-    e->gen = current ? since->gen : 0;
+    e->gen = gen;
     pthread_mutex_unlock(&s->lock);
     return true;
 }

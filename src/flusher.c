@@ -403,11 +403,13 @@ static void *run(void *arg)
              */
             bool waiting = atomic_load(&f->needed) > atomic_load(&f->written);
             delay = waiting ? 0 : f->interval_ms;
-            /* The next start, or a quarter interval from now if that is later. */
-            struct timespec rest = monotime_deadline(f->interval_ms / 4);
-            until = monotime_ms_between(&next, &rest) > 0 ? rest : next;
-            if (waiting)
+            if (waiting) {
                 until = monotime_deadline(0);
+            } else {
+                /* The next start, or a quarter interval from now if that is later. */
+                struct timespec rest = monotime_deadline(f->interval_ms / 4);
+                until = monotime_ms_between(&next, &rest) > 0 ? rest : next;
+            }
         } else {
             delay = delay * 2 < BACKOFF_MAX_MS ? delay * 2 : BACKOFF_MAX_MS;
             if (delay < 100)
