@@ -168,7 +168,8 @@ done
     done
     # shellcheck disable=SC2086
     m() { median ${R[$1]}; }
-    echo "  spread over 1,000,000 / one repo:        $(awk -v a="$(m spread)" -v b="$(m one)" 'BEGIN { printf "%.2f", a / b }') (target >= 0.9)"
+    # The merger waits for 1,000,000 rows or 12 s: a short run holds little of it or none.
+    echo "  spread over 1,000,000 / one repo:        $(awk -v a="$(m spread)" -v b="$(m one)" 'BEGIN { printf "%.2f", a / b }') (${DURATION} s runs; the target is the sustained figure below)"
     echo "  durable, one repo / default, one repo:   $(awk -v a="$(m durable_one)" -v b="$(m one)" 'BEGIN { printf "%.2f", a / b }') (target >= 0.5)"
     echo "  durable, 1,000 repos / default, 1,000:   $(awk -v a="$(m durable_thousand)" -v b="$(m thousand)" 'BEGIN { printf "%.2f", a / b }') (target >= 0.5)"
     sed 's/^/  /' "$WORK/rounds.txt"
@@ -196,8 +197,11 @@ req=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
 have=$(($(sqlite_stored "$MILLION") - 5000000))
 {
     echo
-    echo "sustained ${SUSTAIN}s over 1,000,000 repos: $(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line") req/s," \
+    rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
+    echo "sustained ${SUSTAIN}s over 1,000,000 repos: $rps req/s," \
         "counted $([ "$have" -ge "$req" ] && [ "$have" -le $((req + 50)) ] && echo ok || echo "FAIL($have/$req)")"
+    # shellcheck disable=SC2086
+    echo "  sustained / one repo (median of the rounds above): $(awk -v a="$rps" -v b="$(median ${R[one]})" 'BEGIN { printf "%.2f", a / b }') (target >= 0.9)"
     echo "  journal backlog (rows written, not merged) every 5 s:$samples; 1 s after the load: $after"
     echo "  memory at the end $((kb / 1024)) MB; SIGTERM stop took $STOPPED s"
 } >>"$REPORT"

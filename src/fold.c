@@ -1,12 +1,18 @@
 /*
  * fold: an open-addressing hash table (linear probing, power-of-two size,
- * at most 70 % full) of (repo, day) sums; see fold.h. Repo names live in
- * one growing arena and slots hold offsets into it, so the arena may move
- * while rows are added; fold_sorted() turns offsets into pointers once
- * adding is over.
+ * at most 70 % full) of (repo, day) sums; see fold.h. A slot is 16 bytes:
+ * 32 bits of the hash, where its entry is, and the sum. The entries (the
+ * day, the name's length, the name and a NUL) live in one growing arena,
+ * 4-byte aligned so that a 32-bit offset in 4-byte units reaches 16 GiB.
+ * The arena may move while rows are added; fold_sorted() turns offsets
+ * into pointers once adding is over. The merger folds up to MERGE_MAX_ROWS
+ * journal rows at a time, up to a million distinct pairs: slots of 32
+ * bytes, with the whole hash, the day and the length in them, held 16 MB
+ * more for as many, against 4 bytes more an entry here.
  */
 #include "fold.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -15,18 +21,24 @@
 #include "buf.h"
 #include "siphash.h"
 
-struct slot {
-    uint64_t hash; /* 0: free (a real hash has its low bit set) */
-    uint64_t hits;
-    size_t off; /* the name in the arena */
-    uint32_t len;
+#define ENTRY_ALIGN 4
+
+/* An entry's head in the arena; the name and a NUL follow it. */
+struct entry {
     day_t day;
+    uint32_t len;
+};
+
+struct slot {
+    uint32_t tag; /* 0: free; else the hash's low 32 bits with the lowest one set */
+    uint32_t at;  /* the entry's offset in the arena, in ENTRY_ALIGN units */
+    uint64_t hits;
 };
 
 struct fold {
     struct slot *slots;
     size_t cap, count;
-    struct buf names; /* each name NUL-terminated */
+    struct buf names; /* the entries */
     struct store_delta *rows;
     uint8_t key[16]; /* secret: journal names come from clients, who must not choose collisions */
 };
@@ -57,14 +69,23 @@ size_t fold_count(const struct fold *f)
     return f->count;
 }
 
-/* The slot for (hash, repo, day): the one holding it, or the free one where it goes. */
-static struct slot *find(struct fold *f, uint64_t hash, const char *repo, size_t len, day_t day)
+static const struct entry *entry_at(const struct fold *f, uint32_t at)
+{
+    return (const struct entry *)(const void *)(f->names.data + (size_t)at * ENTRY_ALIGN);
+}
+
+/* The slot for (tag, repo, day): the one holding it, or the free one where it goes. */
+static struct slot *find(struct fold *f, uint32_t tag, const char *repo, size_t len, day_t day)
 {
     size_t mask = f->cap - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    for (size_t i = tag & mask;; i = (i + 1) & mask) {
         struct slot *s = &f->slots[i];
-        if (s->hash == 0 || (s->hash == hash && s->day == day && s->len == len &&
-                             memcmp(f->names.data + s->off, repo, len) == 0))
+        if (s->tag == 0)
+            return s;
+        if (s->tag != tag)
+            continue;
+        const struct entry *e = entry_at(f, s->at);
+        if (e->day == day && e->len == len && memcmp(e + 1, repo, len) == 0)
             return s;
     }
 }
@@ -73,32 +94,54 @@ static void grow(struct fold *f)
 {
     struct slot *old = f->slots;
     size_t oldcap = f->cap;
+    if (oldcap > UINT32_MAX / 2) {
+        fprintf(stderr, "ghit: a fold of more than 2^31 journal rows\n");
+        abort(); /* as running out of memory: 32 GiB of slots would go first */
+    }
     f->cap *= 2;
     f->slots = xcalloc(f->cap, sizeof *f->slots);
     for (size_t i = 0; i < oldcap; i++) {
-        if (old[i].hash == 0)
+        if (old[i].tag == 0)
             continue;
-        size_t mask = f->cap - 1, j = old[i].hash & mask;
-        while (f->slots[j].hash != 0)
+        size_t mask = f->cap - 1, j = old[i].tag & mask;
+        while (f->slots[j].tag != 0)
             j = (j + 1) & mask;
         f->slots[j] = old[i];
     }
     free(old);
 }
 
+/* Appends the entry of (repo, day) to the arena; returns its offset in ENTRY_ALIGN units. */
+static uint32_t add_entry(struct fold *f, const char *repo, size_t len, day_t day)
+{
+    size_t at = f->names.len / ENTRY_ALIGN;
+    if (at > UINT32_MAX || len > UINT32_MAX) {
+        fprintf(stderr, "ghit: a fold of more than 16 GiB of names\n");
+        abort();
+    }
+    struct entry e = {.day = day, .len = (uint32_t)len};
+    size_t size = (sizeof e + len + 1 + ENTRY_ALIGN - 1) / ENTRY_ALIGN * ENTRY_ALIGN;
+    buf_reserve(&f->names, size);
+    char *p = f->names.data + f->names.len;
+    memset(p + sizeof e + len, 0, size - sizeof e - len);
+    memcpy(p, &e, sizeof e);
+    memcpy(p + sizeof e, repo, len);
+    f->names.len += size;
+    f->names.data[f->names.len] = '\0';
+    return (uint32_t)at;
+}
+
 void fold_add(struct fold *f, const char *repo, size_t len, day_t day, uint64_t hits)
 {
-    uint64_t hash =
-        (siphash(repo, len, f->key) ^ (uint64_t)(uint32_t)day * 0x9e3779b97f4a7c15u) | 1;
-    struct slot *s = find(f, hash, repo, len, day);
-    if (s->hash == 0) {
+    uint32_t tag =
+        (uint32_t)(siphash(repo, len, f->key) ^ (uint64_t)(uint32_t)day * 0x9e3779b97f4a7c15u) | 1;
+    struct slot *s = find(f, tag, repo, len, day);
+    if (s->tag == 0) {
         if (10 * (f->count + 1) > 7 * f->cap) {
             grow(f);
-            s = find(f, hash, repo, len, day);
+            s = find(f, tag, repo, len, day);
         }
-        *s = (struct slot){.hash = hash, .off = f->names.len, .len = (uint32_t)len, .day = day};
-        buf_append(&f->names, repo, len);
-        buf_putc(&f->names, '\0');
+        *s = (struct slot){.tag = tag, .at = add_entry(f, repo, len, day)};
         f->count++;
     }
     s->hits += hits;
@@ -118,8 +161,10 @@ const struct store_delta *fold_sorted(struct fold *f, size_t *n)
         size_t k = 0;
         for (size_t i = 0; i < f->cap; i++) {
             const struct slot *s = &f->slots[i];
-            if (s->hash != 0)
-                f->rows[k++] = (struct store_delta){f->names.data + s->off, s->day, s->hits};
+            if (s->tag == 0)
+                continue;
+            const struct entry *e = entry_at(f, s->at);
+            f->rows[k++] = (struct store_delta){(const char *)(e + 1), e->day, s->hits};
         }
         /* Adding is over: the slots go before the sort takes its own memory. */
         free(f->slots);

@@ -45,10 +45,10 @@
        */
 #define JOURNAL_APP_ID  0x67686a6c /* "ghjl": the journal file beside a ghit database */
 #define JOURNAL_SUFFIX  "-flushes"
-#define MERGE_MAX_ROWS  600000 /* journal rows per merge: at most about 60 MB of sums in memory */
-#define MALFORMED_ROW   (-1)   /* fold_journal(): a journal row that ghit did not write */
-#define MERGE_IDLE_MS   200    /* how often an idle merger looks for work */
-#define STOP_MERGE_ROWS 20000  /* a stop merges a backlog this small (0.1-0.2 s), not more */
+#define MERGE_MAX_ROWS  1200000 /* journal rows per merge: see doc/design.md for the memory */
+#define MALFORMED_ROW   (-1)    /* fold_journal(): a journal row that ghit did not write */
+#define MERGE_IDLE_MS   200     /* how often an idle merger looks for work */
+#define STOP_MERGE_ROWS 20000   /* a stop merges a backlog this small (0.1-0.2 s), not more */
 /* The flushes' connection checkpoints the WAL itself only past this (40 MB): see use_wal(). */
 #define FLUSH_CHECKPOINT_PAGES 10000
 /*
@@ -57,10 +57,13 @@
  * rewrites, so a larger batch costs less a row (more rows per repo, more
  * repos per page), and its CPU is taken from the HTTP workers. With hits
  * spread over 1,000,000 repos at about 90,000 a second, batches of about
- * 200,000 rows took 22 % of ghit's CPU, of 500,000 13 % (perf, this VM).
+ * 200,000 rows took 22 % of ghit's CPU, of 500,000 13 % (perf, this VM);
+ * over a minute of it, batches of 1,000,000 rows took 0.27-0.28 of a core
+ * against 0.36 for 500,000, with a fold of 16-byte slots (fold.c) holding
+ * no more memory than the smaller batches did with 32-byte slots.
  */
-#define MERGE_BATCH_ROWS 500000
-#define MERGE_WAIT_MS    6000
+#define MERGE_BATCH_ROWS 1000000
+#define MERGE_WAIT_MS    12000
 /* A backlog this small is cheap to fold whatever its size: the tables then lag by this much. */
 #define MERGE_SMALL_ROWS    20000
 #define MERGE_SMALL_WAIT_MS 2000

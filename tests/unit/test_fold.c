@@ -1,6 +1,7 @@
 /* Unit tests of fold: journal rows summed by (repo, day), given back in key order. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fold.h"
 #include "test.h"
@@ -70,10 +71,40 @@ static void many_rows_keep_every_sum(void)
     fold_free(f);
 }
 
+/*
+ * Names of every length from 1 to 300 (entries are padded to 4 bytes in the
+ * arena): each comes back whole, NUL-terminated at its length, with its sum.
+ */
+static void names_of_every_length_come_back_whole(void)
+{
+    enum { LONGEST = 300 };
+    char name[LONGEST + 8];
+    struct fold *f = fold_new();
+    for (int round = 0; round < 2; round++)
+        for (int len = LONGEST; len >= 1; len--) {
+            memset(name, 'a' + len % 26, sizeof name); /* bytes past len must not count */
+            fold_add(f, name, (size_t)len, 7, (uint64_t)len);
+        }
+    size_t n = 0;
+    const struct store_delta *d = fold_sorted(f, &n);
+    int wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(d[i].key);
+        if (d[i].hits != 2 * len || d[i].day != 7)
+            wrong++;
+        for (size_t j = 0; j < len; j++)
+            wrong += d[i].key[j] != 'a' + (int)(len % 26);
+    }
+    CHECK_INT(n, LONGEST);
+    CHECK_INT(wrong, 0);
+    fold_free(f);
+}
+
 int main(void)
 {
     RUN(sums_by_repo_and_day_in_key_order);
     RUN(empty_fold_has_no_rows);
     RUN(many_rows_keep_every_sum);
+    RUN(names_of_every_length_come_back_whole);
     return test_main_end("fold");
 }
