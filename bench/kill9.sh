@@ -29,6 +29,7 @@
 # tables plus the journal rows past the merge mark (PATH-flushes, see doc/design.md).
 #
 # Environment: RUNS=3 FLUSH_MS=1000 SPREAD=1 MARGIN_MS=250 GHIT=build/ghit GHIT_ARGS= GHIT_PORT=18092 KEEP=1
+#              KILL_AT="3.3 4.05 4.75 3.6 4.4" (seconds of load before each run's kill)
 #              OUT=bench/results/YYYY-MM-DD-kill9.txt (OUT=- : not saved)
 set -euo pipefail
 
@@ -45,7 +46,12 @@ GHIT_PORT=${GHIT_PORT:-18092}
 CONNS=50
 OUT=${OUT:-$ROOT/bench/results/$(date -u +%F)-kill9.txt}
 # Seconds of load before the kill, one per run (cycled): spread over the flush cycle.
-KILL_AT=(3.3 4.05 4.75 3.6 4.4)
+# KILL_AT="11 11.5 12" kills just before the merger's first batch (1,000,000 rows or 12 s):
+# the largest backlog a restart replays.
+read -ra KILL_AT <<<"${KILL_AT:-3.3 4.05 4.75 3.6 4.4}"
+for at in "${KILL_AT[@]}"; do
+    [[ $at =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "KILL_AT: seconds, space-separated"
+done
 
 
 case $RUNS$FLUSH_MS$SPREAD in *[!0-9]*) die "RUNS, FLUSH_MS and SPREAD must be whole numbers" ;; esac
