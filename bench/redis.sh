@@ -5,7 +5,7 @@
 #
 #   bench/redis.sh                                       (about 10 minutes)
 #   ROUNDS=5 bench/redis.sh
-#   ROUNDS=1 DURATION=3 MILLION=100000 OUT=- bench/redis.sh   (a quick check of the script)
+#   ROUNDS=1 DURATION=3 DURATION_1M=3 MILLION=100000 OUT=- bench/redis.sh   (a quick check)
 #
 # One redis-server serves every Redis target: the 2015 pipeline's, which
 # ../shared/bench/ghitme-2015/start.sh starts on 127.0.0.1:16379 (its syslog-ng config names
@@ -16,7 +16,9 @@
 # with redis-cli --pipe in the 2015 schema plus ghit:epoch and ghit:first, and kept across
 # rounds: each run's stored hits are the growth of the sum of repo:R).
 #
-# Targets, interleaved (the order rotates by one each round), wrk -t2 -c50 -d DURATION:
+# Targets, interleaved (the order rotates by one each round), wrk -t2 -c50 -d DURATION
+# (sqlite1M and redis1M: -d DURATION_1M, long enough to hold SQLite's merges, which wait
+# for 1,000,000 journal rows or 12 s; a 10 s run would leave SQLite's merging out):
 #   sqlite1 redis1            one repo, an empty store
 #   sqlite1000 redis1000      1,000 existing repos, each request a uniform draw (uniform.lua)
 #   sqlite1M redis1M          MILLION existing repos, uniform draws (issue 7's spread load)
@@ -32,7 +34,7 @@
 # distinct repos per flush from ghit's /metrics (ghit_flush_rows_total over the flushes).
 #
 # Environment (all optional):
-#   ROUNDS=3 DURATION=10 MILLION=1000000 FLUSH_MS=1000
+#   ROUNDS=3 DURATION=10 DURATION_1M=40 MILLION=1000000 FLUSH_MS=1000
 #   TARGETS="sqlite1 redis1 sqlite1000 redis1000 sqlite1M redis1M redis1M-250 redis1M-4000 redis2fe pipeline"
 #   GHIT=build/ghit GHIT_ARGS=       the binary and extra `ghit serve` options (every ghit run)
 #   GHIT_PORT=18096                  ghit (the second frontend: GHIT_PORT + 1)
@@ -50,6 +52,8 @@ SHARED=${SHARED:-$ROOT/../shared}
 GHITME=$SHARED/bench/ghitme-2015
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
+DURATION_1M=${DURATION_1M:-40}
+RUN_S=$DURATION # the current run's seconds: DURATION, or DURATION_1M for sqlite1M and redis1M
 MILLION=${MILLION:-1000000}
 FLUSH_MS=${FLUSH_MS:-1000}
 TARGETS=${TARGETS:-sqlite1 redis1 sqlite1000 redis1000 sqlite1M redis1M redis1M-250 redis1M-4000 redis2fe pipeline}
@@ -61,9 +65,9 @@ WRK_THREADS=2
 CONNS=50
 OUT=${OUT:-$ROOT/bench/results/$(date -u +%F)-redis.txt}
 
-case "$ROUNDS$DURATION$MILLION$FLUSH_MS" in *[!0-9]*) die "ROUNDS, DURATION, MILLION and FLUSH_MS must be whole numbers" ;; esac
-if [ "$ROUNDS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$MILLION" -lt 1000 ]; then
-    die "ROUNDS and DURATION must be at least 1, MILLION at least 1000"
+case "$ROUNDS$DURATION$DURATION_1M$MILLION$FLUSH_MS" in *[!0-9]*) die "ROUNDS, DURATION, DURATION_1M, MILLION and FLUSH_MS must be whole numbers" ;; esac
+if [ "$ROUNDS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$DURATION_1M" -lt 1 ] || [ "$MILLION" -lt 1000 ]; then
+    die "ROUNDS, DURATION and DURATION_1M must be at least 1, MILLION at least 1000"
 fi
 for t in $TARGETS; do
     case $t in
@@ -224,7 +228,7 @@ ghit_flushes() { # ports...
 
 # Runs wrk in the background: label, url, lua, threads, connections; appends to WRK_PIDS.
 wrk_start() {
-    timeout -k 5 $((DURATION + 30)) wrk -t"$4" -c"$5" -d"${DURATION}s" --timeout 5s \
+    timeout -k 5 $((RUN_S + 30)) wrk -t"$4" -c"$5" -d"${RUN_S}s" --timeout 5s \
         -s "$3" "$2" >"$WORK/wrk-$1.txt" 2>&1 9>&- &
     WRK_PIDS+=($!)
 }
@@ -388,7 +392,7 @@ run_sqlite() { # round target
 # ($3 of them), with ghit's flushes and rows ($4: "flushes rows" summed over the frontends).
 redis_work() { # target before after frontends flushes_rows
     local row
-    row=$(awk -v b="$2" -v a="$3" -v fe="$4" -v fr="$5" -v d="$DURATION" -v req="$W_REQ" 'BEGIN {
+    row=$(awk -v b="$2" -v a="$3" -v fe="$4" -v fr="$5" -v d="$RUN_S" -v req="$W_REQ" 'BEGIN {
         split(b, x, " "); split(a, y, " "); split(fr, f, " ")
         cmd = y[1] - x[1]; cpu = y[2] - x[2]; nin = y[3] - x[3]; nout = y[4] - x[4]; ev = y[5] - x[5]
         delayed = y[6] - x[6]; rewrites = y[7] - x[7]; kids = y[8] - x[8]; aof = y[9] - x[9]
@@ -490,7 +494,8 @@ T0=$(now)
 for ((r = 1; r <= ROUNDS; r++)); do
     for ((k = 0; k < N; k++)); do
         t=${ORDER[$(((k + r - 1) % N))]}
-        note "round $r/$ROUNDS: $(label "$t") (${DURATION}s)"
+        case $t in sqlite1M | redis1M) RUN_S=$DURATION_1M ;; *) RUN_S=$DURATION ;; esac
+        note "round $r/$ROUNDS: $(label "$t") (${RUN_S}s)"
         case $t in
         sqlite*) run_sqlite "$r" "$t" ;;
         redis*) run_redis "$r" "$t" ;;
@@ -523,7 +528,7 @@ REPORT=$WORK/report.txt
     echo "  ghit serve --flush-interval $FLUSH_MS $GHIT_ARGS (redis*-MS targets: --flush-interval MS)"
     echo "redis: redis-server $REDIS_VERSION on 127.0.0.1:$REDIS_PORT, appendonly yes, appendfsync everysec, no RDB" \
         "saves$([ -n "$PIPELINE_UP" ] && echo "; the 2015 pipeline's, from $GHITME (db 0)"); ghit on db 1 and 2"
-    echo "load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$WRK_THREADS -c$CONNS -d${DURATION}s, keep-alive, 127.0.0.1" \
+    echo "load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$WRK_THREADS -c$CONNS -d${DURATION}s (sqlite1M, redis1M: ${DURATION_1M}s), keep-alive, 127.0.0.1" \
         "(2 frontends: -t1 -c$((CONNS / 2)) each, at once); $ROUNDS round(s), interleaved, order rotating"
     echo "stores: 1 repo from empty; 1000 and $MILLION repos existing (5 hits each), hits drawn uniformly (uniform.lua)"
     if wants sqlite1M; then echo "  SQLite, $MILLION repos: made in $SQLITE_MADE s (ghit's schema, sqlite3)"; fi
