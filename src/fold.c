@@ -74,11 +74,17 @@ static const struct entry *entry_at(const struct fold *f, uint32_t at)
     return (const struct entry *)(const void *)(f->names.data + (size_t)at * ENTRY_ALIGN);
 }
 
+/* A tag's first slot: from the bits above the lowest, which is always set. */
+static size_t home(uint32_t tag, size_t mask)
+{
+    return (tag >> 1) & mask;
+}
+
 /* The slot for (tag, repo, day): the one holding it, or the free one where it goes. */
 static struct slot *find(struct fold *f, uint32_t tag, const char *repo, size_t len, day_t day)
 {
     size_t mask = f->cap - 1;
-    for (size_t i = tag & mask;; i = (i + 1) & mask) {
+    for (size_t i = home(tag, mask);; i = (i + 1) & mask) {
         struct slot *s = &f->slots[i];
         if (s->tag == 0)
             return s;
@@ -103,7 +109,7 @@ static void grow(struct fold *f)
     for (size_t i = 0; i < oldcap; i++) {
         if (old[i].tag == 0)
             continue;
-        size_t mask = f->cap - 1, j = old[i].tag & mask;
+        size_t mask = f->cap - 1, j = home(old[i].tag, mask);
         while (f->slots[j].tag != 0)
             j = (j + 1) & mask;
         f->slots[j] = old[i];
