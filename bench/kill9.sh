@@ -46,7 +46,7 @@ GHIT_PORT=${GHIT_PORT:-18092}
 CONNS=50
 OUT=${OUT:-$ROOT/bench/results/$(date -u +%F)-kill9.txt}
 # Seconds of load before the kill, one per run (cycled): spread over the flush cycle.
-# KILL_AT="11 11.5 12" kills just before the merger's first batch (1,000,000 rows or 12 s):
+# KILL_AT="10.5 11.3 11.9" kills just before the merger's first batch (1,000,000 rows or 12 s):
 # the largest backlog a restart replays.
 read -ra KILL_AT <<<"${KILL_AT:-3.3 4.05 4.75 3.6 4.4}"
 for at in "${KILL_AT[@]}"; do

@@ -3,7 +3,7 @@
 # the same Redis, in one invocation (issue 8, "Benchmark"; DESIGN.md, "Performance method").
 # See bench/README.md, "bench/redis.sh", for what each figure means.
 #
-#   bench/redis.sh                                       (about 10 minutes)
+#   bench/redis.sh                                       (about 12 minutes)
 #   ROUNDS=5 bench/redis.sh
 #   ROUNDS=1 DURATION=3 DURATION_1M=3 MILLION=100000 OUT=- bench/redis.sh   (a quick check)
 #
@@ -30,8 +30,10 @@
 # After every ghit run: SIGTERM, exit status 0, and the hits stored (SQLite: tables plus
 # journal; Redis: the growth of the sum of repo:R) equal the answers wrk read, up to the
 # requests in flight at wrk's end (0..50). During every Redis run: Redis's commands, CPU
-# (used_cpu_user + used_cpu_sys) and network bytes, from INFO before and after wrk, and the
-# distinct repos per flush from ghit's /metrics (ghit_flush_rows_total over the flushes).
+# (used_cpu_user + used_cpu_sys) and network bytes, from INFO before wrk and after ghit has
+# written what wrk's run left pending (ghit_pending_hits 0: over the million the flushes
+# outlast the run), and the distinct repos per flush from ghit's /metrics
+# (ghit_flush_rows_total over the flushes).
 #
 # Environment (all optional):
 #   ROUNDS=3 DURATION=10 DURATION_1M=40 MILLION=1000000 FLUSH_MS=1000
@@ -226,6 +228,21 @@ ghit_flushes() { # ports...
         END { printf "%d %d %d %.6f\n", f, r, x, s }'
 }
 
+# Waits until every ghit on the ports has written what it counted (ghit_pending_hits 0),
+# at most 60 s; a store that fails leaves them pending, and the report's fails column says so.
+drain_ghit() { # ports...
+    local i p left
+    for ((i = 0; i < 600; i++)); do
+        left=0
+        for p in "$@"; do
+            left=$((left + $(http_get "$p" /metrics 2>/dev/null | tr -d '\r' |
+                awk '$1 == "ghit_pending_hits" { n = $2 } END { print n + 0 }')))
+        done
+        [ "$left" = 0 ] && return 0
+        sleep 0.1
+    done
+}
+
 # Runs wrk in the background: label, url, lua, threads, connections; appends to WRK_PIDS.
 wrk_start() {
     timeout -k 5 $((RUN_S + 30)) wrk -t"$4" -c"$5" -d"${RUN_S}s" --timeout 5s \
@@ -392,7 +409,7 @@ run_sqlite() { # round target
 # ($3 of them), with ghit's flushes and rows ($4: "flushes rows" summed over the frontends).
 redis_work() { # target before after frontends flushes_rows
     local row
-    row=$(awk -v b="$2" -v a="$3" -v fe="$4" -v fr="$5" -v d="$RUN_S" -v req="$W_REQ" 'BEGIN {
+    row=$(awk -v b="$2" -v a="$3" -v fe="$4" -v fr="$5" -v d="$SAMPLED_S" -v req="$W_REQ" 'BEGIN {
         split(b, x, " "); split(a, y, " "); split(fr, f, " ")
         cmd = y[1] - x[1]; cpu = y[2] - x[2]; nin = y[3] - x[3]; nout = y[4] - x[4]; ev = y[5] - x[5]
         delayed = y[6] - x[6]; rewrites = y[7] - x[7]; kids = y[8] - x[8]; aof = y[9] - x[9]
@@ -426,6 +443,8 @@ run_redis() { # round target
     # shellcheck disable=SC2086 # the ports are words
     fr=$(ghit_flushes $ports)
     before=$(redis_sample)
+    local t0
+    t0=$(now)
     if [ "$t" = redis2fe ]; then
         wrk_start "r$1-$t-a" "http://127.0.0.1:$GHIT_PORT$path" "$lua" 1 $((CONNS / 2))
         wrk_start "r$1-$t-b" "http://127.0.0.1:$GHIT_PORT2$path" "$lua" 1 $((CONNS / 2))
@@ -434,9 +453,12 @@ run_redis() { # round target
         wrk_start "r$1-$t" "http://127.0.0.1:$GHIT_PORT$path" "$lua" $WRK_THREADS $CONNS
         wrk_wait "r$1-$t"
     fi
-    # The flush of wrk's last interval, then the counters.
-    sleep "$(awk -v f="$fl" 'BEGIN { printf "%.2f", f / 1000 + 0.3 }')"
+    # What wrk's run left pending written (over the million the flushes outlast the run),
+    # then the counters, over the time they took.
+    # shellcheck disable=SC2086 # the ports are words
+    drain_ghit $ports
     after=$(redis_sample)
+    SAMPLED_S=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
     # shellcheck disable=SC2086 # the ports are words
     fr=$(echo "$fr $(ghit_flushes $ports)" | awk '{ printf "%d %d %d %.6f", $5 - $1, $6 - $2, $7 - $3, $8 - $4 }')
     redis_work "$t" "$before" "$after" "$([ "$t" = redis2fe ] && echo 2 || echo 1)" "$fr"
@@ -577,7 +599,7 @@ REPORT=$WORK/report.txt
         echo "repos/fl: distinct (repo, day) deltas per flush (ghit_flush_rows_total / flushes, both frontends"
         echo "for 2 frontends); deltas/h: deltas per answered hit; cmd/s: total_commands_processed (EVALSHA and"
         echo "every command its script runs); chunks/s: EVALSHA calls; CPU %: used_cpu_user + used_cpu_sys, % of"
-        echo "one core; us/delta, us/hit: Redis CPU per delta written and per answered hit; cmd/dlt: commands"
+        echo "one core (rates over the run and the writing of what it left pending); us/delta, us/hit: Redis CPU per delta written and per answered hit; cmd/dlt: commands"
         echo "per delta; B in/d: bytes Redis read per delta (its replies: $(for t in "${ORDER[@]}"; do
             [ -n "${RW[$t]:-}" ] && printf '%s %s B, ' "$t" "$(rw "$t" 9)"; done | sed 's/, $//') a delta);"
         echo "fails: failed store writes in ghit (ghit_store_failures_total; the hits stay in memory and"
