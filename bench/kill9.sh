@@ -28,7 +28,13 @@
 # each; "stored" below leaves them out). Stored hits are counted as ghit counts them: the
 # tables plus the journal rows past the merge mark (PATH-flushes, see doc/design.md).
 #
+# STORE=redis runs the same on Redis (issue 8): a redis-server on a free loopback port with
+# AOF everysec, one database a run (SPREAD > 1: the repos loaded in the 2015 schema, as
+# bench/redis.sh loads them); stored = the growth of the sum of repo:R; in place of the
+# integrity check, the sum of today's repo:DAY:R over repos:DAY must equal it; no backlog.
+#
 # Environment: RUNS=3 FLUSH_MS=1000 SPREAD=1 MARGIN_MS=250 GHIT=build/ghit GHIT_ARGS= GHIT_PORT=18092 KEEP=1
+#              STORE=sqlite (or redis)
 #              KILL_AT="3.3 4.05 4.75 3.6 4.4" (seconds of load before each run's kill)
 #              OUT=bench/results/YYYY-MM-DD-kill9.txt (OUT=- : not saved)
 set -euo pipefail
@@ -55,23 +61,28 @@ done
 
 
 case $RUNS$FLUSH_MS$SPREAD in *[!0-9]*) die "RUNS, FLUSH_MS and SPREAD must be whole numbers" ;; esac
+STORE=${STORE:-sqlite}
+case $STORE in sqlite | redis) ;; *) die "STORE: sqlite or redis" ;; esac
+[ "$STORE" = sqlite ] || [ "$RUNS" -le 15 ] || die "STORE=redis: at most 15 runs (one database each)"
 
 WORK=$(mktemp -d /tmp/ghit-kill9.XXXXXX)
 GHIT_PID=""
 WRK_PID=""
+REDIS_PID=""
 cleanup() {
     set +e
     for p in $WRK_PID $GHIT_PID; do
         kill -TERM "$p" 2>/dev/null && sleep 0.5 && kill -KILL "$p" 2>/dev/null
     done
+    stop_child "$REDIS_PID" 10
     if [ "${KEEP:-0}" = 1 ]; then note "scratch kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'note interrupted; exit 130' INT TERM HUP
 
-wait_ready() { # pid: waits (<= 10 s) for /healthz to answer 200
+wait_ready() { # pid: waits (<= 30 s: on Redis a million repos warm the cache first) for /healthz to answer 200
     local i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 300; i++)); do
         kill -0 "$1" 2>/dev/null || return 1
         http_get "$GHIT_PORT" /healthz 2>/dev/null | head -n1 | grep -q ' 200 ' && return 0
         sleep 0.1
@@ -79,11 +90,22 @@ wait_ready() { # pid: waits (<= 10 s) for /healthz to answer 200
     return 1
 }
 start_ghit() { # db log
+    local from i
+    from=$(($(wc -l <"$2" 2>/dev/null || echo 0) + 1))
     # shellcheck disable=SC2086 # GHIT_ARGS is a word list
     "$GHIT" serve --listen "127.0.0.1:$GHIT_PORT" --db "$1" --flush-interval "$FLUSH_MS" \
         $GHIT_ARGS >>"$2" 2>&1 9>&- &
     GHIT_PID=$!
     wait_ready "$GHIT_PID" || { tail -n 20 "$2" >&2; die "ghit did not become healthy"; }
+    [ "$STORE" = redis ] || return 0
+    # A Redis frontend reads Redis's repos into its cache in the background: ready when done
+    # (as bench/redis.sh waits; a cold cache over a million repos runs at a fifth of the rate).
+    for ((i = 0; i < 600; i++)); do
+        tail -n "+$from" "$2" | grep -q 'loader: read .* repos into the cache\|loader: the cache starts empty' &&
+            return 0
+        sleep 0.1
+    done
+    die "ghit's cache was not warm within 60 s"
 }
 
 # A database with SPREAD repos bench/r1.. (5 hits each), made with ghit's own schema.
@@ -102,6 +124,25 @@ flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.
 "$ROOT/scripts/deps.sh" bench
 prepare_ghit
 (exec 3<>"/dev/tcp/127.0.0.1/$GHIT_PORT") 2>/dev/null && die "port $GHIT_PORT is in use"
+[ "$STORE" = redis ] && redis_start
+
+# Today's hits in Redis database $1: repo:DAY:R summed over the members of repos:DAY.
+DAY_SUM_LUA="local s = 0
+for _, m in ipairs(redis.call('SMEMBERS', 'repos:' .. ARGV[1])) do
+  s = s + (tonumber(redis.call('GET', 'repo:' .. ARGV[1] .. ':' .. m)) or 0)
+end
+return s"
+# What the store holds after a run's kill: total and today's hits, SPREAD repos' base left in.
+stored_of() { # db
+    if [ "$STORE" = sqlite ]; then sqlite_stored "$1" 2>&1; else redis_sum "${1##*/}"; fi
+}
+daily_of() { # db
+    if [ "$STORE" = sqlite ]; then
+        sqlite_stored "$1" hits daily 2>&1
+    else
+        rcli -n "${1##*/}" eval "$DAY_SUM_LUA" 0 "$(date -u +%F)"
+    fi
+}
 
 LINES=()
 CHECKS=()
@@ -109,13 +150,14 @@ START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 for ((run = 1; run <= RUNS; run++)); do
     at=${KILL_AT[$(((run - 1) % ${#KILL_AT[@]}))]}
     db=$WORK/run$run.db
+    [ "$STORE" = redis ] && db=redis://127.0.0.1:$REDIS_PORT/$run && rcli -n "$run" flushdb >/dev/null
     log=$WORK/run$run.log
     note "run $run/$RUNS: kill -9 after ${at}s of load, $SPREAD repo(s)"
     base=0
     url="http://127.0.0.1:$GHIT_PORT/badge.svg?repo=bench/one"
     lua=$ROOT/bench/report.lua
     if [ "$SPREAD" -gt 1 ]; then
-        seed_db "$db"
+        if [ "$STORE" = sqlite ]; then seed_db "$db"; else redis_load "$run" "$SPREAD"; fi
         base=$((SPREAD * 5))
         url="http://127.0.0.1:$GHIT_PORT/"
         lua=$WORK/uniform.lua
@@ -136,10 +178,11 @@ for ((run = 1; run <= RUNS; run++)); do
     answered=$(sed -n 's/^WRKRESULT requests=\([0-9]*\).*/\1/p' "$WORK/wrk$run.txt")
     [ -n "$answered" ] || { cat "$WORK/wrk$run.txt" >&2; die "wrk gave no result"; }
 
-    # The database as the kill left it (sqlite3 replays the WAL, as ghit will).
-    integrity=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1 | tr '\n' ' ' | sed 's/ $//')
-    stored=$(sqlite_stored "$db" 2>&1)
-    daily=$(sqlite_stored "$db" hits daily 2>&1)
+    # The store as the kill left it (sqlite3 replays the WAL, as ghit will).
+    integrity=ok
+    [ "$STORE" = sqlite ] && integrity=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1 | tr '\n' ' ' | sed 's/ $//')
+    stored=$(stored_of "$db")
+    daily=$(daily_of "$db")
     case $stored$daily in *[!0-9]*) die "cannot read the counts: $stored / $daily" ;; esac
     stored=$((stored - base))
 
@@ -151,7 +194,8 @@ for ((run = 1; run <= RUNS; run++)); do
 
     # Restart on the same database: it must start and show exactly what is stored. Its
     # start-up replays the journal rows not merged yet (backlog).
-    backlog=$(sqlite_backlog "$db" 2>&1)
+    backlog=-
+    [ "$STORE" = sqlite ] && backlog=$(sqlite_backlog "$db" 2>&1)
     t2=$(now)
     start_ghit "$db" "$log"
     start_s=$(secs "$t2" "$(now)")
@@ -166,7 +210,7 @@ for ((run = 1; run <= RUNS; run++)); do
     if kill -0 "$GHIT_PID" 2>/dev/null; then kill -KILL "$GHIT_PID"; fi # rc will say 137
     wait "$GHIT_PID" || rc=$?
     GHIT_PID=""
-    after=$(($(sqlite_stored "$db" 2>&1) - base))
+    after=$(($(stored_of "$db") - base))
 
     v_loss=$([ $((lost + CONNS)) -le "$bound" ] && echo ok || echo FAIL)
     v_twice=$([ "$stored" -le $((answered + CONNS)) ] && echo ok || echo FAIL)
@@ -183,14 +227,20 @@ REPORT=$WORK/report.txt
     echo "ghit kill -9 test, $START"
     echo "machine: $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "ghit: ${GHIT_SRC#"$ROOT"/} ($("$GHIT" --version 2>/dev/null | head -n1 || true), sha256 $GHIT_SUM), git $GIT_DESC at the start"
-    echo "ghit serve --flush-interval $FLUSH_MS $GHIT_ARGS"
+    echo "ghit serve --flush-interval $FLUSH_MS $GHIT_ARGS --db $([ "$STORE" = sqlite ] && echo "a fresh SQLite file" ||
+        echo "redis://127.0.0.1:$REDIS_PORT/N (redis-server $(rinfo server redis_version), AOF everysec)")"
     echo "load: wrk -t2 -c$CONNS, keep-alive, GET /badge.svg?repo= one repo (bench/one) or bench/r1..r$SPREAD picked uniformly (SPREAD=$SPREAD); kill -9 after load_s seconds"
     echo
-    echo "answered = responses wrk read before the kill; stored = sum(repos.total) after the kill;"
+    if [ "$STORE" = sqlite ]; then
+        echo "answered = responses wrk read before the kill; stored = sum(repos.total) after the kill;"
+    else
+        echo "answered = responses wrk read before the kill; stored = growth of the sum of repo:R after the"
+        echo "kill; integrity: ok when today's repo:DAY:R sum to it (checked as daily = total);"
+    fi
     echo "lost = answered - stored (negative: hits in flight at the kill were counted, not answered);"
     echo "lost_ms = lost / rate, the loss in milliseconds of traffic; bound = rate x flush interval;"
     echo "backlog = journal rows not merged at the kill, which the restart replays; start_s = its"
-    echo "start-up, to a 200 on /healthz"
+    echo "start-up, to a 200 on /healthz$([ "$STORE" = redis ] && echo " and the end of the cache's warm-up")"
     printf '%-3s %6s %9s %8s %8s %7s %8s %8s  %-10s %8s %7s %-9s %s\n' run load_s answered stored \
         lost lost_ms "rate/s" bound integrity backlog start_s "API total" "restart"
     printf '%s\n' "${LINES[@]}"

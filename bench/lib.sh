@@ -102,3 +102,54 @@ ghit_verdict() {
         echo "FAIL  $LOST_TOTAL hits lost in the ghit runs (see the counting table)"
     fi
 }
+
+# --- Redis (bench/redis.sh, bench/kill9.sh STORE=redis); the caller sets WORK -------------
+
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# One field of INFO (section $1, field $2).
+rinfo() { rcli info "$1" | tr -d '\r' | awk -F: -v k="$2" '$1 == k { print $2 }'; }
+# The sum of repo:R over the members of repos in database $1, in one script (about 1 s of
+# Redis per million repos; only ever run between runs).
+SUM_LUA="local s = 0
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  s = s + (tonumber(redis.call('GET', 'repo:' .. m)) or 0)
+end
+return s"
+redis_sum() { rcli -n "$1" eval "$SUM_LUA" 1 repos; }
+
+# Loads n repos bench/r1..bench/rN into database $1 as the 2015 schema has them (repos,
+# repo:R = 5) with ghit's keys (ghit:first R = 2026-01-01, ghit:epoch), through redis-cli
+# --pipe: 1,000 members or pairs a command.
+redis_load() { # db n
+    awk -v db="$1" -v n="$2" 'function arg(s) { printf "$%d\r\n%s\r\n", length(s), s }
+    function cmd(argc, name, key) { printf "*%d\r\n", argc; arg(name); if (key != "") arg(key) }
+    BEGIN {
+        cmd(2, "SELECT", ""); arg(db)
+        cmd(3, "SET", "ghit:epoch"); arg("0bench0" n)
+        for (lo = 1; lo <= n; lo += 1000) {
+            hi = lo + 999; if (hi > n) hi = n; m = hi - lo + 1
+            cmd(2 + m, "SADD", "repos"); for (i = lo; i <= hi; i++) arg("bench%2Fr" i)
+            cmd(1 + 2 * m, "MSET", ""); for (i = lo; i <= hi; i++) { arg("repo:bench%2Fr" i); arg("5") }
+            cmd(2 + 2 * m, "HSET", "ghit:first"); for (i = lo; i <= hi; i++) { arg("bench%2Fr" i); arg("2026-01-01") }
+        }
+    }' >"$WORK/load-$1.resp"
+    rcli --pipe <"$WORK/load-$1.resp" >"$WORK/load-$1.log" 2>&1 ||
+        { cat "$WORK/load-$1.log" >&2; die "redis-cli --pipe failed"; }
+    grep -q 'errors: 0' "$WORK/load-$1.log" || { cat "$WORK/load-$1.log" >&2; die "loading Redis db $1 had errors"; }
+    rm -f "$WORK/load-$1.resp"
+}
+
+# Starts redis-server as doc/redis.md recommends (AOF, everysec, no RDB saves) on the first
+# free port from 16390, its files in $WORK/redis; sets REDIS_PORT and REDIS_PID.
+redis_start() {
+    local k
+    for ((REDIS_PORT = 16390; REDIS_PORT < 16490; REDIS_PORT++)); do
+        port_busy "$REDIS_PORT" || break
+    done
+    mkdir -p "$WORK/redis"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save '' \
+        --appendonly yes --appendfsync everysec --daemonize no --logfile "$WORK/redis.log" 9>&- &
+    REDIS_PID=$!
+    for ((k = 0; k < 100; k++)); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
+    rcli ping >/dev/null 2>&1 || die "redis-server did not start (see $WORK/redis.log)"
+}
