@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* Report where memory ran out and stop: there is nothing sensible to do. */
 static void out_of_memory(size_t n, const char *file, int line)
@@ -49,4 +52,11 @@ char *alloc_strndup(const char *s, size_t n, const char *file, int line)
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
+}
+
+void alloc_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }

@@ -17,6 +17,14 @@ void *alloc_realloc(void *p, size_t n, const char *file, int line);
 char *alloc_strdup(const char *s, const char *file, int line);
 char *alloc_strndup(const char *s, size_t n, const char *file, int line);
 
+/*
+ * Gives the memory that free() kept back to the system (glibc's
+ * malloc_trim). For after freeing a large, passing working set, such as a
+ * merge batch's sums: glibc keeps freed heap in its arenas, and what the next
+ * batch does not reuse in place stays resident.
+ */
+void alloc_trim(void);
+
 #define xmalloc(n)     alloc_malloc((n), __FILE__, __LINE__)
 #define xcalloc(c, s)  alloc_calloc((c), (s), __FILE__, __LINE__)
 #define xrealloc(p, n) alloc_realloc((p), (n), __FILE__, __LINE__)

@@ -1091,6 +1091,8 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
         sqlite3_bind_int64(st[DROP], 1, bound);
         run(st[DROP]);
     }
+    /* The sums were tens of MB: back to the system, outside the transaction (design.md). */
+    alloc_trim();
     return rows;
 }
 
