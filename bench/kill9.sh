@@ -126,12 +126,6 @@ prepare_ghit
 (exec 3<>"/dev/tcp/127.0.0.1/$GHIT_PORT") 2>/dev/null && die "port $GHIT_PORT is in use"
 [ "$STORE" = redis ] && redis_start
 
-# Today's hits in Redis database $1: repo:DAY:R summed over the members of repos:DAY.
-DAY_SUM_LUA="local s = 0
-for _, m in ipairs(redis.call('SMEMBERS', 'repos:' .. ARGV[1])) do
-  s = s + (tonumber(redis.call('GET', 'repo:' .. ARGV[1] .. ':' .. m)) or 0)
-end
-return s"
 # What the store holds after a run's kill: total and today's hits, SPREAD repos' base left in.
 stored_of() { # db
     if [ "$STORE" = sqlite ]; then sqlite_stored "$1" 2>&1; else redis_sum "${1##*/}"; fi
@@ -140,7 +134,9 @@ daily_of() { # db
     if [ "$STORE" = sqlite ]; then
         sqlite_stored "$1" hits daily 2>&1
     else
-        rcli -n "${1##*/}" eval "$DAY_SUM_LUA" 0 "$(date -u +%F)"
+        local day
+        day=$(date -u +%F)
+        redis_sum "${1##*/}" "repos:$day" "repo:$day:"
     fi
 }
 

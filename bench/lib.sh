@@ -108,14 +108,15 @@ ghit_verdict() {
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 # One field of INFO (section $1, field $2).
 rinfo() { rcli info "$1" | tr -d '\r' | awk -F: -v k="$2" '$1 == k { print $2 }'; }
-# The sum of repo:R over the members of repos in database $1, in one script (about 1 s of
-# Redis per million repos; only ever run between runs).
+# redis_sum DB [SET PREFIX]: the sum of PREFIX.M over the members M of SET in database DB,
+# repo:R over repos unless given (repos:DAY and repo:DAY: give a day's hits), in one script
+# (about 1 s of Redis per million repos; only ever run between runs).
 SUM_LUA="local s = 0
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  s = s + (tonumber(redis.call('GET', 'repo:' .. m)) or 0)
+  s = s + (tonumber(redis.call('GET', ARGV[1] .. m)) or 0)
 end
 return s"
-redis_sum() { rcli -n "$1" eval "$SUM_LUA" 1 repos; }
+redis_sum() { rcli -n "$1" eval "$SUM_LUA" 1 "${2:-repos}" "${3:-repo:}"; }
 
 # Loads n repos bench/r1..bench/rN into database $1 as the 2015 schema has them (repos,
 # repo:R = 5) with ghit's keys (ghit:first R = 2026-01-01, ghit:epoch), through redis-cli
