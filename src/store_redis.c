@@ -317,6 +317,23 @@ static void drop_owed(struct redis_store *s, size_t from)
     s->nowed = from;
 }
 
+/*
+ * Forgets the owed chunks never handed to a connection (Redis was down, or
+ * refused the ones owed before them): they have no copy anywhere and are
+ * made again from what is pending, so a long outage keeps one set of
+ * chunks, not one per try. They are the last ones.
+ */
+static void drop_unsent(struct redis_store *s)
+{
+    size_t unsent = s->nowed;
+    while (unsent > 0 && !s->owed[unsent - 1].sent)
+        unsent--;
+    if (unsent < s->nowed) {
+        s->next_seq = s->owed[unsent].seq;
+        drop_owed(s, unsent);
+    }
+}
+
 /* A new owed chunk at the end of the list, numbered next. */
 static struct chunk *new_chunk(struct redis_store *s, day_t today)
 {
@@ -501,18 +518,7 @@ static int take_pending(struct redis_store *s, const struct store_put *p, size_t
                         const struct store_delta *d, size_t n, day_t today, char *err,
                         size_t errlen)
 {
-    /*
-     * Chunks never handed to a connection (Redis was down) have no copy
-     * anywhere: they are made again from what is pending, so a long outage
-     * keeps one set of chunks, not one per attempt. They are the last ones.
-     */
-    size_t unsent = s->nowed;
-    while (unsent > 0 && !s->owed[unsent - 1].sent)
-        unsent--;
-    if (unsent < s->nowed) {
-        s->next_seq = s->owed[unsent].seq;
-        drop_owed(s, unsent);
-    }
+    drop_unsent(s);
     const char **fresh;
     size_t nfresh;
     take_puts(s, p, np, today, &fresh, &nfresh);
@@ -917,22 +923,21 @@ static void explain_error(struct redis_store *s, const char *e, char *err, size_
 }
 
 /*
- * Sends every owed chunk, PIPELINE at a time, and reads the answers. On
- * success of all: reports their rows, forgets them, STORE_OK. Else they
- * all stay owed (re-sent verbatim next time) and STORE_RETRY; *noscript
- * says Redis had lost the script.
+ * Sends the owed chunks from, up to to, PIPELINE at a time, and keeps
+ * their answers in replies[from ..]. STORE_OK if each one applied or had
+ * applied; else STORE_RETRY (they all stay owed, to be sent verbatim next
+ * time) and *noscript says Redis had lost the script.
  */
-static enum store_result send_owed(struct redis_store *s, day_t today, store_row_fn *fn, void *arg,
-                                   bool *noscript, char *err, size_t errlen)
+static enum store_result send_owed(struct redis_store *s, size_t from, size_t to,
+                                   redisReply **replies, bool *noscript, char *err, size_t errlen)
 {
-    redisReply **replies = xcalloc(s->nowed + 1, sizeof *replies);
     struct args a = {0};
     buf_init(&a.text);
-    size_t sent = 0, got = 0;
+    size_t sent = from, got = from;
     bool lost = false, ok = true;
     uint64_t gap_hw = UINT64_MAX;
-    while (got < s->nowed) {
-        for (; sent < s->nowed && sent - got < PIPELINE; sent++) {
+    while (got < to) {
+        for (; sent < to && sent - got < PIPELINE; sent++) {
             build_chunk(s, &s->owed[sent], &a);
             redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
             s->owed[sent].sent = true;
@@ -941,9 +946,8 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
         if (redisGetReply(s->c, &r) != REDIS_OK) {
             snprintf(err, errlen,
                      "Redis at %s did not answer (%s): %zu chunks in doubt, to be sent again",
-                     s->where, s->c->errstr, s->nowed - got);
-            METRICS_ADD("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"in_doubt\"",
-                        s->nowed - got);
+                     s->where, s->c->errstr, to - got);
+            METRICS_ADD("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"in_doubt\"", to - got);
             s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
             disconnect(s);
             lost = true;
@@ -951,7 +955,7 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
         }
         replies[got++] = r;
     }
-    for (size_t i = 0; i < got; i++) {
+    for (size_t i = from; i < got; i++) {
         const redisReply *r = replies[i];
         if (is_answer(r, &s->owed[i])) {
             if (r->element[0]->integer == 1) {
@@ -980,19 +984,58 @@ static enum store_result send_owed(struct redis_store *s, day_t today, store_row
         }
         ok = false;
     }
-    enum store_result res = STORE_RETRY;
-    if (ok && !lost) {
-        for (size_t i = 0; i < got; i++)
+    args_fini(&a);
+    if (ok && !lost)
+        return STORE_OK;
+    if (gap_hw != UINT64_MAX)
+        handle_gap(s, gap_hw);
+    return STORE_RETRY;
+}
+
+/* Says how many deltas and puts wait in owed chunks (metrics). */
+static void count_owed(const struct redis_store *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nowed; i++)
+        n += s->owed[i].n + s->owed[i].np;
+    METRICS_GAUGE_SET("ghit_redis_owed_deltas",
+                      "Deltas and puts sent to Redis and not known applied, kept to send again.",
+                      "", (int64_t)n);
+}
+
+/*
+ * Sends every owed chunk and reads the answers. On success of all: reports
+ * their rows, forgets them, STORE_OK. Else they all stay owed.
+ *
+ * The chunks owed from an earlier try go first, alone: only once each of
+ * them has applied are the new ones (made by take_pending, never sent) sent
+ * too. So while every try fails (Redis refuses writes, or answers too
+ * late) the owed list keeps the chunks of the first failed try, and the
+ * hits that come meanwhile wait in the table, summed per repo, instead of
+ * making new chunks at each try: the new ones, never handed to a
+ * connection, are made again from the table next time.
+ */
+static enum store_result send_owed_all(struct redis_store *s, day_t today, store_row_fn *fn,
+                                       void *arg, bool *noscript, char *err, size_t errlen)
+{
+    size_t old = 0;
+    while (old < s->nowed && s->owed[old].sent)
+        old++;
+    redisReply **replies = xcalloc(s->nowed + 1, sizeof *replies);
+    size_t n = s->nowed;
+    enum store_result res = STORE_OK;
+    if (old > 0 && old < n)
+        res = send_owed(s, 0, old, replies, noscript, err, errlen);
+    if (res == STORE_OK)
+        res = send_owed(s, old < n ? old : 0, n, replies, noscript, err, errlen);
+    if (res == STORE_OK) {
+        for (size_t i = 0; i < n; i++)
             report_rows(&s->owed[i], replies[i], s->owed[i].today == today ? fn : NULL, arg);
         keep_applied(s);
-        res = STORE_OK;
-    } else if (gap_hw != UINT64_MAX) {
-        handle_gap(s, gap_hw);
     }
-    for (size_t i = 0; i < got; i++)
+    for (size_t i = 0; i < n; i++)
         freeReplyObject(replies[i]);
     free(replies);
-    args_fini(&a);
     return res;
 }
 
@@ -1020,29 +1063,34 @@ static enum store_result redis_apply(struct store *st, const struct store_delta 
 
 /*
  * Sends every owed chunk (connecting first), and once more after loading
- * the apply script if Redis had lost it; see send_owed.
+ * the apply script if Redis had lost it; see send_owed_all.
  */
 static enum store_result send_all(struct redis_store *s, day_t today, store_row_fn *fn, void *arg,
                                   char *err, size_t errlen)
 {
-    if (s->nowed == 0)
-        return STORE_OK;
-    for (int round = 0;; round++) {
+    enum store_result r = STORE_OK;
+    for (int round = 0; s->nowed > 0; round++) {
+        r = STORE_RETRY;
         if (connect_redis(s, err, errlen) < 0)
-            return STORE_RETRY;
+            break;
         bool noscript = false;
-        enum store_result r = send_owed(s, today, fn, arg, &noscript, err, errlen);
+        r = send_owed_all(s, today, fn, arg, &noscript, err, errlen);
         if (!noscript || round == 1)
-            return r;
+            break;
+        r = STORE_RETRY;
         /* Redis restarted, failed over or ran SCRIPT FLUSH: nothing ran; load it, send again. */
         if (!s->c)
             continue; /* lost on the way: connecting loads it */
         const char *load[] = {"SCRIPT", "LOAD", store_redis_apply_lua};
         redisReply *rep = command(s, 3, load, err, errlen);
         if (!rep)
-            return STORE_RETRY;
+            break;
         freeReplyObject(rep);
     }
+    if (r != STORE_OK)
+        drop_unsent(s);
+    count_owed(s);
+    return r;
 }
 
 /* store check: the idle probe (store_redis_check.lua). */

@@ -190,6 +190,45 @@ def test_hits_kept_during_an_outage_are_bounded_by_the_cache(make_redis, make_fr
                if v) == statuses[200] + 1
 
 
+def test_hits_kept_while_redis_refuses_writes_are_owed_once(make_redis, make_front):
+    # Redis answers but refuses every write (maxmemory). The chunks of the first refused try
+    # stay owed, sent again verbatim; the hits that come after them wait in the table, summed
+    # per repo, and are not made into new chunks at every try (the owed list grew by the hits
+    # of each try, for as long as the refusals lasted).
+    r = make_redis()
+    f = make_front(*MANY, db=r.url, flush_interval=50)
+    c = r.client()
+    assert shown(f, "first/repo")[0] == "1"
+    wait_for("the hit in Redis", lambda: c.get("repo:" + R("first/repo")) == "1")
+    owed = lambda: metric(f, "ghit_redis_owed_deltas").get("", -1)  # noqa: E731
+    refused = lambda: metric(f, "ghit_store_failures_total").get('{cause="full"}', 0)  # noqa: E731
+    assert owed() == 0
+    c.config_set("maxmemory", 1)
+    try:
+        for i in range(40):
+            assert f.hit("oom/a%d" % i).status == 200
+        wait_for("a refused try", lambda: refused() >= 1)
+        assert "out of memory" in f.get("/healthz").text
+        first = owed()  # what the first refused try sent: all 40, or those in by then
+        assert 0 < first <= 40
+        for k in range(3):
+            seen = refused()
+            for i in range(40):
+                assert f.hit("oom/a%d" % i).status == 200
+                assert f.hit("oom/b%d" % i).status == 200
+            wait_for("another refused try", lambda: refused() > seen)
+            assert owed() == first, "try %d made new chunks of what waited" % k
+        assert shown(f, "oom/a7")[0] == "5" and shown(f, "oom/b7")[0] == "4"
+    finally:
+        c.config_set("maxmemory", 0)
+    wait_for("the kept hits written", lambda: owed() == 0 and f.get("/healthz").status == 200)
+    f.stop()
+    want = {"first/repo": 1}
+    want.update({"oom/a%d" % i: 5 if i == 7 else 4 for i in range(40)})
+    want.update({"oom/b%d" % i: 4 if i == 7 else 3 for i in range(40)})
+    assert_exact(r, want)
+
+
 def test_the_feed_tells_a_frontend_what_the_others_changed(make_redis, make_front):
     # --max-age of an hour: only the feed of changes can make b read the repo again.
     r = make_redis()
