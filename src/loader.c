@@ -97,7 +97,7 @@ void loader_on_done(struct loader *l, loader_done_fn *fn, void *arg)
 
 uint64_t loader_request(struct loader *l, const char *key)
 {
-    if (monotime_ms() < atomic_load(&l->failing_until_ms))
+    if (loader_failing(l))
         return 0;
     uint64_t n = 0;
     pthread_mutex_lock(&l->lock);
@@ -109,6 +109,11 @@ uint64_t loader_request(struct loader *l, const char *key)
     }
     pthread_mutex_unlock(&l->lock);
     return n;
+}
+
+bool loader_failing(struct loader *l)
+{
+    return monotime_ms() < atomic_load(&l->failing_until_ms);
 }
 
 uint64_t loader_done(struct loader *l)

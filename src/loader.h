@@ -50,6 +50,13 @@ int loader_start(struct loader *l);
  */
 uint64_t loader_request(struct loader *l, const char *key);
 
+/*
+ * Whether the store failed a read lately (requests are not queued until
+ * the pause after it is over): a repo the cache does not hold cannot be
+ * looked up now.
+ */
+bool loader_failing(struct loader *l);
+
 /* The number of the last request done. */
 uint64_t loader_done(struct loader *l);
 

@@ -84,6 +84,8 @@ void metrics_render(struct buf *out);
 
 /* ghit_hits_total's help: counted in routes.c, read for ghit_pending_hits in routes_stats.c. */
 #define METRICS_HITS_HELP "Hits counted (fetches of /badge.svg that counted one)."
+#define METRICS_NOT_COUNTED_HELP                                                                   \
+    "Badge fetches answered without counting, by the rule that said so."
 
 /* Sets the gauge name{labels} to v. */
 #define METRICS_GAUGE_SET(name, help, labels, v)                                                   \

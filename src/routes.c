@@ -142,29 +142,49 @@ static bool wait_for_load(const struct app *app, const char *key, const struct c
     return res->wait_load != 0;
 }
 
+/* What count_hit did. */
+enum hit {
+    HIT_NOT_ASKED, /* the fetch does not count (HEAD, /count.svg, a counting rule) */
+    HIT_COUNTED,
+    HIT_ANSWERED,   /* res holds the answer: an error badge, or a wait for the store */
+    HIT_UNREADABLE, /* not counted: maybe new, but the store cannot be read to tell */
+};
+
 /*
  * Counts a hit for key on today. A repo not seen before is made only if
  * the client may create one now (--new-repos-per-client) and the table has
- * room (--max-repos); otherwise res gets the error badge and false comes
- * back. A repo the cache of a shared store does not know is first looked
- * for in the store: then res->wait_load is set, nothing is counted yet and
- * false comes back; the request is run again once it was looked for.
+ * room (--max-repos); otherwise res gets the error badge. A repo the cache
+ * of a shared store does not know is first looked for in the store: then
+ * res->wait_load is set and nothing is counted yet; the request is run
+ * again once it was looked for.
  */
-static bool count_hit(const struct app *app, const struct request *req, const char *key,
-                      day_t today, struct counter_view *v, struct response *res)
+static enum hit count_hit(const struct app *app, const struct request *req, const char *key,
+                          day_t today, struct counter_view *v, struct response *res)
 {
     enum counter_result r = counter_hit_known(app->table, key, today, v);
     if (r == COUNTER_UNKNOWN && wait_for_load(app, key, v, req, res)) {
         res->count_after_load = true;
-        return false;
+        return HIT_ANSWERED;
     }
     if (r == COUNTER_UNKNOWN) {
         if (!newrepo_limit_take(app->newrepos, &req->client, monotime_ms())) {
+            if (app->loader && loader_failing(app->loader)) {
+                /*
+                 * Charged as new because it could not be looked up: most
+                 * such repos exist. The badge says the count is unknown
+                 * (200, no-cache: the next view after the outage counts)
+                 * rather than refusing, which a proxy such as GitHub's
+                 * shows as a broken image.
+                 */
+                METRICS_INC("ghit_not_counted_total", METRICS_NOT_COUNTED_HELP,
+                            "reason=\"store_unreadable\"");
+                return HIT_UNREADABLE;
+            }
             METRICS_REFUSED("new_repos_per_client");
             refuse(&rate_refusals, "a client creates new repos too fast", "new-repos-per-client",
                    app->cfg->new_repos_per_minute);
             error_badge(app, res, 429, "too many new repos from this address; try later");
-            return false;
+            return HIT_ANSWERED;
         }
         r = counter_hit(app->table, key, today, v);
     }
@@ -172,9 +192,9 @@ static bool count_hit(const struct app *app, const struct request *req, const ch
         METRICS_REFUSED("max_repos");
         refuse(&repo_limit_refusals, "repo limit reached", "max-repos", app->cfg->max_repos);
         error_badge(app, res, 503, "repo limit reached");
-        return false;
+        return HIT_ANSWERED;
     }
-    return true;
+    return HIT_COUNTED;
 }
 
 /*
@@ -248,21 +268,24 @@ static void badge_with(const struct app *app, const struct request *req, struct 
                       policy_judge(app->policy, &req->client, req->user_agent, key,
                                    (uint64_t)monotime_ms()) != POLICY_COUNT;
     bool counts = req->resumed ? req->count_after_load : count && !req->head && !judged_out;
-    if (counts) {
-        if (!count_hit(app, req, key, today, &v, res))
-            return;
+    enum hit hit = counts ? count_hit(app, req, key, today, &v, res) : HIT_NOT_ASKED;
+    if (hit == HIT_ANSWERED)
+        return;
+    if (hit == HIT_COUNTED) {
         METRICS_INC("ghit_hits_total", METRICS_HITS_HELP, "");
         if (app->cfg->durable)
             res->wait_take = v.take; /* the reply waits until the hit is on disk (http.c) */
         if (wait_for_load(app, key, &v, req, res))
             return; /* counted; shown once the others' hits are read */
-    } else if (!counter_get(app->table, key, today, &v) && count && !judged_out && !req->resumed &&
-               !app->loader && counter_size(app->table) >= app->cfg->max_repos) {
-        /* HEAD answers as GET would: a new repo beyond the limit is refused. */
-        error_badge(app, res, 503, "repo limit reached");
-        return;
-    } else if (wait_for_load(app, key, &v, req, res)) {
-        return;
+    } else if (hit == HIT_NOT_ASKED) {
+        if (!counter_get(app->table, key, today, &v) && count && !judged_out && !req->resumed &&
+            !app->loader && counter_size(app->table) >= app->cfg->max_repos) {
+            /* HEAD answers as GET would: a new repo beyond the limit is refused. */
+            error_badge(app, res, 503, "repo limit reached");
+            return;
+        }
+        if (wait_for_load(app, key, &v, req, res))
+            return;
     }
     char message[2 * NUMFMT_OUT_MAX + 8];
     if (app->loader && !v.loaded_ms)

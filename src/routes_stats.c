@@ -511,16 +511,15 @@ static void add_policy_counts(const struct app *app)
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static struct policy_stats seen;
     static unsigned long long refused_seen;
-    static const char help[] = "Badge fetches answered without counting, by the rule that said so.";
     pthread_mutex_lock(&lock);
     if (app->policy) {
         struct policy_stats ps;
         policy_get_stats(app->policy, &ps);
-        METRICS_ADD("ghit_not_counted_total", help, "reason=\"not_camo\"",
+        METRICS_ADD("ghit_not_counted_total", METRICS_NOT_COUNTED_HELP, "reason=\"not_camo\"",
                     ps.not_camo - seen.not_camo);
-        METRICS_ADD("ghit_not_counted_total", help, "reason=\"camo_unlisted_address\"",
-                    ps.camo_unlisted - seen.camo_unlisted);
-        METRICS_ADD("ghit_not_counted_total", help, "reason=\"dedupe_repeat\"",
+        METRICS_ADD("ghit_not_counted_total", METRICS_NOT_COUNTED_HELP,
+                    "reason=\"camo_unlisted_address\"", ps.camo_unlisted - seen.camo_unlisted);
+        METRICS_ADD("ghit_not_counted_total", METRICS_NOT_COUNTED_HELP, "reason=\"dedupe_repeat\"",
                     ps.repeat - seen.repeat);
         seen = ps;
         METRICS_GAUGE_SET("ghit_dedupe_table_bytes",

@@ -126,6 +126,31 @@ def test_redis_down_known_repos_keep_counting_unknown_show_a_question_mark(make_
     assert c.get("repo:" + R("other/repo")) == "3"
 
 
+def test_redis_down_a_client_past_its_new_repos_sees_a_question_mark(make_redis, make_front):
+    # A repo that cannot be looked up is charged as new (most are not, but none can be told).
+    # Past the client's --new-repos-per-client the badge says the count is unknown, 200 and
+    # no-cache, instead of a 429 that GitHub's image proxy shows as a broken image.
+    r = make_redis()
+    f = make_front("--new-repos-per-client", "3", db=r.url + "?timeout=300", flush_interval=100)
+    assert shown(f, "known/repo")[0] == "1"  # new: one of the three
+    wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("known/repo")) == "1")
+    r.stop()
+    for i in range(5):
+        msg, reply = shown(f, "down/u%d" % i)
+        assert msg == "?" and "no-cache" in reply.header("Cache-Control"), (i, msg)
+    assert shown(f, "known/repo")[0] == "2"
+    assert metric(f, "ghit_not_counted_total").get('{reason="store_unreadable"}') == 3
+    assert metric(f, "ghit_requests_refused_total").get('{limit="new_repos_per_client"}') == 0
+    r.start()
+    wait_for("the hits written", lambda: r.client().get("repo:" + R("down/u1")) == "1")
+    # Readable again: a repo that is new is refused past the budget, as always.
+    assert f.get("/badge.svg?repo=new/after").status == 429
+    f.stop()
+    c = r.client()
+    assert c.get("repo:" + R("known/repo")) == "2"
+    assert [c.get("repo:" + R("down/u%d" % i)) for i in range(5)] == ["1", "1", None, None, None]
+
+
 def test_a_stalled_redis_does_not_stall_badges(make_redis, make_front):
     r = make_redis()
     f = make_front(db=r.url + "?timeout=3000", flush_interval=100)
