@@ -301,7 +301,6 @@ static int connect_redis(struct redis_store *s, char *err, size_t errlen)
 
 /* --- chunks ------------------------------------------------------------------------------- */
 
-/* Frees the owed chunks from index from on. */
 static void free_chunk(struct chunk *c)
 {
     free(c->d);
@@ -310,6 +309,7 @@ static void free_chunk(struct chunk *c)
     free(c->days);
 }
 
+/* Frees the owed chunks from index from on. */
 static void drop_owed(struct redis_store *s, size_t from)
 {
     for (size_t i = from; i < s->nowed; i++)
@@ -502,6 +502,45 @@ static struct owed_slot *slot_find(struct owed_slot *tab, size_t mask, const cha
             return &tab[i];
 }
 
+/* A repo's last owed put: the index of the owed chunk that holds it. */
+struct put_at {
+    const char *key;
+    size_t chunk;
+};
+
+static int by_put_key(const void *a, const void *b)
+{
+    return strcmp(((const struct put_at *)a)->key, ((const struct put_at *)b)->key);
+}
+
+static int by_put_key_chunk(const void *a, const void *b)
+{
+    const struct put_at *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->chunk > y->chunk) - (x->chunk < y->chunk);
+}
+
+/* The repos of the owed puts, sorted, each once with its last chunk; *n of them (free it). */
+static struct put_at *last_puts(const struct redis_store *s, size_t *n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < s->nowed; i++)
+        m += s->owed[i].np;
+    struct put_at *a = xcalloc(m + 1, sizeof *a);
+    m = 0;
+    for (size_t i = 0; i < s->nowed; i++)
+        for (size_t j = 0; j < s->owed[i].np; j++)
+            a[m++] = (struct put_at){s->owed[i].p[j].repo.key, i};
+    qsort(a, m, sizeof *a, by_put_key_chunk);
+    *n = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (*n && strcmp(a[*n - 1].key, a[i].key) == 0)
+            (*n)--; /* the later chunk wins */
+        a[(*n)++] = a[i];
+    }
+    return a;
+}
+
 /*
  * Takes the np puts at p, then the n pending deltas at d (every hit the
  * table has, the owed ones given back included): what is not owed yet
@@ -512,7 +551,11 @@ static struct owed_slot *slot_find(struct owed_slot *tab, size_t mask, const cha
  * has pending only the hits that came after it: its owed hits came before,
  * are sent again as they were and then replaced by the put, as they would
  * have been had they applied at once. So for such a repo nothing owed is
- * taken off, and owed hits missing from the pending ones are no bug.
+ * taken off, and owed hits missing from the pending ones are no bug. For
+ * the same reason the owed hits of a repo in chunks before an owed put of
+ * it (a given-back put whose copy may have run) are not taken off either:
+ * the table dropped them when the put was made; only those after it are
+ * pending.
  */
 static int take_pending(struct redis_store *s, const struct store_put *p, size_t np,
                         const struct store_delta *d, size_t n, day_t today, char *err,
@@ -529,9 +572,18 @@ static int take_pending(struct redis_store *s, const struct store_put *p, size_t
     while (size < 2 * owed_n)
         size *= 2;
     struct owed_slot *tab = xcalloc(size, sizeof *tab);
+    size_t nputs;
+    struct put_at *puts = last_puts(s, &nputs);
     for (size_t i = 0; i < s->nowed; i++)
         for (size_t j = 0; j < s->owed[i].n; j++) {
             const struct store_delta *o = &s->owed[i].d[j];
+            if (nputs) {
+                /* Owed before a put of its repo, also owed: superseded in the table. */
+                struct put_at want = {o->key, 0};
+                const struct put_at *pa = bsearch(&want, puts, nputs, sizeof *puts, by_put_key);
+                if (pa && pa->chunk > i)
+                    continue;
+            }
             struct owed_slot *sl = slot_find(tab, size - 1, o->key, o->day);
             sl->key = o->key;
             sl->day = o->day;
@@ -582,6 +634,7 @@ static int take_pending(struct redis_store *s, const struct store_put *p, size_t
     free(fresh);
     free(rem);
     free(tab);
+    free(puts);
     return ret;
 }
 
@@ -925,8 +978,9 @@ static void explain_error(struct redis_store *s, const char *e, char *err, size_
 /*
  * Sends the owed chunks from, up to to, PIPELINE at a time, and keeps
  * their answers in replies[from ..]. STORE_OK if each one applied or had
- * applied; else STORE_RETRY (they all stay owed, to be sent verbatim next
- * time) and *noscript says Redis had lost the script.
+ * applied; else STORE_RETRY (those handed to the connection stay owed, to
+ * be sent again as they are, or renumbered by handle_gap) and *noscript
+ * says Redis had lost the script.
  */
 static enum store_result send_owed(struct redis_store *s, size_t from, size_t to,
                                    redisReply **replies, bool *noscript, char *err, size_t errlen)
@@ -1005,7 +1059,8 @@ static void count_owed(const struct redis_store *s)
 
 /*
  * Sends every owed chunk and reads the answers. On success of all: reports
- * their rows, forgets them, STORE_OK. Else they all stay owed.
+ * their rows, forgets them, STORE_OK. Else those sent stay owed, those
+ * that applied included (the flusher gives all their hits back).
  *
  * The chunks owed from an earlier try go first, alone: only once each of
  * them has applied are the new ones (made by take_pending, never sent) sent
@@ -1381,7 +1436,9 @@ static enum store_result redis_load(struct store *st, const char *const *keys, s
  * every chunk still owed again as it was, puts and deltas in their order,
  * before anything new: take_puts knows the given-back puts by their ids and
  * makes no second copy (which would wipe the deltas applied after the
- * first), and take_pending takes the owed hits off the pending ones.
+ * first), and take_pending takes the owed hits off the pending ones (but
+ * for those owed before an owed put of their repo, which the table dropped
+ * when the put was made).
  */
 static enum store_result redis_write(struct store *st, const struct store_put *p, size_t n,
                                      const struct store_delta *d, size_t nd, char *err,

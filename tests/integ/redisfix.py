@@ -183,6 +183,60 @@ def stall(r, seconds):
         time.sleep(0.01)
 
 
+class ReplyLoser:
+    """A TCP relay to Redis that can lose a reply: after lose_after(marker), the first write
+    from ghit that holds marker (say b"EVAL" for the write script) is passed on to Redis,
+    then both sides are closed, so the command runs and ghit never hears of it."""
+
+    def __init__(self, r):
+        self.to = r.port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.url = "redis://127.0.0.1:%d" % self.port
+        self.marker = None
+        self.lost = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def lose_after(self, marker):
+        self.marker = marker
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.to))
+            cut = threading.Event()
+            threading.Thread(target=self._pump, args=(client, server, True, cut),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False, cut),
+                             daemon=True).start()
+
+    def _pump(self, src, dst, from_ghit, cut):
+        try:
+            while not cut.is_set():
+                data = src.recv(65536)
+                if not data or cut.is_set():
+                    break
+                dst.sendall(data)
+                if from_ghit and self.marker and self.marker in data:
+                    self.marker = None
+                    self.lost += 1
+                    cut.set()
+                    time.sleep(0.3)  # Redis runs it; its reply finds no one
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+
 def wait_for(what, fn, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from conftest import run_ghit, svg_title, utc_today
+from conftest import metric, run_ghit, svg_title, utc_today
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
-from redisfix import R, changes, read_back, redis_url, stall, wait_for  # noqa: E402
+from redisfix import R, ReplyLoser, changes, read_back, redis_url, stall, wait_for  # noqa: E402
 
 from test_admin import TOKEN, token_file  # noqa: E402,F401 (a fixture)
 from test_stats_api import day  # noqa: E402
@@ -200,6 +200,43 @@ def test_a_set_that_supersedes_one_in_doubt_wins(make_redis, make_front, token_f
     assert "bug" not in s.stderr()
     line = [x for x in s.stderr().splitlines() if " chunks applied, " in x][-1]
     assert re.search(r"[2-9]\d* answered \"already applied\"", line), line
+
+
+@pytest.mark.parametrize("after", [0, 2])
+def test_a_set_in_doubt_behind_refused_hits_of_its_repo(make_redis, make_front, token_file,
+                                                         after):
+    """Hits of a repo are refused (maxmemory) and stay owed; the repo is then set. Once Redis
+    takes writes, the old hits apply, and the reply to the set is lost: both stay owed, the
+    table holding only the hits after the set. That state stopped every later write (the owed
+    hits before the set were looked for among the pending ones); it must apply once."""
+    r = make_redis()
+    c = r.client()
+    relay = ReplyLoser(r)
+    f = make_front("--admin-token-file", token_file, db=relay.url + "?timeout=500",
+                   flush_interval=50)
+    refused = lambda: metric(f, "ghit_store_failures_total").get('{cause="full"}', 0)  # noqa: E731
+    f.hit("doubt/set")
+    wait_for("the first hit", lambda: c.get("repo:" + R("doubt/set")) == "1")
+    c.config_set("maxmemory", 1)
+    try:
+        for _ in range(5):
+            f.hit("doubt/set")
+        wait_for("a refusal", lambda: refused() >= 1)
+        seen = refused()
+        auth = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
+        assert f.request("PUT", "/api/v1/repos/doubt/set", auth, '{"total":100}').status == 200
+        for _ in range(after):
+            f.hit("doubt/set")
+        wait_for("the set refused", lambda: refused() > seen)
+        relay.lose_after(b"$4\r\nEVAL\r\n")  # the write script's call (apply's is EVALSHA)
+    finally:
+        c.config_set("maxmemory", 0)
+    wait_for("the set's reply lost", lambda: relay.lost == 1)
+    wait_for("everything written", lambda: c.get("repo:" + R("doubt/set")) == str(100 + after)
+             and f.get("/healthz").status == 200)
+    f.stop()
+    assert c.get("repo:" + R("doubt/set")) == str(100 + after)
+    assert "bug" not in f.stderr()
 
 
 # --- export and import -------------------------------------------------------------------
