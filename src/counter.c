@@ -84,6 +84,7 @@ struct shard {
     size_t used;
     struct entry *dirty;
     size_t hand;                /* caches: the clock hand's slot */
+    uint64_t taken;             /* the last counter_take() that took this shard */
 } __attribute__((aligned(64))); /* one cache line each: no false sharing of locks */
 
 struct counter_table {
@@ -340,12 +341,10 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
     add_pending(s, e, day, 1);
     view_of(t, e, day, out);
     /*
-     * Read under the shard lock: take number N begins (and counts itself)
-     * before it locks any shard, so a hit that sees N-1 here is in take N
-     * at the latest, and one that sees N is in take N (not yet at this
-     * shard) or in take N+1.
+     * Read under the shard lock, which each take holds while it takes the
+     * shard's hits, one take after the other: this hit goes with the next.
      */
-    out->take = atomic_load(&t->takes) + 1;
+    out->take = s->taken + 1;
     pthread_mutex_unlock(&s->lock);
     return COUNTER_OK;
 }
@@ -522,6 +521,7 @@ size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_o
         struct shard *s = &t->shards[i];
         pthread_mutex_lock(&s->lock);
         struct entry *keep = NULL; /* entries whose op stays (opfn NULL) */
+        s->taken = take_no;
         for (struct entry *e = s->dirty, *next; e; e = next) {
             next = e->next_dirty;
             if (e->op && opfn) {
@@ -550,6 +550,23 @@ size_t counter_take(struct counter_table *t, counter_take_fn *fn, counter_take_o
 void counter_settle(struct counter_table *t, uint64_t take_no)
 {
     atomic_store(&t->settled, take_no);
+}
+
+void counter_restore(struct counter_table *t, const char *key, day_t day, uint64_t hits,
+                     day_t today)
+{
+    uint64_t h;
+    struct shard *s;
+    struct entry *e = lock_find(t, key, &s, &h);
+    e = make_live(t, s, e, key, h, day);
+    roll(e, today);
+    e->total += hits;
+    if (day == e->today_day)
+        e->today += hits;
+    if (day < e->first_day)
+        e->first_day = day;
+    add_pending(s, e, day, hits);
+    pthread_mutex_unlock(&s->lock);
 }
 
 void counter_give_back(struct counter_table *t, const char *key, day_t day, uint64_t hits)

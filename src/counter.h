@@ -29,7 +29,7 @@ struct counter_view {
     uint64_t total;  /* every hit ever, including pending ones */
     uint64_t today;  /* hits on the day asked about */
     day_t first_day; /* the day of its first hit */
-    uint64_t take;   /* counter_hit(): the hit is in this counter_take() or an earlier one */
+    uint64_t take;   /* counter_hit(): the counter_take() that hands the hit over */
     /*
      * Monotonic ms when the store's figures were last read into it
      * (counter_load, counter_refresh); 0: never, so a cache's total is only
@@ -119,7 +119,8 @@ typedef void counter_take_op_fn(void *arg, const char *key, struct counter_op *o
  */
 /*
  * Each counter_take() has a number, from 1: a hit is handed over by the take
- * numbered view.take (see counter_hit) or by an earlier one. A durable
+ * numbered view.take (see counter_hit), exactly (takes are made one after
+ * the other, by one thread; a Redis frontend's spool relies on it). A durable
  * server answers a hit once the take of that number, or a later one, is
  * written. counter_last_take() is the number of the latest take begun.
  */
@@ -143,6 +144,14 @@ void counter_settle(struct counter_table *t, uint64_t take_no);
  * Give back hits before ops.
  */
 void counter_give_back(struct counter_table *t, const char *key, day_t day, uint64_t hits);
+
+/*
+ * Counts hits for key on day at start-up, as pending, from what a crashed
+ * process left (a Redis frontend's spool): like that many hits, without
+ * the repo limit. today is the current UTC day.
+ */
+void counter_restore(struct counter_table *t, const char *key, day_t day, uint64_t hits,
+                     day_t today);
 
 /* Puts a taken op back as pending, or frees it if a newer set or delete superseded it. */
 void counter_give_back_op(struct counter_table *t, const char *key, struct counter_op *op);

@@ -493,6 +493,38 @@ static void figures_are_current_until_invalidated_or_a_new_generation(void)
     counter_free(t);
 }
 
+/* A hit's take is the take that hands it over, exactly (a Redis frontend's spool relies on it). */
+static void a_hit_knows_its_take_and_restored_hits_are_pending(void)
+{
+    struct counter_table *t = counter_new(0);
+    struct counter_view v;
+    counter_hit(t, "a/b", 7, &v);
+    CHECK_INT(v.take, 1);
+    counter_hit(t, "c/d", 7, &v);
+    CHECK_INT(v.take, 1);
+    struct sum s = {0};
+    counter_take(t, sum_cb, NULL, &s); /* take 1 */
+    CHECK_INT(s.hits, 2);
+    counter_hit(t, "a/b", 7, &v);
+    CHECK_INT(v.take, 2);
+    counter_hit(t, "e/f", 7, &v); /* another shard, most likely: the same */
+    CHECK_INT(v.take, 2);
+    /* Restored at a start: pending, counted, made without the limit. */
+    counter_restore(t, "r/new", 6, 4, 7);
+    counter_restore(t, "a/b", 7, 3, 7);
+    CHECK(counter_get(t, "r/new", 7, &v));
+    CHECK_INT(v.total, 4);
+    CHECK_INT(v.today, 0);
+    CHECK_INT(v.first_day, 6);
+    CHECK(counter_get(t, "a/b", 7, &v));
+    CHECK_INT(v.total, 5);
+    CHECK_INT(v.today, 5);
+    struct sum again = {0};
+    counter_take(t, sum_cb, NULL, &again); /* take 2: every hit since take 1, and the restored */
+    CHECK_INT(again.hits, 2 + 4 + 3);
+    counter_free(t);
+}
+
 int main(void)
 {
     RUN(hits_count_and_show);
@@ -509,5 +541,6 @@ int main(void)
     RUN(refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled);
     RUN(figures_are_current_until_invalidated_or_a_new_generation);
     RUN(figures_read_back_after_a_write_are_current);
+    RUN(a_hit_knows_its_take_and_restored_hits_are_pending);
     return test_main_end("counter");
 }
