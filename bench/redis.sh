@@ -143,7 +143,8 @@ start_ghit() { # i db log options...
     port=$((i == 0 ? GHIT_PORT : GHIT_PORT2))
     t0=$(now)
     # shellcheck disable=SC2086 # GHIT_ARGS is a word list
-    "$GHIT" serve --listen "127.0.0.1:$port" --db "$db" $GHIT_ARGS "$@" >>"$log" 2>&1 9>&- &
+    (cd "$WORK" && exec "$GHIT" serve --listen "127.0.0.1:$port" --db "$db" $GHIT_ARGS "$@" \
+        >>"$log" 2>&1 9>&-) & # in WORK: a Redis frontend's default spool is made there
     GHIT_PIDS[i]=$!
     for ((k = 0; k < 6000; k++)); do
         kill -0 "${GHIT_PIDS[i]}" 2>/dev/null || { tail -n 20 "$log" >&2; die "ghit did not start"; }

@@ -77,6 +77,10 @@ static const struct option_def options[] = {
     {"max-age", "MS", "0", OPT_UINT, OFF(max_age_ms), 0, 3600000, NULL,
      "Redis store, while the feed of others' changes cannot be followed: figures read longer "
      "ago are read again before a badge is answered; 0: the flush interval"},
+    {"spool", "DIR", "auto", OPT_STRING, OFF(spool), 0, 0, NULL,
+     "Redis store: keeps the hits not yet in Redis in DIR, so that a crash loses at most about "
+     "one flush interval of them; auto: $STATE_DIRECTORY or the working directory, "
+     "ghit-spool-HOST-PORT; none: no spool"},
     {"new-repos-per-client", "N", "60", OPT_UINT, OFF(new_repos_per_minute), 1, 1000000, NULL,
      "new repos one client may create per minute (in bursts of up to N); more get 429"},
     {"shutdown-timeout", "MS", "10000", OPT_UINT, OFF(shutdown_timeout_ms), 0, 3600000, NULL,

@@ -31,6 +31,7 @@ struct config {
     unsigned max_repos;
     unsigned cache_repos;                /* a shared store's cache (issue 8) */
     unsigned max_age_ms;                 /* 0: the flush interval */
+    const char *spool;                   /* Redis: the spool's directory, "auto" or "none" */
     unsigned new_repos_per_minute;       /* per client */
     struct netaddr_list trusted_proxies; /* --trusted-proxy */
     unsigned shutdown_timeout_ms;

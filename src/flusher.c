@@ -21,6 +21,7 @@
 #include "log.h"
 #include "monotime.h"
 #include "metrics.h"
+#include "spool.h"
 
 #define BACKOFF_MAX_MS 30000
 
@@ -42,6 +43,7 @@ struct batch {
 struct flusher {
     struct counter_table *table;
     struct store *store;
+    struct spool *spool; /* told of each take; NULL: none */
     unsigned interval_ms;
     pthread_t thread;
     bool running;
@@ -302,6 +304,8 @@ static bool flush(struct flusher *f, bool check)
     take(f);
     /* Nothing pending: every hit counted before this take began is written (or was given back). */
     uint64_t take_no = counter_last_take(f->table);
+    if (f->spool)
+        spool_taken(f->spool, take_no);
     if (b->n == 0 && b->nops == 0) {
         counter_settle(f->table, take_no);
         written(f, take_no);
@@ -428,6 +432,11 @@ int flusher_start(struct flusher *f)
     }
     f->running = true;
     return 0;
+}
+
+void flusher_use_spool(struct flusher *f, struct spool *sp)
+{
+    f->spool = sp;
 }
 
 void flusher_on_commit(struct flusher *f, flusher_commit_fn *fn, void *arg)

@@ -49,6 +49,11 @@ uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms);
 /* Called by the flusher thread each time every hit of take number take_no and before is written. */
 typedef void flusher_commit_fn(void *arg, uint64_t take_no);
 
+struct spool;
+
+/* Tells sp (a Redis frontend's spool) of each take, before its hits are written. Before start. */
+void flusher_use_spool(struct flusher *f, struct spool *sp);
+
 /*
  * Durable mode (a reply waits until its hit is written): fn is told of each
  * write, from the flusher thread. Safe at any time; once it returns with fn

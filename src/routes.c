@@ -21,6 +21,7 @@
 #include "admin.h"
 #include "badge.h"
 #include "loader.h"
+#include "spool.h"
 #include "log.h"
 #include "metrics.h"
 #include "monotime.h"
@@ -273,6 +274,8 @@ static void badge_with(const struct app *app, const struct request *req, struct 
         return;
     if (hit == HIT_COUNTED) {
         METRICS_INC("ghit_hits_total", METRICS_HITS_HELP, "");
+        if (app->spool)
+            spool_hit(app->spool, key, today, v.take);
         if (app->cfg->durable)
             res->wait_take = v.take; /* the reply waits until the hit is on disk (http.c) */
         if (wait_for_load(app, key, &v, req, res))

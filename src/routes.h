@@ -32,6 +32,7 @@ struct app {
     struct policy *policy;          /* issue 10: which badge fetches count */
     struct routes_stats *stats;     /* statistics routes (routes_stats.h), issue 9 */
     struct loader *loader;          /* issue 8: a shared store's cache loader, or NULL */
+    struct spool *spool;            /* a Redis frontend's spool (spool.h), or NULL */
     unsigned max_age_ms;            /* with a loader: older figures are read again first */
 };
 

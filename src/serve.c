@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@
 #include "runfile.h"
 #include "routes.h"
 #include "routes_stats.h"
+#include "spool.h"
 #include "store.h"
 
 #define HTTP_GRACE_MS 5000  /* how long requests in flight may take to finish at stop */
@@ -142,6 +144,106 @@ static void close_listeners(int listen_fd, int metrics_fd)
         close(metrics_fd);
 }
 
+/*
+ * The spool's directory (--spool): DIR, or for auto ghit-spool-HOST-PORT
+ * in $STATE_DIRECTORY (systemd's, its first path) or the working
+ * directory. False for none, and for auto on an ephemeral port (0), which
+ * names no frontend from one start to the next.
+ */
+static bool spool_dir(const struct config *cfg, char *out, size_t n)
+{
+    if (strcmp(cfg->spool, "none") == 0)
+        return false;
+    if (strcmp(cfg->spool, "auto") != 0) {
+        snprintf(out, n, "%s", cfg->spool);
+        return true;
+    }
+    const char *port = strrchr(cfg->listen, ':');
+    if (!port || strcmp(port + 1, "0") == 0)
+        return false;
+    char name[128];
+    size_t k = 0;
+    for (const char *p = cfg->listen; *p && k < sizeof name - 1; p++)
+        if (*p != '[' && *p != ']')
+            name[k++] = *p == ':' ? '-' : *p;
+    name[k] = '\0';
+    const char *state = getenv("STATE_DIRECTORY");
+    int base = state && state[0] == '/' ? (int)strcspn(state, ":") : 0;
+    snprintf(out, n, "%.*s%sghit-spool-%s", base, state ? state : "", base ? "/" : "", name);
+    return true;
+}
+
+/*
+ * Opens the spool of a Redis frontend and takes over what a crashed
+ * process left in it: its chunks go to the store, to be sent again under
+ * their old id and numbers, and their hits and the others to the table, as
+ * pending. *recovered says whether there were any. 0 (*sp NULL if there is
+ * no spool), or -1 with a message in err.
+ */
+static int open_spool(const struct config *cfg, struct store *store, struct counter_table *table,
+                      struct spool **sp, bool *recovered, char *err, size_t errlen)
+{
+    *sp = NULL;
+    *recovered = false;
+    char dir[4096], name[SPOOL_WHERE_MAX];
+    if (!store->ops->shared || !spool_dir(cfg, dir, sizeof dir)) {
+        if (store->ops->shared)
+            log_warn("no spool (--spool %s, --listen %s): a crash loses the hits not yet in "
+                     "Redis, more than one flush interval when a write to Redis outlasts it",
+                     cfg->spool, cfg->listen);
+        return 0;
+    }
+    store_redis_spool_name(store, name, sizeof name);
+    struct spool_recovered rec;
+    *sp = spool_open(dir, name, &rec, err, errlen);
+    if (!*sp) {
+        if (strcmp(cfg->spool, "auto") != 0)
+            return -1;
+        /* The default place cannot be used (a read-only directory): run as without one. */
+        log_warn("%s; running without a spool: a crash loses the hits not yet in Redis", err);
+        return 0;
+    }
+    if (store_redis_restore(store, &rec.chunks, err, errlen) < 0) {
+        spool_recovered_free(&rec);
+        spool_close(*sp, false);
+        *sp = NULL;
+        return -1;
+    }
+    day_t today = day_from_time(time(NULL));
+    uint64_t owed = 0;
+    const struct spool_chunks *c = &rec.chunks;
+    size_t nputs;
+    struct spool_put_at *puts = spool_last_puts(c->chunks, c->nchunks, &nputs);
+    for (size_t i = 0; i < c->nchunks; i++)
+        for (size_t j = 0; j < c->chunks[i].n; j++) {
+            const struct store_delta *d = &c->chunks[i].d[j];
+            owed += d->hits;
+            /* Owed before a set or delete of their repo, also owed: the table had dropped them. */
+            if (!spool_put_after(puts, nputs, d->key, i))
+                counter_restore(table, d->key, d->day, d->hits, today);
+        }
+    free(puts);
+    for (size_t i = 0; i < rec.nhits; i++)
+        counter_restore(table, rec.hits[i].key, rec.hits[i].day, rec.hits[i].hits, today);
+    *recovered = rec.chunks.nchunks || rec.nhits;
+    if (*recovered)
+        log_info("spool %s: the last run left %zu chunks (%llu hits) in doubt and %llu hits not "
+                 "sent: written now, each once",
+                 dir, rec.chunks.nchunks, (unsigned long long)owed,
+                 (unsigned long long)rec.nhit_total);
+    else
+        log_info("spool %s", dir);
+    spool_recovered_free(&rec);
+    store_redis_use_spool(store, *sp);
+    if (spool_start(*sp, cfg->flush_interval_ms) < 0) {
+        snprintf(err, errlen, "cannot start the spool's thread: %s", strerror(errno));
+        spool_close(*sp, false);
+        *sp = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* ghit serve with cfg, parsed; returns the exit status. */
 static int serve(struct config *cfg);
 
@@ -228,7 +330,15 @@ static int serve(struct config *options)
                  "new repos are refused",
                  loaded, cfg.max_repos);
 
+    struct spool *spool = NULL;
+    bool recovered;
+    if (open_spool(&cfg, store, table, &spool, &recovered, err, sizeof err) < 0)
+        goto refused;
     struct flusher *flusher = flusher_new(table, store, cfg.flush_interval_ms);
+    flusher_use_spool(flusher, spool);
+    /* What a crash left goes first, before any badge reads Redis over it. */
+    if (recovered && !flusher_flush(flusher))
+        log_warn("the hits the spool held could not be written yet: they wait in memory");
     struct app app = {.cfg = &cfg,
                       .table = table,
                       .flusher = flusher,
@@ -237,6 +347,7 @@ static int serve(struct config *options)
                       .policy = policy,
                       .stats = routes_stats_new(cfg.db),
                       .loader = loader,
+                      .spool = spool,
                       .max_age_ms = cfg.max_age_ms ? cfg.max_age_ms : cfg.flush_interval_ms};
     struct http_server *http = NULL, *metrics_http = NULL;
     http = http_start(&app, listen_fd, routes_handle, err, sizeof err);
@@ -303,7 +414,13 @@ out:
     routes_stats_free(app.stats);
     loader_free(loader); /* after HTTP: no request waits for it any more */
     uint64_t lost = flusher_stop(flusher, cfg.shutdown_timeout_ms);
-    if (lost) {
+    spool_close(spool, lost == 0);
+    if (lost && spool) {
+        log_error("stopped; %llu hits could not be written to the store: the spool keeps them, "
+                  "and the next start with it writes them",
+                  (unsigned long long)lost);
+        status = 1;
+    } else if (lost) {
         log_error("stopped; %llu hits could NOT be written to the store", (unsigned long long)lost);
         status = 1;
     } else if (status == 0) {

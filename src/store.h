@@ -285,6 +285,22 @@ struct store *store_redis_open_loader(const char *where, char *err, size_t errle
 /* The id under which s (a Redis store) writes now: its changes in the feed carry it. */
 const char *store_redis_frontend_id(struct store *s);
 
+struct spool;
+struct spool_chunks;
+
+/* Writes the chunks of s (a Redis store) ahead into sp's chunks file (spool.h). */
+void store_redis_use_spool(struct store *s, struct spool *sp);
+
+/* What names s's Redis in a spool: host, port and database (or socket), no password. */
+void store_redis_spool_name(struct store *s, char *out, size_t n);
+
+/*
+ * Takes over what a crashed process left in a spool: its frontend id,
+ * numbers and owed chunks, sent again before anything new. 0, or -1 with a
+ * message in err.
+ */
+int store_redis_restore(struct store *s, const struct spool_chunks *c, char *err, size_t errlen);
+
 /* Makes scan of s (a Redis store) stop after about n repos (a warm-up of a cache of n). */
 void store_redis_scan_limit(struct store *s, size_t n);
 

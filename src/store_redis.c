@@ -51,6 +51,7 @@
 #include "metrics.h"
 #include "redis_url.h"
 #include "repo_key.h"
+#include "spool.h"
 #include "store_redis_2015.h"
 
 #define CHUNK_MAX          1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
@@ -92,7 +93,8 @@ extern const char store_redis_write_lua[], store_redis_write_lua_end[];
 struct chunk {
     uint64_t seq;
     day_t today;
-    bool sent; /* handed to the connection once: a copy may be in Redis, or may come */
+    bool sent;    /* handed to the connection once: a copy may be in Redis, or may come */
+    bool spooled; /* in the spool's chunks file, as it is (number and id included) */
     size_t n;
     struct store_delta *d; /* keys point into keys */
     char *keys;
@@ -122,6 +124,9 @@ struct redis_store {
     size_t scan_limit; /* scan stops after about this many repos; 0: none */
     const char *cause;
     uint64_t applied, duplicates; /* chunks: applied, answered "already applied" */
+    struct spool *spool;          /* NULL: none */
+    bool spool_stale;             /* the id or the numbers changed since the chunks file */
+    size_t spool_listed;          /* chunks the chunks file lists */
 };
 
 /* Fills out with n random bytes as hex; 0, or -1 if the kernel gave none. */
@@ -142,6 +147,7 @@ static int new_identity(struct redis_store *s)
         return -1;
     snprintf(s->fe_key, sizeof s->fe_key, "ghit:fe:%s", s->id);
     s->next_seq = 1;
+    s->spool_stale = true;
     return 0;
 }
 
@@ -315,6 +321,17 @@ static void drop_owed(struct redis_store *s, size_t from)
     for (size_t i = from; i < s->nowed; i++)
         free_chunk(&s->owed[i]);
     s->nowed = from;
+}
+
+/* The owed chunks as the spool sees them (free() the array; it points into them). */
+static struct spool_chunk *owed_view(const struct redis_store *s)
+{
+    struct spool_chunk *c = xcalloc(s->nowed + 1, sizeof *c);
+    for (size_t i = 0; i < s->nowed; i++) {
+        const struct chunk *o = &s->owed[i];
+        c[i] = (struct spool_chunk){o->seq, o->today, o->d, o->n, o->p, o->np};
+    }
+    return c;
 }
 
 /*
@@ -502,45 +519,6 @@ static struct owed_slot *slot_find(struct owed_slot *tab, size_t mask, const cha
             return &tab[i];
 }
 
-/* A repo's last owed put: the index of the owed chunk that holds it. */
-struct put_at {
-    const char *key;
-    size_t chunk;
-};
-
-static int by_put_key(const void *a, const void *b)
-{
-    return strcmp(((const struct put_at *)a)->key, ((const struct put_at *)b)->key);
-}
-
-static int by_put_key_chunk(const void *a, const void *b)
-{
-    const struct put_at *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : (x->chunk > y->chunk) - (x->chunk < y->chunk);
-}
-
-/* The repos of the owed puts, sorted, each once with its last chunk; *n of them (free it). */
-static struct put_at *last_puts(const struct redis_store *s, size_t *n)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < s->nowed; i++)
-        m += s->owed[i].np;
-    struct put_at *a = xcalloc(m + 1, sizeof *a);
-    m = 0;
-    for (size_t i = 0; i < s->nowed; i++)
-        for (size_t j = 0; j < s->owed[i].np; j++)
-            a[m++] = (struct put_at){s->owed[i].p[j].repo.key, i};
-    qsort(a, m, sizeof *a, by_put_key_chunk);
-    *n = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (*n && strcmp(a[*n - 1].key, a[i].key) == 0)
-            (*n)--; /* the later chunk wins */
-        a[(*n)++] = a[i];
-    }
-    return a;
-}
-
 /*
  * Takes the np puts at p, then the n pending deltas at d (every hit the
  * table has, the owed ones given back included): what is not owed yet
@@ -572,18 +550,15 @@ static int take_pending(struct redis_store *s, const struct store_put *p, size_t
     while (size < 2 * owed_n)
         size *= 2;
     struct owed_slot *tab = xcalloc(size, sizeof *tab);
+    struct spool_chunk *view = owed_view(s);
     size_t nputs;
-    struct put_at *puts = last_puts(s, &nputs);
+    struct spool_put_at *puts = spool_last_puts(view, s->nowed, &nputs);
+    free(view);
     for (size_t i = 0; i < s->nowed; i++)
         for (size_t j = 0; j < s->owed[i].n; j++) {
             const struct store_delta *o = &s->owed[i].d[j];
-            if (nputs) {
-                /* Owed before a put of its repo, also owed: superseded in the table. */
-                struct put_at want = {o->key, 0};
-                const struct put_at *pa = bsearch(&want, puts, nputs, sizeof *puts, by_put_key);
-                if (pa && pa->chunk > i)
-                    continue;
-            }
+            if (spool_put_after(puts, nputs, o->key, i))
+                continue; /* owed before a put of its repo, also owed: superseded in the table */
             struct owed_slot *sl = slot_find(tab, size - 1, o->key, o->day);
             sl->key = o->key;
             sl->day = o->day;
@@ -1070,9 +1045,28 @@ static void count_owed(const struct redis_store *s)
  * making new chunks at each try: the new ones, never handed to a
  * connection, are made again from the table next time.
  */
+/* Writes the owed chunks to the spool's chunks file (spool.h), if any changed since. */
+static void spool_owed(struct redis_store *s)
+{
+    bool behind = s->spool_stale || s->nowed != s->spool_listed;
+    for (size_t i = 0; !behind && i < s->nowed; i++)
+        behind = !s->owed[i].spooled;
+    if (!s->spool || !behind)
+        return;
+    struct spool_chunk *c = owed_view(s);
+    spool_write_chunks(s->spool, s->id, s->next_seq, c, s->nowed);
+    free(c);
+    for (size_t i = 0; i < s->nowed; i++)
+        s->owed[i].spooled = true;
+    s->spool_listed = s->nowed;
+    s->spool_stale = false;
+}
+
 static enum store_result send_owed_all(struct redis_store *s, day_t today, store_row_fn *fn,
                                        void *arg, bool *noscript, char *err, size_t errlen)
 {
+    /* Written ahead: a chunk is in the chunks file before any copy of it leaves. */
+    spool_owed(s);
     size_t old = 0;
     while (old < s->nowed && s->owed[old].sent)
         old++;
@@ -1144,6 +1138,8 @@ static enum store_result send_all(struct redis_store *s, day_t today, store_row_
     }
     if (r != STORE_OK)
         drop_unsent(s);
+    else
+        spool_owed(s); /* none owed now: a restart has nothing to send again */
     count_owed(s);
     return r;
 }
@@ -2304,6 +2300,63 @@ int store_redis_init(const char *where, char *msg, size_t n)
 void store_redis_redact(const char *where, char *out, size_t n)
 {
     redact(where, out, n);
+}
+
+void store_redis_use_spool(struct store *st, struct spool *sp)
+{
+    ((struct redis_store *)st)->spool = sp;
+}
+
+void store_redis_spool_name(struct store *st, char *out, size_t n)
+{
+    const struct redis_url *u = &((struct redis_store *)st)->url;
+    if (u->host[0])
+        snprintf(out, n, "redis://%s:%u/%u", u->host, u->port, u->db);
+    else
+        snprintf(out, n, "unix://%s?db=%u", u->path, u->db);
+}
+
+int store_redis_restore(struct store *st, const struct spool_chunks *c, char *err, size_t errlen)
+{
+    struct redis_store *s = (struct redis_store *)st;
+    if (!c->id[0])
+        return 0; /* it had not written yet: nothing to send again under its id */
+    if (strlen(c->id) != 2 * ID_BYTES) {
+        snprintf(err, errlen, "the spool's frontend id %s is not one ghit makes", c->id);
+        return -1;
+    }
+    memcpy(s->id, c->id, sizeof s->id);
+    snprintf(s->fe_key, sizeof s->fe_key, "ghit:fe:%s", s->id);
+    drop_owed(s, 0);
+    for (size_t i = 0; i < c->nchunks; i++) {
+        const struct spool_chunk *k = &c->chunks[i];
+        s->next_seq = k->seq;
+        if (k->np) {
+            const struct store_put **pp = xcalloc(k->np, sizeof *pp);
+            for (size_t j = 0; j < k->np; j++)
+                pp[j] = &k->p[j];
+            add_put_chunk(s, pp, k->np, k->today);
+            free(pp);
+            /* This table numbers its sets and deletes from 1 again: these ids mean nothing here. */
+            for (size_t j = 0; j < k->np; j++)
+                s->owed[s->nowed - 1].p[j].id = 0;
+        } else {
+            uint64_t *hits = xcalloc(k->n, sizeof *hits);
+            for (size_t j = 0; j < k->n; j++)
+                hits[j] = k->d[j].hits;
+            add_chunk(s, k->d, hits, k->n, k->today);
+            free(hits);
+        }
+        /* A copy may have run before the crash: it goes again under its number, applied once. */
+        s->owed[s->nowed - 1].sent = true;
+        s->owed[s->nowed - 1].spooled = true;
+    }
+    s->next_seq = c->next_seq;
+    s->spool_listed = s->nowed;
+    s->spool_stale = false;
+    log_info("redis: frontend %s again, from the spool: %zu chunks to send again", s->id,
+             c->nchunks);
+    return 0;
 }
 
 const char *store_redis_frontend_id(struct store *st)

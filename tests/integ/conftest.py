@@ -262,8 +262,10 @@ def db_days(path):
 class Server:
     """One `ghit serve` process on 127.0.0.1 with a free port."""
 
-    def __init__(self, workdir, db=None, args=(), flush_interval=100, listen="127.0.0.1:0"):
+    def __init__(self, workdir, db=None, args=(), flush_interval=100, listen="127.0.0.1:0",
+                 cwd=None):
         self.workdir = str(workdir)
+        self.cwd = cwd  # the server's working directory; None: the test run's
         self.listen = listen
         self.host = None
         self.db = str(db) if db else os.path.join(self.workdir, "ghit.db")
@@ -286,7 +288,8 @@ class Server:
         self._stderr_file = open(self.stderr_path, "wb")
         cmd = [GHIT_BIN, "serve", "--listen", self.listen, "--db", self.db, *self.args]
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr_file
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr_file,
+            cwd=self.cwd
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -387,9 +390,10 @@ class Server:
 def make_server(tmp_path):
     servers = []
 
-    def factory(*args, db=None, flush_interval=100, start=True, listen="127.0.0.1:0", workdir=None):
+    def factory(*args, db=None, flush_interval=100, start=True, listen="127.0.0.1:0", workdir=None,
+                cwd=None):
         s = Server(workdir or tmp_path, db=db, args=args, flush_interval=flush_interval,
-                   listen=listen)
+                   listen=listen, cwd=cwd)
         servers.append(s)
         return s.start() if start else s
 

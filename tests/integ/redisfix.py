@@ -186,7 +186,8 @@ def stall(r, seconds):
 class ReplyLoser:
     """A TCP relay to Redis that can lose a reply: after lose_after(marker), the first write
     from ghit that holds marker (say b"EVAL" for the write script) is passed on to Redis,
-    then both sides are closed, so the command runs and ghit never hears of it."""
+    then both sides are closed, so the command runs and ghit never hears of it. With
+    then_down, the relay then closes every new connection at once, until up()."""
 
     def __init__(self, r):
         self.to = r.port
@@ -197,10 +198,15 @@ class ReplyLoser:
         self.url = "redis://127.0.0.1:%d" % self.port
         self.marker = None
         self.lost = 0
+        self.down = self.down_after = False
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def lose_after(self, marker):
+    def lose_after(self, marker, then_down=False):
+        self.down_after = then_down
         self.marker = marker
+
+    def up(self):
+        self.down = False
 
     def _accept(self):
         while True:
@@ -208,6 +214,9 @@ class ReplyLoser:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.down:
+                client.close()
+                continue
             server = socket.create_connection(("127.0.0.1", self.to))
             cut = threading.Event()
             threading.Thread(target=self._pump, args=(client, server, True, cut),
@@ -224,6 +233,7 @@ class ReplyLoser:
                 dst.sendall(data)
                 if from_ghit and self.marker and self.marker in data:
                     self.marker = None
+                    self.down = self.down_after
                     self.lost += 1
                     cut.set()
                     time.sleep(0.3)  # Redis runs it; its reply finds no one
