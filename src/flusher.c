@@ -500,6 +500,9 @@ uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms)
                   b->keys.data + b->ops[i].key_off);
         free(b->ops[i].op);
     }
+    pthread_mutex_lock(&f->lock);
+    f->stats.ops_lost += b->nops;
+    pthread_mutex_unlock(&f->lock);
     b->nops = 0;
     return lost;
 }

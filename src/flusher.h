@@ -30,6 +30,7 @@ struct flusher_stats {
     uint64_t flush_ms;     /* time spent in flushes, in all */
     uint64_t flush_ms_max; /* the longest flush */
     uint64_t flush_rows;   /* (repo, day) rows handed to the store */
+    uint64_t ops_lost;     /* sets and deletes flusher_stop could not write */
 };
 
 /* A flusher for table and store (both borrowed), writing every interval_ms. */

@@ -197,9 +197,13 @@ static int open_spool(const struct config *cfg, struct store *store, struct coun
     struct spool_recovered rec;
     *sp = spool_open(dir, name, &rec, err, errlen);
     if (!*sp) {
-        if (strcmp(cfg->spool, "auto") != 0)
+        /*
+         * The default place cannot be made (a read-only directory): run as
+         * without one. A spool there that cannot be taken over (in use,
+         * another Redis's, not ghit's) holds hits: refuse, as for DIR.
+         */
+        if (strcmp(cfg->spool, "auto") != 0 || !rec.unusable)
             return -1;
-        /* The default place cannot be used (a read-only directory): run as without one. */
         log_warn("%s; running without a spool: a crash loses the hits not yet in Redis", err);
         return 0;
     }
@@ -234,13 +238,13 @@ static int open_spool(const struct config *cfg, struct store *store, struct coun
     else
         log_info("spool %s", dir);
     spool_recovered_free(&rec);
-    store_redis_use_spool(store, *sp);
     if (spool_start(*sp, cfg->flush_interval_ms) < 0) {
         snprintf(err, errlen, "cannot start the spool's thread: %s", strerror(errno));
         spool_close(*sp, false);
         *sp = NULL;
         return -1;
     }
+    store_redis_use_spool(store, *sp);
     return 0;
 }
 
@@ -414,8 +418,12 @@ out:
     routes_stats_free(app.stats);
     loader_free(loader); /* after HTTP: no request waits for it any more */
     uint64_t lost = flusher_stop(flusher, cfg.shutdown_timeout_ms);
-    spool_close(spool, lost == 0);
-    if (lost && spool) {
+    struct flusher_stats fst;
+    flusher_get_stats(flusher, &fst);
+    bool kept = spool_close(spool, lost == 0 && fst.ops_lost == 0);
+    if (spool)
+        store_redis_use_spool(store, NULL);
+    if (lost && kept) {
         log_error("stopped; %llu hits could not be written to the store: the spool keeps them, "
                   "and the next start with it writes them",
                   (unsigned long long)lost);

@@ -28,8 +28,10 @@
 #include "alloc.h"
 #include "fold.h"
 #include "log.h"
+#include "metrics.h"
 #include "monotime.h"
 #include "repo_key.h"
+#include "repofmt.h"
 
 #define LANES           16
 #define HITS_FILE_MS    10000
@@ -37,8 +39,10 @@
 #define MAX_HITS_FILES  4096         /* closed hits files kept; past that the current one grows */
 #define MAX_HITS_BYTES  (1ull << 30) /* in all hits files; past that the spool gives up */
 #define CHUNKS_MAGIC    "ghit-spool 1 chunks"
-#define HITS_MAGIC      "ghit-spool 1 hits "
-#define MAX_COUNT       ((uint64_t)1 << 62) /* hits in one line, a total, a sequence number */
+#define SPOOL_UP_HELP                                                                              \
+    "Redis store: 1 while the spool keeps the hits not yet in Redis, 0 once it gave up."
+#define HITS_MAGIC "ghit-spool 1 hits "
+#define MAX_COUNT  REPOFMT_MAX_COUNT /* hits in one line, a total, a sequence number */
 
 /* --- the text forms ---------------------------------------------------------------------- */
 
@@ -142,7 +146,7 @@ static bool day_field(struct cursor *c, day_t *out)
     return true;
 }
 
-/* A repo key, as ghit writes them (already lower case); the last field of its line. */
+/* A repo key, as ghit writes them (already lower case). */
 static bool key_field(struct cursor *c, const char **s, size_t *len)
 {
     char key[REPO_KEY_SIZE];
@@ -351,6 +355,10 @@ int spool_parse_hits(const char *text, size_t len, const char *inc, spool_hit_fn
     struct cursor c = {.p = text, .end = text + len};
     const char *s;
     size_t sl;
+    /* A crash between making the file and writing its header leaves no whole line: empty. */
+    if (!memchr(text, '\n', len) && len < strlen(HITS_MAGIC) + strlen(inc) + 1 &&
+        memcmp(text, HITS_MAGIC, len < strlen(HITS_MAGIC) ? len : strlen(HITS_MAGIC)) == 0)
+        return 0;
     if (!next_line(&c) || (rest(&c, &s, &sl), sl != strlen(HITS_MAGIC) + strlen(inc)) ||
         memcmp(s, HITS_MAGIC, strlen(HITS_MAGIC)) != 0 ||
         memcmp(s + strlen(HITS_MAGIC), inc, strlen(inc)) != 0) {
@@ -482,6 +490,7 @@ static void give_up(struct spool *sp, const char *what)
 {
     if (atomic_exchange(&sp->broken, true))
         return;
+    METRICS_GAUGE_SET("ghit_spool_up", SPOOL_UP_HELP, "", 0);
     log_error("spool %s: %s (%s); it is given up and its files removed: a crash now loses the "
               "hits not yet in Redis, as without a spool",
               sp->dir, what, strerror(errno));
@@ -816,6 +825,7 @@ struct spool *spool_open(const char *dir, const char *where, struct spool_recove
     }
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot make the spool directory %s: %s", dir, strerror(errno));
+        rec->unusable = true;
         return NULL;
     }
     struct spool *sp = xcalloc(1, sizeof *sp);
@@ -839,6 +849,7 @@ struct spool *spool_open(const char *dir, const char *where, struct spool_recove
     sp->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (sp->lock_fd < 0) {
         snprintf(err, errlen, "cannot use the spool directory %s: %s", dir, strerror(errno));
+        rec->unusable = true;
     } else if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         snprintf(err, errlen,
                  "the spool %s is in use by another ghit (each frontend needs its own --spool)",
@@ -871,6 +882,8 @@ static size_t put_decimal(char *out, uint64_t v)
 
 void spool_hit(struct spool *sp, const char *key, day_t day, uint64_t take)
 {
+    if (atomic_load_explicit(&sp->broken, memory_order_relaxed))
+        return;
     static _Thread_local unsigned lane = UINT32_MAX;
     if (lane == UINT32_MAX)
         lane = atomic_fetch_add(&sp->next_lane, 1) % LANES;
@@ -895,6 +908,7 @@ void spool_hit(struct spool *sp, const char *key, day_t day, uint64_t take)
 
 int spool_start(struct spool *sp, unsigned interval_ms)
 {
+    METRICS_GAUGE_SET("ghit_spool_up", SPOOL_UP_HELP, "", 1);
     sp->interval_ms = interval_ms ? interval_ms : 1;
     int rc = pthread_create(&sp->thread, NULL, writer, sp);
     if (rc != 0) {
@@ -918,12 +932,12 @@ void spool_write_chunks(struct spool *sp, const char *id, uint64_t next_seq,
     uint64_t take = atomic_load(&sp->taken);
     buf_reset(&sp->chunks_text);
     spool_format_chunks(&sp->chunks_text, sp->inc, sp->where, id, next_seq, take, c, n);
-    if (replace_file(sp, "chunks", sp->chunks_text.data, sp->chunks_text.len) < 0) {
-        pthread_mutex_lock(&sp->lock);
+    /* Under the lock: a give-up of the writer thread meanwhile must not see the file come back. */
+    pthread_mutex_lock(&sp->lock);
+    if (!atomic_load(&sp->broken) &&
+        replace_file(sp, "chunks", sp->chunks_text.data, sp->chunks_text.len) < 0)
         give_up(sp, "cannot write the chunks file");
-        pthread_mutex_unlock(&sp->lock);
-        return;
-    }
+    pthread_mutex_unlock(&sp->lock);
     atomic_store(&sp->covered, take);
     /* A big write's text need not stay: the next one may be small. */
     if (sp->chunks_text.cap > (1u << 20)) {
@@ -932,10 +946,10 @@ void spool_write_chunks(struct spool *sp, const char *id, uint64_t next_seq,
     }
 }
 
-void spool_close(struct spool *sp, bool clean)
+bool spool_close(struct spool *sp, bool clean)
 {
     if (!sp)
-        return;
+        return false;
     if (sp->running) {
         pthread_mutex_lock(&sp->lock);
         sp->stopping = true;
@@ -945,8 +959,9 @@ void spool_close(struct spool *sp, bool clean)
     }
     if (sp->hits_fd >= 0)
         close(sp->hits_fd);
-    if (clean && sp->lock_fd >= 0 && !atomic_load(&sp->broken))
-        remove_files(sp);
+    bool broken = atomic_load(&sp->broken), kept = !clean && !broken && sp->lock_fd >= 0;
+    if (!kept && sp->lock_fd >= 0)
+        remove_files(sp); /* a given-up spool holds nothing a restart may read */
     if (sp->lock_fd >= 0)
         close(sp->lock_fd); /* and with it the lock */
     for (int i = 0; i < LANES; i++) {
@@ -958,4 +973,5 @@ void spool_close(struct spool *sp, bool clean)
     buf_fini(&sp->chunks_text);
     free(sp->closed);
     free(sp);
+    return kept;
 }

@@ -125,6 +125,7 @@ struct spool_recovered {
     size_t nhits;
     uint64_t nhit_total;
     struct fold *fold; /* holds hits */
+    bool unusable;     /* spool_open failed: the directory could not be made or opened */
 };
 
 void spool_recovered_free(struct spool_recovered *r);
@@ -167,9 +168,10 @@ void spool_write_chunks(struct spool *sp, const char *id, uint64_t next_seq,
 
 /*
  * Stops the thread (writing what is logged) and closes the spool. With
- * clean (every hit was written to the store), its files are removed; else
- * they stay for the next start.
+ * clean (every hit and every set or delete was written to the store), its
+ * files are removed; else they stay for the next start. Returns whether
+ * they stay (not if the spool had given up). sp may be NULL.
  */
-void spool_close(struct spool *sp, bool clean);
+bool spool_close(struct spool *sp, bool clean);
 
 #endif

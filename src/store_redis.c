@@ -1032,19 +1032,6 @@ static void count_owed(const struct redis_store *s)
                       "", (int64_t)n);
 }
 
-/*
- * Sends every owed chunk and reads the answers. On success of all: reports
- * their rows, forgets them, STORE_OK. Else those sent stay owed, those
- * that applied included (the flusher gives all their hits back).
- *
- * The chunks owed from an earlier try go first, alone: only once each of
- * them has applied are the new ones (made by take_pending, never sent) sent
- * too. So while every try fails (Redis refuses writes, or answers too
- * late) the owed list keeps the chunks of the first failed try, and the
- * hits that come meanwhile wait in the table, summed per repo, instead of
- * making new chunks at each try: the new ones, never handed to a
- * connection, are made again from the table next time.
- */
 /* Writes the owed chunks to the spool's chunks file (spool.h), if any changed since. */
 static void spool_owed(struct redis_store *s)
 {
@@ -1062,6 +1049,19 @@ static void spool_owed(struct redis_store *s)
     s->spool_stale = false;
 }
 
+/*
+ * Sends every owed chunk and reads the answers. On success of all: reports
+ * their rows, forgets them, STORE_OK. Else those sent stay owed, those
+ * that applied included (the flusher gives all their hits back).
+ *
+ * The chunks owed from an earlier try go first, alone: only once each of
+ * them has applied are the new ones (made by take_pending, never sent) sent
+ * too. So while every try fails (Redis refuses writes, or answers too
+ * late) the owed list keeps the chunks of the first failed try, and the
+ * hits that come meanwhile wait in the table, summed per repo, instead of
+ * making new chunks at each try: the new ones, never handed to a
+ * connection, are made again from the table next time.
+ */
 static enum store_result send_owed_all(struct redis_store *s, day_t today, store_row_fn *fn,
                                        void *arg, bool *noscript, char *err, size_t errlen)
 {
@@ -2009,7 +2009,8 @@ static void redis_close(struct store *st)
             doubt += s->owed[i].d[j].hits;
     if (doubt)
         log_error("redis: of the hits not written, %" PRIu64 " were in chunks sent to Redis "
-                  "without an answer: they may or may not be counted",
+                  "without an answer: they may or may not be counted, unless a spool kept them "
+                  "(then the next start sends them again, counted once)",
                   doubt);
     if (s->applied || s->duplicates)
         log_info("redis: frontend %s: %" PRIu64 " chunks applied, %" PRIu64

@@ -147,6 +147,16 @@ static void hits_lines(void)
     s.n = 0;
     CHECK_INT(spool_parse_hits(ok, sizeof ok - 1, "0a1e", note, &s, err, sizeof err), -1);
     CHECK_INT(s.n, 0);
+    /* A crash between making a file and writing its header: nothing in it, not an error. */
+    s.n = 0;
+    CHECK_INT(spool_parse_hits("", 0, "0a1f", note, &s, err, sizeof err), 0);
+    CHECK_INT(spool_parse_hits("ghit-spool 1 h", 14, "0a1f", note, &s, err, sizeof err), 0);
+    CHECK_INT(s.n, 0);
+    CHECK_INT(spool_parse_hits("ghit-spool 9", 12, "0a1f", note, &s, err, sizeof err), -1);
+    /* Counts up to what an import accepts, 2^63 - 1. */
+    static const char big[] = "ghit-spool 1 hits 0a1f\n3 20000 9223372036854775807 a/b\n";
+    CHECK_INT(spool_parse_hits(big, sizeof big - 1, "0a1f", note, &s, err, sizeof err), 0);
+    CHECK_INT(s.hits[0], 9223372036854775807ULL);
     static const char bad[] = "ghit-spool 1 hits 0a1f\n3 20000 1 a/b\n4 20001 1 c/d/e\n";
     CHECK_INT(spool_parse_hits(bad, sizeof bad - 1, "0a1f", note, &s, err, sizeof err), -1);
     CHECK(strstr(err, "line 3") != NULL);
