@@ -195,5 +195,5 @@ int main(void)
     RUN(chunks_refused);
     RUN(hits_lines);
     RUN(puts_after_deltas);
-    return test_main_end("test_spool");
+    return test_main_end("spool");
 }
