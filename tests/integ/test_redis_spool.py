@@ -33,6 +33,18 @@ def warm(r, front, repos):
     return {x: 1 for x in repos}
 
 
+def kill_with_hits_left(r, front, repo, n):
+    """n hits on repo while Redis takes no write, then SIGKILL: they stay in front's spool."""
+    r.client().execute_command("CLIENT", "PAUSE", "30000", "WRITE")
+    try:
+        for _ in range(n):
+            assert front.hit(repo).status == 200
+        time.sleep(0.5)  # the spool writes once an interval
+        front.kill()
+    finally:
+        r.client().execute_command("CLIENT", "UNPAUSE")
+
+
 def test_a_kill9_while_redis_takes_no_write_loses_no_spooled_hit(make_redis, make_front,
                                                                  tmp_path):
     # Redis takes no write for a while (CLIENT PAUSE WRITE: the apply script waits, reads go
@@ -129,14 +141,7 @@ def test_a_spool_belongs_to_one_frontend_and_one_redis(make_redis, make_front, t
     # a leaves hits behind (Redis takes no write), then starts on another Redis: refused, the
     # hits are kept for the Redis they were counted for.
     want = warm(r, a, ["mine/repo"])
-    r.client().execute_command("CLIENT", "PAUSE", "30000", "WRITE")
-    try:
-        for _ in range(4):
-            assert a.hit("mine/repo").status == 200
-        time.sleep(0.5)
-        a.kill()
-    finally:
-        r.client().execute_command("CLIENT", "UNPAUSE")
+    kill_with_hits_left(r, a, "mine/repo", 4)
     c = make_front("--spool", spool, db=other.url, flush_interval=100, start=False)
     with pytest.raises(AssertionError, match=r"holds hits for redis://127\.0\.0\.1:%d/0" % r.port):
         c.start()
@@ -165,14 +170,7 @@ def test_the_default_spool_is_named_after_the_listening_address(make_redis, make
     other = make_redis()
     want = {"named/repo": 1}
     f.start()
-    r.client().execute_command("CLIENT", "PAUSE", "30000", "WRITE")
-    try:
-        for _ in range(3):
-            assert f.hit("named/repo").status == 200
-        time.sleep(0.5)
-        f.kill()
-    finally:
-        r.client().execute_command("CLIENT", "UNPAUSE")
+    kill_with_hits_left(r, f, "named/repo", 3)
     want["named/repo"] += 3
     g = make_server(db=other.url, listen="127.0.0.1:%d" % port, cwd=str(tmp_path),
                     workdir=str(tmp_path), start=False)
