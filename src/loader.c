@@ -47,6 +47,7 @@ struct loader {
     size_t max_queued;
     pthread_t thread;
     bool running;
+    pthread_mutex_t done_lock; /* guards on_done and done_arg, and is held while it runs */
     loader_done_fn *on_done;
     void *done_arg;
     _Atomic uint64_t done;
@@ -80,6 +81,7 @@ struct loader *loader_new(struct counter_table *table, struct store *store, size
     l->pause_ms = FAIL_PAUSE_MS;
     buf_init(&l->queue);
     pthread_mutex_init(&l->lock, NULL);
+    pthread_mutex_init(&l->done_lock, NULL);
     pthread_cond_init(&l->wake, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -91,8 +93,10 @@ struct loader *loader_new(struct counter_table *table, struct store *store, size
 
 void loader_on_done(struct loader *l, loader_done_fn *fn, void *arg)
 {
+    pthread_mutex_lock(&l->done_lock);
     l->on_done = fn;
     l->done_arg = arg;
+    pthread_mutex_unlock(&l->done_lock);
 }
 
 uint64_t loader_request(struct loader *l, const char *key)
@@ -213,8 +217,10 @@ static void *run(void *arg)
             read_all(l, keys, n);
         buf_reset(&mine);
         atomic_store(&l->done, last);
+        pthread_mutex_lock(&l->done_lock);
         if (l->on_done && n)
             l->on_done(l->done_arg, last);
+        pthread_mutex_unlock(&l->done_lock);
         if (stop)
             break;
     }
@@ -402,5 +408,6 @@ void loader_free(struct loader *l)
     pthread_cond_destroy(&l->wake);
     pthread_cond_destroy(&l->halt);
     pthread_mutex_destroy(&l->lock);
+    pthread_mutex_destroy(&l->done_lock);
     free(l);
 }

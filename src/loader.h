@@ -37,7 +37,11 @@ typedef void loader_done_fn(void *arg, uint64_t done);
  */
 struct loader *loader_new(struct counter_table *table, struct store *store, size_t max_queued);
 
-/* Sets the callback for requests done (http.c resumes their connections). */
+/*
+ * Sets the callback for requests done (http.c resumes their connections).
+ * Safe at any time; once it returns with fn NULL, no call of the old fn is
+ * running or will be.
+ */
 void loader_on_done(struct loader *l, loader_done_fn *fn, void *arg);
 
 /* Starts the loader thread; 0, or -1 with errno set. */

@@ -403,6 +403,8 @@ static int serve(struct config *options)
         runfile_remove(cfg.db);
     log_info("SIG%s: stopping; finishing requests in flight", sigabbrev_np(sig));
     flusher_on_commit(flusher, NULL, NULL); /* http_stop() polls; the server is freed after it */
+    if (loader)
+        loader_on_done(loader, NULL, NULL); /* the same: a load done later must not find it */
     http_stop(http, HTTP_GRACE_MS);
     http = NULL;
     if (metrics_http)
@@ -411,6 +413,8 @@ static int serve(struct config *options)
     status = 0;
 out:
     flusher_on_commit(flusher, NULL, NULL);
+    if (loader)
+        loader_on_done(loader, NULL, NULL);
     if (http)
         http_stop(http, 0);
     if (metrics_http)
