@@ -79,11 +79,7 @@ struct flusher *flusher_new(struct counter_table *table, struct store *store, un
     buf_init(&f->batch.keys);
     pthread_mutex_init(&f->lock, NULL);
     pthread_mutex_init(&f->commit_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&f->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    monotime_cond_init(&f->wake);
     return f;
 }
 

@@ -1223,11 +1223,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
     s->request_timeout_ms = cfg->request_timeout_s * 1000;
     s->idle_timeout_ms = cfg->idle_timeout_s * 1000;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock step must not stall it */
-    pthread_cond_init(&s->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    monotime_cond_init(&s->wake);
 
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     s->held_any = cfg->durable || app->loader;

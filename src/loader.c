@@ -83,11 +83,7 @@ struct loader *loader_new(struct counter_table *table, struct store *store, size
     pthread_mutex_init(&l->lock, NULL);
     pthread_mutex_init(&l->done_lock, NULL);
     pthread_cond_init(&l->wake, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->halt, &ca);
-    pthread_condattr_destroy(&ca);
+    monotime_cond_init(&l->halt);
     return l;
 }
 

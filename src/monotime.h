@@ -6,6 +6,7 @@
 #ifndef GHIT_MONOTIME_H
 #define GHIT_MONOTIME_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -43,6 +44,17 @@ static inline struct timespec monotime_deadline(unsigned ms)
         ts.tv_nsec -= 1000000000L;
     }
     return ts;
+}
+
+/* Sets up c to wait on the monotonic clock (monotime_deadline): a wall-clock step must not stall
+ * it. */
+static inline void monotime_cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &ca);
+    pthread_condattr_destroy(&ca);
 }
 
 #endif

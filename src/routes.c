@@ -21,7 +21,6 @@
 #include "admin.h"
 #include "badge.h"
 #include "loader.h"
-#include "spool.h"
 #include "log.h"
 #include "metrics.h"
 #include "monotime.h"
@@ -30,6 +29,7 @@
 #include "repo_key.h"
 #include "routes_stats.h"
 #include "routes_web.h"
+#include "spool.h"
 
 static const char api_prefix[] = "/api/v1/repos/";
 

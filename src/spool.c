@@ -837,11 +837,7 @@ struct spool *spool_open(const char *dir, const char *where, struct spool_recove
         buf_init(&sp->lanes[i].text);
     }
     pthread_mutex_init(&sp->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&sp->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    monotime_cond_init(&sp->wake);
     buf_init(&sp->chunks_text);
     unsigned char r[16];
     char path[4352];

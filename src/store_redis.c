@@ -1035,10 +1035,12 @@ static void count_owed(const struct redis_store *s)
 /* Writes the owed chunks to the spool's chunks file (spool.h), if any changed since. */
 static void spool_owed(struct redis_store *s)
 {
+    if (!s->spool)
+        return;
     bool behind = s->spool_stale || s->nowed != s->spool_listed;
     for (size_t i = 0; !behind && i < s->nowed; i++)
         behind = !s->owed[i].spooled;
-    if (!s->spool || !behind)
+    if (!behind)
         return;
     struct spool_chunk *c = owed_view(s);
     spool_write_chunks(s->spool, s->id, s->next_seq, c, s->nowed);

@@ -1181,12 +1181,8 @@ static struct merger *merger_start(struct sqlite_store *s, char *err, size_t err
     struct merger *m = xcalloc(1, sizeof *m);
     m->path = xstrdup(s->path);
     pthread_mutex_init(&m->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&m->wake, &ca);
-    pthread_cond_init(&m->progress, &ca);
-    pthread_condattr_destroy(&ca);
+    monotime_cond_init(&m->wake);
+    monotime_cond_init(&m->progress);
     int rc = sqlite3_open_v2(s->path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(m->db, 1);
