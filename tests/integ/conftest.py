@@ -386,6 +386,13 @@ class Server:
         return raw(self.port, data, timeout=timeout, read_until_close=read_until_close, host=self.host)
 
 
+@pytest.fixture(params=[(), ("--durable",)], ids=["epoll", "durable-poll"])
+def loop_args(request):
+    """Options that pick libmicrohttpd's event loop: epoll by default, poll() with --durable
+    (src/http.c). Tests of how connections are limited and timed out run on both."""
+    return request.param
+
+
 @pytest.fixture
 def make_server(tmp_path):
     servers = []

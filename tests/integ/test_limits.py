@@ -220,8 +220,8 @@ def connect_beyond_limit(port, request, wait_s):
     return c, data
 
 
-def test_third_connection_from_one_ip_is_refused(make_server):
-    s = make_server("--max-connections-per-ip", "2")
+def test_third_connection_from_one_ip_is_refused(make_server, loop_args):
+    s = make_server(*loop_args, "--max-connections-per-ip", "2")
     a = socket.create_connection(("127.0.0.1", s.port), timeout=10)
     b = socket.create_connection(("127.0.0.1", s.port), timeout=10)
     try:
@@ -251,9 +251,9 @@ def test_third_connection_from_one_ip_is_refused(make_server):
         raise AssertionError("no new connection accepted after the others closed")
 
 
-def test_near_max_connections_a_new_client_closes_the_longest_idle(make_server):
+def test_near_max_connections_a_new_client_closes_the_longest_idle(make_server, loop_args):
     # 16 connections at most; from 8 open on, each new one closes the one idle longest.
-    s = make_server("--max-connections", "16", "--max-connections-per-ip", "100")
+    s = make_server(*loop_args, "--max-connections", "16", "--max-connections-per-ip", "100")
     idle = [socket.create_connection(("127.0.0.1", s.port), timeout=10) for _ in range(30)]
     try:
         # A request in progress (its header still arriving) is never the one closed.
@@ -278,8 +278,8 @@ def test_near_max_connections_a_new_client_closes_the_longest_idle(make_server):
             k.close()
 
 
-def test_idle_keep_alive_connection_is_closed_after_idle_timeout(make_server):
-    s = make_server("--idle-timeout", "2")
+def test_idle_keep_alive_connection_is_closed_after_idle_timeout(make_server, loop_args):
+    s = make_server(*loop_args, "--idle-timeout", "2")
     c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
     try:
         assert get_on(c, "/badge.svg?repo=idle/conn")[0] == 200
@@ -291,8 +291,8 @@ def test_idle_keep_alive_connection_is_closed_after_idle_timeout(make_server):
         c.close()
 
 
-def test_idle_connection_without_request_is_closed(make_server):
-    s = make_server("--idle-timeout", "2")
+def test_idle_connection_without_request_is_closed(make_server, loop_args):
+    s = make_server(*loop_args, "--idle-timeout", "2")
     c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
     try:
         assert wait_closed(c, 10)
@@ -315,9 +315,9 @@ def trickle(sock, data, interval, give_up_after):
     return None
 
 
-def test_slowloris_headers_are_cut_by_request_timeout(make_server):
+def test_slowloris_headers_are_cut_by_request_timeout(make_server, loop_args):
     # the idle timeout (30 s) alone never fires: a header byte arrives every 0.5 s
-    s = make_server("--request-timeout", "2")
+    s = make_server(*loop_args, "--request-timeout", "2")
     c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
     try:
         c.sendall(b"GET /badge.svg?repo=slow/loris HTTP/1.1\r\nHost: x\r\n")
@@ -330,9 +330,9 @@ def test_slowloris_headers_are_cut_by_request_timeout(make_server):
     assert s.get("/healthz").status == 200
 
 
-def test_slowloris_request_line_is_cut_within_idle_plus_request_timeout(make_server):
+def test_slowloris_request_line_is_cut_within_idle_plus_request_timeout(make_server, loop_args):
     # before the request line is complete, idle + request timeouts bound the connection
-    s = make_server("--request-timeout", "2", "--idle-timeout", "2")
+    s = make_server(*loop_args, "--request-timeout", "2", "--idle-timeout", "2")
     c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
     try:
         elapsed = trickle(c, b"GET /badge.svg?repo=slow/line&" + b"v" * 200, 0.5, give_up_after=12)
@@ -342,9 +342,9 @@ def test_slowloris_request_line_is_cut_within_idle_plus_request_timeout(make_ser
     assert s.api("slow/line")[0] == 404
 
 
-def test_request_timeout_does_not_cut_keep_alive_connection_between_requests(make_server):
+def test_request_timeout_does_not_cut_keep_alive_connection_between_requests(make_server, loop_args):
     # the watchdog bounds one request, not the life of a keep-alive connection
-    s = make_server("--request-timeout", "1", "--idle-timeout", "10")
+    s = make_server(*loop_args, "--request-timeout", "1", "--idle-timeout", "10")
     c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
     try:
         for n in range(1, 4):

@@ -69,8 +69,8 @@ def keep_alive_load(host, port, clients, requests, repo_of, hold=None):
     return statuses, errors
 
 
-def test_200_keep_alive_connections_from_one_address_are_all_answered_and_counted(make_server):
-    s = make_server()  # default limits
+def test_200_keep_alive_connections_from_one_address_are_all_answered_and_counted(make_server, loop_args):
+    s = make_server(*loop_args)  # default limits
     statuses, errors = keep_alive_load(
         s.host, s.port, 200, 10, lambda i, j: "one/addr%d" % (i % 20))
     assert not errors, errors[:5]
@@ -147,8 +147,9 @@ def nginx(tmp_path):
             p.wait()
 
 
-def test_behind_nginx_400_keep_alive_clients_are_all_answered_and_counted(make_server, nginx, tmp_path):
-    s = make_server()  # default options: nginx is one address, 127.0.0.1
+def test_behind_nginx_400_keep_alive_clients_are_all_answered_and_counted(make_server, nginx, tmp_path,
+                                                                        loop_args):
+    s = make_server(*loop_args)  # default limits: nginx is one address, 127.0.0.1
     port = nginx(s.port)
     statuses, errors = keep_alive_load(
         "127.0.0.1", port, 400, 10, lambda i, j: "via/nginx%d" % (i % 40))
