@@ -50,7 +50,7 @@ static const struct option_def options[] = {
      "write pending hits to the store every MS milliseconds; a crash loses at most this much "
      "and the flush being written"},
     {"threads", "N", "2", OPT_UINT, OFF(threads), 1, 256, NULL,
-     "HTTP worker threads (one epoll loop each)"},
+     "HTTP worker threads (one event loop each: epoll; poll() with --durable)"},
     {"max-connections", "N", "4096", OPT_UINT, OFF(max_connections), 16, 1000000, NULL,
      "open connections at most, in total; near it, a new connection closes the one idle longest"},
     {"max-connections-per-ip", "N", "1024", OPT_UINT, OFF(max_connections_per_ip), 1, 1000000, NULL,

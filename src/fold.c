@@ -153,30 +153,68 @@ void fold_add(struct fold *f, const char *repo, size_t len, day_t day, uint64_t 
     s->hits += hits;
 }
 
-static int by_key(const void *a, const void *b)
+/*
+ * A sum's place in the sort: the name's first 16 bytes as two big-endian
+ * numbers (zeros past its end), so that most comparisons are of integers in
+ * the array, not of names scattered over the arena. Sorting the 660,000
+ * sums of a batch over a million repos took 740-880 ms with strcmp() alone
+ * (doc/design.md).
+ */
+struct order {
+    uint64_t hi, lo;
+    const struct entry *e;
+    uint64_t hits;
+};
+
+static uint64_t big_endian(const unsigned char *p)
 {
-    const struct store_delta *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : (x->day > y->day) - (x->day < y->day);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static const char *name_of(const struct entry *e)
+{
+    return (const char *)(e + 1);
+}
+
+static int by_order(const void *a, const void *b)
+{
+    const struct order *x = a, *y = b;
+    if (x->hi != y->hi)
+        return x->hi < y->hi ? -1 : 1;
+    if (x->lo != y->lo)
+        return x->lo < y->lo ? -1 : 1;
+    /* The same 16 bytes: a name shorter than that ends where the other does, so both are
+     * the same name, or both are 16 bytes or more and differ after them. Names hold no NUL. */
+    int c = x->e->len >= 16 ? strcmp(name_of(x->e) + 16, name_of(y->e) + 16) : 0;
+    return c ? c : (x->e->day > y->e->day) - (x->e->day < y->e->day);
 }
 
 const struct store_delta *fold_sorted(struct fold *f, size_t *n)
 {
     if (!f->rows) {
-        f->rows = xmalloc((f->count ? f->count : 1) * sizeof *f->rows);
+        struct order *o = xmalloc((f->count ? f->count : 1) * sizeof *o);
         size_t k = 0;
         for (size_t i = 0; i < f->cap; i++) {
             const struct slot *s = &f->slots[i];
             if (s->tag == 0)
                 continue;
             const struct entry *e = entry_at(f, s->at);
-            f->rows[k++] = (struct store_delta){(const char *)(e + 1), e->day, s->hits};
+            unsigned char head[16] = {0};
+            memcpy(head, name_of(e), e->len < sizeof head ? e->len : sizeof head);
+            o[k++] = (struct order){big_endian(head), big_endian(head + 8), e, s->hits};
         }
         /* Adding is over: the slots go before the sort takes its own memory. */
         free(f->slots);
         f->slots = NULL;
         f->cap = 0;
-        qsort(f->rows, k, sizeof *f->rows, by_key);
+        qsort(o, k, sizeof *o, by_order);
+        f->rows = xmalloc((k ? k : 1) * sizeof *f->rows);
+        for (size_t i = 0; i < k; i++)
+            f->rows[i] = (struct store_delta){name_of(o[i].e), o[i].e->day, o[i].hits};
+        free(o);
     }
     *n = f->count;
     return f->rows;

@@ -100,11 +100,57 @@ static void names_of_every_length_come_back_whole(void)
     fold_free(f);
 }
 
+/*
+ * The sort compares the first 16 bytes as numbers, then the rest: names
+ * around that length, sharing long prefixes or bytes above 0x7f, come back
+ * in the order strcmp() (and SQLite's BINARY) gives, each once.
+ */
+static void order_is_bytewise_around_sixteen_bytes(void)
+{
+    static const char *const heads[] = {"",
+                                        "a",
+                                        "0123456789abcde",
+                                        "0123456789abcdef",
+                                        "0123456789abcdef0",
+                                        "0123456789abcdeg",
+                                        "\xff\x80",
+                                        "\x80"};
+    static const char *const tails[] = {"", "a", "b", "\xff", "aa", "0123456789"};
+    enum { H = sizeof heads / sizeof heads[0], T = sizeof tails / sizeof tails[0] };
+    struct fold *f = fold_new();
+    char name[64];
+    size_t want = 0;
+    for (int day = 3; day >= 1; day -= 2)
+        for (size_t t = T; t-- > 0;)
+            for (size_t h = 0; h < H; h++) {
+                int len = snprintf(name, sizeof name, "%s%s", heads[h], tails[t]);
+                if (len == 0)
+                    continue;
+                fold_add(f, name, (size_t)len, day, 1);
+                want++;
+            }
+    size_t n = 0;
+    const struct store_delta *d = fold_sorted(f, &n);
+    /* Two names come twice a day: "" + "a" and "a" + "", "" + "aa" and "a" + "a". */
+    CHECK_INT(n, want - 4);
+    int wrong = 0;
+    for (size_t i = 1; i < n; i++) {
+        int c = strcmp(d[i - 1].key, d[i].key);
+        if (c > 0 || (c == 0 && d[i - 1].day >= d[i].day))
+            wrong++;
+    }
+    CHECK_INT(wrong, 0);
+    CHECK_STR(d[0].key, "0123456789");
+    CHECK_STR(d[n - 1].key, "\xff\x80\xff");
+    fold_free(f);
+}
+
 int main(void)
 {
     RUN(sums_by_repo_and_day_in_key_order);
     RUN(empty_fold_has_no_rows);
     RUN(many_rows_keep_every_sum);
     RUN(names_of_every_length_come_back_whole);
+    RUN(order_is_bytewise_around_sixteen_bytes);
     return test_main_end("fold");
 }
