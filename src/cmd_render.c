@@ -24,6 +24,7 @@
 #include "badge.h"
 #include "buf.h"
 #include "config.h"
+#include "files.h"
 #include "repo_key.h"
 #include "redis_url.h"
 #include "store.h"
@@ -65,52 +66,6 @@ static int make_dirs(const char *path)
     return 0;
 }
 
-/*
- * Writes data to dirfd/name through a temporary file, fsync(2) and
- * rename(2): a reader sees the old badge or the new one, also after a power
- * cut. The temporary name is made afresh with O_EXCL, so a file or link
- * planted under that name is never written through. 0, or -1 with errno.
- */
-static int write_atomically(int dirfd, const char *name, const char *data, size_t len)
-{
-    char tmp[REPO_KEY_SIZE + 32];
-    snprintf(tmp, sizeof tmp, ".%s.%ld.tmp", name, (long)getpid());
-    unlinkat(dirfd, tmp, 0);
-    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            goto fail;
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) < 0)
-        goto fail;
-    if (close(fd) < 0) {
-        fd = -1;
-        goto fail;
-    }
-    if (renameat(dirfd, tmp, dirfd, name) < 0) {
-        fd = -1;
-        goto fail;
-    }
-    fsync(dirfd); /* the rename itself; a failure here leaves a correct, older badge */
-    return 0;
-fail : {
-    int saved = errno;
-    if (fd >= 0)
-        close(fd);
-    unlinkat(dirfd, tmp, 0);
-    errno = saved;
-    return -1;
-}
-}
-
 /* store scan callback: renders one repo. */
 static void render_row(void *arg, const struct store_row *row)
 {
@@ -136,7 +91,8 @@ static void render_row(void *arg, const struct store_row *row)
     badge_message(message, sizeof message, r->look, row->total, row->day_hits);
     buf_reset(&r->svg);
     badge_render(&r->svg, r->look, message);
-    int rc = write_atomically(dirfd, file, r->svg.data, r->svg.len);
+    /* A page being served sees the old badge or the new one, also after a power cut. */
+    int rc = replace_file_at(dirfd, file, r->svg.data, r->svg.len, 0644, true);
     int saved = errno;
     close(dirfd);
     errno = saved;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "files.h"
 #include "fold.h"
 #include "log.h"
 #include "metrics.h"
@@ -437,6 +438,7 @@ struct spool {
     char where[SPOOL_WHERE_MAX];
     char inc[2 * 16 + 1];
     int lock_fd;
+    int dir_fd; /* the directory, where the chunks file is replaced */
     /* The writer thread's. */
     pthread_t thread;
     bool running;
@@ -478,7 +480,8 @@ static void remove_files(struct spool *sp)
     char path[4352];
     while ((e = readdir(d)))
         if (strncmp(e->d_name, "hits-", 5) == 0 || strcmp(e->d_name, "chunks") == 0 ||
-            strcmp(e->d_name, "chunks.tmp") == 0) {
+            strncmp(e->d_name, ".chunks.", 8) == 0 /* replace_file_at's temporaries */ ||
+            strcmp(e->d_name, "chunks.tmp") == 0 /* the one before them */) {
             path_of(sp, path, sizeof path, e->d_name);
             unlink(path);
         }
@@ -498,47 +501,6 @@ static void give_up(struct spool *sp, const char *what)
         close(sp->hits_fd);
     sp->hits_fd = -1;
     remove_files(sp);
-}
-
-/* Writes the len bytes at data to fd, all of them; 0, or -1 with errno. */
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Writes a whole file at name through name.tmp and a rename; 0, or -1 with errno. */
-static int replace_file(struct spool *sp, const char *name, const char *data, size_t len)
-{
-    char path[4352], tmp[4360];
-    path_of(sp, path, sizeof path, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    int rc = write_all(fd, data, len);
-    int saved = errno;
-    if (close(fd) < 0 && rc == 0)
-        return -1;
-    errno = saved;
-    if (rc < 0 || rename(tmp, path) < 0) {
-        saved = errno;
-        unlink(tmp);
-        errno = saved;
-        return -1;
-    }
-    return 0;
 }
 
 /* Opens hits file number no of this process, writing its header; 0, or -1 with errno. */
@@ -794,7 +756,7 @@ static int adopt(struct spool *sp, const struct spool_recovered *rec, char *err,
     spool_format_chunks(&text, sp->inc, sp->where, c->id, c->next_seq ? c->next_seq : 1, 0,
                         c->chunks, c->nchunks);
     if (rc == 0)
-        rc = replace_file(sp, "chunks", text.data, text.len);
+        rc = replace_file_at(sp->dir_fd, "chunks", text.data, text.len, 0600, false);
     buf_fini(&text);
     if (rc < 0) {
         snprintf(err, errlen, "cannot write in the spool %s: %s", sp->dir, strerror(errno));
@@ -832,6 +794,7 @@ struct spool *spool_open(const char *dir, const char *where, struct spool_recove
     snprintf(sp->dir, sizeof sp->dir, "%s", dir);
     snprintf(sp->where, sizeof sp->where, "%s", where);
     sp->hits_fd = -1;
+    sp->dir_fd = -1;
     for (int i = 0; i < LANES; i++) {
         pthread_mutex_init(&sp->lanes[i].lock, NULL);
         buf_init(&sp->lanes[i].text);
@@ -843,7 +806,8 @@ struct spool *spool_open(const char *dir, const char *where, struct spool_recove
     char path[4352];
     path_of(sp, path, sizeof path, "lock");
     sp->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (sp->lock_fd < 0) {
+    sp->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sp->lock_fd < 0 || sp->dir_fd < 0) {
         snprintf(err, errlen, "cannot use the spool directory %s: %s", dir, strerror(errno));
         rec->unusable = true;
     } else if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -930,8 +894,8 @@ void spool_write_chunks(struct spool *sp, const char *id, uint64_t next_seq,
     spool_format_chunks(&sp->chunks_text, sp->inc, sp->where, id, next_seq, take, c, n);
     /* Under the lock: a give-up of the writer thread meanwhile must not see the file come back. */
     pthread_mutex_lock(&sp->lock);
-    if (!atomic_load(&sp->broken) &&
-        replace_file(sp, "chunks", sp->chunks_text.data, sp->chunks_text.len) < 0)
+    if (!atomic_load(&sp->broken) && replace_file_at(sp->dir_fd, "chunks", sp->chunks_text.data,
+                                                     sp->chunks_text.len, 0600, false) < 0)
         give_up(sp, "cannot write the chunks file");
     pthread_mutex_unlock(&sp->lock);
     atomic_store(&sp->covered, take);
@@ -960,6 +924,8 @@ bool spool_close(struct spool *sp, bool clean)
         remove_files(sp); /* a given-up spool holds nothing a restart may read */
     if (sp->lock_fd >= 0)
         close(sp->lock_fd); /* and with it the lock */
+    if (sp->dir_fd >= 0)
+        close(sp->dir_fd);
     for (int i = 0; i < LANES; i++) {
         pthread_mutex_destroy(&sp->lanes[i].lock);
         buf_fini(&sp->lanes[i].text);
