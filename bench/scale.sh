@@ -1,7 +1,7 @@
 #!/bin/bash
 # ghit's SQLite store at scale (issue 7): a million repos and ten million.
 #
-#   bench/scale.sh                                (about 8 minutes)
+#   bench/scale.sh                                (about 9 minutes)
 #   ROUNDS=3 DURATION=10 SUSTAIN=60 BIG=10000000 bench/scale.sh
 #
 # 1. Start-up and memory: databases of 1,000,000 and BIG repos made with ghit's schema
@@ -12,8 +12,9 @@
 #    1,000 existing repos, and on one repo and on the 1,000 with --durable. Each run is
 #    checked: the hits stored (tables plus journal) equal the answers wrk read, up to the
 #    requests in flight at its end (at most one per connection).
-# 3. Sustained: SUSTAIN seconds of the uniform load on the million, the journal's backlog
-#    (rows written and not merged) sampled every 5 s, and how long a SIGTERM stop takes.
+# 3. Sustained: SUSTAIN seconds on one repo, then SUSTAIN seconds of the uniform load on the
+#    million (the target's ratio is of these two), the journal's backlog (rows written and
+#    not merged) sampled every 5 s, and how long a SIGTERM stop takes.
 #
 # A kill -9 at each spread: bench/kill9.sh with SPREAD=1, 1000 or 1000000.
 # 127.0.0.1 only, every run bounded, every server stopped on exit. The report goes to
@@ -175,7 +176,14 @@ done
     sed 's/^/  /' "$WORK/rounds.txt"
 } >>"$REPORT"
 
-# 3. sustained uniform load on the million
+# 3. sustained uniform load on the million, against as long a run on one repo just before
+# (a 10 s round holds little merging, and the machine drifts between rounds: the ratio of
+# the minute to the rounds' median read 0.82 and 1.02 on two builds 35 minutes apart, where
+# pairs of minutes read 0.76-0.82)
+note "sustained: ${SUSTAIN}s on one repo"
+rm -f "$WORK/one.db"*
+read -r ONE_RPS _ ONE_OK < <(DURATION=$SUSTAIN run "$WORK/one.db" 0 "$ROOT/bench/report.lua" '/badge.svg?repo=bench/one')
+sleep 1
 note "sustained: ${SUSTAIN}s over 1,000,000 repos"
 cp "$WORK/pristine.db" "$MILLION" && rm -f "$MILLION-flushes"*
 start "$MILLION"
@@ -200,8 +208,10 @@ have=$(($(sqlite_stored "$MILLION") - 5000000))
     rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
     echo "sustained ${SUSTAIN}s over 1,000,000 repos: $rps req/s," \
         "counted $([ "$have" -ge "$req" ] && [ "$have" -le $((req + 50)) ] && echo ok || echo "FAIL($have/$req)")"
+    echo "  one repo for ${SUSTAIN}s just before: $ONE_RPS req/s, counted $ONE_OK"
+    echo "  sustained / one repo over as long: $(awk -v a="$rps" -v b="$ONE_RPS" 'BEGIN { printf "%.2f", a / b }') (target >= 0.9)"
     # shellcheck disable=SC2086
-    echo "  sustained / one repo (median of the rounds above): $(awk -v a="$rps" -v b="$(median ${R[one]})" 'BEGIN { printf "%.2f", a / b }') (target >= 0.9)"
+    echo "  sustained / one repo's ${DURATION}s rounds above (median): $(awk -v a="$rps" -v b="$(median ${R[one]})" 'BEGIN { printf "%.2f", a / b }')"
     echo "  journal backlog (rows written, not merged) every 5 s:$samples; 1 s after the load: $after"
     echo "  memory at the end $((kb / 1024)) MB; SIGTERM stop took $STOPPED s"
 } >>"$REPORT"
