@@ -153,7 +153,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
         durable_thousand) cp "$WORK/thousand-pristine.db" "$WORK/thousand.db" && rm -f "$WORK/thousand.db-flushes"* &&
             set -- "$WORK/thousand.db" 5000 "$WORK/thousand.lua" / --durable ;;
         esac
-        read -r rps p99 verdict < <(run "$@")
+        # Not in a subshell: cleanup must see the PID that start sets.
+        run "$@" >"$WORK/run.txt"
+        read -r rps p99 verdict <"$WORK/run.txt"
         R[$t]="${R[$t]:-} $rps"
         P[$t]="${P[$t]:-} $p99"
         echo "round $r $t: $rps req/s, p99 $p99 ms, counted $verdict" >>"$WORK/rounds.txt"
@@ -182,7 +184,8 @@ done
 # pairs of minutes read 0.76-0.82)
 note "sustained: ${SUSTAIN}s on one repo"
 rm -f "$WORK/one.db"*
-read -r ONE_RPS _ ONE_OK < <(DURATION=$SUSTAIN run "$WORK/one.db" 0 "$ROOT/bench/report.lua" '/badge.svg?repo=bench/one')
+DURATION=$SUSTAIN run "$WORK/one.db" 0 "$ROOT/bench/report.lua" '/badge.svg?repo=bench/one' >"$WORK/run.txt"
+read -r ONE_RPS _ ONE_OK <"$WORK/run.txt"
 sleep 1
 note "sustained: ${SUSTAIN}s over 1,000,000 repos"
 cp "$WORK/pristine.db" "$MILLION" && rm -f "$MILLION-flushes"*

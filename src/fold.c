@@ -186,9 +186,13 @@ static int by_order(const void *a, const void *b)
         return x->hi < y->hi ? -1 : 1;
     if (x->lo != y->lo)
         return x->lo < y->lo ? -1 : 1;
-    /* The same 16 bytes: a name shorter than that ends where the other does, so both are
-     * the same name, or both are 16 bytes or more and differ after them. Names hold no NUL. */
-    int c = x->e->len >= 16 ? strcmp(name_of(x->e) + 16, name_of(y->e) + 16) : 0;
+    /* The same 16 bytes: memcmp() past them, then the shorter first. Lengths, not NULs,
+     * end the names, so a NUL in one (a journal row ghit did not write) reads nothing
+     * beyond it. */
+    size_t lx = x->e->len, ly = y->e->len, n = lx < ly ? lx : ly;
+    int c = n > 16 ? memcmp(name_of(x->e) + 16, name_of(y->e) + 16, n - 16) : 0;
+    if (!c)
+        c = (lx > ly) - (lx < ly);
     return c ? c : (x->e->day > y->e->day) - (x->e->day < y->e->day);
 }
 

@@ -1,8 +1,9 @@
 /*
  * http: libmicrohttpd glue (see http.h).
  *
- * Threads: libmicrohttpd runs --threads epoll loops; each handles its
- * connections from start to end, so a request is handled on one thread.
+ * Threads: libmicrohttpd runs --threads event loops (epoll; poll() in
+ * durable mode); each handles its connections from start to end, so a
+ * request is handled on one thread.
  * One more thread, the watchdog, enforces the whole-request timeout.
  *
  * Connections are a shared, finite resource, and the real topologies make
@@ -1151,7 +1152,7 @@ int http_listen(const char *address, char *err, size_t errlen)
  * The connection limit the descriptor limit allows: raises the soft
  * RLIMIT_NOFILE as far as the hard one lets it, and if that is still short
  * of want plus what the rest of ghit needs (store, listening socket, epoll
- * and pipes), says so and returns what fits; running out of descriptors
+ * set and pipes), says so and returns what fits; running out of descriptors
  * would leave the library unable to accept at all.
  */
 static unsigned fit_descriptors(unsigned want)

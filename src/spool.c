@@ -762,13 +762,14 @@ static int adopt(struct spool *sp, const struct spool_recovered *rec, char *err,
         snprintf(err, errlen, "cannot write in the spool %s: %s", sp->dir, strerror(errno));
         return -1;
     }
-    /* The old process's files: no longer read by a restart, since the chunks file names this one.
-     */
+    /* The old process's files: no longer read by a restart, since the chunks file names this
+     * one; and a temporary chunks file that a crash cut short (the lock says it is no one's). */
     DIR *d = opendir(sp->dir);
     char path[4352], mine[96];
     snprintf(mine, sizeof mine, "hits-%s-", sp->inc);
     for (struct dirent *e; d && (e = readdir(d));)
-        if (strncmp(e->d_name, "hits-", 5) == 0 && strncmp(e->d_name, mine, strlen(mine)) != 0) {
+        if ((strncmp(e->d_name, "hits-", 5) == 0 && strncmp(e->d_name, mine, strlen(mine)) != 0) ||
+            strncmp(e->d_name, ".chunks.", 8) == 0) {
             path_of(sp, path, sizeof path, e->d_name);
             unlink(path);
         }
@@ -806,7 +807,8 @@ struct spool *spool_open(const char *dir, const char *where, struct spool_recove
     char path[4352];
     path_of(sp, path, sizeof path, "lock");
     sp->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    sp->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sp->lock_fd >= 0)
+        sp->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sp->lock_fd < 0 || sp->dir_fd < 0) {
         snprintf(err, errlen, "cannot use the spool directory %s: %s", dir, strerror(errno));
         rec->unusable = true;

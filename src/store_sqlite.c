@@ -336,9 +336,10 @@ static int fold_journal(sqlite3_stmt *st, struct fold *f)
         const char *day_text = (const char *)sqlite3_column_text(st, 1);
         day_t day;
         int64_t hits = sqlite3_column_int64(st, 2);
-        if (!repo || !day_text || day_parse(day_text, &day) || hits <= 0)
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        if (!repo || memchr(repo, '\0', len) || !day_text || day_parse(day_text, &day) || hits <= 0)
             return MALFORMED_ROW;
-        fold_add(f, repo, (size_t)sqlite3_column_bytes(st, 0), day, (uint64_t)hits);
+        fold_add(f, repo, len, day, (uint64_t)hits);
     }
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }

@@ -122,9 +122,14 @@ def test_a_stop_while_redis_is_down_keeps_the_hits_for_the_next_start(make_redis
     f.stop(expect_rc=1)
     assert "the spool keeps them, and the next start with it writes them" in f.stderr()
     assert os.path.exists(os.path.join(spool, "chunks"))
+    # What a kill in the middle of writing the chunks file leaves: the start removes it.
+    cut = os.path.join(spool, ".chunks.424242.tmp")
+    with open(cut, "w") as out:
+        out.write("half a chunks file")
     r.start()
     f.start()
     wait_for("the kept hits written", lambda: written(f))
+    assert not os.path.exists(cut)
     f.stop()
     assert_exact(r, want)
     # A clean stop leaves nothing to send again.

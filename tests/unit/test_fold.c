@@ -145,6 +145,23 @@ static void order_is_bytewise_around_sixteen_bytes(void)
     fold_free(f);
 }
 
+/* A NUL inside a name (against fold.h's rule) compares as a byte and reads nothing past it. */
+static void a_nul_in_a_name_stays_inside_it(void)
+{
+    static const char longer[] = "a\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0z";
+    struct fold *f = fold_new();
+    fold_add(f, longer, sizeof longer - 1, 1, 1);
+    fold_add(f, "a", 1, 1, 2);
+    fold_add(f, "a\0b", 3, 1, 3);
+    size_t n = 0;
+    const struct store_delta *d = fold_sorted(f, &n);
+    CHECK_INT(n, 3);
+    CHECK_INT(d[0].hits, 2); /* "a", a prefix of both */
+    CHECK_INT(d[1].hits, 1); /* then "a" NUL NUL ..., whose second NUL is below "b" */
+    CHECK_INT(d[2].hits, 3);
+    fold_free(f);
+}
+
 int main(void)
 {
     RUN(sums_by_repo_and_day_in_key_order);
@@ -152,5 +169,6 @@ int main(void)
     RUN(many_rows_keep_every_sum);
     RUN(names_of_every_length_come_back_whole);
     RUN(order_is_bytewise_around_sixteen_bytes);
+    RUN(a_nul_in_a_name_stays_inside_it);
     return test_main_end("fold");
 }

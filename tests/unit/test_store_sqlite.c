@@ -479,6 +479,37 @@ static void version_1_file_is_upgraded(void)
     store_close(s);
 }
 
+/*
+ * A journal row whose name holds a NUL byte is not one ghit wrote: a start
+ * refuses the journal and says so, rather than fold a name that C strings
+ * would cut short.
+ */
+static void a_journal_name_with_a_nul_is_refused(void)
+{
+    char err[256];
+    const char *path = path_for("nul.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    store_close(s);
+    sqlite3 *j = NULL;
+    CHECK_INT(sqlite3_open(journal_of(path), &j), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(j,
+                           "INSERT INTO journal(flush, repo, day, hits) "
+                           "VALUES (1, CAST(X'612F6200632F64' AS TEXT), '1970-04-12', 1)",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    sqlite3_close(j);
+    s = store_sqlite_open(path, err, sizeof err);
+    if (s) {
+        struct rows rows = {0};
+        CHECK_INT(s->ops->scan(s, 101, collect, &rows, err, sizeof err), STORE_FAILED);
+        store_close(s);
+    }
+    CHECK(strstr(err, "holds a row that ghit did not write") != NULL);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -498,6 +529,7 @@ int main(void)
     RUN(failed_merge_moves_nothing_and_the_next_moves_all_once);
     RUN(ambiguous_commit_is_counted_once);
     RUN(version_1_file_is_upgraded);
+    RUN(a_journal_name_with_a_nul_is_refused);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
