@@ -7,7 +7,9 @@
  * swaps the lanes out every interval and appends them to the current hits
  * file with one write each. Hits files are numbered; the thread starts a
  * new one every HITS_FILE_MS or HITS_FILE_BYTES and removes the old ones
- * whose every hit has a take the chunks file covers.
+ * whose every hit has a take the chunks file covers. After a give-up (a
+ * write failed, or the files passed MAX_HITS_BYTES) it tries again every
+ * REARM_MS.
  */
 #include "spool.h"
 
@@ -39,9 +41,10 @@
 #define HITS_FILE_BYTES (64u << 20)
 #define MAX_HITS_FILES  4096         /* closed hits files kept; past that the current one grows */
 #define MAX_HITS_BYTES  (1ull << 30) /* in all hits files; past that the spool gives up */
+#define REARM_MS        10000        /* after a give-up, how often the spool tries again */
 #define CHUNKS_MAGIC    "ghit-spool 1 chunks"
 #define SPOOL_UP_HELP                                                                              \
-    "Redis store: 1 while the spool keeps the hits not yet in Redis, 0 once it gave up."
+    "Redis store: 1 while the spool keeps the hits not yet in Redis, 0 while it has given up."
 #define HITS_MAGIC "ghit-spool 1 hits "
 #define MAX_COUNT  REPOFMT_MAX_COUNT /* hits in one line, a total, a sequence number */
 
@@ -433,7 +436,8 @@ struct closed {
 struct spool {
     struct lane lanes[LANES];
     atomic_uint next_lane;
-    atomic_bool broken; /* gave up: logs nothing more, holds no file */
+    atomic_bool broken;       /* gave up: logs nothing more, holds no file */
+    atomic_bool wants_chunks; /* writing again: no chunks file until the store writes one */
     char dir[4096];
     char where[SPOOL_WHERE_MAX];
     char inc[2 * 16 + 1];
@@ -448,6 +452,7 @@ struct spool {
     uint64_t hits_max_take;
     size_t hits_bytes;
     int64_t hits_opened_ms;
+    int64_t broke_ms; /* the last give-up, or try to write again */
     struct closed *closed;
     size_t nclosed;
     size_t closed_bytes;
@@ -494,12 +499,13 @@ static void give_up(struct spool *sp, const char *what)
     if (atomic_exchange(&sp->broken, true))
         return;
     METRICS_GAUGE_SET("ghit_spool_up", SPOOL_UP_HELP, "", 0);
-    log_error("spool %s: %s (%s); it is given up and its files removed: a crash now loses the "
-              "hits not yet in Redis, as without a spool",
-              sp->dir, what, strerror(errno));
+    log_error("spool %s: %s (%s); it is given up and its files removed, and tries again in %d s: "
+              "a crash meanwhile loses the hits not yet in Redis, as without a spool",
+              sp->dir, what, strerror(errno), REARM_MS / 1000);
     if (sp->hits_fd >= 0)
         close(sp->hits_fd);
     sp->hits_fd = -1;
+    sp->broke_ms = monotime_ms();
     remove_files(sp);
 }
 
@@ -589,6 +595,30 @@ static void write_lanes(struct spool *sp, struct buf *spare)
     }
 }
 
+/*
+ * After a give-up, starts again (the disk may have room now, Redis may
+ * take writes again): an empty directory and a new hits file. The hits
+ * counted meanwhile are in no file, and the chunks file comes with the
+ * store's next write (spool_wants_chunks): until then a crash loses what
+ * it would without a spool, at most one flush interval more. Holds
+ * sp->lock.
+ */
+static void rearm(struct spool *sp)
+{
+    sp->broke_ms = monotime_ms();
+    free(sp->closed);
+    sp->closed = NULL;
+    sp->nclosed = 0;
+    sp->closed_bytes = 0;
+    remove_files(sp); /* what the try before may have left */
+    if (open_hits(sp, sp->hits_no + 1) < 0)
+        return; /* the next try in REARM_MS */
+    atomic_store(&sp->wants_chunks, true);
+    atomic_store(&sp->broken, false);
+    METRICS_GAUGE_SET("ghit_spool_up", SPOOL_UP_HELP, "", 1);
+    log_info("spool %s: writing again", sp->dir);
+}
+
 static void *writer(void *arg)
 {
     struct spool *sp = arg;
@@ -600,6 +630,8 @@ static void *writer(void *arg)
         while (!sp->stopping && pthread_cond_timedwait(&sp->wake, &sp->lock, &until) != ETIMEDOUT)
             ;
         write_lanes(sp, &spare);
+        if (atomic_load(&sp->broken) && !sp->stopping && monotime_ms() - sp->broke_ms >= REARM_MS)
+            rearm(sp);
         if (!atomic_load(&sp->broken) && sp->closed_bytes + sp->hits_bytes > MAX_HITS_BYTES) {
             errno = EFBIG;
             give_up(sp, "its hits files passed 1 GiB (Redis has taken no write for that long)");
@@ -896,9 +928,13 @@ void spool_write_chunks(struct spool *sp, const char *id, uint64_t next_seq,
     spool_format_chunks(&sp->chunks_text, sp->inc, sp->where, id, next_seq, take, c, n);
     /* Under the lock: a give-up of the writer thread meanwhile must not see the file come back. */
     pthread_mutex_lock(&sp->lock);
-    if (!atomic_load(&sp->broken) && replace_file_at(sp->dir_fd, "chunks", sp->chunks_text.data,
-                                                     sp->chunks_text.len, 0600, false) < 0)
-        give_up(sp, "cannot write the chunks file");
+    if (!atomic_load(&sp->broken)) {
+        if (replace_file_at(sp->dir_fd, "chunks", sp->chunks_text.data, sp->chunks_text.len, 0600,
+                            false) < 0)
+            give_up(sp, "cannot write the chunks file");
+        else
+            atomic_store(&sp->wants_chunks, false);
+    }
     pthread_mutex_unlock(&sp->lock);
     atomic_store(&sp->covered, take);
     /* A big write's text need not stay: the next one may be small. */
@@ -906,6 +942,11 @@ void spool_write_chunks(struct spool *sp, const char *id, uint64_t next_seq,
         buf_fini(&sp->chunks_text);
         buf_init(&sp->chunks_text);
     }
+}
+
+bool spool_wants_chunks(struct spool *sp)
+{
+    return atomic_load(&sp->wants_chunks);
 }
 
 bool spool_close(struct spool *sp, bool clean)

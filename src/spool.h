@@ -161,10 +161,14 @@ void spool_taken(struct spool *sp, uint64_t take_no);
  * A spool that cannot write (disk full, an I/O error) gives up, says so in
  * the log, and removes its files: what it holds would no longer be the
  * whole truth, and a restart would send it all the same. ghit goes on as
- * without a spool.
+ * without a spool, and the spool tries again every 10 s.
  */
 void spool_write_chunks(struct spool *sp, const char *id, uint64_t next_seq,
                         const struct spool_chunk *c, size_t n);
+
+/* Whether the spool has no chunks file since it started again after a give-up: the store
+ * writes one (spool_write_chunks) before its next send, whether its chunks changed or not. */
+bool spool_wants_chunks(struct spool *sp);
 
 /*
  * Stops the thread (writing what is logged) and closes the spool. With

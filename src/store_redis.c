@@ -1037,7 +1037,7 @@ static void spool_owed(struct redis_store *s)
 {
     if (!s->spool)
         return;
-    bool behind = s->spool_stale || s->nowed != s->spool_listed;
+    bool behind = s->spool_stale || s->nowed != s->spool_listed || spool_wants_chunks(s->spool);
     for (size_t i = 0; !behind && i < s->nowed; i++)
         behind = !s->owed[i].spooled;
     if (!behind)

@@ -190,3 +190,35 @@ def test_the_default_spool_is_named_after_the_listening_address(make_redis, make
     e = make_server(db=r.url, cwd=str(tmp_path), workdir=str(tmp_path / "g"))
     assert "no spool (--spool auto, --listen 127.0.0.1:0)" in e.stderr()
     e.stop()
+
+
+def test_a_spool_that_gave_up_writes_again_once_it_can(make_redis, make_front, tmp_path):
+    # A write that fails (here: a directory where the chunks file goes, so its rename fails)
+    # gives the spool up; once the cause is gone it starts again by itself, and a kill after
+    # that loses no spooled hit again.
+    r = make_redis()
+    spool = tmp_path / "spool"
+    f = make_front("--spool", str(spool), db=r.url, flush_interval=100)
+    want = warm(r, f, ["up/again"])
+    blocker = spool / "chunks"
+    if blocker.exists():
+        blocker.unlink()
+    blocker.mkdir()
+    (blocker / "in-the-way").write_text("x")
+    for _ in range(3):
+        assert f.hit("up/again").status == 200
+    want["up/again"] += 3
+    wait_for("the spool given up", lambda: metric(f, "ghit_spool_up").get("") == 0)
+    assert "cannot write the chunks file" in f.stderr()
+    wait_for("the hits written all the same", lambda: written(f))
+    (blocker / "in-the-way").unlink()
+    blocker.rmdir()
+    wait_for("the spool writing again", lambda: metric(f, "ghit_spool_up").get("") == 1,
+             timeout=20)
+    assert "writing again" in f.stderr()
+    kill_with_hits_left(r, f, "up/again", 4)
+    want["up/again"] += 4
+    f.start()
+    wait_for("the kept hits written", lambda: written(f))
+    f.stop()
+    assert_exact(r, want)
