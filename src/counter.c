@@ -304,6 +304,18 @@ static struct entry *lock_find(struct counter_table *t, const char *key, struct 
     return find(*shard, key, *hash);
 }
 
+/* Counts n hits of e on day, today being the current day, as pending. Called with s locked. */
+static void count_hits(struct shard *s, struct entry *e, day_t day, day_t today, uint64_t n)
+{
+    roll(e, today);
+    e->total += n;
+    if (day == e->today_day)
+        e->today += n;
+    if (day < e->first_day)
+        e->first_day = day;
+    add_pending(s, e, day, n);
+}
+
 /* Counts one hit for key; a new key is made only if create says so (else COUNTER_UNKNOWN). */
 static enum counter_result hit(struct counter_table *t, const char *key, day_t day, bool create,
                                struct counter_view *out)
@@ -332,13 +344,7 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
         e = revive(t, s, e, key, h, day);
     }
     e->used = true;
-    roll(e, day);
-    e->total++;
-    if (day == e->today_day)
-        e->today++;
-    if (day < e->first_day)
-        e->first_day = day;
-    add_pending(s, e, day, 1);
+    count_hits(s, e, day, day, 1);
     view_of(t, e, day, out);
     /*
      * Read under the shard lock, which each take holds while it takes the
@@ -559,13 +565,7 @@ void counter_restore(struct counter_table *t, const char *key, day_t day, uint64
     struct shard *s;
     struct entry *e = lock_find(t, key, &s, &h);
     e = make_live(t, s, e, key, h, day);
-    roll(e, today);
-    e->total += hits;
-    if (day == e->today_day)
-        e->today += hits;
-    if (day < e->first_day)
-        e->first_day = day;
-    add_pending(s, e, day, hits);
+    count_hits(s, e, day, today, hits);
     pthread_mutex_unlock(&s->lock);
 }
 
