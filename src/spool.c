@@ -475,21 +475,31 @@ static void hits_name(const char *inc, unsigned no, char *out, size_t n)
     snprintf(out, n, "hits-%s-%u", inc, no);
 }
 
-/* Removes every file of the spool but its lock: hits files of any process, the chunks file. */
-static void remove_files(struct spool *sp)
+/*
+ * Removes the spool's files but its lock: hits files of any process, the
+ * chunks file and temporaries of it (replace_file_at's, and chunks.tmp
+ * from before them). With keep_inc, keeps the chunks file and the hits
+ * files of that process: what a start leaves once it took the spool over.
+ */
+static void remove_files(struct spool *sp, const char *keep_inc)
 {
     DIR *d = opendir(sp->dir);
     if (!d)
         return;
-    struct dirent *e;
-    char path[4352];
-    while ((e = readdir(d)))
-        if (strncmp(e->d_name, "hits-", 5) == 0 || strcmp(e->d_name, "chunks") == 0 ||
-            strncmp(e->d_name, ".chunks.", 8) == 0 /* replace_file_at's temporaries */ ||
-            strcmp(e->d_name, "chunks.tmp") == 0 /* the one before them */) {
-            path_of(sp, path, sizeof path, e->d_name);
+    char path[4352], mine[96] = "";
+    if (keep_inc)
+        snprintf(mine, sizeof mine, "hits-%s-", keep_inc);
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name;
+        bool chunks = strcmp(n, "chunks") == 0;
+        if (keep_inc && (chunks || strncmp(n, mine, strlen(mine)) == 0))
+            continue;
+        if (chunks || strncmp(n, "hits-", 5) == 0 || strncmp(n, ".chunks.", 8) == 0 ||
+            strcmp(n, "chunks.tmp") == 0) {
+            path_of(sp, path, sizeof path, n);
             unlink(path);
         }
+    }
     closedir(d);
 }
 
@@ -506,7 +516,7 @@ static void give_up(struct spool *sp, const char *what)
         close(sp->hits_fd);
     sp->hits_fd = -1;
     sp->broke_ms = monotime_ms();
-    remove_files(sp);
+    remove_files(sp, NULL);
 }
 
 /* Opens hits file number no of this process, writing its header; 0, or -1 with errno. */
@@ -610,7 +620,7 @@ static void rearm(struct spool *sp)
     sp->closed = NULL;
     sp->nclosed = 0;
     sp->closed_bytes = 0;
-    remove_files(sp); /* what the try before may have left */
+    remove_files(sp, NULL); /* what the try before may have left */
     if (open_hits(sp, sp->hits_no + 1) < 0)
         return; /* the next try in REARM_MS */
     atomic_store(&sp->wants_chunks, true);
@@ -796,17 +806,7 @@ static int adopt(struct spool *sp, const struct spool_recovered *rec, char *err,
     }
     /* The old process's files: no longer read by a restart, since the chunks file names this
      * one; and a temporary chunks file that a crash cut short (the lock says it is no one's). */
-    DIR *d = opendir(sp->dir);
-    char path[4352], mine[96];
-    snprintf(mine, sizeof mine, "hits-%s-", sp->inc);
-    for (struct dirent *e; d && (e = readdir(d));)
-        if ((strncmp(e->d_name, "hits-", 5) == 0 && strncmp(e->d_name, mine, strlen(mine)) != 0) ||
-            strncmp(e->d_name, ".chunks.", 8) == 0) {
-            path_of(sp, path, sizeof path, e->d_name);
-            unlink(path);
-        }
-    if (d)
-        closedir(d);
+    remove_files(sp, sp->inc);
     return 0;
 }
 
@@ -964,7 +964,7 @@ bool spool_close(struct spool *sp, bool clean)
         close(sp->hits_fd);
     bool broken = atomic_load(&sp->broken), kept = !clean && !broken && sp->lock_fd >= 0;
     if (!kept && sp->lock_fd >= 0)
-        remove_files(sp); /* a given-up spool holds nothing a restart may read */
+        remove_files(sp, NULL); /* a given-up spool holds nothing a restart may read */
     if (sp->lock_fd >= 0)
         close(sp->lock_fd); /* and with it the lock */
     if (sp->dir_fd >= 0)
