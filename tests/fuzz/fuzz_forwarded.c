@@ -1,7 +1,8 @@
 /*
  * Fuzz target: the client address from X-Forwarded-For and Forwarded
  * (forwarded_client) and the address-range lists of --trusted-proxy
- * (netaddr_list_parse), on arbitrary bytes.
+ * (netaddr_list_parse) and of a --camo-ranges file (camo_ranges_parse), on
+ * arbitrary bytes.
  *
  * Contracts checked, not only the absence of crashes: a client found is an
  * address that appears in the text (it formats and parses back to itself),
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camo.h"
 #include "forwarded.h"
 #include "netaddr.h"
 
@@ -60,6 +62,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     netaddr_list_fini(&list);
+
+    /* The same bytes as a --camo-ranges file: ranges that hold their address, or a line of it. */
+    struct netaddr_list camo;
+    netaddr_list_init(&camo);
+    unsigned line = 0, lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
+    if (camo_ranges_parse(&camo, text, len, &line) == NULL) {
+        for (size_t i = 0; i < camo.n; i++)
+            if (!netaddr_in_range(&camo.r[i].addr, &camo.r[i]) || camo.r[i].bits > 128)
+                abort();
+    } else if (line < 1 || line > lines) {
+        abort();
+    }
+    netaddr_list_fini(&camo);
     netaddr_list_fini(&trusted);
     free(copy);
     return 0;
