@@ -15,7 +15,8 @@
  * same id, seq and deltas, before anything new: whichever copy runs first
  * applies it, every other copy only reads. The flusher gives every hit back
  * when apply fails, owed ones included; apply takes the owed ones out again
- * before it makes new chunks.
+ * before it makes new chunks, and those of the chunks that did apply in
+ * that try (the credit), which are never sent again.
  *
  * Whole repos (issue 10). A write's puts (set, add, delete) are chunks too,
  * applied by store_redis_write.lua under the same id and seq, so set,
@@ -78,8 +79,8 @@
 #define REPLAY_MS    30000
 #define REPLAY_BYTES (64u << 20)
 #define CHUNKS_HELP                                                                                \
-    "Chunks sent to Redis, by outcome: applied, already_applied (a copy sent before had run), "    \
-    "in_doubt (no answer: sent again)."
+    "Chunks sent to Redis, each send by its outcome: applied, already_applied (a copy sent "       \
+    "before had run), in_doubt (handed to the connection, no answer: sent again)."
 
 /* The scripts, compiled in by store_redis_lua.S, each followed by a NUL. */
 extern const char store_redis_apply_lua[], store_redis_apply_lua_end[];
@@ -92,8 +93,11 @@ extern const char store_redis_write_lua[], store_redis_write_lua_end[];
  */
 struct chunk {
     uint64_t seq;
+    uint64_t seq_lo; /* in the credit: the first seq merged into it (else seq) */
+    unsigned gen;    /* in the credit: the identity it was numbered under (redis_store.gen) */
     day_t today;
     bool sent;    /* handed to the connection once: a copy may be in Redis, or may come */
+    bool fresh;   /* its last send was its first: no copy of it had left before */
     bool spooled; /* in the spool's chunks file, as it is (number and id included) */
     size_t n;
     struct store_delta *d; /* keys point into keys */
@@ -118,12 +122,24 @@ struct redis_store {
     uint64_t next_seq;
     struct chunk *owed; /* sent or numbered, not known applied; in seq order */
     size_t nowed, owed_cap;
+    /*
+     * The credit: copies of chunks known applied whose hits the flusher gave
+     * back all the same (a try whose later chunks failed takes every hit
+     * back), taken off the pending hits like the owed ones but never sent
+     * again; emptied by the first try that succeeds. In seq order, before
+     * owed; consecutive chunks of deltas are merged into one, a delta per
+     * (repo, day), so that it holds at most what the table holds pending.
+     */
+    struct chunk *credit;
+    size_t ncredit, credit_cap;
+    unsigned gen;         /* the identity's number: new_identity adds one */
     struct chunk *window; /* applied, the last REPLAY_MS of them; in seq order, before owed */
     size_t nwindow, window_cap, window_bytes;
     uint64_t replayed; /* chunks sent again to a Redis that had lost them */
     size_t scan_limit; /* scan stops after about this many repos; 0: none */
     const char *cause;
     uint64_t applied, duplicates; /* chunks: applied, answered "already applied" */
+    uint64_t in_doubt;            /* sends of chunks that got no answer */
     struct spool *spool;          /* NULL: none */
     bool spool_stale;             /* the id or the numbers changed since the chunks file */
     size_t spool_listed;          /* chunks the chunks file lists */
@@ -147,6 +163,7 @@ static int new_identity(struct redis_store *s)
         return -1;
     snprintf(s->fe_key, sizeof s->fe_key, "ghit:fe:%s", s->id);
     s->next_seq = 1;
+    s->gen++;
     s->spool_stale = true;
     return 0;
 }
@@ -363,9 +380,8 @@ static struct chunk *new_chunk(struct redis_store *s, day_t today)
     return c;
 }
 
-/* Makes a new owed chunk of the n deltas at d whose rem[] is not 0, with rem[] hits each. */
-static void add_chunk(struct redis_store *s, const struct store_delta *d, const uint64_t *rem,
-                      size_t n, day_t today)
+/* Fills chunk c with copies of the n deltas at d whose rem[] is not 0, with rem[] hits each. */
+static void fill_deltas(struct chunk *c, const struct store_delta *d, const uint64_t *rem, size_t n)
 {
     size_t keylen = 0, m = 0;
     for (size_t i = 0; i < n; i++)
@@ -373,7 +389,6 @@ static void add_chunk(struct redis_store *s, const struct store_delta *d, const 
             keylen += strlen(d[i].key) + 1;
             m++;
         }
-    struct chunk *c = new_chunk(s, today);
     c->n = m;
     c->d = xcalloc(m, sizeof *c->d);
     c->keys = xmalloc(keylen);
@@ -390,16 +405,21 @@ static void add_chunk(struct redis_store *s, const struct store_delta *d, const 
     }
 }
 
-/* Makes a new owed chunk of the n puts that pp points to, copied. */
-static void add_put_chunk(struct redis_store *s, const struct store_put *const *pp, size_t n,
-                          day_t today)
+/* Makes a new owed chunk of the n deltas at d whose rem[] is not 0, with rem[] hits each. */
+static void add_chunk(struct redis_store *s, const struct store_delta *d, const uint64_t *rem,
+                      size_t n, day_t today)
+{
+    fill_deltas(new_chunk(s, today), d, rem, n);
+}
+
+/* Fills chunk c with copies of the n puts that pp points to. */
+static void fill_puts(struct chunk *c, const struct store_put *const *pp, size_t n)
 {
     size_t keylen = 0, ndays = 0;
     for (size_t i = 0; i < n; i++) {
         keylen += strlen(pp[i]->repo.key) + 1;
         ndays += pp[i]->repo.ndays;
     }
-    struct chunk *c = new_chunk(s, today);
     c->np = n;
     c->p = xcalloc(n, sizeof *c->p);
     c->days = xcalloc(ndays + 1, sizeof *c->days);
@@ -421,6 +441,13 @@ static void add_put_chunk(struct redis_store *s, const struct store_put *const *
     }
 }
 
+/* Makes a new owed chunk of the n puts that pp points to, copied. */
+static void add_put_chunk(struct redis_store *s, const struct store_put *const *pp, size_t n,
+                          day_t today)
+{
+    fill_puts(new_chunk(s, today), pp, n);
+}
+
 /* Orders ids, and key pointers by the keys' bytes. */
 static int by_id(const void *a, const void *b)
 {
@@ -431,6 +458,88 @@ static int by_id(const void *a, const void *b)
 static int by_string(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Orders deltas by key, then day. */
+static int by_key_day(const void *a, const void *b)
+{
+    const struct store_delta *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->day > y->day) - (x->day < y->day);
+}
+
+/* Frees the credit. */
+static void drop_credit(struct redis_store *s)
+{
+    for (size_t i = 0; i < s->ncredit; i++)
+        free_chunk(&s->credit[i]);
+    s->ncredit = 0;
+}
+
+/*
+ * Appends to the credit a copy of chunk c, known applied (see struct
+ * redis_store): a chunk of deltas merges into a last one of deltas of the
+ * same identity, summed per (repo, day). A chunk of puts stays whole: its
+ * ids keep a put given back from being made again (take_puts), and its
+ * place keeps the hits before it apart from those after.
+ */
+static void credit_chunk(struct redis_store *s, const struct chunk *c)
+{
+    struct chunk *last = s->ncredit ? &s->credit[s->ncredit - 1] : NULL;
+    if (!c->p && last && !last->p && last->gen == s->gen) {
+        size_t m = last->n + c->n, k = 0;
+        struct store_delta *all = xcalloc(m + 1, sizeof *all);
+        memcpy(all, last->d, last->n * sizeof *all);
+        memcpy(all + last->n, c->d, c->n * sizeof *all);
+        qsort(all, m, sizeof *all, by_key_day);
+        for (size_t i = 0; i < m; i++) {
+            if (k && by_key_day(&all[k - 1], &all[i]) == 0)
+                all[k - 1].hits += all[i].hits;
+            else
+                all[k++] = all[i];
+        }
+        uint64_t *hits = xcalloc(k + 1, sizeof *hits);
+        for (size_t i = 0; i < k; i++)
+            hits[i] = all[i].hits;
+        struct chunk merged = {.seq = c->seq, .seq_lo = last->seq_lo, .gen = s->gen};
+        fill_deltas(&merged, all, hits, k);
+        free_chunk(last);
+        *last = merged;
+        free(hits);
+        free(all);
+        return;
+    }
+    if (s->ncredit == s->credit_cap) {
+        s->credit_cap = s->credit_cap ? 2 * s->credit_cap : 4;
+        s->credit = xrealloc(s->credit, s->credit_cap * sizeof *s->credit);
+    }
+    struct chunk *to = &s->credit[s->ncredit++];
+    *to = (struct chunk){.seq = c->seq, .seq_lo = c->seq, .gen = s->gen, .today = c->today};
+    if (c->p) {
+        const struct store_put **pp = xcalloc(c->np + 1, sizeof *pp);
+        for (size_t i = 0; i < c->np; i++)
+            pp[i] = &c->p[i];
+        fill_puts(to, pp, c->np);
+        free(pp);
+    } else {
+        uint64_t *hits = xcalloc(c->n + 1, sizeof *hits);
+        for (size_t i = 0; i < c->n; i++)
+            hits[i] = c->d[i].hits;
+        fill_deltas(to, c->d, hits, c->n);
+        free(hits);
+    }
+}
+
+/* The credit's chunks, then the owed ones: every chunk whose hits the pending ones hold. */
+static const struct chunk **held_chunks(const struct redis_store *s, size_t *n)
+{
+    const struct chunk **all = xcalloc(s->ncredit + s->nowed + 1, sizeof *all);
+    for (size_t i = 0; i < s->ncredit; i++)
+        all[i] = &s->credit[i];
+    for (size_t i = 0; i < s->nowed; i++)
+        all[s->ncredit + i] = &s->owed[i];
+    *n = s->ncredit + s->nowed;
+    return all;
 }
 
 /*
@@ -453,22 +562,24 @@ static size_t put_weight(const struct store_put *p, day_t today)
 }
 
 /*
- * Makes chunks of the n puts at p that no owed chunk holds already (a put
- * given back after a failed write has the id of the copy sent then: only
- * that copy may apply). Returns the keys of the new puts, sorted, in
- * *fresh (free it) and their number in *nfresh.
+ * Makes chunks of the n puts at p that no owed or credited chunk holds
+ * already (a put given back after a failed write has the id of the copy
+ * sent then: only that copy may apply). Returns the keys of the new puts,
+ * sorted, in *fresh (free it) and their number in *nfresh.
  */
 static void take_puts(struct redis_store *s, const struct store_put *p, size_t n, day_t today,
                       const char ***fresh, size_t *nfresh)
 {
-    size_t nids = 0;
-    for (size_t i = 0; i < s->nowed; i++)
-        nids += s->owed[i].np;
+    size_t nids = 0, nheld;
+    const struct chunk **held = held_chunks(s, &nheld);
+    for (size_t i = 0; i < nheld; i++)
+        nids += held[i]->np;
     uint64_t *ids = xcalloc(nids + 1, sizeof *ids);
     nids = 0;
-    for (size_t i = 0; i < s->nowed; i++)
-        for (size_t j = 0; j < s->owed[i].np; j++)
-            ids[nids++] = s->owed[i].p[j].id;
+    for (size_t i = 0; i < nheld; i++)
+        for (size_t j = 0; j < held[i]->np; j++)
+            ids[nids++] = held[i]->p[j].id;
+    free(held);
     qsort(ids, nids, sizeof *ids, by_id);
     const struct store_put **todo = xcalloc(n + 1, sizeof *todo);
     *fresh = xcalloc(n + 1, sizeof **fresh);
@@ -521,9 +632,10 @@ static struct owed_slot *slot_find(struct owed_slot *tab, size_t mask, const cha
 
 /*
  * Takes the np puts at p, then the n pending deltas at d (every hit the
- * table has, the owed ones given back included): what is not owed yet
- * becomes new chunks, puts first. -1, with a message, if the owed hits are
- * not all among them (a bug: nothing is sent).
+ * table has, the owed and credited ones given back included): what is
+ * neither owed nor credited becomes new chunks, puts first. -1, with a
+ * message, if the owed and credited hits are not all among them (a bug:
+ * nothing is sent). Below, "owed" means both.
  *
  * A repo with a new put (a set or delete that superseded one given back)
  * has pending only the hits that came after it: its owed hits came before,
@@ -543,20 +655,25 @@ static int take_pending(struct redis_store *s, const struct store_put *p, size_t
     const char **fresh;
     size_t nfresh;
     take_puts(s, p, np, today, &fresh, &nfresh);
-    size_t owed_n = 0;
-    for (size_t i = 0; i < s->nowed; i++)
-        owed_n += s->owed[i].n;
+    size_t owed_n = 0, nheld;
+    const struct chunk **held = held_chunks(s, &nheld);
+    for (size_t i = 0; i < nheld; i++)
+        owed_n += held[i]->n;
     size_t size = 16;
     while (size < 2 * owed_n)
         size *= 2;
     struct owed_slot *tab = xcalloc(size, sizeof *tab);
-    struct spool_chunk *view = owed_view(s);
+    struct spool_chunk *view = xcalloc(nheld + 1, sizeof *view);
+    for (size_t i = 0; i < nheld; i++) {
+        const struct chunk *o = held[i];
+        view[i] = (struct spool_chunk){o->seq, o->today, o->d, o->n, o->p, o->np};
+    }
     size_t nputs;
-    struct spool_put_at *puts = spool_last_puts(view, s->nowed, &nputs);
+    struct spool_put_at *puts = spool_last_puts(view, nheld, &nputs);
     free(view);
-    for (size_t i = 0; i < s->nowed; i++)
-        for (size_t j = 0; j < s->owed[i].n; j++) {
-            const struct store_delta *o = &s->owed[i].d[j];
+    for (size_t i = 0; i < nheld; i++)
+        for (size_t j = 0; j < held[i]->n; j++) {
+            const struct store_delta *o = &held[i]->d[j];
             if (spool_put_after(puts, nputs, o->key, i))
                 continue; /* owed before a put of its repo, also owed: superseded in the table */
             struct owed_slot *sl = slot_find(tab, size - 1, o->key, o->day);
@@ -610,6 +727,7 @@ static int take_pending(struct redis_store *s, const struct store_put *p, size_t
     free(rem);
     free(tab);
     free(puts);
+    free(held);
     return ret;
 }
 
@@ -831,20 +949,32 @@ static void drop_window(struct redis_store *s, size_t n)
     s->nwindow -= n;
 }
 
-/* Moves the owed chunks, all applied, into the replay window, and trims it by age and size. */
-static void keep_applied(struct redis_store *s)
+/*
+ * Moves the owed chunks that applied[] marks (all of them if applied is
+ * NULL), known applied, into the replay window, and trims it by age and
+ * size; the others stay owed, in order. With credit, a copy of each goes
+ * to the credit too: the flusher takes their hits back.
+ */
+static void keep_applied(struct redis_store *s, const bool *applied, bool credit)
 {
     if (s->nwindow + s->nowed > s->window_cap) {
         s->window_cap = 2 * (s->nwindow + s->nowed);
         s->window = xrealloc(s->window, s->window_cap * sizeof *s->window);
     }
     int64_t now = monotime_ms();
+    size_t kept = 0;
     for (size_t i = 0; i < s->nowed; i++) {
+        if (applied && !applied[i]) {
+            s->owed[kept++] = s->owed[i];
+            continue;
+        }
+        if (credit)
+            credit_chunk(s, &s->owed[i]);
         s->owed[i].applied_ms = now;
         s->window_bytes += s->owed[i].bytes;
         s->window[s->nwindow++] = s->owed[i];
     }
-    s->nowed = 0;
+    s->nowed = kept;
     size_t old = 0;
     for (size_t bytes = s->window_bytes;
          old < s->nwindow && (now - s->window[old].applied_ms > REPLAY_MS || bytes > REPLAY_BYTES);
@@ -904,11 +1034,23 @@ static int replay(struct redis_store *s, uint64_t hw)
     return ret;
 }
 
+/* Goes on under a new id: the window is forgotten and the owed chunks renumbered from 1. */
+static void start_again(struct redis_store *s)
+{
+    drop_window(s, s->nwindow);
+    if (new_identity(s) < 0)
+        return;
+    for (size_t i = 0; i < s->nowed; i++)
+        s->owed[i].seq = s->next_seq++;
+}
+
 /*
  * Redis answered GHITGAP hw for a chunk: if hw is below what it already
  * confirmed, Redis went back in time (a restore, a failover): the chunks
  * it lost go again from the replay window. What the window no longer holds
- * is lost; the owed chunks then go on under a new id, renumbered.
+ * is lost; the owed chunks then go on under a new id, renumbered. Credited
+ * chunks all after hw are no longer in Redis: they leave the credit, and
+ * their hits, pending, go in new chunks.
  */
 static void handle_gap(struct redis_store *s, uint64_t hw)
 {
@@ -916,11 +1058,15 @@ static void handle_gap(struct redis_store *s, uint64_t hw)
         return; /* an earlier chunk of this pipeline failed: they go again, in order */
     if (!s->c || replay(s, hw) != -2)
         return; /* replayed, or to try again: the owed ones follow at the next write */
-    drop_window(s, s->nwindow);
-    if (new_identity(s) < 0)
-        return;
-    for (size_t i = 0; i < s->nowed; i++)
-        s->owed[i].seq = s->next_seq++;
+    size_t kept = 0;
+    for (size_t i = 0; i < s->ncredit; i++) {
+        if (s->credit[i].gen == s->gen && s->credit[i].seq_lo > hw)
+            free_chunk(&s->credit[i]);
+        else
+            s->credit[kept++] = s->credit[i];
+    }
+    s->ncredit = kept;
+    start_again(s);
 }
 
 /* Writes the message for an error reply of the apply script into err. */
@@ -950,33 +1096,56 @@ static void explain_error(struct redis_store *s, const char *e, char *err, size_
     }
 }
 
+/* What a try learned besides its result: see send_owed. */
+struct try_outcome {
+    bool *applied;   /* per owed chunk: known applied (answered, and not a conflict) */
+    bool noscript;   /* Redis had lost the script */
+    bool taken;      /* a chunk never sent before was answered "already applied" */
+    uint64_t gap_hw; /* hw of a GHITGAP answer, or UINT64_MAX */
+};
+
 /*
  * Sends the owed chunks from, up to to, PIPELINE at a time, and keeps
  * their answers in replies[from ..]. STORE_OK if each one applied or had
  * applied; else STORE_RETRY (those handed to the connection stay owed, to
- * be sent again as they are, or renumbered by handle_gap) and *noscript
- * says Redis had lost the script.
+ * be sent again as they are, or renumbered) and *out says what else was
+ * learned.
+ *
+ * ghit_redis_chunks_total counts each send once, by its outcome: applied,
+ * already_applied (a copy sent before had run), in_doubt (handed to the
+ * connection, and no answer came: it goes again). Chunks a failed
+ * connection never took are not counted: they are made again, and counted
+ * when sent. Refusals (error answers) are not counted.
+ *
+ * A chunk sent for the first time cannot have run before: if Redis answers
+ * "already applied" for it, its high-water mark is ahead of every number
+ * this frontend gave out (a spool older than Redis, restored after a power
+ * cut or copied; another process with this id), so the chunk did not
+ * apply, and neither would any under these numbers: *out's taken.
  */
 static enum store_result send_owed(struct redis_store *s, size_t from, size_t to,
-                                   redisReply **replies, bool *noscript, char *err, size_t errlen)
+                                   redisReply **replies, struct try_outcome *out, char *err,
+                                   size_t errlen)
 {
     struct args a = {0};
     buf_init(&a.text);
     size_t sent = from, got = from;
     bool lost = false, ok = true;
-    uint64_t gap_hw = UINT64_MAX;
     while (got < to) {
         for (; sent < to && sent - got < PIPELINE; sent++) {
             build_chunk(s, &s->owed[sent], &a);
             redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
+            s->owed[sent].fresh = !s->owed[sent].sent;
             s->owed[sent].sent = true;
         }
         void *r = NULL;
         if (redisGetReply(s->c, &r) != REDIS_OK) {
+            /* In doubt: those handed to the connection; the rest were never sent. */
             snprintf(err, errlen,
                      "Redis at %s did not answer (%s): %zu chunks in doubt, to be sent again",
-                     s->where, s->c->errstr, to - got);
-            METRICS_ADD("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"in_doubt\"", to - got);
+                     s->where, s->c->errstr, sent - got);
+            METRICS_ADD("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"in_doubt\"", sent - got);
+            s->in_doubt += sent - got;
             s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
             disconnect(s);
             lost = true;
@@ -986,7 +1155,8 @@ static enum store_result send_owed(struct redis_store *s, size_t from, size_t to
     }
     for (size_t i = from; i < got; i++) {
         const redisReply *r = replies[i];
-        if (is_answer(r, &s->owed[i])) {
+        if (is_answer(r, &s->owed[i]) && (r->element[0]->integer == 1 || !s->owed[i].fresh)) {
+            out->applied[i] = true;
             if (r->element[0]->integer == 1) {
                 s->applied++;
                 METRICS_INC("ghit_redis_chunks_total", CHUNKS_HELP, "outcome=\"applied\"");
@@ -996,16 +1166,32 @@ static enum store_result send_owed(struct redis_store *s, size_t from, size_t to
             }
             continue;
         }
-        if (ok && r->type == REDIS_REPLY_ERROR) {
+        if (is_answer(r, &s->owed[i])) {
+            if (!out->taken)
+                log_error("redis: Redis's high-water mark for frontend %s is %lld, at or past "
+                          "its chunk %" PRIu64 ", which it never had (a spool older than Redis, "
+                          "or another process with this id): the chunks go on under a new id",
+                          s->id,
+                          r->element[1]->type == REDIS_REPLY_INTEGER ? r->element[1]->integer
+                                                                     : -1LL,
+                          s->owed[i].seq);
+            if (ok)
+                snprintf(err, errlen,
+                         "Redis at %s holds chunks of this frontend's id that it never sent; "
+                         "sending again under a new id",
+                         s->where);
+            s->cause = "conflict";
+            out->taken = true;
+        } else if (ok && r->type == REDIS_REPLY_ERROR) {
             if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
-                *noscript = true;
+                out->noscript = true;
                 snprintf(err, errlen, "Redis at %s had lost ghit's script", s->where);
                 s->cause = "noscript";
             } else {
                 explain_error(s, r->str, err, errlen);
             }
             if (strncmp(r->str, "GHITGAP ", 8) == 0)
-                gap_hw = strtoull(r->str + 8, NULL, 10);
+                out->gap_hw = strtoull(r->str + 8, NULL, 10);
         } else if (ok) {
             snprintf(err, errlen, "Redis at %s answered the script in a way ghit does not know",
                      s->where);
@@ -1014,11 +1200,7 @@ static enum store_result send_owed(struct redis_store *s, size_t from, size_t to
         ok = false;
     }
     args_fini(&a);
-    if (ok && !lost)
-        return STORE_OK;
-    if (gap_hw != UINT64_MAX)
-        handle_gap(s, gap_hw);
-    return STORE_RETRY;
+    return ok && !lost ? STORE_OK : STORE_RETRY;
 }
 
 /* Says how many deltas and puts wait in owed chunks (metrics). */
@@ -1053,8 +1235,9 @@ static void spool_owed(struct redis_store *s)
 
 /*
  * Sends every owed chunk and reads the answers. On success of all: reports
- * their rows, forgets them, STORE_OK. Else those sent stay owed, those
- * that applied included (the flusher gives all their hits back).
+ * their rows, forgets them, STORE_OK. Else those sent and not known applied
+ * stay owed; those known applied leave for the credit (the flusher gives
+ * all their hits back, and the next take must not send them again).
  *
  * The chunks owed from an earlier try go first, alone: only once each of
  * them has applied are the new ones (made by take_pending, never sent) sent
@@ -1062,7 +1245,11 @@ static void spool_owed(struct redis_store *s)
  * late) the owed list keeps the chunks of the first failed try, and the
  * hits that come meanwhile wait in the table, summed per repo, instead of
  * making new chunks at each try: the new ones, never handed to a
- * connection, are made again from the table next time.
+ * connection, are made again from the table next time. And a try whose
+ * old chunks apply and whose new ones fail leaves only the new ones owed:
+ * the old ones are credited, merged a delta per (repo, day). Owed and
+ * credit together hold at most twice the table's pending (repo, day)s,
+ * however many tries fail so.
  */
 static enum store_result send_owed_all(struct redis_store *s, day_t today, store_row_fn *fn,
                                        void *arg, bool *noscript, char *err, size_t errlen)
@@ -1072,21 +1259,30 @@ static enum store_result send_owed_all(struct redis_store *s, day_t today, store
     size_t old = 0;
     while (old < s->nowed && s->owed[old].sent)
         old++;
-    redisReply **replies = xcalloc(s->nowed + 1, sizeof *replies);
     size_t n = s->nowed;
+    redisReply **replies = xcalloc(n + 1, sizeof *replies);
+    struct try_outcome out = {.applied = xcalloc(n + 1, sizeof *out.applied), .gap_hw = UINT64_MAX};
     enum store_result res = STORE_OK;
     if (old > 0 && old < n)
-        res = send_owed(s, 0, old, replies, noscript, err, errlen);
+        res = send_owed(s, 0, old, replies, &out, err, errlen);
     if (res == STORE_OK)
-        res = send_owed(s, old < n ? old : 0, n, replies, noscript, err, errlen);
+        res = send_owed(s, old < n ? old : 0, n, replies, &out, err, errlen);
     if (res == STORE_OK) {
         for (size_t i = 0; i < n; i++)
             report_rows(&s->owed[i], replies[i], s->owed[i].today == today ? fn : NULL, arg);
-        keep_applied(s);
+        keep_applied(s, NULL, false);
+    } else {
+        keep_applied(s, out.applied, true);
+        if (out.taken)
+            start_again(s);
+        else if (out.gap_hw != UINT64_MAX)
+            handle_gap(s, out.gap_hw);
     }
+    *noscript = out.noscript;
     for (size_t i = 0; i < n; i++)
         freeReplyObject(replies[i]);
     free(replies);
+    free(out.applied);
     return res;
 }
 
@@ -1138,10 +1334,12 @@ static enum store_result send_all(struct redis_store *s, day_t today, store_row_
             break;
         freeReplyObject(rep);
     }
-    if (r != STORE_OK)
+    if (r != STORE_OK) {
         drop_unsent(s);
-    else
-        spool_owed(s); /* none owed now: a restart has nothing to send again */
+    } else {
+        drop_credit(s); /* the flusher keeps its hits as written now */
+        spool_owed(s);  /* none owed now: a restart has nothing to send again */
+    }
     count_owed(s);
     return r;
 }
@@ -2017,10 +2215,13 @@ static void redis_close(struct store *st)
     if (s->applied || s->duplicates)
         log_info("redis: frontend %s: %" PRIu64 " chunks applied, %" PRIu64
                  " answered \"already applied\" when sent again, %" PRIu64
-                 " sent again to a Redis that had lost them",
-                 s->id, s->applied, s->duplicates, s->replayed);
+                 " sent again to a Redis that had lost them; %" PRIu64
+                 " sends got no answer (in doubt)",
+                 s->id, s->applied, s->duplicates, s->replayed, s->in_doubt);
     drop_owed(s, 0);
     free(s->owed);
+    drop_credit(s);
+    free(s->credit);
     drop_window(s, s->nwindow);
     free(s->window);
     disconnect(s);

@@ -183,11 +183,13 @@ def stall(r, seconds):
         time.sleep(0.01)
 
 
-class ReplyLoser:
-    """A TCP relay to Redis that can lose a reply: after lose_after(marker), the first write
-    from ghit that holds marker (say b"EVAL" for the write script) is passed on to Redis,
-    then both sides are closed, so the command runs and ghit never hears of it. With
-    then_down, the relay then closes every new connection at once, until up()."""
+class Relay:
+    """A TCP relay to Redis on a port of its own (url), for tests that lose replies. Each piece
+    passed on is shown to passed(data, from_ghit, state), state being the connection's
+    (new_state()); a true answer closes both sides after a pause, so that Redis runs what it
+    got and its reply finds no one. refuse() closes new connections at once."""
+
+    recv_bytes = 65536
 
     def __init__(self, r):
         self.to = r.port
@@ -196,17 +198,16 @@ class ReplyLoser:
         self.listener.listen(16)
         self.port = self.listener.getsockname()[1]
         self.url = "redis://127.0.0.1:%d" % self.port
-        self.marker = None
-        self.lost = 0
-        self.down = self.down_after = False
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def lose_after(self, marker, then_down=False):
-        self.down_after = then_down
-        self.marker = marker
+    def refuse(self):
+        return False
 
-    def up(self):
-        self.down = False
+    def new_state(self):
+        return {}
+
+    def passed(self, data, from_ghit, state):
+        return False
 
     def _accept(self):
         while True:
@@ -214,27 +215,25 @@ class ReplyLoser:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            if self.down:
+            if self.refuse():
                 client.close()
                 continue
             server = socket.create_connection(("127.0.0.1", self.to))
+            state = self.new_state()
             cut = threading.Event()
-            threading.Thread(target=self._pump, args=(client, server, True, cut),
+            threading.Thread(target=self._pump, args=(client, server, True, state, cut),
                              daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False, cut),
+            threading.Thread(target=self._pump, args=(server, client, False, state, cut),
                              daemon=True).start()
 
-    def _pump(self, src, dst, from_ghit, cut):
+    def _pump(self, src, dst, from_ghit, state, cut):
         try:
             while not cut.is_set():
-                data = src.recv(65536)
+                data = src.recv(self.recv_bytes)
                 if not data or cut.is_set():
                     break
                 dst.sendall(data)
-                if from_ghit and self.marker and self.marker in data:
-                    self.marker = None
-                    self.down = self.down_after
-                    self.lost += 1
+                if self.passed(data, from_ghit, state):
                     cut.set()
                     time.sleep(0.3)  # Redis runs it; its reply finds no one
         except OSError:
@@ -245,6 +244,37 @@ class ReplyLoser:
             except OSError:
                 pass
             sock.close()
+
+
+class ReplyLoser(Relay):
+    """A relay that can lose a reply: after lose_after(marker), the first write from ghit that
+    holds marker (say b"EVAL" for the write script) is passed on to Redis, then both sides
+    are closed, so the command runs and ghit never hears of it. With then_down, the relay
+    then closes every new connection at once, until up()."""
+
+    def __init__(self, r):
+        self.marker = None
+        self.lost = 0
+        self.down = self.down_after = False
+        super().__init__(r)
+
+    def lose_after(self, marker, then_down=False):
+        self.down_after = then_down
+        self.marker = marker
+
+    def up(self):
+        self.down = False
+
+    def refuse(self):
+        return self.down
+
+    def passed(self, data, from_ghit, state):
+        if not (from_ghit and self.marker and self.marker in data):
+            return False
+        self.marker = None
+        self.down = self.down_after
+        self.lost += 1
+        return True
 
 
 def wait_for(what, fn, timeout=30):
