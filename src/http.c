@@ -253,7 +253,20 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
             k->next->prev = k->prev;
         s->nconns--;
         peer_remove(s, &k->addr);
+        /*
+         * A reply still held: the client went away after its connection was
+         * resumed (libmicrohttpd then closes it without asking for the
+         * reply), or it closes at a stop. Off the waiting list, if on it.
+         */
+        bool held = atomic_load(&k->holding);
+        for (struct conn **p = &s->waiters; held && *p; p = &(*p)->next_waiter)
+            if (*p == k) {
+                *p = k->next_waiter;
+                break;
+            }
         pthread_mutex_unlock(&s->lock);
+        if (held)
+            buf_fini(&k->held.body);
         if (k->body.cap)
             buf_fini(&k->body);
         buf_fini(&k->reply);
@@ -523,6 +536,19 @@ static bool named(const char *key, size_t len, const char *name, size_t name_len
 
 #define NAMED(key, len, lit) named(key, len, lit, sizeof lit - 1)
 
+/*
+ * Whether a field value (len bytes) holds a NUL, CR or LF (RFC 9110, 5.5).
+ * A bare CR is not a line end to libmicrohttpd but is to some proxies: a
+ * value holding one could hide a second request from a proxy in front.
+ */
+static bool bad_value(const char *value, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (value[i] == '\0' || value[i] == '\r' || value[i] == '\n')
+            return true;
+    return false;
+}
+
 /* libmicrohttpd iterator: checks and counts one header field. */
 static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                   size_t key_size, const char *value, size_t value_size)
@@ -531,7 +557,7 @@ static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind, const char
     struct fields *f = cls;
     f->bytes += key_size + value_size + 4;
     f->count++;
-    if (!is_token(key, key_size) || (value && memchr(value, '\0', value_size)))
+    if (!is_token(key, key_size) || (value && bad_value(value, value_size)))
         f->bad = true;
     else if (NAMED(key, key_size, MHD_HTTP_HEADER_HOST))
         f->host++;
