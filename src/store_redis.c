@@ -509,7 +509,7 @@ static void credit_chunk(struct redis_store *s, const struct chunk *c)
         free(all);
         return;
     }
-    if (s->ncredit == s->credit_cap) {
+    if (!s->credit || s->ncredit == s->credit_cap) {
         s->credit_cap = s->credit_cap ? 2 * s->credit_cap : 4;
         s->credit = xrealloc(s->credit, s->credit_cap * sizeof *s->credit);
     }
