@@ -71,7 +71,8 @@ size_t dedupe_memory(const struct dedupe *d)
     return d->nbuckets * WAYS * sizeof *d->slots;
 }
 
-bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *key, uint64_t now_ms)
+bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *key, uint64_t now_ms,
+                  struct dedupe_mark *mark)
 {
     uint8_t msg[16 + REPO_KEY_SIZE];
     struct netaddr who = netaddr_client_prefix(client);
@@ -100,7 +101,22 @@ bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *ke
         uint32_t seq = d->seq[b % NLOCKS]++ & ((1u << SEQ_BITS) - 1);
         victim->tag = tag;
         victim->stamp = now_ms << SEQ_BITS | seq;
+        if (mark)
+            *mark = (struct dedupe_mark){tag, victim->stamp, (size_t)(victim - d->slots)};
     }
     pthread_mutex_unlock(lock);
     return first;
+}
+
+void dedupe_forget(struct dedupe *d, const struct dedupe_mark *mark)
+{
+    if (!mark->tag)
+        return;
+    pthread_mutex_t *lock = &d->locks[(mark->slot / WAYS) % NLOCKS];
+    pthread_mutex_lock(lock);
+    struct slot *s = &d->slots[mark->slot];
+    /* Another fetch may have taken the slot since (a flood, or this pair after the window). */
+    if (s->tag == mark->tag && s->stamp == mark->stamp)
+        *s = (struct slot){0, 0};
+    pthread_mutex_unlock(lock);
 }

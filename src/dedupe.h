@@ -25,13 +25,29 @@ struct dedupe;
 struct dedupe *dedupe_new(size_t slots, unsigned window_s);
 void dedupe_free(struct dedupe *d);
 
+/* Where dedupe_first() remembered a hit, for dedupe_forget(); tag 0: nothing remembered. */
+struct dedupe_mark {
+    uint64_t tag, stamp;
+    size_t slot;
+};
+
 /*
  * Whether a hit of key from client at now_ms (milliseconds on a monotonic
  * clock) is the first within the window, and so counts; it is then
- * remembered. A repeat less than the window after it is not, and does not
- * extend the window.
+ * remembered, and *mark (may be NULL) says where. A repeat less than the
+ * window after it is not, and does not extend the window.
  */
-bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *key, uint64_t now_ms);
+bool dedupe_first(struct dedupe *d, const struct netaddr *client, const char *key, uint64_t now_ms,
+                  struct dedupe_mark *mark);
+
+/*
+ * Forgets the hit dedupe_first() remembered at mark, if its slot still
+ * holds it: a hit judged first but then not counted (refused), so that the
+ * next one counts. Recording first and forgetting on refusal, rather than
+ * recording only after the count, keeps two racing fetches from both
+ * counting. An entry the hit pushed out stays forgotten, as under a flood.
+ */
+void dedupe_forget(struct dedupe *d, const struct dedupe_mark *mark);
 
 /* Bytes the table holds: fixed from dedupe_new() on. */
 size_t dedupe_memory(const struct dedupe *d);

@@ -78,20 +78,27 @@ static void maybe_log(struct policy *p, uint64_t now_s)
 }
 
 enum policy_verdict policy_judge(struct policy *p, const struct netaddr *client, const char *ua,
-                                 const char *key, uint64_t now_ms)
+                                 const char *key, uint64_t now_ms, struct dedupe_mark *mark)
 {
+    *mark = (struct dedupe_mark){0};
     bool agent = camo_agent(ua);
     bool proxy = agent && netaddr_list_match(&p->ranges, client);
     enum policy_verdict v = POLICY_COUNT;
     if (p->camo_only && !proxy)
         v = agent ? POLICY_CAMO_UNLISTED : POLICY_NOT_CAMO;
-    else if (!proxy && p->dedupe && !dedupe_first(p->dedupe, client, key, now_ms))
+    else if (!proxy && p->dedupe && !dedupe_first(p->dedupe, client, key, now_ms, mark))
         v = POLICY_REPEAT;
     if (v != POLICY_COUNT) {
         atomic_fetch_add(&p->refused[v - 1], 1);
         maybe_log(p, now_ms / 1000);
     }
     return v;
+}
+
+void policy_forget(struct policy *p, const struct dedupe_mark *mark)
+{
+    if (p->dedupe)
+        dedupe_forget(p->dedupe, mark);
 }
 
 void policy_get_stats(struct policy *p, struct policy_stats *out)

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dedupe.h"
 #include "netaddr.h"
 
 struct policy;
@@ -52,9 +53,18 @@ void policy_free(struct policy *p);
  * Whether a fetch of key by client (the forwarded client behind a trusted
  * proxy) with User-Agent ua (or NULL) counts, at now_ms on a monotonic
  * clock in milliseconds. Records and, now and then, logs what it refuses.
+ * A fetch that counts is remembered by --dedupe; *mark (set to nothing
+ * remembered first) says where, for policy_forget().
  */
 enum policy_verdict policy_judge(struct policy *p, const struct netaddr *client, const char *ua,
-                                 const char *key, uint64_t now_ms);
+                                 const char *key, uint64_t now_ms, struct dedupe_mark *mark);
+
+/*
+ * A fetch policy_judge() let count was not counted after all (refused, or
+ * put off until the store is read): --dedupe forgets it, so that the next
+ * fetch counts.
+ */
+void policy_forget(struct policy *p, const struct dedupe_mark *mark);
 
 void policy_get_stats(struct policy *p, struct policy_stats *out);
 

@@ -263,13 +263,20 @@ static void badge_with(const struct app *app, const struct request *req, struct 
     struct counter_view v = {0};
     /*
      * --count and --dedupe may say this fetch is shown the count but adds
-     * nothing; they judge once, before a wait for the store.
+     * nothing. --dedupe remembers a fetch it lets count, and forgets it
+     * again unless it was counted: refused (new repos, --max-repos),
+     * unreadable, or put off until the store is read; a fetch put off is
+     * judged again when it runs again.
      */
-    bool judged_out = count && !req->head && !req->resumed && app->policy &&
+    bool asks = req->resumed ? req->count_after_load : count && !req->head;
+    struct dedupe_mark mark = {0};
+    bool judged_out = asks && app->policy &&
                       policy_judge(app->policy, &req->client, req->user_agent, key,
-                                   (uint64_t)monotime_ms()) != POLICY_COUNT;
-    bool counts = req->resumed ? req->count_after_load : count && !req->head && !judged_out;
+                                   (uint64_t)monotime_ms(), &mark) != POLICY_COUNT;
+    bool counts = asks && !judged_out;
     enum hit hit = counts ? count_hit(app, req, key, today, &v, res) : HIT_NOT_ASKED;
+    if (counts && hit != HIT_COUNTED && app->policy)
+        policy_forget(app->policy, &mark);
     if (hit == HIT_ANSWERED)
         return;
     if (hit == HIT_COUNTED) {

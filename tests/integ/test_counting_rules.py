@@ -137,3 +137,34 @@ def test_dedupe_memory_is_bounded_and_forgets_under_a_flood(make_server):
 def sanitized():
     with open(GHIT_BIN, "rb") as f:
         return b"__asan_init" in f.read()
+
+
+@pytest.mark.parametrize("limit", ["new-repos-per-client", "max-repos"])
+def test_dedupe_forgets_a_view_that_was_refused(make_server, tmp_path, limit):
+    """A view refused (429 over --new-repos-per-client, 503 over --max-repos) was not counted,
+    so --dedupe must not remember it: once the repo may count, the same client's next view
+    counts, and only once. Room is made with the admin routes, not by waiting out a limit."""
+    token = "dedupe-Token-0123456789abcdefXYZ"
+    tf = tmp_path / "admin.token"
+    tf.write_text(token + "\n")
+    tf.chmod(0o600)
+    opt = ("--new-repos-per-client", "2") if limit == "new-repos-per-client" else ("--max-repos", "2")
+    s = make_server("--trusted-proxy", "127.0.0.1/32", "--dedupe", "60", "--admin-token-file",
+                    str(tf), *opt)
+    xff = {"X-Forwarded-For": "9.9.9.9"}
+    auth = {"Authorization": "Bearer " + token}
+    assert s.get("/badge.svg?repo=dd/n1", xff).status == 200
+    assert s.get("/badge.svg?repo=dd/n2", xff).status == 200
+    assert s.get("/badge.svg?repo=dd/n3", xff).status == (429 if limit == "new-repos-per-client"
+                                                          else 503)
+    if limit == "new-repos-per-client":
+        # the operator makes the repo: it is known now, and no new repo for the client
+        assert s.request("PUT", "/api/v1/repos/dd/n3", auth, '{"total":0}').status == 200
+    else:
+        assert s.request("DELETE", "/api/v1/repos/dd/n1", auth).status == 200  # room for one
+    assert fetch(s, "dd/n3", xff="9.9.9.9") == "hits: 1"
+    assert fetch(s, "dd/n3", xff="9.9.9.9") == "hits: 1"  # now remembered: a repeat
+    assert fetch(s, "dd/n2", xff="9.9.9.9") == "hits: 1"  # counted before: still remembered
+    assert s.total("dd/n3") == 1
+    text = s.get("/metrics").text
+    assert 'ghit_not_counted_total{reason="dedupe_repeat"} 2' in text, text
