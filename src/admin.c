@@ -100,8 +100,11 @@ static void put(struct counter_table *table, const char *key, const struct reque
 {
     struct repofmt_repo r;
     repofmt_repo_init(&r);
+    day_t today = day_from_time(time(NULL));
     const char *err =
         repofmt_parse_json(req->body ? req->body : "", req->body_len, REPOFMT_WITHOUT_REPO, &r);
+    if (!err)
+        err = repofmt_check_today(&r, today);
     if (err) {
         routes_json_error(res, 400, err);
         repofmt_repo_fini(&r);
@@ -110,7 +113,6 @@ static void put(struct counter_table *table, const char *key, const struct reque
     struct counter_day *days = xcalloc(r.ndays + 1, sizeof *days);
     for (size_t i = 0; i < r.ndays; i++)
         days[i] = (struct counter_day){r.days[i].day, r.days[i].hits};
-    day_t today = day_from_time(time(NULL));
     struct counter_view v;
     counter_set(table, key, r.total, r.first_day == REPOFMT_NO_DAY ? COUNTER_NO_DAY : r.first_day,
                 days, r.ndays, today, &v);

@@ -13,7 +13,9 @@
  * JSON Lines (the export format) or, with --format csv, rows of
  * repo,day,hits, which may come in any order; a row with an empty day
  * holds hits that have no day. A repo's first day is given in JSON, the
- * earliest of its days otherwise, and today when it has none.
+ * earliest of its days otherwise, and today when it has none. A day after
+ * today (UTC) is refused, as PUT refuses it: counts are of views that
+ * happened.
  */
 #include "cmd_import.h"
 
@@ -89,6 +91,8 @@ static const char *json_line(struct input *in, const char *line, size_t len, str
                              day_t today)
 {
     const char *err = repofmt_parse_json(line, len, REPOFMT_WITH_REPO, r);
+    if (!err)
+        err = repofmt_check_today(r, today);
     if (err)
         return err;
     struct item *it = new_item(in);
@@ -105,7 +109,8 @@ static const char *json_line(struct input *in, const char *line, size_t len, str
 }
 
 /* Parses one CSV row; NULL or what is wrong. */
-static const char *csv_line(struct input *in, const char *line, size_t len, unsigned long lineno)
+static const char *csv_line(struct input *in, const char *line, size_t len, unsigned long lineno,
+                            day_t today)
 {
     if (lineno == 1 && len + 1 == strlen(REPOFMT_CSV_HEADER) &&
         memcmp(line, REPOFMT_CSV_HEADER, len) == 0)
@@ -117,6 +122,8 @@ static const char *csv_line(struct input *in, const char *line, size_t len, unsi
     struct row *rw = &in->rows[in->nrows];
     rw->line = lineno;
     const char *err = repofmt_parse_csv(line, len, rw->key, &rw->day, &rw->hits);
+    if (!err)
+        err = repofmt_check_day(rw->day, today);
     if (!err)
         in->nrows++;
     return err;
@@ -175,7 +182,7 @@ static int read_input(struct input *in, bool csv, day_t today)
             len--;
         if (len == 0)
             continue;
-        const char *err = csv ? csv_line(in, line, (size_t)len, lineno)
+        const char *err = csv ? csv_line(in, line, (size_t)len, lineno, today)
                               : json_line(in, line, (size_t)len, &r, today);
         if (err) {
             fprintf(stderr, "ghit import: line %lu: %s; nothing was imported\n", lineno, err);

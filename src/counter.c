@@ -23,6 +23,7 @@
 #include <sys/random.h>
 
 #include "alloc.h"
+#include "count.h"
 #include "monotime.h"
 #include "siphash.h"
 
@@ -263,7 +264,7 @@ static void add_pending(struct shard *s, struct entry *e, day_t day, uint64_t hi
     struct pending *p = pending(e);
     for (uint32_t i = 0; i < e->npend; i++) {
         if (p[i].day == day) {
-            p[i].hits += hits;
+            p[i].hits = count_add(p[i].hits, hits);
             return;
         }
     }
@@ -304,13 +305,16 @@ static struct entry *lock_find(struct counter_table *t, const char *key, struct 
     return find(*shard, key, *hash);
 }
 
-/* Counts n hits of e on day, today being the current day, as pending. Called with s locked. */
+/*
+ * Counts n hits of e on day, today being the current day, as pending; the
+ * counts stop at COUNT_MAX. Called with s locked.
+ */
 static void count_hits(struct shard *s, struct entry *e, day_t day, day_t today, uint64_t n)
 {
     roll(e, today);
-    e->total += n;
+    e->total = count_add(e->total, n);
     if (day == e->today_day)
-        e->today += n;
+        e->today = count_add(e->today, n);
     if (day < e->first_day)
         e->first_day = day;
     add_pending(s, e, day, n);
@@ -397,16 +401,16 @@ static struct entry *set_figures(struct counter_table *t, struct shard *s, struc
     uint64_t pending_total = 0, pending_day = 0;
     const struct pending *p = pending(e);
     for (uint32_t i = 0; i < e->npend; i++) {
-        pending_total += p[i].hits;
+        pending_total = count_add(pending_total, p[i].hits);
         if (p[i].day == day)
-            pending_day += p[i].hits;
+            pending_day = count_add(pending_day, p[i].hits);
     }
-    e->total = total + pending_total;
+    e->total = count_add(total, pending_total);
     if (first_day != COUNTER_NO_DAY)
         e->first_day = first_day;
     if (day >= e->today_day) {
         e->today_day = day;
-        e->today = day_hits + pending_day;
+        e->today = count_add(day_hits, pending_day);
     }
     return e;
 }

@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "count.h"
 #include "siphash.h"
 
 #define ENTRY_ALIGN 4
@@ -150,7 +151,7 @@ void fold_add(struct fold *f, const char *repo, size_t len, day_t day, uint64_t 
         *s = (struct slot){.tag = tag, .at = add_entry(f, repo, len, day)};
         f->count++;
     }
-    s->hits += hits;
+    s->hits = count_add(s->hits, hits);
 }
 
 /*

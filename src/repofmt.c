@@ -26,6 +26,7 @@ void repofmt_repo_init(struct repofmt_repo *r)
 {
     memset(r, 0, sizeof *r);
     r->first_day = REPOFMT_NO_DAY;
+    r->latest_day = -1;
 }
 
 void repofmt_repo_fini(struct repofmt_repo *r)
@@ -156,6 +157,8 @@ static const char *read_days(struct cursor *c, struct repofmt_repo *r)
             return "expected ':' after a day";
         if ((err = read_count(c, &hits)))
             return err;
+        if (day > r->latest_day)
+            r->latest_day = day;
         add_day(r, day, hits);
     } while (eat(c, ','));
     return eat(c, '}') ? NULL : "expected ',' or '}' in \"days\"";
@@ -242,6 +245,22 @@ const char *repofmt_parse_json(const char *s, size_t len, enum repofmt_need need
     if (!(seen & F_TOTAL))
         return "\"total\" is missing";
     return check_repo(r);
+}
+
+const char *repofmt_check_today(const struct repofmt_repo *r, day_t today)
+{
+    if (r->first_day != REPOFMT_NO_DAY && r->first_day > today)
+        return "\"first_day\" is after today (UTC): counts are of views that happened";
+    if (r->latest_day > today)
+        return "\"days\" holds a day after today (UTC): counts are of views that happened";
+    return NULL;
+}
+
+const char *repofmt_check_day(day_t day, day_t today)
+{
+    return day != REPOFMT_NO_DAY && day > today
+               ? "the day is after today (UTC): counts are of views that happened"
+               : NULL;
 }
 
 void repofmt_format_json(struct buf *out, const struct store_repo *r)

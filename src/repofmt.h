@@ -26,11 +26,13 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "count.h"
 #include "repo_key.h"
 #include "store.h"
 
-/* Largest count: what SQLite's signed 64-bit integers hold. */
-#define REPOFMT_MAX_COUNT 9223372036854775807ULL
+/* Largest count: what SQLite's signed 64-bit integers hold; hits beyond it are not added (count.h).
+ */
+#define REPOFMT_MAX_COUNT COUNT_MAX
 
 /* "No day": first_day not given, or a CSV row of hits without a day. */
 #define REPOFMT_NO_DAY ((day_t)-1)
@@ -42,6 +44,7 @@ struct repofmt_repo {
     day_t first_day;        /* REPOFMT_NO_DAY when not given */
     struct store_day *days; /* sorted by day, none zero */
     size_t ndays, cap;
+    day_t latest_day; /* the latest day "days" names, with zero hits too; -1: none */
 };
 
 enum repofmt_need {
@@ -59,6 +62,16 @@ void repofmt_repo_fini(struct repofmt_repo *r);
  */
 const char *repofmt_parse_json(const char *s, size_t len, enum repofmt_need need,
                                struct repofmt_repo *r);
+
+/*
+ * NULL if neither r's first_day nor a day in its "days" is after today,
+ * else what is wrong: counts are of views that happened. today (UTC) is
+ * passed in, so that this module stays pure.
+ */
+const char *repofmt_check_today(const struct repofmt_repo *r, day_t today);
+
+/* The same for a CSV row's day (REPOFMT_NO_DAY passes). */
+const char *repofmt_check_day(day_t day, day_t today);
 
 /* Appends r as one JSON line (with its newline) to out. */
 void repofmt_format_json(struct buf *out, const struct store_repo *r);

@@ -20,6 +20,7 @@
 #include "badge.h"
 #include "badge_color.h"
 #include "chart.h"
+#include "count.h"
 #include "json.h"
 #include "metrics.h"
 #include "policy.h"
@@ -216,16 +217,16 @@ static void api_days(const struct app *app, const char *name, size_t name_len,
         routes_json_error(res, 400, err);
         return;
     }
-    bool bad = false;
-    const char *from_s = param(req, "from", &bad), *to_s = param(req, "to", &bad);
+    bool bad_from = false, bad_to = false; /* one each: the message names the one at fault */
+    const char *from_s = param(req, "from", &bad_from), *to_s = param(req, "to", &bad_to);
     day_t today = day_from_time(time(NULL)), from, to = today;
-    if (to_s && (bad || (err = day_parse(to_s, &to)))) {
-        bad_param(res, "to", bad ? "holds a NUL byte" : err, "write YYYY-MM-DD");
+    if (to_s && (bad_to || (err = day_parse(to_s, &to)))) {
+        bad_param(res, "to", bad_to ? "holds a NUL byte" : err, "write YYYY-MM-DD");
         return;
     }
     from = to - (DAYS_DEFAULT - 1);
-    if (from_s && (bad || (err = day_parse(from_s, &from)))) {
-        bad_param(res, "from", bad ? "holds a NUL byte" : err, "write YYYY-MM-DD");
+    if (from_s && (bad_from || (err = day_parse(from_s, &from)))) {
+        bad_param(res, "from", bad_from ? "holds a NUL byte" : err, "write YYYY-MM-DD");
         return;
     }
     if (from > to) {
@@ -255,7 +256,7 @@ static void api_days(const struct app *app, const char *name, size_t name_len,
     day_format(to, b);
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
-        total += hits[i];
+        total = count_add(total, hits[i]);
     json_reply(res);
     buf_printf(&res->body,
                "{\"repo\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"total\":%" PRIu64 ",\"days\":[",
@@ -381,7 +382,7 @@ static void api_top(const struct app *app, const struct request *req, struct res
     for (size_t i = 0; i < t->n && to == today; i++) {
         struct counter_view v;
         if (counter_get(app->table, t->rows[i].key, today, &v) && v.today > t->rows[i].last_day)
-            t->rows[i].hits += v.today - t->rows[i].last_day;
+            t->rows[i].hits = count_add(t->rows[i].hits, v.today - t->rows[i].last_day);
     }
     qsort(t->rows, t->n, sizeof t->rows[0], by_hits);
     char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE];

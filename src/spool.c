@@ -701,7 +701,7 @@ static void recover_hit(void *arg, uint64_t take, day_t day, uint64_t hits, cons
     if (take <= r->after)
         return;
     fold_add(r->fold, key, keylen, day, hits);
-    r->total += hits;
+    r->total = count_add(r->total, hits);
 }
 
 void spool_recovered_free(struct spool_recovered *r)

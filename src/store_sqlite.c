@@ -34,6 +34,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "count.h"
 #include "day.h"
 #include "fold.h"
 #include "log.h"
@@ -162,14 +163,17 @@ static const char journal_schema[] =
  * Adds (repo, day, hits) rows to repos' totals (day: the first day) and to
  * daily: what a merge and a put write. FROM is the rows' source, VALUES of
  * one row or a SELECT (its WHERE keeps SQLite from reading ON as a join's).
+ * Sums stop at COUNT_MAX (count.h): past it SQLite's + makes a REAL.
  */
+#define SATURATED_SUM(a, b)                                                                        \
+    "CASE WHEN " b " > " COUNT_MAX_SQL " - " a " THEN " COUNT_MAX_SQL " ELSE " a " + " b " END"
 #define UPSERT_REPO(from)                                                                          \
     "INSERT INTO main.repos(name, first_day, total) " from                                         \
-    " ON CONFLICT(name) DO UPDATE SET total = total + excluded.total, "                            \
-    "first_day = min(first_day, excluded.first_day)"
+    " ON CONFLICT(name) DO UPDATE SET first_day = min(first_day, excluded.first_day), "            \
+    "total = " SATURATED_SUM("total", "excluded.total")
 #define UPSERT_DAY(from)                                                                           \
     "INSERT INTO main.daily(repo, day, hits) " from                                                \
-    " ON CONFLICT(repo, day) DO UPDATE SET hits = hits + excluded.hits"
+    " ON CONFLICT(repo, day) DO UPDATE SET hits = " SATURATED_SUM("hits", "excluded.hits")
 #define ONE_ROW    "VALUES (?1, ?2, ?3)"
 #define ALL_DELTAS "SELECT repo, day, hits FROM ghit_deltas WHERE true"
 
@@ -237,10 +241,43 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* ghit_sum's step: adds a count, saturating (count.h); the context starts at zero. */
+static void sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    uint64_t *sum = sqlite3_aggregate_context(ctx, sizeof *sum);
+    sqlite3_int64 v = sqlite3_value_int64(argv[0]);
+    if (sum && v > 0)
+        *sum = count_add(*sum, (uint64_t)v);
+}
+
+/* ghit_sum's result: the sum, or 0 when there was no row. */
+static void sum_final(sqlite3_context *ctx)
+{
+    uint64_t *sum = sqlite3_aggregate_context(ctx, 0);
+    sqlite3_result_int64(ctx, sum ? (sqlite3_int64)*sum : 0);
+}
+
+/*
+ * Registers ghit_sum(counts) on s: sum() of counts that stops at COUNT_MAX.
+ * SQLite's sum() fails with "integer overflow" past it, which a repo at the
+ * maximum with a few hits in the journal, or two large repos, would reach.
+ */
+static int add_functions(struct sqlite_store *s)
+{
+    return sqlite3_create_function(s->db, "ghit_sum", 1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   NULL, sum_step, sum_final);
+}
+
 /* Checks that db is ghit's, or empty and (unless read_only) now made ghit's. */
 static int adopt(struct sqlite_store *s, bool read_only, char *err, size_t errlen)
 {
     int64_t app_id, version, ntables;
+    if (add_functions(s) != SQLITE_OK) {
+        fail(s, "cannot register a function", err, errlen);
+        return -1;
+    }
     if (pragma_int(s->db, "PRAGMA application_id", &app_id) < 0 ||
         pragma_int(s->db, "PRAGMA user_version", &version) < 0 ||
         pragma_int(s->db, "SELECT count(*) FROM sqlite_schema", &ntables) < 0) {
@@ -353,11 +390,11 @@ static size_t add_deltas(struct store_row *row, const struct store_delta *d, siz
                          day_t day)
 {
     for (; i < n && strcmp(d[i].key, row->key) == 0; i++) {
-        row->total += d[i].hits;
+        row->total = count_add(row->total, d[i].hits);
         if (d[i].day < row->first_day)
             row->first_day = d[i].day;
         if (d[i].day == day)
-            row->day_hits += d[i].hits;
+            row->day_hits = count_add(row->day_hits, d[i].hits);
     }
     return i;
 }
@@ -793,11 +830,11 @@ static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, vo
     sqlite3_stmt *st;
     /* With the journal's rows not merged yet: an export holds every flush. */
     static const char with_journal[] =
-        "WITH p AS (SELECT repo, day, sum(hits) AS hits FROM j.journal "
+        "WITH p AS (SELECT repo, day, ghit_sum(hits) AS hits FROM j.journal "
         "  WHERE id > (SELECT value FROM main.meta WHERE key = 'merged') GROUP BY repo, day), "
-        "d AS (SELECT repo, day, sum(hits) AS hits FROM (SELECT repo, day, hits FROM daily "
+        "d AS (SELECT repo, day, ghit_sum(hits) AS hits FROM (SELECT repo, day, hits FROM daily "
         "  UNION ALL SELECT repo, day, hits FROM p) GROUP BY repo, day), "
-        "r AS (SELECT name, sum(total) AS total, min(first_day) AS first_day FROM "
+        "r AS (SELECT name, ghit_sum(total) AS total, min(first_day) AS first_day FROM "
         "  (SELECT name, total, first_day FROM repos UNION ALL SELECT repo, hits, day FROM p) "
         "  GROUP BY name) "
         "SELECT r.name, r.total, r.first_day, d.day, d.hits FROM r "
@@ -1054,7 +1091,7 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
     struct store_delta *repos = xmalloc((n ? n : 1) * sizeof *repos);
     for (size_t i = 0; i < n; i++) {
         if (nr && strcmp(repos[nr - 1].key, days[i].key) == 0)
-            repos[nr - 1].hits += days[i].hits;
+            repos[nr - 1].hits = count_add(repos[nr - 1].hits, days[i].hits);
         else
             repos[nr++] = days[i];
     }
@@ -1437,13 +1474,13 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
      * that a repo joins the list as soon as its hits are flushed.
      */
     static const char with_journal[] =
-        "SELECT repo, sum(hits) AS h, sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) FROM ("
+        "SELECT repo, ghit_sum(hits) AS h, ghit_sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) FROM ("
         "  SELECT repo, day, hits FROM daily INDEXED BY daily_by_day WHERE day BETWEEN ?1 AND ?2 "
         "  UNION ALL SELECT repo, day, hits FROM j.journal WHERE day BETWEEN ?1 AND ?2 "
         "  AND id > (SELECT value FROM main.meta WHERE key = 'merged')) "
         "GROUP BY repo ORDER BY h DESC, repo LIMIT ?3";
     static const char tables_only[] =
-        "SELECT repo, sum(hits) AS h, sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) "
+        "SELECT repo, ghit_sum(hits) AS h, ghit_sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) "
         "FROM daily INDEXED BY daily_by_day WHERE day BETWEEN ?1 AND ?2 "
         "GROUP BY repo ORDER BY h DESC, repo LIMIT ?3";
     int rc = prepared(s, &s->top_st, s->has_journal ? with_journal : tables_only, err, errlen);
@@ -1470,7 +1507,7 @@ static enum store_result sqlite_summary(struct store *base, uint64_t *repos, uin
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     sqlite3_stmt *st = NULL;
-    int rc = prepared(s, &st, "SELECT count(*), coalesce(sum(total), 0) FROM repos", err, errlen);
+    int rc = prepared(s, &st, "SELECT count(*), ghit_sum(total) FROM repos", err, errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
     rc = sqlite3_step(st);

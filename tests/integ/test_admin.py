@@ -10,7 +10,8 @@ import threading
 
 import pytest
 
-from conftest import db_days, db_totals, run_ghit, status_of, svg_title
+from conftest import (db_days, db_rows, db_totals, run_ghit, status_of, svg_title, utc_today,
+                      wait_written)
 
 TOKEN = "s3cret-Token-0123456789abcdefXYZ"
 
@@ -122,6 +123,21 @@ def test_bad_bodies_are_refused_with_a_reason(admin, body, why):
     assert r.status == 400
     assert why in json.loads(r.body)["error"]
     assert admin.total("a/b") == 1
+
+
+@pytest.mark.parametrize("body,why", [
+    ({"total": 10, "first_day": "2099-01-01", "days": {"2099-06-01": 4}},
+     '"first_day" is after today (UTC)'),
+    ({"total": 10, "days": {"2099-06-01": 4}}, '"days" holds a day after today (UTC)'),
+    ({"total": 10, "days": {"2099-06-01": 0}}, '"days" holds a day after today (UTC)'),
+], ids=["first_day", "days", "zero-day"])
+def test_days_after_today_are_refused(admin, body, why):
+    admin.hit("fu/ture")
+    r = put(admin, "fu/ture", body)
+    assert r.status == 400, r
+    assert json.loads(r.body)["error"] == why + ": counts are of views that happened"
+    assert admin.api("fu/ture")[1]["total"] == 1
+    assert put(admin, "fu/ture", {"total": 10, "days": {utc_today(): 4}}).status == 200
 
 
 def test_bad_name_and_large_body_are_refused(admin):
@@ -262,3 +278,39 @@ def test_a_crashed_servers_run_file_is_ignored_and_replaced(admin):
     p = run_ghit("set", "--db", admin.db, "--repo", "crash/repo", "--total", "10")
     assert p.returncode == 0, p.stderr
     assert admin.total("crash/repo") == 10
+
+
+MAX_COUNT = 9223372036854775807  # REPOFMT_MAX_COUNT: what SQLite's integers hold
+
+
+def test_counts_saturate_at_the_maximum_and_stay_integers(admin):
+    """A total and a day set to the maximum stay there when hits come: in memory, in SQLite
+    (an INTEGER column, not a REAL past it) and after a restart."""
+    today = utc_today()
+    r = put(admin, "big/one", {"total": MAX_COUNT, "days": {today: MAX_COUNT}})
+    assert r.status == 200, r
+    for _ in range(2):
+        assert svg_title(admin.hit("big/one").body) == "hits: 9,223,372,036,854,775,807"
+    st, j = admin.api("big/one")
+    assert (j["total"], j["today"]) == (MAX_COUNT, MAX_COUNT), j
+    # the hits in the journal, not merged yet, added to the maximum: still the maximum
+    admin.hit("small/one")
+    wait_written(admin, 3)
+    p = run_ghit("export", "--db", admin.db)
+    assert p.returncode == 0, p.stderr
+    assert [json.loads(ln)["total"] for ln in p.stdout.splitlines()] == [MAX_COUNT, 1]
+    r = admin.get("/api/v1/top?days=1")
+    assert r.status == 200, r
+    assert [x["hits"] for x in json.loads(r.body)["repos"]] == [MAX_COUNT, 1]
+    admin.restart()
+    assert admin.api("big/one")[1]["total"] == MAX_COUNT
+    assert admin.hit("big/one").status == 200  # on the figures read back at the start
+    st, j = admin.api("big/one")
+    assert (j["total"], j["today"]) == (MAX_COUNT, MAX_COUNT), j
+    admin.stop()
+    assert db_rows(admin.db, "SELECT total, typeof(total) FROM repos WHERE name = 'big/one'") \
+        == [(MAX_COUNT, "integer")]
+    assert db_rows(admin.db, "SELECT hits, typeof(hits) FROM daily WHERE repo = 'big/one'") \
+        == [(MAX_COUNT, "integer")]
+    admin.start()
+    assert admin.api("big/one")[1]["total"] == MAX_COUNT

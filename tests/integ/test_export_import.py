@@ -90,6 +90,9 @@ BAD = [
     ('{"repo":"a/b","total":1,"days":{"2026-01-01":5}}\n', 1, "more than"),
     ('{"repo":"a/../b","total":1}\n', 1, "name"),
     ('{"total":1}\n', 1, '"repo" is missing'),
+    ('{"repo":"a/b","total":1}\n{"repo":"f/d","total":10,"days":{"2099-06-01":4}}\n', 2,
+     '"days" holds a day after today (UTC)'),
+    ('{"repo":"f/d","total":10,"first_day":"2099-01-01"}\n', 1, '"first_day" is after today (UTC)'),
 ]
 
 
@@ -114,6 +117,9 @@ def test_bad_csv_rows_are_refused(tmp_path):
     assert p.returncode == 1 and "line 3: a/b has a row for this day on line 2 too" in p.stderr
     p = ghit_import(db, "a/b,2026-01-01,x\n", "--format", "csv")
     assert p.returncode == 1 and "line 1:" in p.stderr
+    p = ghit_import(db, "a/b,2026-01-01,1\nf/d,2099-06-01,4\n", "--format", "csv")
+    assert p.returncode == 1, p.stderr
+    assert "line 2: the day is after today (UTC)" in p.stderr, p.stderr
     assert not db.exists()
 
 

@@ -98,6 +98,9 @@ def test_days_reads_past_days_from_the_store(make_server):
     ("to=yesterday", "to: a day is written YYYY-MM-DD"),
     ("from=2020-01-02&to=2020-01-01", "from is after to"),
     ("from=2020-01-01&to=2021-01-01", "at most 366"),
+    # the NUL is named where it is, not in the other parameter
+    ("from=%00&to=2026-11-29", "from: holds a NUL byte"),
+    ("from=2026-11-01&to=2026-11-29%00", "to: holds a NUL byte"),
 ])
 def test_days_bad_dates_and_ranges_get_400_with_a_reason(server, query, reason):
     server.hit("bad/range")

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "count.h"
 #include "counter.h"
 #include "test.h"
 
@@ -50,6 +51,32 @@ static void hits_count_and_show(void)
     CHECK_INT(v.total, 2);
     CHECK_INT(v.today, 2);
     CHECK_INT(counter_size(t), 2);
+    counter_free(t);
+}
+
+/* A count at COUNT_MAX stays there: in a hit, and under the store's figures read back. */
+static void counts_saturate_at_the_maximum(void)
+{
+    CHECK_INT(count_add(COUNT_MAX - 1, 1), COUNT_MAX);
+    CHECK_INT(count_add(COUNT_MAX, 1), COUNT_MAX);
+    CHECK_INT(count_add(COUNT_MAX - 2, 1), COUNT_MAX - 1);
+    CHECK_INT(count_add(UINT64_MAX, 0), COUNT_MAX);
+    struct counter_table *t = counter_new(0);
+    struct counter_view v;
+    struct counter_day day = {100, COUNT_MAX};
+    counter_set(t, "a/b", COUNT_MAX, COUNTER_NO_DAY, &day, 1, 100, &v);
+    CHECK_INT(counter_hit(t, "a/b", 100, &v), COUNTER_OK);
+    CHECK_INT(counter_hit(t, "a/b", 100, &v), COUNTER_OK);
+    CHECK_INT(v.total, COUNT_MAX);
+    CHECK_INT(v.today, COUNT_MAX);
+    counter_load(t, "c/d", COUNT_MAX - 1, 100, 100, COUNT_MAX - 1);
+    counter_hit(t, "c/d", 100, &v);
+    counter_hit(t, "c/d", 100, &v);
+    CHECK_INT(v.total, COUNT_MAX);
+    counter_load(t, "c/d", COUNT_MAX - 1, 100, 100, COUNT_MAX - 1); /* plus the 2 pending hits */
+    CHECK(counter_get(t, "c/d", 100, &v));
+    CHECK_INT(v.total, COUNT_MAX);
+    CHECK_INT(v.today, COUNT_MAX);
     counter_free(t);
 }
 
@@ -542,5 +569,6 @@ int main(void)
     RUN(figures_are_current_until_invalidated_or_a_new_generation);
     RUN(figures_read_back_after_a_write_are_current);
     RUN(a_hit_knows_its_take_and_restored_hits_are_pending);
+    RUN(counts_saturate_at_the_maximum);
     return test_main_end("counter");
 }

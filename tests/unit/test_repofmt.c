@@ -1,5 +1,6 @@
 /* Unit tests of repofmt: the JSON and CSV forms of a repo's counts (issue 10). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "repofmt.h"
 #include "test.h"
@@ -87,10 +88,38 @@ static void csv_rows(void)
     CHECK(repofmt_parse_csv("a/b,,7,", 7, key, &day, &hits) != NULL);
 }
 
+/* Days after today are refused by the callers that know today (PUT, import). */
+static void days_after_today_are_refused(void)
+{
+    day_t today;
+    CHECK(day_parse("2026-06-01", &today) == NULL);
+    struct repofmt_repo r;
+    repofmt_repo_init(&r);
+    CHECK(parse("{\"repo\":\"a/b\",\"total\":10,\"first_day\":\"2026-05-01\","
+                "\"days\":{\"2026-06-01\":4}}",
+                &r) == NULL);
+    CHECK(repofmt_check_today(&r, today) == NULL); /* today itself is fine */
+    CHECK(parse("{\"repo\":\"a/b\",\"total\":10,\"days\":{\"2026-06-02\":4}}", &r) == NULL);
+    CHECK(strstr(repofmt_check_today(&r, today), "\"days\" holds a day after today (UTC)"));
+    /* a future day with no hits is dropped from days, but still refused */
+    CHECK(parse("{\"repo\":\"a/b\",\"total\":1,\"days\":{\"2099-01-01\":0}}", &r) == NULL);
+    CHECK_INT(r.ndays, 0);
+    CHECK(repofmt_check_today(&r, today) != NULL);
+    CHECK(parse("{\"repo\":\"a/b\",\"total\":10,\"first_day\":\"2099-01-01\"}", &r) == NULL);
+    CHECK(strstr(repofmt_check_today(&r, today), "\"first_day\" is after today (UTC)"));
+    repofmt_repo_fini(&r);
+    day_t day;
+    CHECK(repofmt_check_day(today, today) == NULL);
+    CHECK(repofmt_check_day(REPOFMT_NO_DAY, today) == NULL);
+    CHECK(day_parse("2026-06-02", &day) == NULL);
+    CHECK(repofmt_check_day(day, today) != NULL);
+}
+
 int main(void)
 {
     RUN(parses_and_writes_canonically);
     RUN(refuses_bad_input_with_reasons);
     RUN(csv_rows);
+    RUN(days_after_today_are_refused);
     return test_main_end("repofmt");
 }
