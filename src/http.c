@@ -757,7 +757,7 @@ static struct admin_request admin_request_of(const struct http_server *s, const 
     a.put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
     a.del = strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
     a.on = (a.put || a.del) && s->app->admin &&
-           strncmp(url, admin_prefix, sizeof admin_prefix - 1) == 0;
+           strncmp(origin_path(url), admin_prefix, sizeof admin_prefix - 1) == 0;
     return a;
 }
 

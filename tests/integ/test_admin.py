@@ -314,3 +314,14 @@ def test_counts_saturate_at_the_maximum_and_stay_integers(admin):
         == [(MAX_COUNT, "integer")]
     admin.start()
     assert admin.api("big/one")[1]["total"] == MAX_COUNT
+
+
+def test_an_absolute_form_put_is_an_admin_request(admin):
+    # RFC 9112 (3.2.2): a server takes the absolute form of a target, as ghit does for GET.
+    r = admin.request("PUT", "http://x/api/v1/repos/abs/form",
+                      {"Authorization": "Bearer " + TOKEN}, '{"total":7}')
+    assert r.status == 200, r.text()
+    assert admin.total("abs/form") == 7
+    r = admin.request("PUT", "http://x/api/v1/repos/abs/form", {}, '{"total":9}')
+    assert r.status == 401
+    assert admin.total("abs/form") == 7
