@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "badge.h"
+#include "fuzz.h"
 #include "buf.h"
 #include "chart.h"
 
@@ -47,11 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     /* One NUL-terminated copy, cut into lines in place. */
-    char *text = malloc(size + 1);
-    if (!text)
-        abort();
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
+    char *text = fuzz_text(data + 1, size - 1);
     uint8_t pick = data[0];
 
     struct badge_look look;

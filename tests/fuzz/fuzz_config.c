@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,11 +26,7 @@ static void within(unsigned v, unsigned lo, unsigned hi)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
-    if (!text)
-        abort();
-    memcpy(text, data, size);
-    text[size] = '\0';
+    char *text = fuzz_text(data, size);
     static char name[] = "ghit-serve";
     char *argv[MAX_ARGS + 2] = {name};
     int argc = 1;

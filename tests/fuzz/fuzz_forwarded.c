@@ -15,6 +15,7 @@
 
 #include "camo.h"
 #include "forwarded.h"
+#include "fuzz.h"
 #include "netaddr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,9 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* The same bytes as a --trusted-proxy list, NUL-terminated. */
-    char *copy = malloc(len + 1);
-    memcpy(copy, text, len);
-    copy[len] = '\0';
+    char *copy = fuzz_text((const uint8_t *)text, len);
     struct netaddr_list list;
     netaddr_list_init(&list);
     const char *bad;

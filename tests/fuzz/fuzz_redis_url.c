@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "redis_url.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,11 +84,7 @@ static void check_escape(const char *s, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* The bytes as a --db value (up to a NUL, as the command line gives it). */
-    char *text = malloc(size + 1);
-    if (!text)
-        abort();
-    memcpy(text, data, size);
-    text[size] = '\0';
+    char *text = fuzz_text(data, size);
     check_url(text);
 
     /* The same bytes as a repo name to escape (NULs included), and as an escaped one. */
