@@ -504,7 +504,7 @@ static void *watchdog(void *arg)
 struct fields {
     size_t bytes;   /* as sent, with ": " and CRLF */
     unsigned count; /* header fields */
-    unsigned host, content_length, transfer_encoding;
+    unsigned host, content_length, transfer_encoding, authorization;
     unsigned cookies;    /* parsed cookies */
     size_t cookie_bytes; /* the Cookie fields' values, which the library copies */
     bool bad;            /* a name that is not a token, or a NUL, CR or LF in a name or value */
@@ -565,6 +565,8 @@ static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind, const char
         f->content_length++;
     else if (NAMED(key, key_size, MHD_HTTP_HEADER_TRANSFER_ENCODING))
         f->transfer_encoding++;
+    else if (NAMED(key, key_size, MHD_HTTP_HEADER_AUTHORIZATION))
+        f->authorization++;
     else if (NAMED(key, key_size, MHD_HTTP_HEADER_COOKIE))
         f->cookie_bytes += value_size + 1;
     return MHD_YES;
@@ -838,6 +840,10 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
     if (f.content_length > 1 || (f.content_length && f.transfer_encoding))
         return *kind = HTTP_REFUSED_MALFORMED,
                *why = "malformed request: conflicting Content-Length or Transfer-Encoding", 400;
+    /* One field, one value (RFC 9110 11.6.2): with two, which one a proxy checked is a guess. */
+    if (f.authorization > 1)
+        return *kind = HTTP_REFUSED_MALFORMED,
+               *why = "malformed request: more than one Authorization field", 400;
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0 &&
         !admin->on)
         return *kind = HTTP_REFUSED_METHOD, *why = "method not allowed: use GET or HEAD", 405;
