@@ -122,9 +122,7 @@ seed_db() { # db
                   INSERT INTO repos(name, total, first_day) SELECT 'bench/r' || i, 5, '2026-01-01' FROM c"
 }
 
-exec 9>/tmp/bench.lock
-flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.lock"
-"$ROOT/scripts/deps.sh" bench
+bench_setup
 prepare_ghit
 (exec 3<>"/dev/tcp/127.0.0.1/$GHIT_PORT") 2>/dev/null && die "port $GHIT_PORT is in use"
 [ "$STORE" = redis ] && redis_start

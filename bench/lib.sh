@@ -8,6 +8,16 @@ die() {
 }
 note() { echo "${0##*/}: $*" >&2; }
 
+# bench_setup: one benchmark at a time on this machine: holds /tmp/bench.lock on fd 9 (the
+# 2015 pipeline's start.sh knows that lock too; servers started with 9>&- do not keep it),
+# waiting up to BENCH_LOCK_WAIT seconds (600); then installs what the benchmarks lack
+# (scripts/deps.sh bench). Needs ROOT, die.
+bench_setup() {
+    exec 9>/tmp/bench.lock
+    flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.lock"
+    "$ROOT/scripts/deps.sh" bench
+}
+
 # prepare_ghit: builds build/ghit when that is the binary asked for, then takes a private
 # copy of it into $WORK, since other engineers rebuild build/ghit while a benchmark runs
 # and all the runs of one invocation must measure the same binary (a copy taken while the

@@ -41,9 +41,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'note interrupted; exit 130' INT TERM HUP
 
-exec 9>/tmp/bench.lock
-flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.lock"
-"$ROOT/scripts/deps.sh" bench
+bench_setup
 
 redis_start
 note "loading 1,000,000 repos"

@@ -257,11 +257,7 @@ MLABEL=$(awk -v n="$MILLION" 'BEGIN { if (n % 1000000 == 0) printf "%dM spread",
     else printf "%dk spread", n / 1000 }')
 
 # --- set-up -----------------------------------------------------------------------------
-# One benchmark at a time on this machine (start.sh knows this lock too).
-exec 9>/tmp/bench.lock
-flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.lock"
-
-"$ROOT/scripts/deps.sh" bench
+bench_setup
 prepare_ghit
 for p in $GHIT_PORT $GHIT_PORT2; do
     port_busy "$p" && die "port $p on 127.0.0.1 is in use; stop what listens there (or set GHIT_PORT)"

@@ -143,11 +143,7 @@ redis_total() {
 }
 
 # --- set-up -----------------------------------------------------------------------------
-# One benchmark at a time on this machine (start.sh knows this lock too).
-exec 9>/tmp/bench.lock
-flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.lock"
-
-"$ROOT/scripts/deps.sh" bench
+bench_setup
 if wants ghit1 || wants ghit1000 || wants ghitstyled; then
     prepare_ghit
 fi

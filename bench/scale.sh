@@ -43,9 +43,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'note interrupted; exit 130' INT TERM HUP
 
-exec 9>/tmp/bench.lock
-flock -w "${BENCH_LOCK_WAIT:-600}" 9 || die "another benchmark holds /tmp/bench.lock"
-"$ROOT/scripts/deps.sh" bench
+bench_setup
 prepare_ghit
 
 healthy() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz" 2>/dev/null; }
