@@ -27,6 +27,7 @@
 
 #include "alloc.h"
 #include "cmdopt.h"
+#include "count.h"
 #include "repofmt.h"
 #include "runfile.h"
 #include "store.h"
@@ -147,7 +148,7 @@ static int gather_rows(struct input *in, day_t today)
                     rw->line, rw->key, in->rows[i - 1].line);
             return -1;
         }
-        if (rw->hits > REPOFMT_MAX_COUNT - it->total) {
+        if (rw->hits > COUNT_MAX - it->total) {
             fprintf(stderr, "ghit import: line %lu: %s has more than 9223372036854775807 hits\n",
                     rw->line, rw->key);
             return -1;

@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "cmdopt.h"
+#include "count.h"
 #include "repo_key.h"
 #include "repofmt.h"
 #include "runfile.h"
@@ -267,9 +268,9 @@ int cmd_set(int argc, char **argv)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(total, &end, 10);
-    if (errno || *end || total[0] < '0' || total[0] > '9' || v > REPOFMT_MAX_COUNT) {
+    if (errno || *end || total[0] < '0' || total[0] > '9' || v > COUNT_MAX) {
         fprintf(stderr, "ghit set: --total %s: must be a whole number from 0 to %llu\n", total,
-                REPOFMT_MAX_COUNT);
+                COUNT_MAX);
         return 2;
     }
     ch.total = v;

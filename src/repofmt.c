@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "ascii.h"
+#include "count.h"
 
 /* The longest JSON string accepted: a repo key (the longest) fits. */
 #define STRING_MAX 256
@@ -102,7 +103,7 @@ static const char *read_string(struct cursor *c, char out[STRING_MAX])
     return NULL;
 }
 
-/* Reads a whole number from 0 to REPOFMT_MAX_COUNT. */
+/* Reads a whole number from 0 to COUNT_MAX. */
 static const char *read_count(struct cursor *c, uint64_t *out)
 {
     skip_ws(c);
@@ -115,7 +116,7 @@ static const char *read_count(struct cursor *c, uint64_t *out)
     uint64_t v = 0;
     while (c->p < c->end && ascii_is_digit((unsigned char)*c->p)) {
         unsigned d = (unsigned)(*c->p++ - '0');
-        if (v > (REPOFMT_MAX_COUNT - d) / 10)
+        if (v > (COUNT_MAX - d) / 10)
             return "a count is larger than 9223372036854775807";
         v = v * 10 + d;
     }

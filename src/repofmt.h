@@ -26,13 +26,8 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "count.h"
 #include "repo_key.h"
 #include "store.h"
-
-/* Largest count: what SQLite's signed 64-bit integers hold; hits beyond it are not added (count.h).
- */
-#define REPOFMT_MAX_COUNT COUNT_MAX
 
 /* "No day": first_day not given, or a CSV row of hits without a day. */
 #define REPOFMT_NO_DAY ((day_t)-1)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "count.h"
 #include "files.h"
 #include "fold.h"
 #include "log.h"
@@ -46,7 +47,6 @@
 #define SPOOL_UP_HELP                                                                              \
     "Redis store: 1 while the spool keeps the hits not yet in Redis, 0 while it has given up."
 #define HITS_MAGIC "ghit-spool 1 hits "
-#define MAX_COUNT  REPOFMT_MAX_COUNT /* hits in one line, a total, a sequence number */
 
 /* --- the text forms ---------------------------------------------------------------------- */
 
@@ -210,10 +210,10 @@ static const char *chunks_pass(struct cursor *c, struct spool_chunks *out, size_
     out->where[len] = '\0';
     if (!next_line(c) || !word(c, "id") || !id_field(c, out->id, true) || !line_done(c))
         return "bad id line";
-    if (!next_line(c) || !word(c, "next") || !number(c, MAX_COUNT, &out->next_seq) ||
+    if (!next_line(c) || !word(c, "next") || !number(c, COUNT_MAX, &out->next_seq) ||
         !line_done(c) || out->next_seq == 0)
         return "bad next line";
-    if (!next_line(c) || !word(c, "take") || !number(c, MAX_COUNT, &out->take) || !line_done(c))
+    if (!next_line(c) || !word(c, "take") || !number(c, COUNT_MAX, &out->take) || !line_done(c))
         return "bad take line";
     size_t n = 0;
     uint64_t last_seq = 0;
@@ -226,7 +226,7 @@ static const char *chunks_pass(struct cursor *c, struct spool_chunks *out, size_
             return "an empty line";
         if (wl == 3 && memcmp(w, "end", 3) == 0) {
             uint64_t count;
-            if (!number(c, MAX_COUNT, &count) || !line_done(c) || count != n)
+            if (!number(c, COUNT_MAX, &count) || !line_done(c) || count != n)
                 return "bad end line";
             if (c->p != c->end)
                 return "text after the end line";
@@ -234,9 +234,9 @@ static const char *chunks_pass(struct cursor *c, struct spool_chunks *out, size_
             return NULL;
         }
         uint64_t seq, today, cn, cp;
-        if (!(wl == 5 && memcmp(w, "chunk", 5) == 0) || !number(c, MAX_COUNT, &seq) ||
-            !number(c, INT32_MAX - 1, &today) || !number(c, MAX_COUNT, &cn) ||
-            !number(c, MAX_COUNT, &cp) || !line_done(c))
+        if (!(wl == 5 && memcmp(w, "chunk", 5) == 0) || !number(c, COUNT_MAX, &seq) ||
+            !number(c, INT32_MAX - 1, &today) || !number(c, COUNT_MAX, &cn) ||
+            !number(c, COUNT_MAX, &cp) || !line_done(c))
             return "bad chunk line";
         if (seq <= last_seq || seq >= out->next_seq || (cn == 0) == (cp == 0))
             return "bad chunk line (its sequence number, or not either deltas or puts)";
@@ -255,7 +255,7 @@ static const char *chunks_pass(struct cursor *c, struct spool_chunks *out, size_
             day_t day;
             uint64_t hits;
             if (!next_line(c) || !word(c, "d") || !day_field(c, &day) ||
-                !number(c, MAX_COUNT, &hits) || hits == 0 || !key_field(c, &s, &len) ||
+                !number(c, COUNT_MAX, &hits) || hits == 0 || !key_field(c, &s, &len) ||
                 !line_done(c))
                 return "bad d line";
             if (fill) {
@@ -273,7 +273,7 @@ static const char *chunks_pass(struct cursor *c, struct spool_chunks *out, size_
             uint64_t id, total, ndays_here;
             day_t first;
             if (!next_line(c) || !word(c, "p") || !field(c, &m, &ml) ||
-                !number(c, MAX_COUNT, &id) || !number(c, MAX_COUNT, &total) ||
+                !number(c, COUNT_MAX, &id) || !number(c, COUNT_MAX, &total) ||
                 !day_field(c, &first) || !number(c, 366 * 300, &ndays_here) ||
                 !key_field(c, &s, &len))
                 return "bad p line";
@@ -301,11 +301,11 @@ static const char *chunks_pass(struct cursor *c, struct spool_chunks *out, size_
             for (uint64_t k = 0; k < ndays_here; k++) {
                 day_t day;
                 uint64_t hits;
-                if (!day_field(c, &day) || !number(c, MAX_COUNT, &hits) || hits == 0 || day <= prev)
+                if (!day_field(c, &day) || !number(c, COUNT_MAX, &hits) || hits == 0 || day <= prev)
                     return "bad p line (its days)";
                 prev = day;
                 sum += hits;
-                if (sum > MAX_COUNT)
+                if (sum > COUNT_MAX)
                     return "bad p line (its days)";
                 if (fill)
                     out->days[*ndays] = (struct store_day){day, hits};
@@ -372,8 +372,8 @@ int spool_parse_hits(const char *text, size_t len, const char *inc, spool_hit_fn
     while (next_line(&c)) {
         uint64_t take, hits;
         day_t day;
-        if (!number(&c, MAX_COUNT, &take) || !day_field(&c, &day) ||
-            !number(&c, MAX_COUNT, &hits) || hits == 0 || !key_field(&c, &s, &sl) ||
+        if (!number(&c, COUNT_MAX, &take) || !day_field(&c, &day) ||
+            !number(&c, COUNT_MAX, &hits) || hits == 0 || !key_field(&c, &s, &sl) ||
             !line_done(&c)) {
             snprintf(err, errlen, "line %zu: bad hit line", c.line);
             return -1;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "count.h"
 #include "repofmt.h"
 
 /* Aborts unless r keeps the parser's promises. */
@@ -23,7 +24,7 @@ static void check_repo(const struct repofmt_repo *r)
             abort();
         sum += r->days[i].hits;
     }
-    if (sum > r->total || r->total > REPOFMT_MAX_COUNT)
+    if (sum > r->total || r->total > COUNT_MAX)
         abort();
     if (r->first_day != REPOFMT_NO_DAY && r->ndays && r->first_day > r->days[0].day)
         abort();
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char key[REPO_KEY_SIZE];
     day_t day;
     uint64_t hits;
-    if (!repofmt_parse_csv(s, size, key, &day, &hits) && hits > REPOFMT_MAX_COUNT)
+    if (!repofmt_parse_csv(s, size, key, &day, &hits) && hits > COUNT_MAX)
         abort();
     repofmt_repo_fini(&r);
     repofmt_repo_fini(&again);

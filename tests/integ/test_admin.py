@@ -280,7 +280,7 @@ def test_a_crashed_servers_run_file_is_ignored_and_replaced(admin):
     assert admin.total("crash/repo") == 10
 
 
-MAX_COUNT = 9223372036854775807  # REPOFMT_MAX_COUNT: what SQLite's integers hold
+MAX_COUNT = 9223372036854775807  # COUNT_MAX (src/count.h): what SQLite's integers hold
 
 
 def test_counts_saturate_at_the_maximum_and_stay_integers(admin):
