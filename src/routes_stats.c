@@ -371,6 +371,8 @@ static void api_top(const struct app *app, const struct request *req, struct res
     }
     struct top_list *t = xcalloc(1, sizeof *t);
     t->from = to - (day_t)days + 1;
+    if (t->from < 0) /* no day before 1970-01-01 is kept: the range starts there */
+        t->from = 0;
     t->to = to;
     char msg[400];
     if (!top_of(app->stats, t, msg, sizeof msg)) {

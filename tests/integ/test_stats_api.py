@@ -146,6 +146,8 @@ def test_top_of_today_and_of_seven_days(make_server):
     assert j["repos"] == [{"repo": "top/old", "hits": 100}]
     st, j = get_json(s, "/api/v1/top?day=2001-01-01")
     assert st == 200 and j["repos"] == []
+    st, j = get_json(s, "/api/v1/top?day=1970-01-02&days=7")  # no day before 1970-01-01
+    assert st == 200 and (j["from"], j["to"], j["repos"]) == ("1970-01-01", "1970-01-02", [])
     st, j = get_json(s, "/api/v1/top?day=%s&days=2" % day(-2))  # the 2 days ending on day
     assert j["from"] == day(-3) and j["to"] == day(-2)
     assert j["repos"] == [{"repo": "top/old", "hits": 100}, {"repo": "top/a", "hits": 1}]
