@@ -9,12 +9,13 @@
 #
 # One redis-server serves every Redis target: the 2015 pipeline's, which
 # ../shared/bench/ghitme-2015/start.sh starts on 127.0.0.1:16379 (its syslog-ng config names
-# that port), switched to AOF with appendfsync everysec and no RDB snapshots (doc/redis.md's
-# settings). Without the pipeline among the targets the script starts its own on a free port,
-# configured the same. The pipeline writes database 0; ghit writes database 1 (one repo, 1,000
-# repos, two frontends: emptied before each run) and database 2 (the million, loaded once
-# with redis-cli --pipe in the 2015 schema plus ghit:epoch and ghit:first, and kept across
-# rounds: each run's stored hits are the growth of the sum of repo:R).
+# that port), switched to AOF with appendfsync everysec, a rewrite at 400 % growth and no RDB
+# snapshots (doc/redis.md's settings). Without the pipeline among the targets the script
+# starts its own on a free port, configured the same. The pipeline writes database 0; ghit
+# writes database 1 (one repo, 1,000 repos, two frontends: emptied before each run) and
+# database 2 (the million, loaded once with redis-cli --pipe in the 2015 schema plus
+# ghit:epoch and ghit:first, and kept across rounds: each run's stored hits are the growth of
+# the sum of repo:R).
 #
 # Targets, interleaved (the order rotates by one each round), wrk -t2 -c50 -d DURATION
 # (sqlite1M and redis1M: -d DURATION_1M, long enough to hold SQLite's merges, which wait
@@ -277,6 +278,7 @@ if wants pipeline; then
     # without persistence (a benchmark sink).
     rcli config set save "" >/dev/null
     rcli config set appendfsync everysec >/dev/null
+    rcli config set auto-aof-rewrite-percentage 400 >/dev/null
     rcli config set appendonly yes >/dev/null
 else
     redis_start
@@ -503,8 +505,8 @@ REPORT=$WORK/report.txt
     echo "machine: $(nproc) cores, $(uname -sr), load average before $LOAD_BEFORE, after $LOAD_AFTER; ${ELAPSED} s of rounds"
     echo "ghit: ${GHIT_SRC#"$ROOT"/} ($("$GHIT" --version 2>/dev/null | head -n1 || true), sha256 $GHIT_SUM), git $GIT_DESC at the start"
     echo "  ghit serve --flush-interval $FLUSH_MS $GHIT_ARGS (redis*-MS targets: --flush-interval MS)"
-    echo "redis: redis-server $REDIS_VERSION on 127.0.0.1:$REDIS_PORT, appendonly yes, appendfsync everysec, no RDB" \
-        "saves$([ -n "$PIPELINE_UP" ] && echo "; the 2015 pipeline's, from $GHITME (db 0)"); ghit on db 1 and 2"
+    echo "redis: redis-server $REDIS_VERSION on 127.0.0.1:$REDIS_PORT, appendonly yes, appendfsync everysec," \
+        "auto-aof-rewrite-percentage 400, no RDB saves$([ -n "$PIPELINE_UP" ] && echo "; the 2015 pipeline's, from $GHITME (db 0)"); ghit on db 1 and 2"
     echo "load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$WRK_THREADS -c$CONNS -d${DURATION}s (sqlite1M, redis1M: ${DURATION_1M}s), keep-alive, 127.0.0.1" \
         "(2 frontends: -t1 -c$((CONNS / 2)) each, at once); $ROUNDS round(s), interleaved, order rotating"
     echo "stores: 1 repo from empty; 1000 and $MILLION repos existing (5 hits each), hits drawn uniformly (uniform.lua)"
