@@ -216,11 +216,37 @@ const struct store_delta *fold_sorted(struct fold *f, size_t *n)
         f->slots = NULL;
         f->cap = 0;
         qsort(o, k, sizeof *o, by_order);
-        f->rows = xmalloc((k ? k : 1) * sizeof *f->rows);
-        for (size_t i = 0; i < k; i++)
-            f->rows[i] = (struct store_delta){name_of(o[i].e), o[i].e->day, o[i].hits};
-        free(o);
+        /*
+         * The rows take the sort's memory, written over it from the front: a
+         * row is smaller than a sum's place in the sort, so row i ends before
+         * place i + 1 begins, and places are read before they are written.
+         */
+        _Static_assert(sizeof(struct store_delta) <= sizeof(struct order), "rows fit in place");
+        f->rows = (struct store_delta *)(void *)o;
+        for (size_t i = 0; i < k; i++) {
+            struct order x;
+            memcpy(&x, &o[i], sizeof x);
+            struct store_delta row = {name_of(x.e), x.e->day, x.hits};
+            memcpy(&f->rows[i], &row, sizeof row);
+        }
+        f->rows = xrealloc(f->rows, (k ? k : 1) * sizeof *f->rows);
     }
     *n = f->count;
+    return f->rows;
+}
+
+const struct store_delta *fold_by_repo(struct fold *f, size_t *n)
+{
+    size_t k = 0;
+    fold_sorted(f, &k);
+    size_t nr = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (nr && strcmp(f->rows[nr - 1].key, f->rows[i].key) == 0)
+            f->rows[nr - 1].hits = count_add(f->rows[nr - 1].hits, f->rows[i].hits);
+        else
+            f->rows[nr++] = f->rows[i];
+    }
+    f->count = nr;
+    *n = nr;
     return f->rows;
 }

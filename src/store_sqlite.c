@@ -1085,29 +1085,21 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
         rc = fold_journal(st[ROWS], f);
         sqlite3_reset(st[ROWS]);
     }
-    /* The days in key order, then one delta a repo: its first day here, its hits summed. */
-    size_t n = 0, nr = 0;
-    const struct store_delta *days = rc == SQLITE_OK ? fold_sorted(f, &n) : NULL;
-    struct store_delta *repos = xmalloc((n ? n : 1) * sizeof *repos);
-    for (size_t i = 0; i < n; i++) {
-        if (nr && strcmp(repos[nr - 1].key, days[i].key) == 0)
-            repos[nr - 1].hits = count_add(repos[nr - 1].hits, days[i].hits);
-        else
-            repos[nr++] = days[i];
-    }
-    const struct {
-        sqlite3_stmt *st;
-        const struct store_delta *d;
-        size_t n;
-    } writes[] = {{st[DAY], days, n}, {st[REPO], repos, nr}};
-    for (size_t w = 0; w < sizeof writes / sizeof writes[0] && rc == SQLITE_OK; w++) {
+    /*
+     * The days in key order, then one delta a repo (its first day here, its
+     * hits summed), made in place of the days' once those are written.
+     */
+    size_t n = 0;
+    const struct store_delta *d = rc == SQLITE_OK ? fold_sorted(f, &n) : NULL;
+    for (int pass = 0; pass < 2 && rc == SQLITE_OK; pass++) {
+        if (pass == 1)
+            d = fold_by_repo(f, &n);
         /* A stop interrupts a statement; one between statements is seen here. */
         if (atomic_load(&m->quit))
             rc = SQLITE_INTERRUPT; /* the rows stay in the journal, which counts them */
-        else if (writes[w].n)
-            rc = run_deltas(writes[w].st, &m->deltas, writes[w].d, writes[w].n);
+        else if (n)
+            rc = run_deltas(st[pass == 0 ? DAY : REPO], &m->deltas, d, n);
     }
-    free(repos);
     if (rc == SQLITE_OK && rows > 0) {
         sqlite3_bind_int64(st[MARK], 1, bound);
         rc = run(st[MARK]);

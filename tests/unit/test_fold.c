@@ -6,6 +6,13 @@
 #include "fold.h"
 #include "test.h"
 
+static void check_row(const struct store_delta *d, const char *key, day_t day, uint64_t hits)
+{
+    CHECK_STR(d->key, key);
+    CHECK_INT(d->day, day);
+    CHECK_INT(d->hits, hits);
+}
+
 static void sums_by_repo_and_day_in_key_order(void)
 {
     struct fold *f = fold_new();
@@ -19,15 +26,33 @@ static void sums_by_repo_and_day_in_key_order(void)
     size_t n = 0;
     const struct store_delta *d = fold_sorted(f, &n);
     CHECK_INT(n, 3);
-    CHECK_STR(d[0].key, "a/b");
-    CHECK_INT(d[0].day, 20);
-    CHECK_INT(d[0].hits, 3);
-    CHECK_STR(d[1].key, "a/b");
-    CHECK_INT(d[1].day, 21);
-    CHECK_INT(d[1].hits, 7);
-    CHECK_STR(d[2].key, "a/bc");
-    CHECK_INT(d[2].day, 20);
-    CHECK_INT(d[2].hits, 5);
+    check_row(&d[0], "a/b", 20, 3);
+    check_row(&d[1], "a/b", 21, 7);
+    check_row(&d[2], "a/bc", 20, 5);
+    fold_free(f);
+}
+
+/* The sums by repo replace the days': the first day, all hits, the order kept. */
+static void sums_by_repo_take_the_days_place(void)
+{
+    struct fold *f = fold_new();
+    fold_add(f, "b/c", 3, 22, 1);
+    fold_add(f, "a/b", 3, 21, 2);
+    fold_add(f, "a/b", 3, 20, 3);
+    fold_add(f, "a/bc", 4, 23, 4);
+    fold_add(f, "b/c", 3, 19, 5);
+    fold_add(f, "a/b", 3, 21, 6);
+    size_t n = 0;
+    fold_sorted(f, &n);
+    CHECK_INT(n, 5);
+    const struct store_delta *d = fold_by_repo(f, &n);
+    CHECK_INT(n, 3);
+    CHECK_INT(fold_count(f), 3);
+    check_row(&d[0], "a/b", 20, 11);
+    check_row(&d[1], "a/bc", 23, 4);
+    check_row(&d[2], "b/c", 19, 6);
+    size_t again = 0;
+    CHECK(fold_sorted(f, &again) == d && again == 3);
     fold_free(f);
 }
 
@@ -36,6 +61,9 @@ static void empty_fold_has_no_rows(void)
     struct fold *f = fold_new();
     size_t n = 99;
     fold_sorted(f, &n);
+    CHECK_INT(n, 0);
+    n = 99;
+    fold_by_repo(f, &n);
     CHECK_INT(n, 0);
     fold_free(f);
     fold_free(NULL);
@@ -68,6 +96,13 @@ static void many_rows_keep_every_sum(void)
     }
     CHECK_INT(wrong, 0);
     CHECK_INT(sum, (uint64_t)ROUNDS * REPOS * (1 + 2 + 3));
+    d = fold_by_repo(f, &n);
+    CHECK_INT(n, REPOS);
+    for (size_t i = 0; i < n; i++)
+        if (d[i].day != 100 || d[i].hits != (uint64_t)ROUNDS * (1 + 2 + 3) ||
+            (i && strcmp(d[i - 1].key, d[i].key) >= 0))
+            wrong++;
+    CHECK_INT(wrong, 0);
     fold_free(f);
 }
 
@@ -165,6 +200,7 @@ static void a_nul_in_a_name_stays_inside_it(void)
 int main(void)
 {
     RUN(sums_by_repo_and_day_in_key_order);
+    RUN(sums_by_repo_take_the_days_place);
     RUN(empty_fold_has_no_rows);
     RUN(many_rows_keep_every_sum);
     RUN(names_of_every_length_come_back_whole);
