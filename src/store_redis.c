@@ -340,14 +340,18 @@ static void drop_owed(struct redis_store *s, size_t from)
     s->nowed = from;
 }
 
+/* Chunk o as the spool sees it (pointing into o). */
+static struct spool_chunk spool_view(const struct chunk *o)
+{
+    return (struct spool_chunk){o->seq, o->today, o->d, o->n, o->p, o->np};
+}
+
 /* The owed chunks as the spool sees them (free() the array; it points into them). */
 static struct spool_chunk *owed_view(const struct redis_store *s)
 {
     struct spool_chunk *c = xcalloc(s->nowed + 1, sizeof *c);
-    for (size_t i = 0; i < s->nowed; i++) {
-        const struct chunk *o = &s->owed[i];
-        c[i] = (struct spool_chunk){o->seq, o->today, o->d, o->n, o->p, o->np};
-    }
+    for (size_t i = 0; i < s->nowed; i++)
+        c[i] = spool_view(&s->owed[i]);
     return c;
 }
 
@@ -468,6 +472,16 @@ static int by_key_day(const void *a, const void *b)
     return c ? c : (x->day > y->day) - (x->day < y->day);
 }
 
+/* Fills chunk c with copies of the n deltas at d, their hits as they are. */
+static void copy_deltas(struct chunk *c, const struct store_delta *d, size_t n)
+{
+    uint64_t *hits = xcalloc(n + 1, sizeof *hits);
+    for (size_t i = 0; i < n; i++)
+        hits[i] = d[i].hits;
+    fill_deltas(c, d, hits, n);
+    free(hits);
+}
+
 /* Frees the credit. */
 static void drop_credit(struct redis_store *s)
 {
@@ -498,14 +512,10 @@ static void credit_chunk(struct redis_store *s, const struct chunk *c)
             else
                 all[k++] = all[i];
         }
-        uint64_t *hits = xcalloc(k + 1, sizeof *hits);
-        for (size_t i = 0; i < k; i++)
-            hits[i] = all[i].hits;
         struct chunk merged = {.seq = c->seq, .seq_lo = last->seq_lo, .gen = s->gen};
-        fill_deltas(&merged, all, hits, k);
+        copy_deltas(&merged, all, k);
         free_chunk(last);
         *last = merged;
-        free(hits);
         free(all);
         return;
     }
@@ -522,11 +532,7 @@ static void credit_chunk(struct redis_store *s, const struct chunk *c)
         fill_puts(to, pp, c->np);
         free(pp);
     } else {
-        uint64_t *hits = xcalloc(c->n + 1, sizeof *hits);
-        for (size_t i = 0; i < c->n; i++)
-            hits[i] = c->d[i].hits;
-        fill_deltas(to, c->d, hits, c->n);
-        free(hits);
+        copy_deltas(to, c->d, c->n);
     }
 }
 
@@ -664,10 +670,8 @@ static int take_pending(struct redis_store *s, const struct store_put *p, size_t
         size *= 2;
     struct owed_slot *tab = xcalloc(size, sizeof *tab);
     struct spool_chunk *view = xcalloc(nheld + 1, sizeof *view);
-    for (size_t i = 0; i < nheld; i++) {
-        const struct chunk *o = held[i];
-        view[i] = (struct spool_chunk){o->seq, o->today, o->d, o->n, o->p, o->np};
-    }
+    for (size_t i = 0; i < nheld; i++)
+        view[i] = spool_view(held[i]);
     size_t nputs;
     struct spool_put_at *puts = spool_last_puts(view, nheld, &nputs);
     free(view);
