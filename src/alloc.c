@@ -54,6 +54,13 @@ char *alloc_strndup(const char *s, size_t n, const char *file, int line)
     return p;
 }
 
+void alloc_map_large(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, ALLOC_MAPPED_BYTES);
+#endif
+}
+
 void alloc_trim(void)
 {
 #ifdef __GLIBC__

@@ -25,6 +25,19 @@ char *alloc_strndup(const char *s, size_t n, const char *file, int line);
  */
 void alloc_trim(void);
 
+/*
+ * Has every block of ALLOC_MAPPED_BYTES or more mapped on its own, so that
+ * freeing it gives it back to the system at once. glibc does so from 128 KB
+ * at first, but raises that bar to the size of each mapped block freed, up
+ * to 32 MB, and the heap's trim threshold to twice it: after one merge's
+ * sums were freed, the next merge's came from the heap, and 40 MB of them
+ * stayed resident between merges, which malloc_trim() did not give back (a
+ * thread's arena keeps its free top). Fixing the bar turns that off.
+ * Called once, before threads start.
+ */
+void alloc_map_large(void);
+#define ALLOC_MAPPED_BYTES (128 * 1024)
+
 #define xmalloc(n)     alloc_malloc((n), __FILE__, __LINE__)
 #define xcalloc(c, s)  alloc_calloc((c), (s), __FILE__, __LINE__)
 #define xrealloc(p, n) alloc_realloc((p), (n), __FILE__, __LINE__)

@@ -5,7 +5,8 @@
  * one badge), render (write a badge file for every repo of a store),
  * stats (a store's statistics as a table), redis (set up a Redis store),
  * import-2015 (merge a 2015 ghit.me Redis). For serve it first asks glibc
- * for huge pages (exec_with_huge_pages).
+ * for huge pages (exec_with_huge_pages); every command has large blocks
+ * given back to the system when freed (alloc_map_large).
  * Reading order for the source: README.md's tour.
  */
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "cmd_badge.h"
 #include "cmd_export.h"
 #include "cmd_import.h"
@@ -100,6 +102,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         exec_with_huge_pages(argv);
+    alloc_map_large();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
