@@ -175,6 +175,15 @@ static uint64_t big_endian(const unsigned char *p)
     return v;
 }
 
+/* A name's first 16 bytes, zeros past its len, as two big-endian numbers. */
+static void prefix(const char *name, size_t len, uint64_t *hi, uint64_t *lo)
+{
+    unsigned char head[16] = {0};
+    memcpy(head, name, len < sizeof head ? len : sizeof head);
+    *hi = big_endian(head);
+    *lo = big_endian(head + 8);
+}
+
 static const char *name_of(const struct entry *e)
 {
     return (const char *)(e + 1);
@@ -207,9 +216,10 @@ const struct store_delta *fold_sorted(struct fold *f, size_t *n)
             if (s->tag == 0)
                 continue;
             const struct entry *e = entry_at(f, s->at);
-            unsigned char head[16] = {0};
-            memcpy(head, name_of(e), e->len < sizeof head ? e->len : sizeof head);
-            o[k++] = (struct order){big_endian(head), big_endian(head + 8), e, s->hits};
+            struct order *x = &o[k++];
+            prefix(name_of(e), e->len, &x->hi, &x->lo);
+            x->e = e;
+            x->hits = s->hits;
         }
         /* Adding is over: the slots go before the sort takes its own memory. */
         free(f->slots);
@@ -249,4 +259,37 @@ const struct store_delta *fold_by_repo(struct fold *f, size_t *n)
     f->count = nr;
     *n = nr;
     return f->rows;
+}
+
+/* A delta's place in fold_order()'s sort: as struct order, for names that end at a NUL. */
+struct delta_order {
+    uint64_t hi, lo;
+    const struct store_delta *d;
+};
+
+static int by_delta_order(const void *a, const void *b)
+{
+    const struct delta_order *x = a, *y = b;
+    if (x->hi != y->hi)
+        return x->hi < y->hi ? -1 : 1;
+    if (x->lo != y->lo)
+        return x->lo < y->lo ? -1 : 1;
+    /* The same 16 bytes: if the 16th is a NUL both names ended there, else both go on. */
+    int c = (x->lo & 0xff) ? strcmp(x->d->key + 16, y->d->key + 16) : 0;
+    return c ? c : (x->d->day > y->d->day) - (x->d->day < y->d->day);
+}
+
+struct store_delta *fold_order(const struct store_delta *d, size_t n)
+{
+    struct delta_order *o = xmalloc((n ? n : 1) * sizeof *o);
+    for (size_t i = 0; i < n; i++) {
+        prefix(d[i].key, strlen(d[i].key), &o[i].hi, &o[i].lo);
+        o[i].d = &d[i];
+    }
+    qsort(o, n, sizeof *o, by_delta_order);
+    struct store_delta *out = xmalloc((n ? n : 1) * sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = *o[i].d;
+    free(o);
+    return out;
 }

@@ -43,4 +43,11 @@ const struct store_delta *fold_sorted(struct fold *f, size_t *n);
  */
 const struct store_delta *fold_by_repo(struct fold *f, size_t *n);
 
+/*
+ * A copy of the n deltas of d in fold_sorted()'s order (by key, then day),
+ * to free(); the keys are d's. The SQLite store writes each flush so, and
+ * merges such runs without a fold (runs.h).
+ */
+struct store_delta *fold_order(const struct store_delta *d, size_t n);
+
 #endif

@@ -39,6 +39,7 @@
 #include "fold.h"
 #include "log.h"
 #include "monotime.h"
+#include "runs.h"
 
 #define APP_ID 0x67686974 /* "ghit" */
 #define SCHEMA_VERSION                                                                             \
@@ -47,9 +48,9 @@
 #define JOURNAL_APP_ID  0x67686a6c /* "ghjl": the journal file beside a ghit database */
 #define JOURNAL_SUFFIX  "-flushes"
 #define MERGE_MAX_ROWS  1200000 /* journal rows per merge: see doc/design.md for the memory */
-#define MALFORMED_ROW   (-1)    /* fold_journal(): a journal row that ghit did not write */
-#define MERGE_IDLE_MS   200     /* how often an idle merger looks for work */
-#define STOP_MERGE_ROWS 20000   /* a stop merges a backlog this small (0.1-0.2 s), not more */
+#define MALFORMED_ROW   RUNS_MALFORMED /* a journal row that ghit did not write */
+#define MERGE_IDLE_MS   200            /* how often an idle merger looks for work */
+#define STOP_MERGE_ROWS 20000 /* a stop merges a backlog this small (0.1-0.2 s), not more */
 /* The flushes' connection checkpoints the WAL itself only past this (40 MB): see use_wal(). */
 #define FLUSH_CHECKPOINT_PAGES 10000
 /*
@@ -69,10 +70,14 @@
 #define MERGE_SMALL_ROWS    20000
 #define MERGE_SMALL_WAIT_MS 2000
 
-/* The rows that the virtual table ghit_deltas shows to one connection (see deltas_module). */
+/*
+ * The rows that the virtual table ghit_deltas shows to one connection (see
+ * deltas_module): n from d, or, if runs is set, the sums it hands out.
+ */
 struct deltas {
     const struct store_delta *d;
     size_t n;
+    struct runs *runs;
 };
 
 /*
@@ -88,6 +93,7 @@ struct merger {
     bool stop, started;
     atomic_bool quit;     /* stop, read without the lock between a merge's statements */
     struct deltas deltas; /* what ghit_deltas reads on db */
+    struct runs *runs;    /* a batch's flushes, merged as sorted runs */
     int64_t merged;       /* the last journal id folded into the tables (meta.merged) */
     int64_t wanted;       /* store_sqlite_drain(): merge at least this far */
     uint64_t rows, ms;    /* rows merged, time spent */
@@ -528,6 +534,8 @@ struct deltas_vtab {
 struct deltas_cursor {
     sqlite3_vtab_cursor base;
     size_t i;
+    struct store_delta row; /* the row at hand */
+    bool eof;
 };
 
 static int deltas_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
@@ -574,33 +582,50 @@ static int deltas_close(sqlite3_vtab_cursor *c)
     return SQLITE_OK;
 }
 
+/* Puts the cursor's row i at hand; an error of the runs ends the statement. */
+static int deltas_fetch(struct deltas_cursor *c)
+{
+    const struct deltas *src = ((struct deltas_vtab *)c->base.pVtab)->src;
+    if (!src->runs) {
+        c->eof = c->i >= src->n;
+        if (!c->eof)
+            c->row = src->d[c->i];
+        return SQLITE_OK;
+    }
+    int rc = runs_next(src->runs, &c->row);
+    c->eof = rc != SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+}
+
 static int deltas_filter(sqlite3_vtab_cursor *c, int idx, const char *idxstr, int argc,
                          sqlite3_value **argv)
 {
     (void)idx, (void)idxstr, (void)argc, (void)argv;
     ((struct deltas_cursor *)c)->i = 0;
-    return SQLITE_OK;
+    return deltas_fetch((struct deltas_cursor *)c);
 }
 
 static int deltas_next(sqlite3_vtab_cursor *c)
 {
     ((struct deltas_cursor *)c)->i++;
-    return SQLITE_OK;
+    return deltas_fetch((struct deltas_cursor *)c);
 }
 
 static int deltas_eof(sqlite3_vtab_cursor *c)
 {
-    return ((struct deltas_cursor *)c)->i >= ((struct deltas_vtab *)c->pVtab)->src->n;
+    return ((struct deltas_cursor *)c)->eof;
 }
 
 static int deltas_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 {
-    const struct store_delta *d =
-        &((struct deltas_vtab *)c->pVtab)->src->d[((struct deltas_cursor *)c)->i];
+    const struct store_delta *d = &((struct deltas_cursor *)c)->row;
     char day[DAY_TEXT_SIZE];
     switch (col) {
     case 0:
-        sqlite3_result_text(ctx, d->key, -1, SQLITE_STATIC);
+        /* A sum's key from the runs lives only until the cursor moves. */
+        sqlite3_result_text(ctx, d->key, -1,
+                            ((struct deltas_vtab *)c->pVtab)->src->runs ? SQLITE_TRANSIENT
+                                                                        : SQLITE_STATIC);
         break;
     case 1:
         day_format(d->day, day);
@@ -635,10 +660,19 @@ static const sqlite3_module deltas_module = {
 /* Runs st, which reads ghit_deltas, over n deltas from d; SQLITE_OK or the error. */
 static int run_deltas(sqlite3_stmt *st, struct deltas *src, const struct store_delta *d, size_t n)
 {
-    *src = (struct deltas){d, n};
+    *src = (struct deltas){d, n, NULL};
     int rc = run(st);
     *src = (struct deltas){0};
     return rc;
+}
+
+/* Runs st, which reads ghit_deltas, over the sums of r (runs_start()); SQLITE_OK or the error. */
+static int run_runs(sqlite3_stmt *st, struct deltas *src, struct runs *r)
+{
+    *src = (struct deltas){.runs = r};
+    int rc = run(st);
+    *src = (struct deltas){0};
+    return runs_error(r) != SQLITE_OK ? runs_error(r) : rc;
 }
 
 /* The flush sequence number the file holds (meta.flushed); -1 if it cannot be read. */
@@ -767,8 +801,11 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
     /* Deferred: the first write locks the journal file only, never the tables the merger writes. */
     rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
     if (rc == SQLITE_OK) {
+        /* In key order, so that the merger can merge flushes as sorted runs (runs.h). */
+        struct store_delta *sorted = fold_order(d, nd);
         sqlite3_bind_int64(s->append, 1, seq);
-        rc = run_deltas(s->append, &s->deltas, d, nd);
+        rc = run_deltas(s->append, &s->deltas, sorted, nd);
+        free(sorted);
     }
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(s->mark_flushed, 1, seq);
@@ -1056,18 +1093,71 @@ static void merge_failed(struct merger *m, const char *what)
     m->failures++;
 }
 
+enum { BOUND, ROWS, REPO, DAY, MARK, DROP }; /* the merger's statements (merger_run()) */
+
 /*
- * Folds up to MERGE_MAX_ROWS journal rows past the merge mark into repos
+ * Writes the journal rows after < id <= bound into daily and repos from the
+ * batch's runs (runs.h), in key order, one upsert per (repo, day) and one
+ * per repo. RUNS_FOLD, with nothing written, if the batch has too many
+ * runs; else SQLITE_OK or an error.
+ */
+static int merge_runs(struct merger *m, sqlite3_stmt **st, int64_t after, int64_t bound)
+{
+    int rc = runs_plan(m->runs, after, bound);
+    for (int pass = 0; pass < 2 && rc == SQLITE_OK; pass++) {
+        /* A stop interrupts a statement; one between statements is seen here. */
+        if (atomic_load(&m->quit))
+            rc = SQLITE_INTERRUPT; /* the rows stay in the journal, which counts them */
+        else if ((rc = runs_start(m->runs, pass == 1)) == SQLITE_OK)
+            rc = run_runs(st[pass == 0 ? DAY : REPO], &m->deltas, m->runs);
+    }
+    /* After an error, merge_once() ends the runs once it has read SQLite's message. */
+    if (rc == SQLITE_OK)
+        runs_end(m->runs);
+    return rc;
+}
+
+/*
+ * merge_runs() for a batch that is not sorted runs: the rows are summed in
+ * memory (fold.h), then written in key order.
+ */
+static int merge_folded(struct merger *m, sqlite3_stmt **st, int64_t after, int64_t bound)
+{
+    struct fold *f = fold_new();
+    sqlite3_bind_int64(st[ROWS], 1, after);
+    sqlite3_bind_int64(st[ROWS], 2, bound);
+    int rc = fold_journal(st[ROWS], f);
+    sqlite3_reset(st[ROWS]);
+    /*
+     * The days in key order, then one delta a repo (its first day here, its
+     * hits summed), made in place of the days' once those are written.
+     */
+    size_t n = 0;
+    const struct store_delta *d = rc == SQLITE_OK ? fold_sorted(f, &n) : NULL;
+    for (int pass = 0; pass < 2 && rc == SQLITE_OK; pass++) {
+        if (pass == 1)
+            d = fold_by_repo(f, &n);
+        if (atomic_load(&m->quit))
+            rc = SQLITE_INTERRUPT;
+        else if (n)
+            rc = run_deltas(st[pass == 0 ? DAY : REPO], &m->deltas, d, n);
+    }
+    fold_free(f);
+    /* The sums were tens of MB: back to the system, outside the transaction (design.md). */
+    alloc_trim();
+    return rc;
+}
+
+/*
+ * Merges up to MERGE_MAX_ROWS journal rows past the merge mark into repos
  * and daily, and moves the mark, in one transaction of the tables; then
- * deletes the folded rows from the journal, which may fail without harm
- * (rows up to the mark are ignored). The rows are summed in memory (fold.h)
- * and written in key order, one upsert per repo and one per (repo, day).
- * Returns the rows folded, with the new mark in *mark, or -1.
+ * deletes the merged rows from the journal, which may fail without harm
+ * (rows up to the mark are ignored). Returns the rows merged, with the new
+ * mark in *mark, or -1.
  */
 static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, int64_t *mark,
                           char *why, size_t whylen)
 {
-    enum { BOUND, ROWS, REPO, DAY, MARK, DROP };
     int rc = sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL);
     sqlite3_bind_int64(st[BOUND], 1, merged);
     sqlite3_bind_int64(st[BOUND], 2, MERGE_MAX_ROWS);
@@ -1078,33 +1168,12 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
         rc = SQLITE_OK;
     }
     sqlite3_reset(st[BOUND]);
-    struct fold *f = fold_new();
-    if (rc == SQLITE_OK && rows > 0) {
-        sqlite3_bind_int64(st[ROWS], 1, merged);
-        sqlite3_bind_int64(st[ROWS], 2, bound);
-        rc = fold_journal(st[ROWS], f);
-        sqlite3_reset(st[ROWS]);
-    }
-    /*
-     * The days in key order, then one delta a repo (its first day here, its
-     * hits summed), made in place of the days' once those are written.
-     */
-    size_t n = 0;
-    const struct store_delta *d = rc == SQLITE_OK ? fold_sorted(f, &n) : NULL;
-    for (int pass = 0; pass < 2 && rc == SQLITE_OK; pass++) {
-        if (pass == 1)
-            d = fold_by_repo(f, &n);
-        /* A stop interrupts a statement; one between statements is seen here. */
-        if (atomic_load(&m->quit))
-            rc = SQLITE_INTERRUPT; /* the rows stay in the journal, which counts them */
-        else if (n)
-            rc = run_deltas(st[pass == 0 ? DAY : REPO], &m->deltas, d, n);
-    }
+    if (rc == SQLITE_OK && rows > 0 && (rc = merge_runs(m, st, merged, bound)) == RUNS_FOLD)
+        rc = merge_folded(m, st, merged, bound);
     if (rc == SQLITE_OK && rows > 0) {
         sqlite3_bind_int64(st[MARK], 1, bound);
         rc = run(st[MARK]);
     }
-    fold_free(f);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(m->db, rows > 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -1112,6 +1181,7 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
                  rc == SQLITE_INTERRUPT ? "interrupted"
                  : rc == MALFORMED_ROW  ? "a journal row has no valid day or hits"
                                         : sqlite3_errmsg(m->db));
+        runs_end(m->runs);
         if (!sqlite3_get_autocommit(m->db))
             sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
@@ -1121,8 +1191,6 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
         sqlite3_bind_int64(st[DROP], 1, bound);
         run(st[DROP]);
     }
-    /* The sums were tens of MB: back to the system, outside the transaction (design.md). */
-    alloc_trim();
     return rows;
 }
 
@@ -1144,8 +1212,9 @@ static void *merger_run(void *arg)
         "DELETE FROM j.journal WHERE id <= ?1",
     };
     sqlite3_stmt *st[6] = {0};
+    m->runs = runs_new(m->db);
     for (int i = 0; i < 6; i++) {
-        if (sqlite3_prepare_v2(m->db, sql[i], -1, &st[i], NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(m->db, sql[i], -1, &st[i], NULL) != SQLITE_OK || !m->runs) {
             pthread_mutex_lock(&m->lock);
             merge_failed(m, sqlite3_errmsg(m->db));
             m->stop = true;
@@ -1202,6 +1271,8 @@ static void *merger_run(void *arg)
     pthread_mutex_unlock(&m->lock);
     for (int i = 0; i < 6; i++)
         sqlite3_finalize(st[i]);
+    runs_free(m->runs);
+    m->runs = NULL;
     return NULL;
 }
 

@@ -180,6 +180,47 @@ static void order_is_bytewise_around_sixteen_bytes(void)
     fold_free(f);
 }
 
+/*
+ * fold_order() sorts deltas as fold_sorted() sorts sums, names around 16
+ * bytes and days included, and keeps every delta, equal ones too.
+ */
+static void order_sorts_deltas_as_the_sums(void)
+{
+    static const char *const heads[] = {"a", "0123456789abcde", "0123456789abcdef",
+                                        "0123456789abcdef0", "\xff\x80"};
+    static const char *const tails[] = {"", "b", "\xff", "0123456789"};
+    enum { H = sizeof heads / sizeof heads[0], T = sizeof tails / sizeof tails[0] };
+    static char names[H * T][64];
+    struct store_delta d[2 * H * T + 1];
+    size_t n = 0;
+    for (int day = 3; day >= 1; day -= 2)
+        for (size_t t = T; t-- > 0;)
+            for (size_t h = H; h-- > 0;) {
+                char *name = names[t * H + h];
+                snprintf(name, sizeof names[0], "%s%s", heads[h], tails[t]);
+                d[n++] = (struct store_delta){name, day, t * H + h + 1};
+            }
+    d[n++] = (struct store_delta){names[0], 1, 1000}; /* the same (key, day) twice */
+    struct store_delta *o = fold_order(d, n);
+    int wrong = 0;
+    uint64_t hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        hits += o[i].hits;
+        if (i == 0)
+            continue;
+        int c = strcmp(o[i - 1].key, o[i].key);
+        if (c > 0 || (c == 0 && o[i - 1].day > o[i].day))
+            wrong++;
+    }
+    CHECK_INT(wrong, 0);
+    CHECK_INT(hits, (uint64_t)(H * T) * (H * T + 1) + 1000);
+    CHECK_STR(o[0].key, "0123456789abcde");
+    CHECK_INT(o[0].day, 1);
+    CHECK_STR(o[n - 1].key, "\xff\x80\xff");
+    CHECK_INT(o[n - 1].day, 3);
+    free(o);
+}
+
 /* A NUL inside a name (against fold.h's rule) compares as a byte and reads nothing past it. */
 static void a_nul_in_a_name_stays_inside_it(void)
 {
@@ -206,5 +247,6 @@ int main(void)
     RUN(names_of_every_length_come_back_whole);
     RUN(order_is_bytewise_around_sixteen_bytes);
     RUN(a_nul_in_a_name_stays_inside_it);
+    RUN(order_sorts_deltas_as_the_sums);
     return test_main_end("fold");
 }

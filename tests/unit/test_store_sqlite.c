@@ -510,6 +510,112 @@ static void a_journal_name_with_a_nul_is_refused(void)
     CHECK(strstr(err, "holds a row that ghit did not write") != NULL);
 }
 
+/*
+ * Rows for the merge tests: names that share their first 16 bytes or are
+ * prefixes of others, out of key order, on two days (100: 1970-04-11, 101).
+ */
+static const struct store_delta merge_rows[] = {
+    {"owner-0123456789/y", 101, 1},
+    {"a/bb", 101, 2},
+    {"owner-0123456789/x-longer", 101, 3},
+    {"a/b", 101, 4},
+    {"a/b", 100, 7},
+    {"owner-0123456789/x", 101, 5},
+};
+enum { MERGE_ROWS = sizeof merge_rows / sizeof merge_rows[0] };
+
+/* The tables of path hold times each of merge_rows, and the journal is empty. */
+static void check_merged(const char *path, int64_t times)
+{
+    char sql[200];
+    int64_t want_total = 0;
+    for (size_t i = 0; i < MERGE_ROWS; i++) {
+        const struct store_delta *d = &merge_rows[i];
+        if (d->day == 100) {
+            snprintf(sql, sizeof sql,
+                     "SELECT first_day = '1970-04-11' FROM repos WHERE name = '%s'", d->key);
+            CHECK_INT(query_int(path, sql), 1);
+        }
+        snprintf(sql, sizeof sql, "SELECT hits FROM daily WHERE repo = '%s' AND day = '%s'", d->key,
+                 d->day == 100 ? "1970-04-11" : "1970-04-12");
+        CHECK_INT(query_int(path, sql), times * (int64_t)d->hits);
+        want_total += times * (int64_t)d->hits;
+    }
+    CHECK_INT(query_int(path, "SELECT sum(total) FROM repos"), want_total);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM repos"), MERGE_ROWS - 1);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM daily"), MERGE_ROWS);
+    CHECK_INT(query_int(path, "SELECT first_day = '1970-04-12' FROM repos WHERE name = 'a/bb'"), 1);
+    CHECK_INT(query_int(journal_of(path), "SELECT count(*) FROM journal"), 0);
+}
+
+/* A new store at path, its journal too; NULL (a failed check) if it cannot be made. */
+static struct store *open_new(const char *path)
+{
+    char err[256] = "";
+    unlink(journal_of(path));
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    return s;
+}
+
+/*
+ * Flushes merge as sorted runs (runs.h): a few flushes, each written in key
+ * order, and more flushes than a merge takes as runs (RUNS_MAX, 64), which
+ * it folds instead. The tables come out the same.
+ */
+static void flushes_merge_as_runs_or_folded(void)
+{
+    static const int64_t flushes[] = {3, 70};
+    for (size_t k = 0; k < sizeof flushes / sizeof flushes[0]; k++) {
+        char err[256] = "";
+        const char *path = path_for("runs.db");
+        struct store *s = open_new(path);
+        if (!s)
+            return;
+        for (int64_t i = 0; i < flushes[k]; i++)
+            CHECK_INT(s->ops->apply(s, merge_rows, MERGE_ROWS, 101, NULL, NULL, err, sizeof err),
+                      STORE_OK);
+        merge_all(s);
+        store_close(s);
+        check_merged(path, flushes[k]);
+    }
+}
+
+/*
+ * A journal whose flushes are not in key order (a ghit before runs.h wrote
+ * them as they came) is merged all the same: its runs' sums come out of
+ * order, some twice, and the tables' upserts add them up.
+ */
+static void an_unsorted_journal_merges_all_the_same(void)
+{
+    char err[256] = "";
+    const char *path = path_for("unsorted.db");
+    struct store *s = open_new(path);
+    if (!s)
+        return;
+    store_close(s);
+    sqlite3 *j = NULL;
+    CHECK_INT(sqlite3_open(journal_of(path), &j), SQLITE_OK);
+    for (int flush = 1; flush <= 2; flush++)
+        for (size_t i = 0; i < MERGE_ROWS; i++) {
+            char sql[200];
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO journal(flush, repo, day, hits) VALUES (%d, '%s', '%s', %llu)",
+                     flush, merge_rows[i].key,
+                     merge_rows[i].day == 100 ? "1970-04-11" : "1970-04-12",
+                     (unsigned long long)merge_rows[i].hits);
+            CHECK_INT(sqlite3_exec(j, sql, NULL, NULL, NULL), SQLITE_OK);
+        }
+    sqlite3_close(j);
+    s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    merge_all(s);
+    store_close(s);
+    check_merged(path, 2);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -530,6 +636,8 @@ int main(void)
     RUN(ambiguous_commit_is_counted_once);
     RUN(version_1_file_is_upgraded);
     RUN(a_journal_name_with_a_nul_is_refused);
+    RUN(flushes_merge_as_runs_or_folded);
+    RUN(an_unsorted_journal_merges_all_the_same);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -1,0 +1,66 @@
+/*
+ * runs: sums a batch of journal rows in key order without holding it in
+ * memory.
+ *
+ * The SQLite store writes each flush to its journal in key order (fold_order()),
+ * so a batch of the journal is a few sorted runs, one a flush. The merger
+ * reads them with one cursor a run and merges them as a sorted merge does:
+ * the sums come out in key order, one at a time, and what it holds is a row
+ * a run. A fold (fold.h) held the batch's distinct pairs and their names,
+ * about 40 MB for a batch over a million repos, on top of everything else.
+ *
+ * A batch of more runs than RUNS_MAX (durable mode flushes every few
+ * milliseconds) is folded instead. Runs out of order (a journal from a ghit
+ * before this one) merge right all the same, since the tables' upserts add
+ * up a sum that comes twice; only slower, as the fold was before.
+ * Nothing here depends on the flush numbers beyond finding the runs.
+ * One thread uses a struct runs at a time, on the connection it was made on.
+ */
+#ifndef GHIT_RUNS_H
+#define GHIT_RUNS_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* Runs a batch may have; a cursor each. */
+#define RUNS_MAX 64
+
+/* Besides SQLite's result codes: */
+#define RUNS_MALFORMED (-1) /* a row with no valid repo, day or hits */
+#define RUNS_FOLD      (-2) /* too many runs: fold the batch */
+
+struct runs;
+
+/* For the journal attached as "j" to db; NULL if its statements cannot be prepared. */
+struct runs *runs_new(sqlite3 *db);
+void runs_free(struct runs *r);
+
+/*
+ * Finds the runs of the journal rows with after < id <= bound: where the
+ * flush number changes (it grows with the id). SQLITE_OK, RUNS_FOLD if
+ * there are more than RUNS_MAX, or SQLite's error.
+ */
+int runs_plan(struct runs *r, int64_t after, int64_t bound);
+
+/*
+ * Starts handing out the planned rows' sums in key order: by (repo, day),
+ * or by repo if by_repo (its first day, its hits summed). SQLITE_OK or an
+ * error, as runs_next().
+ */
+int runs_start(struct runs *r, bool by_repo);
+
+/*
+ * The next sum into *out, whose key lives until the next call: SQLITE_ROW;
+ * SQLITE_DONE at the end; or an error (RUNS_MALFORMED or SQLite's),
+ * which stays until runs_start() and which runs_error() tells.
+ */
+int runs_next(struct runs *r, struct store_delta *out);
+int runs_error(const struct runs *r);
+
+/* Releases the runs' cursors (a read transaction on the journal). */
+void runs_end(struct runs *r);
+
+#endif
