@@ -150,18 +150,34 @@ redis_load() { # db n
     rm -f "$WORK/load-$1.resp"
 }
 
-# Starts redis-server as doc/redis.md recommends (AOF, everysec, a rewrite when the AOF has
-# grown by four times its base, no RDB saves) on the first free port from 16390, its files
-# in $WORK/redis; sets REDIS_PORT and REDIS_PID.
+# What doc/redis.md recommends, as name-value pairs: no RDB saves, AOF synced every second,
+# a rewrite when the AOF has grown by four times its base. redis_start gives them to
+# redis-server as --NAME VALUE; redis_conf to a running Redis with CONFIG SET, in this order
+# (appendonly last: turning it on writes the first AOF).
+REDIS_CONF=(save '' appendfsync everysec auto-aof-rewrite-percentage 400 appendonly yes)
+
+# Sets the running Redis on REDIS_PORT as REDIS_CONF says.
+redis_conf() {
+    local i
+    for ((i = 0; i < ${#REDIS_CONF[@]}; i += 2)); do
+        rcli config set "${REDIS_CONF[i]}" "${REDIS_CONF[i + 1]}" >/dev/null ||
+            die "CONFIG SET ${REDIS_CONF[i]} failed"
+    done
+}
+
+# Starts redis-server as REDIS_CONF says on the first free port from 16390, its files in
+# $WORK/redis; sets REDIS_PORT and REDIS_PID.
 redis_start() {
-    local k
+    local k i args=()
     for ((REDIS_PORT = 16390; REDIS_PORT < 16490; REDIS_PORT++)); do
         port_busy "$REDIS_PORT" || break
     done
+    for ((i = 0; i < ${#REDIS_CONF[@]}; i += 2)); do
+        args+=("--${REDIS_CONF[i]}" "${REDIS_CONF[i + 1]}")
+    done
     mkdir -p "$WORK/redis"
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save '' \
-        --appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage 400 --daemonize no \
-        --logfile "$WORK/redis.log" 9>&- &
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" "${args[@]}" \
+        --daemonize no --logfile "$WORK/redis.log" 9>&- &
     REDIS_PID=$!
     for ((k = 0; k < 100; k++)); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
     rcli ping >/dev/null 2>&1 || die "redis-server did not start (see $WORK/redis.log)"

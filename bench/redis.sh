@@ -276,10 +276,7 @@ if wants pipeline; then
         die "the 2015 pipeline does not answer 200 on 18080"
     # The pipeline's own Redis, made durable as doc/redis.md recommends; start.sh made it
     # without persistence (a benchmark sink).
-    rcli config set save "" >/dev/null
-    rcli config set appendfsync everysec >/dev/null
-    rcli config set auto-aof-rewrite-percentage 400 >/dev/null
-    rcli config set appendonly yes >/dev/null
+    redis_conf
 else
     redis_start
 fi

@@ -46,6 +46,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "count.h"
 #include "import2015.h"
 #include "monotime.h"
 #include "log.h"
@@ -508,7 +509,7 @@ static void credit_chunk(struct redis_store *s, const struct chunk *c)
         qsort(all, m, sizeof *all, by_key_day);
         for (size_t i = 0; i < m; i++) {
             if (k && by_key_day(&all[k - 1], &all[i]) == 0)
-                all[k - 1].hits += all[i].hits;
+                all[k - 1].hits = count_add(all[k - 1].hits, all[i].hits);
             else
                 all[k++] = all[i];
         }
