@@ -6,6 +6,7 @@
  */
 #include "runs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,7 @@ struct runs {
     size_t keycap;
 };
 
-struct runs *runs_new(sqlite3 *db)
+struct runs *runs_new(sqlite3 *db, char *err, size_t errlen)
 {
     struct runs *r = xcalloc(1, sizeof *r);
     r->db = db;
@@ -43,6 +44,7 @@ struct runs *runs_new(sqlite3 *db)
         sqlite3_prepare_v2(db,
                            "SELECT flush FROM j.journal WHERE id <= ?1 ORDER BY id DESC LIMIT 1",
                            -1, &r->flush_at, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
         runs_free(r);
         return NULL;
     }
@@ -181,7 +183,7 @@ int runs_start(struct runs *r, bool by_repo)
         struct run *u = &r->run[i];
         if (!u->st && sqlite3_prepare_v2(r->db,
                                          "SELECT repo, day, hits FROM j.journal "
-                                         "WHERE id >= ?1 AND id <= ?2",
+                                         "WHERE id >= ?1 AND id <= ?2 ORDER BY id",
                                          -1, &u->st, NULL) != SQLITE_OK) {
             r->err = sqlite3_errcode(r->db);
             break;

@@ -9,10 +9,13 @@
  * a run. A fold (fold.h) held the batch's distinct pairs and their names,
  * about 40 MB for a batch over a million repos, on top of everything else.
  *
- * A batch of more runs than RUNS_MAX (durable mode flushes every few
- * milliseconds) is folded instead. Runs out of order (a journal from a ghit
- * before this one) merge right all the same, since the tables' upserts add
- * up a sum that comes twice; only slower, as the fold was before.
+ * A batch of more runs than RUNS_MAX is folded instead: durable mode, which
+ * commits every few milliseconds, a --flush-interval under about 40 ms at
+ * 100,000 hits a second, or a merger that was held up for that many
+ * flushes. Runs out of order (a journal from a ghit before this one) merge
+ * right all the same, since the tables' upserts add up a sum that comes
+ * twice, but slower than a fold: each row is an upsert of its own, at a
+ * random place in the tables. That is once, for what an upgrade finds.
  * Nothing here depends on the flush numbers beyond finding the runs.
  * One thread uses a struct runs at a time, on the connection it was made on.
  */
@@ -26,7 +29,7 @@
 #include "store.h"
 
 /* Runs a batch may have; a cursor each. */
-#define RUNS_MAX 64
+#define RUNS_MAX 256
 
 /* Besides SQLite's result codes: */
 #define RUNS_MALFORMED (-1) /* a row with no valid repo, day or hits */
@@ -34,8 +37,9 @@
 
 struct runs;
 
-/* For the journal attached as "j" to db; NULL if its statements cannot be prepared. */
-struct runs *runs_new(sqlite3 *db);
+/* For the journal attached as "j" to db; NULL, with SQLite's message in err, if its
+ * statements cannot be prepared. */
+struct runs *runs_new(sqlite3 *db, char *err, size_t errlen);
 void runs_free(struct runs *r);
 
 /*

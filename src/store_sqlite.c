@@ -424,10 +424,9 @@ static size_t scan_new_repo(const struct store_delta *d, size_t n, size_t i, day
  * tables alone, over 1,000,000 repos and 541,084 journal rows: after a
  * crash under load, most of a restart.
  */
-static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn *fn, void *arg,
-                                     char *err, size_t errlen)
+static enum store_result scan_both(struct sqlite_store *s, day_t day, store_row_fn *fn, void *arg,
+                                   char *err, size_t errlen)
 {
-    struct sqlite_store *s = (struct sqlite_store *)base;
     char today[DAY_TEXT_SIZE];
     day_format(day, today);
     struct fold *f = fold_new();
@@ -489,6 +488,29 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
         i = scan_new_repo(d, n, i, day, fn, arg);
     sqlite3_finalize(st);
     fold_free(f);
+    return res;
+}
+
+/*
+ * scan_both() in one read transaction. Its two statements, the journal's
+ * and the tables', would otherwise each see the files as of their own first
+ * step, and a merge committed between them (the server's merger, beside a
+ * reader such as ghit render, or at start-up with a batch's backlog) would
+ * count the rows it moved twice: in the journal past the old mark, and in
+ * the tables.
+ */
+static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn *fn, void *arg,
+                                     char *err, size_t errlen)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot read the repos", err, errlen);
+        return classify(rc);
+    }
+    enum store_result res = scan_both(s, day, fn, arg, err, errlen);
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) /* it only read */
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return res;
 }
 
@@ -594,7 +616,13 @@ static int deltas_fetch(struct deltas_cursor *c)
     }
     int rc = runs_next(src->runs, &c->row);
     c->eof = rc != SQLITE_ROW;
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return SQLITE_OK;
+    /* The statement's message, or SQLite would say "SQL logic error" for any of them. */
+    sqlite3_free(c->base.pVtab->zErrMsg);
+    c->base.pVtab->zErrMsg = sqlite3_mprintf(
+        "%s", rc == RUNS_MALFORMED ? "a journal row has no valid day or hits" : sqlite3_errstr(rc));
+    return rc > 0 ? rc : SQLITE_ERROR;
 }
 
 static int deltas_filter(sqlite3_vtab_cursor *c, int idx, const char *idxstr, int argc,
@@ -1143,8 +1171,6 @@ static int merge_folded(struct merger *m, sqlite3_stmt **st, int64_t after, int6
             rc = run_deltas(st[pass == 0 ? DAY : REPO], &m->deltas, d, n);
     }
     fold_free(f);
-    /* The sums were tens of MB: back to the system, outside the transaction (design.md). */
-    alloc_trim();
     return rc;
 }
 
@@ -1191,6 +1217,8 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
         sqlite3_bind_int64(st[DROP], 1, bound);
         run(st[DROP]);
     }
+    /* A fold's sums were tens of MB: back to the system, outside the transaction (design.md). */
+    alloc_trim();
     return rows;
 }
 
@@ -1212,15 +1240,18 @@ static void *merger_run(void *arg)
         "DELETE FROM j.journal WHERE id <= ?1",
     };
     sqlite3_stmt *st[6] = {0};
-    m->runs = runs_new(m->db);
-    for (int i = 0; i < 6; i++) {
-        if (sqlite3_prepare_v2(m->db, sql[i], -1, &st[i], NULL) != SQLITE_OK || !m->runs) {
-            pthread_mutex_lock(&m->lock);
-            merge_failed(m, sqlite3_errmsg(m->db));
-            m->stop = true;
-            pthread_cond_broadcast(&m->progress);
-            pthread_mutex_unlock(&m->lock);
-        }
+    char unready[256] = "";
+    for (int i = 0; i < 6 && !unready[0]; i++)
+        if (sqlite3_prepare_v2(m->db, sql[i], -1, &st[i], NULL) != SQLITE_OK)
+            snprintf(unready, sizeof unready, "%s", sqlite3_errmsg(m->db));
+    if (!unready[0])
+        m->runs = runs_new(m->db, unready, sizeof unready);
+    if (unready[0]) {
+        pthread_mutex_lock(&m->lock);
+        merge_failed(m, unready);
+        m->stop = true;
+        pthread_cond_broadcast(&m->progress);
+        pthread_mutex_unlock(&m->lock);
     }
     pthread_mutex_lock(&m->lock);
     int64_t merged = m->merged;

@@ -3,7 +3,10 @@
  * foreign and corrupt files, a commit that fails while another connection
  * holds the write lock, and a statement that fails inside the transaction.
  */
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -560,12 +563,12 @@ static struct store *open_new(const char *path)
 
 /*
  * Flushes merge as sorted runs (runs.h): a few flushes, each written in key
- * order, and more flushes than a merge takes as runs (RUNS_MAX, 64), which
+ * order, and more flushes than a merge takes as runs (RUNS_MAX, 256), which
  * it folds instead. The tables come out the same.
  */
 static void flushes_merge_as_runs_or_folded(void)
 {
-    static const int64_t flushes[] = {3, 70};
+    static const int64_t flushes[] = {3, 260};
     for (size_t k = 0; k < sizeof flushes / sizeof flushes[0]; k++) {
         char err[256] = "";
         const char *path = path_for("runs.db");
@@ -616,6 +619,79 @@ static void an_unsorted_journal_merges_all_the_same(void)
     check_merged(path, 2);
 }
 
+struct merging_writer {
+    struct store *w;
+    _Atomic uint64_t applied; /* hits written to the journal so far */
+    atomic_bool stop;
+    int failures;
+};
+
+/* Writes one hit, then has the merger fold it into the tables, until told to stop. */
+static void *merge_all_the_time(void *arg)
+{
+    struct merging_writer *mw = arg;
+    char err[256];
+    struct store_delta d = {"race/a", 101, 1};
+    while (!atomic_load(&mw->stop)) {
+        if (mw->w->ops->apply(mw->w, &d, 1, 101, NULL, NULL, err, sizeof err) != STORE_OK ||
+            store_sqlite_drain(mw->w, 10000) != 0) {
+            mw->failures++;
+            break;
+        }
+        atomic_fetch_add(&mw->applied, 1);
+    }
+    return NULL;
+}
+
+static void sum_totals(void *arg, const struct store_row *r)
+{
+    *(uint64_t *)arg += r->total;
+}
+
+/*
+ * A scan reads the journal and the tables with two statements. Beside a
+ * writer whose merger commits a merge every millisecond or so, a reader's
+ * scans must each see every hit once: no fewer than the writer had written
+ * before the scan, no more than after it (a merge committed between the two
+ * statements, outside one read transaction, counted its rows twice).
+ */
+static void scans_beside_merges_count_each_hit_once(void)
+{
+    char err[256] = "";
+    char path[256];
+    snprintf(path, sizeof path, "%s", path_for("race.db"));
+    struct merging_writer mw = {.w = open_new(path)};
+    if (!mw.w)
+        return;
+    struct store *r = store_sqlite_open_reader(path, err, sizeof err);
+    CHECK(r != NULL);
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, merge_all_the_time, &mw), 0);
+    int scans = 0, wrong = 0;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        uint64_t before = atomic_load(&mw.applied), sum = 0;
+        if (r && r->ops->scan(r, 101, sum_totals, &sum, err, sizeof err) == STORE_OK) {
+            uint64_t after = atomic_load(&mw.applied);
+            /* after + 1: a hit written and merged whose count the writer has yet to add */
+            if (sum < before || sum > after + 1)
+                wrong++;
+            scans++;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < 2);
+    atomic_store(&mw.stop, true);
+    pthread_join(t, NULL);
+    CHECK_INT(mw.failures, 0);
+    CHECK(scans > 100);
+    CHECK(atomic_load(&mw.applied) > 100);
+    CHECK_INT(wrong, 0);
+    if (r)
+        store_close(r);
+    store_close(mw.w);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -638,6 +714,7 @@ int main(void)
     RUN(a_journal_name_with_a_nul_is_refused);
     RUN(flushes_merge_as_runs_or_folded);
     RUN(an_unsorted_journal_merges_all_the_same);
+    RUN(scans_beside_merges_count_each_hit_once);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
