@@ -3,8 +3,9 @@
  * memory.
  *
  * The SQLite store writes each flush to its journal in key order (fold_order()),
- * so a batch of the journal is a few sorted runs, one a flush. The merger
- * reads them with one cursor a run and merges them as a sorted merge does:
+ * so a batch of the journal is a few sorted runs, one a flush. The merger,
+ * and a scan of the store, read them with one cursor a run and merge them
+ * as a sorted merge does:
  * the sums come out in key order, one at a time, and what it holds is a row
  * a run. A fold (fold.h) held the batch's distinct pairs and their names,
  * about 40 MB for a batch over a million repos, on top of everything else.

@@ -392,36 +392,101 @@ static int fold_journal(sqlite3_stmt *st, struct fold *f)
  * hits, their earliest day if earlier, their hits on day. Returns the index
  * after them.
  */
-static size_t add_deltas(struct store_row *row, const struct store_delta *d, size_t n, size_t i,
-                         day_t day)
+/*
+ * The journal's sums past the merge mark, in key order, one at a time: from
+ * its runs (runs.h), or from a fold of it when it has too many.
+ */
+struct sums {
+    struct runs *runs; /* NULL: from d */
+    const struct store_delta *d;
+    size_t n, i;
+    struct store_delta at; /* the sum at hand, if more */
+    bool more;
+    int err;        /* the runs' error, which ends the sums */
+    struct buf key; /* a new repo's key, which outlives the sum at hand */
+};
+
+static void sums_next(struct sums *m)
 {
-    for (; i < n && strcmp(d[i].key, row->key) == 0; i++) {
-        row->total = count_add(row->total, d[i].hits);
-        if (d[i].day < row->first_day)
-            row->first_day = d[i].day;
-        if (d[i].day == day)
-            row->day_hits = count_add(row->day_hits, d[i].hits);
+    if (!m->runs) {
+        m->more = m->i < m->n;
+        if (m->more)
+            m->at = m->d[m->i++];
+        return;
     }
-    return i;
+    int rc = runs_next(m->runs, &m->at);
+    m->more = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        m->err = rc;
 }
 
-/* Hands fn the repo of d[i], which only the journal has; returns the index after its deltas. */
-static size_t scan_new_repo(const struct store_delta *d, size_t n, size_t i, day_t day,
-                            store_row_fn *fn, void *arg)
+/*
+ * Adds to row the sums of its repo at hand in m: their hits, their earliest
+ * day if earlier, their hits on day.
+ */
+static void add_sums(struct store_row *row, struct sums *m, day_t day)
 {
-    struct store_row row = {.key = d[i].key, .first_day = d[i].day};
-    i = add_deltas(&row, d, n, i, day);
+    for (; m->more && strcmp(m->at.key, row->key) == 0; sums_next(m)) {
+        row->total = count_add(row->total, m->at.hits);
+        if (m->at.day < row->first_day)
+            row->first_day = m->at.day;
+        if (m->at.day == day)
+            row->day_hits = count_add(row->day_hits, m->at.hits);
+    }
+}
+
+/* Hands fn the repo at hand in m, which only the journal has. */
+static void scan_new_repo(struct sums *m, day_t day, store_row_fn *fn, void *arg)
+{
+    m->key.len = 0;
+    buf_puts(&m->key, m->at.key);
+    struct store_row row = {.key = m->key.data, .first_day = m->at.day};
+    add_sums(&row, m, day);
     fn(arg, &row);
-    return i;
+}
+
+/*
+ * Starts m on the journal's rows past the merge mark: as runs if it has few
+ * enough, else folded into f. SQLITE_OK, MALFORMED_ROW or SQLite's error.
+ */
+static int sums_start(struct sqlite_store *s, struct sums *m, struct fold *f)
+{
+    int64_t merged = 0, top = 0;
+    char why[256];
+    if (pragma_int(s->db, "SELECT value FROM main.meta WHERE key = 'merged'", &merged) < 0 ||
+        pragma_int(s->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top) < 0)
+        return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
+    int rc = SQLITE_DONE;
+    if (top > merged && (m->runs = runs_new(s->db, why, sizeof why)) != NULL &&
+        (rc = runs_plan(m->runs, merged, top)) == SQLITE_OK)
+        rc = runs_start(m->runs, false);
+    if (top > merged && rc != SQLITE_OK) {
+        /* Too many runs, or none to be had: the fold, as the merger does then. */
+        runs_free(m->runs);
+        m->runs = NULL;
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(s->db, "SELECT repo, day, hits FROM j.journal WHERE id > ?1", -1,
+                                &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, merged);
+            rc = fold_journal(st, f);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_OK)
+            return rc;
+        m->d = fold_sorted(f, &m->n);
+    }
+    sums_next(m);
+    return m->err;
 }
 
 /*
  * What the tables hold, plus the journal's rows not merged yet: a reader
- * sees every flush, merged or not. The journal's rows are summed in memory
- * (fold.h) and joined to the tables in key order, the order of a scan of
- * repos. SQLite's own plan for that join (grouping the journal, then
- * looking each repo up in the groups) took 2.2 s, against 0.6 s for the
- * tables alone, over 1,000,000 repos and 541,084 journal rows: after a
+ * sees every flush, merged or not. The journal's sums come in key order
+ * (struct sums) and are joined to the tables in that order, the order of a
+ * scan of repos. SQLite's own plan for that join (grouping the journal,
+ * then looking each repo up in the groups) took 2.2 s, against 0.6 s for
+ * the tables alone, over 1,000,000 repos and 541,084 journal rows: after a
  * crash under load, most of a restart.
  */
 static enum store_result scan_both(struct sqlite_store *s, day_t day, store_row_fn *fn, void *arg,
@@ -430,63 +495,57 @@ static enum store_result scan_both(struct sqlite_store *s, day_t day, store_row_
     char today[DAY_TEXT_SIZE];
     day_format(day, today);
     struct fold *f = fold_new();
-    size_t n = 0;
-    const struct store_delta *d = NULL;
+    struct sums m = {0};
+    buf_init(&m.key);
     sqlite3_stmt *st = NULL;
-    int rc = SQLITE_OK;
-    if (s->has_journal) {
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT repo, day, hits FROM j.journal "
-                                "WHERE id > (SELECT value FROM main.meta WHERE key = 'merged')",
-                                -1, &st, NULL);
-        if (rc == SQLITE_OK)
-            rc = fold_journal(st, f);
-        sqlite3_finalize(st);
-        if (rc == SQLITE_OK)
-            d = fold_sorted(f, &n);
-    }
+    int rc = s->has_journal ? sums_start(s, &m, f) : SQLITE_OK;
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT r.name, r.total, r.first_day, coalesce(d.hits, 0) "
                                 "FROM repos r LEFT JOIN daily d ON d.repo = r.name AND d.day = ?1 "
                                 "ORDER BY r.name",
                                 -1, &st, NULL);
-    if (rc != SQLITE_OK) {
+    enum store_result res = STORE_OK;
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
+        while (!m.err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            struct store_row row = {
+                .key = (const char *)sqlite3_column_text(st, 0),
+                .total = (uint64_t)sqlite3_column_int64(st, 1),
+                .day_hits = (uint64_t)sqlite3_column_int64(st, 3),
+            };
+            const char *first = (const char *)sqlite3_column_text(st, 2);
+            if (!row.key || !first || day_parse(first, &row.first_day)) {
+                snprintf(err, errlen, "the database %s holds a malformed repos row (%s)", s->path,
+                         row.key ? row.key : "NULL");
+                res = STORE_FAILED;
+                break;
+            }
+            while (m.more && strcmp(m.at.key, row.key) < 0)
+                scan_new_repo(&m, day, fn, arg);
+            add_sums(&row, &m, day);
+            fn(arg, &row);
+        }
+        if (res == STORE_OK && !m.err && rc != SQLITE_DONE) {
+            fail(s, "cannot read the repos", err, errlen);
+            res = classify(rc);
+        }
+        while (res == STORE_OK && m.more)
+            scan_new_repo(&m, day, fn, arg);
+        rc = m.err;
+    }
+    if (res == STORE_OK && rc != SQLITE_OK) {
         if (rc == MALFORMED_ROW)
             snprintf(err, errlen, "the journal %s holds a row that ghit did not write", s->jpath);
         else
             fail(s, "cannot read the repos", err, errlen);
-        fold_free(f);
-        return rc == MALFORMED_ROW ? STORE_FAILED : classify(rc);
+        res = rc == MALFORMED_ROW ? STORE_FAILED : classify(rc);
     }
-    sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
-    size_t i = 0;
-    enum store_result res = STORE_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_row row = {
-            .key = (const char *)sqlite3_column_text(st, 0),
-            .total = (uint64_t)sqlite3_column_int64(st, 1),
-            .day_hits = (uint64_t)sqlite3_column_int64(st, 3),
-        };
-        const char *first = (const char *)sqlite3_column_text(st, 2);
-        if (!row.key || !first || day_parse(first, &row.first_day)) {
-            snprintf(err, errlen, "the database %s holds a malformed repos row (%s)", s->path,
-                     row.key ? row.key : "NULL");
-            res = STORE_FAILED;
-            break;
-        }
-        while (i < n && strcmp(d[i].key, row.key) < 0)
-            i = scan_new_repo(d, n, i, day, fn, arg);
-        i = add_deltas(&row, d, n, i, day);
-        fn(arg, &row);
-    }
-    if (res == STORE_OK && rc != SQLITE_DONE) {
-        fail(s, "cannot read the repos", err, errlen);
-        res = classify(rc);
-    }
-    while (res == STORE_OK && i < n)
-        i = scan_new_repo(d, n, i, day, fn, arg);
     sqlite3_finalize(st);
+    if (m.runs)
+        runs_end(m.runs);
+    runs_free(m.runs);
+    buf_fini(&m.key);
     fold_free(f);
     return res;
 }

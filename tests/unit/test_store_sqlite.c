@@ -551,6 +551,11 @@ static void check_merged(const char *path, int64_t times)
     CHECK_INT(query_int(journal_of(path), "SELECT count(*) FROM journal"), 0);
 }
 
+static void sum_totals(void *arg, const struct store_row *r)
+{
+    *(uint64_t *)arg += r->total;
+}
+
 /* A new store at path, its journal too; NULL (a failed check) if it cannot be made. */
 static struct store *open_new(const char *path)
 {
@@ -578,6 +583,12 @@ static void flushes_merge_as_runs_or_folded(void)
         for (int64_t i = 0; i < flushes[k]; i++)
             CHECK_INT(s->ops->apply(s, merge_rows, MERGE_ROWS, 101, NULL, NULL, err, sizeof err),
                       STORE_OK);
+        /* A scan reads the journal the same way: as runs, or folded past RUNS_MAX. */
+        uint64_t sum = 0, want = 0;
+        CHECK_INT(s->ops->scan(s, 101, sum_totals, &sum, err, sizeof err), STORE_OK);
+        for (size_t i = 0; i < MERGE_ROWS; i++)
+            want += (uint64_t)flushes[k] * merge_rows[i].hits;
+        CHECK_INT(sum, want);
         merge_all(s);
         store_close(s);
         check_merged(path, flushes[k]);
@@ -641,11 +652,6 @@ static void *merge_all_the_time(void *arg)
         atomic_fetch_add(&mw->applied, 1);
     }
     return NULL;
-}
-
-static void sum_totals(void *arg, const struct store_row *r)
-{
-    *(uint64_t *)arg += r->total;
 }
 
 /*
