@@ -388,18 +388,31 @@ static int fold_journal(sqlite3_stmt *st, struct fold *f)
 }
 
 /*
- * Adds to row the deltas of its repo from d[i] on (d sorted by key): their
- * hits, their earliest day if earlier, their hits on day. Returns the index
- * after them.
+ * The next row of src into *out, *i being the rows pulled so far: the
+ * array's row *i, or the runs' next sum. SQLITE_ROW (then *i moves on),
+ * SQLITE_DONE or the runs' error.
  */
+static int deltas_pull(const struct deltas *src, size_t *i, struct store_delta *out)
+{
+    int rc = SQLITE_DONE;
+    if (src->runs)
+        rc = runs_next(src->runs, out);
+    else if (*i < src->n) {
+        *out = src->d[*i];
+        rc = SQLITE_ROW;
+    }
+    if (rc == SQLITE_ROW)
+        (*i)++;
+    return rc;
+}
+
 /*
  * The journal's sums past the merge mark, in key order, one at a time: from
  * its runs (runs.h), or from a fold of it when it has too many.
  */
 struct sums {
-    struct runs *runs; /* NULL: from d */
-    const struct store_delta *d;
-    size_t n, i;
+    struct deltas src;
+    size_t i;
     struct store_delta at; /* the sum at hand, if more */
     bool more;
     int err;        /* the runs' error, which ends the sums */
@@ -408,13 +421,7 @@ struct sums {
 
 static void sums_next(struct sums *m)
 {
-    if (!m->runs) {
-        m->more = m->i < m->n;
-        if (m->more)
-            m->at = m->d[m->i++];
-        return;
-    }
-    int rc = runs_next(m->runs, &m->at);
+    int rc = deltas_pull(&m->src, &m->i, &m->at);
     m->more = rc == SQLITE_ROW;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         m->err = rc;
@@ -457,13 +464,13 @@ static int sums_start(struct sqlite_store *s, struct sums *m, struct fold *f)
         pragma_int(s->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top) < 0)
         return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
     int rc = SQLITE_DONE;
-    if (top > merged && (m->runs = runs_new(s->db, why, sizeof why)) != NULL &&
-        (rc = runs_plan(m->runs, merged, top)) == SQLITE_OK)
-        rc = runs_start(m->runs, false);
+    if (top > merged && (m->src.runs = runs_new(s->db, why, sizeof why)) != NULL &&
+        (rc = runs_plan(m->src.runs, merged, top)) == SQLITE_OK)
+        rc = runs_start(m->src.runs, false);
     if (top > merged && rc != SQLITE_OK) {
         /* Too many runs, or none to be had: the fold, as the merger does then. */
-        runs_free(m->runs);
-        m->runs = NULL;
+        runs_free(m->src.runs);
+        m->src.runs = NULL;
         sqlite3_stmt *st = NULL;
         rc = sqlite3_prepare_v2(s->db, "SELECT repo, day, hits FROM j.journal WHERE id > ?1", -1,
                                 &st, NULL);
@@ -474,7 +481,7 @@ static int sums_start(struct sqlite_store *s, struct sums *m, struct fold *f)
         sqlite3_finalize(st);
         if (rc != SQLITE_OK)
             return rc;
-        m->d = fold_sorted(f, &m->n);
+        m->src.d = fold_sorted(f, &m->src.n);
     }
     sums_next(m);
     return m->err;
@@ -542,9 +549,7 @@ static enum store_result scan_both(struct sqlite_store *s, day_t day, store_row_
         res = rc == MALFORMED_ROW ? STORE_FAILED : classify(rc);
     }
     sqlite3_finalize(st);
-    if (m.runs)
-        runs_end(m.runs);
-    runs_free(m.runs);
+    runs_free(m.src.runs);
     buf_fini(&m.key);
     fold_free(f);
     return res;
@@ -614,7 +619,7 @@ struct deltas_vtab {
 
 struct deltas_cursor {
     sqlite3_vtab_cursor base;
-    size_t i;
+    size_t i;               /* rows pulled (deltas_pull()): the rowid */
     struct store_delta row; /* the row at hand */
     bool eof;
 };
@@ -663,17 +668,10 @@ static int deltas_close(sqlite3_vtab_cursor *c)
     return SQLITE_OK;
 }
 
-/* Puts the cursor's row i at hand; an error of the runs ends the statement. */
+/* Puts the cursor's next row at hand; an error of the runs ends the statement. */
 static int deltas_fetch(struct deltas_cursor *c)
 {
-    const struct deltas *src = ((struct deltas_vtab *)c->base.pVtab)->src;
-    if (!src->runs) {
-        c->eof = c->i >= src->n;
-        if (!c->eof)
-            c->row = src->d[c->i];
-        return SQLITE_OK;
-    }
-    int rc = runs_next(src->runs, &c->row);
+    int rc = deltas_pull(((struct deltas_vtab *)c->base.pVtab)->src, &c->i, &c->row);
     c->eof = rc != SQLITE_ROW;
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
         return SQLITE_OK;
@@ -694,7 +692,6 @@ static int deltas_filter(sqlite3_vtab_cursor *c, int idx, const char *idxstr, in
 
 static int deltas_next(sqlite3_vtab_cursor *c)
 {
-    ((struct deltas_cursor *)c)->i++;
     return deltas_fetch((struct deltas_cursor *)c);
 }
 
