@@ -52,7 +52,7 @@ struct flusher {
     struct timespec last_slow;  /* of the last slow-flush line; flusher thread only */
     /* The table's mark before a write: the figures read back are current since it. */
     struct counter_mark before_write;
-    uint64_t merged_seen, merge_ms_seen, ambiguous_seen; /* store stats already in /metrics */
+    uint64_t merged_seen, merges_seen, merge_ms_seen, ambiguous_seen; /* in /metrics already */
     _Atomic uint64_t written;    /* every hit of this counter_take() number and before is written */
     _Atomic uint64_t needed;     /* the take number a held reply waits for (durable mode) */
     _Atomic bool wanted;         /* a flush was asked for since the last one began */
@@ -262,6 +262,9 @@ static void count_flush(struct flusher *f, bool ok, size_t rows, uint64_t hits, 
                           (int64_t)st.backlog_rows);
         METRICS_ADD("ghit_journal_merged_rows_total", "Journal rows merged into the tables.", "",
                     st.merged_rows - f->merged_seen);
+        METRICS_ADD("ghit_journal_merges_total",
+                    "Batches of journal rows merged into the tables, each in one transaction.", "",
+                    st.merges - f->merges_seen);
         METRICS_ADD("ghit_journal_merge_milliseconds_total",
                     "Time the merger spent folding the journal into the tables.", "",
                     st.merge_ms - f->merge_ms_seen);
@@ -269,6 +272,7 @@ static void count_flush(struct flusher *f, bool ok, size_t rows, uint64_t hits, 
                     "Commits that reported an error but had reached the disk (counted once).", "",
                     st.ambiguous_commits - f->ambiguous_seen);
         f->merged_seen = st.merged_rows;
+        f->merges_seen = st.merges;
         f->merge_ms_seen = st.merge_ms;
         f->ambiguous_seen = st.ambiguous_commits;
     }

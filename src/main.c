@@ -6,7 +6,8 @@
  * stats (a store's statistics as a table), redis (set up a Redis store),
  * import-2015 (merge a 2015 ghit.me Redis). For serve it first asks glibc
  * for huge pages (exec_with_huge_pages); every command has large blocks
- * given back to the system when freed (alloc_map_large).
+ * given back to the system when freed (alloc_map_large) and SQLite set up
+ * (store_sqlite_setup).
  * Reading order for the source: README.md's tour.
  */
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "cmd_set.h"
 #include "cmd_stats.h"
 #include "serve.h"
+#include "store.h"
 
 struct command {
     const char *name;
@@ -103,6 +105,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "serve") == 0)
         exec_with_huge_pages(argv);
     alloc_map_large();
+    store_sqlite_setup();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

@@ -116,6 +116,7 @@ struct store_stats {
     uint64_t backlog_rows;      /* written and not folded yet (now) */
     uint64_t ambiguous_commits; /* COMMITs that reported an error but had reached the file */
     uint64_t merge_ms;          /* time spent folding */
+    uint64_t merges;            /* batches folded (merged_rows / merges: the batches' size) */
 };
 
 struct store_ops {
@@ -312,6 +313,13 @@ int store_redis_init(const char *where, char *msg, size_t n);
 
 /* Copies where into out (n bytes) with a URL's password hidden, for logs. */
 void store_redis_redact(const char *where, char *out, size_t n);
+
+/*
+ * Sets SQLite up for ghit: once, before any thread or store. It turns
+ * SQLite's memory statistics off, which ghit never reads and which take a
+ * global mutex around every allocation of every connection.
+ */
+void store_sqlite_setup(void);
 
 /* The SQLite backend: path is made with ghit's schema if it does not exist. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);

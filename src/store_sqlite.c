@@ -47,7 +47,6 @@
        */
 #define JOURNAL_APP_ID  0x67686a6c /* "ghjl": the journal file beside a ghit database */
 #define JOURNAL_SUFFIX  "-flushes"
-#define MERGE_MAX_ROWS  1200000 /* journal rows per merge: see doc/design.md for the memory */
 #define MALFORMED_ROW   RUNS_MALFORMED /* a journal row that ghit did not write */
 #define MERGE_IDLE_MS   200            /* how often an idle merger looks for work */
 #define STOP_MERGE_ROWS 20000 /* a stop merges a backlog this small (0.1-0.2 s), not more */
@@ -66,6 +65,18 @@
  */
 #define MERGE_BATCH_ROWS 1000000
 #define MERGE_WAIT_MS    12000
+#define MERGE_MAX_ROWS   1200000 /* a fold's rows at most: see doc/design.md for the memory */
+/*
+ * A batch merged as sorted runs (runs.h) holds a row a run, whatever its
+ * size. So once the merger has merged one that way, a backlog that fills a
+ * batch within MERGE_WAIT_MS waits for three: over a million repos a batch
+ * then holds about 0.3 distinct pairs a row instead of 0.6, and each table
+ * page is rewritten a third as often. A crash leaves up to a batch in the
+ * journal, which a start replays at about 0.3 s a million rows (design.md).
+ */
+#define MERGE_RUNS_BATCH_ROWS 3000000
+#define MERGE_RUNS_WAIT_MS    36000
+#define MERGE_RUNS_MAX_ROWS   3600000
 /* A backlog this small is cheap to fold whatever its size: the tables then lag by this much. */
 #define MERGE_SMALL_ROWS    20000
 #define MERGE_SMALL_WAIT_MS 2000
@@ -96,7 +107,9 @@ struct merger {
     struct runs *runs;    /* a batch's flushes, merged as sorted runs */
     int64_t merged;       /* the last journal id folded into the tables (meta.merged) */
     int64_t wanted;       /* store_sqlite_drain(): merge at least this far */
+    bool large;           /* the last batch merged as runs: batches may be large */
     uint64_t rows, ms;    /* rows merged, time spent */
+    uint64_t merges;      /* batches merged */
     unsigned failures;    /* merges that failed in a row */
     char error[256];      /* the last failure */
 };
@@ -913,7 +926,8 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
          * second, and a wake each cost the merger a query on the journal.
          */
         pthread_mutex_lock(&s->merger->lock);
-        if (s->appended - s->merger->merged >= MERGE_BATCH_ROWS)
+        if (s->appended - s->merger->merged >=
+            (s->merger->large ? MERGE_RUNS_BATCH_ROWS : MERGE_BATCH_ROWS))
             pthread_cond_signal(&s->merger->wake);
         pthread_mutex_unlock(&s->merger->lock);
     }
@@ -1230,28 +1244,46 @@ static int merge_folded(struct merger *m, sqlite3_stmt **st, int64_t after, int6
     return rc;
 }
 
-/*
- * Merges up to MERGE_MAX_ROWS journal rows past the merge mark into repos
- * and daily, and moves the mark, in one transaction of the tables; then
- * deletes the merged rows from the journal, which may fail without harm
- * (rows up to the mark are ignored). Returns the rows merged, with the new
- * mark in *mark, or -1.
- */
-static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, int64_t *mark,
-                          char *why, size_t whylen)
+/* The batch of at most limit journal rows past merged: its last id and its rows. */
+static int batch_bound(sqlite3_stmt *st, int64_t merged, int64_t limit, int64_t *bound,
+                       int64_t *rows)
 {
-    int rc = sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL);
-    sqlite3_bind_int64(st[BOUND], 1, merged);
-    sqlite3_bind_int64(st[BOUND], 2, MERGE_MAX_ROWS);
-    int64_t bound = 0, rows = 0;
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st[BOUND])) == SQLITE_ROW) {
-        bound = sqlite3_column_int64(st[BOUND], 0);
-        rows = sqlite3_column_int64(st[BOUND], 1);
+    sqlite3_bind_int64(st, 1, merged);
+    sqlite3_bind_int64(st, 2, limit);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *bound = sqlite3_column_int64(st, 0);
+        *rows = sqlite3_column_int64(st, 1);
         rc = SQLITE_OK;
     }
-    sqlite3_reset(st[BOUND]);
-    if (rc == SQLITE_OK && rows > 0 && (rc = merge_runs(m, st, merged, bound)) == RUNS_FOLD)
-        rc = merge_folded(m, st, merged, bound);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/*
+ * Merges the journal rows past the merge mark into repos and daily, and
+ * moves the mark, in one transaction of the tables: up to MERGE_RUNS_MAX_ROWS
+ * if *large, else MERGE_MAX_ROWS, which is also what a fold takes at most.
+ * Then deletes the merged rows from the journal, which may fail without harm
+ * (rows up to the mark are ignored). Returns the rows merged, with the new
+ * mark in *mark and in *large whether they merged as runs, or -1.
+ */
+static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, int64_t *mark,
+                          bool *large, char *why, size_t whylen)
+{
+    int64_t bound = 0, rows = 0;
+    int rc = sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = batch_bound(st[BOUND], merged, *large ? MERGE_RUNS_MAX_ROWS : MERGE_MAX_ROWS, &bound,
+                         &rows);
+    bool runs = true;
+    if (rc == SQLITE_OK && rows > 0 && (rc = merge_runs(m, st, merged, bound)) == RUNS_FOLD) {
+        runs = false;
+        rc = rows <= MERGE_MAX_ROWS ? SQLITE_OK
+                                    : batch_bound(st[BOUND], merged, MERGE_MAX_ROWS, &bound, &rows);
+        if (rc == SQLITE_OK)
+            rc = merge_folded(m, st, merged, bound);
+    }
     if (rc == SQLITE_OK && rows > 0) {
         sqlite3_bind_int64(st[MARK], 1, bound);
         rc = run(st[MARK]);
@@ -1270,6 +1302,7 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
     }
     if (rows > 0) {
         *mark = bound;
+        *large = runs;
         sqlite3_bind_int64(st[DROP], 1, bound);
         run(st[DROP]);
     }
@@ -1311,6 +1344,7 @@ static void *merger_run(void *arg)
     }
     pthread_mutex_lock(&m->lock);
     int64_t merged = m->merged;
+    bool large = false; /* m->large, which this thread alone writes */
     struct timespec last;
     clock_gettime(CLOCK_MONOTONIC, &last);
     while (!m->stop) {
@@ -1321,13 +1355,15 @@ static void *merger_run(void *arg)
         int64_t top = 0;
         pragma_int(m->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top);
         int64_t backlog = top - merged;
+        int64_t wait = backlog <= MERGE_SMALL_ROWS            ? MERGE_SMALL_WAIT_MS
+                       : !large || backlog < MERGE_BATCH_ROWS ? MERGE_WAIT_MS
+                                                              : MERGE_RUNS_WAIT_MS;
         bool due = backlog > 0 &&
-                   (forced || backlog >= MERGE_BATCH_ROWS ||
-                    monotime_ms_between(&last, &t0) >=
-                        (backlog <= MERGE_SMALL_ROWS ? MERGE_SMALL_WAIT_MS : MERGE_WAIT_MS));
+                   (forced || backlog >= (large ? MERGE_RUNS_BATCH_ROWS : MERGE_BATCH_ROWS) ||
+                    monotime_ms_between(&last, &t0) >= wait);
         char why[256] = "";
         int64_t mark = merged;
-        int64_t rows = due ? merge_once(m, st, merged, &mark, why, sizeof why) : 0;
+        int64_t rows = due ? merge_once(m, st, merged, &mark, &large, why, sizeof why) : 0;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if (due)
             last = t1;
@@ -1337,7 +1373,9 @@ static void *merger_run(void *arg)
             merge_failed(m, why);
         } else if (rows > 0) {
             merged = m->merged = mark; /* committed with the rows */
+            m->large = large;
             m->rows += (uint64_t)rows;
+            m->merges++;
             m->ms += ms;
             if (m->failures)
                 log_info("store: merging the journal again after %u failures", m->failures);
@@ -1371,7 +1409,8 @@ static struct merger *merger_start(struct sqlite_store *s, char *err, size_t err
     pthread_mutex_init(&m->lock, NULL);
     monotime_cond_init(&m->wake);
     monotime_cond_init(&m->progress);
-    int rc = sqlite3_open_v2(s->path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
+    int rc = sqlite3_open_v2(s->path, &m->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(m->db, 1);
         sqlite3_busy_timeout(m->db, 10000);
@@ -1468,6 +1507,7 @@ static void sqlite_stats(struct store *base, struct store_stats *out)
         pthread_mutex_lock(&s->merger->lock);
         out->merged_rows = s->merger->rows;
         out->merge_ms = s->merger->ms;
+        out->merges = s->merger->merges;
         out->backlog_rows =
             s->appended > s->merger->merged ? (uint64_t)(s->appended - s->merger->merged) : 0;
         pthread_mutex_unlock(&s->merger->lock);
@@ -1932,6 +1972,11 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
 fail:
     sqlite_close(&s->base);
     return NULL;
+}
+
+void store_sqlite_setup(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen)

@@ -630,6 +630,44 @@ static void an_unsorted_journal_merges_all_the_same(void)
     check_merged(path, 2);
 }
 
+/*
+ * Once a batch has merged as runs, the merger takes up to 3,600,000 rows a
+ * batch; one of more than RUNS_MAX runs is folded, which holds its pairs in
+ * memory, and is cut to 1,200,000 rows. 1,300,000 rows in 260 flushes after
+ * a batch of runs: a fold of 1,200,000, then the rest as runs, every hit once.
+ */
+static void a_folded_batch_is_cut_to_its_rows(void)
+{
+    enum { KEYS = 5000, FLUSHES = 260 };
+    static char names[KEYS][24];
+    static struct store_delta d[KEYS];
+    char err[256] = "";
+    const char *path = path_for("cut.db");
+    struct store *s = open_new(path);
+    if (!s)
+        return;
+    CHECK_INT(s->ops->apply(s, merge_rows, MERGE_ROWS, 101, NULL, NULL, err, sizeof err), STORE_OK);
+    merge_all(s);
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(names[i], sizeof names[i], "cut/r%d", i);
+        d[i] = (struct store_delta){names[i], 101, 1};
+    }
+    for (int i = 0; i < FLUSHES; i++)
+        CHECK_INT(s->ops->apply(s, d, KEYS, 101, NULL, NULL, err, sizeof err), STORE_OK);
+    merge_all(s);
+    struct store_stats st;
+    s->ops->stats(s, &st);
+    CHECK_INT(st.merged_rows, MERGE_ROWS + KEYS * FLUSHES);
+    CHECK_INT(st.merges, 3);
+    store_close(s);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM repos WHERE name LIKE 'cut/%'"), KEYS);
+    CHECK_INT(query_int(path, "SELECT count(*) FROM repos WHERE name LIKE 'cut/%' AND total = 260"),
+              KEYS);
+    CHECK_INT(query_int(path, "SELECT sum(hits) FROM daily WHERE repo LIKE 'cut/%'"),
+              KEYS * FLUSHES);
+    CHECK_INT(query_int(journal_of(path), "SELECT count(*) FROM journal"), 0);
+}
+
 struct merging_writer {
     struct store *w;
     _Atomic uint64_t applied; /* hits written to the journal so far */
@@ -720,6 +758,7 @@ int main(void)
     RUN(a_journal_name_with_a_nul_is_refused);
     RUN(flushes_merge_as_runs_or_folded);
     RUN(an_unsorted_journal_merges_all_the_same);
+    RUN(a_folded_batch_is_cut_to_its_rows);
     RUN(scans_beside_merges_count_each_hit_once);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
