@@ -69,14 +69,14 @@
 /*
  * A batch merged as sorted runs (runs.h) holds a row a run, whatever its
  * size. So once the merger has merged one that way, a backlog that fills a
- * batch within MERGE_WAIT_MS waits for three: over a million repos a batch
- * then holds about 0.3 distinct pairs a row instead of 0.6, and each table
- * page is rewritten a third as often. A crash leaves up to a batch in the
+ * batch within MERGE_WAIT_MS waits for two: over a million repos a batch
+ * then holds about 0.43 distinct pairs a row instead of 0.63, and each table
+ * page is rewritten half as often. A crash leaves up to a batch in the
  * journal, which a start replays at about 0.3 s a million rows (design.md).
  */
-#define MERGE_RUNS_BATCH_ROWS 3000000
-#define MERGE_RUNS_WAIT_MS    36000
-#define MERGE_RUNS_MAX_ROWS   3600000
+#define MERGE_RUNS_BATCH_ROWS 2000000
+#define MERGE_RUNS_WAIT_MS    24000
+#define MERGE_RUNS_MAX_ROWS   2400000
 /* A backlog this small is cheap to fold whatever its size: the tables then lag by this much. */
 #define MERGE_SMALL_ROWS    20000
 #define MERGE_SMALL_WAIT_MS 2000

@@ -631,7 +631,7 @@ static void an_unsorted_journal_merges_all_the_same(void)
 }
 
 /*
- * Once a batch has merged as runs, the merger takes up to 3,600,000 rows a
+ * Once a batch has merged as runs, the merger takes up to 2,400,000 rows a
  * batch; one of more than RUNS_MAX runs is folded, which holds its pairs in
  * memory, and is cut to 1,200,000 rows. 1,300,000 rows in 260 flushes after
  * a batch of runs: a fold of 1,200,000, then the rest as runs, every hit once.
