@@ -101,17 +101,17 @@ struct merger {
     char *path;
     pthread_mutex_t lock;
     pthread_cond_t wake, progress;
-    bool stop, started;
-    atomic_bool quit;     /* stop, read without the lock between a merge's statements */
-    struct deltas deltas; /* what ghit_deltas reads on db */
-    struct runs *runs;    /* a batch's flushes, merged as sorted runs */
-    int64_t merged;       /* the last journal id folded into the tables (meta.merged) */
-    int64_t wanted;       /* store_sqlite_drain(): merge at least this far */
-    bool large;           /* the last batch merged as runs: batches may be large */
-    uint64_t rows, ms;    /* rows merged, time spent */
-    uint64_t merges;      /* batches merged */
-    unsigned failures;    /* merges that failed in a row */
-    char error[256];      /* the last failure */
+    bool stop, started, finished; /* finished: the thread is about to return */
+    atomic_bool quit;             /* stop, read without the lock between a merge's statements */
+    struct deltas deltas;         /* what ghit_deltas reads on db */
+    struct runs *runs;            /* a batch's flushes, merged as sorted runs */
+    int64_t merged;               /* the last journal id folded into the tables (meta.merged) */
+    int64_t wanted;               /* store_sqlite_drain(): merge at least this far */
+    bool large;                   /* the last batch merged as runs: batches may be large */
+    uint64_t rows, ms;            /* rows merged, time spent */
+    uint64_t merges;              /* batches merged */
+    unsigned failures;            /* merges that failed in a row */
+    char error[256];              /* the last failure */
 };
 
 struct sqlite_store {
@@ -1393,6 +1393,8 @@ static void *merger_run(void *arg)
             pthread_cond_timedwait(&m->wake, &m->lock, &until);
         }
     }
+    m->finished = true;
+    pthread_cond_broadcast(&m->progress);
     pthread_mutex_unlock(&m->lock);
     for (int i = 0; i < 6; i++)
         sqlite3_finalize(st[i]);
@@ -1457,8 +1459,20 @@ static void merger_stop(struct merger *m)
         m->stop = true;
         atomic_store(&m->quit, true);
         pthread_cond_signal(&m->wake);
+        /*
+         * SQLite ignores an interrupt while no statement runs, so one that
+         * lands after the merger checked quit and before its next statement
+         * starts is lost, and that statement (seconds, at the million) runs
+         * to its end. Hence again every 20 ms until the thread is done;
+         * sqlite3_interrupt() is safe from another thread while the
+         * connection is open, and takes no lock.
+         */
+        while (!m->finished) {
+            sqlite3_interrupt(m->db);
+            struct timespec until = monotime_deadline(20);
+            pthread_cond_timedwait(&m->progress, &m->lock, &until);
+        }
         pthread_mutex_unlock(&m->lock);
-        sqlite3_interrupt(m->db); /* safe from another thread while the connection is open */
         pthread_join(m->thread, NULL);
         sqlite3_close(m->db);
     }
