@@ -1191,7 +1191,7 @@ static void merge_failed(struct merger *m, const char *what)
     m->failures++;
 }
 
-enum { BOUND, ROWS, REPO, DAY, MARK, DROP }; /* the merger's statements (merger_run()) */
+enum { BOUND, ROWS, REPO, DAY, MARK, DROP, OLDEST, NSTMT }; /* the merger's (merger_run()) */
 
 /*
  * Writes the journal rows after < id <= bound into daily and repos from the
@@ -1311,6 +1311,24 @@ static int64_t merge_once(struct merger *m, sqlite3_stmt **st, int64_t merged, i
     return rows;
 }
 
+/*
+ * Whether the oldest journal row past merged is of a day before today (UTC),
+ * through st (OLDEST). The tables are where a past day's statistics come
+ * from, so a day that has ended is merged after MERGE_SMALL_WAIT_MS, not
+ * after a large batch's wait: its figures are whole a few seconds after
+ * midnight, and after the last flush of a day's pending hits.
+ */
+static bool past_day(sqlite3_stmt *st, int64_t merged)
+{
+    char today[DAY_TEXT_SIZE];
+    day_format(day_from_time(time(NULL)), today);
+    sqlite3_bind_int64(st, 1, merged);
+    sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
+    bool past = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    sqlite3_reset(st);
+    return past;
+}
+
 /* The merger thread: folds the journal whenever it grows, until told to stop. */
 static void *merger_run(void *arg)
 {
@@ -1327,10 +1345,11 @@ static void *merger_run(void *arg)
         UPSERT_DAY(ALL_DELTAS),
         "UPDATE main.meta SET value = ?1 WHERE key = 'merged'",
         "DELETE FROM j.journal WHERE id <= ?1",
+        "SELECT day < ?2 FROM j.journal WHERE id > ?1 ORDER BY id LIMIT 1",
     };
-    sqlite3_stmt *st[6] = {0};
+    sqlite3_stmt *st[NSTMT] = {0};
     char unready[256] = "";
-    for (int i = 0; i < 6 && !unready[0]; i++)
+    for (int i = 0; i < NSTMT && !unready[0]; i++)
         if (sqlite3_prepare_v2(m->db, sql[i], -1, &st[i], NULL) != SQLITE_OK)
             snprintf(unready, sizeof unready, "%s", sqlite3_errmsg(m->db));
     if (!unready[0])
@@ -1355,7 +1374,8 @@ static void *merger_run(void *arg)
         int64_t top = 0;
         pragma_int(m->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top);
         int64_t backlog = top - merged;
-        int64_t wait = backlog <= MERGE_SMALL_ROWS            ? MERGE_SMALL_WAIT_MS
+        int64_t wait = backlog <= MERGE_SMALL_ROWS || past_day(st[OLDEST], merged)
+                           ? MERGE_SMALL_WAIT_MS
                        : !large || backlog < MERGE_BATCH_ROWS ? MERGE_WAIT_MS
                                                               : MERGE_RUNS_WAIT_MS;
         bool due = backlog > 0 &&
@@ -1396,7 +1416,7 @@ static void *merger_run(void *arg)
     m->finished = true;
     pthread_cond_broadcast(&m->progress);
     pthread_mutex_unlock(&m->lock);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < NSTMT; i++)
         sqlite3_finalize(st[i]);
     runs_free(m->runs);
     m->runs = NULL;

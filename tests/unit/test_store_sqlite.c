@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "day.h"
 #include "store.h"
 #include "test.h"
 #include "test_sql.h"
@@ -631,6 +632,49 @@ static void an_unsorted_journal_merges_all_the_same(void)
 }
 
 /*
+ * A backlog too large for the small wait (over 20,000 rows) waits 12 s for
+ * its batch, unless its oldest row is of a day that has ended: then it is
+ * merged as a small one is, so that past days' statistics, which come from
+ * the tables, are whole soon after midnight. Two stores side by side: the
+ * past day's rows are merged while today's still wait.
+ */
+static void a_past_days_backlog_is_merged_soon(void)
+{
+    enum { ROWS = 25000 };
+    static char names[ROWS][24];
+    static struct store_delta past[ROWS], today[ROWS];
+    day_t now = day_from_time(time(NULL));
+    for (int i = 0; i < ROWS; i++) {
+        snprintf(names[i], sizeof names[i], "day/r%d", i);
+        past[i] = (struct store_delta){names[i], now - 1, 1};
+        today[i] = (struct store_delta){names[i], now, 1};
+    }
+    char err[256] = "";
+    struct store *a = open_new(path_for("past.db"));
+    struct store *b = open_new(path_for("today.db"));
+    if (!a || !b) {
+        store_close(a);
+        store_close(b);
+        return;
+    }
+    CHECK_INT(a->ops->apply(a, past, ROWS, now, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(b->ops->apply(b, today, ROWS, now, NULL, NULL, err, sizeof err), STORE_OK);
+    struct store_stats sa = {0}, sb = {0};
+    /* MERGE_SMALL_WAIT_MS (2 s) after the merger started; 8 s at most, against 12. */
+    for (int i = 0; i < 160 && sa.merged_rows < ROWS; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        a->ops->stats(a, &sa);
+    }
+    b->ops->stats(b, &sb);
+    CHECK_INT(sa.merged_rows, ROWS);
+    CHECK_INT(sb.merged_rows, 0);
+    CHECK_INT(sb.backlog_rows, ROWS);
+    store_close(a);
+    store_close(b);
+}
+
+/*
  * Once a batch has merged as runs, the merger takes up to 2,400,000 rows a
  * batch; one of more than RUNS_MAX runs is folded, which holds its pairs in
  * memory, and is cut to 1,200,000 rows. 1,300,000 rows in 260 flushes after
@@ -752,6 +796,7 @@ int main(void)
     RUN(failing_commit_is_retryable_and_changes_nothing);
     RUN(failure_inside_flush_stores_nothing);
     RUN(small_backlog_is_folded_without_a_wake);
+    RUN(a_past_days_backlog_is_merged_soon);
     RUN(failed_merge_moves_nothing_and_the_next_moves_all_once);
     RUN(ambiguous_commit_is_counted_once);
     RUN(version_1_file_is_upgraded);
