@@ -81,6 +81,12 @@
 #define MERGE_SMALL_ROWS    20000
 #define MERGE_SMALL_WAIT_MS 2000
 
+/* The backlog that makes a batch, large once the last one merged as runs (merger.large). */
+static int64_t batch_rows(bool large)
+{
+    return large ? MERGE_RUNS_BATCH_ROWS : MERGE_BATCH_ROWS;
+}
+
 /*
  * The rows that the virtual table ghit_deltas shows to one connection (see
  * deltas_module): n from d, or, if runs is set, the sums it hands out.
@@ -926,8 +932,7 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
          * second, and a wake each cost the merger a query on the journal.
          */
         pthread_mutex_lock(&s->merger->lock);
-        if (s->appended - s->merger->merged >=
-            (s->merger->large ? MERGE_RUNS_BATCH_ROWS : MERGE_BATCH_ROWS))
+        if (s->appended - s->merger->merged >= batch_rows(s->merger->large))
             pthread_cond_signal(&s->merger->wake);
         pthread_mutex_unlock(&s->merger->lock);
     }
@@ -1378,9 +1383,8 @@ static void *merger_run(void *arg)
                            ? MERGE_SMALL_WAIT_MS
                        : !large || backlog < MERGE_BATCH_ROWS ? MERGE_WAIT_MS
                                                               : MERGE_RUNS_WAIT_MS;
-        bool due = backlog > 0 &&
-                   (forced || backlog >= (large ? MERGE_RUNS_BATCH_ROWS : MERGE_BATCH_ROWS) ||
-                    monotime_ms_between(&last, &t0) >= wait);
+        bool due = backlog > 0 && (forced || backlog >= batch_rows(large) ||
+                                   monotime_ms_between(&last, &t0) >= wait);
         char why[256] = "";
         int64_t mark = merged;
         int64_t rows = due ? merge_once(m, st, merged, &mark, &large, why, sizeof why) : 0;
