@@ -1,5 +1,5 @@
 -- wrk script: badges of repos picked uniformly at random from bench/r1 .. bench/rN
--- (N = 1,000,000 unless a copy says otherwise), then the WRKRESULT line of report.lua.
+-- (N = 1,000,000, or wrk's first argument after --), then the WRKRESULT line of report.lua.
 -- Issue 7's spread load: nearly every hit in a flush is a different repo.
 --
 -- Each thread seeds its own generator: unseeded, LuaJIT starts every thread's at the same
@@ -17,6 +17,7 @@ setup = function(thread)
 end
 local head, tail
 init = function(args)
+  n = tonumber(args[1]) or n
   math.randomseed(1 + id)
   head, tail = wrk.format("GET", "/badge.svg?repo=bench/r@"):match("^(.-)@(.*)$")
 end
