@@ -70,6 +70,22 @@ stop_child() {
     done
     kill -KILL "$pid" 2>/dev/null || true
 }
+# Stops a server with SIGTERM, waits up to $2 seconds (default 30), then SIGKILL with a
+# note; sets RC to its exit status.
+stop_server() { # pid [limit]
+    local pid=$1 limit=${2:-30} i
+    kill -TERM "$pid"
+    for ((i = 0; i < limit * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid"
+        note "ghit did not exit within $limit s of SIGTERM (killed)"
+    fi
+    RC=0
+    wait "$pid" || RC=$?
+}
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # GET over a fresh HTTP/1.0 connection; prints the whole reply.
 http_get() { # port path
@@ -168,15 +184,15 @@ redis_conf() {
 # Starts redis-server as REDIS_CONF says on the first free port from 16390, its files in
 # $WORK/redis; sets REDIS_PORT and REDIS_PID.
 redis_start() {
-    local k i args=()
+    local k i conf=()
     for ((REDIS_PORT = 16390; REDIS_PORT < 16490; REDIS_PORT++)); do
         port_busy "$REDIS_PORT" || break
     done
     for ((i = 0; i < ${#REDIS_CONF[@]}; i += 2)); do
-        args+=("--${REDIS_CONF[i]}" "${REDIS_CONF[i + 1]}")
+        conf+=("--${REDIS_CONF[i]}" "${REDIS_CONF[i + 1]}")
     done
     mkdir -p "$WORK/redis"
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" "${args[@]}" \
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" "${conf[@]}" \
         --daemonize no --logfile "$WORK/redis.log" 9>&- &
     REDIS_PID=$!
     for ((k = 0; k < 100; k++)); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -169,18 +169,7 @@ start_ghit() { # i db log options...
 
 # Stops ghit number i with SIGTERM (at most 60 s, then SIGKILL); sets RC to its exit status.
 stop_ghit() { # i
-    local pid=${GHIT_PIDS[$1]} k
-    kill -TERM "$pid"
-    for ((k = 0; k < 600; k++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid"
-        note "ghit did not exit within 60 s of SIGTERM (killed)"
-    fi
-    RC=0
-    wait "$pid" || RC=$?
+    stop_server "${GHIT_PIDS[$1]}" 60
     GHIT_PIDS[$1]=""
 }
 

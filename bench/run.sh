@@ -201,18 +201,7 @@ start_ghit() { # binary db log options...
 
 # Stops ghit with SIGTERM (at most 30 s, then SIGKILL); sets RC to its exit status.
 stop_ghit() {
-    local i
-    kill -TERM "$GHIT_PID"
-    for ((i = 0; i < 300; i++)); do
-        kill -0 "$GHIT_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$GHIT_PID" 2>/dev/null; then
-        kill -KILL "$GHIT_PID"
-        note "ghit did not exit within 30 s of SIGTERM (killed)"
-    fi
-    RC=0
-    wait "$GHIT_PID" || RC=$?
+    stop_server "$GHIT_PID" 30
     GHIT_PID=""
 }
 
