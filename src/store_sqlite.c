@@ -1334,6 +1334,17 @@ static bool past_day(sqlite3_stmt *st, int64_t merged)
     return past;
 }
 
+/*
+ * How long a backlog of backlog rows past merged waits for its batch after
+ * the last merge; large as for batch_rows().
+ */
+static int64_t batch_wait(sqlite3_stmt *oldest, int64_t merged, int64_t backlog, bool large)
+{
+    if (backlog <= MERGE_SMALL_ROWS || past_day(oldest, merged))
+        return MERGE_SMALL_WAIT_MS;
+    return !large || backlog < MERGE_BATCH_ROWS ? MERGE_WAIT_MS : MERGE_RUNS_WAIT_MS;
+}
+
 /* The merger thread: folds the journal whenever it grows, until told to stop. */
 static void *merger_run(void *arg)
 {
@@ -1379,12 +1390,10 @@ static void *merger_run(void *arg)
         int64_t top = 0;
         pragma_int(m->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top);
         int64_t backlog = top - merged;
-        int64_t wait = backlog <= MERGE_SMALL_ROWS || past_day(st[OLDEST], merged)
-                           ? MERGE_SMALL_WAIT_MS
-                       : !large || backlog < MERGE_BATCH_ROWS ? MERGE_WAIT_MS
-                                                              : MERGE_RUNS_WAIT_MS;
+        /* The wait, and past_day()'s seek with it, only for a backlog not due otherwise. */
         bool due = backlog > 0 && (forced || backlog >= batch_rows(large) ||
-                                   monotime_ms_between(&last, &t0) >= wait);
+                                   monotime_ms_between(&last, &t0) >=
+                                       batch_wait(st[OLDEST], merged, backlog, large));
         char why[256] = "";
         int64_t mark = merged;
         int64_t rows = due ? merge_once(m, st, merged, &mark, &large, why, sizeof why) : 0;
