@@ -70,7 +70,7 @@ stop_child() {
     done
     kill -KILL "$pid" 2>/dev/null || true
 }
-# Stops a server with SIGTERM, waits up to $2 seconds (default 30), then SIGKILL with a
+# Stops a ghit server with SIGTERM, waits up to $2 seconds (default 30), then SIGKILL with a
 # note; sets RC to its exit status.
 stop_server() { # pid [limit]
     local pid=$1 limit=${2:-30} i
