@@ -4,7 +4,8 @@
  * Threads: libmicrohttpd runs --threads event loops (epoll; poll() in
  * durable mode); each handles its connections from start to end, so a
  * request is handled on one thread.
- * One more thread, the watchdog, enforces the whole-request timeout.
+ * One more thread, the watchdog, enforces the whole-request timeout; in
+ * durable mode another, the acceptor, accepts and deals out connections.
  *
  * Connections are a shared, finite resource, and the real topologies make
  * per-address limits blunt: behind a reverse proxy every connection comes
@@ -31,9 +32,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -135,6 +139,13 @@ struct http_server {
     atomic_ullong refused[HTTP_REFUSALS];
     bool stopping;
     pthread_t watchdog;
+    /* Durable mode: the acceptor thread accepts, not the library (acceptor()). */
+    int listen_fd;     /* -1 when the library accepts */
+    int quit_fd[2];    /* a pipe: a byte written stops the acceptor */
+    unsigned limit;    /* open connections at most */
+    unsigned handing;  /* handed to the library, not started yet (under lock) */
+    int64_t handed_ms; /* when the last was */
+    pthread_t accept_thread;
     atomic_int in_flight; /* requests handed to on_request() and not yet completed */
     atomic_bool draining; /* stopping: new requests are answered 503 and not counted */
 };
@@ -229,6 +240,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
             s->conns->prev = k;
         s->conns = k;
         s->nconns++;
+        if (s->handing)
+            s->handing--;
         unsigned from_peer = peer_add(s, &k->addr);
         if (!k->trusted && from_peer > s->per_peer) {
             /* Over the per-address cap: this one goes, and it counts in nothing else. */
@@ -1210,9 +1223,86 @@ static unsigned fit_descriptors(unsigned want)
     return fit;
 }
 
-/* Frees what http_start() made, once the library and the watchdog are stopped. */
+/* Stops the watchdog thread and waits for it. */
+static void stop_watchdog(struct http_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->watchdog, NULL);
+}
+
+/*
+ * Whether the acceptor must wait: the connections open, and those handed
+ * to the library that its worker has not started yet, make the limit.
+ * Handed ones that a worker failed to start (it closes them unnoticed:
+ * out of memory) are forgotten after a second.
+ */
+static bool at_limit(struct http_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->handing && monotime_ms() - s->handed_ms > 1000)
+        s->handing = 0;
+    bool full = s->nconns + s->handing >= s->limit;
+    pthread_mutex_unlock(&s->lock);
+    return full;
+}
+
+/*
+ * Durable mode's acceptor. libmicrohttpd's poll() loop accepts one
+ * connection a wake-up, on whichever worker wakes first, and a burst of
+ * connects (wrk's 50, a proxy's pool) often split unevenly between two
+ * workers, once all on one (doc/design.md): the busier one set the pace.
+ * This thread accepts instead and hands each socket to the library, which
+ * gives it to the worker that the socket's number picks (the number
+ * modulo the pool's size, in MHD_add_connection()), so sockets opened one
+ * after another alternate. With the connections at the limit it stops
+ * accepting, as the library does, and clients wait in the listen backlog.
+ */
+static void *acceptor(void *arg)
+{
+    struct http_server *s = arg;
+    struct pollfd p[2] = {{.fd = s->quit_fd[0], .events = POLLIN},
+                          {.fd = s->listen_fd, .events = POLLIN}};
+    for (;;) {
+        int n = poll(p, 2, -1);
+        if (n > 0 && p[0].revents)
+            return NULL;
+        if (n <= 0 || !p[1].revents)
+            continue;
+        /* At the limit: look again every 10 ms (a close does not tell this thread). */
+        while (at_limit(s))
+            if (poll(p, 1, 10) > 0)
+                return NULL;
+        struct sockaddr_storage a;
+        socklen_t alen = sizeof a;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&a, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                log_debug("cannot accept a connection: %s", strerror(errno));
+                if (poll(p, 1, 100) > 0)
+                    return NULL;
+            }
+            continue;
+        }
+        /* On failure the library has closed the socket and told why (on_mhd_log()). */
+        if (MHD_add_connection(s->daemon, fd, (struct sockaddr *)&a, alen) == MHD_YES) {
+            pthread_mutex_lock(&s->lock);
+            s->handing++;
+            s->handed_ms = monotime_ms();
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+}
+
+/* Frees what http_start() made, once the library and its own threads are stopped. */
 static void free_server(struct http_server *s)
 {
+    int fds[] = {s->listen_fd, s->quit_fd[0], s->quit_fd[1]};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
     for (size_t i = 0; i < s->npeers; i++) {
         while (s->peers[i]) {
             struct peer *next = s->peers[i]->next;
@@ -1238,6 +1328,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
     }
 
     struct http_server *s = xcalloc(1, sizeof *s);
+    s->listen_fd = s->quit_fd[0] = s->quit_fd[1] = -1;
     s->handle = handle;
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->draining, false);
@@ -1264,6 +1355,19 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
      * against 58,000-67,000 with epoll; -c400: 105,000 against 75,000-89,000 (doc/design.md). */
     unsigned flags = (cfg->durable ? MHD_USE_POLL_INTERNAL_THREAD : MHD_USE_EPOLL_INTERNAL_THREAD) |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (cfg->durable) {
+        /* The acceptor stops at limit; the library's own, per worker, must never close one. */
+        if (pipe2(s->quit_fd, O_CLOEXEC) < 0) {
+            snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
+            free_server(s);
+            return NULL;
+        }
+        s->listen_fd = listen_fd;
+        s->limit = limit;
+        unsigned long long pool = (unsigned long long)limit * cfg->threads;
+        limit = pool > UINT_MAX ? UINT_MAX : (unsigned)pool; /* a worker's share, at least */
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
+    }
     s->held_any = cfg->durable || app->loader;
     if (s->held_any)
         flags |= MHD_ALLOW_SUSPEND_RESUME; /* replies wait for a write or load without a thread */
@@ -1271,20 +1375,22 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
-        {MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, limit, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+        {MHD_OPTION_END, 0, NULL}, /* the listening socket, unless the acceptor's */
         {MHD_OPTION_END, 0, NULL}, /* the pool's size, with --threads 2 or more */
         {MHD_OPTION_END, 0, NULL},
     };
     /* Counted, not written down: a hand count here once ended the list before --threads. */
+    size_t more = sizeof opts / sizeof opts[0] - 3;
+    if (s->listen_fd < 0)
+        opts[more++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL};
     if (cfg->threads > 1)
-        opts[sizeof opts / sizeof opts[0] - 2] =
-            (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
+        opts[more++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
     errno = 0;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
                                  MHD_OPTION_END);
@@ -1294,19 +1400,29 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
         free_server(s);
         return NULL;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     char host[INET6_ADDRSTRLEN] = "?";
     if (addr.ss_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr)->sin6_addr, host, sizeof host);
-        snprintf(s->address, sizeof s->address, "[%s]:%u", host, di ? di->port : 0);
+        struct sockaddr_in6 a6;
+        memcpy(&a6, &addr, sizeof a6);
+        inet_ntop(AF_INET6, &a6.sin6_addr, host, sizeof host);
+        snprintf(s->address, sizeof s->address, "[%s]:%u", host, ntohs(a6.sin6_port));
     } else {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr, host, sizeof host);
-        snprintf(s->address, sizeof s->address, "%s:%u", host, di ? di->port : 0);
+        struct sockaddr_in a4;
+        memcpy(&a4, &addr, sizeof a4);
+        inet_ntop(AF_INET, &a4.sin_addr, host, sizeof host);
+        snprintf(s->address, sizeof s->address, "%s:%u", host, ntohs(a4.sin_port));
     }
     int rc = pthread_create(&s->watchdog, NULL, watchdog, s);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the watchdog thread: %s", strerror(rc));
         MHD_stop_daemon(s->daemon);
+        free_server(s);
+        return NULL;
+    }
+    if (s->listen_fd >= 0 && (rc = pthread_create(&s->accept_thread, NULL, acceptor, s)) != 0) {
+        snprintf(err, errlen, "cannot start the acceptor thread: %s", strerror(rc));
+        MHD_stop_daemon(s->daemon);
+        stop_watchdog(s);
         free_server(s);
         return NULL;
     }
@@ -1384,11 +1500,13 @@ void http_stop(struct http_server *s, unsigned grace_ms)
     }
     if (s->held_any)
         wait_answered(s, 1000); /* the workers send what was resumed */
+    if (s->listen_fd >= 0) {
+        /* A client that connected after this waits in the backlog until the socket closes. */
+        while (write(s->quit_fd[1], "", 1) < 0 && errno == EINTR)
+            ;
+        pthread_join(s->accept_thread, NULL);
+    }
     MHD_stop_daemon(s->daemon);
-    pthread_mutex_lock(&s->lock);
-    s->stopping = true;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->watchdog, NULL);
+    stop_watchdog(s);
     free_server(s);
 }

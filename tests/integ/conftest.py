@@ -113,6 +113,21 @@ def http_request(conn, method, path, headers=None, body=None):
     return Reply(r.status, r.getheaders(), data)
 
 
+class Endpoint:
+    """Another listener of a server's (--metrics-listen): GET only, for metric()."""
+
+    def __init__(self, port, host="127.0.0.1"):
+        self.port = port
+        self.host = host
+
+    def get(self, path):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=SOCK_TIMEOUT)
+        try:
+            return http_request(c, "GET", path)
+        finally:
+            c.close()
+
+
 def raw(port, data, timeout=5.0, read_until_close=True, host="127.0.0.1"):
     """Sends DATA, then reads until the server closes (or TIMEOUT passes).
 
@@ -144,6 +159,13 @@ def raw(port, data, timeout=5.0, read_until_close=True, host="127.0.0.1"):
         return out
     finally:
         s.close()
+
+
+def free_port():
+    """A loopback port that nothing listens on (bound, then freed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def status_of(data):

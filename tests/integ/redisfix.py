@@ -15,19 +15,11 @@ import time
 
 import pytest
 
-from conftest import metric, utc_today
+from conftest import free_port, metric, utc_today
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
 
 REDIS_BIN = "/usr/bin/redis-server"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def R(repo):

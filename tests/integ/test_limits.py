@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import db_totals, status_of, svg_title
+from conftest import Endpoint, db_totals, free_port, metric, status_of, svg_title
 
 
 def wait_closed(sock, within):
@@ -276,6 +276,46 @@ def test_near_max_connections_a_new_client_closes_the_longest_idle(make_server, 
     finally:
         for k in idle:
             k.close()
+
+
+def test_at_max_connections_all_busy_a_new_client_waits_for_one_to_end(make_server, loop_args):
+    # 16 connections at most, each in the middle of a request: none may be closed for a new
+    # client, which waits in the listen backlog (neither reset nor answered) until one ends.
+    metrics_port = free_port()
+    s = make_server(*loop_args, "--max-connections", "16", "--max-connections-per-ip", "100",
+                    "--request-timeout", "60", "--metrics-listen", "127.0.0.1:%d" % metrics_port)
+    scrape = Endpoint(metrics_port)
+    busy = []
+    try:
+        for i in range(16):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            c.sendall(b"GET /badge.svg?repo=busy/c%d HTTP/1.1\r\nHost: x\r\n" % i)
+            busy.append(c)
+            # Its request line read before the next connects: from 8 open on, a new connection
+            # closes one still idle (test above).
+            time.sleep(0.1)
+        # All 16 taken in (the scrape's own connection is the 17th open).
+        deadline = time.monotonic() + 10
+        while metric(scrape, "ghit_open_connections").get("") != 17:
+            assert time.monotonic() < deadline, metric(scrape, "ghit_open_connections")
+            time.sleep(0.05)
+        late = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        late.sendall(b"GET /badge.svg?repo=late/conn HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert not wait_closed(late, 1.5), "the new client was closed, not kept waiting"
+        busy[0].sendall(b"\r\n")
+        busy[0].settimeout(10)
+        assert status_of(busy[0].recv(65536)) == 200
+        busy[0].close()
+        late.settimeout(10)
+        assert status_of(late.recv(65536)) == 200
+        late.close()
+        for c in busy[1:]:  # none was closed for the newcomer
+            c.sendall(b"\r\n")
+            c.settimeout(10)
+            assert status_of(c.recv(65536)) == 200
+    finally:
+        for c in busy:
+            c.close()
 
 
 def test_idle_keep_alive_connection_is_closed_after_idle_timeout(make_server, loop_args):

@@ -1,13 +1,12 @@
 """Issue 9's /metrics: parsed by Debian's python3-prometheus-client, counters
 checked to move by exactly what was done, and --metrics-listen."""
 
-import socket
 import sqlite3
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import status_of
+from conftest import free_port, status_of
 
 
 def scrape(server, path="/metrics"):
@@ -133,12 +132,6 @@ def test_store_failures_are_counted_by_cause(make_server):
     finally:
         con.rollback()
         con.close()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_metrics_listen_serves_metrics_apart(make_server):

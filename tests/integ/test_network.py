@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import REPO_ROOT, db_totals, http_request, status_of, svg_title
+from conftest import REPO_ROOT, db_totals, free_port, http_request, status_of, svg_title
 
 
 def run_clients(n, work, timeout=120):
@@ -106,12 +106,6 @@ def nginx_config(tmp_path, listen_port, ghit_port):
         "%s\n}\n" % ((tmp_path,) * 2 + (tmp_path,) * 5 + (site,))
     )
     return conf
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
