@@ -167,7 +167,13 @@ int cmd_render(int argc, char **argv)
     close(r.outfd);
     store_close(store);
     if (res != STORE_OK) {
+        /* The scan stops at its error: the badges before it are written whole, the rest kept. */
         fprintf(stderr, "ghit render: %s\n", err);
+        if (r.written)
+            fprintf(stderr,
+                    "ghit render: %u badges were written before that; the others in %s are as they "
+                    "were\n",
+                    r.written, out);
         return 1;
     }
     printf("ghit render: wrote %u badges to %s", r.written, out);

@@ -125,6 +125,26 @@ def test_render_skips_bad_names_in_the_database(populated_db, tmp_path):
         assert "evil" not in f, f
 
 
+def test_render_stops_at_a_malformed_journal_row_and_says_what_it_wrote(populated_db, tmp_path):
+    # One flush's rows, in key order as ghit writes them: two good ones, then one that ghit did
+    # not write (its day is no day). The scan goes in key order too, a row ahead in the journal,
+    # and stops when it reaches the third.
+    con = sqlite3.connect(str(populated_db) + "-flushes", isolation_level=None)
+    flush = con.execute("SELECT coalesce(max(flush), 0) + 1 FROM journal").fetchone()[0]
+    con.executemany("INSERT INTO journal(flush, repo, day, hits) VALUES (?, ?, ?, 1)",
+                    [(flush, "a/b", "2026-01-01"), (flush, "foo/bar", "2026-01-01"),
+                     (flush, "zz/zz", "not-a-day")])
+    con.close()
+    out = tmp_path / "out"
+    p = run_ghit("render", "--db", str(populated_db), "--out", str(out))
+    assert p.returncode == 1, p
+    assert "holds a row that ghit did not write" in p.stderr, p.stderr
+    written = {f for f in all_files(out) if f.endswith(".svg")}
+    assert written and written < expected_files(), written
+    assert "%d badges were written before that" % len(written) in p.stderr, p.stderr
+    assert svg_title((out / "a" / "b.svg").read_bytes()) == "hits: 13"  # the good row counted
+
+
 def test_render_missing_database_fails_without_creating_it(tmp_path):
     db = tmp_path / "missing.db"
     p = run_ghit("render", "--db", str(db), "--out", str(tmp_path / "out"))
