@@ -1279,11 +1279,13 @@ static void *acceptor(void *arg)
         socklen_t alen = sizeof a;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&a, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                log_debug("cannot accept a connection: %s", strerror(errno));
-                if (poll(p, 1, 100) > 0)
-                    return NULL;
-            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+                continue; /* another took it, or it went: nothing wrong here */
+            /* Out of descriptors or memory, or worse: look again in a while, not in a tight loop.
+             */
+            log_debug("cannot accept a connection: %s", strerror(errno));
+            if (poll(p, 1, 100) > 0)
+                return NULL;
             continue;
         }
         /* On failure the library has closed the socket and told why (on_mhd_log()). */
