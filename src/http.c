@@ -1281,8 +1281,7 @@ static void *acceptor(void *arg)
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
                 continue; /* another took it, or it went: nothing wrong here */
-            /* Out of descriptors or memory, or worse: look again in a while, not in a tight loop.
-             */
+            /* Out of descriptors or memory, or worse: wait a while, not in a tight loop. */
             log_debug("cannot accept a connection: %s", strerror(errno));
             if (poll(p, 1, 100) > 0)
                 return NULL;
