@@ -67,11 +67,17 @@ start() { # db options...
     STARTUP=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 }
 
-# Stops ghit with SIGTERM; sets STOPPED (seconds) and CPU_S, the CPU time (user and system,
-# every thread) that ghit had used until then.
+# Stops ghit with SIGTERM; sets STOPPED (seconds), CPU_S, the CPU time (user and system,
+# every thread) that ghit had used until then, and SPLIT, each HTTP worker's share of the
+# workers' CPU time in per cent (50:50 is even; a worker that holds most connections sets
+# the pace).
 stop() {
-    local t0
+    local t0 t
     CPU_S=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$PID/stat")
+    SPLIT=$(for t in /proc/"$PID"/task/*; do
+        if [ "$(cat "$t/comm")" = MHD-worker ]; then awk '{ print $14 + $15 }' "$t/stat"; fi
+    done | awk '{ a[NR] = $1; s += $1 }
+        END { for (i = 1; i <= NR; i++) printf "%s%.0f", (i > 1 ? ":" : ""), s ? 100 * a[i] / s : 0 }')
     t0=$(now)
     kill -TERM "$PID"
     wait "$PID" || die "ghit exited $? after SIGTERM"
@@ -100,7 +106,7 @@ counted() { # stored requests
 per_req() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.1f", s * 1e6 / n }'; } # seconds requests
 
 # One wrk run on ghit of bench/uniform.lua over bench/r1 .. bench/rN (see the top: one repo
-# too); prints "req/s p99_ms ok|FAIL cpu_us" (counted(); ghit's CPU a request).
+# too); prints "req/s p99_ms ok|FAIL cpu_us split" (counted(); ghit's CPU a request; SPLIT).
 run() { # db base N options...
     local db=$1 base=$2 n=$3 out line req rps p99 have
     shift 3
@@ -115,7 +121,7 @@ run() { # db base N options...
     p99=$(sed -n 's/.* p99_us=\([0-9]*\).*/\1/p' <<<"$line")
     have=$(($(sqlite_stored "$db") - base))
     echo "$rps $(awk -v u="$p99" 'BEGIN { printf "%.2f", u / 1000 }') $(counted "$have" "$req") \
-$(per_req "$CPU_S" "$req")"
+$(per_req "$CPU_S" "$req") $SPLIT"
 }
 
 REPORT=$WORK/report.txt
@@ -166,10 +172,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
         esac
         # Not in a subshell: cleanup must see the PID that start sets.
         run "$@" >"$WORK/run.txt"
-        read -r rps p99 verdict cpu <"$WORK/run.txt"
+        read -r rps p99 verdict cpu split <"$WORK/run.txt"
         R[$t]="${R[$t]:-} $rps"
         P[$t]="${P[$t]:-} $p99"
-        echo "round $r $t: $rps req/s, p99 $p99 ms, counted $verdict, ghit CPU $cpu us a request" >>"$WORK/rounds.txt"
+        echo "round $r $t: $rps req/s, p99 $p99 ms, counted $verdict, ghit CPU $cpu us a request, workers $split" >>"$WORK/rounds.txt"
         sleep 1
     done
 done
@@ -202,7 +208,7 @@ for ((p = 1; p <= PAIRS; p++)); do
     note "sustained $p/$PAIRS: ${SUSTAIN}s on one repo"
     rm -f "$WORK/one.db"*
     DURATION=$SUSTAIN run "$WORK/one.db" 0 1 >"$WORK/run.txt"
-    read -r ONE_RPS _ ONE_OK ONE_CPU <"$WORK/run.txt"
+    read -r ONE_RPS _ ONE_OK ONE_CPU ONE_SPLIT <"$WORK/run.txt"
     sleep 1
     note "sustained $p/$PAIRS: ${SUSTAIN}s over 1,000,000 repos"
     cp "$WORK/pristine.db" "$MILLION" && rm -f "$MILLION-flushes"*
@@ -236,6 +242,7 @@ for ((p = 1; p <= PAIRS; p++)); do
         echo "    journal backlog (rows written, not merged) every 5 s:$samples; 1 s after the load: $after"
         echo "    memory at the end $((kb / 1024)) MB, at the peak $((hwm / 1024)) MB ($((hwm * 1024 / 1000000)) bytes a repo); SIGTERM stop took $STOPPED s"
         echo "    ghit's CPU a request (all threads, to the SIGTERM): one repo $ONE_CPU us, over the million $cpu us; one / million: $cpu_ratio"
+        echo "    the HTTP workers' shares of their CPU: one repo $ONE_SPLIT, over the million $SPLIT"
     } >>"$REPORT"
 done
 {

@@ -386,6 +386,7 @@ bool flusher_flush(struct flusher *f)
 static void *run(void *arg)
 {
     struct flusher *f = arg;
+    pthread_setname_np(pthread_self(), "ghit-flusher");
     unsigned delay = f->interval_ms; /* the last wait asked for: 0 while replies wait */
     struct timespec until = monotime_deadline(f->interval_ms);
     for (;;) {

@@ -4,8 +4,8 @@
  * Threads: libmicrohttpd runs --threads event loops (epoll; poll() in
  * durable mode); each handles its connections from start to end, so a
  * request is handled on one thread.
- * One more thread, the watchdog, enforces the whole-request timeout; in
- * durable mode another, the acceptor, accepts and deals out connections.
+ * Two more threads: the watchdog enforces the whole-request timeout, and
+ * the acceptor accepts and deals out connections to the loops.
  *
  * Connections are a shared, finite resource, and the real topologies make
  * per-address limits blunt: behind a reverse proxy every connection comes
@@ -139,8 +139,8 @@ struct http_server {
     atomic_ullong refused[HTTP_REFUSALS];
     bool stopping;
     pthread_t watchdog;
-    /* Durable mode: the acceptor thread accepts, not the library (acceptor()). */
-    int listen_fd;     /* -1 when the library accepts */
+    /* The acceptor thread accepts, not the library (acceptor()). */
+    int listen_fd;
     int quit_fd[2];    /* a pipe: a byte written stops the acceptor */
     unsigned limit;    /* open connections at most */
     unsigned handing;  /* handed to the library, not started yet (under lock) */
@@ -483,6 +483,7 @@ void http_written(struct http_server *s, uint64_t take_no)
 static void *watchdog(void *arg)
 {
     struct http_server *s = arg;
+    pthread_setname_np(pthread_self(), "ghit-watchdog");
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         int64_t now = monotime_ms();
@@ -1250,10 +1251,12 @@ static bool at_limit(struct http_server *s)
 }
 
 /*
- * Durable mode's acceptor. libmicrohttpd's poll() loop accepts one
- * connection a wake-up, on whichever worker wakes first, and a burst of
+ * The acceptor. libmicrohttpd's loops accept on whichever worker wakes
+ * first (poll(): one connection a wake-up; epoll: several), and a burst of
  * connects (wrk's 50, a proxy's pool) often split unevenly between two
- * workers, once all on one (doc/design.md): the busier one set the pace.
+ * workers, at times all on one (doc/design.md): the busier one set the
+ * pace while the other core idled, for as long as the keep-alive
+ * connections lasted.
  * This thread accepts instead and hands each socket to the library, which
  * gives it to the worker that the socket's number picks (the number
  * modulo the pool's size, in MHD_add_connection()), so sockets opened one
@@ -1263,6 +1266,7 @@ static bool at_limit(struct http_server *s)
 static void *acceptor(void *arg)
 {
     struct http_server *s = arg;
+    pthread_setname_np(pthread_self(), "ghit-acceptor");
     struct pollfd p[2] = {{.fd = s->quit_fd[0], .events = POLLIN},
                           {.fd = s->listen_fd, .events = POLLIN}};
     for (;;) {
@@ -1356,19 +1360,17 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
      * against 58,000-67,000 with epoll; -c400: 105,000 against 75,000-89,000 (doc/design.md). */
     unsigned flags = (cfg->durable ? MHD_USE_POLL_INTERNAL_THREAD : MHD_USE_EPOLL_INTERNAL_THREAD) |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    if (cfg->durable) {
-        /* The acceptor stops at limit; the library's own, per worker, must never close one. */
-        if (pipe2(s->quit_fd, O_CLOEXEC) < 0) {
-            snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
-            free_server(s);
-            return NULL;
-        }
-        s->listen_fd = listen_fd;
-        s->limit = limit;
-        unsigned long long pool = (unsigned long long)limit * cfg->threads;
-        limit = pool > UINT_MAX ? UINT_MAX : (unsigned)pool; /* a worker's share, at least */
-        flags |= MHD_USE_NO_LISTEN_SOCKET;
+    if (pipe2(s->quit_fd, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
+        free_server(s);
+        return NULL;
     }
+    s->listen_fd = listen_fd;
+    /* The acceptor stops at limit; the library's own, per worker, must never close one. */
+    s->limit = limit;
+    unsigned long long pool = (unsigned long long)limit * cfg->threads;
+    limit = pool > UINT_MAX ? UINT_MAX : (unsigned)pool; /* a worker's share, at least */
+    flags |= MHD_USE_NO_LISTEN_SOCKET;
     s->held_any = cfg->durable || app->loader;
     if (s->held_any)
         flags |= MHD_ALLOW_SUSPEND_RESUME; /* replies wait for a write or load without a thread */
@@ -1382,16 +1384,12 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
-        {MHD_OPTION_END, 0, NULL}, /* the listening socket, unless the acceptor's */
         {MHD_OPTION_END, 0, NULL}, /* the pool's size, with --threads 2 or more */
         {MHD_OPTION_END, 0, NULL},
     };
-    /* Counted, not written down: a hand count here once ended the list before --threads. */
-    size_t more = sizeof opts / sizeof opts[0] - 3;
-    if (s->listen_fd < 0)
-        opts[more++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL};
     if (cfg->threads > 1)
-        opts[more++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
+        opts[sizeof opts / sizeof opts[0] - 2] =
+            (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
     errno = 0;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
                                  MHD_OPTION_END);
@@ -1420,7 +1418,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
         free_server(s);
         return NULL;
     }
-    if (s->listen_fd >= 0 && (rc = pthread_create(&s->accept_thread, NULL, acceptor, s)) != 0) {
+    if ((rc = pthread_create(&s->accept_thread, NULL, acceptor, s)) != 0) {
         snprintf(err, errlen, "cannot start the acceptor thread: %s", strerror(rc));
         MHD_stop_daemon(s->daemon);
         stop_watchdog(s);
@@ -1477,12 +1475,9 @@ void http_stop(struct http_server *s, unsigned grace_ms)
      * check of draining on its second), so the wait below sees them all
      * answered before the connections are closed.
      *
-     * The listening socket stays open until MHD_stop_daemon(): a client
-     * that connects meanwhile is answered 503 like any other new request.
-     * MHD_quiesce_daemon() would close it earlier, but in 0.9.75 with a
-     * thread pool it races the workers' epoll sets and aborts the process
-     * ("Failed to remove listen FD from epoll set"), seen in 1 of ~3 runs
-     * of the integration suite.
+     * The acceptor goes on accepting until the waits below are over: a
+     * client that connects meanwhile is answered 503 like any other new
+     * request.
      */
     atomic_store(&s->draining, true);
     wait_answered(s, grace_ms);
@@ -1501,12 +1496,10 @@ void http_stop(struct http_server *s, unsigned grace_ms)
     }
     if (s->held_any)
         wait_answered(s, 1000); /* the workers send what was resumed */
-    if (s->listen_fd >= 0) {
-        /* A client that connected after this waits in the backlog until the socket closes. */
-        while (write(s->quit_fd[1], "", 1) < 0 && errno == EINTR)
-            ;
-        pthread_join(s->accept_thread, NULL);
-    }
+    /* A client that connected after this waits in the backlog until the socket closes. */
+    while (write(s->quit_fd[1], "", 1) < 0 && errno == EINTR)
+        ;
+    pthread_join(s->accept_thread, NULL);
     MHD_stop_daemon(s->daemon);
     stop_watchdog(s);
     free_server(s);

@@ -186,6 +186,7 @@ static bool read_all(struct loader *l, const char **keys, size_t n)
 static void *run(void *arg)
 {
     struct loader *l = arg;
+    pthread_setname_np(pthread_self(), "ghit-loader");
     struct buf mine;
     buf_init(&mine);
     const char **keys = NULL;
@@ -260,6 +261,7 @@ static bool pause_unless_stopping(struct loader *l, unsigned ms)
 static void *follow(void *arg)
 {
     struct loader *l = arg;
+    pthread_setname_np(pthread_self(), "ghit-follower");
     char cursor[STORE_CURSOR_SIZE] = "";
     unsigned pause = FAIL_PAUSE_MS;
     bool failing = false;
@@ -324,6 +326,7 @@ static void warm_row(void *arg, const struct store_row *row)
 static void *warm(void *arg)
 {
     struct loader *l = arg;
+    pthread_setname_np(pthread_self(), "ghit-warmer");
     if (loader_following(l, 5000)) {
         struct warming w = {.table = l->table, .day = day_from_time(time(NULL))};
         counter_mark(l->table, &w.since);

@@ -632,6 +632,7 @@ static void rearm(struct spool *sp)
 static void *writer(void *arg)
 {
     struct spool *sp = arg;
+    pthread_setname_np(pthread_self(), "ghit-spool");
     struct buf spare;
     buf_init(&spare);
     pthread_mutex_lock(&sp->lock);

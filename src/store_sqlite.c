@@ -1349,6 +1349,7 @@ static int64_t batch_wait(sqlite3_stmt *oldest, int64_t merged, int64_t backlog,
 static void *merger_run(void *arg)
 {
     struct merger *m = arg;
+    pthread_setname_np(pthread_self(), "ghit-merger");
     /*
      * At the HTTP workers' priority. At nice 10 it waited for spare time, and
      * two workers under full load left it none: the backlog grew without end.

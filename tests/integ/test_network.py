@@ -81,6 +81,50 @@ def test_200_keep_alive_connections_from_one_address_are_all_answered_and_counte
     assert totals == {"one/addr%d" % k: 100 for k in range(20)}
 
 
+def thread_cpu_ticks(pid):
+    """Each thread of pid: its name and the CPU time (user and system, clock ticks) it used."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            stat = f.read()
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out.append((name, int(fields[11]) + int(fields[12])))
+    return out
+
+
+def test_a_proxy_pool_of_keep_alive_connections_is_dealt_to_every_worker(make_server, loop_args):
+    """A proxy opens its pool at once, and a keep-alive connection stays on the worker that
+    took it: were the pool taken by one worker, one core would serve everything. ghit's
+    acceptor thread deals the connections out (src/http.c), on both event loops."""
+    s = make_server(*loop_args, "--threads", "2")
+    names = sorted(name for name, _ in thread_cpu_ticks(s.proc.pid))
+    for name in ("ghit-acceptor", "ghit-flusher", "ghit-merger", "ghit-watchdog"):
+        assert name in names, names
+    assert names.count("MHD-worker") == 2, names
+    pool = [socket.create_connection((s.host, s.port), timeout=30) for _ in range(8)]
+    burst = b"GET /badge.svg?repo=pool/r HTTP/1.1\r\nHost: ghit\r\n\r\n" * 400
+    answered = 0
+    for _ in range(30):
+        for c in pool:
+            c.sendall(burst)
+        for c in pool:
+            data = b""
+            while data.count(b"HTTP/1.1 200 ") < 400:
+                chunk = c.recv(1 << 20)
+                assert chunk, "the connection closed after %d replies" % data.count(b"HTTP/1.1 ")
+                data += chunk
+            assert data.count(b"HTTP/1.1 ") == 400
+            answered += 400
+    for c in pool:
+        c.close()
+    workers = [ticks for name, ticks in thread_cpu_ticks(s.proc.pid) if name == "MHD-worker"]
+    # Four connections each: about even. All on one worker would leave the other at nothing.
+    assert min(workers) * 4 >= sum(workers) > 0, workers
+    s.stop()
+    assert db_totals(s.db) == {"pool/r": answered}
+
+
 # --- behind nginx, configured as contrib/nginx-proxy.conf -------------------------
 
 
