@@ -689,13 +689,24 @@ size_t counter_evict(struct counter_table *t)
         return 0;
     /* Down to 7/8 of the size, so that a sweep is not needed at every new repo. */
     size_t target = t->cache_size - t->cache_size / 8;
-    for (int round = 0; round < 3 && atomic_load(&t->nentries) > target; round++) {
+    for (int round = 0; round < 4 && atomic_load(&t->nentries) > target; round++) {
         for (int i = 0; i < NSHARDS; i++) {
             struct shard *s = &t->shards[i];
             pthread_mutex_lock(&s->lock);
-            /* Each shard gives its share, at most one turn of its hand per round. */
-            size_t want = s->used > target / NSHARDS ? s->used - target / NSHARDS : 0;
-            for (size_t step = 0; want && step < s->cap; step++) {
+            /*
+             * Each shard gives its share, at most one turn of its hand per
+             * round. The last round takes what is clean wherever it is, in
+             * two turns (the first clears the used marks): while the store
+             * is down most entries hold hits, and the few clean ones may
+             * all be in shards under their share.
+             */
+            size_t want = s->used > target / NSHARDS ? s->used - target / NSHARDS : 0, turns = 1;
+            if (round == 3) {
+                size_t n = atomic_load(&t->nentries);
+                want = n > target ? n - target : 0;
+                turns = 2;
+            }
+            for (size_t step = 0; want && step < turns * s->cap; step++) {
                 size_t j = s->hand;
                 struct entry *e = s->slots[j];
                 if (e && clean(e) && !e->used) {

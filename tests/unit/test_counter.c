@@ -351,17 +351,29 @@ static void count_cb(void *arg, const char *key, day_t day, uint64_t hits)
     ++*(size_t *)arg;
 }
 
-static void a_cache_frees_clean_entries_and_keeps_dirty_ones(void)
+/*
+ * A cache of 1,000 offered repos o/r0 .. o/r{n-1} with a hit each: the
+ * first 1,250 (its size and a quarter) are taken, the rest refused, since
+ * none may go before its hits are taken.
+ */
+static struct counter_table *hit_cache(int n)
 {
     struct counter_table *t = counter_new(0);
     counter_make_cache(t, 1000);
     struct counter_view v;
     char key[32];
-    /* 3,000 repos with hits: none may go before its hits are taken. */
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < n; i++) {
         snprintf(key, sizeof key, "o/r%d", i);
         CHECK_INT(counter_hit(t, key, 100, &v), i < 1250 ? COUNTER_OK : COUNTER_FULL);
     }
+    return t;
+}
+
+static void a_cache_frees_clean_entries_and_keeps_dirty_ones(void)
+{
+    struct counter_table *t = hit_cache(3000);
+    struct counter_view v;
+    char key[32];
     CHECK_INT(counter_evict(t), 0); /* all dirty */
     CHECK_INT(counter_size(t), 1250);
     size_t taken = 0;
@@ -383,6 +395,38 @@ static void a_cache_frees_clean_entries_and_keeps_dirty_ones(void)
     }
     CHECK_INT(found, counter_size(t));
     /* Room again for new repos. */
+    CHECK_INT(counter_hit(t, "new/one", 100, &v), COUNTER_OK);
+    counter_free(t);
+}
+
+/*
+ * The store is down and the cache at its bound: nearly every entry holds
+ * hits. The few clean ones are freed wherever they are, also in shards
+ * that hold less than their share, so new repos find room.
+ */
+static void a_full_cache_frees_its_last_clean_entries_wherever_they_are(void)
+{
+    struct counter_table *t = hit_cache(1250);
+    struct counter_view v;
+    char key[32];
+    size_t taken = 0;
+    counter_take(t, count_cb, NULL, &taken);
+    /* Written; then all but 50 get hits that stay pending. */
+    for (int i = 50; i < 1250; i++) {
+        snprintf(key, sizeof key, "o/r%d", i);
+        CHECK_INT(counter_hit(t, key, 100, &v), COUNTER_OK);
+    }
+    CHECK_INT(counter_hit(t, "new/early", 100, &v), COUNTER_FULL);
+    /* 50 spread over 64 shards of about 20 entries each: some in shards under 875 / 64. */
+    CHECK_INT(counter_evict(t), 50);
+    CHECK_INT(counter_size(t), 1200);
+    for (int i = 0; i < 1250; i++) {
+        snprintf(key, sizeof key, "o/r%d", i);
+        bool held = counter_get(t, key, 100, &v);
+        CHECK(held == (i >= 50));
+        if (held)
+            CHECK_INT(v.total, 2);
+    }
     CHECK_INT(counter_hit(t, "new/one", 100, &v), COUNTER_OK);
     counter_free(t);
 }
@@ -564,6 +608,7 @@ int main(void)
     RUN(concurrent_hits_are_all_counted);
     RUN(failed_flushes_across_midnight_lose_nothing);
     RUN(a_cache_frees_clean_entries_and_keeps_dirty_ones);
+    RUN(a_full_cache_frees_its_last_clean_entries_wherever_they_are);
     RUN(a_table_that_is_not_a_cache_never_frees);
     RUN(refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled);
     RUN(figures_are_current_until_invalidated_or_a_new_generation);
