@@ -295,14 +295,14 @@ def test_one_top_list_is_read_at_a_time_and_badges_keep_flowing(make_server):
     con.close()
     s.start()
 
-    def pair(k):
-        """Two uncached 31-day lists asked at once; returns their replies and a badge's."""
+    def lists(k):
+        """Four uncached 31-day lists asked at once; returns their replies and a badge's."""
         results = []
 
         def top(end):
             results.append(s.get("/api/v1/top?days=31&day=%s" % day(end)))
 
-        threads = [threading.Thread(target=top, args=(end,)) for end in (-2 - 2 * k, -3 - 2 * k)]
+        threads = [threading.Thread(target=top, args=(-2 - 4 * k - j,)) for j in range(4)]
         for t in threads:
             t.start()
         badge = s.hit("flow/a")  # answered while a list is read
@@ -310,17 +310,20 @@ def test_one_top_list_is_read_at_a_time_and_badges_keep_flowing(make_server):
             t.join()
         return results, badge
 
-    # Two connections land on the same worker half the time, and are then served one after
-    # the other (both 200): try a few pairs.
-    for k in range(10):
-        results, badge = pair(k)
+    # Connections on the worker that reads a list wait for it and are then served (200); a
+    # list on the other worker meanwhile gets 503. Which worker takes a connection follows
+    # its descriptor (src/http.c), so four at once nearly always span both: try a few sets.
+    for k in range(5):
+        results, badge = lists(k)
         assert badge.status == 200
         statuses = sorted(r.status for r in results)
-        if statuses != [200, 200]:
+        if 503 in statuses:
             break
     else:
         pytest.skip("no two lists overlapped on this machine")
-    assert statuses == [200, 503], statuses
-    busy = [json.loads(r.body) for r in results if r.status == 503][0]
-    assert "try again" in busy["error"]
-    assert len(json.loads([r for r in results if r.status == 200][0].body)["repos"]) == 10
+    assert set(statuses) == {200, 503}, statuses
+    for r in results:
+        if r.status == 503:
+            assert "try again" in json.loads(r.body)["error"]
+        else:
+            assert len(json.loads(r.body)["repos"]) == 10
