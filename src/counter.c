@@ -706,7 +706,8 @@ size_t counter_evict(struct counter_table *t)
                 want = n > target ? n - target : 0;
                 turns = 2;
             }
-            for (size_t step = 0; want && step < turns * s->cap; step++) {
+            /* Turns of the hand: a slot freed keeps it in place, and does not count. */
+            for (size_t moves = 0; want && moves < turns * s->cap;) {
                 size_t j = s->hand;
                 struct entry *e = s->slots[j];
                 if (e && clean(e) && !e->used) {
@@ -721,6 +722,7 @@ size_t counter_evict(struct counter_table *t)
                 if (e)
                     e->used = false;
                 s->hand = (j + 1) & (s->cap - 1);
+                moves++;
             }
             pthread_mutex_unlock(&s->lock);
         }
