@@ -140,7 +140,7 @@ struct http_server {
     bool stopping;
     pthread_t watchdog;
     /* The acceptor thread accepts, not the library (acceptor()). */
-    int listen_fd;
+    int listen_fd;     /* the server's from http_start() on */
     int quit_fd[2];    /* a pipe: a byte written stops the acceptor */
     unsigned limit;    /* open connections at most */
     unsigned handing;  /* handed to the library, not started yet (under lock) */
@@ -1329,22 +1329,23 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
     socklen_t addrlen = sizeof addr;
     if (getsockname(listen_fd, (struct sockaddr *)&addr, &addrlen) < 0) {
         snprintf(err, errlen, "cannot use the listening socket: %s", strerror(errno));
+        close(listen_fd);
         return NULL;
     }
 
     struct http_server *s = xcalloc(1, sizeof *s);
-    s->listen_fd = s->quit_fd[0] = s->quit_fd[1] = -1;
+    s->listen_fd = listen_fd; /* closed by free_server(), on every failure below too */
+    s->quit_fd[0] = s->quit_fd[1] = -1;
     s->handle = handle;
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->draining, false);
     s->app = app;
-    unsigned limit = fit_descriptors(cfg->max_connections);
-    /* Room to close an idle connection for a new one before the library's own limit stops
-     * accepting. */
-    unsigned headroom = limit / 32 > 8 ? limit / 32 : 8;
-    s->soft_limit = limit > headroom ? limit - headroom : 1;
+    s->limit = fit_descriptors(cfg->max_connections);
+    /* Room to close an idle connection for a new one before the acceptor stops at the limit. */
+    unsigned headroom = s->limit / 32 > 8 ? s->limit / 32 : 8;
+    s->soft_limit = s->limit > headroom ? s->limit - headroom : 1;
     s->per_peer = cfg->max_connections_per_ip;
-    for (s->npeers = 64; s->npeers < limit; s->npeers *= 2)
+    for (s->npeers = 64; s->npeers < s->limit; s->npeers *= 2)
         ;
     s->peers = xcalloc(s->npeers, sizeof *s->peers);
     if (getrandom(s->peer_key, sizeof s->peer_key, 0) != (ssize_t)sizeof s->peer_key)
@@ -1365,11 +1366,10 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
         free_server(s);
         return NULL;
     }
-    s->listen_fd = listen_fd;
-    /* The acceptor stops at limit; the library's own, per worker, must never close one. */
-    s->limit = limit;
-    unsigned long long pool = (unsigned long long)limit * cfg->threads;
-    limit = pool > UINT_MAX ? UINT_MAX : (unsigned)pool; /* a worker's share, at least */
+    /* The library's limit, which it applies per worker, must never close one the acceptor hands
+     * it: the whole limit for each worker. */
+    unsigned long long pool = (unsigned long long)s->limit * cfg->threads;
+    unsigned library_limit = pool > UINT_MAX ? UINT_MAX : (unsigned)pool;
     flags |= MHD_USE_NO_LISTEN_SOCKET;
     s->held_any = cfg->durable || app->loader;
     if (s->held_any)
@@ -1378,7 +1378,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL}, /* first, to catch all */
-        {MHD_OPTION_CONNECTION_LIMIT, limit, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, library_limit, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},

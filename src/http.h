@@ -69,9 +69,9 @@ int http_listen(const char *address, char *err, size_t errlen);
 
 /*
  * Starts serving app (borrowed) on listen_fd (from http_listen(), owned by
- * the server from now on) with the route set handle: routes_handle for
- * --listen, routes_stats_metrics_only for --metrics-listen. Returns NULL
- * with a message in err on failure.
+ * the server from now on: closed on failure too) with the route set handle:
+ * routes_handle for --listen, routes_stats_metrics_only for
+ * --metrics-listen. Returns NULL with a message in err on failure.
  */
 struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *handle, char *err,
                                size_t errlen);
