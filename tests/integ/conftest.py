@@ -161,6 +161,19 @@ def raw(port, data, timeout=5.0, read_until_close=True, host="127.0.0.1"):
         s.close()
 
 
+def threads(pid):
+    """Each thread of process pid: its name and the CPU time (user and system, in clock
+    ticks) it has used."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            stat = f.read()
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out.append((name, int(fields[11]) + int(fields[12])))
+    return out
+
+
 def free_port():
     """A loopback port that nothing listens on (bound, then freed)."""
     with socket.socket() as sock:

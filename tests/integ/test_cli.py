@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import GHIT_BIN, REPO_ROOT, assert_no_sanitizer_report, run_ghit, svg_title
+from conftest import GHIT_BIN, REPO_ROOT, assert_no_sanitizer_report, run_ghit, svg_title, threads
 
 
 def serve_help():
@@ -153,11 +153,7 @@ def test_listen_on_busy_port_fails_cleanly(server, tmp_path):
 
 def http_threads(pid):
     """The HTTP threads of process pid, by the names libmicrohttpd gives them."""
-    names = []
-    for task in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, task)) as f:
-            names.append(f.read().strip())
-    return sorted(n for n in names if n.startswith("MHD-"))
+    return sorted(name for name, _ in threads(pid) if name.startswith("MHD-"))
 
 
 # --threads once never reached libmicrohttpd (the option list ended before it): every

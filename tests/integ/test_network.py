@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import REPO_ROOT, db_totals, free_port, http_request, status_of, svg_title
+from conftest import REPO_ROOT, db_totals, free_port, http_request, status_of, svg_title, threads
 
 
 def run_clients(n, work, timeout=120):
@@ -81,18 +81,6 @@ def test_200_keep_alive_connections_from_one_address_are_all_answered_and_counte
     assert totals == {"one/addr%d" % k: 100 for k in range(20)}
 
 
-def thread_cpu_ticks(pid):
-    """Each thread of pid: its name and the CPU time (user and system, clock ticks) it used."""
-    out = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            stat = f.read()
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        out.append((name, int(fields[11]) + int(fields[12])))
-    return out
-
-
 def test_a_proxy_pool_of_keep_alive_connections_is_dealt_to_every_worker(make_server, loop_args):
     """A proxy opens its pool at once, and a keep-alive connection stays on the worker that
     took it: were the pool taken by one worker, one core would serve everything. ghit's
@@ -103,7 +91,7 @@ def test_a_proxy_pool_of_keep_alive_connections_is_dealt_to_every_worker(make_se
               "ghit-watchdog"]
     deadline = time.monotonic() + 10
     while True:
-        names = [name for name, _ in thread_cpu_ticks(s.proc.pid)]
+        names = [name for name, _ in threads(s.proc.pid)]
         if sorted(n for n in names if n in wanted) == wanted:
             break
         assert time.monotonic() < deadline, names
@@ -124,7 +112,7 @@ def test_a_proxy_pool_of_keep_alive_connections_is_dealt_to_every_worker(make_se
             answered += 400
     for c in pool:
         c.close()
-    workers = [ticks for name, ticks in thread_cpu_ticks(s.proc.pid) if name == "MHD-worker"]
+    workers = [ticks for name, ticks in threads(s.proc.pid) if name == "MHD-worker"]
     # Four connections each: about even. All on one worker would leave the other at nothing.
     assert min(workers) * 4 >= sum(workers) > 0, workers
     s.stop()
