@@ -196,9 +196,9 @@ def test_hits_kept_during_an_outage_are_bounded_by_the_cache(make_redis, make_fr
     wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("known/repo")) == "1")
     r.stop()
     # A hit Redis has not taken: from here on known/repo cannot be freed either. (Were it
-    # written, the flusher could free it at a try past 1,000 entries, or not at all when its
-    # shard holds less than its share of them: both were seen, and the place it left took
-    # one more new repo or none.)
+    # written, the flusher would free it at its first try past 1,000 entries, which backs off
+    # while Redis is down: during the loop or after it, so its place would take one more new
+    # repo or none.)
     assert shown(f, "known/repo")[0] == "2"
     # Every repo below holds a hit Redis has not taken: none can be freed. At 1,000 + 1,000/4
     # entries new repos are refused (503, not counted); those held keep counting.
