@@ -1399,18 +1399,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
         free_server(s);
         return NULL;
     }
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (addr.ss_family == AF_INET6) {
-        struct sockaddr_in6 a6;
-        memcpy(&a6, &addr, sizeof a6);
-        inet_ntop(AF_INET6, &a6.sin6_addr, host, sizeof host);
-        snprintf(s->address, sizeof s->address, "[%s]:%u", host, ntohs(a6.sin6_port));
-    } else {
-        struct sockaddr_in a4;
-        memcpy(&a4, &addr, sizeof a4);
-        inet_ntop(AF_INET, &a4.sin_addr, host, sizeof host);
-        snprintf(s->address, sizeof s->address, "%s:%u", host, ntohs(a4.sin_port));
-    }
+    netaddr_format_endpoint((const struct sockaddr *)&addr, s->address, sizeof s->address);
     int rc = pthread_create(&s->watchdog, NULL, watchdog, s);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the watchdog thread: %s", strerror(rc));

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -95,6 +96,21 @@ void netaddr_format(const struct netaddr *addr, char out[NETADDR_TEXT_SIZE])
         inet_ntop(AF_INET, addr->b + 12, out, NETADDR_TEXT_SIZE);
     else
         inet_ntop(AF_INET6, addr->b, out, NETADDR_TEXT_SIZE);
+}
+
+void netaddr_format_endpoint(const struct sockaddr *sa, char *out, size_t size)
+{
+    struct netaddr a;
+    char host[NETADDR_TEXT_SIZE];
+    if (netaddr_from_sockaddr(sa, &a) < 0) {
+        snprintf(out, size, "?");
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, a.b, host, sizeof host);
+        snprintf(out, size, "[%s]:%u", host, ntohs(((const struct sockaddr_in6 *)sa)->sin6_port));
+    } else {
+        netaddr_format(&a, host);
+        snprintf(out, size, "%s:%u", host, ntohs(((const struct sockaddr_in *)sa)->sin_port));
+    }
 }
 
 bool netaddr_in_range(const struct netaddr *addr, const struct netaddr_range *range)

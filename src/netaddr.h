@@ -49,6 +49,12 @@ const char *netaddr_parse_range(const char *text, size_t len, struct netaddr_ran
 /* Writes addr as text (IPv4 dotted for mapped addresses) into out. */
 void netaddr_format(const struct netaddr *addr, char out[NETADDR_TEXT_SIZE]);
 
+/*
+ * Writes a socket address with its port: "a.b.c.d:port", or "[v6]:port"
+ * for an IPv6 socket, an IPv4-mapped one included; "?" for another family.
+ */
+void netaddr_format_endpoint(const struct sockaddr *sa, char *out, size_t size);
+
 bool netaddr_is_v4(const struct netaddr *addr);
 bool netaddr_in_range(const struct netaddr *addr, const struct netaddr_range *range);
 

@@ -2,6 +2,10 @@
  * Unit tests: netaddr (addresses, ranges, lists), forwarded (the client
  * behind trusted proxies) and newrepo_limit (new repos per client).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "forwarded.h"
 #include "netaddr.h"
 #include "newrepo_limit.h"
@@ -39,6 +43,45 @@ static void addresses_parse_and_format(void)
     CHECK(netaddr_parse("", 0, &b) != NULL);
     CHECK(netaddr_parse("[::1]", 5, &b) != NULL);
     CHECK(netaddr_parse("1.2.3.4:80", 10, &b) != NULL);
+}
+
+/* What netaddr_format_endpoint() writes for the socket address of text and port. */
+static const char *endpoint_of(const char *text, unsigned port)
+{
+    static char out[64];
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+    } else {
+        ss.ss_family = AF_UNIX;
+    }
+    netaddr_format_endpoint((const struct sockaddr *)&ss, out, sizeof out);
+    return out;
+}
+
+static void socket_addresses_format_with_their_port(void)
+{
+    CHECK_STR(endpoint_of("127.0.0.1", 8080), "127.0.0.1:8080");
+    CHECK_STR(endpoint_of("::1", 443), "[::1]:443");
+    CHECK_STR(endpoint_of("2001:db8::7", 65535), "[2001:db8::7]:65535");
+    /* An IPv6 socket stays bracketed, its IPv4-mapped address in IPv6's text. */
+    CHECK_STR(endpoint_of("::ffff:192.0.2.1", 80), "[::ffff:192.0.2.1]:80");
+    CHECK_STR(endpoint_of("not an address", 80), "?");
+    char small[8];
+    struct sockaddr_in in;
+    memset(&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_port = htons(18000);
+    inet_pton(AF_INET, "192.0.2.200", &in.sin_addr);
+    netaddr_format_endpoint((const struct sockaddr *)&in, small, sizeof small);
+    CHECK_STR(small, "192.0.2"); /* cut, and ended */
 }
 
 static void ranges_match_their_prefix(void)
@@ -166,6 +209,7 @@ static void a_flood_of_clients_forgets_quiet_ones_without_growing(void)
 int main(void)
 {
     RUN(addresses_parse_and_format);
+    RUN(socket_addresses_format_with_their_port);
     RUN(ranges_match_their_prefix);
     RUN(lists_parse_commas_and_report_the_bad_item);
     RUN(ipv6_clients_are_their_64);
