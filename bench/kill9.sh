@@ -172,8 +172,8 @@ for ((run = 1; run <= RUNS; run++)); do
     GHIT_PID=""
     wait "$WRK_PID" || true
     WRK_PID=""
-    answered=$(sed -n 's/^WRKRESULT requests=\([0-9]*\).*/\1/p' "$WORK/wrk$run.txt")
-    [ -n "$answered" ] || { cat "$WORK/wrk$run.txt" >&2; die "wrk gave no result"; }
+    wrk_result "$WORK/wrk$run.txt"
+    answered=$(wrk_field requests)
 
     # The store as the kill left it (sqlite3 replays the WAL, as ghit will).
     integrity=ok

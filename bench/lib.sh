@@ -114,6 +114,27 @@ sqlite_backlog() {
     sqlite3 "$1" "ATTACH '$1-flushes' AS j; SELECT max(0, coalesce((SELECT max(id) FROM j.journal), m) - m)
         FROM (SELECT value AS m FROM main.meta WHERE key = 'merged')"
 }
+# wrk_result FILE [LABEL]: the last WRKRESULT line of FILE (bench/uniform.lua, bench/report.lua)
+# into WRK_LINE; dies with FILE's text if wrk wrote none.
+wrk_result() {
+    WRK_LINE=$(grep '^WRKRESULT ' "$1" | tail -n1) || true
+    [ -n "$WRK_LINE" ] || {
+        cat "$1" >&2
+        die "wrk gave no result${2:+ for $2}"
+    }
+}
+# wrk_field NAME: the number NAME=... of WRK_LINE.
+wrk_field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$WRK_LINE"; }
+# wrk_errors: WRK_LINE's socket errors and non-2xx answers that are not 0, as "read=3 status=7".
+wrk_errors() {
+    local e v out=""
+    for e in connect read write status timeout; do
+        v=$(wrk_field "errors_$e")
+        [ "${v:-0}" = 0 ] || out="$out $e=$v"
+    done
+    echo "${out# }"
+}
+
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # The report's verdict on the ghit runs: no hit lost and every run clean (GHIT_FAILS runs

@@ -74,14 +74,14 @@ stop_ghit() {
 
 # wrk with report.lua; sets W_REQ, W_ERR (non-2xx answers plus socket errors).
 wrk_run() { # connections url
-    local out=$WORK/wrk-$RANDOM.txt line
+    local out=$WORK/wrk-$RANDOM.txt
     timeout -k 5 $((DURATION + 30)) wrk -t2 -c"$1" -d"${DURATION}s" --timeout 5s \
         -s "$ROOT/bench/report.lua" "$2" >"$out" 2>&1 9>&- || true
-    line=$(grep '^WRKRESULT ' "$out" | tail -n1) || die "wrk gave no result: $(cat "$out")"
-    get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
-    W_REQ=$(get requests)
-    W_RPS=$(get rps)
-    W_ERR=$(($(get errors_status) + $(get errors_connect) + $(get errors_read) + $(get errors_write) + $(get errors_timeout)))
+    wrk_result "$out"
+    W_REQ=$(wrk_field requests)
+    W_RPS=$(wrk_field rps)
+    W_ERR=$(($(wrk_field errors_status) + $(wrk_field errors_connect) + $(wrk_field errors_read) +
+        $(wrk_field errors_write) + $(wrk_field errors_timeout)))
 }
 
 REPORT=$WORK/report.txt
@@ -181,9 +181,9 @@ for ((i = 1; i < DURATION; i++)); do
     legit_n=$((legit_n + 2))
 done
 wait "$WRK" || true
-line=$(grep '^WRKRESULT ' "$out" | tail -n1) || die "wrk gave no result: $(cat "$out")"
-flood_req=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
-flood_429=$(sed -n 's/.* errors_status=\([0-9]*\).*/\1/p' <<<"$line")
+wrk_result "$out"
+flood_req=$(wrk_field requests)
+flood_429=$(wrk_field errors_status)
 health=$(curl -s "http://127.0.0.1:$GHIT_PORT/healthz" | tr '\n' ' ')
 stop_ghit
 junk=$(sqlite3 "$WORK/flood.db" "select count(*) from repos where name like 'junk%'")

@@ -209,24 +209,19 @@ wrk_start() {
 # Waits for every wrk started; sets W_REQ W_RPS (sums), W_P50 W_P99 (us: the larger of the
 # runs') and W_ERR from the WRKRESULT lines of the labels given.
 wrk_wait() { # labels...
-    local p line l e v
+    local p l v
     for p in "${WRK_PIDS[@]}"; do wait "$p" || true; done
     WRK_PIDS=()
     W_REQ=0 W_RPS=0 W_P50=0 W_P99=0 W_ERR=""
     for l in "$@"; do
-        line=$(grep '^WRKRESULT ' "$WORK/wrk-$l.txt" | tail -n1) || true
-        [ -n "$line" ] || { cat "$WORK/wrk-$l.txt" >&2; die "wrk gave no result for $l"; }
-        get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
-        W_REQ=$((W_REQ + $(get requests)))
-        W_RPS=$((W_RPS + $(get rps)))
-        v=$(get p50_us) && [ "$v" -gt "$W_P50" ] && W_P50=$v
-        v=$(get p99_us) && [ "$v" -gt "$W_P99" ] && W_P99=$v
-        for e in connect read write status timeout; do
-            v=$(get "errors_$e")
-            [ "$v" = 0 ] || W_ERR="$W_ERR $e=$v"
-        done
+        wrk_result "$WORK/wrk-$l.txt" "$l"
+        W_REQ=$((W_REQ + $(wrk_field requests)))
+        W_RPS=$((W_RPS + $(wrk_field rps)))
+        v=$(wrk_field p50_us) && [ "$v" -gt "$W_P50" ] && W_P50=$v
+        v=$(wrk_field p99_us) && [ "$v" -gt "$W_P99" ] && W_P99=$v
+        v=$(wrk_errors)
+        [ -z "$v" ] || W_ERR="${W_ERR:+$W_ERR }$v"
     done
-    W_ERR=${W_ERR# }
 }
 
 label() {

@@ -107,7 +107,7 @@ wait_ready() { # port path pid
 
 # Runs wrk; sets W_REQ W_RPS W_P50 W_P99 (us) W_ERR (summary of error counters).
 run_wrk() { # label url lua
-    local out=$WORK/wrk-$1.txt line
+    local out=$WORK/wrk-$1.txt
     # In the background and waited for, so that a signal to this script (Ctrl-C, SIGTERM)
     # runs the trap at once instead of after wrk's run; the clean-up stops wrk too.
     timeout -k 5 $((DURATION + 30)) wrk -t$WRK_THREADS -c$CONNS -d"${DURATION}s" --timeout 5s \
@@ -115,23 +115,12 @@ run_wrk() { # label url lua
     WRK_PID=$!
     wait "$WRK_PID" || true
     WRK_PID=""
-    line=$(grep '^WRKRESULT ' "$out" | tail -n1) || true
-    [ -n "$line" ] || {
-        cat "$out" >&2
-        die "wrk gave no result for $1"
-    }
-    get() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
-    W_REQ=$(get requests)
-    W_RPS=$(get rps)
-    W_P50=$(get p50_us)
-    W_P99=$(get p99_us)
-    W_ERR=""
-    local e v
-    for e in connect read write status timeout; do
-        v=$(get "errors_$e")
-        [ "$v" = 0 ] || W_ERR="$W_ERR $e=$v"
-    done
-    W_ERR=${W_ERR# }
+    wrk_result "$out" "$1"
+    W_REQ=$(wrk_field requests)
+    W_RPS=$(wrk_field rps)
+    W_P50=$(wrk_field p50_us)
+    W_P99=$(wrk_field p99_us)
+    W_ERR=$(wrk_errors)
 }
 
 

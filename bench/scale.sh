@@ -108,17 +108,17 @@ per_req() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.1f", s * 1e6 / n }'; } # 
 # One wrk run on ghit of bench/uniform.lua over bench/r1 .. bench/rN (see the top: one repo
 # too); prints "req/s p99_ms ok|FAIL cpu_us split" (counted(); ghit's CPU a request; SPLIT).
 run() { # db base N options...
-    local db=$1 base=$2 n=$3 out line req rps p99 have
+    local db=$1 base=$2 n=$3 out req rps p99 have
     shift 3
     start "$db" "$@"
     out=$WORK/wrk.txt
     timeout -k 5 $((DURATION + 30)) wrk -t2 -c50 -d"${DURATION}s" --timeout 5s -s "$ROOT/bench/uniform.lua" \
         "http://127.0.0.1:$PORT/" -- "$n" >"$out" 2>&1 || true
     stop
-    line=$(grep '^WRKRESULT ' "$out") || die "wrk: $(cat "$out")"
-    req=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
-    rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
-    p99=$(sed -n 's/.* p99_us=\([0-9]*\).*/\1/p' <<<"$line")
+    wrk_result "$out"
+    req=$(wrk_field requests)
+    rps=$(wrk_field rps)
+    p99=$(wrk_field p99_us)
     have=$(($(sqlite_stored "$db") - base))
     echo "$rps $(awk -v u="$p99" 'BEGIN { printf "%.2f", u / 1000 }') $(counted "$have" "$req") \
 $(per_req "$CPU_S" "$req") $SPLIT"
@@ -227,9 +227,9 @@ for ((p = 1; p <= PAIRS; p++)); do
     kb=$(rss_kb)
     hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$PID/status")
     stop
-    line=$(grep '^WRKRESULT ' "$WORK/sustain.txt") || die "wrk: $(cat "$WORK/sustain.txt")"
-    req=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
-    rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
+    wrk_result "$WORK/sustain.txt"
+    req=$(wrk_field requests)
+    rps=$(wrk_field rps)
     have=$(($(sqlite_stored "$MILLION") - 5000000))
     ratio=$(ratio "$rps" "$ONE_RPS")
     ratios="$ratios $ratio"
