@@ -598,19 +598,25 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
 }
 
 /*
- * Whether the file this connection writes is still the one at its path: a
- * file deleted or replaced under a running server would swallow every
- * later flush (SQLite keeps writing to the unlinked inode).
+ * Whether the files this connection writes are still the ones at their
+ * paths: a file deleted or replaced under a running server would swallow
+ * every later flush (SQLite keeps writing to the unlinked inode). The
+ * journal counts as much as the tables: a flush writes only there, and a
+ * start after a lost journal would not see its rows.
  */
 static enum store_result check_file(struct sqlite_store *s, char *err, size_t errlen)
 {
-    int moved = 0;
-    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
-        snprintf(err, errlen,
-                 "the database file %s was deleted or replaced while ghit runs; the hits are "
-                 "kept in memory: put the file back where it was",
-                 s->path);
-        return STORE_FAILED;
+    static const char *const dbs[] = {"main", "j"};
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        int moved = 0;
+        if (sqlite3_file_control(s->db, dbs[i], SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+            moved) {
+            snprintf(err, errlen,
+                     "the %s file %s was deleted or replaced while ghit runs; the hits are "
+                     "kept in memory: put the file back where it was",
+                     i == 0 ? "database" : "journal", i == 0 ? s->path : s->jpath);
+            return STORE_FAILED;
+        }
     }
     return STORE_OK;
 }

@@ -11,6 +11,7 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -153,6 +154,25 @@ def test_a_database_deleted_under_the_server_is_noticed(make_server):
     wait_healthz(s, 200, 10, "after the file came back")
     s.stop()
     assert db_totals(s.db) == {"gone/db": 2}
+
+
+def test_a_journal_deleted_under_the_server_is_noticed(make_server):
+    # A flush writes only to the journal (PATH-flushes): a journal moved away
+    # would swallow every flush, and its rows would be lost to the next start.
+    s = make_server(flush_interval=100)
+    s.hit("gone/journal")
+    wait_healthz(s, 200, 10, "at start")
+    wait_written(s, 1)
+    journal = s.db + "-flushes"
+    os.rename(journal, journal + ".moved")
+    h = wait_healthz(s, 503, 10, "after the journal was moved away")
+    assert "the journal file" in h.text and "was deleted or replaced while ghit runs" in h.text
+    assert svg_title(s.hit("gone/journal").body) == "hits: 2"  # answered, kept in memory
+    time.sleep(0.5)  # flushes meanwhile fail: nothing goes to the moved-away file
+    os.rename(journal + ".moved", journal)  # put back: the kept hit is written
+    wait_healthz(s, 200, 10, "after the journal came back")
+    s.stop()
+    assert db_totals(s.db) == {"gone/journal": 2}
 
 
 def test_a_database_replaced_under_the_server_is_not_written(make_server, tmp_path):
