@@ -331,9 +331,10 @@ enum store_sqlite_fault {
     STORE_SQLITE_FAULT_NONE,
     STORE_SQLITE_FAULT_COMMIT_FAILS,      /* the next flush's COMMIT fails: nothing is written */
     STORE_SQLITE_FAULT_COMMIT_REPLY_LOST, /* it succeeds, but reports an I/O error */
+    STORE_SQLITE_FAULT_READ_PAUSES, /* the next read pauses 300 ms after the journal's snapshot */
 };
 
-/* Makes the next flush of s (a SQLite store) fail as fault says. For tests. */
+/* Makes the next flush (or read) of s (a SQLite store) fail as fault says. For tests. */
 void store_sqlite_fault(struct store *s, enum store_sqlite_fault fault);
 
 /*

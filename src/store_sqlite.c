@@ -575,6 +575,42 @@ static enum store_result scan_both(struct sqlite_store *s, day_t day, store_row_
 }
 
 /*
+ * Begins a read of the tables and the journal as of one moment: a read
+ * transaction whose journal snapshot is taken first. A merge commits the
+ * tables, then deletes from the journal the rows it merged; a reader whose
+ * tables' snapshot came first could see the tables before a merge and the
+ * journal after its delete, and miss the batch. With the journal's first,
+ * every row past the mark that the tables show is in the journal it sees.
+ * (SQLite takes a file's snapshot at the first read of it, and a single
+ * statement reads the main file first.) end_read() ends it.
+ */
+static int begin_read(struct sqlite_store *s)
+{
+    int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+    if (rc == SQLITE_OK && s->has_journal) {
+        int64_t top;
+        if (pragma_int(s->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top) < 0) {
+            rc = sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+        if (s->fault == STORE_SQLITE_FAULT_READ_PAUSES) {
+            s->fault = STORE_SQLITE_FAULT_NONE;
+            struct timespec pause = {0, 300 * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+    return rc;
+}
+
+/* Ends what begin_read() began. */
+static void end_read(struct sqlite_store *s)
+{
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) /* it only read */
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
  * scan_both() in one read transaction. Its two statements, the journal's
  * and the tables', would otherwise each see the files as of their own first
  * step, and a merge committed between them (the server's merger, beside a
@@ -586,14 +622,13 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
                                      char *err, size_t errlen)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+    int rc = begin_read(s);
     if (rc != SQLITE_OK) {
         fail(s, "cannot read the repos", err, errlen);
         return classify(rc);
     }
     enum store_result res = scan_both(s, day, fn, arg, err, errlen);
-    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) /* it only read */
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    end_read(s);
     return res;
 }
 
@@ -966,8 +1001,8 @@ static void export_one(store_repo_fn *fn, void *arg, struct store_repo *r, struc
 }
 
 /*
- * One statement, so one snapshot: in WAL mode a reader sees the database
- * as of its first step, whatever the server commits meanwhile.
+ * One read (begin_read()), so one snapshot: in WAL mode a reader sees the
+ * files as of its first step, whatever the server commits meanwhile.
  */
 static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, void *arg, char *err,
                                        size_t errlen)
@@ -989,6 +1024,8 @@ static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, vo
         "SELECT r.name, r.total, r.first_day, d.day, d.hits FROM repos r "
         "LEFT JOIN daily d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day";
     int rc = sqlite3_prepare_v2(s->db, s->has_journal ? with_journal : tables_only, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = begin_read(s)) != SQLITE_OK)
+        sqlite3_finalize(st);
     if (rc != SQLITE_OK) {
         fail(s, "cannot read the repos", err, errlen);
         s->cause = cause_of(rc);
@@ -1040,6 +1077,7 @@ static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, vo
         export_one(fn, arg, &r, days, nd);
     free(days);
     sqlite3_finalize(st);
+    end_read(s);
     return res;
 }
 
@@ -1735,6 +1773,8 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
     int rc = prepared(s, &s->top_st, s->has_journal ? with_journal : tables_only, err, errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
+    if ((rc = begin_read(s)) != SQLITE_OK)
+        return finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
     bind_day(s->top_st, 1, from);
     bind_day(s->top_st, 2, to);
     sqlite3_bind_int64(s->top_st, 3, (int64_t)limit);
@@ -1747,7 +1787,9 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
         if (row.key)
             fn(arg, &row);
     }
-    return finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
+    enum store_result res = finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
+    end_read(s);
+    return res;
 }
 
 /* store.h summary: reads every repos row (for the CLI). */
