@@ -56,8 +56,11 @@ static const struct option_def options[] = {
     {"max-connections-per-ip", "N", "1024", OPT_UINT, OFF(max_connections_per_ip), 1, 1000000, NULL,
      "open connections at most from one address other than a trusted proxy"},
     {"trusted-proxy", "CIDR[,CIDR...]", "none", OPT_RANGES, OFF(trusted_proxies), 0, 0, NULL,
-     "reverse proxies whose X-Forwarded-For or Forwarded header names the client; "
-     "repeatable"},
+     "reverse proxies whose --forwarded-header names the client; repeatable"},
+    {"forwarded-header", "NAME", "x-forwarded-for", OPT_CHOICE, OFF(forwarded_header), 0, 0,
+     "x-forwarded-for forwarded",
+     "the header the trusted proxies set, X-Forwarded-For or Forwarded (RFC 7239); the other "
+     "is the client's and is ignored"},
     {"idle-timeout", "S", "30", OPT_UINT, OFF(idle_timeout_s), 1, 3600, NULL,
      "close a connection that sends nothing for S seconds"},
     {"request-timeout", "S", "10", OPT_UINT, OFF(request_timeout_s), 1, 3600, NULL,

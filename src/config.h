@@ -34,6 +34,7 @@ struct config {
     const char *spool;                   /* Redis: the spool's directory, "auto" or "none" */
     unsigned new_repos_per_minute;       /* per client */
     struct netaddr_list trusted_proxies; /* --trusted-proxy */
+    const char *forwarded_header;        /* "x-forwarded-for" or "forwarded": what they set */
     unsigned shutdown_timeout_ms;
     enum log_level log_level;
     /* issue 10: admin routes and counting rules */

@@ -623,26 +623,23 @@ static enum MHD_Result join_field(void *cls, enum MHD_ValueKind kind, const char
 }
 
 /*
- * The client of a request from a trusted proxy: from Forwarded if the
- * proxy sent one, else from X-Forwarded-For; the proxy itself if neither
- * names an address.
+ * The client of a request from a trusted proxy: from the one header that
+ * the proxies set (--forwarded-header); the proxy itself if it names no
+ * address. Only that one: a proxy passes the other on as the client sent
+ * it (nginx does, for every header it is not told to set), so a client
+ * could name itself there.
  */
-static void forwarded_from(struct MHD_Connection *c, const struct netaddr_list *trusted,
+static void forwarded_from(struct MHD_Connection *c, const struct config *cfg,
                            struct netaddr *client)
 {
-    static const struct {
-        const char *name;
-        enum forwarded_kind kind;
-    } headers[] = {{"Forwarded", FORWARDED_RFC}, {"X-Forwarded-For", FORWARDED_XFF}};
+    bool rfc = strcmp(cfg->forwarded_header, "forwarded") == 0;
     struct buf list;
     buf_init(&list);
-    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
-        buf_reset(&list);
-        struct joined j = {headers[i].name, &list};
-        MHD_get_connection_values_n(c, MHD_HEADER_KIND, join_field, &j);
-        if (list.len && forwarded_client(headers[i].kind, list.data, list.len, trusted, client))
-            break;
-    }
+    struct joined j = {rfc ? "Forwarded" : "X-Forwarded-For", &list};
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, join_field, &j);
+    if (list.len)
+        forwarded_client(rfc ? FORWARDED_RFC : FORWARDED_XFF, list.data, list.len,
+                         &cfg->trusted_proxies, client);
     buf_fini(&list);
 }
 
@@ -986,7 +983,7 @@ static void fill_request(struct http_server *s, struct MHD_Connection *c, const 
         req->peer = k->addr;
         req->client = k->addr;
         if (k->trusted)
-            forwarded_from(c, &s->app->cfg->trusted_proxies, &req->client);
+            forwarded_from(c, s->app->cfg, &req->client);
     }
     req->user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, req);

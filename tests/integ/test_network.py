@@ -306,10 +306,11 @@ def test_new_repos_are_limited_per_forwarded_client_behind_a_trusted_proxy(make_
     # another forwarded client has its own allowance; a known repo always counts
     assert get_from(s.port, "127.0.0.1", "/badge.svg?repo=fw/b", xff("203.0.113.2")) == 200
     assert get_from(s.port, "127.0.0.1", "/badge.svg?repo=fw/a0", xff("203.0.113.1")) == 200
-    # RFC 7239 names the client too
-    fwd = [("Forwarded", 'for="[2001:db8::7]:4711";proto=https')]
-    assert [get_from(s.port, "127.0.0.1", "/badge.svg?repo=fw/c%d" % i, fwd)
-            for i in range(6)] == [200] * 5 + [429]
+    # The proxy sets X-Forwarded-For (the default --forwarded-header) and passes
+    # a client's own Forwarded on: that one names nobody, so 203.0.113.1, out of
+    # new repos, cannot get a fresh allowance by naming another address there.
+    own = [("Forwarded", "for=198.51.100.99")] + xff("203.0.113.1")
+    assert get_from(s.port, "127.0.0.1", "/badge.svg?repo=fw/own", own) == 429
     # a peer that is not trusted cannot choose its client by header
     spoof = [get_from(s.port, "127.0.0.2", "/badge.svg?repo=sp/a%d" % i,
                       [("X-Forwarded-For", "198.51.100.%d" % i)]) for i in range(7)]
@@ -317,6 +318,23 @@ def test_new_repos_are_limited_per_forwarded_client_behind_a_trusted_proxy(make_
     s.stop()
     totals = db_totals(s.db)
     assert totals["fw/a0"] == 2 and "fw/a5" not in totals and "sp/a5" not in totals
+    assert "fw/own" not in totals
+
+
+def test_a_proxy_that_sets_forwarded_names_the_client_there(make_server):
+    s = make_server("--trusted-proxy", "127.0.0.1", "--forwarded-header", "forwarded",
+                    "--new-repos-per-client", "5")
+    fwd = lambda a: [("Forwarded", 'for="%s";proto=https, for=127.0.0.1' % a)]
+    assert [get_from(s.port, "127.0.0.1", "/badge.svg?repo=rf/c%d" % i,
+                     fwd("[2001:db8::7]:4711")) for i in range(6)] == [200] * 5 + [429]
+    # another client of the proxy has its own allowance
+    assert get_from(s.port, "127.0.0.1", "/badge.svg?repo=rf/d", fwd("203.0.113.9")) == 200
+    # X-Forwarded-For is now the client's to write, and names nobody
+    own = [("X-Forwarded-For", "198.51.100.99")] + fwd("[2001:db8::7]:4711")
+    assert get_from(s.port, "127.0.0.1", "/badge.svg?repo=rf/own", own) == 429
+    s.stop()
+    totals = db_totals(s.db)
+    assert "rf/c5" not in totals and "rf/own" not in totals and totals["rf/d"] == 1
 
 
 def test_a_repo_flood_does_not_stop_new_repos_of_others(make_server):
