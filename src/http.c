@@ -834,9 +834,10 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
      */
     bool nul_in_target = version > url && (size_t)(version - url) - 1 != target_len;
     bool http11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+    /* First: a target long enough to be refused may leave no room for a whole reply. */
+    *room = pool_left(s, c, &f, (ctx >> CTX_PARAMS_SHIFT) & CTX_PARAMS_MAX);
     if (target_len > cfg->max_url_bytes)
         return *kind = HTTP_REFUSED_TARGET, *why = "request target too long", 414;
-    *room = pool_left(s, c, &f, (ctx >> CTX_PARAMS_SHIFT) & CTX_PARAMS_MAX);
     if (f.bytes > cfg->max_header_bytes || f.count > HTTP_MAX_FIELDS || *room < HTTP_REPLY_ROOM)
         return *kind = HTTP_REFUSED_FIELDS, *why = "request header fields too large", 431;
     if (ctx & CTX_PARAMS)
