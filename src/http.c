@@ -387,6 +387,12 @@ static bool wait_done(const struct http_server *s, const struct conn *k, uint64_
     return k->wait_take <= written;
 }
 
+/* The last take the flusher has written; 0 for a server without one. */
+static uint64_t written_now(const struct http_server *s)
+{
+    return s->app->flusher ? flusher_written(s->app->flusher) : 0;
+}
+
 /*
  * Keeps res (moved into k), with the connection suspended so that no
  * worker thread waits, until (durable mode) counter_take() number
@@ -409,8 +415,8 @@ static void hold(struct http_server *s, struct MHD_Connection *c, struct conn *k
     if (!res->wait_load)
         flusher_need(s->app->flusher, k->wait_take);
     /* Done meanwhile: the flusher or loader may have looked at the list before k was on it. */
-    if (wait_done(s, k, flusher_written(s->app->flusher)))
-        http_written(s, flusher_written(s->app->flusher));
+    if (wait_done(s, k, written_now(s)))
+        http_written(s, written_now(s));
 }
 
 /* The held reply of a wait that ended without the write: 503, and the hit stays pending. */
@@ -464,7 +470,7 @@ static size_t take_waiters(struct http_server *s, uint64_t written, int64_t now,
 
 void http_loaded(struct http_server *s)
 {
-    http_written(s, flusher_written(s->app->flusher));
+    http_written(s, written_now(s));
 }
 
 void http_written(struct http_server *s, uint64_t take_no)
@@ -499,7 +505,8 @@ static void *watchdog(void *arg)
         }
         if (s->waiters) {
             struct conn *ready[256];
-            size_t n = take_waiters(s, 0, now, false, ready, sizeof ready / sizeof ready[0]);
+            size_t n =
+                take_waiters(s, written_now(s), now, false, ready, sizeof ready / sizeof ready[0]);
             if (n) {
                 pthread_mutex_unlock(&s->lock);
                 resume_all(ready, n);
@@ -1005,7 +1012,7 @@ static bool run_routes(struct http_server *s, struct MHD_Connection *c, const ch
     if (wait_take > res->wait_take)
         res->wait_take = wait_take;
     struct conn *k = res->wait_take || res->wait_load ? conn_of(c) : NULL;
-    if (!k || (!res->wait_load && flusher_written(s->app->flusher) >= res->wait_take))
+    if (!k || (!res->wait_load && written_now(s) >= res->wait_take))
         return false;
     hold(s, c, k, res);
     return true;
@@ -1450,7 +1457,7 @@ static void wait_answered(struct http_server *s, unsigned timeout_ms)
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
         if (s->held_any)
-            http_written(s, flusher_written(s->app->flusher));
+            http_written(s, written_now(s));
     }
 }
 
@@ -1477,7 +1484,8 @@ void http_stop(struct http_server *s, unsigned grace_ms)
     for (size_t n = 1; n;) {
         struct conn *ready[256];
         pthread_mutex_lock(&s->lock);
-        n = take_waiters(s, 0, 0, true, ready, sizeof ready / sizeof ready[0]);
+        /* What the flusher wrote since it last said so still gets its reply, not a 503. */
+        n = take_waiters(s, written_now(s), 0, true, ready, sizeof ready / sizeof ready[0]);
         pthread_mutex_unlock(&s->lock);
         resume_all(ready, n);
     }
