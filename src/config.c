@@ -54,7 +54,7 @@ static const struct option_def options[] = {
     {"max-connections", "N", "4096", OPT_UINT, OFF(max_connections), 16, 1000000, NULL,
      "open connections at most, in total; near it, a new connection closes the one idle longest"},
     {"max-connections-per-ip", "N", "1024", OPT_UINT, OFF(max_connections_per_ip), 1, 1000000, NULL,
-     "open connections at most from one address other than a trusted proxy"},
+     "open connections at most from one address (IPv6: one /64) other than a trusted proxy"},
     {"trusted-proxy", "CIDR[,CIDR...]", "none", OPT_RANGES, OFF(trusted_proxies), 0, 0, NULL,
      "reverse proxies whose --forwarded-header names the client; repeatable"},
     {"forwarded-header", "NAME", "x-forwarded-for", OPT_CHOICE, OFF(forwarded_header), 0, 0,

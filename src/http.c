@@ -150,12 +150,18 @@ struct http_server {
     atomic_bool draining; /* stopping: new requests are answered 503 and not counted */
 };
 
-/* The table slot of addr's count. Called with s->lock held. */
+/*
+ * The table slot of the count of addr's client: the address, or an IPv6
+ * address's /64, which one host is usually handed whole and can send from
+ * any address of (as the per-client limits count it). Called with s->lock
+ * held.
+ */
 static struct peer **peer_slot(struct http_server *s, const struct netaddr *addr)
 {
-    uint64_t h = siphash(addr->b, sizeof addr->b, s->peer_key);
+    struct netaddr id = netaddr_client_prefix(addr);
+    uint64_t h = siphash(id.b, sizeof id.b, s->peer_key);
     struct peer **p = &s->peers[h & (s->npeers - 1)];
-    while (*p && memcmp((*p)->addr.b, addr->b, sizeof addr->b) != 0)
+    while (*p && memcmp((*p)->addr.b, id.b, sizeof id.b) != 0)
         p = &(*p)->next;
     return p;
 }
@@ -166,7 +172,7 @@ static unsigned peer_add(struct http_server *s, const struct netaddr *addr)
     struct peer **p = peer_slot(s, addr);
     if (!*p) {
         *p = xcalloc(1, sizeof **p);
-        (*p)->addr = *addr;
+        (*p)->addr = netaddr_client_prefix(addr);
     }
     return ++(*p)->n;
 }
