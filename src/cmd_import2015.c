@@ -844,7 +844,7 @@ int cmd_import2015(int argc, char **argv)
     const char *why = redis_url_is(from) ? redis_url_parse(from, &url) : "not a Redis URL";
     if (why) {
         char shown[512];
-        store_redis_redact(from, shown, sizeof shown);
+        redis_url_redact(from, shown, sizeof shown);
         fprintf(stderr, ME ": --from %s: %s\n", shown, why);
         return 2;
     }
@@ -865,7 +865,7 @@ int cmd_import2015(int argc, char **argv)
     }
     if (rc == 0) {
         gather(&im);
-        store_redis_redact(db, shown, sizeof shown);
+        redis_url_redact(db, shown, sizeof shown);
         printf(ME ": from %s %s%s\n", store_redis_2015_where(src), same ? "in place" : "into ",
                same ? "" : shown);
         print_read(&im);

@@ -168,6 +168,8 @@ int cmd_stats(int argc, char **argv)
         fprintf(stderr, "ghit stats: %s: %s\n", db, strerror(errno));
         return 1;
     }
+    char shown[512]; /* db as said to the user: without a Redis URL's password */
+    redis_url_redact(db, shown, sizeof shown);
     struct store *s = store_open_reader(db, err, sizeof err);
     if (!s) {
         fprintf(stderr, "ghit stats: %s\n", err);
@@ -182,7 +184,7 @@ int cmd_stats(int argc, char **argv)
         if (rc)
             fprintf(stderr, "ghit stats: %s\n", err);
         else
-            printf("%s: %s repos, %s hits\n", db, grouped(repos), grouped(hits));
+            printf("%s: %s repos, %s hits\n", shown, grouped(repos), grouped(hits));
         char heading[64];
         snprintf(heading, sizeof heading, "top %u of the day", top);
         rc = rc || print_top(s, heading, day, day, top);

@@ -184,6 +184,16 @@ static const char *parse_tcp(const char *s, struct redis_url *u)
     return *end == '?' ? parse_query(end + 1, u) : NULL;
 }
 
+void redis_url_redact(const char *s, char *out, size_t n)
+{
+    size_t scheme = strncmp(s, "redis://", 8) == 0 ? 8 : strncmp(s, "unix://", 7) == 0 ? 7 : 0;
+    const char *at = scheme ? strrchr(s + scheme, '@') : NULL;
+    if (at)
+        snprintf(out, n, "%.*s***@%s", (int)scheme, s, at + 1);
+    else
+        snprintf(out, n, "%s", s);
+}
+
 const char *redis_url_parse(const char *s, struct redis_url *u)
 {
     memset(u, 0, sizeof *u);

@@ -36,6 +36,15 @@ bool redis_url_is(const char *where);
 const char *redis_url_parse(const char *s, struct redis_url *out);
 
 /*
+ * Copies a Redis URL into out (n bytes) for messages, without what may be
+ * a password: everything between the scheme and the last '@' becomes
+ * "***". That covers what the parser reads as the user and password (up
+ * to the last '@' before the path), and a URL it refuses too, whose
+ * password may hold a raw '/'. Other text is copied as it is.
+ */
+void redis_url_redact(const char *s, char *out, size_t n);
+
+/*
  * Escapes the len bytes at s as set_escape_uri does into out (n bytes, NUL
  * added); the length written, or (size_t)-1 if out is too small.
  */

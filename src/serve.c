@@ -39,6 +39,7 @@
 #include "newrepo_limit.h"
 #include "admin.h"
 #include "policy.h"
+#include "redis_url.h"
 #include "runfile.h"
 #include "routes.h"
 #include "routes_stats.h"
@@ -389,7 +390,7 @@ static int serve(struct config *options)
         log_info("metrics on http://%s/metrics", http_address(metrics_http));
     }
     char where[512];
-    store_redis_redact(cfg.db, where, sizeof where);
+    redis_url_redact(cfg.db, where, sizeof where);
     log_info("listening on http://%s (store %s %s, %zu repos, flush every %u ms)",
              http_address(http), store->ops->name, where, loaded, cfg.flush_interval_ms);
 

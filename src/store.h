@@ -311,9 +311,6 @@ void store_redis_scan_limit(struct store *s, size_t n);
  */
 int store_redis_init(const char *where, char *msg, size_t n);
 
-/* Copies where into out (n bytes) with a URL's password hidden, for logs. */
-void store_redis_redact(const char *where, char *out, size_t n);
-
 /*
  * Sets SQLite up for ghit: once, before any thread or store. It turns
  * SQLite's memory statistics off, which ghit never reads and which take a

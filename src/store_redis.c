@@ -2379,18 +2379,6 @@ static const struct store_ops redis_ops = {
     .cause = redis_cause,
 };
 
-/* Copies where into out without the password of a redis:// URL. */
-static void redact(const char *where, char *out, size_t n)
-{
-    bool url = strncmp(where, "redis://", 8) == 0;
-    const char *at = url ? strchr(where + 8, '@') : NULL,
-               *slash = url ? strchr(where + 8, '/') : NULL;
-    if (at && (!slash || at < slash))
-        snprintf(out, n, "redis://***@%s", at + 1);
-    else
-        snprintf(out, n, "%s", where);
-}
-
 /*
  * Fills password, if the URL gave none, from GHIT_REDIS_PASSWORD, or from
  * the first line of the file GHIT_REDIS_PASSWORD_FILE names (a file only
@@ -2430,7 +2418,7 @@ static struct redis_store *new_store(const char *where, bool readonly, char *err
     const char *why = redis_url_parse(where, &url);
     if (why) {
         char shown[256];
-        redact(where, shown, sizeof shown);
+        redis_url_redact(where, shown, sizeof shown);
         snprintf(err, errlen, "--db %s: %s", shown, why);
         return NULL;
     }
@@ -2440,7 +2428,7 @@ static struct redis_store *new_store(const char *where, bool readonly, char *err
     s->base.ops = &redis_ops;
     s->url = url;
     s->readonly = readonly;
-    redact(where, s->where, sizeof s->where);
+    redis_url_redact(where, s->where, sizeof s->where);
     if (new_identity(s) < 0) {
         snprintf(err, errlen, "getrandom failed: no frontend id");
         free(s);
@@ -2504,11 +2492,6 @@ int store_redis_init(const char *where, char *msg, size_t n)
     s->readonly = true; /* no frontend report at close: it wrote no chunks */
     redis_close(&s->base);
     return ret < 0 ? -1 : ret;
-}
-
-void store_redis_redact(const char *where, char *out, size_t n)
-{
-    redact(where, out, n);
 }
 
 void store_redis_use_spool(struct store *st, struct spool *sp)

@@ -197,6 +197,24 @@ def test_password_from_the_environment(make_redis, make_front, monkeypatch, tmp_
     monkeypatch.setenv("GHIT_REDIS_PASSWORD_FILE", str(tmp_path / "missing"))
     p = run_ghit("redis", "init", r.url)
     assert p.returncode != 0 and "GHIT_REDIS_PASSWORD_FILE" in p.stderr
+    monkeypatch.delenv("GHIT_REDIS_PASSWORD_FILE")
+
+
+def test_a_password_in_the_url_is_never_shown(make_redis, make_front):
+    # A raw '@' in the password: Redis takes it, the parser splits at the last
+    # '@', and no message, /healthz text or output may show any of it.
+    r = make_redis("--requirepass", "p@ss-w0rd")
+    url = r.url.replace("redis://", "redis://:p@ss-w0rd@")
+    s = make_front(db=url, flush_interval=50)
+    assert s.hit("pass/url").status == 200
+    s.stop()
+    assert "w0rd" not in s.stderr() and "***@" in s.stderr()
+    p = run_ghit("stats", "--db", url)
+    assert p.returncode == 0, p.stderr
+    assert "w0rd" not in p.stdout + p.stderr and "***@" in p.stdout
+    bad = r.url.replace("redis://", "redis://:abc/def+w0rd=@")  # a raw '/': refused
+    p = run_ghit("stats", "--db", bad)
+    assert p.returncode != 0 and "w0rd" not in p.stdout + p.stderr
 
 
 # --- the apply script itself, called as ghit calls it ----------------------------------------

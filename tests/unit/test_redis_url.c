@@ -101,6 +101,34 @@ static void bad_urls(void)
     CHECK(redis_url_is("unix:///x"));
 }
 
+/* What redis_url_redact() makes of url. */
+static const char *redacted(const char *url)
+{
+    static char out[256];
+    redis_url_redact(url, out, sizeof out);
+    return out;
+}
+
+static void passwords_are_hidden_in_messages(void)
+{
+    CHECK_STR(redacted("redis://:pw@h:6379/2"), "redis://***@h:6379/2");
+    CHECK_STR(redacted("redis://user:pw@h"), "redis://***@h");
+    /* a raw '@' in the password: the parser splits at the last one, and so does this */
+    struct redis_url u;
+    CHECK(redis_url_parse("redis://:p@ss@h:6379/2", &u) == NULL);
+    CHECK_STR(u.password, "p@ss");
+    CHECK_STR(redacted("redis://:p@ss@h:6379/2"), "redis://***@h:6379/2");
+    CHECK_STR(redacted("redis://us@er:pw@h"), "redis://***@h");
+    /* a raw '/' in it (base64): the parser refuses the URL, whose message shows this */
+    CHECK(redis_url_parse("redis://:abc/def+=@h", &u) != NULL);
+    CHECK_STR(redacted("redis://:abc/def+=@h"), "redis://***@h");
+    CHECK_STR(redacted("unix://:pw@/run/r.sock"), "unix://***@/run/r.sock");
+    /* nothing to hide */
+    CHECK_STR(redacted("redis://h:6379/2?timeout=100"), "redis://h:6379/2?timeout=100");
+    CHECK_STR(redacted("unix:///run/redis.sock?db=1"), "unix:///run/redis.sock?db=1");
+    CHECK_STR(redacted("/var/lib/ghit/a@b.db"), "/var/lib/ghit/a@b.db"); /* a SQLite path */
+}
+
 int main(void)
 {
     RUN(escape_is_set_escape_uri);
@@ -108,5 +136,6 @@ int main(void)
     RUN(tcp_urls);
     RUN(unix_urls);
     RUN(bad_urls);
+    RUN(passwords_are_hidden_in_messages);
     return test_main_end("redis_url");
 }
