@@ -30,15 +30,17 @@ struct export
 /* Writes what out holds to stdout and empties it. */
 static void drain(struct export *e)
 {
-    if (e->out.len && fwrite(e->out.data, 1, e->out.len, stdout) != e->out.len)
+    if (e->out.len && !e->failed && fwrite(e->out.data, 1, e->out.len, stdout) != e->out.len)
         e->failed = true;
     buf_reset(&e->out);
 }
 
-/* store export callback: one repo. */
+/* store export callback: one repo; nothing more once a write failed (a reader that left). */
 static void export_repo(void *arg, const struct store_repo *r)
 {
     struct export *e = arg;
+    if (e->failed)
+        return;
     if (e->csv)
         repofmt_format_csv(&e->out, r);
     else

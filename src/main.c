@@ -10,6 +10,7 @@
  * (store_sqlite_setup).
  * Reading order for the source: README.md's tour.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,13 @@ int main(int argc, char **argv)
         exec_with_huge_pages(argv);
     alloc_map_large();
     store_sqlite_setup();
+    /*
+     * hiredis sends with write(): a Redis that closed the connection would
+     * end any command with SIGPIPE, before its reconnect or its message ran
+     * (an import then left chunks applied that a re-run could not tell).
+     * A write to a closed socket or pipe returns EPIPE instead, everywhere.
+     */
+    signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

@@ -5,10 +5,11 @@ nothing, merge adds and --replace replaces, an export is a snapshot while a serv
 writes, and an import never writes beside a running server."""
 
 import json
+import subprocess
 
 import pytest
 
-from conftest import db_rows, run_ghit, svg_title
+from conftest import GHIT_BIN, db_rows, run_ghit, svg_title
 
 LINES = [
     {"repo": "a-owner/first", "total": 12, "first_day": "2024-02-28",
@@ -159,6 +160,24 @@ def test_export_of_a_missing_store_fails(tmp_path):
     p = run_ghit("export", "--db", str(tmp_path / "nope.db"))
     assert p.returncode == 1 and p.stderr
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_an_export_into_a_closed_pipe_says_so_and_stops(tmp_path):
+    # A reader that leaves (ghit export | head) closes the pipe: the export is
+    # not killed by SIGPIPE (which would also end a Redis command mid-write),
+    # it stops writing and says why, exit 1.
+    db = tmp_path / "many.db"
+    many = [{"repo": "pipe/r%05d" % i, "total": i + 1, "first_day": "2026-01-01",
+             "days": {"2026-01-01": i + 1}} for i in range(5000)]
+    assert ghit_import(db, jsonl(many)).returncode == 0
+    reader = subprocess.Popen(["head", "-c", "100"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    p = subprocess.run([GHIT_BIN, "export", "--db", str(db)], stdout=reader.stdin,
+                       stderr=subprocess.PIPE, text=True, timeout=60)
+    reader.stdin.close()
+    reader.wait(timeout=10)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "cannot write the output" in p.stderr
 
 
 # --- the commands' help and the man page --------------------------------------------
