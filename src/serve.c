@@ -314,6 +314,7 @@ static int serve(struct config *options)
         struct store *reader = store_redis_open_loader(cfg.db, err, sizeof err);
         if (!reader)
             goto refused;
+        store_redis_expect_epoch(reader, store);
         loader = loader_new(table, reader, LOADER_QUEUE);
         /* Each on a connection of its own: the feed's reads block, the scan takes seconds. */
         struct store *feed = store_redis_open_loader(cfg.db, err, sizeof err);

@@ -283,6 +283,13 @@ struct store *store_redis_open_readonly(const char *where, char *err, size_t err
 /* For a cache's loader: read-only, and connects at its first call (Redis may be down now). */
 struct store *store_redis_open_loader(const char *where, char *err, size_t errlen);
 
+/*
+ * Makes loader expect the ghit:epoch that writer (both Redis stores, before
+ * either runs in a thread) has learnt, if any: a Redis wiped before the
+ * loader's first read is then refused, not read as a store without repos.
+ */
+void store_redis_expect_epoch(struct store *loader, struct store *writer);
+
 /* The id under which s (a Redis store) writes now: its changes in the feed carry it. */
 const char *store_redis_frontend_id(struct store *s);
 

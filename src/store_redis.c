@@ -1579,9 +1579,11 @@ static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *f
 }
 
 /*
- * Whether the epoch read back, ep, is the one s knows (learnt at its first
- * read, so a loader that starts before the writer made it is not refused).
- * A Redis that lost it was wiped: its "no such repo" would be wrong.
+ * Whether the epoch read back, ep, is the one s knows: the writer's at the
+ * loader's start (store_redis_expect_epoch()), or else the one it first
+ * reads, so that a loader that starts before the writer made it (Redis
+ * down at ghit's start, then up and empty) is not refused. A Redis that
+ * lost it was wiped: its "no such repo" would be wrong.
  */
 static bool same_epoch(struct redis_store *s, const redisReply *ep, char *err, size_t errlen)
 {
@@ -2468,6 +2470,12 @@ struct store *store_redis_open_loader(const char *where, char *err, size_t errle
 {
     struct redis_store *s = new_store(where, true, err, errlen);
     return s ? &s->base : NULL;
+}
+
+void store_redis_expect_epoch(struct store *loader, struct store *writer)
+{
+    struct redis_store *l = (struct redis_store *)loader, *w = (struct redis_store *)writer;
+    memcpy(l->epoch, w->epoch, sizeof l->epoch);
 }
 
 int store_redis_init(const char *where, char *msg, size_t n)

@@ -189,6 +189,20 @@ def test_a_wiped_redis_is_not_read_as_empty(make_redis, make_front):
     assert r.client().get("repo:" + R("cold/repo")) == "1"
 
 
+def test_a_redis_wiped_before_the_first_load_is_not_read_as_empty(make_redis, make_front):
+    # The loader reads Redis on its own connection, first at the first repo
+    # that is not in the cache. Wiped before that, Redis holds no ghit:epoch:
+    # the loader must not take that for a store without repos.
+    r = make_redis()
+    f = make_front(db=r.url, flush_interval=100)
+    wait_for("/healthz", lambda: f.get("/healthz").status == 200)
+    r.client().flushall()
+    time.sleep(0.25)
+    assert shown(f, "cold/repo")[0] == "?"
+    wait_for("/healthz to say why", lambda: "lost ghit's data" in f.get("/healthz").text)
+    f.stop(expect_rc=None)
+
+
 def test_hits_kept_during_an_outage_are_bounded_by_the_cache(make_redis, make_front):
     r = make_redis()
     f = make_front("--cache-repos", "1000", *MANY, db=r.url + "?timeout=300", flush_interval=100)
