@@ -2248,19 +2248,50 @@ static bool stream_id(const char *text, uint64_t id[2])
     return *end == '\0';
 }
 
-/* Whether XINFO STREAM's answer says an entry after the stream id at was trimmed. */
+/* Whether stream id a comes after b. */
+static bool id_after(const uint64_t a[2], const uint64_t b[2])
+{
+    return a[0] > b[0] || (a[0] == b[0] && a[1] > b[1]);
+}
+
+/*
+ * Whether XINFO STREAM's answer says that an entry after the stream id at
+ * is gone unread. XDEL moves max-deleted-entry-id; trimming (the XADDs'
+ * MAXLEN ~) does not, in Redis 7.0, so that is told from the stream's
+ * first entry: past at, with entries gone (more added than it holds), the
+ * ones between went (or, rarely, only at's own: then one reload too many).
+ * An empty stream that added entries after at lost them all.
+ */
 static bool trimmed_after(const redisReply *info, const uint64_t at[2])
 {
     if (info->type != REDIS_REPLY_ARRAY)
         return false; /* no stream yet */
+    long long length = -1, added = -1;
+    uint64_t gone[2], first[2], last[2];
+    bool have_gone = false, have_first = false, have_last = false;
     for (size_t i = 0; i + 1 < info->elements; i += 2) {
         const redisReply *k = info->element[i], *v = info->element[i + 1];
-        uint64_t gone[2];
-        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, "max-deleted-entry-id") == 0 &&
-            v->type == REDIS_REPLY_STRING && stream_id(v->str, gone))
-            return gone[0] > at[0] || (gone[0] == at[0] && gone[1] > at[1]);
+        if (k->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(k->str, "max-deleted-entry-id") == 0 && v->type == REDIS_REPLY_STRING)
+            have_gone = stream_id(v->str, gone);
+        else if (strcmp(k->str, "last-generated-id") == 0 && v->type == REDIS_REPLY_STRING)
+            have_last = stream_id(v->str, last);
+        else if (strcmp(k->str, "length") == 0 && v->type == REDIS_REPLY_INTEGER)
+            length = v->integer;
+        else if (strcmp(k->str, "entries-added") == 0 && v->type == REDIS_REPLY_INTEGER)
+            added = v->integer;
+        else if (strcmp(k->str, "first-entry") == 0 && v->type == REDIS_REPLY_ARRAY &&
+                 v->elements == 2 && v->element[0]->type == REDIS_REPLY_STRING)
+            have_first = stream_id(v->element[0]->str, first);
     }
-    return false;
+    if (have_gone && id_after(gone, at))
+        return true;
+    if (length < 0 || added <= length)
+        return false; /* nothing ever left the stream */
+    if (length == 0)
+        return have_last && id_after(last, at);
+    return have_first && id_after(first, at);
 }
 
 /* Reports the repos of one feed entry (its fields: fe ID r "R R ..."), unless own wrote it. */

@@ -299,6 +299,29 @@ def test_the_feed_tells_a_frontend_what_the_others_changed(make_redis, make_fron
     assert r.client().get("repo:" + R("fed/repo")) == "6"
 
 
+def test_a_feed_trimmed_before_it_was_read_makes_the_cache_read_again(make_redis, make_front):
+    # The feed is capped (XADD MAXLEN ~): a frontend that falls behind it, or
+    # reads it again after an outage, finds entries it never read trimmed away.
+    # Redis 7.0 says so in no field that trimming moves; ghit tells it from the
+    # stream's length, entries added and first entry, and reads every repo again.
+    r = make_redis()
+    a = make_front("--max-age", "3600000", db=r.url, flush_interval=100)
+    assert shown(a, "trim/repo")[0] == "1"
+    wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("trim/repo")) == "1")
+    # Another frontend counts 5 hits and says so in the feed, which is trimmed
+    # before a reads it: one transaction, so a never sees the entry.
+    p = r.client().pipeline(transaction=True)
+    p.incrby("repo:" + R("trim/repo"), 5)
+    p.xadd("ghit:feed", {"fe": "other", "r": R("trim/repo")})
+    p.xtrim("ghit:feed", maxlen=0)
+    p.execute()
+    everything = lambda: metric(a, "ghit_cache_changes_total").get('{what="all"}', 0)
+    wait_for("the loader to see the feed trimmed", lambda: everything() == 1)
+    assert shown(a, "trim/repo")[0] == "7"
+    a.stop()
+    assert r.client().get("repo:" + R("trim/repo")) == "7"
+
+
 def test_statistics_routes_read_a_repo_the_cache_does_not_hold(make_redis, make_front):
     r = make_redis()
     a = make_front(db=r.url, flush_interval=50)
