@@ -1039,7 +1039,14 @@ static int replay(struct redis_store *s, uint64_t hw)
     return ret;
 }
 
-/* Goes on under a new id: the window is forgotten and the owed chunks renumbered from 1. */
+static void spool_owed(struct redis_store *s);
+
+/*
+ * Goes on under a new id: the window is forgotten and the owed chunks
+ * renumbered from 1. The chunks file learns it at once: a crash before the
+ * next write would else bring back the old id and numbers, which Redis has
+ * taken already, and a restart would drop those chunks as applied.
+ */
 static void start_again(struct redis_store *s)
 {
     drop_window(s, s->nwindow);
@@ -1047,6 +1054,7 @@ static void start_again(struct redis_store *s)
         return;
     for (size_t i = 0; i < s->nowed; i++)
         s->owed[i].seq = s->next_seq++;
+    spool_owed(s);
 }
 
 /*
@@ -1375,8 +1383,7 @@ static enum store_result redis_check(struct store *st, char *err, size_t errlen)
         /* Idle, and Redis went back in time: send again what it lost. */
         int ret = replay(s, (uint64_t)r->integer);
         if (ret == -2) {
-            drop_window(s, s->nwindow);
-            new_identity(s);
+            start_again(s); /* none owed: only the new id, in the chunks file at once */
         } else if (ret == -1) {
             snprintf(err, errlen, "Redis at %s lost chunks and failed while they were sent again",
                      s->where);
