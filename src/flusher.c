@@ -18,6 +18,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "count.h"
 #include "log.h"
 #include "monotime.h"
 #include "metrics.h"
@@ -314,7 +315,7 @@ static bool flush(struct flusher *f, bool check)
     uint64_t hits = 0;
     for (size_t i = 0; i < b->n; i++) {
         b->d[i].key = b->keys.data + b->key_off[i];
-        hits += b->d[i].hits;
+        hits = count_add(hits, b->d[i].hits);
     }
     char err[256] = "";
     counter_mark(f->table, &f->before_write);

@@ -371,7 +371,8 @@ static int check_integrity(struct sqlite_store *s, char *err, size_t errlen)
         return -1;
     }
     int rc = sqlite3_step(st);
-    int ok = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+    const char *verdict = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    int ok = verdict && strcmp(verdict, "ok") == 0;
     if (!ok) {
         if (rc == SQLITE_ROW)
             snprintf(err, errlen,
@@ -1517,10 +1518,13 @@ static struct merger *merger_start(struct sqlite_store *s, char *err, size_t err
                           "PRAGMA j.synchronous=NORMAL;",
                           NULL, NULL, NULL);
     m->merged = read_merged(m->db);
+    int thread_rc = 0;
     if (rc != SQLITE_OK || m->merged < 0 ||
-        (rc = pthread_create(&m->thread, NULL, merger_run, m))) {
+        (thread_rc = pthread_create(&m->thread, NULL, merger_run, m)) != 0) {
         snprintf(err, errlen, "cannot start the journal's merger on %s: %s", s->path,
-                 m->db ? sqlite3_errmsg(m->db) : strerror(rc));
+                 thread_rc ? strerror(thread_rc)
+                 : m->db   ? sqlite3_errmsg(m->db)
+                           : sqlite3_errstr(rc));
         sqlite3_close(m->db);
         m->started = false;
         merger_stop(m);
