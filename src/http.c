@@ -25,8 +25,11 @@
  *    byte, so a client sending one byte a second is never stopped by it.
  *    The watchdog here gives each request a deadline instead, and shuts
  *    the socket of a request that misses it.
- * 3. The listen address is passed with MHD_OPTION_SOCK_ADDR, so the
- *    configured host is honoured, not just the port.
+ * 3. Its loops accept on whichever worker wakes first, several
+ *    connections a wake-up, so a proxy's pool of keep-alive connections
+ *    can land on one worker for as long as it lasts. ghit listens and
+ *    accepts itself (MHD_USE_NO_LISTEN_SOCKET), on the configured host and
+ *    port, and deals each socket out with MHD_add_connection().
  */
 #include "http.h"
 
@@ -1302,11 +1305,19 @@ static void *acceptor(void *arg)
                 return NULL;
             continue;
         }
-        /* On failure the library has closed the socket and told why (on_mhd_log()). */
-        if (MHD_add_connection(s->daemon, fd, (struct sockaddr *)&a, alen) == MHD_YES) {
+        /*
+         * Counted as handed before it is: the worker may start it, and take
+         * it off the count, before MHD_add_connection() returns. On failure
+         * the library has closed the socket and told why (on_mhd_log()).
+         */
+        pthread_mutex_lock(&s->lock);
+        s->handing++;
+        s->handed_ms = monotime_ms();
+        pthread_mutex_unlock(&s->lock);
+        if (MHD_add_connection(s->daemon, fd, (struct sockaddr *)&a, alen) != MHD_YES) {
             pthread_mutex_lock(&s->lock);
-            s->handing++;
-            s->handed_ms = monotime_ms();
+            if (s->handing)
+                s->handing--;
             pthread_mutex_unlock(&s->lock);
         }
     }
