@@ -1343,8 +1343,8 @@ static void free_server(struct http_server *s)
     free(s);
 }
 
-struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *handle, char *err,
-                               size_t errlen)
+struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *handle,
+                               unsigned max_connections, char *err, size_t errlen)
 {
     const struct config *cfg = app->cfg;
     struct sockaddr_storage addr = {0}; /* getsockname() fills it; zeroed for the analyzer */
@@ -1362,7 +1362,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->draining, false);
     s->app = app;
-    s->limit = fit_descriptors(cfg->max_connections);
+    s->limit = fit_descriptors(max_connections);
     /* Room to close an idle connection for a new one before the acceptor stops at the limit. */
     unsigned headroom = s->limit / 32 > 8 ? s->limit / 32 : 8;
     s->soft_limit = s->limit > headroom ? s->limit - headroom : 1;

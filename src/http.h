@@ -71,10 +71,18 @@ int http_listen(const char *address, char *err, size_t errlen);
  * Starts serving app (borrowed) on listen_fd (from http_listen(), owned by
  * the server from now on: closed on failure too) with the route set handle:
  * routes_handle for --listen, routes_stats_metrics_only for
- * --metrics-listen. Returns NULL with a message in err on failure.
+ * --metrics-listen, and at most max_connections open at once (the per-IP
+ * cap, --max-connections-per-ip, within it). Returns NULL with a message
+ * in err on failure.
  */
-struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *handle, char *err,
-                               size_t errlen);
+struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *handle,
+                               unsigned max_connections, char *err, size_t errlen);
+
+/*
+ * The connections of --metrics-listen: a scraper or two, not the public's,
+ * and not a second --max-connections of descriptors beside the first.
+ */
+#define HTTP_METRICS_CONNECTIONS 32
 
 /*
  * Durable mode: every hit of counter_take() number take_no and before is

@@ -356,7 +356,7 @@ static int serve(struct config *options)
                       .spool = spool,
                       .max_age_ms = cfg.max_age_ms ? cfg.max_age_ms : cfg.flush_interval_ms};
     struct http_server *http = NULL, *metrics_http = NULL;
-    http = http_start(&app, listen_fd, routes_handle, err, sizeof err);
+    http = http_start(&app, listen_fd, routes_handle, cfg.max_connections, err, sizeof err);
     if (!http) {
         log_error("%s", err);
         close_listeners(-1, metrics_fd);
@@ -383,7 +383,8 @@ static int serve(struct config *options)
         goto out;
     }
     if (metrics_fd >= 0) {
-        metrics_http = http_start(&app, metrics_fd, routes_stats_metrics_only, err, sizeof err);
+        metrics_http = http_start(&app, metrics_fd, routes_stats_metrics_only,
+                                  HTTP_METRICS_CONNECTIONS, err, sizeof err);
         if (!metrics_http) {
             log_error("--metrics-listen: %s", err);
             goto out;

@@ -1,6 +1,8 @@
 """Issue 9's /metrics: parsed by Debian's python3-prometheus-client, counters
 checked to move by exactly what was done, and --metrics-listen."""
 
+import os
+import socket
 import sqlite3
 import time
 
@@ -154,6 +156,28 @@ def test_metrics_listen_serves_metrics_apart(make_server):
     assert r.status == 404  # the metrics address serves nothing else
     c.close()
     assert s.total("apart/a") == 1
+
+
+def test_metrics_listen_holds_few_connections(make_server):
+    # A scraper needs one or two: the metrics address is not a second
+    # --max-connections of descriptors beside the public one's (32 at most).
+    port = free_port()
+    s = make_server("--metrics-listen", "127.0.0.1:%d" % port)
+    fds = lambda: len(os.listdir("/proc/%d/fd" % s.proc.pid))
+    before = fds()
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(100)]
+    try:
+        time.sleep(0.5)
+        assert fds() - before <= 32, fds() - before
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/metrics")  # a fresh scrape still gets in: the idlest one goes
+        assert c.getresponse().status == 200
+        c.close()
+        assert s.hit("pub/lic").status == 200  # the public address is untouched
+    finally:
+        for k in idle:
+            k.close()
 
 
 def test_metrics_listen_refuses_a_bad_address(tmp_path):
