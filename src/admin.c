@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "day.h"
+#include "loader.h"
 #include "log.h"
 #include "repo_key.h"
 #include "repofmt.h"
@@ -122,9 +124,11 @@ static void put(struct counter_table *table, const char *key, const struct reque
     repofmt_repo_fini(&r);
 }
 
-void admin_handle(const struct admin *a, struct counter_table *table, const struct request *req,
-                  const char *name, struct response *res)
+void admin_handle(const struct app *app, const struct request *req, const char *name,
+                  struct response *res)
 {
+    const struct admin *a = app->admin;
+    struct counter_table *table = app->table;
     if (!authorized(a, req)) {
         routes_json_error(res, 401, "unauthorized: send Authorization: Bearer TOKEN");
         res->authenticate = true;
@@ -134,6 +138,22 @@ void admin_handle(const struct admin *a, struct counter_table *table, const stru
     const char *err = repo_key_parse(name, strlen(name), key);
     if (err) {
         routes_json_error(res, 400, err);
+        return;
+    }
+    /*
+     * A shared store's cache may not hold the repo, or not its latest
+     * figures: they are read first, as a badge's are (the request waits,
+     * suspended, and runs again), so that a delete finds a repo that only
+     * another frontend counted, and a set keeps the repo's first day.
+     */
+    struct counter_view v;
+    int known = routes_get(app, req, key, day_from_time(time(NULL)), &v, res);
+    if (known < 0)
+        return;
+    if (!known && app->loader && loader_failing(app->loader)) {
+        routes_json_error(res, 503,
+                          "the store cannot be read now, so whether the repo exists "
+                          "is not known; try again");
         return;
     }
     if (req->put) {

@@ -40,8 +40,13 @@ bool admin_authorized(const struct admin *a, const char *authorization);
 /* Requests refused for a missing or wrong token since start (for /metrics). */
 unsigned long long admin_refused(const struct admin *a);
 
-/* Handles a PUT or DELETE of /api/v1/repos/NAME (name is what follows the prefix). */
-void admin_handle(const struct admin *a, struct counter_table *table, const struct request *req,
-                  const char *name, struct response *res);
+/*
+ * Handles a PUT or DELETE of /api/v1/repos/NAME (name is what follows the
+ * prefix) with app's admin and table. On a shared store the repo is read
+ * into the cache first: res->wait_load is then set, and the request is run
+ * again, resumed, once it was read.
+ */
+void admin_handle(const struct app *app, const struct request *req, const char *name,
+                  struct response *res);
 
 #endif

@@ -429,8 +429,7 @@ void routes_handle(const struct app *app, const struct request *req, struct resp
     res->csp = NULL;
     const char *path = req->path;
     if (req->put || req->del) /* only on the admin routes (http.c) */
-        res->route = "admin",
-        admin_handle(app->admin, app->table, req, path + sizeof api_prefix - 1, res);
+        res->route = "admin", admin_handle(app, req, path + sizeof api_prefix - 1, res);
     else if (strcmp(path, "/badge.svg") == 0)
         res->route = "badge", badge(app, req, res, true);
     else if (strcmp(path, "/count.svg") == 0)

@@ -148,6 +148,37 @@ def test_admin_routes_on_a_redis_backed_server(make_redis, make_front, token_fil
     assert read_back(s, "adm/repo") == (404, None)
 
 
+def test_admin_routes_act_on_redis_not_on_one_frontends_cache(make_redis, make_front, token_file):
+    # Behind a load balancer an admin request may reach a frontend that never
+    # read the repo: it reads it first, as for a badge, and acts on Redis's.
+    r = make_redis()
+    c = r.client()
+    a = make_front("--admin-token-file", token_file, db=r.url, flush_interval=50)
+    b = make_front("--admin-token-file", token_file, db=r.url, flush_interval=50)
+    auth = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
+    for _ in range(3):
+        a.hit("lb/gone")
+    assert a.request("PUT", "/api/v1/repos/lb/kept", auth,
+                     json.dumps({"total": 50, "days": {day(-10): 5}})).status == 200
+    wait_for("a's writes", lambda: c.get("repo:" + R("lb/gone")) == "3"
+             and c.hget("ghit:first", R("lb/kept")) == day(-10))
+    # b has read neither repo: a set without a first day keeps the one Redis has
+    got = b.request("PUT", "/api/v1/repos/lb/kept", auth, json.dumps({"total": 60}))
+    assert got.status == 200, got.body
+    assert json.loads(got.body)["first_seen"] == day(-10)
+    got = b.request("DELETE", "/api/v1/repos/lb/gone", {"Authorization": "Bearer " + TOKEN})
+    assert got.status == 200, got.body
+    wait_for("b's writes", lambda: c.get("repo:" + R("lb/kept")) == "60"
+             and c.get("repo:" + R("lb/gone")) is None)
+    assert c.hget("ghit:first", R("lb/kept")) == day(-10)
+    assert not c.sismember("repos", R("lb/gone"))
+    # a repo that is nowhere is still unknown
+    assert b.request("DELETE", "/api/v1/repos/lb/never", {"Authorization": "Bearer " + TOKEN}
+                     ).status == 404
+    for f in (a, b):
+        f.stop()
+
+
 def test_a_set_and_the_hits_after_it_in_doubt_apply_once(make_redis, make_front, token_file):
     """The reply of a flush holding a set and the hits after it is lost in a stall; the chunks
     still run afterwards. Sent again they answer "already applied": the set is not made again
