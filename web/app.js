@@ -12,23 +12,39 @@ function query(pairs) {
 }
 
 // --- lookup ---------------------------------------------------------------------
+// OWNER/NAME, one slash: anything else would name another route of /api/v1/repos/
+// (NAME/days) or, with dot segments, another path, so it is not sent.
+const REPO = /^[^/\s]+\/[^/\s]+$/;
+
 async function lookup(repo) {
   const err = $('lookup-error');
   const result = $('lookup-result');
+  const fail = (message) => {
+    err.textContent = message;
+    err.hidden = false;
+    result.hidden = true;
+  };
   repo = repo.trim();
+  if (!REPO.test(repo) || repo.split('/').some((part) => part === '.' || part === '..')) {
+    fail('Give a repo as OWNER/NAME, for example torvalds/linux.');
+    return;
+  }
   let r;
+  let j;
   try {
     r = await fetch(`/api/v1/repos/${encodeURIComponent(repo).replace(/%2F/g, '/')}`);
   } catch (e) {
-    err.textContent = `The server did not answer: ${e.message}`;
-    err.hidden = false;
+    fail(`The server did not answer: ${e.message}`);
     return;
   }
-  const j = await r.json();
+  try {
+    j = await r.json();
+  } catch (e) {
+    fail(`error ${r.status}`);
+    return;
+  }
   if (!r.ok) {
-    err.textContent = j.error || `error ${r.status}`;
-    err.hidden = false;
-    result.hidden = true;
+    fail(j.error || `error ${r.status}`);
     return;
   }
   err.hidden = true;

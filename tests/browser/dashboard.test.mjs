@@ -105,6 +105,18 @@ try {
       await page.waitForSelector('#lookup-error:not([hidden])');
       assert((await text('lookup-error')).includes('unknown repo'), await text('lookup-error'));
       assert(await page.isHidden('#lookup-result'), 'the old result is still shown');
+      // Not OWNER/NAME: a deeper path names another route, dot segments another
+      // path; each gets the form's reason, and nothing half-filled.
+      for (const bad of ['dash/alpha/days', '..', 'x/../../healthz', 'justone']) {
+        await page.fill('#lookup-repo', 'dash/alpha');
+        await page.keyboard.press('Enter');
+        await page.waitForSelector('#lookup-result:not([hidden])');
+        await page.fill('#lookup-repo', bad);
+        await page.keyboard.press('Enter');
+        await page.waitForSelector('#lookup-error:not([hidden])');
+        assert((await text('lookup-error')).includes('OWNER/NAME'), `${bad}: ${await text('lookup-error')}`);
+        assert(await page.isHidden('#lookup-result'), `${bad}: the old result is still shown`);
+      }
       assertAllLocal(page, base);
       await page.close();
     });
