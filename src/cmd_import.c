@@ -28,6 +28,7 @@
 #include "alloc.h"
 #include "cmdopt.h"
 #include "count.h"
+#include "redis_url.h"
 #include "repofmt.h"
 #include "runfile.h"
 #include "store.h"
@@ -227,7 +228,7 @@ static int write_all(const char *db, const struct input *in, bool replace)
         fprintf(stderr,
                 "ghit import: a ghit server runs on %s (or another command writes it); an import "
                 "never writes beside it: stop the server, import, start it again\n",
-                db);
+                db); /* a SQLite path: store_is_busy() is false for a Redis URL */
         return 1;
     }
     if (!store) {
@@ -281,9 +282,11 @@ int cmd_import(int argc, char **argv)
     if (status == 0) {
         uint64_t hits = 0;
         for (size_t i = 0; i < in.n; i++)
-            hits += in.items[i].total;
+            hits = count_add(hits, in.items[i].total);
+        char shown[512]; /* without a Redis URL's password */
+        redis_url_redact(db, shown, sizeof shown);
         printf("ghit import: imported %zu repos, %llu hits into %s%s\n", in.n,
-               (unsigned long long)hits, db, replace ? " (replacing their counts)" : "");
+               (unsigned long long)hits, shown, replace ? " (replacing their counts)" : "");
     }
     for (size_t i = 0; i < in.n; i++)
         free(in.items[i].days);

@@ -20,6 +20,7 @@
 
 #include "admin.h"
 #include "badge.h"
+#include "json.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -323,14 +324,10 @@ void routes_json_error(struct response *res, unsigned status, const char *messag
     res->status = status;
     res->content_type = "application/json";
     buf_reset(&res->body);
-    buf_puts(&res->body, "{\"error\":\"");
-    /* Messages are ghit's own text, printable ASCII: only quotes and backslashes to escape. */
-    for (const char *p = message; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            buf_putc(&res->body, '\\');
-        buf_putc(&res->body, *p);
-    }
-    buf_puts(&res->body, "\"}\n");
+    /* Escaped whole: a message may carry a store's error text, or a path. */
+    buf_puts(&res->body, "{\"error\":");
+    json_put_str(&res->body, message);
+    buf_puts(&res->body, "}\n");
 }
 
 void routes_repo_json(struct response *res, const char *key, const struct counter_view *v,

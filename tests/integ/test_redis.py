@@ -212,6 +212,10 @@ def test_a_password_in_the_url_is_never_shown(make_redis, make_front):
     p = run_ghit("stats", "--db", url)
     assert p.returncode == 0, p.stderr
     assert "w0rd" not in p.stdout + p.stderr and "***@" in p.stdout
+    p = run_ghit("import", "--db", url,
+                 input='{"repo":"pass/imp","total":2,"first_day":"2026-01-01","days":{}}\n')
+    assert p.returncode == 0, p.stderr
+    assert "w0rd" not in p.stdout + p.stderr and "into redis://***@" in p.stdout
     bad = r.url.replace("redis://", "redis://:abc/def+w0rd=@")  # a raw '/': refused
     p = run_ghit("stats", "--db", bad)
     assert p.returncode != 0 and "w0rd" not in p.stdout + p.stderr
