@@ -23,6 +23,7 @@
 #include "count.h"
 #include "json.h"
 #include "metrics.h"
+#include "monotime.h"
 #include "policy.h"
 #include "repo_key.h"
 #include "store.h"
@@ -35,6 +36,19 @@
 #define TOP_LIMIT_MAX     100
 #define TOP_CACHE_S       30 /* how long a top list is served from memory */
 #define TOP_CACHE_SLOTS   8
+/*
+ * Lists the dashboard does not show (another day, another span) are read
+ * from the store a quarter of the time at most, over time: each client
+ * chooses its range, so the cache does not bound those reads, and each
+ * holds its HTTP worker (and its badges) while it runs. A leaky bucket of
+ * their reading time: each read adds its milliseconds, a millisecond of
+ * wall time takes a quarter of one away, and while it holds more than
+ * TOP_OTHER_BURST_MS such a list is answered 503. Quick reads (a small
+ * store) pass in bursts; a million-repo store's 31-day list (about 0.5 s)
+ * then comes once every 2 s.
+ */
+#define TOP_OTHER_SHARE    0.25
+#define TOP_OTHER_BURST_MS 250.0
 
 static const char repos_prefix[] = "/api/v1/repos/";
 
@@ -71,6 +85,8 @@ struct routes_stats {
      * waits for nothing: it is answered 503, try again.
      */
     pthread_mutex_t top_busy;
+    double others_ms;     /* the bucket of other lists' reading time (under lock) */
+    int64_t others_at_ms; /* monotonic: when others_ms was last brought up to date */
 };
 
 struct routes_stats *routes_stats_new(const char *where)
@@ -318,7 +334,24 @@ static bool top_of(struct routes_stats *st, struct top_list *t, char *err, size_
         if (c->at < oldest->at)
             oldest = c;
     }
+    /* The dashboard's two lists: today's, and the 7 days to today. */
+    day_t today = day_from_time(time(NULL));
+    bool shown = t->to == today && (t->from == today || t->from == today - 6);
+    int64_t start_ms = monotime_ms();
+    st->others_ms -= (double)(start_ms - st->others_at_ms) * TOP_OTHER_SHARE;
+    if (st->others_ms < 0)
+        st->others_ms = 0;
+    st->others_at_ms = start_ms;
+    bool over = st->others_ms > TOP_OTHER_BURST_MS;
+    int64_t wait_ms = (int64_t)((st->others_ms - TOP_OTHER_BURST_MS) / TOP_OTHER_SHARE) + 1;
     pthread_mutex_unlock(&st->lock);
+    if (!shown && over) {
+        snprintf(err, errlen,
+                 "top lists other than the dashboard's take a quarter of the server's time at "
+                 "most; try again in %lld ms",
+                 (long long)wait_ms);
+        return false;
+    }
     if (pthread_mutex_trylock(&st->top_busy) != 0) {
         snprintf(err, errlen, "another top list is being read; try again in a second");
         return false;
@@ -328,6 +361,11 @@ static bool top_of(struct routes_stats *st, struct top_list *t, char *err, size_
     enum store_result rc =
         r ? r->ops->top(r, t->from, t->to, TOP_LIMIT_MAX, keep_top, t, why, sizeof why)
           : STORE_FAILED;
+    if (!shown) {
+        pthread_mutex_lock(&st->lock);
+        st->others_ms += (double)(monotime_ms() - start_ms);
+        pthread_mutex_unlock(&st->lock);
+    }
     pthread_mutex_unlock(&st->top_busy);
     if (rc != STORE_OK) {
         store_close(r); /* a reader that failed is not reused */

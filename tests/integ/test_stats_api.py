@@ -277,12 +277,9 @@ def test_chart_of_a_repo_without_hits_is_all_zeros(server):
     assert "0 hits in 7 days" in root.find(SVG_NS + "title").text
 
 
-def test_one_top_list_is_read_at_a_time_and_badges_keep_flowing(make_server):
-    """A long top list holds its worker; a second one at the same time is answered 503
-    at once instead of holding the other worker too, and badges are answered meanwhile."""
-    import threading
-
-    s = make_server()
+def with_8000_repos_of_31_days(s):
+    """Stops s, gives its store 8,000 repos with a hit count on each of 31 past days
+    (248,000 daily rows: a 31-day top list takes a while), and starts it again."""
     s.stop()
     con = sqlite3.connect(s.db)
     with con:
@@ -294,6 +291,15 @@ def test_one_top_list_is_read_at_a_time_and_badges_keep_flowing(make_server):
                     "FROM daily GROUP BY repo")
     con.close()
     s.start()
+
+
+def test_one_top_list_is_read_at_a_time_and_badges_keep_flowing(make_server):
+    """A long top list holds its worker; a second one at the same time is answered 503
+    at once instead of holding the other worker too, and badges are answered meanwhile."""
+    import threading
+
+    s = make_server()
+    with_8000_repos_of_31_days(s)
 
     def lists(k):
         """Four uncached 31-day lists asked at once; returns their replies and a badge's."""
@@ -327,3 +333,28 @@ def test_one_top_list_is_read_at_a_time_and_badges_keep_flowing(make_server):
             assert "try again" in json.loads(r.body)["error"]
         else:
             assert len(json.loads(r.body)["repos"]) == 10
+
+
+def test_top_lists_a_client_chooses_take_a_bounded_share_of_the_server(make_server):
+    """Each client names its own day and span, so the cache cannot bound how often top
+    lists are read. Those the dashboard does not show use a quarter of the time at most:
+    one after another, some are answered 503 with when to try again; the dashboard's own
+    lists and the badges are not held back."""
+    s = make_server()
+    with_8000_repos_of_31_days(s)
+    refused = None
+    t0 = time.monotonic()
+    for k in range(40):  # each one a range not read before: never from the cache
+        r = s.get("/api/v1/top?days=31&day=%s" % day(-2 - k))
+        if r.status == 503:
+            refused = json.loads(r.body)["error"]
+            break
+        assert r.status == 200 and len(json.loads(r.body)["repos"]) == 10
+    assert refused, "40 lists in %.1f s and none held back" % (time.monotonic() - t0)
+    assert "a quarter of the server's time" in refused and "try again in" in refused, refused
+    assert s.get("/api/v1/top").status == 200
+    assert s.get("/api/v1/top?days=7").status == 200
+    assert s.hit("share/badge").status == 200
+    wait_ms = int(refused.rsplit("try again in ", 1)[1].split()[0])
+    time.sleep(wait_ms / 1000 + 0.05)
+    assert s.get("/api/v1/top?days=31&day=%s" % day(-60)).status == 200
