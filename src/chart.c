@@ -10,6 +10,8 @@
  */
 #include "chart.h"
 
+#include "count.h"
+
 #include <stdio.h>
 
 #include "badge_text.h"
@@ -28,9 +30,13 @@
     "@media (prefers-color-scheme:dark){text{fill:#e6edf3}.bg{fill:#0d1117;stroke:#30363d}"        \
     ".ax{stroke:#6e7681}.gr{stroke:#21262d}}"
 
-/* Appends x with at most two decimals and no trailing zeros. */
+/* Appends x with at most two decimals and no trailing zeros (none past 10^15). */
 static void num(struct buf *out, double x)
 {
+    if (x >= 1e15 || x <= -1e15) { /* x * 100 would not fit a long long */
+        buf_printf(out, "%.0f", x);
+        return;
+    }
     char s[32];
     long long v = (long long)(x * 100 + (x < 0 ? -0.5 : 0.5));
     int n = snprintf(s, sizeof s, "%s%lld.%02lld", v < 0 ? "-" : "", (v < 0 ? -v : v) / 100,
@@ -104,7 +110,7 @@ void chart_render(struct buf *out, const struct chart *c)
     uint64_t total = 0, max = 0;
     size_t busiest = 0;
     for (size_t i = 0; i < c->ndays; i++) {
-        total += c->hits[i];
+        total = count_add(total, c->hits[i]);
         if (c->hits[i] > max) {
             max = c->hits[i];
             busiest = i;

@@ -5,6 +5,7 @@
  * dark rule only with theme=auto, and a hostile name escaped.
  */
 #include "chart.h"
+#include "count.h"
 
 #include <stdlib.h>
 
@@ -102,10 +103,21 @@ static void empty_year_and_hostile_name(void)
     CHECK(strstr(render("a/b", one, 7, false), ">2.5</text>") != NULL);
 }
 
+/* Counts near the largest (set by an admin): the total stops there, no label goes negative. */
+static void counts_near_the_largest(void)
+{
+    uint64_t big[3] = {COUNT_MAX, COUNT_MAX - 2, 7};
+    const char *svg = render("a/b", big, 3, false);
+    CHECK(strstr(svg, "9,223,372,036,854,775,807 hits in 3 days") != NULL);
+    CHECK(strstr(svg, ">-") == NULL);
+    CHECK(strstr(svg, ">4611686018427387904</text>") != NULL); /* half of the odd top */
+}
+
 int main(void)
 {
     RUN(golden_files);
     RUN(title_states_the_numbers);
     RUN(empty_year_and_hostile_name);
+    RUN(counts_near_the_largest);
     return test_main_end("chart");
 }
