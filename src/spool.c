@@ -43,7 +43,13 @@
 #define MAX_HITS_FILES  4096         /* closed hits files kept; past that the current one grows */
 #define MAX_HITS_BYTES  (1ull << 30) /* in all hits files; past that the spool gives up */
 #define REARM_MS        10000        /* after a give-up, how often the spool tries again */
-#define CHUNKS_MAGIC    "ghit-spool 1 chunks"
+/*
+ * Hit lines one lane holds for the writer at most (some 400,000 hits): past
+ * that the writer is stuck (a disk that stalls), the lines are dropped and
+ * the spool gives up once the writer runs again, so memory stays bounded.
+ */
+#define MAX_LANE_BYTES (16u << 20)
+#define CHUNKS_MAGIC   "ghit-spool 1 chunks"
 #define SPOOL_UP_HELP                                                                              \
     "Redis store: 1 while the spool keeps the hits not yet in Redis, 0 while it has given up."
 #define HITS_MAGIC "ghit-spool 1 hits "
@@ -437,6 +443,7 @@ struct spool {
     struct lane lanes[LANES];
     atomic_uint next_lane;
     atomic_bool broken;       /* gave up: logs nothing more, holds no file */
+    atomic_bool overflowed;   /* a lane passed MAX_LANE_BYTES: give up at the writer's next turn */
     atomic_bool wants_chunks; /* writing again: no chunks file until the store writes one */
     char dir[4096];
     char where[SPOOL_WHERE_MAX];
@@ -641,6 +648,10 @@ static void *writer(void *arg)
         while (!sp->stopping && pthread_cond_timedwait(&sp->wake, &sp->lock, &until) != ETIMEDOUT)
             ;
         write_lanes(sp, &spare);
+        if (atomic_exchange(&sp->overflowed, false)) {
+            errno = EAGAIN;
+            give_up(sp, "its writes fell behind the hits by more than it holds in memory");
+        }
         if (atomic_load(&sp->broken) && !sp->stopping && monotime_ms() - sp->broke_ms >= REARM_MS)
             rearm(sp);
         if (!atomic_load(&sp->broken) && sp->closed_bytes + sp->hits_bytes > MAX_HITS_BYTES) {
@@ -895,9 +906,13 @@ void spool_hit(struct spool *sp, const char *key, day_t day, uint64_t take)
     n += len;
     line[n++] = '\n';
     pthread_mutex_lock(&l->lock);
-    buf_append(&l->text, line, n);
-    if (take > l->max_take)
-        l->max_take = take;
+    if (l->text.len + n > MAX_LANE_BYTES) {
+        atomic_store(&sp->overflowed, true); /* the files now miss this hit: they go */
+    } else {
+        buf_append(&l->text, line, n);
+        if (take > l->max_take)
+            l->max_take = take;
+    }
     pthread_mutex_unlock(&l->lock);
 }
 

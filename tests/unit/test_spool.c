@@ -1,10 +1,15 @@
 /*
  * Unit tests of spool's text forms: a chunks file written and parsed back
- * whole, the hits file's lines, and what either refuses. The spool's files
- * and its thread are tested through ghit (tests/integ/test_redis_spool.py).
+ * whole, the hits file's lines, and what either refuses; and the bound on
+ * what a stuck writer leaves in memory. The spool's files and its thread
+ * are otherwise tested through ghit (tests/integ/test_redis_spool.py).
  */
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "spool.h"
 #include "test.h"
@@ -189,11 +194,68 @@ static void puts_after_deltas(void)
     free(puts);
 }
 
+/* The spool's hits and chunks files in dir (its lock file aside). */
+static int spooled_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strncmp(e->d_name, "hits-", 5) == 0 || strcmp(e->d_name, "chunks") == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Removes dir and the files in it. */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    char path[512];
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/*
+ * Hits come faster than the writer writes them (here: it has not started,
+ * as when its disk stalls): a lane keeps 16 MB of lines at most, and the
+ * spool, whose files then miss hits, gives up at the writer's next turn,
+ * so nothing incomplete stays to be sent again at a restart.
+ */
+static void a_writer_that_falls_behind_bounds_the_memory_and_gives_up(void)
+{
+    char dir[] = "/tmp/ghit-test-spool-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct spool_recovered rec;
+    char err[256] = "";
+    struct spool *sp = spool_open(dir, "redis://test", &rec, err, sizeof err);
+    CHECK(sp != NULL);
+    if (!sp)
+        return;
+    spool_recovered_free(&rec);
+    for (uint64_t i = 0; i < 700000; i++) /* some 21 MB of lines, on this thread's lane */
+        spool_hit(sp, "owner/a-repo-name", 20000, i + 1);
+    CHECK(spooled_files(dir) > 0); /* its first hits file, open */
+    CHECK_INT(spool_start(sp, 10), 0);
+    struct timespec pause = {0, 200 * 1000000L};
+    nanosleep(&pause, NULL);
+    CHECK(!spool_close(sp, false)); /* given up: nothing kept for the next start */
+    CHECK_INT(spooled_files(dir), 0);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     RUN(chunks_round_trip);
     RUN(chunks_refused);
     RUN(hits_lines);
     RUN(puts_after_deltas);
+    RUN(a_writer_that_falls_behind_bounds_the_memory_and_gives_up);
     return test_main_end("spool");
 }
