@@ -150,9 +150,14 @@ void admin_handle(const struct app *app, const struct request *req, const char *
     int known = routes_get(app, req, key, day_from_time(time(NULL)), &v, res);
     if (known < 0)
         return;
-    if (!known && app->loader && loader_failing(app->loader)) {
+    /*
+     * Not known here and not read (the store fails, the read outlasted the
+     * wait, or the loader's queue was full): whether it exists is not
+     * known, and a set would not know its first day.
+     */
+    if (!known && app->loader && (!v.loaded_ms || loader_failing(app->loader))) {
         routes_json_error(res, 503,
-                          "the store cannot be read now, so whether the repo exists "
+                          "the store could not be read in time, so whether the repo exists "
                           "is not known; try again");
         return;
     }

@@ -59,8 +59,8 @@ static const struct option_def options[] = {
      "reverse proxies whose --forwarded-header names the client; repeatable"},
     {"forwarded-header", "NAME", "x-forwarded-for", OPT_CHOICE, OFF(forwarded_header), 0, 0,
      "x-forwarded-for forwarded",
-     "the header the trusted proxies set, X-Forwarded-For or Forwarded (RFC 7239); the other "
-     "is the client's and is ignored"},
+     "the header the trusted proxies set: x-forwarded-for (X-Forwarded-For) or forwarded "
+     "(Forwarded, RFC 7239); the other is the client's and is ignored"},
     {"idle-timeout", "S", "30", OPT_UINT, OFF(idle_timeout_s), 1, 3600, NULL,
      "close a connection that sends nothing for S seconds"},
     {"request-timeout", "S", "10", OPT_UINT, OFF(request_timeout_s), 1, 3600, NULL,

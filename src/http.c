@@ -251,8 +251,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         s->nconns++;
         if (s->handing)
             s->handing--;
-        unsigned from_peer = peer_add(s, &k->addr);
-        if (!k->trusted && from_peer > s->per_peer) {
+        /* A trusted proxy is not capped, nor counted against the /64 it shares. */
+        if (!k->trusted && peer_add(s, &k->addr) > s->per_peer) {
             /* Over the per-address cap: this one goes, and it counts in nothing else. */
             shut(k);
             s->stats.refused_per_ip++;
@@ -274,7 +274,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         if (k->next)
             k->next->prev = k->prev;
         s->nconns--;
-        peer_remove(s, &k->addr);
+        if (!k->trusted)
+            peer_remove(s, &k->addr);
         /*
          * A reply still held: the client went away after its connection was
          * resumed (libmicrohttpd then closes it without asking for the

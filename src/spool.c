@@ -644,7 +644,8 @@ static void *writer(void *arg)
     buf_init(&spare);
     pthread_mutex_lock(&sp->lock);
     for (;;) {
-        struct timespec until = monotime_deadline(sp->interval_ms);
+        /* Each flush interval, and each second at least: a lane then holds a second of hits. */
+        struct timespec until = monotime_deadline(sp->interval_ms < 1000 ? sp->interval_ms : 1000);
         while (!sp->stopping && pthread_cond_timedwait(&sp->wake, &sp->lock, &until) != ETIMEDOUT)
             ;
         write_lanes(sp, &spare);

@@ -2301,6 +2301,21 @@ static bool trimmed_after(const redisReply *info, const uint64_t at[2])
     return have_first && id_after(first, at);
 }
 
+/* Copies XINFO STREAM's last-generated-id into cursor; false if it has none. */
+static bool last_generated(const redisReply *info, char *cursor, size_t n)
+{
+    for (size_t i = 0; info->type == REDIS_REPLY_ARRAY && i + 1 < info->elements; i += 2) {
+        const redisReply *k = info->element[i], *v = info->element[i + 1];
+        uint64_t id[2];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, "last-generated-id") == 0 &&
+            v->type == REDIS_REPLY_STRING && stream_id(v->str, id)) {
+            snprintf(cursor, n, "%s", v->str);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Reports the repos of one feed entry (its fields: fe ID r "R R ..."), unless own wrote it. */
 static void report_entry(const redisReply *fields, const char *own, store_change_fn *fn, void *arg)
 {
@@ -2395,6 +2410,12 @@ static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSO
             snprintf(cursor, STORE_CURSOR_SIZE, "%s", e->element[0]->str);
         }
         *behind = entries && entries->elements >= FEED_READ;
+        /*
+         * Lost with nothing past the cursor left to read (the stream was
+         * emptied): go on from its end, or every poll would find it again.
+         */
+        if (*lost && (!entries || entries->elements == 0))
+            last_generated(ri, cursor, STORE_CURSOR_SIZE);
     }
     freeReplyObject(ri);
     freeReplyObject(rr);
