@@ -583,18 +583,16 @@ static enum store_result scan_both(struct sqlite_store *s, day_t day, store_row_
  * journal after its delete, and miss the batch. With the journal's first,
  * every row past the mark that the tables show is in the journal it sees.
  * (SQLite takes a file's snapshot at the first read of it, and a single
- * statement reads the main file first.) end_read() ends it.
+ * statement reads the main file first.) end_read() ends it, also after
+ * a failure here, once the caller has read SQLite's message.
  */
 static int begin_read(struct sqlite_store *s)
 {
     int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
     if (rc == SQLITE_OK && s->has_journal) {
         int64_t top;
-        if (pragma_int(s->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top) < 0) {
-            rc = sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return rc;
-        }
+        if (pragma_int(s->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top) < 0)
+            return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
         if (s->fault == STORE_SQLITE_FAULT_READ_PAUSES) {
             s->fault = STORE_SQLITE_FAULT_NONE;
             struct timespec pause = {0, 300 * 1000000L};
@@ -626,6 +624,7 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
     int rc = begin_read(s);
     if (rc != SQLITE_OK) {
         fail(s, "cannot read the repos", err, errlen);
+        end_read(s);
         return classify(rc);
     }
     enum store_result res = scan_both(s, day, fn, arg, err, errlen);
@@ -1025,11 +1024,14 @@ static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, vo
         "SELECT r.name, r.total, r.first_day, d.day, d.hits FROM repos r "
         "LEFT JOIN daily d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day";
     int rc = sqlite3_prepare_v2(s->db, s->has_journal ? with_journal : tables_only, -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = begin_read(s)) != SQLITE_OK)
+    bool reading = rc == SQLITE_OK;
+    if (reading && (rc = begin_read(s)) != SQLITE_OK)
         sqlite3_finalize(st);
     if (rc != SQLITE_OK) {
         fail(s, "cannot read the repos", err, errlen);
         s->cause = cause_of(rc);
+        if (reading)
+            end_read(s);
         return classify(rc);
     }
     char key[256] = "";
@@ -1777,8 +1779,12 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
     int rc = prepared(s, &s->top_st, s->has_journal ? with_journal : tables_only, err, errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
-    if ((rc = begin_read(s)) != SQLITE_OK)
-        return finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
+    if ((rc = begin_read(s)) != SQLITE_OK) {
+        enum store_result res =
+            finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
+        end_read(s);
+        return res;
+    }
     bind_day(s->top_st, 1, from);
     bind_day(s->top_st, 2, to);
     sqlite3_bind_int64(s->top_st, 3, (int64_t)limit);
