@@ -74,7 +74,13 @@ $('lookup').addEventListener('submit', (e) => {
 async function showTop(id, url) {
   const list = $(id);
   try {
-    const r = await fetch(url);
+    // A 503 means another list is being read, or to wait a moment: asked again, a few times.
+    let r;
+    for (let attempt = 1; ; attempt++) {
+      r = await fetch(url);
+      if (r.status !== 503 || attempt === 4) break;
+      await new Promise((done) => setTimeout(done, 400 * attempt));
+    }
     const j = await r.json();
     list.replaceChildren();
     if (!r.ok || j.repos.length === 0) {

@@ -79,6 +79,27 @@ try {
     await page.close();
   });
 
+  await test('a top list answered 503 (another list being read) is asked again', async () => {
+    const page = await recordingPage(context);
+    let calls = 0;
+    await page.route('**/api/v1/top?limit=10', (route) => {
+      calls += 1;
+      if (calls > 1) return route.continue();
+      return route.fulfill({ status: 503, contentType: 'application/json',
+        body: '{"error":"another top list is being read; try again in a second"}\n' });
+    });
+    await page.goto(`${base}/`);
+    // The page comes with the lists drawn; the script then asks again, and is refused once.
+    for (let i = 0; i < 50 && calls < 2; i++) await page.waitForTimeout(100);
+    assert(calls === 2, `asked ${calls} times in 5 s`);
+    await page.waitForFunction(() => {
+      const list = document.querySelector('#top-today');
+      const a = list.querySelector('li a');
+      return a && a.textContent === 'dash/alpha' && !list.textContent.includes('try again');
+    }, null, { timeout: 10000 });
+    await page.close();
+  });
+
   await test('a lookup by keyboard shows total, today, first seen, the chart and JSON links',
     async () => {
       const page = await recordingPage(context);
