@@ -2267,10 +2267,12 @@ static bool id_after(const uint64_t a[2], const uint64_t b[2])
  * MAXLEN ~) does not, in Redis 7.0, so that is told from the stream's
  * first entry: past at, with entries gone (more added than it holds), the
  * ones between went (or, rarely, only at's own: then one reload too many).
- * An empty stream that added entries after at lost them all.
+ * An empty stream that added entries after at lost them all. *last_text is
+ * its last-generated-id (in info), or NULL.
  */
-static bool trimmed_after(const redisReply *info, const uint64_t at[2])
+static bool trimmed_after(const redisReply *info, const uint64_t at[2], const char **last_text)
 {
+    *last_text = NULL;
     if (info->type != REDIS_REPLY_ARRAY)
         return false; /* no stream yet */
     long long length = -1, added = -1;
@@ -2282,8 +2284,9 @@ static bool trimmed_after(const redisReply *info, const uint64_t at[2])
             continue;
         if (strcmp(k->str, "max-deleted-entry-id") == 0 && v->type == REDIS_REPLY_STRING)
             have_gone = stream_id(v->str, gone);
-        else if (strcmp(k->str, "last-generated-id") == 0 && v->type == REDIS_REPLY_STRING)
-            have_last = stream_id(v->str, last);
+        else if (strcmp(k->str, "last-generated-id") == 0 && v->type == REDIS_REPLY_STRING &&
+                 (have_last = stream_id(v->str, last)))
+            *last_text = v->str;
         else if (strcmp(k->str, "length") == 0 && v->type == REDIS_REPLY_INTEGER)
             length = v->integer;
         else if (strcmp(k->str, "entries-added") == 0 && v->type == REDIS_REPLY_INTEGER)
@@ -2299,21 +2302,6 @@ static bool trimmed_after(const redisReply *info, const uint64_t at[2])
     if (length == 0)
         return have_last && id_after(last, at);
     return have_first && id_after(first, at);
-}
-
-/* Copies XINFO STREAM's last-generated-id into cursor; false if it has none. */
-static bool last_generated(const redisReply *info, char *cursor, size_t n)
-{
-    for (size_t i = 0; info->type == REDIS_REPLY_ARRAY && i + 1 < info->elements; i += 2) {
-        const redisReply *k = info->element[i], *v = info->element[i + 1];
-        uint64_t id[2];
-        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, "last-generated-id") == 0 &&
-            v->type == REDIS_REPLY_STRING && stream_id(v->str, id)) {
-            snprintf(cursor, n, "%s", v->str);
-            return true;
-        }
-    }
-    return false;
 }
 
 /* Reports the repos of one feed entry (its fields: fe ID r "R R ..."), unless own wrote it. */
@@ -2394,7 +2382,8 @@ static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSO
         s->cause = "refused";
         res = STORE_RETRY;
     } else {
-        *lost = trimmed_after(ri, at);
+        const char *last = NULL;
+        *lost = trimmed_after(ri, at, &last);
         const redisReply *entries = rr->type == REDIS_REPLY_ARRAY && rr->elements == 1 &&
                                             rr->element[0]->type == REDIS_REPLY_ARRAY &&
                                             rr->element[0]->elements == 2
@@ -2414,8 +2403,8 @@ static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSO
          * Lost with nothing past the cursor left to read (the stream was
          * emptied): go on from its end, or every poll would find it again.
          */
-        if (*lost && (!entries || entries->elements == 0))
-            last_generated(ri, cursor, STORE_CURSOR_SIZE);
+        if (*lost && (!entries || entries->elements == 0) && last)
+            snprintf(cursor, STORE_CURSOR_SIZE, "%s", last);
     }
     freeReplyObject(ri);
     freeReplyObject(rr);
