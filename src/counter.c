@@ -60,6 +60,7 @@ struct entry {
     bool dirty;
     bool deleted; /* by counter_delete(), or absent from the store: reads as unknown */
     bool used;    /* read or hit since the clock hand passed (caches) */
+    bool changed; /* counter_invalidate() said so after its figures were last read */
     char key[];   /* NUL-terminated */
 };
 
@@ -286,6 +287,7 @@ static void view_of(struct counter_table *t, const struct entry *e, day_t day,
                     struct counter_view *out)
 {
     out->current = e->gen && e->gen == atomic_load(&t->gen);
+    out->changed = e->changed;
     out->total = e->total;
     out->today = e->today_day == day ? e->today : 0;
     out->first_day = e->first_day;
@@ -381,6 +383,7 @@ bool counter_get(struct counter_table *t, const char *key, day_t day, struct cou
         view_of(t, e, day, out);
     out->loaded_ms = e ? e->loaded_ms : 0;
     out->current = e && e->gen && e->gen == atomic_load(&t->gen);
+    out->changed = e && e->changed;
     if (e)
         e->used = true;
     pthread_mutex_unlock(&s->lock);
@@ -416,13 +419,21 @@ static struct entry *set_figures(struct counter_table *t, struct shard *s, struc
 }
 
 /*
- * The generation of figures read from the store since a mark, for e (NULL:
- * not held yet): the mark's, unless something said e changed since (0: not
- * current). Taken before the figures go in.
+ * Whether something said e (NULL: not held yet) changed elsewhere after a
+ * read of the store that began at since. Taken before the figures go in.
+ */
+static bool changed_since(const struct entry *e, const struct counter_mark *since)
+{
+    return e && e->last_inval > since->inval;
+}
+
+/*
+ * The generation of figures read from the store since a mark, for e: the
+ * mark's, unless e changed since (0: not current).
  */
 static uint32_t read_gen(const struct entry *e, const struct counter_mark *since)
 {
-    return e && e->last_inval > since->inval ? 0 : since->gen;
+    return changed_since(e, since) ? 0 : since->gen;
 }
 
 /* counter_load(), and with since the figures' currency as counter_refresh() sets it. */
@@ -438,7 +449,9 @@ static void load(struct counter_table *t, const char *key, uint64_t total, day_t
         return;
     }
     uint32_t gen = since ? read_gen(e, since) : 0;
+    bool changed = since ? changed_since(e, since) : e && e->changed;
     e = set_figures(t, s, e, key, h, total, first_day, day, day_hits);
+    e->changed = changed;
     if (since)
         e->gen = gen;
     pthread_mutex_unlock(&s->lock);
@@ -481,6 +494,7 @@ bool counter_refresh(struct counter_table *t, const char *key, const struct coun
     }
     /* Current only if nothing said it changed since the read began, in the same generation. */
     uint32_t gen = read_gen(e, since);
+    bool changed = changed_since(e, since);
     if (stored) {
         e = set_figures(t, s, e, key, h, stored->total, stored->first_day, day, stored->today);
     } else if (e && !e->deleted) {
@@ -496,6 +510,7 @@ bool counter_refresh(struct counter_table *t, const char *key, const struct coun
         e->loaded_ms = monotime_ms();
     }
     e->gen = gen;
+    e->changed = changed;
     pthread_mutex_unlock(&s->lock);
     return true;
 }
@@ -507,6 +522,7 @@ void counter_invalidate(struct counter_table *t, const char *key)
     struct entry *e = lock_find(t, key, &s, &h);
     if (e) {
         e->gen = 0;
+        e->changed = true;
         e->last_inval = atomic_fetch_add(&t->invals, 1) + 1;
     }
     pthread_mutex_unlock(&s->lock);

@@ -42,6 +42,12 @@ struct counter_view {
      * has said since that the store changed them (counter_invalidate).
      */
     bool current;
+    /*
+     * A cache: counter_invalidate() said that the store changed it after its
+     * figures were last read. Unlike !current, which a new generation makes
+     * of every entry, this names the repo: its figures are known to be old.
+     */
+    bool changed;
 };
 
 enum counter_result {

@@ -134,11 +134,12 @@ static bool wait_for_load(const struct app *app, const char *key, const struct c
         return false;
     /*
      * While the loader follows the others' changes, figures are good until
-     * one comes (current); else until --max-age.
+     * one comes (current); else until --max-age, unless a change it read
+     * before it fell behind named this repo.
      */
-    if (loader_current(app->loader)
-            ? v->current
-            : v->loaded_ms && monotime_ms() - v->loaded_ms <= (int64_t)app->max_age_ms)
+    if (loader_current(app->loader) ? v->current
+                                    : v->loaded_ms && !v->changed &&
+                                          monotime_ms() - v->loaded_ms <= (int64_t)app->max_age_ms)
         return false;
     res->wait_load = loader_request(app->loader, key);
     return res->wait_load != 0;

@@ -564,6 +564,56 @@ static void figures_are_current_until_invalidated_or_a_new_generation(void)
     counter_free(t);
 }
 
+/*
+ * A change read from the feed names its repo until a read that began after
+ * it: a frontend whose follower fell behind (not current) still reads that
+ * repo again, where a new generation alone leaves figures to --max-age.
+ */
+static void an_invalidated_repo_stays_changed_until_read_again(void)
+{
+    struct counter_table *t = counter_new(0);
+    counter_make_cache(t, 1000);
+    counter_invalidate_all(t);
+    struct counter_view v, stored = {.total = 7, .today = 1, .first_day = 90};
+    struct counter_mark since;
+    counter_mark(t, &since);
+    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.changed);
+    counter_invalidate_all(t);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.current);
+    CHECK(!v.changed); /* a new generation says nothing of this repo */
+    counter_invalidate(t, "a/b");
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(v.changed);
+    CHECK_INT(counter_hit(t, "a/b", 100, &v), COUNTER_OK);
+    CHECK(v.changed); /* our own hit does not make it right */
+    /* A read begun before the change: still changed. */
+    counter_mark(t, &since);
+    counter_invalidate(t, "a/b");
+    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(v.changed);
+    /* Figures loaded with no mark keep what was said. */
+    counter_load(t, "a/b", 9, 90, 100, 9);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(v.changed);
+    /* The flusher's read-back, begun after the change: no longer. */
+    counter_mark(t, &since);
+    counter_load_written(t, "a/b", 9, 90, 100, 9, &since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.changed);
+    /* And a loader's read, begun after another. */
+    counter_invalidate(t, "a/b");
+    counter_mark(t, &since);
+    counter_refresh(t, "a/b", &stored, 100, &since);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK(!v.changed);
+    CHECK_INT(v.total, 8); /* 7 stored and our hit, still pending */
+    counter_free(t);
+}
+
 /* A hit's take is the take that hands it over, exactly (a Redis frontend's spool relies on it). */
 static void a_hit_knows_its_take_and_restored_hits_are_pending(void)
 {
@@ -612,6 +662,7 @@ int main(void)
     RUN(a_table_that_is_not_a_cache_never_frees);
     RUN(refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled);
     RUN(figures_are_current_until_invalidated_or_a_new_generation);
+    RUN(an_invalidated_repo_stays_changed_until_read_again);
     RUN(figures_read_back_after_a_write_are_current);
     RUN(a_hit_knows_its_take_and_restored_hits_are_pending);
     RUN(counts_saturate_at_the_maximum);
