@@ -335,6 +335,10 @@ enum store_sqlite_fault {
     STORE_SQLITE_FAULT_NONE,
     STORE_SQLITE_FAULT_COMMIT_FAILS,      /* the next flush's COMMIT fails: nothing is written */
     STORE_SQLITE_FAULT_COMMIT_REPLY_LOST, /* it succeeds, but reports an I/O error */
+    /* The two above, and then the flush number cannot be read back either. */
+    STORE_SQLITE_FAULT_COMMIT_FAILS_UNREAD,
+    STORE_SQLITE_FAULT_COMMIT_REPLY_LOST_UNREAD,
+    STORE_SQLITE_FAULT_READ_BACK_FAILS, /* the next read of the flush number fails */
     STORE_SQLITE_FAULT_READ_PAUSES, /* the next read pauses 300 ms after the journal's snapshot */
 };
 

@@ -120,6 +120,19 @@ struct merger {
     char error[256];              /* the last failure */
 };
 
+/*
+ * A flush whose COMMIT reported an error and whose sequence number could
+ * not be read back: it may be in the file. Its hits were given back, so the
+ * next write holds them again; that write first reads the number (see
+ * settle_doubt()).
+ */
+struct doubt {
+    int64_t seq; /* 0: none */
+    struct store_delta *d;
+    size_t n;
+    char *keys; /* the names d points into */
+};
+
 struct sqlite_store {
     struct store base; /* first: a struct store * is a struct sqlite_store * */
     sqlite3 *db;       /* the database, the journal attached as "j" when has_journal */
@@ -129,6 +142,7 @@ struct sqlite_store {
     int64_t flushed;  /* the sequence number of the last flush written (j.meta.flushed) */
     int64_t appended; /* the last journal id this connection wrote */
     enum store_sqlite_fault fault;
+    struct doubt doubt;
     struct deltas deltas; /* what ghit_deltas reads on db */
     sqlite3_stmt *append, *mark_flushed, *backlog, *upsert_repo, *upsert_day, *delete_days,
         *delete_repo;
@@ -823,7 +837,85 @@ static int run_runs(sqlite3_stmt *st, struct deltas *src, struct runs *r)
 static int64_t read_flushed(struct sqlite_store *s)
 {
     int64_t v;
+    if (s->fault == STORE_SQLITE_FAULT_READ_BACK_FAILS) {
+        s->fault = STORE_SQLITE_FAULT_NONE;
+        return -1;
+    }
     return pragma_int(s->db, "SELECT value FROM j.meta WHERE key = 'flushed'", &v) == 0 ? v : -1;
+}
+
+/* Orders deltas by (key, day), for doubt_find(). */
+static int by_key_day(const void *a, const void *b)
+{
+    const struct store_delta *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->day > y->day) - (x->day < y->day);
+}
+
+/* Keeps a copy of the flush seq of d, n, which may or may not be in the file. */
+static void doubt_keep(struct doubt *t, int64_t seq, const struct store_delta *d, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(d[i].key) + 1;
+    t->seq = seq;
+    t->n = n;
+    t->d = xmalloc((n ? n : 1) * sizeof *t->d);
+    t->keys = xmalloc(bytes ? bytes : 1);
+    char *p = t->keys;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(d[i].key) + 1;
+        memcpy(p, d[i].key, len);
+        t->d[i] = (struct store_delta){p, d[i].day, d[i].hits};
+        p += len;
+    }
+    qsort(t->d, n, sizeof *t->d, by_key_day);
+}
+
+static void doubt_clear(struct doubt *t)
+{
+    free(t->d);
+    free(t->keys);
+    *t = (struct doubt){0};
+}
+
+/*
+ * Settles a flush in doubt before the next write: reads the flush number
+ * back. If the flush is in the file, the hits it held, which were given
+ * back and come again in d, are taken out of a copy of d (*out, *nout; free
+ * *out); else d is written as it is (*out NULL). SQLITE_OK, or an error if
+ * the number still cannot be read: then nothing may be written.
+ */
+static int settle_doubt(struct sqlite_store *s, const struct store_delta *d, size_t n,
+                        struct store_delta **out, size_t *nout)
+{
+    struct doubt *t = &s->doubt;
+    *out = NULL;
+    if (!t->seq)
+        return SQLITE_OK;
+    int64_t have = read_flushed(s);
+    if (have < 0)
+        return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_IOERR;
+    if (have == t->seq) {
+        struct store_delta *left = xmalloc((n ? n : 1) * sizeof *left);
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct store_delta *in = bsearch(&d[i], t->d, t->n, sizeof *t->d, by_key_day);
+            uint64_t again = in ? (in->hits < d[i].hits ? in->hits : d[i].hits) : 0;
+            if (in)
+                in->hits -= again;
+            if (d[i].hits > again)
+                left[k++] = (struct store_delta){d[i].key, d[i].day, d[i].hits - again};
+        }
+        *out = left;
+        *nout = k;
+        s->flushed = t->seq;
+        s->stats.ambiguous_commits++;
+        log_warn("store: a flush whose COMMIT reported an error is in the file after all; "
+                 "its hits are not written again");
+    }
+    doubt_clear(t);
+    return SQLITE_OK;
 }
 
 /* Ends a transaction that failed: rolls back what is open, so the next try starts clean. */
@@ -838,27 +930,38 @@ static void abandon(struct sqlite_store *s)
  * have reached the disk all the same (an I/O error after the commit record
  * was written), and a flush given back and written again would count
  * twice. The flush's sequence number was written in the same transaction,
- * so reading it back tells. SQLITE_OK if seq is in the file.
+ * so reading it back tells. SQLITE_OK if seq is in the file. If the number
+ * cannot be read either, the flush of d, n is kept as in doubt, for the
+ * next write to settle (settle_doubt()).
  */
-static int commit_flush(struct sqlite_store *s, int64_t seq)
+static int commit_flush(struct sqlite_store *s, int64_t seq, const struct store_delta *d, size_t n)
 {
     int rc;
-    if (s->fault == STORE_SQLITE_FAULT_COMMIT_FAILS) {
+    enum store_sqlite_fault f = s->fault;
+    s->fault = STORE_SQLITE_FAULT_NONE;
+    if (f == STORE_SQLITE_FAULT_COMMIT_FAILS || f == STORE_SQLITE_FAULT_COMMIT_FAILS_UNREAD) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         rc = SQLITE_IOERR;
     } else {
         rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-        if (rc == SQLITE_OK && s->fault == STORE_SQLITE_FAULT_COMMIT_REPLY_LOST)
+        if (rc == SQLITE_OK && (f == STORE_SQLITE_FAULT_COMMIT_REPLY_LOST ||
+                                f == STORE_SQLITE_FAULT_COMMIT_REPLY_LOST_UNREAD))
             rc = SQLITE_IOERR;
     }
-    s->fault = STORE_SQLITE_FAULT_NONE;
     if (rc == SQLITE_OK)
         return SQLITE_OK;
     abandon(s);
-    if (read_flushed(s) == seq) {
+    if (f == STORE_SQLITE_FAULT_COMMIT_FAILS_UNREAD ||
+        f == STORE_SQLITE_FAULT_COMMIT_REPLY_LOST_UNREAD)
+        s->fault = STORE_SQLITE_FAULT_READ_BACK_FAILS;
+    int64_t have = read_flushed(s);
+    if (have == seq) {
         s->stats.ambiguous_commits++;
         return SQLITE_OK;
     }
+    /* Unknown: the hits go back, and the next write reads the number first. */
+    if (have < 0)
+        doubt_keep(&s->doubt, seq, d, n);
     return rc;
 }
 
@@ -908,21 +1011,18 @@ static int step_put(struct sqlite_store *s, const struct store_put *p)
 static int drain(struct sqlite_store *s, unsigned timeout_ms, char *err, size_t errlen);
 
 /*
- * Makes n puts, then appends nd deltas to the journal; see store.h. A set
- * or delete replaces a repo's rows as a whole, so the journal is merged
- * first (rows flushed before the change are folded in, then replaced), in
- * a transaction of its own: puts are idempotent, so if the deltas' flush
- * then fails, giving both back and writing them again is right. The deltas
- * go in one transaction that also records its sequence number (see
- * commit_flush).
+ * Makes n puts, then appends nd deltas to the journal, no flush being in
+ * doubt (sqlite_write()). A set or delete replaces a repo's rows as a
+ * whole, so the journal is merged first (rows flushed before the change are
+ * folded in, then replaced), in a transaction of its own: puts are
+ * idempotent, so if the deltas' flush then fails, giving both back and
+ * writing them again is right. The deltas go in one transaction that also
+ * records its sequence number (see commit_flush).
  */
-static enum store_result sqlite_write(struct store *base, const struct store_put *p, size_t n,
-                                      const struct store_delta *d, size_t nd, char *err,
-                                      size_t errlen)
+static enum store_result write_settled(struct sqlite_store *s, const struct store_put *p, size_t n,
+                                       const struct store_delta *d, size_t nd, char *err,
+                                       size_t errlen)
 {
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    if (check_file(s, err, errlen) != STORE_OK)
-        return STORE_FAILED;
     int rc = SQLITE_OK;
     if (n) {
         if (drain(s, 30000, err, errlen) < 0)
@@ -956,7 +1056,7 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
         rc = run(s->mark_flushed);
     }
     if (rc == SQLITE_OK)
-        rc = commit_flush(s, seq);
+        rc = commit_flush(s, seq, d, nd);
     if (rc != SQLITE_OK) {
         fail(s, "cannot write the counts", err, errlen);
         s->cause = cause_of(rc);
@@ -978,6 +1078,28 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
         pthread_mutex_unlock(&s->merger->lock);
     }
     return STORE_OK;
+}
+
+/* Writes, once a flush in doubt is settled (settle_doubt()); see write_settled(). */
+static enum store_result sqlite_write(struct store *base, const struct store_put *p, size_t n,
+                                      const struct store_delta *d, size_t nd, char *err,
+                                      size_t errlen)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    if (check_file(s, err, errlen) != STORE_OK)
+        return STORE_FAILED;
+    struct store_delta *left;
+    int rc = settle_doubt(s, d, nd, &left, &nd);
+    if (rc != SQLITE_OK) {
+        fail(s, "cannot tell whether the last flush is in the file", err, errlen);
+        s->cause = cause_of(rc);
+        return STORE_RETRY;
+    }
+    if (left)
+        d = left;
+    enum store_result r = write_settled(s, p, n, d, nd, err, errlen);
+    free(left);
+    return r;
 }
 
 /* Adds deltas: a write without puts. */
@@ -1652,6 +1774,7 @@ static void sqlite_close(struct store *base)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
+    doubt_clear(&s->doubt);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* drops the flock */
     free(s->path);

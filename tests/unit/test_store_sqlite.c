@@ -444,6 +444,47 @@ static void ambiguous_commit_is_counted_once(void)
     store_close(s);
 }
 
+/*
+ * A COMMIT that reports an error, and then its flush number cannot be read
+ * back: the flush may or may not be in the file. Its hits are given back
+ * and come again in the next write, which reads the number first: while it
+ * cannot, nothing is written; once it can, the hits of a flush that is in
+ * are not written again, and those of one that is not are.
+ */
+static void a_flush_in_doubt_is_settled_by_the_next_write(void)
+{
+    char err[256] = "";
+    const char *path = path_for("doubt.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    struct store_delta d[] = {{"dt/a", 7, 5}, {"dt/b", 7, 2}};
+    /* In the file after all. The next write: the hits given back, 3 more of dt/a, and dt/c. */
+    struct store_delta again[] = {{"dt/a", 7, 8}, {"dt/b", 7, 2}, {"dt/c", 7, 1}};
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_REPLY_LOST_UNREAD);
+    CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_READ_BACK_FAILS);
+    CHECK_INT(s->ops->apply(s, again, 3, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    CHECK(strstr(err, "cannot tell whether the last flush is in the file") != NULL);
+    CHECK_INT(scanned_total(s, "dt/c", 7), -1); /* nothing written meanwhile: no such repo */
+    CHECK_INT(s->ops->apply(s, again, 3, 7, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(scanned_total(s, "dt/a", 7), 8);
+    CHECK_INT(scanned_total(s, "dt/b", 7), 2);
+    CHECK_INT(scanned_total(s, "dt/c", 7), 1);
+    struct store_stats st;
+    s->ops->stats(s, &st);
+    CHECK_INT(st.ambiguous_commits, 1);
+    CHECK_INT(query_int(journal_of(path), "SELECT value FROM meta WHERE key = 'flushed'"), 2);
+    /* Not in the file: the next write writes the hits given back. */
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_FAILS_UNREAD);
+    CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(scanned_total(s, "dt/a", 7), 13);
+    CHECK_INT(scanned_total(s, "dt/b", 7), 4);
+    s->ops->stats(s, &st);
+    CHECK_INT(st.ambiguous_commits, 1);
+    CHECK_INT(query_int(journal_of(path), "SELECT value FROM meta WHERE key = 'flushed'"), 3);
+    store_close(s);
+}
+
 /* A file of schema version 1 (before the journal) is upgraded in place, its counts kept. */
 static void version_1_file_is_upgraded(void)
 {
@@ -851,6 +892,7 @@ int main(void)
     RUN(a_past_days_backlog_is_merged_soon);
     RUN(failed_merge_moves_nothing_and_the_next_moves_all_once);
     RUN(ambiguous_commit_is_counted_once);
+    RUN(a_flush_in_doubt_is_settled_by_the_next_write);
     RUN(version_1_file_is_upgraded);
     RUN(a_journal_name_with_a_nul_is_refused);
     RUN(flushes_merge_as_runs_or_folded);
