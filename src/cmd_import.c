@@ -12,7 +12,8 @@
  *
  * JSON Lines (the export format) or, with --format csv, rows of
  * repo,day,hits, which may come in any order; a row with an empty day
- * holds hits that have no day. A repo's first day is given in JSON, the
+ * holds hits that have no day; a UTF-8 byte order mark before the first
+ * line is skipped. A repo's first day is given in JSON, the
  * earliest of its days otherwise, and today when it has none. A day after
  * today (UTC) is refused, as PUT refuses it: counts are of views that
  * happened.
@@ -182,10 +183,16 @@ static int read_input(struct input *in, bool csv, day_t today)
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
+        const char *text = line;
+        /* A byte order mark, which spreadsheets write before UTF-8: not part of the line. */
+        if (lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            text += 3;
+            len -= 3;
+        }
         if (len == 0)
             continue;
-        const char *err = csv ? csv_line(in, line, (size_t)len, lineno, today)
-                              : json_line(in, line, (size_t)len, &r, today);
+        const char *err = csv ? csv_line(in, text, (size_t)len, lineno, today)
+                              : json_line(in, text, (size_t)len, &r, today);
         if (err) {
             fprintf(stderr, "ghit import: line %lu: %s; nothing was imported\n", lineno, err);
             rc = -1;

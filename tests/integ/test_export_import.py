@@ -112,6 +112,20 @@ def test_a_bad_line_is_reported_and_nothing_is_imported(tmp_path, text, line, wh
     assert not (tmp_path / "new.db").exists()
 
 
+def test_a_byte_order_mark_before_the_first_line_is_skipped(tmp_path):
+    # Spreadsheets save UTF-8 CSV with a byte order mark; a header after it is still a header.
+    p = ghit_import(tmp_path / "c.db", "\ufeffrepo,day,hits\na/b,2026-01-01,2\n", "--format", "csv")
+    assert p.returncode == 0, p.stderr
+    p = ghit_import(tmp_path / "j.db", "\ufeff" + jsonl(LINES))
+    assert p.returncode == 0, p.stderr
+    assert export(tmp_path / "c.db", "--format", "csv") == "repo,day,hits\na/b,2026-01-01,2\n"
+    assert ghit_import(tmp_path / "plain.db", jsonl(LINES)).returncode == 0
+    assert export(tmp_path / "j.db") == export(tmp_path / "plain.db")
+    # Only there: inside the input it is a bad repo name.
+    p = ghit_import(tmp_path / "c.db", "a/b,2026-01-01,1\n\ufeffc/d,2026-01-01,1\n", "--format", "csv")
+    assert p.returncode == 1 and "line 2:" in p.stderr, p.stderr
+
+
 def test_bad_csv_rows_are_refused(tmp_path):
     db = tmp_path / "c.db"
     p = ghit_import(db, "repo,day,hits\na/b,2026-01-01,1\na/b,2026-01-01,2\n", "--format", "csv")
