@@ -115,7 +115,8 @@ struct redis_store {
     struct redis_url url;
     char where[512]; /* the URL without its password, for messages */
     bool readonly;
-    redisContext *c; /* NULL while not connected */
+    bool policy_read; /* check_eviction() read maxmemory-policy */
+    redisContext *c;  /* NULL while not connected */
     char id[2 * ID_BYTES + 1];
     char fe_key[48]; /* ghit:fe:<id> */
     char epoch[80];  /* "" until learned */
@@ -253,6 +254,57 @@ static int learn_epoch(struct redis_store *s, bool make, char *err, size_t errle
     return -1;
 }
 
+/*
+ * Copies the value of field (as "field:value\r\n") of an INFO answer into
+ * out: its length, or -1 if the field is missing, empty or longer than
+ * n - 1.
+ */
+static int info_value(const char *info, const char *field, char *out, size_t n)
+{
+    size_t flen = strlen(field);
+    const char *p = info;
+    while (p && (strncmp(p, field, flen) != 0 || p[flen] != ':')) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    size_t len = p ? strcspn(p + flen + 1, "\r\n") : 0;
+    if (len == 0 || len >= n)
+        return -1;
+    memcpy(out, p + flen + 1, len);
+    out[len] = '\0';
+    return (int)len;
+}
+
+/*
+ * Warns, once, if Redis may evict keys when full. Any maxmemory-policy but
+ * noeviction drops counts (repo:R) without a word, and a volatile-* one
+ * ghit:fe:<id>, which has a TTL: its loss reads as Redis having lost that
+ * frontend's chunks. A Redis that refuses INFO is not asked again; -1 if
+ * it did not answer (the connection is dropped).
+ */
+static int check_eviction(struct redis_store *s)
+{
+    if (s->policy_read)
+        return 0;
+    const char *argv[] = {"INFO", "memory"};
+    redisReply *r = redisCommandArgv(s->c, 2, argv, NULL);
+    if (!r) {
+        disconnect(s);
+        return -1;
+    }
+    char max[32], policy[32];
+    if (r->type == REDIS_REPLY_STRING && info_value(r->str, "maxmemory", max, sizeof max) > 0 &&
+        info_value(r->str, "maxmemory_policy", policy, sizeof policy) > 0 &&
+        strcmp(max, "0") != 0 && strcmp(policy, "noeviction") != 0)
+        log_warn("redis: %s evicts keys when it is full (maxmemory-policy %s): that would drop "
+                 "counts without a word; set maxmemory-policy noeviction (doc/redis.md)",
+                 s->where, policy);
+    s->policy_read = true;
+    freeReplyObject(r);
+    return 0;
+}
+
 /* What a failed session step means: -2 if Redis refused ghit, -1 if it may pass. */
 static int session_failed(struct redis_store *s)
 {
@@ -319,6 +371,11 @@ static int connect_redis(struct redis_store *s, char *err, size_t errlen)
             disconnect(s);
             return ret;
         }
+    }
+    if (check_eviction(s) < 0) {
+        snprintf(err, errlen, "Redis at %s did not answer INFO", s->where);
+        s->cause = "timeout";
+        return -1;
     }
     return 0;
 }
@@ -2670,16 +2727,14 @@ int store_redis_2015_server(struct store_redis_2015 *c, char *out, size_t n, cha
     redisReply *r = import_ready(c, err, errlen) ? NULL : command(c->s, 2, info, err, errlen);
     if (!r)
         return -1;
-    const char *id = r->type == REDIS_REPLY_STRING ? strstr(r->str, "run_id:") : NULL;
-    size_t idlen = id ? strcspn(id + 7, "\r\n") : 0;
-    if (!id || idlen == 0 || idlen > 64) {
+    char run_id[65];
+    int idlen =
+        r->type == REDIS_REPLY_STRING ? info_value(r->str, "run_id", run_id, sizeof run_id) : -1;
+    freeReplyObject(r);
+    if (idlen < 0) {
         snprintf(err, errlen, "Redis at %s: INFO server has no run_id", c->s->where);
-        freeReplyObject(r);
         return -1;
     }
-    char run_id[65];
-    snprintf(run_id, sizeof run_id, "%.*s", (int)idlen, id + 7);
-    freeReplyObject(r);
     /* CLIENT INFO (Redis 6.2+) says which database this connection selected. */
     if (!(r = command(c->s, 2, db, err, errlen)))
         return -1;

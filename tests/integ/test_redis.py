@@ -383,3 +383,48 @@ def test_large_flush_in_doubt_during_a_stall_counts_once(make_redis, make_front)
     line = [x for x in s.stderr().splitlines() if " chunks applied, " in x][0]
     applied, dups = (int(n) for n in re.findall(r"(\d+) (?:chunks applied|answered)", line))
     assert applied + dups >= 3 and dups >= 1, line
+
+
+def test_a_redis_that_evicts_keys_is_named_in_the_log(make_redis, make_front):
+    # Any maxmemory-policy but noeviction drops counts when Redis is full; a
+    # volatile-* one drops ghit:fe:<id> (it has a TTL) first.
+    quiet = make_redis("--maxmemory", "100mb")  # Redis's default policy: noeviction
+    evicting = make_redis("--maxmemory", "100mb", "--maxmemory-policy", "volatile-lru")
+    a = make_front(db=quiet.url)
+    b = make_front(db=evicting.url)
+    for f in (a, b):
+        assert f.hit("evict/repo").status == 200
+    wait_for("b's warning", lambda: "evicts keys when it is full (maxmemory-policy volatile-lru)"
+             in b.stderr())
+    assert "doc/redis.md" in b.stderr()
+    for f in (a, b):
+        f.stop()
+    assert "evicts keys" not in a.stderr()
+    assert evicting.client().get("repo:" + R("evict/repo")) == "1"  # counted all the same
+
+
+def test_the_acl_user_in_doc_redis_md_is_enough(make_redis, make_front, tmp_path):
+    # doc/redis.md gives an ACL line for ghit's user; this runs what it says it covers.
+    doc = os.path.join(os.path.dirname(__file__), "..", "..", "doc", "redis.md")
+    with open(doc) as f:
+        line = next(x for x in f.read().splitlines() if x.startswith("user ghit on "))
+    rules = line.split()[2:]
+    rules = [">acl-pass" if x == ">GHIT-PASSWORD" else x for x in rules]
+    r = make_redis()
+    r.client().execute_command("ACL", "SETUSER", "ghit", *rules)
+    url = r.url.replace("redis://", "redis://ghit:acl-pass@")
+    a = make_front(db=url, flush_interval=50)
+    b = make_front(db=url, flush_interval=50)
+    for i in range(1, 4):
+        assert a.hit("acl/repo").status == 200
+        wait_for("a's hit in Redis", lambda: r.client().get("repo:" + R("acl/repo")) == str(i))
+    r4 = b.get("/badge.svg?repo=acl/repo")  # b reads the repo from Redis first
+    assert r4.status == 200 and svg_title(r4.body).endswith(": 4"), r4
+    for f in (a, b):
+        f.stop()
+        assert "refused" not in f.stderr() and "NOPERM" not in f.stderr(), f.stderr()
+    for cmd in (["stats"], ["export"], ["render", "--out", str(tmp_path / "out")]):
+        p = run_ghit(*cmd, "--db", url)
+        assert p.returncode == 0, (cmd, p.stderr)
+    assert r.client().get("repo:" + R("acl/repo")) == "4"
+    assert (tmp_path / "out" / "acl" / "repo.svg").exists()
