@@ -120,14 +120,8 @@ struct merger {
     char error[256];              /* the last failure */
 };
 
-/*
- * A flush whose COMMIT reported an error and whose sequence number could
- * not be read back: it may be in the file. Its hits were given back, so the
- * next write holds them again; that write first reads the number (see
- * settle_doubt()).
- */
-struct doubt {
-    int64_t seq; /* 0: none */
+/* Deltas the store keeps a copy of (see sqlite_store.doubt), sorted by (key, day). */
+struct held {
     struct store_delta *d;
     size_t n;
     char *keys; /* the names d points into */
@@ -142,7 +136,16 @@ struct sqlite_store {
     int64_t flushed;  /* the sequence number of the last flush written (j.meta.flushed) */
     int64_t appended; /* the last journal id this connection wrote */
     enum store_sqlite_fault fault;
-    struct doubt doubt;
+    /*
+     * A flush whose COMMIT reported an error and whose number could not be
+     * read back (doubt_seq, 0: none) may be in the file. Its hits went back
+     * and come again in the next write, which reads the number first
+     * (settle_doubt()). If it is in, its deltas join the credit: taken out
+     * of every write until one succeeds (a write that fails gives its hits
+     * back whole).
+     */
+    int64_t doubt_seq;
+    struct held doubt, credit;
     struct deltas deltas; /* what ghit_deltas reads on db */
     sqlite3_stmt *append, *mark_flushed, *backlog, *upsert_repo, *upsert_day, *delete_days,
         *delete_repo;
@@ -844,7 +847,7 @@ static int64_t read_flushed(struct sqlite_store *s)
     return pragma_int(s->db, "SELECT value FROM j.meta WHERE key = 'flushed'", &v) == 0 ? v : -1;
 }
 
-/* Orders deltas by (key, day), for doubt_find(). */
+/* Orders deltas by (key, day). */
 static int by_key_day(const void *a, const void *b)
 {
     const struct store_delta *x = a, *y = b;
@@ -852,69 +855,80 @@ static int by_key_day(const void *a, const void *b)
     return c ? c : (x->day > y->day) - (x->day < y->day);
 }
 
-/* Keeps a copy of the flush seq of d, n, which may or may not be in the file. */
-static void doubt_keep(struct doubt *t, int64_t seq, const struct store_delta *d, size_t n)
+static void held_clear(struct held *h)
 {
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        bytes += strlen(d[i].key) + 1;
-    t->seq = seq;
-    t->n = n;
-    t->d = xmalloc((n ? n : 1) * sizeof *t->d);
-    t->keys = xmalloc(bytes ? bytes : 1);
-    char *p = t->keys;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(d[i].key) + 1;
-        memcpy(p, d[i].key, len);
-        t->d[i] = (struct store_delta){p, d[i].day, d[i].hits};
-        p += len;
-    }
-    qsort(t->d, n, sizeof *t->d, by_key_day);
+    free(h->d);
+    free(h->keys);
+    *h = (struct held){0};
 }
 
-static void doubt_clear(struct doubt *t)
+/* Adds n deltas to h: a copy, sorted, one delta a (key, day). */
+static void held_add(struct held *h, const struct store_delta *d, size_t n)
 {
-    free(t->d);
-    free(t->keys);
-    *t = (struct doubt){0};
+    size_t total = h->n + n, bytes = 0;
+    const struct store_delta *parts[2] = {h->d, d};
+    size_t counts[2] = {h->n, n};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < counts[p]; i++)
+            bytes += strlen(parts[p][i].key) + 1;
+    struct held to = {xmalloc((total ? total : 1) * sizeof *to.d), 0, xmalloc(bytes ? bytes : 1)};
+    char *next = to.keys;
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < counts[p]; i++) {
+            size_t len = strlen(parts[p][i].key) + 1;
+            memcpy(next, parts[p][i].key, len);
+            to.d[to.n++] = (struct store_delta){next, parts[p][i].day, parts[p][i].hits};
+            next += len;
+        }
+    qsort(to.d, to.n, sizeof *to.d, by_key_day);
+    size_t k = 0;
+    for (size_t i = 0; i < to.n; i++) {
+        if (k && by_key_day(&to.d[k - 1], &to.d[i]) == 0)
+            to.d[k - 1].hits = count_add(to.d[k - 1].hits, to.d[i].hits);
+        else
+            to.d[k++] = to.d[i];
+    }
+    to.n = k;
+    held_clear(h);
+    *h = to;
 }
 
 /*
- * Settles a flush in doubt before the next write: reads the flush number
- * back. If the flush is in the file, the hits it held, which were given
- * back and come again in d, are taken out of a copy of d (*out, *nout; free
- * *out); else d is written as it is (*out NULL). SQLITE_OK, or an error if
- * the number still cannot be read: then nothing may be written.
+ * Settles a flush in doubt, then takes the credit out of d: a copy in *out
+ * (free it; NULL if there is no credit). SQLITE_OK, or an error if the flush
+ * number still cannot be read: then nothing may be written.
  */
 static int settle_doubt(struct sqlite_store *s, const struct store_delta *d, size_t n,
                         struct store_delta **out, size_t *nout)
 {
-    struct doubt *t = &s->doubt;
     *out = NULL;
-    if (!t->seq)
-        return SQLITE_OK;
-    int64_t have = read_flushed(s);
-    if (have < 0)
-        return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_IOERR;
-    if (have == t->seq) {
-        struct store_delta *left = xmalloc((n ? n : 1) * sizeof *left);
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            struct store_delta *in = bsearch(&d[i], t->d, t->n, sizeof *t->d, by_key_day);
-            uint64_t again = in ? (in->hits < d[i].hits ? in->hits : d[i].hits) : 0;
-            if (in)
-                in->hits -= again;
-            if (d[i].hits > again)
-                left[k++] = (struct store_delta){d[i].key, d[i].day, d[i].hits - again};
+    if (s->doubt_seq) {
+        int64_t have = read_flushed(s);
+        if (have < 0)
+            return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_IOERR;
+        if (have == s->doubt_seq) {
+            held_add(&s->credit, s->doubt.d, s->doubt.n);
+            s->flushed = s->doubt_seq;
+            s->stats.ambiguous_commits++;
+            log_warn("store: a flush whose COMMIT reported an error is in the file after all; "
+                     "its hits are not written again");
         }
-        *out = left;
-        *nout = k;
-        s->flushed = t->seq;
-        s->stats.ambiguous_commits++;
-        log_warn("store: a flush whose COMMIT reported an error is in the file after all; "
-                 "its hits are not written again");
+        held_clear(&s->doubt);
+        s->doubt_seq = 0;
     }
-    doubt_clear(t);
+    if (!s->credit.n)
+        return SQLITE_OK;
+    struct store_delta *left = xmalloc((n ? n : 1) * sizeof *left);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct store_delta *in =
+            bsearch(&d[i], s->credit.d, s->credit.n, sizeof *s->credit.d, by_key_day);
+        uint64_t again = in ? (in->hits < d[i].hits ? in->hits : d[i].hits) : 0;
+        if (d[i].hits > again)
+            left[k++] = (struct store_delta){d[i].key, d[i].day, d[i].hits - again};
+    }
+    *out = left;
+    *nout = k;
     return SQLITE_OK;
 }
 
@@ -960,8 +974,10 @@ static int commit_flush(struct sqlite_store *s, int64_t seq, const struct store_
         return SQLITE_OK;
     }
     /* Unknown: the hits go back, and the next write reads the number first. */
-    if (have < 0)
-        doubt_keep(&s->doubt, seq, d, n);
+    if (have < 0) {
+        held_add(&s->doubt, d, n);
+        s->doubt_seq = seq;
+    }
     return rc;
 }
 
@@ -1095,10 +1111,10 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
         s->cause = cause_of(rc);
         return STORE_RETRY;
     }
-    if (left)
-        d = left;
-    enum store_result r = write_settled(s, p, n, d, nd, err, errlen);
+    enum store_result r = write_settled(s, p, n, left ? left : d, nd, err, errlen);
     free(left);
+    if (r == STORE_OK)
+        held_clear(&s->credit); /* the hits it held came for the last time */
     return r;
 }
 
@@ -1774,7 +1790,8 @@ static void sqlite_close(struct store *base)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
-    doubt_clear(&s->doubt);
+    held_clear(&s->doubt);
+    held_clear(&s->credit);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* drops the flock */
     free(s->path);

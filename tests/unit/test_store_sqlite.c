@@ -465,6 +465,10 @@ static void a_flush_in_doubt_is_settled_by_the_next_write(void)
     CHECK_INT(s->ops->apply(s, again, 3, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
     CHECK(strstr(err, "cannot tell whether the last flush is in the file") != NULL);
     CHECK_INT(scanned_total(s, "dt/c", 7), -1); /* nothing written meanwhile: no such repo */
+    /* Settled (it is in), but this write fails: its hits all go back, and come again. */
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_FAILS);
+    CHECK_INT(s->ops->apply(s, again, 3, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    CHECK_INT(scanned_total(s, "dt/a", 7), 5);
     CHECK_INT(s->ops->apply(s, again, 3, 7, NULL, NULL, err, sizeof err), STORE_OK);
     CHECK_INT(scanned_total(s, "dt/a", 7), 8);
     CHECK_INT(scanned_total(s, "dt/b", 7), 2);
@@ -473,15 +477,18 @@ static void a_flush_in_doubt_is_settled_by_the_next_write(void)
     s->ops->stats(s, &st);
     CHECK_INT(st.ambiguous_commits, 1);
     CHECK_INT(query_int(journal_of(path), "SELECT value FROM meta WHERE key = 'flushed'"), 2);
+    /* Once a write succeeded, nothing more is taken out. */
+    CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(scanned_total(s, "dt/a", 7), 13);
     /* Not in the file: the next write writes the hits given back. */
     store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_FAILS_UNREAD);
     CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
     CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_OK);
-    CHECK_INT(scanned_total(s, "dt/a", 7), 13);
+    CHECK_INT(scanned_total(s, "dt/a", 7), 18);
     CHECK_INT(scanned_total(s, "dt/b", 7), 4);
     s->ops->stats(s, &st);
     CHECK_INT(st.ambiguous_commits, 1);
-    CHECK_INT(query_int(journal_of(path), "SELECT value FROM meta WHERE key = 'flushed'"), 3);
+    CHECK_INT(query_int(journal_of(path), "SELECT value FROM meta WHERE key = 'flushed'"), 4);
     store_close(s);
 }
 
