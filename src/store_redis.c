@@ -1066,6 +1066,10 @@ static int replay(struct redis_store *s, uint64_t hw)
                   "failed over to an older copy) and they are older than the replay window "
                   "(%d s): their hits are lost",
                   want, upto, s->id, REPLAY_MS / 1000);
+        if (from < s->nwindow)
+            log_warn("redis: chunks %" PRIu64 "..%" PRIu64 " of frontend %s, which it lost too, "
+                     "go again under a new id",
+                     s->window[from].seq, s->window[s->nwindow - 1].seq, s->id);
         return -2;
     }
     struct args a = {0};
@@ -1099,28 +1103,45 @@ static int replay(struct redis_store *s, uint64_t hw)
 static void spool_owed(struct redis_store *s);
 
 /*
- * Goes on under a new id: the window is forgotten and the owed chunks
- * renumbered from 1. The chunks file learns it at once: a crash before the
- * next write would else bring back the old id and numbers, which Redis has
- * taken already, and a restart would drop those chunks as applied.
+ * Goes on under a new id: the window is forgotten but for its last keep
+ * chunks, and those, then the owed chunks, are renumbered from 1. The kept
+ * ones are chunks Redis lost after a hole that the window no longer holds
+ * (handle_gap()): the new id's gate finds them missing at the next write
+ * or probe, and replay() sends them, once, before the owed ones. The chunks
+ * file learns the new id at once: a crash before the next write would else
+ * bring back the old id and numbers, which Redis has taken already, and a
+ * restart would drop those chunks as applied.
  */
-static void start_again(struct redis_store *s)
+static void start_again(struct redis_store *s, size_t keep)
 {
-    drop_window(s, s->nwindow);
+    drop_window(s, s->nwindow - keep);
     if (new_identity(s) < 0)
         return;
+    for (size_t i = 0; i < s->nwindow; i++)
+        s->window[i].seq = s->next_seq++;
     for (size_t i = 0; i < s->nowed; i++)
         s->owed[i].seq = s->next_seq++;
     spool_owed(s);
+}
+
+/* How many of the window's chunks, its last ones, are after hw. */
+static size_t window_after(const struct redis_store *s, uint64_t hw)
+{
+    size_t n = 0;
+    while (n < s->nwindow && s->window[s->nwindow - 1 - n].seq > hw)
+        n++;
+    return n;
 }
 
 /*
  * Redis answered GHITGAP hw for a chunk: if hw is below what it already
  * confirmed, Redis went back in time (a restore, a failover): the chunks
  * it lost go again from the replay window. What the window no longer holds
- * is lost; the owed chunks then go on under a new id, renumbered. Credited
- * chunks all after hw are no longer in Redis: they leave the credit, and
- * their hits, pending, go in new chunks.
+ * is lost; what it holds after that hole and the owed chunks then go on
+ * under a new id, renumbered (start_again()). Credited chunks all in the
+ * hole are no longer in Redis: they leave the credit, and their hits,
+ * pending, go in new chunks. Those the window sends again stay credited,
+ * as after a replay without a hole.
  */
 static void handle_gap(struct redis_store *s, uint64_t hw)
 {
@@ -1128,15 +1149,17 @@ static void handle_gap(struct redis_store *s, uint64_t hw)
         return; /* an earlier chunk of this pipeline failed: they go again, in order */
     if (!s->c || replay(s, hw) != -2)
         return; /* replayed, or to try again: the owed ones follow at the next write */
+    size_t keep = window_after(s, hw);
+    uint64_t resent = keep ? s->window[s->nwindow - keep].seq : UINT64_MAX;
     size_t kept = 0;
     for (size_t i = 0; i < s->ncredit; i++) {
-        if (s->credit[i].gen == s->gen && s->credit[i].seq_lo > hw)
+        if (s->credit[i].gen == s->gen && s->credit[i].seq_lo > hw && s->credit[i].seq < resent)
             free_chunk(&s->credit[i]);
         else
             s->credit[kept++] = s->credit[i];
     }
     s->ncredit = kept;
-    start_again(s);
+    start_again(s, keep);
 }
 
 /* Writes the message for an error reply of the apply script into err. */
@@ -1344,7 +1367,7 @@ static enum store_result send_owed_all(struct redis_store *s, day_t today, store
     } else {
         keep_applied(s, out.applied, true);
         if (out.taken)
-            start_again(s);
+            start_again(s, 0); /* these numbers were another's: nothing of ours to send again */
         else if (out.gap_hw != UINT64_MAX)
             handle_gap(s, out.gap_hw);
     }
@@ -1440,7 +1463,8 @@ static enum store_result redis_check(struct store *st, char *err, size_t errlen)
         /* Idle, and Redis went back in time: send again what it lost. */
         int ret = replay(s, (uint64_t)r->integer);
         if (ret == -2) {
-            start_again(s); /* none owed: only the new id, in the chunks file at once */
+            /* None owed: the new id, and what the window holds after the hole. */
+            start_again(s, window_after(s, (uint64_t)r->integer));
         } else if (ret == -1) {
             snprintf(err, errlen, "Redis at %s lost chunks and failed while they were sent again",
                      s->where);

@@ -10,6 +10,7 @@ hits are written and confirmed, then redis-server is killed and started again fr
 import collections
 import os
 import shutil
+import time
 
 import pytest
 
@@ -38,16 +39,23 @@ def go_back(r, snapshot):
     r.start()
 
 
-@pytest.mark.parametrize("then", ["more hits", "idle"])
-def test_chunks_a_redis_lost_are_sent_again(make_redis, make_front, tmp_path, then):
+def start_with_snapshot(make_redis, make_front, tmp_path, rounds):
+    """A Redis without AOF and a frontend on it; rounds of hits, in Redis, then a snapshot of
+    Redis copied aside. Returns Redis, the frontend, the hits and the snapshot's path."""
     r = make_redis("--appendonly", "no")
     f = make_front(db=r.url, flush_interval=50)
     counts = collections.Counter()
-    hit_all(f, counts, 3)
+    hit_all(f, counts, rounds)
     wait_for("the first hits in Redis", lambda: in_redis(r, counts))
     r.client().save()
     snapshot = str(tmp_path / "older.rdb")
     shutil.copy(os.path.join(r.dir, "dump.rdb"), snapshot)
+    return r, f, counts, snapshot
+
+
+@pytest.mark.parametrize("then", ["more hits", "idle"])
+def test_chunks_a_redis_lost_are_sent_again(make_redis, make_front, tmp_path, then):
+    r, f, counts, snapshot = start_with_snapshot(make_redis, make_front, tmp_path, 3)
     before = dict(counts)
     hit_all(f, counts, 4)  # several flushes, each confirmed by Redis
     wait_for("the later hits in Redis", lambda: in_redis(r, counts))
@@ -62,3 +70,27 @@ def test_chunks_a_redis_lost_are_sent_again(make_redis, make_front, tmp_path, th
     assert_exact(r, counts)
     assert "sent again from the replay window" in f.stderr()
     assert "their hits are lost" not in f.stderr()
+
+
+def test_what_the_window_holds_after_a_hole_is_sent_again(make_redis, make_front, tmp_path):
+    # Redis loses chunks of which the window (30 s) holds only the later ones: the earlier ones
+    # are lost, and said so; the later ones go again, once, under a new frontend id.
+    r, f, counts, snapshot = start_with_snapshot(make_redis, make_front, tmp_path, 2)
+    hole = collections.Counter()
+    hit_all(f, hole, 3)  # confirmed, then out of the window by age
+    counts.update(hole)
+    wait_for("the hole's hits in Redis", lambda: in_redis(r, counts))
+    time.sleep(31)
+    tail = collections.Counter()
+    hit_all(f, tail, 4)  # confirmed; their flush moves the window past the hole's
+    counts.update(tail)
+    wait_for("the later hits in Redis", lambda: in_redis(r, counts))
+    go_back(r, snapshot)
+    counts.subtract(hole)  # lost for good: Redis forgot them, and so did the window
+    hit_all(f, counts, 1)  # the next flush finds the gap
+    wait_for("the window's chunks sent again", lambda: in_redis(r, counts), timeout=10)
+    f.stop()
+    assert_exact(r, counts)
+    err = f.stderr()
+    assert "their hits are lost" in err and "go again under a new id" in err, err
+    assert "sent again from the replay window" in err, err
