@@ -1106,7 +1106,7 @@ static void spool_owed(struct redis_store *s);
  * Goes on under a new id: the window is forgotten but for its last keep
  * chunks, and those, then the owed chunks, are renumbered from 1. The kept
  * ones are chunks Redis lost after a hole that the window no longer holds
- * (handle_gap()): the new id's gate finds them missing at the next write
+ * (lost_after_hole()): the new id's gate finds them missing at the next write
  * or probe, and replay() sends them, once, before the owed ones. The chunks
  * file learns the new id at once: a crash before the next write would else
  * bring back the old id and numbers, which Redis has taken already, and a
@@ -1134,32 +1134,61 @@ static size_t window_after(const struct redis_store *s, uint64_t hw)
 }
 
 /*
+ * Redis lost the chunks after hw, and the replay window does not reach back
+ * to hw + 1 (replay() said -2): what it lost before the window is lost.
+ * Credited chunks after hw are no longer in Redis: they leave the credit,
+ * and their hits, pending, go in new chunks. The window's other chunks
+ * after hw, whose hits are nowhere else, go again first under a new id
+ * (start_again()); the window's copies of credited ones are dropped, or
+ * they would count twice.
+ */
+static void lost_after_hole(struct redis_store *s, uint64_t hw)
+{
+    size_t kept = 0, nfreed = 0;
+    struct {
+        uint64_t lo, hi;
+    } *freed = xcalloc(s->ncredit + 1, sizeof *freed);
+    for (size_t i = 0; i < s->ncredit; i++) {
+        if (s->credit[i].gen == s->gen && s->credit[i].seq_lo > hw) {
+            freed[nfreed].lo = s->credit[i].seq_lo;
+            freed[nfreed++].hi = s->credit[i].seq;
+            free_chunk(&s->credit[i]);
+        } else {
+            s->credit[kept++] = s->credit[i];
+        }
+    }
+    s->ncredit = kept;
+    kept = 0;
+    for (size_t i = 0; i < s->nwindow; i++) {
+        struct chunk *c = &s->window[i];
+        bool credited = false;
+        for (size_t k = 0; k < nfreed && !credited; k++)
+            credited = c->seq >= freed[k].lo && c->seq <= freed[k].hi;
+        if (credited) {
+            s->window_bytes -= c->bytes;
+            free_chunk(c);
+        } else {
+            s->window[kept++] = *c;
+        }
+    }
+    s->nwindow = kept;
+    free(freed);
+    start_again(s, window_after(s, hw));
+}
+
+/*
  * Redis answered GHITGAP hw for a chunk: if hw is below what it already
  * confirmed, Redis went back in time (a restore, a failover): the chunks
- * it lost go again from the replay window. What the window no longer holds
- * is lost; what it holds after that hole and the owed chunks then go on
- * under a new id, renumbered (start_again()). Credited chunks all in the
- * hole are no longer in Redis: they leave the credit, and their hits,
- * pending, go in new chunks. Those the window sends again stay credited,
- * as after a replay without a hole.
+ * it lost go again from the replay window, or lost_after_hole() says what
+ * happens to them when the window does not reach back that far.
  */
 static void handle_gap(struct redis_store *s, uint64_t hw)
 {
     if (s->nowed == 0 || hw + 1 >= s->owed[0].seq)
         return; /* an earlier chunk of this pipeline failed: they go again, in order */
-    if (!s->c || replay(s, hw) != -2)
-        return; /* replayed, or to try again: the owed ones follow at the next write */
-    size_t keep = window_after(s, hw);
-    uint64_t resent = keep ? s->window[s->nwindow - keep].seq : UINT64_MAX;
-    size_t kept = 0;
-    for (size_t i = 0; i < s->ncredit; i++) {
-        if (s->credit[i].gen == s->gen && s->credit[i].seq_lo > hw && s->credit[i].seq < resent)
-            free_chunk(&s->credit[i]);
-        else
-            s->credit[kept++] = s->credit[i];
-    }
-    s->ncredit = kept;
-    start_again(s, keep);
+    if (s->c && replay(s, hw) == -2)
+        lost_after_hole(s, hw);
+    /* Else replayed, or to try again: the owed ones follow at the next write. */
 }
 
 /* Writes the message for an error reply of the apply script into err. */
@@ -1463,8 +1492,7 @@ static enum store_result redis_check(struct store *st, char *err, size_t errlen)
         /* Idle, and Redis went back in time: send again what it lost. */
         int ret = replay(s, (uint64_t)r->integer);
         if (ret == -2) {
-            /* None owed: the new id, and what the window holds after the hole. */
-            start_again(s, window_after(s, (uint64_t)r->integer));
+            lost_after_hole(s, (uint64_t)r->integer); /* none owed */
         } else if (ret == -1) {
             snprintf(err, errlen, "Redis at %s lost chunks and failed while they were sent again",
                      s->where);

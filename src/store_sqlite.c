@@ -893,22 +893,35 @@ static void held_add(struct held *h, const struct store_delta *d, size_t n)
     *h = to;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /*
  * Settles a flush in doubt, then takes the credit out of d: a copy in *out
- * (free it; NULL if there is no credit). SQLITE_OK, or an error if the flush
- * number still cannot be read: then nothing may be written.
+ * (free it; NULL if there is no credit). Not out of the deltas of a repo
+ * that one of the n puts at p sets or deletes: a put queued after the
+ * credited hits went back dropped them from the pending ones (the hits in
+ * d came after it), and one made again with them wipes the repo's rows,
+ * the credited flush's too. SQLITE_OK, or an error if the flush number
+ * still cannot be read: then nothing may be written.
  */
-static int settle_doubt(struct sqlite_store *s, const struct store_delta *d, size_t n,
-                        struct store_delta **out, size_t *nout)
+static int settle_doubt(struct sqlite_store *s, const struct store_put *p, size_t np,
+                        const struct store_delta *d, size_t n, struct store_delta **out,
+                        size_t *nout)
 {
     *out = NULL;
     if (s->doubt_seq) {
-        int64_t have = read_flushed(s);
-        if (have < 0)
+        int64_t have = read_flushed(s), top = 0;
+        if (have < 0 || (have == s->doubt_seq &&
+                         pragma_int(s->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top) < 0))
             return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_IOERR;
         if (have == s->doubt_seq) {
             held_add(&s->credit, s->doubt.d, s->doubt.n);
             s->flushed = s->doubt_seq;
+            s->appended = top; /* its rows: a drain before a put waits for them */
+            s->stats.journal_rows += s->doubt.n;
             s->stats.ambiguous_commits++;
             log_warn("store: a flush whose COMMIT reported an error is in the file after all; "
                      "its hits are not written again");
@@ -918,15 +931,22 @@ static int settle_doubt(struct sqlite_store *s, const struct store_delta *d, siz
     }
     if (!s->credit.n)
         return SQLITE_OK;
+    const char **put = xmalloc((np ? np : 1) * sizeof *put);
+    for (size_t i = 0; i < np; i++)
+        put[i] = p[i].repo.key;
+    qsort(put, np, sizeof *put, by_name);
     struct store_delta *left = xmalloc((n ? n : 1) * sizeof *left);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct store_delta *in =
             bsearch(&d[i], s->credit.d, s->credit.n, sizeof *s->credit.d, by_key_day);
+        if (in && np && bsearch(&d[i].key, put, np, sizeof *put, by_name))
+            in = NULL;
         uint64_t again = in ? (in->hits < d[i].hits ? in->hits : d[i].hits) : 0;
         if (d[i].hits > again)
             left[k++] = (struct store_delta){d[i].key, d[i].day, d[i].hits - again};
     }
+    free(put);
     *out = left;
     *nout = k;
     return SQLITE_OK;
@@ -1105,7 +1125,7 @@ static enum store_result sqlite_write(struct store *base, const struct store_put
     if (check_file(s, err, errlen) != STORE_OK)
         return STORE_FAILED;
     struct store_delta *left;
-    int rc = settle_doubt(s, d, nd, &left, &nd);
+    int rc = settle_doubt(s, p, n, d, nd, &left, &nd);
     if (rc != SQLITE_OK) {
         fail(s, "cannot tell whether the last flush is in the file", err, errlen);
         s->cause = cause_of(rc);

@@ -492,6 +492,33 @@ static void a_flush_in_doubt_is_settled_by_the_next_write(void)
     store_close(s);
 }
 
+/*
+ * A set after a flush in doubt that is in the file: the set's drain folds
+ * that flush's rows before it replaces the repo (else they would be folded
+ * in after it), and the hits after the set are not taken for credited ones
+ * (the set dropped those from the pending hits).
+ */
+static void a_set_after_a_flush_in_doubt_counts_what_came_after_it(void)
+{
+    char err[256] = "";
+    struct store *s = store_sqlite_open(path_for("doubt-set.db"), err, sizeof err);
+    struct store_delta first[] = {{"ds/r", 7, 1}}, d[] = {{"ds/r", 7, 5}},
+                       after[] = {{"ds/r", 7, 3}};
+    CHECK_INT(s->ops->apply(s, first, 1, 7, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(store_sqlite_drain(s, 10000), 0);
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_REPLY_LOST_UNREAD);
+    CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    struct store_day day = {7, 100};
+    struct store_put set = {
+        .mode = STORE_PUT_SET,
+        .repo = {.key = "ds/r", .total = 100, .first_day = 7, .days = &day, .ndays = 1},
+    };
+    CHECK_INT(s->ops->write(s, &set, 1, after, 1, err, sizeof err), STORE_OK);
+    CHECK_INT(store_sqlite_drain(s, 10000), 0);
+    CHECK_INT(scanned_total(s, "ds/r", 7), 103);
+    store_close(s);
+}
+
 /* A file of schema version 1 (before the journal) is upgraded in place, its counts kept. */
 static void version_1_file_is_upgraded(void)
 {
@@ -900,6 +927,7 @@ int main(void)
     RUN(failed_merge_moves_nothing_and_the_next_moves_all_once);
     RUN(ambiguous_commit_is_counted_once);
     RUN(a_flush_in_doubt_is_settled_by_the_next_write);
+    RUN(a_set_after_a_flush_in_doubt_counts_what_came_after_it);
     RUN(version_1_file_is_upgraded);
     RUN(a_journal_name_with_a_nul_is_refused);
     RUN(flushes_merge_as_runs_or_folded);
