@@ -1117,8 +1117,16 @@ static void start_again(struct redis_store *s, size_t keep)
     drop_window(s, s->nwindow - keep);
     if (new_identity(s) < 0)
         return;
-    for (size_t i = 0; i < s->nwindow; i++)
+    /*
+     * Kept as if applied now: the window is trimmed by age before a gap is
+     * handled, and these, up to 30 s old, would else leave it before the
+     * new id's gate asks for them.
+     */
+    int64_t now = monotime_ms();
+    for (size_t i = 0; i < s->nwindow; i++) {
         s->window[i].seq = s->next_seq++;
+        s->window[i].applied_ms = now;
+    }
     for (size_t i = 0; i < s->nowed; i++)
         s->owed[i].seq = s->next_seq++;
     spool_owed(s);
