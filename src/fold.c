@@ -293,3 +293,28 @@ struct store_delta *fold_order(const struct store_delta *d, size_t n)
     free(o);
     return out;
 }
+
+int fold_delta_cmp(const void *a, const void *b)
+{
+    const struct store_delta *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->day > y->day) - (x->day < y->day);
+}
+
+int fold_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t fold_sum_sorted(struct store_delta *d, size_t n)
+{
+    qsort(d, n, sizeof *d, fold_delta_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && fold_delta_cmp(&d[k - 1], &d[i]) == 0)
+            d[k - 1].hits = count_add(d[k - 1].hits, d[i].hits);
+        else
+            d[k++] = d[i];
+    }
+    return k;
+}

@@ -50,4 +50,16 @@ const struct store_delta *fold_by_repo(struct fold *f, size_t *n);
  */
 struct store_delta *fold_order(const struct store_delta *d, size_t n);
 
+/* Orders deltas by key, then day (fold_sorted()'s order), for qsort() and bsearch(). */
+int fold_delta_cmp(const void *a, const void *b);
+
+/* Orders pointers to names (const char *), for qsort() and bsearch() of a set of repos. */
+int fold_name_cmp(const void *a, const void *b);
+
+/*
+ * Sorts the n deltas of d by fold_delta_cmp() and sums those of one (repo,
+ * day) into the first of them (count_add()): the deltas left, in place.
+ */
+size_t fold_sum_sorted(struct store_delta *d, size_t n);
+
 #endif

@@ -46,7 +46,7 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "count.h"
+#include "fold.h"
 #include "import2015.h"
 #include "monotime.h"
 #include "log.h"
@@ -510,24 +510,11 @@ static void add_put_chunk(struct redis_store *s, const struct store_put *const *
     fill_puts(new_chunk(s, today), pp, n);
 }
 
-/* Orders ids, and key pointers by the keys' bytes. */
+/* Orders ids. */
 static int by_id(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
-}
-
-static int by_string(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Orders deltas by key, then day. */
-static int by_key_day(const void *a, const void *b)
-{
-    const struct store_delta *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : (x->day > y->day) - (x->day < y->day);
 }
 
 /* Fills chunk c with copies of the n deltas at d, their hits as they are. */
@@ -559,17 +546,11 @@ static void credit_chunk(struct redis_store *s, const struct chunk *c)
 {
     struct chunk *last = s->ncredit ? &s->credit[s->ncredit - 1] : NULL;
     if (!c->p && last && !last->p && last->gen == s->gen) {
-        size_t m = last->n + c->n, k = 0;
+        size_t m = last->n + c->n;
         struct store_delta *all = xcalloc(m + 1, sizeof *all);
         memcpy(all, last->d, last->n * sizeof *all);
         memcpy(all + last->n, c->d, c->n * sizeof *all);
-        qsort(all, m, sizeof *all, by_key_day);
-        for (size_t i = 0; i < m; i++) {
-            if (k && by_key_day(&all[k - 1], &all[i]) == 0)
-                all[k - 1].hits = count_add(all[k - 1].hits, all[i].hits);
-            else
-                all[k++] = all[i];
-        }
+        size_t k = fold_sum_sorted(all, m);
         struct chunk merged = {.seq = c->seq, .seq_lo = last->seq_lo, .gen = s->gen};
         copy_deltas(&merged, all, k);
         free_chunk(last);
@@ -664,7 +645,7 @@ static void take_puts(struct redis_store *s, const struct store_put *p, size_t n
     }
     if (m > first)
         add_put_chunk(s, todo + first, m - first, today);
-    qsort(*fresh, *nfresh, sizeof **fresh, by_string);
+    qsort(*fresh, *nfresh, sizeof **fresh, fold_name_cmp);
     free(todo);
     free(ids);
 }
@@ -746,13 +727,13 @@ static int take_pending(struct redis_store *s, const struct store_put *p, size_t
     uint64_t *rem = xcalloc(n + 1, sizeof *rem);
     size_t matched = 0;
     for (size_t i = 0; nfresh && i < size; i++)
-        if (tab[i].key && bsearch(&tab[i].key, fresh, nfresh, sizeof *fresh, by_string)) {
+        if (tab[i].key && bsearch(&tab[i].key, fresh, nfresh, sizeof *fresh, fold_name_cmp)) {
             tab[i].matched = true;
             matched++;
         }
     int ret = 0;
     for (size_t i = 0; i < n; i++) {
-        if (nfresh && bsearch(&d[i].key, fresh, nfresh, sizeof *fresh, by_string)) {
+        if (nfresh && bsearch(&d[i].key, fresh, nfresh, sizeof *fresh, fold_name_cmp)) {
             rem[i] = d[i].hits;
             continue;
         }

@@ -847,12 +847,12 @@ static int64_t read_flushed(struct sqlite_store *s)
     return pragma_int(s->db, "SELECT value FROM j.meta WHERE key = 'flushed'", &v) == 0 ? v : -1;
 }
 
-/* Orders deltas by (key, day). */
-static int by_key_day(const void *a, const void *b)
+/* The journal's last id (a writer's statement, backlog): 0 if empty, -1 if it cannot be read. */
+static int64_t journal_top(struct sqlite_store *s)
 {
-    const struct store_delta *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : (x->day > y->day) - (x->day < y->day);
+    int64_t top = sqlite3_step(s->backlog) == SQLITE_ROW ? sqlite3_column_int64(s->backlog, 0) : -1;
+    sqlite3_reset(s->backlog);
+    return top;
 }
 
 static void held_clear(struct held *h)
@@ -880,22 +880,9 @@ static void held_add(struct held *h, const struct store_delta *d, size_t n)
             to.d[to.n++] = (struct store_delta){next, parts[p][i].day, parts[p][i].hits};
             next += len;
         }
-    qsort(to.d, to.n, sizeof *to.d, by_key_day);
-    size_t k = 0;
-    for (size_t i = 0; i < to.n; i++) {
-        if (k && by_key_day(&to.d[k - 1], &to.d[i]) == 0)
-            to.d[k - 1].hits = count_add(to.d[k - 1].hits, to.d[i].hits);
-        else
-            to.d[k++] = to.d[i];
-    }
-    to.n = k;
+    to.n = fold_sum_sorted(to.d, to.n);
     held_clear(h);
     *h = to;
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /*
@@ -914,8 +901,7 @@ static int settle_doubt(struct sqlite_store *s, const struct store_put *p, size_
     *out = NULL;
     if (s->doubt_seq) {
         int64_t have = read_flushed(s), top = 0;
-        if (have < 0 || (have == s->doubt_seq &&
-                         pragma_int(s->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top) < 0))
+        if (have < 0 || (have == s->doubt_seq && (top = journal_top(s)) < 0))
             return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_IOERR;
         if (have == s->doubt_seq) {
             held_add(&s->credit, s->doubt.d, s->doubt.n);
@@ -934,13 +920,13 @@ static int settle_doubt(struct sqlite_store *s, const struct store_put *p, size_
     const char **put = xmalloc((np ? np : 1) * sizeof *put);
     for (size_t i = 0; i < np; i++)
         put[i] = p[i].repo.key;
-    qsort(put, np, sizeof *put, by_name);
+    qsort(put, np, sizeof *put, fold_name_cmp);
     struct store_delta *left = xmalloc((n ? n : 1) * sizeof *left);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct store_delta *in =
-            bsearch(&d[i], s->credit.d, s->credit.n, sizeof *s->credit.d, by_key_day);
-        if (in && np && bsearch(&d[i].key, put, np, sizeof *put, by_name))
+            bsearch(&d[i], s->credit.d, s->credit.n, sizeof *s->credit.d, fold_delta_cmp);
+        if (in && np && bsearch(&d[i].key, put, np, sizeof *put, fold_name_cmp))
             in = NULL;
         uint64_t again = in ? (in->hits < d[i].hits ? in->hits : d[i].hits) : 0;
         if (d[i].hits > again)
@@ -2234,9 +2220,9 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
         fail(s, "cannot read the journal's flush number", err, errlen);
         goto fail;
     }
-    if (sqlite3_step(s->backlog) == SQLITE_ROW)
-        s->appended = sqlite3_column_int64(s->backlog, 0);
-    sqlite3_reset(s->backlog);
+    int64_t top = journal_top(s);
+    if (top >= 0)
+        s->appended = top;
     if (!(s->merger = merger_start(s, err, errlen)))
         goto fail;
     return &s->base;
