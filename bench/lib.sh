@@ -137,6 +137,19 @@ wrk_errors() {
 
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
+# A line of a report's verdict: check TEXT VALUE OP LIMIT prints PASS or FAIL (adding one to
+# FAILS) as VALUE is OP (>= or <=) LIMIT; nan fails. info TEXT VALUE: a figure without target.
+check() {
+    local ok
+    ok=$(awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { if (v == "nan") print 0;
+        else if (op == ">=") print (v >= l); else print (v <= l) }')
+    if [ "$ok" = 1 ]; then printf 'PASS  %-52s %6s (target %s %s)\n' "$1" "$2" "$3" "$4"; else
+        printf 'FAIL  %-52s %6s (target %s %s)\n' "$1" "$2" "$3" "$4"
+        FAILS=$((FAILS + 1))
+    fi
+}
+info() { printf 'info  %-52s %6s\n' "$1" "$2"; }
+
 # The report's verdict on the ghit runs: no hit lost and every run clean (GHIT_FAILS runs
 # were not: they lost LOST_TOTAL hits in all, or failed otherwise); adds them to FAILS.
 ghit_verdict() {

@@ -564,16 +564,6 @@ for e in json.load(sys.stdin):
     fi
     # shellcheck disable=SC2086 # the lists are words
     m() { median ${RPS[$1]}; }
-    check() { # text value op limit
-        local ok
-        ok=$(awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { if (v == "nan") print 0;
-            else if (op == ">=") print (v >= l); else print (v <= l) }')
-        if [ "$ok" = 1 ]; then printf 'PASS  %-52s %6s (target %s %s)\n' "$1" "$2" "$3" "$4"; else
-            printf 'FAIL  %-52s %6s (target %s %s)\n' "$1" "$2" "$3" "$4"
-            FAILS=$((FAILS + 1))
-        fi
-    }
-    info() { printf 'info  %-52s %6s\n' "$1" "$2"; }
     echo
     echo "ratios of medians (targets from issue 8):"
     for n in 1 1000 1M; do

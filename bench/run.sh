@@ -349,16 +349,6 @@ REPORT=$WORK/report.txt
     m() { median ${RPS[$1]}; }
     # shellcheck disable=SC2086
     m99() { median ${P99[$1]}; }
-    check() { # text value op limit
-        local ok
-        ok=$(awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { if (v == "nan") print 0;
-            else if (op == ">=") print (v >= l); else print (v <= l) }')
-        if [ "$ok" = 1 ]; then printf 'PASS  %-52s %6s (target %s %s)\n' "$1" "$2" "$3" "$4"; else
-            printf 'FAIL  %-52s %6s (target %s %s)\n' "$1" "$2" "$3" "$4"
-            FAILS=$((FAILS + 1))
-        fi
-    }
-    info() { printf 'info  %-52s %6s\n' "$1" "$2"; }
     if [ ${#ERR_LINES[@]} -gt 0 ]; then
         echo
         echo "wrk errors (status = answers above 399; read/write/connect/timeout = socket errors):"
