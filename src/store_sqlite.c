@@ -216,8 +216,9 @@ static const char journal_schema[] =
 #define UPSERT_DAY(from)                                                                           \
     "INSERT INTO main.daily(repo, day, hits) " from                                                \
     " ON CONFLICT(repo, day) DO UPDATE SET hits = " SATURATED_SUM("hits", "excluded.hits")
-#define ONE_ROW    "VALUES (?1, ?2, ?3)"
-#define ALL_DELTAS "SELECT repo, day, hits FROM ghit_deltas WHERE true"
+#define ONE_ROW     "VALUES (?1, ?2, ?3)"
+#define ALL_DELTAS  "SELECT repo, day, hits FROM ghit_deltas WHERE true"
+#define JOURNAL_TOP "SELECT coalesce(max(id), 0) FROM j.journal" /* 0: empty */
 
 /* Writes "what: sqlite's message (path)" into err. */
 static void fail(struct sqlite_store *s, const char *what, char *err, size_t errlen)
@@ -490,15 +491,15 @@ static void scan_new_repo(struct sums *m, day_t day, store_row_fn *fn, void *arg
 }
 
 /*
- * Starts m on the journal's rows past the merge mark: as runs if it has few
- * enough, else folded into f. SQLITE_OK, MALFORMED_ROW or SQLite's error.
+ * Starts m on the journal's rows past the merge mark up to top (its last id,
+ * begin_read()): as runs if it has few enough, else folded into f. SQLITE_OK, MALFORMED_ROW or
+ * SQLite's error.
  */
-static int sums_start(struct sqlite_store *s, struct sums *m, struct fold *f)
+static int sums_start(struct sqlite_store *s, int64_t top, struct sums *m, struct fold *f)
 {
-    int64_t merged = 0, top = 0;
+    int64_t merged = 0;
     char why[256];
-    if (pragma_int(s->db, "SELECT value FROM main.meta WHERE key = 'merged'", &merged) < 0 ||
-        pragma_int(s->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top) < 0)
+    if (pragma_int(s->db, "SELECT value FROM main.meta WHERE key = 'merged'", &merged) < 0)
         return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
     int rc = SQLITE_DONE;
     if (top > merged && (m->src.runs = runs_new(s->db, why, sizeof why)) != NULL &&
@@ -533,8 +534,8 @@ static int sums_start(struct sqlite_store *s, struct sums *m, struct fold *f)
  * the tables alone, over 1,000,000 repos and 541,084 journal rows: after a
  * crash under load, most of a restart.
  */
-static enum store_result scan_both(struct sqlite_store *s, day_t day, store_row_fn *fn, void *arg,
-                                   char *err, size_t errlen)
+static enum store_result scan_both(struct sqlite_store *s, int64_t top, day_t day, store_row_fn *fn,
+                                   void *arg, char *err, size_t errlen)
 {
     char today[DAY_TEXT_SIZE];
     day_format(day, today);
@@ -542,7 +543,7 @@ static enum store_result scan_both(struct sqlite_store *s, day_t day, store_row_
     struct sums m = {0};
     buf_init(&m.key);
     sqlite3_stmt *st = NULL;
-    int rc = s->has_journal ? sums_start(s, &m, f) : SQLITE_OK;
+    int rc = s->has_journal ? sums_start(s, top, &m, f) : SQLITE_OK;
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT r.name, r.total, r.first_day, coalesce(d.hits, 0) "
@@ -600,15 +601,16 @@ static enum store_result scan_both(struct sqlite_store *s, day_t day, store_row_
  * journal after its delete, and miss the batch. With the journal's first,
  * every row past the mark that the tables show is in the journal it sees.
  * (SQLite takes a file's snapshot at the first read of it, and a single
- * statement reads the main file first.) end_read() ends it, also after
- * a failure here, once the caller has read SQLite's message.
+ * statement reads the main file first.) *top is the journal's last id in
+ * that snapshot. end_read() ends it, also after a failure here, once the
+ * caller has read SQLite's message.
  */
-static int begin_read(struct sqlite_store *s)
+static int begin_read(struct sqlite_store *s, int64_t *top)
 {
+    *top = 0;
     int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
     if (rc == SQLITE_OK && s->has_journal) {
-        int64_t top;
-        if (pragma_int(s->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top) < 0)
+        if (pragma_int(s->db, JOURNAL_TOP, top) < 0)
             return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
         if (s->fault == STORE_SQLITE_FAULT_READ_PAUSES) {
             s->fault = STORE_SQLITE_FAULT_NONE;
@@ -638,13 +640,14 @@ static enum store_result sqlite_scan(struct store *base, day_t day, store_row_fn
                                      char *err, size_t errlen)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    int rc = begin_read(s);
+    int64_t top;
+    int rc = begin_read(s, &top);
     if (rc != SQLITE_OK) {
         fail(s, "cannot read the repos", err, errlen);
         end_read(s);
         return classify(rc);
     }
-    enum store_result res = scan_both(s, day, fn, arg, err, errlen);
+    enum store_result res = scan_both(s, top, day, fn, arg, err, errlen);
     end_read(s);
     return res;
 }
@@ -1169,7 +1172,8 @@ static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, vo
         "LEFT JOIN daily d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day";
     int rc = sqlite3_prepare_v2(s->db, s->has_journal ? with_journal : tables_only, -1, &st, NULL);
     bool reading = rc == SQLITE_OK;
-    if (reading && (rc = begin_read(s)) != SQLITE_OK)
+    int64_t top; /* not needed: the statement reads the journal itself */
+    if (reading && (rc = begin_read(s, &top)) != SQLITE_OK)
         sqlite3_finalize(st);
     if (rc != SQLITE_OK) {
         fail(s, "cannot read the repos", err, errlen);
@@ -1580,7 +1584,7 @@ static void *merger_run(void *arg)
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int64_t top = 0;
-        pragma_int(m->db, "SELECT coalesce(max(id), 0) FROM j.journal", &top);
+        pragma_int(m->db, JOURNAL_TOP, &top);
         int64_t backlog = top - merged;
         /* The wait, and past_day()'s seek with it, only for a backlog not due otherwise. */
         bool due = backlog > 0 && (forced || backlog >= batch_rows(large) ||
@@ -1925,7 +1929,8 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
     int rc = prepared(s, &s->top_st, s->has_journal ? with_journal : tables_only, err, errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
-    if ((rc = begin_read(s)) != SQLITE_OK) {
+    int64_t top; /* not needed: the statement reads the journal itself */
+    if ((rc = begin_read(s, &top)) != SQLITE_OK) {
         enum store_result res =
             finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
         end_read(s);
@@ -2202,7 +2207,7 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
                                                 "SELECT ?1, repo, day, hits FROM ghit_deltas"},
         {offsetof(struct sqlite_store, mark_flushed),
          "UPDATE j.meta SET value = ?1 WHERE key = 'flushed'"},
-        {offsetof(struct sqlite_store, backlog), "SELECT coalesce(max(id), 0) FROM j.journal"},
+        {offsetof(struct sqlite_store, backlog), JOURNAL_TOP},
         {offsetof(struct sqlite_store, upsert_repo), UPSERT_REPO(ONE_ROW)},
         {offsetof(struct sqlite_store, upsert_day), UPSERT_DAY(ONE_ROW)},
         {offsetof(struct sqlite_store, delete_days), "DELETE FROM daily WHERE repo = ?1"},
