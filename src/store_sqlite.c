@@ -1568,7 +1568,9 @@ static void *merger_run(void *arg)
         m->runs = runs_new(m->db, unready, sizeof unready);
     if (unready[0]) {
         pthread_mutex_lock(&m->lock);
-        merge_failed(m, unready);
+        /* A stop soon after the start interrupts the statements' making: no failure. */
+        if (!m->stop)
+            merge_failed(m, unready);
         m->stop = true;
         pthread_cond_broadcast(&m->progress);
         pthread_mutex_unlock(&m->lock);
