@@ -55,6 +55,7 @@
 #include "repo_key.h"
 #include "spool.h"
 #include "store_redis_2015.h"
+#include "topsum.h"
 
 #define CHUNK_MAX          1000      /* deltas per script call: about 10 ms of Redis (design 1.8) */
 #define PIPELINE           16        /* chunks in flight on the connection */
@@ -2142,84 +2143,82 @@ static enum store_result redis_history(struct store *st, const char *key, day_t 
 }
 
 /*
- * MGET of repo:DAY:m (day not NULL) or repo:m for every member m of batch;
+ * MGET of repo:DAY:m (day not NULL) or repo:m for each of the n members m;
  * its reply in *out (free it), or -1 with a message (the connection dropped).
  */
-static int mget_members(struct redis_store *s, const redisReply *batch, const char *day,
-                        redisReply **out, char *err, size_t errlen)
+static int mget_members(struct redis_store *s, redisReply *const *members, size_t n,
+                        const char *day, redisReply **out, char *err, size_t errlen)
 {
     struct args a = {0};
     buf_init(&a.text);
     add_arg(&a, "MGET");
-    for (size_t i = 0; i < batch->elements; i++)
-        add_arg(&a, "repo:%s%s%s", day ? day : "", day ? ":" : "", batch->element[i]->str);
+    for (size_t i = 0; i < n; i++)
+        add_arg(&a, "repo:%s%s%s", day ? day : "", day ? ":" : "", members[i]->str);
     args_finish(&a);
     redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
     args_fini(&a);
     return get_replies(s, out, 1, err, errlen);
 }
 
-/* One repo's hits on one day of a top list's range, then summed per repo. */
-struct trow {
-    const char *key;
-    size_t off; /* of key in the names, until they are complete */
-    uint64_t hits, last_day;
-};
+/*
+ * The most repos one pass of a top list sums (topsum.h): some 60 MB. A
+ * list of more, such as 31 days over millions of repos, takes passes.
+ */
+#define TOP_PASS_REPOS 1000000
 
+/* What a top list's SSCAN batches go to. */
 struct tops {
     struct redis_store *s;
-    struct buf names;
-    struct trow *rows;
-    size_t n, cap;
+    struct topsum *sum;
     day_t day, last;
+    redisReply **mine; /* a batch's members of this pass, and their keys */
+    char (*keys)[REPO_KEY_SIZE];
+    size_t cap;
+    bool full; /* this pass holds too many repos: its days are not read further */
 };
 
-/* scan_all callback: a batch of repos:<day>'s members, with one MGET of their day counts. */
+/*
+ * scan_all callback: the members of a batch of repos:<day> that belong to
+ * this pass, with one MGET of their counts that day; stops the scan (1)
+ * once the pass holds too many repos.
+ */
 static int tops_day(void *arg, const redisReply *batch, char *err, size_t errlen)
 {
     struct tops *t = arg;
-    if (batch->elements == 0)
+    if (batch->elements > t->cap) { /* COUNT is a hint: a batch may hold more */
+        t->cap = batch->elements;
+        t->mine = xrealloc(t->mine, t->cap * sizeof *t->mine);
+        t->keys = xrealloc(t->keys, t->cap * sizeof *t->keys);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < batch->elements; i++) {
+        redisReply *m = batch->element[i];
+        if (m->type == REDIS_REPLY_STRING && key_of(m->str, t->keys[n]) &&
+            topsum_wants(t->sum, t->keys[n]))
+            t->mine[n++] = m;
+    }
+    if (n == 0)
         return 0;
     char text[DAY_TEXT_SIZE];
     day_format(t->day, text);
     redisReply *rep;
-    if (mget_members(t->s, batch, text, &rep, err, errlen) < 0)
+    if (mget_members(t->s, t->mine, n, text, &rep, err, errlen) < 0)
         return -1;
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-        char key[REPO_KEY_SIZE];
+    bool full = false;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && !full; i++) {
         uint64_t hits = count_of(rep->element[i]);
-        if (!hits || !key_of(batch->element[i]->str, key))
-            continue;
-        if (t->n == t->cap) {
-            t->cap = t->cap ? 2 * t->cap : 1024;
-            t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
-        }
-        t->rows[t->n++] = (struct trow){
-            .off = t->names.len, .hits = hits, .last_day = t->day == t->last ? hits : 0};
-        buf_append(&t->names, key, strlen(key) + 1);
+        full = hits && !topsum_add(t->sum, t->keys[i], t->day, hits, t->day == t->last);
     }
     freeReplyObject(rep);
-    return 0;
-}
-
-static int trow_by_key(const void *a, const void *b)
-{
-    return strcmp(((const struct trow *)a)->key, ((const struct trow *)b)->key);
-}
-
-/* Most hits first, then by key, as SQLite's ORDER BY h DESC, repo. */
-static int trow_by_hits(const void *a, const void *b)
-{
-    const struct trow *x = a, *y = b;
-    if (x->hits != y->hits)
-        return x->hits > y->hits ? -1 : 1;
-    return strcmp(x->key, y->key);
+    t->full = full;
+    return full ? 1 : 0;
 }
 
 /*
  * store top: the members of repos:<day> for each day of the range, with an
- * MGET of their counts that day, summed per repo. Costs the range's
- * (repo, day) pairs, as SQLite's daily_by_day; no index of its own.
+ * MGET of their counts that day, summed per repo (topsum.h: in passes, so
+ * that memory stays bounded whatever the range). Costs the range's (repo,
+ * day) pairs a pass, as SQLite's daily_by_day; no index of its own.
  */
 static enum store_result redis_top(struct store *st, day_t from, day_t to, size_t limit,
                                    store_top_fn *fn, void *arg, char *err, size_t errlen)
@@ -2227,40 +2226,42 @@ static enum store_result redis_top(struct store *st, day_t from, day_t to, size_
     struct redis_store *s = (struct redis_store *)st;
     if (connect_redis(s, err, errlen) < 0)
         return STORE_RETRY;
-    struct tops t = {.s = s, .last = to};
-    buf_init(&t.names);
+    struct tops t = {.s = s, .sum = topsum_new(TOP_PASS_REPOS, limit), .last = to};
     enum store_result res = STORE_OK;
+    /* The largest day's repos, at least, are to come (SCARD: O(1)). */
+    uint64_t most = 0;
     for (day_t d = from; res == STORE_OK && d <= to; d++) {
         char name[32], text[DAY_TEXT_SIZE];
         day_format(d, text);
         snprintf(name, sizeof name, "repos:%s", text);
-        const char *argv[] = {"SSCAN", name, NULL, "COUNT", SCAN_COUNT};
-        t.day = d;
-        res = scan_all(s, argv, 5, tops_day, &t, err, errlen);
+        const char *argv[] = {"SCARD", name};
+        redisReply *r = command(s, 2, argv, err, errlen);
+        if (!r)
+            res = STORE_RETRY;
+        else if (count_of(r) > most)
+            most = count_of(r);
+        freeReplyObject(r);
     }
-    if (res == STORE_OK) {
-        for (size_t i = 0; i < t.n; i++)
-            t.rows[i].key = t.names.data + t.rows[i].off;
-        if (t.n > 1)
-            qsort(t.rows, t.n, sizeof *t.rows, trow_by_key);
-        size_t m = 0;
-        for (size_t i = 0; i < t.n; i++) {
-            if (m && strcmp(t.rows[m - 1].key, t.rows[i].key) == 0) {
-                t.rows[m - 1].hits += t.rows[i].hits;
-                t.rows[m - 1].last_day += t.rows[i].last_day;
-            } else {
-                t.rows[m++] = t.rows[i];
-            }
+    topsum_expect(t.sum, most);
+    do {
+        t.full = false;
+        for (day_t d = from; res == STORE_OK && !t.full && d <= to; d++) {
+            char name[32], text[DAY_TEXT_SIZE];
+            day_format(d, text);
+            snprintf(name, sizeof name, "repos:%s", text);
+            const char *argv[] = {"SSCAN", name, NULL, "COUNT", SCAN_COUNT};
+            t.day = d;
+            res = scan_all(s, argv, 5, tops_day, &t, err, errlen);
         }
-        if (m > 1)
-            qsort(t.rows, m, sizeof *t.rows, trow_by_hits);
-        for (size_t i = 0; i < m && i < limit; i++) {
-            struct store_top_row row = {t.rows[i].key, t.rows[i].hits, t.rows[i].last_day};
-            fn(arg, &row);
-        }
-    }
-    free(t.rows);
-    buf_fini(&t.names);
+    } while (res == STORE_OK && topsum_next_pass(t.sum));
+    if (res == STORE_OK)
+        topsum_rows(t.sum, fn, arg);
+    if (topsum_passes(t.sum) > 1)
+        log_debug("redis: a top list of %d day%s took %u passes", (int)(to - from + 1),
+                  to > from ? "s" : "", topsum_passes(t.sum));
+    topsum_free(t.sum);
+    free(t.mine);
+    free(t.keys);
     return res;
 }
 
@@ -2276,7 +2277,7 @@ static int sum_totals(void *arg, const redisReply *batch, char *err, size_t errl
     if (batch->elements == 0)
         return 0;
     redisReply *rep;
-    if (mget_members(u->s, batch, NULL, &rep, err, errlen) < 0)
+    if (mget_members(u->s, batch->element, batch->elements, NULL, &rep, err, errlen) < 0)
         return -1;
     for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
         u->hits += count_of(rep->element[i]);

@@ -386,6 +386,27 @@ def test_a_killed_connection_during_an_import_adds_nothing_twice(make_redis, tmp
 # --- statistics --------------------------------------------------------------------------
 
 
+def test_a_top_list_of_more_repos_than_a_pass_holds_is_read_in_passes(make_redis, make_front):
+    # A frontend sums a top list's repos in passes of at most 1,000,000 (src/topsum.h), not all
+    # of a range's (repo, day) pairs at once; 1,100,000 repos today take two passes, and the
+    # list is the same as one pass would make. Hits of p/rN: N % 997 + 1; ties go by name.
+    r = make_redis()
+    f = make_front("--log-level", "debug", db=r.url)
+    f.hit("top/first")  # the frontend has written ghit's marker: Redis is ghit's
+    today = day(0)
+    n = 1100000
+    r.client().eval("""
+        for i = 1, tonumber(ARGV[2]) do
+          redis.call('SADD', 'repos:' .. ARGV[1], 'p%2Fr' .. i)
+          redis.call('SET', 'repo:' .. ARGV[1] .. ':p%2Fr' .. i, i % 997 + 1)
+        end""", 0, today, n)
+    want = sorted(((i % 997 + 1, "p/r%d" % i) for i in range(1, n + 1)),
+                  key=lambda x: (-x[0], x[1]))[:7]
+    top = json.loads(f.get("/api/v1/top?limit=7").body)["repos"]
+    assert [(x["hits"], x["repo"]) for x in top] == want
+    assert "a top list of 1 day took 2 passes" in f.stderr()
+
+
 def test_history_top_and_stats_match_sqlite(make_redis, make_front, make_server, tmp_path):
     rows = []
     for i in range(40):
