@@ -126,11 +126,9 @@ static const char *read_count(struct cursor *c, uint64_t *out)
     return NULL;
 }
 
-/* Adds one day to r, unless its hits are zero (nothing to keep). */
+/* Adds one day to r; one of zero hits goes once check_repo() has seen it is not there twice. */
 static void add_day(struct repofmt_repo *r, day_t day, uint64_t hits)
 {
-    if (!hits)
-        return;
     if (r->ndays == r->cap) {
         r->cap = r->cap ? 2 * r->cap : 16;
         r->days = xrealloc(r->days, r->cap * sizeof *r->days);
@@ -178,13 +176,17 @@ static const char *check_repo(struct repofmt_repo *r)
     if (r->ndays > 1)
         qsort(r->days, r->ndays, sizeof *r->days, by_day);
     uint64_t sum = 0;
+    size_t kept = 0;
     for (size_t i = 0; i < r->ndays; i++) {
         if (i && r->days[i].day == r->days[i - 1].day)
             return "a day appears twice in \"days\"";
         if (r->days[i].hits > r->total - sum)
             return "the hits in \"days\" add up to more than \"total\"";
         sum += r->days[i].hits;
+        if (r->days[i].hits) /* a day of no hits: nothing to keep */
+            r->days[kept++] = r->days[i];
     }
+    r->ndays = kept;
     if (r->first_day != REPOFMT_NO_DAY && r->ndays && r->first_day > r->days[0].day)
         return "\"first_day\" is later than a day in \"days\"";
     return NULL;

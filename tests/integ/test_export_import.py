@@ -89,6 +89,8 @@ BAD = [
     ('{"repo":"a/b","total":1}\n\n{"repo":"A/B","total":2}\n', 3, "a/b is on line 1 too"),
     ('{"repo":"a/b","total":1,"days":{"2026-13-01":1}}\n', 1, "not a date"),
     ('{"repo":"a/b","total":1,"days":{"2026-01-01":5}}\n', 1, "more than"),
+    # A day of no hits is dropped, but not before it was seen twice.
+    ('{"repo":"a/b","total":3,"days":{"2026-01-01":0,"2026-01-01":3}}\n', 1, "a day appears twice"),
     ('{"repo":"a/../b","total":1}\n', 1, "name"),
     ('{"total":1}\n', 1, '"repo" is missing'),
     ('{"repo":"a/b","total":1}\n{"repo":"f/d","total":10,"days":{"2099-06-01":4}}\n', 2,

@@ -51,6 +51,8 @@ static void refuses_bad_input_with_reasons(void)
         {"{\"repo\":\"a/b\",\"total\":1,\"days\":{\"2026-02-30\":1}}", "not a date"},
         {"{\"repo\":\"a/b\",\"total\":1,\"days\":{\"2026-01-01\":2}}", "more than \"total\""},
         {"{\"repo\":\"a/b\",\"total\":9,\"days\":{\"2026-01-01\":1,\"2026-01-01\":1}}", "twice"},
+        {"{\"repo\":\"a/b\",\"total\":9,\"days\":{\"2026-01-01\":0,\"2026-01-01\":1}}", "twice"},
+        {"{\"repo\":\"a/b\",\"total\":9,\"days\":{\"2026-01-01\":0,\"2026-01-01\":0}}", "twice"},
         {"{\"repo\":\"a/b\",\"total\":1,\"first_day\":\"2026-01-02\",\"days\":{\"2026-01-01\":1}}",
          "later than"},
         {"{\"repo\":\"a//b\",\"total\":1}", "name"},
