@@ -2144,7 +2144,9 @@ static enum store_result redis_history(struct store *st, const char *key, day_t 
 
 /*
  * MGET of repo:DAY:m (day not NULL) or repo:m for each of the n members m;
- * its reply in *out (free it), or -1 with a message (the connection dropped).
+ * its reply, an array of n, in *out (free it), or -1 with a message (a
+ * connection that did not answer is dropped). An error reply (BUSY,
+ * LOADING) is a failure: its repos must not read as having no hits.
  */
 static int mget_members(struct redis_store *s, redisReply *const *members, size_t n,
                         const char *day, redisReply **out, char *err, size_t errlen)
@@ -2157,11 +2159,22 @@ static int mget_members(struct redis_store *s, redisReply *const *members, size_
     args_finish(&a);
     redisAppendCommandArgv(s->c, (int)a.n, a.argv, a.len);
     args_fini(&a);
-    return get_replies(s, out, 1, err, errlen);
+    if (get_replies(s, out, 1, err, errlen) < 0)
+        return -1;
+    if ((*out)->type != REDIS_REPLY_ARRAY || (*out)->elements != n) {
+        snprintf(err, errlen, "Redis at %s answered MGET with %.120s", s->where,
+                 (*out)->type == REDIS_REPLY_ERROR ? (*out)->str
+                                                   : "something else than its values");
+        s->cause = "refused";
+        freeReplyObject(*out);
+        return -1;
+    }
+    return 0;
 }
 
 /*
- * The most repos one pass of a top list sums (topsum.h): some 60 MB. A
+ * The most repos one pass of a top list sums (topsum.h): at most some
+ * 140 MB (a table of 2^21 slots of 40 bytes, the names, the ranking). A
  * list of more, such as 31 days over millions of repos, takes passes.
  */
 #define TOP_PASS_REPOS 1000000
@@ -2205,7 +2218,7 @@ static int tops_day(void *arg, const redisReply *batch, char *err, size_t errlen
     if (mget_members(t->s, t->mine, n, text, &rep, err, errlen) < 0)
         return -1;
     bool full = false;
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && !full; i++) {
+    for (size_t i = 0; i < rep->elements && !full; i++) {
         uint64_t hits = count_of(rep->element[i]);
         full = hits && !topsum_add(t->sum, t->keys[i], t->day, hits, t->day == t->last);
     }
@@ -2279,7 +2292,7 @@ static int sum_totals(void *arg, const redisReply *batch, char *err, size_t errl
     redisReply *rep;
     if (mget_members(u->s, batch->element, batch->elements, NULL, &rep, err, errlen) < 0)
         return -1;
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+    for (size_t i = 0; i < rep->elements; i++)
         u->hits += count_of(rep->element[i]);
     freeReplyObject(rep);
     return 0;

@@ -1567,9 +1567,14 @@ static void *merger_run(void *arg)
     if (!unready[0])
         m->runs = runs_new(m->db, unready, sizeof unready);
     if (unready[0]) {
+        /*
+         * A stop soon after the start interrupts the statements' making: no
+         * failure. (By the message: runs_new() reports SQLite's, and its
+         * clean-up may reset the connection's error code.)
+         */
+        bool interrupted = strcmp(unready, sqlite3_errstr(SQLITE_INTERRUPT)) == 0;
         pthread_mutex_lock(&m->lock);
-        /* A stop soon after the start interrupts the statements' making: no failure. */
-        if (!m->stop)
+        if (!(interrupted && m->stop))
             merge_failed(m, unready);
         m->stop = true;
         pthread_cond_broadcast(&m->progress);

@@ -2,7 +2,7 @@
  * topsum: a top list summed in passes of bounded size (see topsum.h).
  *
  * A pass is an open-addressing table (linear probing, at most half full)
- * of 32-byte slots, with the names in one buffer beside it. The best rows
+ * of 40-byte slots, with the names in one buffer beside it. The best rows
  * of the passes so far are kept with their own copies of the names; a
  * pass's best are merged into them when it ends.
  */
@@ -22,8 +22,8 @@
 
 struct slot {
     uint64_t hash;
-    uint32_t off; /* of the name in names, plus one; 0: empty */
-    day_t day;    /* the last day added */
+    size_t off; /* of the name in names, plus one; 0: empty */
+    day_t day;  /* the last day added */
     uint64_t hits, last;
 };
 
@@ -130,7 +130,7 @@ bool topsum_add(struct topsum *t, const char *key, day_t day, uint64_t hits, boo
     uint64_t h = hash_of(t, key);
     struct slot *s = slot_of(t, key, h);
     if (!s->off) {
-        *s = (struct slot){h, (uint32_t)t->names.len + 1, day, 0, 0};
+        *s = (struct slot){h, t->names.len + 1, day, 0, 0};
         buf_append(&t->names, key, strlen(key) + 1);
         t->n++;
     } else if (s->day == day) {

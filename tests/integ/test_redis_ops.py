@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import metric, run_ghit, svg_title, utc_today
+from conftest import http_request, metric, run_ghit, svg_title, utc_today
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
 from redisfix import R, ReplyLoser, changes, read_back, redis_url, stall, wait_for  # noqa: E402
@@ -388,23 +388,46 @@ def test_a_killed_connection_during_an_import_adds_nothing_twice(make_redis, tmp
 
 def test_a_top_list_of_more_repos_than_a_pass_holds_is_read_in_passes(make_redis, make_front):
     # A frontend sums a top list's repos in passes of at most 1,000,000 (src/topsum.h), not all
-    # of a range's (repo, day) pairs at once; 1,100,000 repos today take two passes, and the
-    # list is the same as one pass would make. Hits of p/rN: N % 997 + 1; ties go by name.
+    # of a range's (repo, day) pairs at once. Here 3 days of 400,000 repos each, none on two
+    # days: the largest day fits one pass, so the first pass fills up part-way, stops, and the
+    # list is read again in two parts (3 passes). Hits of p/rN: N % 997 + 1; ties go by name.
     r = make_redis()
-    f = make_front("--log-level", "debug", db=r.url)
+    f = make_front("--log-level", "debug", "--request-timeout", "300", db=r.url)
     f.hit("top/first")  # the frontend has written ghit's marker: Redis is ghit's
-    today = day(0)
-    n = 1100000
-    r.client().eval("""
-        for i = 1, tonumber(ARGV[2]) do
-          redis.call('SADD', 'repos:' .. ARGV[1], 'p%2Fr' .. i)
-          redis.call('SET', 'repo:' .. ARGV[1] .. ':p%2Fr' .. i, i % 997 + 1)
-        end""", 0, today, n)
-    want = sorted(((i % 997 + 1, "p/r%d" % i) for i in range(1, n + 1)),
-                  key=lambda x: (-x[0], x[1]))[:7]
-    top = json.loads(f.get("/api/v1/top?limit=7").body)["repos"]
-    assert [(x["hits"], x["repo"]) for x in top] == want
-    assert "a top list of 1 day took 2 passes" in f.stderr()
+    n, per_day = 1200000, 400000
+    for k in range(3):
+        r.client().eval("""
+            for i = tonumber(ARGV[2]), tonumber(ARGV[3]) do
+              redis.call('SADD', 'repos:' .. ARGV[1], 'p%2Fr' .. i)
+              redis.call('SET', 'repo:' .. ARGV[1] .. ':p%2Fr' .. i, i % 997 + 1)
+            end""", 0, day(k - 2), k * per_day + 1, (k + 1) * per_day)
+    # One more hit today for a repo of today's: the list adds a frontend's hits of the last day
+    # that Redis does not hold yet, which takes the last day's sum right (998, never 1995).
+    assert f.hit("p/r1001984").status == 200
+    hits = {"p/r%d" % i: i % 997 + 1 for i in range(1, n + 1)}
+    hits["p/r1001984"] += 1
+    want = sorted(((h, k) for k, h in hits.items()), key=lambda x: (-x[0], x[1]))[:7]
+    assert want[0] == (998, "p/r1001984")
+    reply = http_request(f.conn(timeout=300), "GET", "/api/v1/top?days=3&limit=7")
+    assert reply.status == 200, reply
+    assert [(x["hits"], x["repo"]) for x in json.loads(reply.body)["repos"]] == want
+    assert "a top list of 3 days took 3 passes" in f.stderr()
+
+
+def test_a_refused_mget_fails_the_statistics_rather_than_zeroing_them(make_redis):
+    # The sums and the top lists read counts with MGET after an SSCAN; a reply of an error was
+    # read as "no hits": "1 repos, 0 hits", "(no hits)", exit 0. Here a user that may SSCAN
+    # but not MGET.
+    r = make_redis()
+    import_(r.url, json.dumps({"repo": "m/a", "total": 5, "days": {day(0): 5}}) + "\n")
+    r.client().execute_command("ACL", "SETUSER", "nomget", "on", ">pw", "~*", "&*", "+@all",
+                               "-mget")
+    url = r.url.replace("redis://", "redis://nomget:pw@")
+    for args in ([], ["--top", "3"]):
+        p = run_ghit("stats", "--db", url, *args)
+        assert p.returncode == 1 and "0 hits" not in p.stdout and "no hits" not in p.stdout, p
+        assert "answered MGET with NOPERM" in p.stderr, p.stderr
+    assert ghit_ok("stats", "--db", r.url).stdout.startswith("%s: 1 repos, 5 hits" % r.url)
 
 
 def test_history_top_and_stats_match_sqlite(make_redis, make_front, make_server, tmp_path):
