@@ -2174,10 +2174,10 @@ static int mget_members(struct redis_store *s, redisReply *const *members, size_
 
 /*
  * The most repos one pass of a top list sums (topsum.h): at most some
- * 140 MB (a table of 2^21 slots of 40 bytes, the names, the ranking). A
- * list of more, such as 31 days over millions of repos, takes passes.
+ * 120 MB (a table of 2^21 slots of 40 bytes, 70 % full, and the names).
+ * A list of more, such as 31 days over millions of repos, takes passes.
  */
-#define TOP_PASS_REPOS 1000000
+#define TOP_PASS_REPOS 1400000
 
 /* What a top list's SSCAN batches go to. */
 struct tops {

@@ -1,10 +1,11 @@
 /*
  * topsum: a top list summed in passes of bounded size (see topsum.h).
  *
- * A pass is an open-addressing table (linear probing, at most half full)
+ * A pass is an open-addressing table (linear probing, at most 70 % full)
  * of 40-byte slots, with the names in one buffer beside it. The best rows
- * of the passes so far are kept with their own copies of the names; a
- * pass's best are merged into them when it ends.
+ * of the passes so far are a heap of at most limit rows, the worst on top,
+ * with their own copies of the names; a pass's rows go through it when the
+ * pass ends.
  */
 #include "topsum.h"
 
@@ -41,8 +42,8 @@ struct topsum {
     struct slot *slots;
     size_t cap, n; /* cap: a power of two, or 0 */
     struct buf names;
-    struct best *best; /* at most limit, most hits first */
-    size_t nbest;
+    struct best *best; /* at most limit: a heap, the worst on top */
+    size_t nbest, best_cap;
 };
 
 struct topsum *topsum_new(size_t bound, size_t limit)
@@ -60,7 +61,9 @@ struct topsum *topsum_new(size_t bound, size_t limit)
 
 void topsum_expect(struct topsum *t, uint64_t repos)
 {
-    /* A part a fifth below the bound: the hash spreads names only about evenly. */
+    if (repos <= t->bound)
+        return; /* one pass holds them exactly */
+    /* Parts a fifth below the bound: the hash spreads names only about evenly. */
     while (t->parts < MAX_PARTS && repos / t->parts > t->bound - t->bound / 5)
         t->parts *= 2;
 }
@@ -125,7 +128,7 @@ bool topsum_add(struct topsum *t, const char *key, day_t day, uint64_t hits, boo
 {
     if (t->full)
         return false; /* the pass starts over: nothing more is added to it */
-    if (2 * (t->n + 1) > t->cap)
+    if ((t->n + 1) * 10 > t->cap * 7)
         grow(t);
     uint64_t h = hash_of(t, key);
     struct slot *s = slot_of(t, key, h);
@@ -154,41 +157,64 @@ static int by_rank(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-/* Keeps the pass's best rows among the best so far. */
+/* The best rows are a heap with the worst on top: a row is never worse than its parent. */
+static void swap(struct best *a, struct best *b)
+{
+    struct best x = *a;
+    *a = *b;
+    *b = x;
+}
+
+static void sift_up(struct best *h, size_t i)
+{
+    for (size_t p; i > 0 && by_rank(&h[i], &h[p = (i - 1) / 2]) > 0; i = p)
+        swap(&h[i], &h[p]);
+}
+
+static void sift_down(struct best *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && by_rank(&h[l], &h[w]) > 0)
+            w = l;
+        if (r < n && by_rank(&h[r], &h[w]) > 0)
+            w = r;
+        if (w == i)
+            return;
+        swap(&h[i], &h[w]);
+        i = w;
+    }
+}
+
+/* Keeps the pass's best rows among the best so far (at most limit). */
 static void keep_best(struct topsum *t)
 {
-    if (t->limit == 0)
-        return;
-    /* The pass's rows above the worst kept (all of them while fewer are kept), then a sort. */
-    size_t n = t->nbest;
-    const struct best *worst = n == t->limit ? &t->best[n - 1] : NULL;
-    struct best *all = xmalloc((n + t->n) * sizeof *all);
-    if (n)
-        memcpy(all, t->best, n * sizeof *all);
-    for (size_t i = 0; i < t->cap; i++) {
+    for (size_t i = 0; i < t->cap && t->limit; i++) {
         const struct slot *s = &t->slots[i];
         if (!s->off)
             continue;
         struct best b = {t->names.data + s->off - 1, s->hits, s->last, false};
-        if (!worst || by_rank(&b, worst) < 0)
-            all[n++] = b;
+        if (t->nbest < t->limit) {
+            if (t->nbest == t->best_cap) {
+                t->best_cap = t->best_cap ? 2 * t->best_cap : 16;
+                t->best = xrealloc(t->best, t->best_cap * sizeof *t->best);
+            }
+            t->best[t->nbest++] = b;
+            sift_up(t->best, t->nbest - 1);
+        } else if (by_rank(&b, &t->best[0]) < 0) {
+            if (t->best[0].owned)
+                free(t->best[0].key);
+            t->best[0] = b;
+            sift_down(t->best, t->nbest, 0);
+        }
     }
-    qsort(all, n, sizeof *all, by_rank);
-    size_t keep = n < t->limit ? n : t->limit;
-    struct best *kept = xmalloc((keep ? keep : 1) * sizeof *kept);
-    for (size_t i = 0; i < keep; i++) {
-        kept[i] = all[i];
-        if (!kept[i].owned) /* a name of this pass, which the next one overwrites */
-            kept[i].key = xstrdup(all[i].key);
-        kept[i].owned = true;
+    /* The names of this pass are overwritten by the next: the rows kept get copies. */
+    for (size_t i = 0; i < t->nbest; i++) {
+        if (!t->best[i].owned) {
+            t->best[i].key = xstrdup(t->best[i].key);
+            t->best[i].owned = true;
+        }
     }
-    for (size_t i = keep; i < n; i++)
-        if (all[i].owned)
-            free(all[i].key);
-    free(all);
-    free(t->best);
-    t->best = kept;
-    t->nbest = keep;
 }
 
 bool topsum_next_pass(struct topsum *t)
@@ -223,8 +249,13 @@ unsigned topsum_parts(const struct topsum *t)
 
 void topsum_rows(const struct topsum *t, store_top_fn *fn, void *arg)
 {
+    struct best *rows = xmalloc((t->nbest ? t->nbest : 1) * sizeof *rows);
+    if (t->nbest)
+        memcpy(rows, t->best, t->nbest * sizeof *rows);
+    qsort(rows, t->nbest, sizeof *rows, by_rank);
     for (size_t i = 0; i < t->nbest; i++) {
-        struct store_top_row row = {t->best[i].key, t->best[i].hits, t->best[i].last};
+        struct store_top_row row = {rows[i].key, rows[i].hits, rows[i].last};
         fn(arg, &row);
     }
+    free(rows);
 }

@@ -10,9 +10,9 @@
  * frontend. So the repos are taken in passes: a pass sums only the repos
  * whose hash falls in its part, at most `bound` of them, and keeps its
  * best rows; a pass that finds more starts all over with twice the parts.
- * Memory is then some 100-200 bytes a repo of one pass (a table at most
- * half full, the names, the pass's rows while they are ranked), whatever
- * the range; each pass reads every row again.
+ * Memory is then some 60-120 bytes a repo of one pass (a table at most
+ * 70 % full of 40-byte slots, and the names), whatever the range; each
+ * pass reads every row again.
  *
  *     struct topsum *t = topsum_new(bound, limit);
  *     do {

@@ -387,14 +387,14 @@ def test_a_killed_connection_during_an_import_adds_nothing_twice(make_redis, tmp
 
 
 def test_a_top_list_of_more_repos_than_a_pass_holds_is_read_in_passes(make_redis, make_front):
-    # A frontend sums a top list's repos in passes of at most 1,000,000 (src/topsum.h), not all
-    # of a range's (repo, day) pairs at once. Here 3 days of 400,000 repos each, none on two
+    # A frontend sums a top list's repos in passes of at most 1,400,000 (src/topsum.h), not all
+    # of a range's (repo, day) pairs at once. Here 3 days of 500,000 repos each, none on two
     # days: the largest day fits one pass, so the first pass fills up part-way, stops, and the
     # list is read again in two parts (3 passes). Hits of p/rN: N % 997 + 1; ties go by name.
     r = make_redis()
     f = make_front("--log-level", "debug", "--request-timeout", "300", db=r.url)
     f.hit("top/first")  # the frontend has written ghit's marker: Redis is ghit's
-    n, per_day = 1200000, 400000
+    n, per_day = 1500000, 500000
     for k in range(3):
         r.client().eval("""
             for i = tonumber(ARGV[2]), tonumber(ARGV[3]) do

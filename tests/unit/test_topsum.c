@@ -118,6 +118,15 @@ static void passes_of_any_bound_give_the_same_rows(void)
             CHECK_INT(many.last[i], one.last[i]);
         }
     }
+    /* No limit: nothing; a limit above the repos: all of them, ranked (the first 64 here). */
+    CHECK(run(rows, n, 104, 50, 0, &many) >= 12); /* 600 repos, 50 a pass */
+    CHECK_INT(many.n, 0);
+    run(rows, n, 104, 1000000, 1000, &one);
+    run(rows, n, 104, 50, 1000, &many);
+    CHECK_INT(one.n, 64);
+    CHECK_INT(many.n, 64);
+    for (size_t i = 0; i < 64; i++)
+        CHECK(strcmp(many.key[i], one.key[i]) == 0 && many.hits[i] == one.hits[i]);
     free(rows);
 }
 
@@ -151,6 +160,8 @@ static void an_expected_size_starts_with_enough_parts(void)
     struct got one, got;
     run(rows, n, 102, 1000000, 10, &one);
     struct topsum *t = topsum_new(100, 10);
+    topsum_expect(t, 100);
+    CHECK_INT(topsum_parts(t), 1); /* as many as the bound: one pass holds them */
     topsum_expect(t, 600);
     unsigned parts = topsum_parts(t);
     CHECK(parts >= 8); /* parts of 75 or fewer: a fifth below the bound */
