@@ -1567,14 +1567,16 @@ static void *merger_run(void *arg)
     if (!unready[0])
         m->runs = runs_new(m->db, unready, sizeof unready);
     if (unready[0]) {
-        /*
-         * A stop soon after the start interrupts the statements' making: no
-         * failure. (By the message: runs_new() reports SQLite's, and its
-         * clean-up may reset the connection's error code.)
-         */
-        bool interrupted = strcmp(unready, sqlite3_errstr(SQLITE_INTERRUPT)) == 0;
         pthread_mutex_lock(&m->lock);
-        if (!(interrupted && m->stop))
+        /*
+         * A stop soon after the start interrupts the statements' making,
+         * which then fails in more ways than SQLITE_INTERRUPT ("vtable
+         * constructor failed: ghit_deltas" when it lands in ghit_deltas'
+         * connect). Once a stop is asked the merger would merge nothing more
+         * anyway, so no failure is logged then; a real one (a damaged file)
+         * shows at the next start, which opens the same tables.
+         */
+        if (!m->stop)
             merge_failed(m, unready);
         m->stop = true;
         pthread_cond_broadcast(&m->progress);
