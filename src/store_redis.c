@@ -2173,8 +2173,9 @@ static int mget_members(struct redis_store *s, redisReply *const *members, size_
 }
 
 /*
- * The most repos one pass of a top list sums (topsum.h): at most some
- * 120 MB (a table of 2^21 slots of 40 bytes, 70 % full, and the names).
+ * The most repos one pass of a top list sums (topsum.h): a table of 2^21
+ * slots of 40 bytes, 70 % full, and the names; 133 MB resident at the
+ * peak for a list of 1,000,000 repos (doc/redis.md), some 140 MB at most.
  * A list of more, such as 31 days over millions of repos, takes passes.
  */
 #define TOP_PASS_REPOS 1400000
