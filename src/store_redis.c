@@ -1895,6 +1895,16 @@ static int xport_day(void *arg, const redisReply *batch, char *err, size_t errle
     return 0;
 }
 
+#define DAY_SET_SIZE 32
+
+/* The name of the 2015 set of d's repos: repos:YYYY-MM-DD. */
+static void day_set(day_t d, char name[DAY_SET_SIZE])
+{
+    char text[DAY_TEXT_SIZE];
+    day_format(d, text);
+    snprintf(name, DAY_SET_SIZE, "repos:%s", text);
+}
+
 /*
  * Finds the days of every repo: the day sets repos:<day> from the earliest
  * first day to today. Probing those few thousand names with SCARD (O(1)
@@ -1920,9 +1930,8 @@ static enum store_result xport_days(struct redis_store *s, struct xport *x, day_
         for (size_t i = 0; i < n; i++) {
             if (res == STORE_OK && r[i]->type == REDIS_REPLY_INTEGER && r[i]->integer > 0) {
                 x->day = from + (day_t)i;
-                day_format(x->day, text);
-                char name[32];
-                snprintf(name, sizeof name, "repos:%s", text);
+                char name[DAY_SET_SIZE];
+                day_set(x->day, name);
                 const char *argv[] = {"SSCAN", name, NULL, "COUNT", SCAN_COUNT};
                 res = scan_all(s, argv, 5, xport_day, x, err, errlen);
             }
@@ -2245,9 +2254,8 @@ static enum store_result redis_top(struct store *st, day_t from, day_t to, size_
     /* The largest day's repos, at least, are to come (SCARD: O(1)). */
     uint64_t most = 0;
     for (day_t d = from; res == STORE_OK && d <= to; d++) {
-        char name[32], text[DAY_TEXT_SIZE];
-        day_format(d, text);
-        snprintf(name, sizeof name, "repos:%s", text);
+        char name[DAY_SET_SIZE];
+        day_set(d, name);
         const char *argv[] = {"SCARD", name};
         redisReply *r = command(s, 2, argv, err, errlen);
         if (!r)
@@ -2260,9 +2268,8 @@ static enum store_result redis_top(struct store *st, day_t from, day_t to, size_
     do {
         t.full = false;
         for (day_t d = from; res == STORE_OK && !t.full && d <= to; d++) {
-            char name[32], text[DAY_TEXT_SIZE];
-            day_format(d, text);
-            snprintf(name, sizeof name, "repos:%s", text);
+            char name[DAY_SET_SIZE];
+            day_set(d, name);
             const char *argv[] = {"SSCAN", name, NULL, "COUNT", SCAN_COUNT};
             t.day = d;
             res = scan_all(s, argv, 5, tops_day, &t, err, errlen);

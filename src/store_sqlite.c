@@ -491,9 +491,9 @@ static void scan_new_repo(struct sums *m, day_t day, store_row_fn *fn, void *arg
 }
 
 /*
- * Starts m on the journal's rows past the merge mark up to top (its last id,
- * begin_read()): as runs if it has few enough, else folded into f. SQLITE_OK, MALFORMED_ROW or
- * SQLite's error.
+ * Starts m on the journal's rows past the merge mark up to top (its last
+ * id, begin_read()): as runs if it has few enough, else folded into f.
+ * SQLITE_OK, MALFORMED_ROW or SQLite's error.
  */
 static int sums_start(struct sqlite_store *s, int64_t top, struct sums *m, struct fold *f)
 {
@@ -601,22 +601,26 @@ static enum store_result scan_both(struct sqlite_store *s, int64_t top, day_t da
  * journal after its delete, and miss the batch. With the journal's first,
  * every row past the mark that the tables show is in the journal it sees.
  * (SQLite takes a file's snapshot at the first read of it, and a single
- * statement reads the main file first.) *top is the journal's last id in
- * that snapshot. end_read() ends it, also after a failure here, once the
- * caller has read SQLite's message.
+ * statement reads the main file first.) *top, unless NULL, is the
+ * journal's last id in that snapshot. end_read() ends it, also after a
+ * failure here, once the caller has read SQLite's message.
  */
 static int begin_read(struct sqlite_store *s, int64_t *top)
 {
-    *top = 0;
+    int64_t last = 0;
     int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+    if (top)
+        *top = 0;
     if (rc == SQLITE_OK && s->has_journal) {
-        if (pragma_int(s->db, JOURNAL_TOP, top) < 0)
+        if (pragma_int(s->db, JOURNAL_TOP, &last) < 0)
             return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_ERROR;
         if (s->fault == STORE_SQLITE_FAULT_READ_PAUSES) {
             s->fault = STORE_SQLITE_FAULT_NONE;
             struct timespec pause = {0, 300 * 1000000L};
             nanosleep(&pause, NULL);
         }
+        if (top)
+            *top = last;
     }
     return rc;
 }
@@ -1172,8 +1176,7 @@ static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, vo
         "LEFT JOIN daily d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day";
     int rc = sqlite3_prepare_v2(s->db, s->has_journal ? with_journal : tables_only, -1, &st, NULL);
     bool reading = rc == SQLITE_OK;
-    int64_t top; /* not needed: the statement reads the journal itself */
-    if (reading && (rc = begin_read(s, &top)) != SQLITE_OK)
+    if (reading && (rc = begin_read(s, NULL)) != SQLITE_OK)
         sqlite3_finalize(st);
     if (rc != SQLITE_OK) {
         fail(s, "cannot read the repos", err, errlen);
@@ -1938,8 +1941,7 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
     int rc = prepared(s, &s->top_st, s->has_journal ? with_journal : tables_only, err, errlen);
     if (rc != SQLITE_OK)
         return classify(rc);
-    int64_t top; /* not needed: the statement reads the journal itself */
-    if ((rc = begin_read(s, &top)) != SQLITE_OK) {
+    if ((rc = begin_read(s, NULL)) != SQLITE_OK) {
         enum store_result res =
             finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
         end_read(s);
