@@ -61,6 +61,7 @@
 #include "log.h"
 #include "monotime.h"
 #include "metrics.h"
+#include "routes_stats.h"
 #include "siphash.h"
 
 #define LISTEN_BACKLOG 1024
@@ -110,7 +111,8 @@ struct conn {
  * it is answered from what the cache knows: with the watchdog's tick, a
  * badge is answered within about half a second even while Redis stalls.
  */
-#define HTTP_LOAD_WAIT_MS 250
+#define HTTP_LOAD_WAIT_MS   250
+#define HTTP_READ_MARGIN_MS 500 /* a statistics read's wait ends this long before the deadline */
 static const char admin_prefix[] = "/api/v1/repos/";
 
 /* Open connections from one address; in the server's table, under its lock. */
@@ -131,7 +133,6 @@ struct http_server {
     pthread_cond_t wake;
     struct conn *conns;
     struct conn *waiters; /* durable mode: suspended connections whose hit is not written yet */
-    bool held_any;        /* durable mode is on: connections may be suspended */
     unsigned nconns;      /* open connections */
     unsigned soft_limit;  /* from here on, a new connection closes the longest idle one */
     unsigned per_peer;    /* --max-connections-per-ip */
@@ -389,11 +390,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
     }
 }
 
-/* Whether k's wait is over: its loader request done, or its hit written (written covers it). */
+/*
+ * Whether k's wait is over: its loader request or statistics read done, or
+ * its hit written (written covers it).
+ */
 static bool wait_done(const struct http_server *s, const struct conn *k, uint64_t written)
 {
     if (k->held.wait_load)
         return loader_done(s->app->loader) >= k->held.wait_load;
+    if (k->held.wait_read)
+        return routes_stats_done(s->app->stats) >= k->held.wait_read;
     return k->wait_take <= written;
 }
 
@@ -403,12 +409,20 @@ static uint64_t written_now(const struct http_server *s)
     return s->app->flusher ? flusher_written(s->app->flusher) : 0;
 }
 
+/* Whether res is to run again after its wait (a load or a statistics read), not sent. */
+static bool runs_again(const struct response *res)
+{
+    return res->wait_load || res->wait_read;
+}
+
 /*
  * Keeps res (moved into k), with the connection suspended so that no
  * worker thread waits, until (durable mode) counter_take() number
  * res->wait_take is written, or (a cache's load) the loader request
- * res->wait_load is done. The connection is suspended before it is
- * listed, so nobody resumes one that is not suspended yet.
+ * res->wait_load is done, or the statistics read res->wait_read is. A read
+ * waits until shortly before the request's deadline, so that its 503
+ * still goes out. The connection is suspended before it is listed, so
+ * nobody resumes one that is not suspended yet.
  */
 static void hold(struct http_server *s, struct MHD_Connection *c, struct conn *k,
                  struct response *res)
@@ -416,13 +430,19 @@ static void hold(struct http_server *s, struct MHD_Connection *c, struct conn *k
     k->held = *res;
     atomic_store(&k->holding, true);
     k->wait_take = res->wait_take;
-    k->wait_until_ms = monotime_ms() + (res->wait_load ? HTTP_LOAD_WAIT_MS : s->request_timeout_ms);
+    int64_t now = monotime_ms();
+    if (res->wait_load)
+        k->wait_until_ms = now + HTTP_LOAD_WAIT_MS;
+    else if (res->wait_read)
+        k->wait_until_ms = atomic_load(&k->deadline_ms) - HTTP_READ_MARGIN_MS;
+    else
+        k->wait_until_ms = now + s->request_timeout_ms;
     MHD_suspend_connection(c);
     pthread_mutex_lock(&s->lock);
     k->next_waiter = s->waiters;
     s->waiters = k;
     pthread_mutex_unlock(&s->lock);
-    if (!res->wait_load)
+    if (!runs_again(res))
         flusher_need(s->app->flusher, k->wait_take);
     /* Done meanwhile: the flusher or loader may have looked at the list before k was on it. */
     if (wait_done(s, k, written_now(s)))
@@ -463,8 +483,9 @@ static size_t take_waiters(struct http_server *s, uint64_t written, int64_t now,
         bool done = wait_done(s, k, written);
         bool late = everything || (now > 0 && now > k->wait_until_ms);
         if (done || late) {
-            /* A load's wait ends either way: the request runs again with what is known. */
-            if (!done && !k->held.wait_load)
+            /* A load's or read's wait ends either way: the request runs again with what is known.
+             */
+            if (!done && !runs_again(&k->held))
                 give_up_wait(k, everything ? "ghit is stopping before this hit was written; "
                                              "it is kept and will be written"
                                            : "the store did not take this hit in time; it is "
@@ -1021,8 +1042,8 @@ static bool run_routes(struct http_server *s, struct MHD_Connection *c, const ch
     s->handle(s->app, req, res);
     if (wait_take > res->wait_take)
         res->wait_take = wait_take;
-    struct conn *k = res->wait_take || res->wait_load ? conn_of(c) : NULL;
-    if (!k || (!res->wait_load && written_now(s) >= res->wait_take))
+    struct conn *k = res->wait_take || runs_again(res) ? conn_of(c) : NULL;
+    if (!k || (!runs_again(res) && written_now(s) >= res->wait_take))
         return false;
     hold(s, c, k, res);
     return true;
@@ -1103,10 +1124,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             s->handle(s->app, &req, &res);
             res.close = true;
         }
-    } else if (conn_holding(c) && conn_of(c)->held.wait_load) {
-        /* Resumed after a load (or its wait given up): run again, answered from the cache. */
+    } else if (conn_holding(c) && runs_again(&conn_of(c)->held)) {
+        /* Resumed after a load or read (or its wait given up): run again, answered from cache. */
         struct conn *k = conn_of(c);
-        struct request req = {.resumed = true, .count_after_load = k->held.count_after_load};
+        struct request req = {.resumed = true,
+                              .count_after_load = k->held.count_after_load,
+                              .waited_read = k->held.wait_read};
         uint64_t wait_take = k->held.wait_take;
         buf_fini(&k->held.body);
         atomic_store(&k->holding, false);
@@ -1394,9 +1417,8 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
     unsigned long long pool = (unsigned long long)s->limit * cfg->threads;
     unsigned library_limit = pool > UINT_MAX ? UINT_MAX : (unsigned)pool;
     flags |= MHD_USE_NO_LISTEN_SOCKET;
-    s->held_any = cfg->durable || app->loader;
-    if (s->held_any)
-        flags |= MHD_ALLOW_SUSPEND_RESUME; /* replies wait for a write or load without a thread */
+    /* Replies wait for a write, a load or a statistics read without holding a thread. */
+    flags |= MHD_ALLOW_SUSPEND_RESUME;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem opts[] = {
@@ -1474,8 +1496,7 @@ static void wait_answered(struct http_server *s, unsigned timeout_ms)
     while (atomic_load(&s->in_flight) > 0 && monotime_ms() < until) {
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
-        if (s->held_any)
-            http_written(s, written_now(s));
+        http_written(s, written_now(s));
     }
 }
 
@@ -1507,8 +1528,7 @@ void http_stop(struct http_server *s, unsigned grace_ms)
         pthread_mutex_unlock(&s->lock);
         resume_all(ready, n);
     }
-    if (s->held_any)
-        wait_answered(s, 1000); /* the workers send what was resumed */
+    wait_answered(s, 1000); /* the workers send what was resumed */
     /* A client that connected after this waits in the backlog until the socket closes. */
     while (write(s->quit_fd[1], "", 1) < 0 && errno == EINTR)
         ;

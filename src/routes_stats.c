@@ -11,6 +11,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #include "chart.h"
 #include "count.h"
 #include "json.h"
+#include "log.h"
 #include "metrics.h"
 #include "monotime.h"
 #include "policy.h"
@@ -40,7 +42,7 @@
  * Lists the dashboard does not show (another day, another span) are read
  * from the store a quarter of the time at most, over time: each client
  * chooses its range, so the cache does not bound those reads, and each
- * holds its HTTP worker (and its badges) while it runs. A leaky bucket of
+ * takes a core and the store's time while it runs. A leaky bucket of
  * their reading time: each read adds its milliseconds, a millisecond of
  * wall time takes a quarter of one away, and while it holds more than
  * TOP_OTHER_BURST_MS such a list is answered 503. Quick reads (a small
@@ -49,6 +51,7 @@
  */
 #define TOP_OTHER_SHARE    0.25
 #define TOP_OTHER_BURST_MS 250.0
+#define TOP_QUEUE          8 /* lists waiting for the reader thread, at most */
 
 static const char repos_prefix[] = "/api/v1/repos/";
 
@@ -58,17 +61,30 @@ struct top_row {
     uint64_t last_day; /* of which on the range's last day */
 };
 
-/* One top list as the store answered it: TOP_LIMIT_MAX rows, cut to the limit asked. */
+/*
+ * One top list as the store answered it: TOP_LIMIT_MAX rows, cut to the
+ * limit asked; or, failed, what kept the store from answering.
+ */
 struct top_list {
     day_t from, to;
-    int64_t at; /* when read, in monotonic seconds; 0: empty */
+    int64_t at;      /* when read, in monotonic seconds; 0: empty */
+    uint64_t ticket; /* the read that filled it (routes_stats_done) */
+    bool failed;
+    char why[300]; /* failed: the store's message */
     size_t n;
     struct top_row rows[TOP_LIMIT_MAX];
 };
 
+/* A top list asked of the reader thread. */
+struct top_read {
+    day_t from, to;
+    bool shown; /* one of the dashboard's two lists, which the bucket does not charge */
+    uint64_t ticket;
+};
+
 struct routes_stats {
     const char *where;
-    pthread_mutex_t lock; /* guards the pool and the top cache */
+    pthread_mutex_t lock; /* guards everything below but the thread's own */
     struct store *pool[POOL_MAX];
     unsigned npool;
     /*
@@ -78,14 +94,26 @@ struct routes_stats {
      */
     struct top_list cache[TOP_CACHE_SLOTS];
     /*
-     * Held while a top list is read from the store. One list of many days
-     * holds its HTTP worker, and so the badges of that worker's
-     * connections, for up to a second on a large store; a second list read
-     * at the same time would hold the other worker too. So a second one
-     * waits for nothing: it is answered 503, try again.
+     * Lists not in the cache are read by a thread of their own, one after
+     * the other, started with the first: a list of many days takes seconds
+     * on a large Redis store, and read on an HTTP worker it would hold the
+     * badges of every connection of that worker meanwhile. The request
+     * waits suspended (http.c), as a badge waits for a load, and runs again
+     * once its read is done (routes_stats_done).
      */
-    pthread_mutex_t top_busy;
-    double others_ms;     /* the bucket of other lists' reading time (under lock) */
+    pthread_t thread;
+    bool started, stopping;
+    pthread_cond_t wake;
+    struct top_read queue[TOP_QUEUE]; /* in the order asked */
+    unsigned nqueue;
+    struct top_read reading; /* ticket 0: none */
+    struct store *in_use;    /* the reader it reads with, for routes_stats_stop() */
+    uint64_t last;           /* the last read asked for */
+    _Atomic uint64_t done;   /* the last read done: each is done in the order asked */
+    pthread_mutex_t done_lock;
+    routes_stats_done_fn *on_done;
+    void *done_arg;
+    double others_ms;     /* the bucket of other lists' reading time */
     int64_t others_at_ms; /* monotonic: when others_ms was last brought up to date */
 };
 
@@ -94,7 +122,9 @@ struct routes_stats *routes_stats_new(const char *where)
     struct routes_stats *st = xcalloc(1, sizeof *st);
     st->where = where;
     pthread_mutex_init(&st->lock, NULL);
-    pthread_mutex_init(&st->top_busy, NULL);
+    pthread_mutex_init(&st->done_lock, NULL);
+    pthread_cond_init(&st->wake, NULL);
+    atomic_init(&st->done, 0);
     METRICS_GAUGE_SET("ghit_start_time_seconds", "When this ghit started, in Unix seconds.", "",
                       (int64_t)time(NULL));
     METRICS_GAUGE_SET("ghit_build_info", "The version of this ghit (always 1).",
@@ -116,14 +146,28 @@ struct routes_stats *routes_stats_new(const char *where)
     return st;
 }
 
+void routes_stats_stop(struct routes_stats *st)
+{
+    pthread_mutex_lock(&st->lock);
+    st->stopping = true;
+    if (st->in_use)
+        st->in_use->ops->interrupt(st->in_use);
+    pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->lock);
+}
+
 void routes_stats_free(struct routes_stats *st)
 {
     if (!st)
         return;
+    routes_stats_stop(st);
+    if (st->started)
+        pthread_join(st->thread, NULL);
     for (unsigned i = 0; i < st->npool; i++)
         store_close(st->pool[i]);
     pthread_mutex_destroy(&st->lock);
-    pthread_mutex_destroy(&st->top_busy);
+    pthread_mutex_destroy(&st->done_lock);
+    pthread_cond_destroy(&st->wake);
     free(st);
 }
 
@@ -313,27 +357,147 @@ static int64_t now_s(void)
     return (int64_t)ts.tv_sec + 1; /* never 0, which marks an empty slot */
 }
 
-/*
- * Fills *t with the top TOP_LIMIT_MAX of t->from..t->to, from the cache or
- * the store; false after filling err with what to tell the client. The
- * store is read outside the lock, one list at a time (top_busy), and no
- * request waits for another's.
- */
-static bool top_of(struct routes_stats *st, struct top_list *t, char *err, size_t errlen)
+void routes_stats_on_done(struct routes_stats *st, routes_stats_done_fn *fn, void *arg)
 {
-    int64_t now = now_s();
-    pthread_mutex_lock(&st->lock);
+    pthread_mutex_lock(&st->done_lock);
+    st->on_done = fn;
+    st->done_arg = arg;
+    pthread_mutex_unlock(&st->done_lock);
+}
+
+uint64_t routes_stats_done(struct routes_stats *st)
+{
+    return atomic_load(&st->done);
+}
+
+/* The cache's slot of from..to if it has one, else the one to fill: the oldest. Under st->lock. */
+static struct top_list *cache_slot(struct routes_stats *st, day_t from, day_t to)
+{
     struct top_list *oldest = &st->cache[0];
     for (int i = 0; i < TOP_CACHE_SLOTS; i++) {
         struct top_list *c = &st->cache[i];
-        if (c->at && c->from == t->from && c->to == t->to && now - c->at < TOP_CACHE_S) {
-            *t = *c;
-            pthread_mutex_unlock(&st->lock);
-            return true;
-        }
+        if (c->at && c->from == from && c->to == to)
+            return c;
         if (c->at < oldest->at)
             oldest = c;
     }
+    return oldest;
+}
+
+/* Reads rd's list from the store into *t, or what failed. */
+static void read_top(struct routes_stats *st, const struct top_read *rd, struct top_list *t)
+{
+    t->from = rd->from;
+    t->to = rd->to;
+    t->ticket = rd->ticket;
+    t->n = 0;
+    char why[sizeof t->why];
+    struct store *r = take_reader(st, why, sizeof why);
+    pthread_mutex_lock(&st->lock);
+    bool go = r && !st->stopping;
+    st->in_use = go ? r : NULL;
+    pthread_mutex_unlock(&st->lock);
+    enum store_result rc =
+        go ? r->ops->top(r, rd->from, rd->to, TOP_LIMIT_MAX, keep_top, t, why, sizeof why)
+           : STORE_FAILED;
+    pthread_mutex_lock(&st->lock);
+    st->in_use = NULL;
+    if (r && rc != STORE_OK && st->stopping)
+        snprintf(why, sizeof why, "interrupted, ghit is stopping");
+    pthread_mutex_unlock(&st->lock);
+    t->failed = rc != STORE_OK;
+    if (t->failed) {
+        store_close(r); /* a reader that failed is not reused */
+        snprintf(t->why, sizeof t->why, "%s", why);
+    } else {
+        give_reader(st, r);
+    }
+    t->at = now_s();
+}
+
+/* The reader thread: reads the lists asked for, in order, into the cache. */
+static void *top_reader(void *arg)
+{
+    struct routes_stats *st = arg;
+    pthread_setname_np(pthread_self(), "ghit-stats");
+    struct top_list *t = xmalloc(sizeof *t);
+    pthread_mutex_lock(&st->lock);
+    for (;;) {
+        while (!st->stopping && st->nqueue == 0)
+            pthread_cond_wait(&st->wake, &st->lock);
+        if (st->stopping) {
+            /* What is still asked is not read: its requests wait no more. */
+            atomic_store(&st->done, st->last);
+            break;
+        }
+        /* Only this thread writes reading: it reads its own copy without the lock. */
+        st->reading = st->queue[0];
+        memmove(st->queue, st->queue + 1, --st->nqueue * sizeof st->queue[0]);
+        pthread_mutex_unlock(&st->lock);
+        int64_t start_ms = monotime_ms();
+        read_top(st, &st->reading, t);
+        int64_t took_ms = monotime_ms() - start_ms;
+        char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE];
+        day_format(t->from, a);
+        day_format(t->to, b);
+        log_debug("read the top list of %s to %s in %lld ms%s", a, b, (long long)took_ms,
+                  t->failed ? ", which failed" : "");
+        pthread_mutex_lock(&st->lock);
+        if (!st->reading.shown)
+            st->others_ms += (double)took_ms;
+        *cache_slot(st, t->from, t->to) = *t;
+        st->reading.ticket = 0;
+        atomic_store(&st->done, t->ticket);
+        pthread_mutex_unlock(&st->lock);
+        pthread_mutex_lock(&st->done_lock);
+        if (st->on_done)
+            st->on_done(st->done_arg, t->ticket);
+        pthread_mutex_unlock(&st->done_lock);
+        pthread_mutex_lock(&st->lock);
+    }
+    pthread_mutex_unlock(&st->lock);
+    free(t);
+    return NULL;
+}
+
+/* The number of a read of from..to asked for or under way, or 0. Under st->lock. */
+static uint64_t read_asked(const struct routes_stats *st, day_t from, day_t to)
+{
+    if (st->reading.ticket && st->reading.from == from && st->reading.to == to)
+        return st->reading.ticket;
+    for (unsigned i = 0; i < st->nqueue; i++)
+        if (st->queue[i].from == from && st->queue[i].to == to)
+            return st->queue[i].ticket;
+    return 0;
+}
+
+enum top_answer { TOP_READY, TOP_WAIT, TOP_REFUSED };
+
+/*
+ * The top TOP_LIMIT_MAX of t->from..t->to: copied into *t from the cache
+ * (TOP_READY), or asked of the reader thread (TOP_WAIT, *ticket the read to
+ * wait for), or refused (err says why, for a 503). A request run again
+ * after its wait (waited: the read's ticket) takes what the read left,
+ * its failure included, and never asks again.
+ */
+static enum top_answer top_of(struct routes_stats *st, struct top_list *t, uint64_t waited,
+                              uint64_t *ticket, char *err, size_t errlen)
+{
+    int64_t now = now_s();
+    pthread_mutex_lock(&st->lock);
+    const struct top_list *c = cache_slot(st, t->from, t->to);
+    bool have = c->at && c->from == t->from && c->to == t->to;
+    if (have && waited && c->ticket >= waited && c->failed) {
+        snprintf(err, errlen, "cannot read the store: %s", c->why);
+        pthread_mutex_unlock(&st->lock);
+        return TOP_REFUSED;
+    }
+    if (have && !c->failed && ((waited && c->ticket >= waited) || now - c->at < TOP_CACHE_S)) {
+        *t = *c;
+        pthread_mutex_unlock(&st->lock);
+        return TOP_READY;
+    }
+    enum top_answer answer = TOP_REFUSED;
     /* The dashboard's two lists: today's, and the 7 days to today. */
     day_t today = day_from_time(time(NULL));
     bool shown = t->to == today && (t->from == today || t->from == today - 6);
@@ -342,42 +506,31 @@ static bool top_of(struct routes_stats *st, struct top_list *t, char *err, size_
     if (st->others_ms < 0)
         st->others_ms = 0;
     st->others_at_ms = start_ms;
-    bool over = st->others_ms > TOP_OTHER_BURST_MS;
-    int64_t wait_ms = (int64_t)((st->others_ms - TOP_OTHER_BURST_MS) / TOP_OTHER_SHARE) + 1;
-    pthread_mutex_unlock(&st->lock);
-    if (!shown && over) {
+    if (st->stopping) {
+        snprintf(err, errlen, "ghit is stopping; try again in a few seconds");
+    } else if (waited) {
+        /* The wait ran out (http.c), or the list was pushed out of the cache meanwhile. */
+        snprintf(err, errlen, "the top list is still being read; try again in a few seconds");
+    } else if ((*ticket = read_asked(st, t->from, t->to)) != 0) {
+        answer = TOP_WAIT; /* the read under way, or asked for, is waited for, not repeated */
+    } else if (!shown && st->others_ms > TOP_OTHER_BURST_MS) {
         snprintf(err, errlen,
                  "top lists other than the dashboard's take a quarter of the server's time at "
                  "most; try again in %lld ms",
-                 (long long)wait_ms);
-        return false;
+                 (long long)((st->others_ms - TOP_OTHER_BURST_MS) / TOP_OTHER_SHARE) + 1);
+    } else if (st->nqueue == TOP_QUEUE) {
+        snprintf(err, errlen, "too many top lists are being read; try again in a second");
+    } else if (!st->started && pthread_create(&st->thread, NULL, top_reader, st) != 0) {
+        snprintf(err, errlen, "cannot start a thread to read the top list");
+    } else {
+        st->started = true;
+        *ticket = ++st->last;
+        st->queue[st->nqueue++] = (struct top_read){t->from, t->to, shown, *ticket};
+        pthread_cond_signal(&st->wake);
+        answer = TOP_WAIT;
     }
-    if (pthread_mutex_trylock(&st->top_busy) != 0) {
-        snprintf(err, errlen, "another top list is being read; try again in a second");
-        return false;
-    }
-    char why[300];
-    struct store *r = take_reader(st, why, sizeof why);
-    enum store_result rc =
-        r ? r->ops->top(r, t->from, t->to, TOP_LIMIT_MAX, keep_top, t, why, sizeof why)
-          : STORE_FAILED;
-    if (!shown) {
-        pthread_mutex_lock(&st->lock);
-        st->others_ms += (double)(monotime_ms() - start_ms);
-        pthread_mutex_unlock(&st->lock);
-    }
-    pthread_mutex_unlock(&st->top_busy);
-    if (rc != STORE_OK) {
-        store_close(r); /* a reader that failed is not reused */
-        snprintf(err, errlen, "cannot read the store: %s", why);
-        return false;
-    }
-    give_reader(st, r);
-    t->at = now;
-    pthread_mutex_lock(&st->lock);
-    *oldest = *t;
     pthread_mutex_unlock(&st->lock);
-    return true;
+    return answer;
 }
 
 /*
@@ -413,8 +566,13 @@ static void api_top(const struct app *app, const struct request *req, struct res
         t->from = 0;
     t->to = to;
     char msg[400];
-    if (!top_of(app->stats, t, msg, sizeof msg)) {
-        routes_json_error(res, 503, msg);
+    uint64_t ticket = 0;
+    enum top_answer answer = top_of(app->stats, t, req->waited_read, &ticket, msg, sizeof msg);
+    if (answer != TOP_READY) {
+        if (answer == TOP_WAIT)
+            res->wait_read = ticket; /* run again once it is read (http.c) */
+        else
+            routes_json_error(res, 503, msg);
         free(t);
         return;
     }

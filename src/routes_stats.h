@@ -33,6 +33,30 @@ struct routes_stats;
 struct routes_stats *routes_stats_new(const char *where);
 void routes_stats_free(struct routes_stats *st);
 
+/*
+ * Stops the statistics' reads (top lists): the one under way is
+ * interrupted, those asked are not read, and their requests are answered
+ * 503 once they run again. For a server that is stopping.
+ */
+void routes_stats_stop(struct routes_stats *st);
+
+/*
+ * Top lists not in the cache are read by a thread of the statistics' own:
+ * such a request waits (response.wait_read) for the read of that number,
+ * and is run again (request.waited_read) once routes_stats_done() reaches
+ * it. Reads are numbered from 1 and done in order.
+ */
+uint64_t routes_stats_done(struct routes_stats *st);
+
+/* Called by the reader thread with the number of the read just done. */
+typedef void routes_stats_done_fn(void *arg, uint64_t done);
+
+/*
+ * Sets the callback for reads done (http.c resumes their requests). Once
+ * it returns with fn NULL, no call of the old fn is running or will be.
+ */
+void routes_stats_on_done(struct routes_stats *st, routes_stats_done_fn *fn, void *arg);
+
 /* Answers req if its path is a statistics URL (true), else leaves res alone (false). */
 bool routes_stats_handle(const struct app *app, const struct request *req, struct response *res);
 

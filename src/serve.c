@@ -129,10 +129,10 @@ static void replies_written(void *http, uint64_t take_no)
     http_written(http, take_no);
 }
 
-/* loader_done_fn: the requests that waited for these loads run again. */
-static void loads_done(void *http, uint64_t done)
+/* loader_done_fn and routes_stats_done_fn: the requests that waited for these run again. */
+static void waits_done(void *http, uint64_t done)
 {
-    (void)done; /* http.c asks the loader itself */
+    (void)done; /* http.c asks the loader and the statistics itself */
     http_loaded(http);
 }
 
@@ -362,6 +362,7 @@ static int serve(struct config *options)
         close_listeners(-1, metrics_fd);
         goto out;
     }
+    routes_stats_on_done(app.stats, waits_done, http);
     if (cfg.durable) {
         /* Each reply waits for its hit's write; the store syncs every write to disk. */
         flusher_on_commit(flusher, replies_written, http);
@@ -369,7 +370,7 @@ static int serve(struct config *options)
             store->ops->set_durable(store);
     }
     if (loader) {
-        loader_on_done(loader, loads_done, http);
+        loader_on_done(loader, waits_done, http);
         if (loader_start(loader) < 0) {
             log_error("cannot start the loader thread: %s", strerror(errno));
             close_listeners(-1, metrics_fd);
@@ -407,7 +408,9 @@ static int serve(struct config *options)
     log_info("SIG%s: stopping; finishing requests in flight", sigabbrev_np(sig));
     flusher_on_commit(flusher, NULL, NULL); /* http_stop() polls; the server is freed after it */
     if (loader)
-        loader_on_done(loader, NULL, NULL); /* the same: a load done later must not find it */
+        loader_on_done(loader, NULL, NULL);      /* the same: a load done later must not find it */
+    routes_stats_on_done(app.stats, NULL, NULL); /* and a read */
+    routes_stats_stop(app.stats); /* lists are not worth a stop's wait: their requests get 503 */
     http_stop(http, HTTP_GRACE_MS);
     http = NULL;
     if (metrics_http)
@@ -418,6 +421,7 @@ out:
     flusher_on_commit(flusher, NULL, NULL);
     if (loader)
         loader_on_done(loader, NULL, NULL);
+    routes_stats_on_done(app.stats, NULL, NULL);
     if (http)
         http_stop(http, 0);
     if (metrics_http)

@@ -225,6 +225,12 @@ struct store_ops {
      * "ioerr", ...), for metrics labels; never NULL.
      */
     const char *(*cause)(struct store *s);
+    /*
+     * Makes a statistics read running on s in another thread give up soon,
+     * failed, so that a stop need not wait for it; safe from any thread
+     * while s is open. Reads begun later may fail too: s is for closing.
+     */
+    void (*interrupt)(struct store *s);
 };
 
 struct store {

@@ -37,6 +37,7 @@
 #include <hiredis.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +117,9 @@ struct redis_store {
     struct redis_url url;
     char where[512]; /* the URL without its password, for messages */
     bool readonly;
-    bool policy_read; /* check_eviction() read maxmemory-policy */
-    redisContext *c;  /* NULL while not connected */
+    bool policy_read;        /* check_eviction() read maxmemory-policy */
+    redisContext *c;         /* NULL while not connected */
+    atomic_bool interrupted; /* redis_interrupt(): scans stop */
     char id[2 * ID_BYTES + 1];
     char fe_key[48]; /* ghit:fe:<id> */
     char epoch[80];  /* "" until learned */
@@ -1644,6 +1646,10 @@ static enum store_result scan_all(struct redis_store *s, const char **argv, int 
             return STORE_RETRY;
         if (ret > 0)
             break;
+        if (atomic_load(&s->interrupted)) {
+            snprintf(err, errlen, "interrupted: ghit is stopping");
+            return STORE_FAILED;
+        }
     } while (strcmp(cursor, "0") != 0);
     return STORE_OK;
 }
@@ -2531,6 +2537,11 @@ static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSO
     return res;
 }
 
+static void redis_interrupt(struct store *st)
+{
+    atomic_store(&((struct redis_store *)st)->interrupted, true);
+}
+
 static const struct store_ops redis_ops = {
     .name = "redis",
     .shared = true,
@@ -2547,6 +2558,7 @@ static const struct store_ops redis_ops = {
     .top = redis_top,
     .summary = redis_summary,
     .cause = redis_cause,
+    .interrupt = redis_interrupt,
 };
 
 /*
@@ -2596,6 +2608,7 @@ static struct redis_store *new_store(const char *where, bool readonly, char *err
         return NULL;
     struct redis_store *s = xcalloc(1, sizeof *s);
     s->base.ops = &redis_ops;
+    atomic_init(&s->interrupted, false);
     s->url = url;
     s->readonly = readonly;
     redis_url_redact(where, s->where, sizeof s->where);

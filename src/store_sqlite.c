@@ -1990,6 +1990,11 @@ static const char *sqlite_cause(struct store *base)
     return s->cause ? s->cause : "none";
 }
 
+static void sqlite_interrupt(struct store *base)
+{
+    sqlite3_interrupt(((struct sqlite_store *)base)->db);
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .scan = sqlite_scan,
@@ -2005,6 +2010,7 @@ static const struct store_ops sqlite_ops = {
     .top = sqlite_top,
     .summary = sqlite_summary,
     .cause = sqlite_cause,
+    .interrupt = sqlite_interrupt,
 };
 
 /* Switches to WAL and checks that the switch took (not every file system can). */
