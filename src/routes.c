@@ -120,18 +120,27 @@ void routes_refusals(uint64_t *repo_limit, uint64_t *new_repo_rate)
     *new_repo_rate = atomic_load(&rate_refusals.count);
 }
 
+/* What wait_for_load() found. */
+enum load {
+    LOAD_KNOWN,   /* the cache's figures of the repo (or that it is absent) are good */
+    LOAD_WAIT,    /* res->wait_load is set: the request runs again once they are read */
+    LOAD_UNKNOWN, /* they cannot be read now: the loader's queue is full, or its wait ran out */
+};
+
 /*
- * A frontend of a shared store (issue 8): false if the cache's figures of
- * key, v, were read within --max-age, or cannot be read now. Else asks the
- * loader for them and sets res->wait_load: http.c holds the request and
- * runs it again, resumed, once the loader is done with it or the wait is
- * over.
+ * A frontend of a shared store (issue 8): LOAD_KNOWN if the cache's
+ * figures of key, v, were read within --max-age (or there is no store to
+ * read). Else asks the loader for them and sets res->wait_load: http.c
+ * holds the request and runs it again, resumed, once the loader is done
+ * with it or the wait is over.
  */
-static bool wait_for_load(const struct app *app, const char *key, const struct counter_view *v,
-                          const struct request *req, struct response *res)
+static enum load wait_for_load(const struct app *app, const char *key, const struct counter_view *v,
+                               const struct request *req, struct response *res)
 {
-    if (!app->loader || req->resumed)
-        return false;
+    if (!app->loader)
+        return LOAD_KNOWN;
+    if (req->resumed)
+        return req->load_given_up ? LOAD_UNKNOWN : LOAD_KNOWN;
     /*
      * While the loader follows the others' changes, figures are good until
      * one comes (current); else until --max-age, unless a change it read
@@ -140,9 +149,9 @@ static bool wait_for_load(const struct app *app, const char *key, const struct c
     if (loader_current(app->loader) ? v->current
                                     : v->loaded_ms && !v->changed &&
                                           monotime_ms() - v->loaded_ms <= (int64_t)app->max_age_ms)
-        return false;
+        return LOAD_KNOWN;
     res->wait_load = loader_request(app->loader, key);
-    return res->wait_load != 0;
+    return res->wait_load ? LOAD_WAIT : LOAD_UNKNOWN;
 }
 
 /* What count_hit did. */
@@ -165,15 +174,17 @@ static enum hit count_hit(const struct app *app, const struct request *req, cons
                           day_t today, struct counter_view *v, struct response *res)
 {
     enum counter_result r = counter_hit_known(app->table, key, today, v);
-    if (r == COUNTER_UNKNOWN && wait_for_load(app, key, v, req, res)) {
+    enum load load = r == COUNTER_UNKNOWN ? wait_for_load(app, key, v, req, res) : LOAD_KNOWN;
+    if (load == LOAD_WAIT) {
         res->count_after_load = true;
         return HIT_ANSWERED;
     }
     if (r == COUNTER_UNKNOWN) {
         if (!newrepo_limit_take(app->newrepos, &req->client, monotime_ms())) {
-            if (app->loader && loader_failing(app->loader)) {
+            if (app->loader && (load == LOAD_UNKNOWN || loader_failing(app->loader))) {
                 /*
-                 * Charged as new because it could not be looked up: most
+                 * Charged as new because it could not be looked up (the
+                 * store fails, or is too slow for the wait): most
                  * such repos exist. The badge says the count is unknown
                  * (200, no-cache: the next view after the outage counts)
                  * rather than refusing, which a proxy such as GitHub's
@@ -287,7 +298,7 @@ static void badge_with(const struct app *app, const struct request *req, struct 
             spool_hit(app->spool, key, today, v.take);
         if (app->cfg->durable)
             res->wait_take = v.take; /* the reply waits until the hit is on disk (http.c) */
-        if (wait_for_load(app, key, &v, req, res))
+        if (wait_for_load(app, key, &v, req, res) == LOAD_WAIT)
             return; /* counted; shown once the others' hits are read */
     } else if (hit == HIT_NOT_ASKED) {
         if (!counter_get(app->table, key, today, &v) && count && !judged_out && !req->resumed &&
@@ -296,7 +307,7 @@ static void badge_with(const struct app *app, const struct request *req, struct 
             error_badge(app, res, 503, "repo limit reached");
             return;
         }
-        if (wait_for_load(app, key, &v, req, res))
+        if (wait_for_load(app, key, &v, req, res) == LOAD_WAIT)
             return;
     }
     char message[2 * NUMFMT_OUT_MAX + 8];
@@ -350,7 +361,7 @@ int routes_get(const struct app *app, const struct request *req, const char *key
                struct counter_view *v, struct response *res)
 {
     bool known = counter_get(app->table, key, day, v);
-    return wait_for_load(app, key, v, req, res) ? -1 : known;
+    return wait_for_load(app, key, v, req, res) == LOAD_WAIT ? -1 : known;
 }
 
 /* /api/v1/repos/OWNER/NAME */

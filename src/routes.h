@@ -64,6 +64,7 @@ struct request {
     /* issue 8: run again after a wait for the loader (response.wait_load) */
     bool resumed;
     bool count_after_load; /* the response's count_after_load of the first run */
+    bool load_given_up;    /* its wait ran out before the loader was done with the repo */
     uint64_t waited_read;  /* run again after a wait for this statistics read (wait_read) */
 };
 

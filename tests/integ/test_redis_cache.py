@@ -151,6 +151,32 @@ def test_redis_down_a_client_past_its_new_repos_sees_a_question_mark(make_redis,
     assert [c.get("repo:" + R("down/u%d" % i)) for i in range(5)] == ["1", "1", None, None, None]
 
 
+def test_a_stalled_redis_answers_a_client_past_its_new_repos_with_a_question_mark(make_redis,
+                                                                                   make_front):
+    # While Redis stalls, within its reply timeout, the loader has not failed yet: each repo
+    # not in the cache waits for its load, gives up, and is charged as new. Past the client's
+    # --new-repos-per-client such a repo was refused 429, which an image proxy shows as a
+    # broken image, though it could not be told new: like a Redis that is down, the badge
+    # says the count is unknown (200, no-cache) and the hit is not counted.
+    r = make_redis("--enable-debug-command", "local")
+    f = make_front("--new-repos-per-client", "3", db=r.url + "?timeout=3000", flush_interval=100)
+    assert shown(f, "known/repo")[0] == "1"  # new: one of the three
+    wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("known/repo")) == "1")
+    sleeper = stall(r, 2)
+    try:
+        for i in range(4):
+            msg, reply = shown(f, "slow/u%d" % i)
+            assert msg == "?" and "no-cache" in reply.header("Cache-Control"), (i, msg)
+    finally:
+        sleeper.join(timeout=10)
+    assert metric(f, "ghit_not_counted_total").get('{reason="store_unreadable"}') == 2
+    assert metric(f, "ghit_requests_refused_total").get('{limit="new_repos_per_client"}') == 0
+    wait_for("the hits written", lambda: r.client().get("repo:" + R("slow/u1")) == "1")
+    f.stop()
+    c = r.client()
+    assert [c.get("repo:" + R("slow/u%d" % i)) for i in range(4)] == ["1", "1", None, None]
+
+
 def test_a_stalled_redis_does_not_stall_badges(make_redis, make_front):
     r = make_redis()
     f = make_front(db=r.url + "?timeout=3000", flush_interval=100)
