@@ -180,9 +180,10 @@ redis_sum() { rcli -n "$1" eval "$SUM_LUA" 1 "${2:-repos}" "${3:-repo:}"; }
 
 # Loads n repos bench/r1..bench/rN into database $1 as the 2015 schema has them (repos,
 # repo:R = 5) with ghit's keys (ghit:first R = 2026-01-01, ghit:epoch), through redis-cli
-# --pipe: 1,000 members or pairs a command.
-redis_load() { # db n
-    awk -v db="$1" -v n="$2" 'function arg(s) { printf "$%d\r\n%s\r\n", length(s), s }
+# --pipe: 1,000 members or pairs a command. With a day (YYYY-MM-DD), the 5 hits are that
+# day's too (repos:DAY, repo:DAY:R), which top lists read.
+redis_load() { # db n [day]
+    awk -v db="$1" -v n="$2" -v day="${3:-}" 'function arg(s) { printf "$%d\r\n%s\r\n", length(s), s }
     function cmd(argc, name, key) { printf "*%d\r\n", argc; arg(name); if (key != "") arg(key) }
     BEGIN {
         cmd(2, "SELECT", ""); arg(db)
@@ -192,6 +193,9 @@ redis_load() { # db n
             cmd(2 + m, "SADD", "repos"); for (i = lo; i <= hi; i++) arg("bench%2Fr" i)
             cmd(1 + 2 * m, "MSET", ""); for (i = lo; i <= hi; i++) { arg("repo:bench%2Fr" i); arg("5") }
             cmd(2 + 2 * m, "HSET", "ghit:first"); for (i = lo; i <= hi; i++) { arg("bench%2Fr" i); arg("2026-01-01") }
+            if (day == "") continue
+            cmd(2 + m, "SADD", "repos:" day); for (i = lo; i <= hi; i++) arg("bench%2Fr" i)
+            cmd(1 + 2 * m, "MSET", ""); for (i = lo; i <= hi; i++) { arg("repo:" day ":bench%2Fr" i); arg("5") }
         }
     }' >"$WORK/load-$1.resp"
     rcli --pipe <"$WORK/load-$1.resp" >"$WORK/load-$1.log" 2>&1 ||
