@@ -302,9 +302,14 @@ static void api_days(const struct app *app, const char *name, size_t name_len,
     }
     struct counter_view v;
     int known = routes_get(app, req, key, today, &v, res);
-    if (known <= 0) {
-        if (known == 0)
-            routes_json_error(res, 404, "unknown repo: it has no hits yet");
+    if (known < 0)
+        return;
+    if (!known && app->loader && !v.loaded_ms) {
+        routes_json_error(res, 503, "the store cannot be read now; try again");
+        return;
+    }
+    if (!known) {
+        routes_json_error(res, 404, "unknown repo: it has no hits yet");
         return;
     }
     size_t n = (size_t)(to - from + 1);
@@ -471,6 +476,17 @@ static uint64_t read_asked(const struct routes_stats *st, day_t from, day_t to)
     return 0;
 }
 
+/* Whether a list the dashboard does not show is asked for or under way. Under st->lock. */
+static bool other_asked(const struct routes_stats *st)
+{
+    if (st->reading.ticket && !st->reading.shown)
+        return true;
+    for (unsigned i = 0; i < st->nqueue; i++)
+        if (!st->queue[i].shown)
+            return true;
+    return false;
+}
+
 enum top_answer { TOP_READY, TOP_WAIT, TOP_REFUSED };
 
 /*
@@ -513,6 +529,9 @@ static enum top_answer top_of(struct routes_stats *st, struct top_list *t, uint6
         snprintf(err, errlen, "the top list is still being read; try again in a few seconds");
     } else if ((*ticket = read_asked(st, t->from, t->to)) != 0) {
         answer = TOP_WAIT; /* the read under way, or asked for, is waited for, not repeated */
+    } else if (!shown && other_asked(st)) {
+        /* Charged once read: one at a time, or a burst of them would pass the bucket at once. */
+        snprintf(err, errlen, "another top list is being read; try again in a few seconds");
     } else if (!shown && st->others_ms > TOP_OTHER_BURST_MS) {
         snprintf(err, errlen,
                  "top lists other than the dashboard's take a quarter of the server's time at "

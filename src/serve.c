@@ -422,6 +422,7 @@ out:
     if (loader)
         loader_on_done(loader, NULL, NULL);
     routes_stats_on_done(app.stats, NULL, NULL);
+    routes_stats_stop(app.stats); /* no list waits any more when HTTP stops */
     if (http)
         http_stop(http, 0);
     if (metrics_http)

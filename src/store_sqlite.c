@@ -52,6 +52,7 @@
 #define STOP_MERGE_ROWS 20000 /* a stop merges a backlog this small (0.1-0.2 s), not more */
 /* The flushes' connection checkpoints the WAL itself only past this (40 MB): see use_wal(). */
 #define FLUSH_CHECKPOINT_PAGES 10000
+#define INTERRUPT_STEPS        1000 /* a reader checks for an interrupt this often (VM steps) */
 /*
  * The merger waits for a batch this big, or this old, before it folds. Its
  * cost is a table upsert per distinct (repo, day) and the table pages it
@@ -131,10 +132,11 @@ struct sqlite_store {
     struct store base; /* first: a struct store * is a struct sqlite_store * */
     sqlite3 *db;       /* the database, the journal attached as "j" when has_journal */
     char *path, *jpath;
-    int lock_fd;      /* holds flock(LOCK_EX) while a server writes the file; -1 if none */
-    bool has_journal; /* a journal is attached (a reader may find none) */
-    int64_t flushed;  /* the sequence number of the last flush written (j.meta.flushed) */
-    int64_t appended; /* the last journal id this connection wrote */
+    int lock_fd;             /* holds flock(LOCK_EX) while a server writes the file; -1 if none */
+    bool has_journal;        /* a journal is attached (a reader may find none) */
+    atomic_bool interrupted; /* sqlite_interrupt(): a reader's statements stop (interrupted()) */
+    int64_t flushed;         /* the sequence number of the last flush written (j.meta.flushed) */
+    int64_t appended;        /* the last journal id this connection wrote */
     enum store_sqlite_fault fault;
     /*
      * A flush whose COMMIT reported an error and whose number could not be
@@ -1990,9 +1992,23 @@ static const char *sqlite_cause(struct store *base)
     return s->cause ? s->cause : "none";
 }
 
+/*
+ * sqlite3_interrupt() stops the statements running, but one begun when none
+ * ran clears it: a reader also checks a flag of its own every
+ * INTERRUPT_STEPS virtual machine steps (interrupted()), so that an
+ * interrupt between two statements is not lost.
+ */
 static void sqlite_interrupt(struct store *base)
 {
-    sqlite3_interrupt(((struct sqlite_store *)base)->db);
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    atomic_store(&s->interrupted, true);
+    sqlite3_interrupt(s->db);
+}
+
+/* A reader's progress handler: non-zero stops the statement (SQLITE_INTERRUPT). */
+static int interrupted(void *arg)
+{
+    return atomic_load(&((struct sqlite_store *)arg)->interrupted);
 }
 
 static const struct store_ops sqlite_ops = {
@@ -2155,6 +2171,7 @@ static struct sqlite_store *new_store(const char *path)
 {
     struct sqlite_store *s = xcalloc(1, sizeof *s);
     s->base.ops = &sqlite_ops;
+    atomic_init(&s->interrupted, false);
     s->path = xstrdup(path);
     s->lock_fd = -1;
     size_t plen = strlen(path);
@@ -2281,8 +2298,11 @@ struct store *store_sqlite_open_reader(const char *path, char *err, size_t errle
     } else {
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, 1000);
-        if (adopt(s, true, err, errlen) == 0 && attach_journal(s, true, err, errlen) == 0)
+        if (adopt(s, true, err, errlen) == 0 && attach_journal(s, true, err, errlen) == 0) {
+            /* After adopt(), which may open the file again (immutable). */
+            sqlite3_progress_handler(s->db, INTERRUPT_STEPS, interrupted, s);
             return &s->base;
+        }
     }
     sqlite_close(&s->base);
     return NULL;

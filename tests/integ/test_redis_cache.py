@@ -159,14 +159,17 @@ def test_a_stalled_redis_answers_a_client_past_its_new_repos_with_a_question_mar
     # broken image, though it could not be told new: like a Redis that is down, the badge
     # says the count is unknown (200, no-cache) and the hit is not counted.
     r = make_redis("--enable-debug-command", "local")
-    f = make_front("--new-repos-per-client", "3", db=r.url + "?timeout=3000", flush_interval=100)
+    f = make_front("--new-repos-per-client", "3", db=r.url + "?timeout=10000", flush_interval=100)
     assert shown(f, "known/repo")[0] == "1"  # new: one of the three
     wait_for("the hit in Redis", lambda: r.client().get("repo:" + R("known/repo")) == "1")
-    sleeper = stall(r, 2)
+    sleeper = stall(r, 5)
     try:
         for i in range(4):
             msg, reply = shown(f, "slow/u%d" % i)
             assert msg == "?" and "no-cache" in reply.header("Cache-Control"), (i, msg)
+        # Nor is a repo that could not be read "unknown" to the statistics (404): 503.
+        days = f.get("/api/v1/repos/slow/u9/days")
+        assert days.status == 503 and b"cannot be read" in days.body, days
     finally:
         sleeper.join(timeout=10)
     assert metric(f, "ghit_not_counted_total").get('{reason="store_unreadable"}') == 2
