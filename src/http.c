@@ -1129,8 +1129,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         struct conn *k = conn_of(c);
         struct request req = {.resumed = true,
                               .count_after_load = k->held.count_after_load,
-                              .load_given_up = k->held.wait_load &&
-                                               loader_done(s->app->loader) < k->held.wait_load,
+                              /* A load's wait ignores the writes (0). */
+                              .load_given_up = k->held.wait_load && !wait_done(s, k, 0),
                               .waited_read = k->held.wait_read};
         uint64_t wait_take = k->held.wait_take;
         buf_fini(&k->held.body);
