@@ -54,12 +54,10 @@ struct flusher {
     /* The table's mark before a write: the figures read back are current since it. */
     struct counter_mark before_write;
     uint64_t merged_seen, merges_seen, merge_ms_seen, ambiguous_seen; /* in /metrics already */
-    _Atomic uint64_t written;    /* every hit of this counter_take() number and before is written */
-    _Atomic uint64_t needed;     /* the take number a held reply waits for (durable mode) */
-    _Atomic bool wanted;         /* a flush was asked for since the last one began */
-    pthread_mutex_t commit_lock; /* guards on_commit and commit_arg, and is held while it runs */
-    flusher_commit_fn *on_commit;
-    void *commit_arg;
+    _Atomic uint64_t written; /* every hit of this counter_take() number and before is written */
+    _Atomic uint64_t needed;  /* the take number a held reply waits for (durable mode) */
+    _Atomic bool wanted;      /* a flush was asked for since the last one began */
+    struct notify commits;    /* durable mode's listener (flusher_on_commit) */
 
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t wake;
@@ -79,7 +77,7 @@ struct flusher *flusher_new(struct counter_table *table, struct store *store, un
     f->healthy = true;
     buf_init(&f->batch.keys);
     pthread_mutex_init(&f->lock, NULL);
-    pthread_mutex_init(&f->commit_lock, NULL);
+    notify_init(&f->commits);
     monotime_cond_init(&f->wake);
     return f;
 }
@@ -94,7 +92,7 @@ void flusher_free(struct flusher *f)
     buf_fini(&f->batch.keys);
     pthread_cond_destroy(&f->wake);
     pthread_mutex_destroy(&f->lock);
-    pthread_mutex_destroy(&f->commit_lock);
+    notify_fini(&f->commits);
     free(f);
 }
 
@@ -289,10 +287,7 @@ static void count_flush(struct flusher *f, bool ok, size_t rows, uint64_t hits, 
 static void written(struct flusher *f, uint64_t take_no)
 {
     atomic_store(&f->written, take_no);
-    pthread_mutex_lock(&f->commit_lock);
-    if (f->on_commit)
-        f->on_commit(f->commit_arg, take_no);
-    pthread_mutex_unlock(&f->commit_lock);
+    notify_call(&f->commits, take_no);
 }
 
 /* Writes what is pending; with nothing pending, checks the store if check says so. */
@@ -441,12 +436,9 @@ void flusher_use_spool(struct flusher *f, struct spool *sp)
     f->spool = sp;
 }
 
-void flusher_on_commit(struct flusher *f, flusher_commit_fn *fn, void *arg)
+void flusher_on_commit(struct flusher *f, notify_fn *fn, void *arg)
 {
-    pthread_mutex_lock(&f->commit_lock);
-    f->on_commit = fn;
-    f->commit_arg = arg;
-    pthread_mutex_unlock(&f->commit_lock);
+    notify_set(&f->commits, fn, arg);
 }
 
 uint64_t flusher_written(struct flusher *f)

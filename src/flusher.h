@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "counter.h"
+#include "notify.h"
 #include "store.h"
 
 struct flusher;
@@ -47,20 +48,18 @@ int flusher_start(struct flusher *f);
  */
 uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms);
 
-/* Called by the flusher thread each time every hit of take number take_no and before is written. */
-typedef void flusher_commit_fn(void *arg, uint64_t take_no);
-
 struct spool;
 
 /* Tells sp (a Redis frontend's spool) of each take, before its hits are written. Before start. */
 void flusher_use_spool(struct flusher *f, struct spool *sp);
 
 /*
- * Durable mode (a reply waits until its hit is written): fn is told of each
- * write, from the flusher thread. Safe at any time; once it returns with fn
- * NULL, no call of the old fn is running or will be.
+ * Durable mode (a reply waits until its hit is written): fn is told, from
+ * the flusher thread, each time every hit of a take number and before is
+ * written, with that number. Safe at any time (notify.h says when the old
+ * fn is done with).
  */
-void flusher_on_commit(struct flusher *f, flusher_commit_fn *fn, void *arg);
+void flusher_on_commit(struct flusher *f, notify_fn *fn, void *arg);
 
 /* The counter_take() number up to which every hit is written. Safe from any thread. */
 uint64_t flusher_written(struct flusher *f);

@@ -47,9 +47,7 @@ struct loader {
     size_t max_queued;
     pthread_t thread;
     bool running;
-    pthread_mutex_t done_lock; /* guards on_done and done_arg, and is held while it runs */
-    loader_done_fn *on_done;
-    void *done_arg;
+    struct notify dones; /* told of each batch of requests done (loader_on_done) */
     _Atomic uint64_t done;
     _Atomic int64_t failing_until_ms; /* monotonic ms; requests before it are not queued */
     unsigned pause_ms;                /* the thread's: the next failure's pause */
@@ -81,18 +79,15 @@ struct loader *loader_new(struct counter_table *table, struct store *store, size
     l->pause_ms = FAIL_PAUSE_MS;
     buf_init(&l->queue);
     pthread_mutex_init(&l->lock, NULL);
-    pthread_mutex_init(&l->done_lock, NULL);
+    notify_init(&l->dones);
     pthread_cond_init(&l->wake, NULL);
     monotime_cond_init(&l->halt);
     return l;
 }
 
-void loader_on_done(struct loader *l, loader_done_fn *fn, void *arg)
+void loader_on_done(struct loader *l, notify_fn *fn, void *arg)
 {
-    pthread_mutex_lock(&l->done_lock);
-    l->on_done = fn;
-    l->done_arg = arg;
-    pthread_mutex_unlock(&l->done_lock);
+    notify_set(&l->dones, fn, arg);
 }
 
 uint64_t loader_request(struct loader *l, const char *key)
@@ -214,10 +209,8 @@ static void *run(void *arg)
             read_all(l, keys, n);
         buf_reset(&mine);
         atomic_store(&l->done, last);
-        pthread_mutex_lock(&l->done_lock);
-        if (l->on_done && n)
-            l->on_done(l->done_arg, last);
-        pthread_mutex_unlock(&l->done_lock);
+        if (n)
+            notify_call(&l->dones, last);
         if (stop)
             break;
     }
@@ -407,6 +400,6 @@ void loader_free(struct loader *l)
     pthread_cond_destroy(&l->wake);
     pthread_cond_destroy(&l->halt);
     pthread_mutex_destroy(&l->lock);
-    pthread_mutex_destroy(&l->done_lock);
+    notify_fini(&l->dones);
     free(l);
 }

@@ -21,15 +21,13 @@
 #include <stdint.h>
 
 #include "counter.h"
+#include "notify.h"
 #include "store.h"
 
 /* Repos read in one round trip at most. */
 #define LOADER_BATCH 1000
 
 struct loader;
-
-/* Called by the loader thread with the number of the last request done. */
-typedef void loader_done_fn(void *arg, uint64_t done);
 
 /*
  * A loader of store (opened for it alone, e.g. store_redis_open_loader;
@@ -38,11 +36,11 @@ typedef void loader_done_fn(void *arg, uint64_t done);
 struct loader *loader_new(struct counter_table *table, struct store *store, size_t max_queued);
 
 /*
- * Sets the callback for requests done (http.c resumes their connections).
- * Safe at any time; once it returns with fn NULL, no call of the old fn is
- * running or will be.
+ * Sets the callback for requests done (http.c resumes their connections),
+ * told from the loader thread the number of the last request done. Safe at
+ * any time (notify.h says when the old fn is done with).
  */
-void loader_on_done(struct loader *l, loader_done_fn *fn, void *arg);
+void loader_on_done(struct loader *l, notify_fn *fn, void *arg);
 
 /* Starts the loader thread; 0, or -1 with errno set. */
 int loader_start(struct loader *l);

@@ -110,11 +110,9 @@ struct routes_stats {
     struct store *in_use;    /* the reader it reads with, for routes_stats_stop() */
     uint64_t last;           /* the last read asked for */
     _Atomic uint64_t done;   /* the last read done: each is done in the order asked */
-    pthread_mutex_t done_lock;
-    routes_stats_done_fn *on_done;
-    void *done_arg;
-    double others_ms;     /* the bucket of other lists' reading time */
-    int64_t others_at_ms; /* monotonic: when others_ms was last brought up to date */
+    struct notify dones;     /* told of each read done (routes_stats_on_done) */
+    double others_ms;        /* the bucket of other lists' reading time */
+    int64_t others_at_ms;    /* monotonic: when others_ms was last brought up to date */
 };
 
 struct routes_stats *routes_stats_new(const char *where)
@@ -122,7 +120,7 @@ struct routes_stats *routes_stats_new(const char *where)
     struct routes_stats *st = xcalloc(1, sizeof *st);
     st->where = where;
     pthread_mutex_init(&st->lock, NULL);
-    pthread_mutex_init(&st->done_lock, NULL);
+    notify_init(&st->dones);
     pthread_cond_init(&st->wake, NULL);
     atomic_init(&st->done, 0);
     METRICS_GAUGE_SET("ghit_start_time_seconds", "When this ghit started, in Unix seconds.", "",
@@ -166,7 +164,7 @@ void routes_stats_free(struct routes_stats *st)
     for (unsigned i = 0; i < st->npool; i++)
         store_close(st->pool[i]);
     pthread_mutex_destroy(&st->lock);
-    pthread_mutex_destroy(&st->done_lock);
+    notify_fini(&st->dones);
     pthread_cond_destroy(&st->wake);
     free(st);
 }
@@ -362,12 +360,9 @@ static int64_t now_s(void)
     return (int64_t)ts.tv_sec + 1; /* never 0, which marks an empty slot */
 }
 
-void routes_stats_on_done(struct routes_stats *st, routes_stats_done_fn *fn, void *arg)
+void routes_stats_on_done(struct routes_stats *st, notify_fn *fn, void *arg)
 {
-    pthread_mutex_lock(&st->done_lock);
-    st->on_done = fn;
-    st->done_arg = arg;
-    pthread_mutex_unlock(&st->done_lock);
+    notify_set(&st->dones, fn, arg);
 }
 
 uint64_t routes_stats_done(struct routes_stats *st)
@@ -454,10 +449,7 @@ static void *top_reader(void *arg)
         st->reading.ticket = 0;
         atomic_store(&st->done, t->ticket);
         pthread_mutex_unlock(&st->lock);
-        pthread_mutex_lock(&st->done_lock);
-        if (st->on_done)
-            st->on_done(st->done_arg, t->ticket);
-        pthread_mutex_unlock(&st->done_lock);
+        notify_call(&st->dones, t->ticket);
         pthread_mutex_lock(&st->lock);
     }
     pthread_mutex_unlock(&st->lock);

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 
+#include "notify.h"
 #include "routes.h"
 
 /* The most days /api/v1/top sums over (bench/README.md: what a longer range costs). */
@@ -48,14 +49,12 @@ void routes_stats_stop(struct routes_stats *st);
  */
 uint64_t routes_stats_done(struct routes_stats *st);
 
-/* Called by the reader thread with the number of the read just done. */
-typedef void routes_stats_done_fn(void *arg, uint64_t done);
-
 /*
- * Sets the callback for reads done (http.c resumes their requests). Once
- * it returns with fn NULL, no call of the old fn is running or will be.
+ * Sets the callback for reads done (http.c resumes their requests), told
+ * from the reader thread the number of the read just done. Safe at any
+ * time (notify.h says when the old fn is done with).
  */
-void routes_stats_on_done(struct routes_stats *st, routes_stats_done_fn *fn, void *arg);
+void routes_stats_on_done(struct routes_stats *st, notify_fn *fn, void *arg);
 
 /* Answers req if its path is a statistics URL (true), else leaves res alone (false). */
 bool routes_stats_handle(const struct app *app, const struct request *req, struct response *res);

@@ -123,13 +123,13 @@ static int check_limits(const struct config *cfg)
     return -1;
 }
 
-/* flusher_commit_fn of durable mode: the replies held for these hits go out. */
+/* notify_fn of durable mode: the replies held for these hits go out. */
 static void replies_written(void *http, uint64_t take_no)
 {
     http_written(http, take_no);
 }
 
-/* loader_done_fn and routes_stats_done_fn: the requests that waited for these run again. */
+/* notify_fn of loads and top lists: the requests that waited for these run again. */
 static void waits_done(void *http, uint64_t done)
 {
     (void)done; /* http.c asks the loader and the statistics itself */

@@ -183,7 +183,7 @@ static void sleep_until(const struct timespec *start, long ms)
         ;
 }
 
-/* Records when each of the first two writes of hits ended: a flusher_commit_fn. */
+/* Records when each of the first two writes of hits ended: a notify_fn. */
 struct stamps {
     struct flusher *f;
     uint64_t seen;
