@@ -486,13 +486,21 @@ enum top_answer { TOP_READY, TOP_WAIT, TOP_REFUSED };
  * (TOP_READY), or asked of the reader thread (TOP_WAIT, *ticket the read to
  * wait for), or refused (err says why, for a 503). A request run again
  * after its wait (waited: the read's ticket) takes what the read left,
- * its failure included, and never asks again.
+ * its failure included, and never asks again; and it takes the range that
+ * read was of, into t: a list of "today" asked before midnight UTC and
+ * read after it is of the day it was asked on, not of the new day.
  */
 static enum top_answer top_of(struct routes_stats *st, struct top_list *t, uint64_t waited,
                               uint64_t *ticket, char *err, size_t errlen)
 {
     int64_t now = now_s();
     pthread_mutex_lock(&st->lock);
+    for (int i = 0; waited && i < TOP_CACHE_SLOTS; i++) {
+        if (st->cache[i].at && st->cache[i].ticket == waited) {
+            t->from = st->cache[i].from;
+            t->to = st->cache[i].to;
+        }
+    }
     const struct top_list *c = cache_slot(st, t->from, t->to);
     bool have = c->at && c->from == t->from && c->to == t->to;
     if (have && waited && c->ticket >= waited && c->failed) {
@@ -587,6 +595,7 @@ static void api_top(const struct app *app, const struct request *req, struct res
         free(t);
         return;
     }
+    to = t->to; /* the read's, for a request that waited for it across midnight */
     /* The store has what was flushed; the table has today's hits, pending ones included. */
     for (size_t i = 0; i < t->n && to == today; i++) {
         struct counter_view v;

@@ -301,6 +301,7 @@ class Server:
                  cwd=None):
         self.workdir = str(workdir)
         self.cwd = cwd  # the server's working directory; None: the test run's
+        self.env = {}  # set over the test run's environment at each start
         self.listen = listen
         self.host = None
         self.db = str(db) if db else os.path.join(self.workdir, "ghit.db")
@@ -324,7 +325,7 @@ class Server:
         cmd = [GHIT_BIN, "serve", "--listen", self.listen, "--db", self.db, *self.args]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr_file,
-            cwd=self.cwd
+            cwd=self.cwd, env={**os.environ, **self.env} if self.env else None
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

@@ -9,6 +9,7 @@ memory).
 
 import datetime
 import json
+import os
 import sqlite3
 import time
 import xml.etree.ElementTree as ET
@@ -363,6 +364,61 @@ def test_a_top_list_that_outlasts_its_request_is_refused_then_served_from_the_ca
     r = s.get(long_list)
     assert r.status == 200 and len(json.loads(r.body)["repos"]) == 3, r
     assert top_reads(s) == 1
+
+
+# libfaketime (Debian's faketime, scripts/deps.sh): the server's clock set ahead or back.
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def test_a_list_of_today_read_across_midnight_is_of_the_day_it_was_asked_on(make_server):
+    """A list of today asked just before midnight UTC and read after it is that day's list:
+    run again once its read is done, the request takes the range that read was of. (Before,
+    it computed "today" anew, found the new day's list not read, and got 503 "still being
+    read".) The server runs with its wall clock set to reach midnight a few seconds after it
+    starts (libfaketime; its monotonic clock is left alone), and the list is asked about a
+    third of its reading time before that. A read that ends before midnight all the same
+    proves nothing: the server is started again, three times at most."""
+    s = make_server("--log-level", "debug")
+    with_8000_repos_of_31_days(s, 20000)
+    took = 2.0
+    for attempt in range(3):
+        s.stop()
+        lead = int(6 + 2 * took)
+        now = int(time.time())
+        next_midnight = (now // 86400 + 1) * 86400
+        s.env = {
+            "LD_PRELOAD": FAKETIME_LIB,
+            "FAKETIME": "%+d" % (next_midnight - lead - now),
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "FAKETIME_NO_CACHE": "1",
+            # The sanitizer build's runtime is then not the first library; it works all the same.
+            "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                                   "verify_asan_link_order=0"])),
+        }
+        s.start()
+        midnight_at = now + lead  # when the server's clock reads midnight, on ours
+        asked_on = datetime.datetime.fromtimestamp(next_midnight - 1, datetime.timezone.utc).date()
+        # How long a 31-day list takes now (another range, which the next list does not find).
+        t0 = time.time()
+        r = s.get("/api/v1/top?days=31&day=%s&limit=3" % (asked_on - datetime.timedelta(days=1)))
+        took = time.time() - t0
+        assert r.status == 200, r
+        wait = midnight_at - took / 3 - time.time()
+        assert wait > 0, "the server's midnight came before the list could be asked (%.1f s)" % took
+        time.sleep(wait)
+        r = s.get("/api/v1/top?days=31&limit=3")
+        assert r.status == 200, (r, s.stderr())
+        got = json.loads(r.body)
+        assert got["to"] == asked_on.isoformat(), got
+        assert got["from"] == (asked_on - datetime.timedelta(days=30)).isoformat(), got
+        assert len(got["repos"]) == 3, got
+        # Whether the read ended after the server's midnight, by its own log's clock.
+        reads = [x for x in s.stderr().splitlines() if "read the top list of %s to %s" % (
+            got["from"], got["to"]) in x]
+        assert len(reads) == 1, s.stderr()
+        if reads[0].startswith((asked_on + datetime.timedelta(days=1)).isoformat()):
+            return
+    raise AssertionError("no read ended after midnight in 3 tries: " + reads[0])
 
 
 def test_a_stop_interrupts_a_top_list_being_read(make_server):
