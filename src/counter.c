@@ -322,7 +322,21 @@ static void count_hits(struct shard *s, struct entry *e, day_t day, day_t today,
     add_pending(s, e, day, n);
 }
 
-/* Counts one hit for key; a new key is made only if create says so (else COUNTER_UNKNOWN). */
+/*
+ * Whether a cache holds size + size/slack entries or more (see
+ * counter_make_cache): past size + size/4 a new repo is refused, past
+ * size + size/2 an entry for what a loader read.
+ */
+static bool cache_over(struct counter_table *t, size_t slack)
+{
+    return t->cache_size && atomic_load(&t->nentries) >= t->cache_size + t->cache_size / slack;
+}
+
+/*
+ * Counts one hit for key; a new key is made only if create says so (else
+ * COUNTER_UNKNOWN, or COUNTER_FULL if a cache could not take what a loader
+ * would read of it).
+ */
 static enum counter_result hit(struct counter_table *t, const char *key, day_t day, bool create,
                                struct counter_view *out)
 {
@@ -333,7 +347,7 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
         /* A deleted repo counts again from nothing, as a new one, within the limits. */
         if (!create) {
             pthread_mutex_unlock(&s->lock);
-            return COUNTER_UNKNOWN;
+            return !e && cache_over(t, 2) ? COUNTER_FULL : COUNTER_UNKNOWN;
         }
         /* A place among the repos is taken first, so that racing hits never pass the limit. */
         if (atomic_fetch_add(&t->nrepos, 1) >= t->max_repos && t->max_repos && !t->cache_size) {
@@ -342,7 +356,7 @@ static enum counter_result hit(struct counter_table *t, const char *key, day_t d
             return COUNTER_FULL;
         }
         /* A cache refuses only when its clean entries cannot be freed fast enough. */
-        if (!e && t->cache_size && atomic_load(&t->nentries) >= t->cache_size + t->cache_size / 4) {
+        if (!e && cache_over(t, 4)) {
             atomic_fetch_sub(&t->nrepos, 1);
             pthread_mutex_unlock(&s->lock);
             return COUNTER_FULL;
@@ -476,8 +490,9 @@ void counter_mark(struct counter_table *t, struct counter_mark *m)
     m->gen = atomic_load(&t->gen);
 }
 
-bool counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
-                     day_t day, const struct counter_mark *since)
+enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
+                                     const struct counter_view *stored, day_t day,
+                                     const struct counter_mark *since)
 {
     uint64_t h;
     struct shard *s;
@@ -486,11 +501,13 @@ bool counter_refresh(struct counter_table *t, const char *key, const struct coun
      * A set or delete not yet written is newer than the store; hits of a
      * take not settled when the read began (taken before it or since) may
      * or may not be in what was read, and the flusher's write of them reads
-     * the figures back anyway.
+     * the figures back anyway. A cache past its bound for reads takes no
+     * new entry: with writes refused, no entry can be freed, and each read
+     * of another repo would grow it.
      */
-    if (e && (e->op || e->last_take > since->settled)) {
+    if (e ? e->op || e->last_take > since->settled : cache_over(t, 2)) {
         pthread_mutex_unlock(&s->lock);
-        return false;
+        return e ? COUNTER_SUPERSEDED : COUNTER_CACHE_FULL;
     }
     /* Current only if nothing said it changed since the read began, in the same generation. */
     uint32_t gen = read_gen(e, since);
@@ -512,7 +529,7 @@ bool counter_refresh(struct counter_table *t, const char *key, const struct coun
     e->gen = gen;
     e->changed = changed;
     pthread_mutex_unlock(&s->lock);
-    return true;
+    return COUNTER_REFRESHED;
 }
 
 void counter_invalidate(struct counter_table *t, const char *key)

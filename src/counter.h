@@ -71,7 +71,8 @@ enum counter_result counter_hit(struct counter_table *t, const char *key, day_t 
 /*
  * Counts one hit for key like counter_hit(), but only if key is already in
  * the table: a new key is left alone and COUNTER_UNKNOWN returned, so the
- * caller can decide whether this client may create one.
+ * caller can decide whether this client may create one; or COUNTER_FULL
+ * if the table is a cache that would not keep what a loader read of key.
  */
 enum counter_result counter_hit_known(struct counter_table *t, const char *key, day_t day,
                                       struct counter_view *out);
@@ -192,9 +193,14 @@ size_t counter_size(struct counter_table *t);
  * A frontend of a shared store cannot hold every repo: its table is a
  * cache of about size repos. Entries start unknown (loaded_ms 0) and get
  * the store's figures from a loader (counter_refresh) or from the
- * flusher's read-back (counter_load). --max-repos does not apply; a new
- * repo is refused (COUNTER_FULL) only when size + size/4 entries are held,
- * which happens only when most have hits the store has not taken yet.
+ * flusher's read-back (counter_load). --max-repos does not apply. The
+ * flusher frees clean entries after each write (counter_evict); between,
+ * the table may pass size. A new repo is refused (COUNTER_FULL) when size
+ * + size/4 entries are held, and a loader's read of a repo the table does
+ * not hold is not kept when size + size/2 are (counter_refresh() false;
+ * counter_hit_known() then says COUNTER_FULL at once): both happen only
+ * when reads come faster than the flusher frees, or when most entries
+ * have hits the store has not taken (it refuses writes but answers reads).
  */
 void counter_make_cache(struct counter_table *t, size_t size);
 
@@ -214,11 +220,17 @@ void counter_mark(struct counter_table *t, struct counter_mark *m);
  * pending, or a take not settled when the read began took hits of key
  * (what was read may or may not hold them; the flusher's read-back after
  * writing them is right either way). The figures are current (counter_view.current) if read in
- * the generation that is still current and not invalidated since. False if
- * not applied.
+ * the generation that is still current and not invalidated since. Says
+ * whether they were applied, or why not.
  */
-bool counter_refresh(struct counter_table *t, const char *key, const struct counter_view *stored,
-                     day_t day, const struct counter_mark *since);
+enum counter_refresh {
+    COUNTER_REFRESHED,
+    COUNTER_SUPERSEDED, /* a set, delete or take of key came in the way: not applied */
+    COUNTER_CACHE_FULL, /* key not held, and the cache is past its bound for reads */
+};
+enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
+                                     const struct counter_view *stored, day_t day,
+                                     const struct counter_mark *since);
 
 /*
  * counter_load() of the figures a shared store read back after a write of

@@ -38,7 +38,8 @@
 #define LOADS_HELP                                                                                 \
     "Repos read from the shared store into the cache, by outcome: found, absent (the store has "   \
     "none), superseded (read while this frontend's hits of it were being written: the write's "    \
-    "read-back gives its figures), failed (the store did not answer; the badge showed what the "   \
+    "read-back gives its figures), cache_full (not kept: the cache held --cache-repos and a half " \
+    "with nothing free to go), failed (the store did not answer; the badge showed what the "       \
     "cache knew)."
 
 struct loader {
@@ -127,7 +128,7 @@ struct fill {
     struct counter_table *table;
     day_t day;
     struct counter_mark since;
-    uint64_t found, absent, superseded;
+    uint64_t found, absent, superseded, full;
 };
 
 /* store load callback: one repo's figures into the cache. */
@@ -138,8 +139,12 @@ static void fill_one(void *arg, const char *key, const struct store_row *row)
     if (row)
         stored = (struct counter_view){
             .total = row->total, .today = row->day_hits, .first_day = row->first_day};
-    if (!counter_refresh(f->table, key, row ? &stored : NULL, f->day, &f->since))
+    enum counter_refresh r =
+        counter_refresh(f->table, key, row ? &stored : NULL, f->day, &f->since);
+    if (r == COUNTER_SUPERSEDED)
         f->superseded++;
+    else if (r == COUNTER_CACHE_FULL)
+        f->full++;
     else if (row)
         f->found++;
     else
@@ -159,9 +164,10 @@ static bool read_all(struct loader *l, const char **keys, size_t n)
         METRICS_ADD("ghit_loads_total", LOADS_HELP, "outcome=\"found\"", f.found);
         METRICS_ADD("ghit_loads_total", LOADS_HELP, "outcome=\"absent\"", f.absent);
         METRICS_ADD("ghit_loads_total", LOADS_HELP, "outcome=\"superseded\"", f.superseded);
+        METRICS_ADD("ghit_loads_total", LOADS_HELP, "outcome=\"cache_full\"", f.full);
         if (r != STORE_OK) {
             METRICS_ADD("ghit_loads_total", LOADS_HELP, "outcome=\"failed\"",
-                        n - i - f.found - f.absent - f.superseded);
+                        n - i - f.found - f.absent - f.superseded - f.full);
             if (l->pause_ms == FAIL_PAUSE_MS)
                 log_warn("loader: %s; badges of repos not in the cache show \"?\" until it "
                          "answers",

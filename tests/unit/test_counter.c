@@ -431,6 +431,54 @@ static void a_full_cache_frees_its_last_clean_entries_wherever_they_are(void)
     counter_free(t);
 }
 
+/*
+ * The store answers reads but refuses writes (Redis out of memory): every
+ * repo a badge asks for is read and counted, and no entry can be freed. A
+ * cache of 1,000 keeps reads up to 1,500 entries (its size and a half),
+ * then keeps no more, and a hit of a repo not held is refused at once
+ * rather than read; repos held go on counting.
+ */
+static void a_cache_keeps_reads_up_to_its_bound_while_no_entry_can_be_freed(void)
+{
+    struct counter_table *t = counter_new(0);
+    counter_make_cache(t, 1000);
+    struct counter_view v, stored = {.total = 5, .first_day = 90};
+    struct counter_mark since;
+    char key[32];
+    int kept = 0;
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof key, "o/r%d", i);
+        enum counter_result r = counter_hit_known(t, key, 100, &v);
+        CHECK_INT(r, i < 1500 ? COUNTER_UNKNOWN : COUNTER_FULL);
+        if (r != COUNTER_UNKNOWN)
+            continue;
+        counter_mark(t, &since);
+        bool refreshed = counter_refresh(t, key, &stored, 100, &since) == COUNTER_REFRESHED;
+        kept += refreshed;
+        if (refreshed)
+            CHECK_INT(counter_hit_known(t, key, 100, &v), COUNTER_OK);
+    }
+    CHECK_INT(kept, 1500);
+    CHECK_INT(counter_size(t), 1500);
+    CHECK_INT(counter_evict(t), 0); /* every entry holds a hit */
+    /* A read that began before the bound was reached is not kept past it either. */
+    counter_mark(t, &since);
+    CHECK_INT(counter_refresh(t, "late/one", &stored, 100, &since), COUNTER_CACHE_FULL);
+    CHECK_INT(counter_refresh(t, "late/two", NULL, 100, &since), COUNTER_CACHE_FULL);
+    CHECK_INT(counter_size(t), 1500);
+    CHECK_INT(counter_hit_known(t, "o/r7", 100, &v), COUNTER_OK);
+    CHECK_INT(v.total, 7);
+    /* Written: freed below the bound, reads are kept again. */
+    size_t taken = 0;
+    counter_take(t, count_cb, NULL, &taken);
+    CHECK(counter_evict(t) > 0);
+    counter_mark(t, &since);
+    CHECK_INT(counter_refresh(t, "late/one", &stored, 100, &since), COUNTER_REFRESHED);
+    CHECK(counter_get(t, "late/one", 100, &v));
+    CHECK_INT(v.total, 5);
+    counter_free(t);
+}
+
 static void a_table_that_is_not_a_cache_never_frees(void)
 {
     struct counter_table *t = counter_new(0);
@@ -458,7 +506,7 @@ static void refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled(void)
     struct counter_mark since;
     counter_mark(t, &since);
     struct counter_view stored = {.total = 40, .today = 4, .first_day = 90};
-    CHECK(counter_refresh(t, "a/b", &stored, 100, &since));
+    CHECK_INT(counter_refresh(t, "a/b", &stored, 100, &since), COUNTER_REFRESHED);
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 41); /* the store's 40 and the pending hit */
     CHECK_INT(v.today, 5);
@@ -469,25 +517,25 @@ static void refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled(void)
     size_t taken = 0;
     counter_take(t, count_cb, NULL, &taken);
     stored.total = 999;
-    CHECK(!counter_refresh(t, "a/b", &stored, 100, &since));
+    CHECK_INT(counter_refresh(t, "a/b", &stored, 100, &since), COUNTER_SUPERSEDED);
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 41);
     /* Nor one begun after the take, while its write is in flight: the store may lack it. */
     counter_mark(t, &since);
     stored.total = 40;
-    CHECK(!counter_refresh(t, "a/b", &stored, 100, &since));
+    CHECK_INT(counter_refresh(t, "a/b", &stored, 100, &since), COUNTER_SUPERSEDED);
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 41);
     /* Once the take is settled (written and read back), a read is good again. */
     counter_settle(t, counter_last_take(t));
     counter_mark(t, &since);
     stored.total = 45;
-    CHECK(counter_refresh(t, "a/b", &stored, 100, &since));
+    CHECK_INT(counter_refresh(t, "a/b", &stored, 100, &since), COUNTER_REFRESHED);
     CHECK(counter_get(t, "a/b", 100, &v));
     CHECK_INT(v.total, 45);
     /* Absent from the store: reads as unknown, with the time it was found so. */
     counter_mark(t, &since);
-    CHECK(counter_refresh(t, "x/y", NULL, 100, &since));
+    CHECK_INT(counter_refresh(t, "x/y", NULL, 100, &since), COUNTER_REFRESHED);
     CHECK(!counter_get(t, "x/y", 100, &v));
     CHECK(v.loaded_ms > 0);
     CHECK_INT(counter_size(t), 1);
@@ -666,5 +714,6 @@ int main(void)
     RUN(figures_read_back_after_a_write_are_current);
     RUN(a_hit_knows_its_take_and_restored_hits_are_pending);
     RUN(counts_saturate_at_the_maximum);
+    RUN(a_cache_keeps_reads_up_to_its_bound_while_no_entry_can_be_freed);
     return test_main_end("counter");
 }
