@@ -1791,9 +1791,50 @@ void store_sqlite_fault(struct store *base, enum store_sqlite_fault fault)
     ((struct sqlite_store *)base)->fault = fault;
 }
 
+/* The hits of h. */
+static uint64_t held_hits(const struct held *h)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < h->n; i++)
+        n = count_add(n, h->d[i].hits);
+    return n;
+}
+
+/*
+ * At a close after writes that failed to the end (a stop whose store
+ * refused): the flusher said how many hits it could not write, and the
+ * credit's are among them, though in the file; so is a flush in doubt if
+ * its number can be read now. Says so, as redis_close() says what Redis
+ * may hold: the next start counts those hits, once.
+ */
+static void report_held(struct sqlite_store *s)
+{
+    if (s->doubt_seq) {
+        int64_t have = read_flushed(s);
+        if (have == s->doubt_seq)
+            held_add(&s->credit, s->doubt.d, s->doubt.n);
+        if (have >= 0) {
+            held_clear(&s->doubt);
+            s->doubt_seq = 0;
+        }
+    }
+    uint64_t in = held_hits(&s->credit), maybe = held_hits(&s->doubt);
+    if (in)
+        log_error("store: of the hits not written, %" PRIu64 " are in the file after all (a "
+                  "flush whose COMMIT reported an error had reached it): they are counted, once",
+                  in);
+    if (maybe)
+        log_error("store: of the hits not written, %" PRIu64 " were in a flush whose COMMIT "
+                  "reported an error, and the file cannot be read to tell whether it is in: "
+                  "they may or may not be counted",
+                  maybe);
+}
+
 static void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
+    if (s->doubt_seq || s->credit.n)
+        report_held(s);
     if (s->merger) {
         /*
          * A clean stop leaves the tables whole when the merger can catch up

@@ -3,6 +3,7 @@
  * foreign and corrupt files, a commit that fails while another connection
  * holds the write lock, and a statement that fails inside the transaction.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -492,6 +493,67 @@ static void a_flush_in_doubt_is_settled_by_the_next_write(void)
     store_close(s);
 }
 
+/* Closes s with stderr sent to a file; what the close logged (up to 4 KB). */
+static const char *close_logging(struct store *s)
+{
+    static char text[4096];
+    const char *path = path_for("close.log");
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    dup2(fd, 2);
+    close(fd);
+    store_close(s);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+/*
+ * A stop whose last writes failed: the flusher reports every hit it holds
+ * as not written. A close then says which of them are in the file all the
+ * same (a flush whose COMMIT reported an error, read back as in), and which
+ * may or may not be (its number cannot be read); a clean close says nothing.
+ */
+static void a_close_says_which_hits_not_written_are_in_the_file(void)
+{
+    char err[256] = "";
+    struct store_delta d[] = {{"cl/a", 7, 5}, {"cl/b", 7, 2}}, more[] = {{"cl/a", 7, 9}};
+    struct store *s = store_sqlite_open(path_for("close-in.db"), err, sizeof err);
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_REPLY_LOST_UNREAD);
+    CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_FAILS); /* settled as in, then fails */
+    CHECK_INT(s->ops->apply(s, more, 1, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    CHECK(strstr(close_logging(s), "of the hits not written, 7 are in the file after all") != NULL);
+
+    s = store_sqlite_open(path_for("close-in-later.db"), err, sizeof err);
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_REPLY_LOST_UNREAD); /* in doubt to the end */
+    CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    CHECK(strstr(close_logging(s), "of the hits not written, 7 are in the file after all") != NULL);
+
+    s = store_sqlite_open(path_for("close-maybe.db"), err, sizeof err);
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_REPLY_LOST_UNREAD);
+    CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_READ_BACK_FAILS);
+    const char *log = close_logging(s);
+    CHECK(strstr(log, "of the hits not written, 7 were in a flush whose COMMIT") != NULL);
+    CHECK(strstr(log, "in the file after all") == NULL);
+
+    s = store_sqlite_open(path_for("close-out.db"), err, sizeof err);
+    store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_FAILS_UNREAD); /* not in: known at close */
+    CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    CHECK_INT(strlen(close_logging(s)), 0);
+
+    s = store_sqlite_open(path_for("close-clean.db"), err, sizeof err);
+    CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(strlen(close_logging(s)), 0);
+}
+
 /*
  * A set after a flush in doubt that is in the file: the set's drain folds
  * that flush's rows before it replaces the repo (else they would be folded
@@ -927,6 +989,7 @@ int main(void)
     RUN(failed_merge_moves_nothing_and_the_next_moves_all_once);
     RUN(ambiguous_commit_is_counted_once);
     RUN(a_flush_in_doubt_is_settled_by_the_next_write);
+    RUN(a_close_says_which_hits_not_written_are_in_the_file);
     RUN(a_set_after_a_flush_in_doubt_counts_what_came_after_it);
     RUN(version_1_file_is_upgraded);
     RUN(a_journal_name_with_a_nul_is_refused);
