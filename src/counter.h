@@ -197,10 +197,11 @@ size_t counter_size(struct counter_table *t);
  * flusher frees clean entries after each write (counter_evict); between,
  * the table may pass size. A new repo is refused (COUNTER_FULL) when size
  * + size/4 entries are held, and a loader's read of a repo the table does
- * not hold is not kept when size + size/2 are (counter_refresh() false;
- * counter_hit_known() then says COUNTER_FULL at once): both happen only
- * when reads come faster than the flusher frees, or when most entries
- * have hits the store has not taken (it refuses writes but answers reads).
+ * not hold is not kept when size + size/2 are (counter_refresh() says
+ * COUNTER_CACHE_FULL; counter_hit_known() then says COUNTER_FULL at once):
+ * both happen only when reads come faster than the flusher frees (at each
+ * flush interval), or when most entries have hits the store has not taken
+ * (it refuses writes but answers reads).
  */
 void counter_make_cache(struct counter_table *t, size_t size);
 

@@ -290,6 +290,18 @@ static void written(struct flusher *f, uint64_t take_no)
     notify_call(&f->commits, take_no);
 }
 
+/*
+ * A cache frees what it holds beyond its size, between a give-back and the
+ * next take (counter_evict): after every flush, one that had nothing to
+ * write too, since reads that count nothing (/count.svg, the API) fill it.
+ */
+static void evict(struct flusher *f)
+{
+    size_t freed = counter_evict(f->table);
+    if (freed)
+        log_debug("cache: freed %zu repos", freed);
+}
+
 /* Writes what is pending; with nothing pending, checks the store if check says so. */
 static bool flush(struct flusher *f, bool check)
 {
@@ -304,6 +316,7 @@ static bool flush(struct flusher *f, bool check)
         spool_taken(f->spool, take_no);
     if (b->n == 0 && b->nops == 0) {
         counter_settle(f->table, take_no);
+        evict(f);
         written(f, take_no);
         return check ? check_idle(f) : true;
     }
@@ -356,10 +369,7 @@ static bool flush(struct flusher *f, bool check)
                  b->n, took, f->interval_ms);
         clock_gettime(CLOCK_MONOTONIC, &f->last_slow);
     }
-    /* A cache frees what it holds beyond its size here, between a give-back and the next take. */
-    size_t freed = counter_evict(f->table);
-    if (freed)
-        log_debug("cache: freed %zu repos", freed);
+    evict(f);
     if (r == STORE_OK)
         written(f, take_no);
     return r == STORE_OK;

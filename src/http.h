@@ -86,7 +86,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
 
 /*
  * Durable mode: every hit of counter_take() number take_no and before is
- * written; the replies that waited for them go out. A flusher_commit_fn.
+ * written; the replies that waited for them go out (serve.c: the flusher's notify_fn).
  */
 void http_written(struct http_server *s, uint64_t take_no);
 

@@ -39,8 +39,8 @@
     "Repos read from the shared store into the cache, by outcome: found, absent (the store has "   \
     "none), superseded (read while this frontend's hits of it were being written: the write's "    \
     "read-back gives its figures), cache_full (not kept: the cache held --cache-repos and a half " \
-    "with nothing free to go), failed (the store did not answer; the badge showed what the "       \
-    "cache knew)."
+    "entries, which the flusher frees down at its next interval unless they hold hits), failed "   \
+    "(the store did not answer; the badge showed what the cache knew)."
 
 struct loader {
     struct counter_table *table;

@@ -814,7 +814,7 @@ __attribute__((format(printf, 2, 3))) static void add_arg(struct args *a, const 
 }
 
 /* Appends v in decimal to b. */
-static void buf_u64(struct buf *b, uint64_t v)
+static void put_u64(struct buf *b, uint64_t v)
 {
     char text[20], *p = text + sizeof text;
     do
@@ -843,7 +843,7 @@ static void add_repo_key(struct args *a, const char *day, const char *r, size_t 
 static void add_u64(struct args *a, uint64_t v)
 {
     arg_open(a);
-    buf_u64(&a->text, v);
+    put_u64(&a->text, v);
     arg_close(a);
 }
 
@@ -867,7 +867,7 @@ static void args_append(redisContext *c, const struct args *a, struct buf *resp)
     buf_printf(resp, "*%zu\r\n", a->n);
     for (size_t i = 0; i < a->n; i++) {
         buf_append(resp, "$", 1);
-        buf_u64(resp, a->len[i]);
+        put_u64(resp, a->len[i]);
         buf_append(resp, "\r\n", 2);
         buf_append(resp, a->argv[i], a->len[i]);
         buf_append(resp, "\r\n", 2);

@@ -345,6 +345,22 @@ def test_reads_kept_while_redis_refuses_writes_are_bounded_by_the_cache(make_red
     assert c.get("repo:" + R("first/repo")) == "1"
 
 
+def test_reads_that_count_nothing_are_freed_at_each_interval(make_redis, make_front):
+    """Fetches that count nothing (/count.svg) of repos Redis does not have fill the cache
+    with what the loader read (that they are absent), and no write of hits follows: the
+    flusher frees the cache at each interval all the same, so it does not stay at its bound
+    and refuse every new repo until some hit is written."""
+    r = make_redis()
+    f = make_front("--cache-repos", "1000", *MANY, db=r.url, flush_interval=100)
+    shown_as = collections.Counter(shown(f, "absent/r%d" % i, "/count.svg")[0]
+                                   for i in range(1600))
+    assert set(shown_as) <= {"0", "?"} and shown_as["0"] >= 1000, shown_as
+    time.sleep(0.5)  # a few flush intervals, none with hits to write
+    for i in range(5):
+        assert shown(f, "new/r%d" % i)[0] == "1"
+    assert shown(f, "absent/r1599", "/count.svg")[0] == "0"
+
+
 def test_the_feed_tells_a_frontend_what_the_others_changed(make_redis, make_front):
     # --max-age of an hour: only the feed of changes can make b read the repo again.
     r = make_redis()
