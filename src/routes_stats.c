@@ -595,7 +595,12 @@ static void api_top(const struct app *app, const struct request *req, struct res
         free(t);
         return;
     }
-    to = t->to; /* the read's, for a request that waited for it across midnight */
+    /*
+     * The read's day, for a request that waited for it across midnight: a
+     * list of the day before, which gets no pending hits from the table
+     * (those the flusher has not written of its last seconds are left out).
+     */
+    to = t->to;
     /* The store has what was flushed; the table has today's hits, pending ones included. */
     for (size_t i = 0; i < t->n && to == today; i++) {
         struct counter_view v;
