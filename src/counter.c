@@ -528,6 +528,7 @@ enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
     }
     e->gen = gen;
     e->changed = changed;
+    e->used = true; /* a request waits to run again on it: not the sweep's first pick */
     pthread_mutex_unlock(&s->lock);
     return COUNTER_REFRESHED;
 }

@@ -402,7 +402,7 @@ def test_a_list_of_today_read_across_midnight_is_of_the_day_it_was_asked_on(make
     lib = faketime_lib()
     for attempt in range(3):
         s.stop()
-        lead = int(4 + 2 * took)
+        lead = int(6 + 2 * took)
         now = int(time.time())
         next_midnight = (now // 86400 + 1) * 86400
         s.env = {
@@ -417,11 +417,14 @@ def test_a_list_of_today_read_across_midnight_is_of_the_day_it_was_asked_on(make
         s.start()
         asked_on = datetime.datetime.fromtimestamp(next_midnight - 1, datetime.timezone.utc).date()
         wait = now + lead - took / 3 - time.time()  # now + lead: the server's midnight, on ours
-        assert wait > 0, "the server's midnight came before the list could be asked"
+        if wait <= 0:
+            continue  # it took longer to start than allowed for: inconclusive, again
         time.sleep(wait)
         r = s.get(asked)
         assert r.status == 200, (r, s.stderr())
         got = json.loads(r.body)
+        if got["to"] == (asked_on + datetime.timedelta(days=1)).isoformat():
+            continue  # asked after midnight after all: the new day's list, rightly; again
         assert got["to"] == asked_on.isoformat(), got
         assert got["from"] == (asked_on - datetime.timedelta(days=30)).isoformat(), got
         assert len(got["repos"]) == 3, got
@@ -432,7 +435,7 @@ def test_a_list_of_today_read_across_midnight_is_of_the_day_it_was_asked_on(make
         assert len(reads) == 1, s.stderr()
         if reads[0].startswith((asked_on + datetime.timedelta(days=1)).isoformat()):
             return
-    raise AssertionError("no read ended after midnight in 3 tries: " + reads[0])
+    raise AssertionError("no read began before midnight and ended after it in 3 tries")
 
 
 def test_a_stop_interrupts_a_top_list_being_read(make_server):

@@ -547,11 +547,11 @@ static void a_close_says_which_hits_not_written_are_in_the_file(void)
     s = store_sqlite_open(path_for("close-out.db"), err, sizeof err);
     store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_FAILS_UNREAD); /* not in: known at close */
     CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
-    CHECK_INT(strlen(close_logging(s)), 0);
+    CHECK(strstr(close_logging(s), "of the hits not written") == NULL);
 
     s = store_sqlite_open(path_for("close-clean.db"), err, sizeof err);
     CHECK_INT(s->ops->apply(s, d, 2, 7, NULL, NULL, err, sizeof err), STORE_OK);
-    CHECK_INT(strlen(close_logging(s)), 0);
+    CHECK(strstr(close_logging(s), "of the hits not written") == NULL);
 }
 
 /*
