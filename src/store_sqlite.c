@@ -895,7 +895,34 @@ static void held_add(struct held *h, const struct store_delta *d, size_t n)
 }
 
 /*
- * Settles a flush in doubt, then takes the credit out of d: a copy in *out
+ * Settles a flush in doubt, if there is one: read back as in, its deltas
+ * join the credit; as not in, they are dropped (its hits came back to be
+ * written again). SQLITE_OK, or an error if the flush number still cannot
+ * be read: then the flush stays in doubt.
+ */
+static int settle(struct sqlite_store *s)
+{
+    if (!s->doubt_seq)
+        return SQLITE_OK;
+    int64_t have = read_flushed(s), top = 0;
+    if (have < 0 || (have == s->doubt_seq && (top = journal_top(s)) < 0))
+        return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_IOERR;
+    if (have == s->doubt_seq) {
+        held_add(&s->credit, s->doubt.d, s->doubt.n);
+        s->flushed = s->doubt_seq;
+        s->appended = top; /* its rows: a drain before a put waits for them */
+        s->stats.journal_rows += s->doubt.n;
+        s->stats.ambiguous_commits++;
+        log_warn("store: a flush whose COMMIT reported an error is in the file after all; "
+                 "its hits are not written again");
+    }
+    held_clear(&s->doubt);
+    s->doubt_seq = 0;
+    return SQLITE_OK;
+}
+
+/*
+ * Settles a flush in doubt (settle()), then takes the credit out of d: a copy in *out
  * (free it; NULL if there is no credit). Not out of the deltas of a repo
  * that one of the n puts at p sets or deletes: a put queued after the
  * credited hits went back dropped them from the pending ones (the hits in
@@ -908,22 +935,9 @@ static int settle_doubt(struct sqlite_store *s, const struct store_put *p, size_
                         size_t *nout)
 {
     *out = NULL;
-    if (s->doubt_seq) {
-        int64_t have = read_flushed(s), top = 0;
-        if (have < 0 || (have == s->doubt_seq && (top = journal_top(s)) < 0))
-            return sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errcode(s->db) : SQLITE_IOERR;
-        if (have == s->doubt_seq) {
-            held_add(&s->credit, s->doubt.d, s->doubt.n);
-            s->flushed = s->doubt_seq;
-            s->appended = top; /* its rows: a drain before a put waits for them */
-            s->stats.journal_rows += s->doubt.n;
-            s->stats.ambiguous_commits++;
-            log_warn("store: a flush whose COMMIT reported an error is in the file after all; "
-                     "its hits are not written again");
-        }
-        held_clear(&s->doubt);
-        s->doubt_seq = 0;
-    }
+    int rc = settle(s);
+    if (rc != SQLITE_OK)
+        return rc;
     if (!s->credit.n)
         return SQLITE_OK;
     const char **put = xmalloc((np ? np : 1) * sizeof *put);
@@ -1809,15 +1823,7 @@ static uint64_t held_hits(const struct held *h)
  */
 static void report_held(struct sqlite_store *s)
 {
-    if (s->doubt_seq) {
-        int64_t have = read_flushed(s);
-        if (have == s->doubt_seq)
-            held_add(&s->credit, s->doubt.d, s->doubt.n);
-        if (have >= 0) {
-            held_clear(&s->doubt);
-            s->doubt_seq = 0;
-        }
-    }
+    settle(s); /* if it cannot, the flush stays in doubt, and is said to be */
     uint64_t in = held_hits(&s->credit), maybe = held_hits(&s->doubt);
     if (in)
         log_error("store: of the hits not written, %" PRIu64 " are in the file after all (a "
