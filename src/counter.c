@@ -101,6 +101,7 @@ struct counter_table {
     _Atomic uint64_t takes;   /* counter_take() calls begun */
     _Atomic uint64_t settled; /* the last take counter_settle() was told of */
     _Atomic uint64_t ops;     /* sets and deletes queued, for their ids */
+    _Atomic uint64_t evicted; /* entries counter_evict() freed */
 };
 
 struct counter_table *counter_new(size_t max_repos)
@@ -112,6 +113,7 @@ struct counter_table *counter_new(size_t max_repos)
     atomic_init(&t->takes, 0);
     atomic_init(&t->settled, 0);
     atomic_init(&t->ops, 0);
+    atomic_init(&t->evicted, 0);
     /* A secret hash key; should randomness fail the table still works, only guessably. */
     if (getrandom(t->hash_key, sizeof t->hash_key, 0) != (ssize_t)sizeof t->hash_key)
         memset(t->hash_key, 0x5a, sizeof t->hash_key);
@@ -488,6 +490,7 @@ void counter_mark(struct counter_table *t, struct counter_mark *m)
     m->settled = atomic_load(&t->settled);
     m->inval = atomic_load(&t->invals);
     m->gen = atomic_load(&t->gen);
+    m->evicted = atomic_load(&t->evicted);
 }
 
 enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
@@ -509,9 +512,15 @@ enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
         pthread_mutex_unlock(&s->lock);
         return e ? COUNTER_SUPERSEDED : COUNTER_CACHE_FULL;
     }
-    /* Current only if nothing said it changed since the read began, in the same generation. */
-    uint32_t gen = read_gen(e, since);
-    bool changed = changed_since(e, since);
+    /*
+     * Current only if nothing said it changed since the read began, in the
+     * same generation. A key not held may have been freed since then, and
+     * what its entry knew lost with it (a take settled, a change said): the
+     * figures go in, not current, so that the next view reads them again.
+     */
+    bool freed = !e && atomic_load(&t->evicted) != since->evicted;
+    uint32_t gen = freed ? 0 : read_gen(e, since);
+    bool changed = freed || changed_since(e, since);
     if (stored) {
         e = set_figures(t, s, e, key, h, stored->total, stored->first_day, day, stored->today);
     } else if (e && !e->deleted) {
@@ -749,6 +758,7 @@ size_t counter_evict(struct counter_table *t)
                         atomic_fetch_sub(&t->nrepos, 1);
                     remove_slot(s, j); /* a later entry may move into j: look at it next */
                     atomic_fetch_sub(&t->nentries, 1);
+                    atomic_fetch_add(&t->evicted, 1); /* under the lock: see counter_refresh() */
                     freed++;
                     want--;
                     continue;

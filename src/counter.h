@@ -207,7 +207,7 @@ void counter_make_cache(struct counter_table *t, size_t size);
 
 /* Where a cache stood when a read of the store began: see counter_refresh(). */
 struct counter_mark {
-    uint64_t settled, inval;
+    uint64_t settled, inval, evicted;
     uint32_t gen;
 };
 
@@ -221,8 +221,9 @@ void counter_mark(struct counter_table *t, struct counter_mark *m);
  * pending, or a take not settled when the read began took hits of key
  * (what was read may or may not hold them; the flusher's read-back after
  * writing them is right either way). The figures are current (counter_view.current) if read in
- * the generation that is still current and not invalidated since. Says
- * whether they were applied, or why not.
+ * the generation that is still current and not invalidated since, and, for
+ * a key not held, if no entry was freed since (its own may have been).
+ * Says whether they were applied, or why not.
  */
 enum counter_refresh {
     COUNTER_REFRESHED,

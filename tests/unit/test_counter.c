@@ -479,6 +479,43 @@ static void a_cache_keeps_reads_up_to_its_bound_while_no_entry_can_be_freed(void
     counter_free(t);
 }
 
+/*
+ * A read of a repo began; meanwhile its hit was written, read back, and
+ * its entry freed. What the read found may lack that hit: it goes in, but
+ * not as current, so that the next view reads the repo again.
+ */
+static void a_read_overtaken_by_the_freeing_of_its_entry_is_not_current(void)
+{
+    struct counter_table *t = counter_new(0);
+    counter_make_cache(t, 8);
+    counter_invalidate_all(t); /* a follower has its place: reads can be current */
+    struct counter_view v, stored = {.total = 40, .today = 4, .first_day = 90};
+    struct counter_mark since, later;
+    char key[32];
+    for (int i = 0; i < 9; i++) {
+        snprintf(key, sizeof key, "o/r%d", i);
+        CHECK_INT(counter_hit(t, key, 100, &v), COUNTER_OK);
+    }
+    counter_mark(t, &since);
+    size_t taken = 0;
+    counter_take(t, count_cb, NULL, &taken);
+    counter_settle(t, counter_last_take(t));
+    CHECK_INT(counter_evict(t), 9); /* the first turn clears the used marks, the second frees */
+    CHECK(!counter_get(t, "o/r0", 100, &v));
+    CHECK_INT(counter_refresh(t, "o/r0", &stored, 100, &since), COUNTER_REFRESHED);
+    CHECK(counter_get(t, "o/r0", 100, &v));
+    CHECK_INT(v.total, 40);
+    CHECK(!v.current);
+    CHECK(v.changed);
+    /* A read begun after the freeing is current, also of a repo never held. */
+    counter_mark(t, &later);
+    CHECK_INT(counter_refresh(t, "o/r1", &stored, 100, &later), COUNTER_REFRESHED);
+    CHECK(counter_get(t, "o/r1", 100, &v));
+    CHECK(v.current);
+    CHECK(!v.changed);
+    counter_free(t);
+}
+
 static void a_table_that_is_not_a_cache_never_frees(void)
 {
     struct counter_table *t = counter_new(0);
@@ -708,6 +745,7 @@ int main(void)
     RUN(a_cache_frees_clean_entries_and_keeps_dirty_ones);
     RUN(a_full_cache_frees_its_last_clean_entries_wherever_they_are);
     RUN(a_table_that_is_not_a_cache_never_frees);
+    RUN(a_read_overtaken_by_the_freeing_of_its_entry_is_not_current);
     RUN(refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled);
     RUN(figures_are_current_until_invalidated_or_a_new_generation);
     RUN(an_invalidated_repo_stays_changed_until_read_again);
