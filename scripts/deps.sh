@@ -27,8 +27,10 @@ esac
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
+    installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
     for p in $want; do
-        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+        # Ubuntu's chromium-browser (see below) does for Debian's chromium.
+        if ! installed "$p" && ! { [ "$p" = chromium ] && installed chromium-browser; }; then
             missing="$missing $p"
         fi
     done
@@ -63,6 +65,11 @@ apt_install() { $sudo apt-get install -y -qq --no-install-recommends $missing >/
 # A fresh machine has empty or stale package lists: update once, then try again.
 if ! apt_install; then
     $sudo apt-get update -qq
+    # Ubuntu has no package chromium: its Chromium is chromium-browser, a snap's wrapper.
+    if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [^(]' &&
+        apt-cache policy chromium-browser 2>/dev/null | grep -q 'Candidate: [^(]'; then
+        missing=$(echo "$missing" | sed 's/ chromium\b/ chromium-browser/')
+    fi
     apt_install
 fi
 echo "ghit: installed:$missing"

@@ -4,7 +4,7 @@
 #   GHIT_BIN=/abs/path/to/ghit tests/browser/run.sh     (make browser)
 #
 # Installs the pinned npm packages of package.json into tests/browser/node_modules
-# when one is missing: playwright-core (it drives the installed /usr/bin/chromium
+# when one is missing: playwright-core (it drives the installed Chromium, or $CHROMIUM,
 # and downloads no browser of its own) and axe-core (the accessibility check,
 # injected into the page from the local file). Then runs badge.test.mjs and
 # dashboard.test.mjs, each of which starts its own ghit on a free port and stops
@@ -13,8 +13,13 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${GHIT_BIN:?set GHIT_BIN to the ghit binary}"
 command -v node >/dev/null 2>&1 || { echo "browser: node is required (apt-get install nodejs npm)" >&2; exit 1; }
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || { echo "browser: $CHROMIUM is missing (apt-get install chromium)" >&2; exit 1; }
+# Debian installs it as chromium, Ubuntu as chromium-browser (a wrapper of its snap).
+if [ -z "${CHROMIUM:-}" ]; then
+    for CHROMIUM in /usr/bin/chromium /usr/bin/chromium-browser /snap/bin/chromium; do
+        [ -x "$CHROMIUM" ] && break
+    done
+fi
+[ -x "$CHROMIUM" ] || { echo "browser: no Chromium at $CHROMIUM (apt-get install chromium, or set CHROMIUM)" >&2; exit 1; }
 missing=$(cd "$here" && node -e '
 const fs = require("fs");
 const deps = require("./package.json").dependencies;
