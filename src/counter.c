@@ -27,7 +27,8 @@
 #include "monotime.h"
 #include "siphash.h"
 
-#define NSHARDS 64 /* a power of two; many more than threads, so two hits rarely meet */
+#define NSHARDS 64  /* a power of two; many more than threads, so two hits rarely meet */
+#define NSTAMPS 256 /* groups of keys a shard keeps a stamp for; a power of two */
 
 struct pending {
     day_t day;
@@ -52,9 +53,14 @@ struct entry {
     } pend;
     uint32_t npend, pend_cap;
     struct entry *next_dirty;
-    int64_t loaded_ms;     /* monotonic ms of the store's figures (counter_load); 0: never */
-    uint64_t last_take;    /* the counter_take() that last took pending hits of it */
-    uint64_t last_inval;   /* the counter_invalidate() that last said it changed elsewhere */
+    int64_t loaded_ms;  /* monotonic ms of the store's figures (counter_load); 0: never */
+    uint64_t last_take; /* the counter_take() that last took pending hits of it */
+    /*
+     * The event (counter_table.events) that last put its figures in doubt:
+     * a change said elsewhere (counter_invalidate), or, when it was made,
+     * the last of its group's (struct shard).
+     */
+    uint64_t last_event;
     struct counter_op *op; /* a pending set or delete, before every pending hit; or NULL */
     uint32_t gen;          /* the generation its figures were read in; 0: none */
     bool dirty;
@@ -85,9 +91,16 @@ struct shard {
     size_t cap; /* a power of two */
     size_t used;
     struct entry *dirty;
-    size_t hand;                /* caches: the clock hand's slot */
-    uint64_t taken;             /* the last counter_take() that took this shard */
-} __attribute__((aligned(64))); /* one cache line each: no false sharing of locks */
+    size_t hand;    /* caches: the clock hand's slot */
+    uint64_t taken; /* the last counter_take() that took this shard */
+    /*
+     * Caches: per group of keys (hash bits), the event (counter_table.events)
+     * that last freed an entry of the group, or said that a key of it not
+     * held changed elsewhere. What such an entry knew is gone, so a read
+     * begun before it cannot be trusted (counter_refresh).
+     */
+    uint64_t stamps[NSTAMPS];
+} __attribute__((aligned(64))); /* cache lines of their own: no false sharing of locks */
 
 struct counter_table {
     struct shard shards[NSHARDS];
@@ -97,11 +110,10 @@ struct counter_table {
     atomic_size_t nrepos;
     atomic_size_t nentries;   /* entries in memory, those reading as unknown included */
     _Atomic uint32_t gen;     /* caches: figures read in this generation are current */
-    _Atomic uint64_t invals;  /* counter_invalidate() calls */
     _Atomic uint64_t takes;   /* counter_take() calls begun */
     _Atomic uint64_t settled; /* the last take counter_settle() was told of */
     _Atomic uint64_t ops;     /* sets and deletes queued, for their ids */
-    _Atomic uint64_t evicted; /* entries counter_evict() freed */
+    _Atomic uint64_t events;  /* changes said elsewhere (counter_invalidate), entries freed */
 };
 
 struct counter_table *counter_new(size_t max_repos)
@@ -113,7 +125,7 @@ struct counter_table *counter_new(size_t max_repos)
     atomic_init(&t->takes, 0);
     atomic_init(&t->settled, 0);
     atomic_init(&t->ops, 0);
-    atomic_init(&t->evicted, 0);
+    atomic_init(&t->events, 0);
     /* A secret hash key; should randomness fail the table still works, only guessably. */
     if (getrandom(t->hash_key, sizeof t->hash_key, 0) != (ssize_t)sizeof t->hash_key)
         memset(t->hash_key, 0x5a, sizeof t->hash_key);
@@ -160,6 +172,18 @@ static struct entry *find(struct shard *s, const char *key, uint64_t h)
     }
 }
 
+/* The stamp of h's group of keys in s (struct shard). Called with s locked. */
+static uint64_t *stamp_of(struct shard *s, uint64_t h)
+{
+    return &s->stamps[(h >> 40) & (NSTAMPS - 1)];
+}
+
+/* Records an event of t on h's group, in s. Called with s locked. */
+static void stamp(struct counter_table *t, struct shard *s, uint64_t h)
+{
+    *stamp_of(s, h) = atomic_fetch_add(&t->events, 1) + 1;
+}
+
 /* Puts e in the first free slot of its probe sequence. Called with s locked. */
 static void place(struct shard *s, struct entry *e)
 {
@@ -185,6 +209,7 @@ static struct entry *insert(struct shard *s, const char *key, uint64_t h)
     size_t len = strlen(key);
     struct entry *e = xcalloc(1, sizeof *e + len + 1);
     e->hash = h;
+    e->last_event = *stamp_of(s, h);
     memcpy(e->key, key, len + 1);
     place(s, e);
     s->used++;
@@ -435,21 +460,18 @@ static struct entry *set_figures(struct counter_table *t, struct shard *s, struc
 }
 
 /*
- * Whether something said e (NULL: not held yet) changed elsewhere after a
- * read of the store that began at since. Taken before the figures go in.
+ * Whether what a read of key (entry e, or NULL if not held) that began at
+ * since found may be out of date, and may not be current: something said
+ * it changed elsewhere since; or key's entry was freed since, and with it
+ * what the entry knew (a take settled, a change said); or a change was
+ * said of key while none held it. Its group's stamp tells the last two (the
+ * stamp its entry was made with, if one is held). Called with s locked,
+ * before the figures go in.
  */
-static bool changed_since(const struct entry *e, const struct counter_mark *since)
+static bool changed_since(struct shard *s, const struct entry *e, uint64_t h,
+                          const struct counter_mark *since)
 {
-    return e && e->last_inval > since->inval;
-}
-
-/*
- * The generation of figures read from the store since a mark, for e: the
- * mark's, unless e changed since (0: not current).
- */
-static uint32_t read_gen(const struct entry *e, const struct counter_mark *since)
-{
-    return changed_since(e, since) ? 0 : since->gen;
+    return (e ? e->last_event : *stamp_of(s, h)) > since->events;
 }
 
 /* counter_load(), and with since the figures' currency as counter_refresh() sets it. */
@@ -464,8 +486,8 @@ static void load(struct counter_table *t, const char *key, uint64_t total, day_t
         pthread_mutex_unlock(&s->lock);
         return;
     }
-    uint32_t gen = since ? read_gen(e, since) : 0;
-    bool changed = since ? changed_since(e, since) : e && e->changed;
+    bool changed = since ? changed_since(s, e, h, since) : e && e->changed;
+    uint32_t gen = since && !changed ? since->gen : 0;
     e = set_figures(t, s, e, key, h, total, first_day, day, day_hits);
     e->changed = changed;
     if (since)
@@ -488,14 +510,14 @@ void counter_load_written(struct counter_table *t, const char *key, uint64_t tot
 void counter_mark(struct counter_table *t, struct counter_mark *m)
 {
     m->settled = atomic_load(&t->settled);
-    m->inval = atomic_load(&t->invals);
     m->gen = atomic_load(&t->gen);
-    m->evicted = atomic_load(&t->evicted);
+    m->events = atomic_load(&t->events);
 }
 
-enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
-                                     const struct counter_view *stored, day_t day,
-                                     const struct counter_mark *since)
+/* counter_refresh(), and counter_warm() if warm. */
+static enum counter_refresh refresh(struct counter_table *t, const char *key,
+                                    const struct counter_view *stored, day_t day,
+                                    const struct counter_mark *since, bool warm)
 {
     uint64_t h;
     struct shard *s;
@@ -513,14 +535,17 @@ enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
         return e ? COUNTER_SUPERSEDED : COUNTER_CACHE_FULL;
     }
     /*
-     * Current only if nothing said it changed since the read began, in the
-     * same generation. A key not held may have been freed since then, and
-     * what its entry knew lost with it (a take settled, a change said): the
-     * figures go in, not current, so that the next view reads them again.
+     * Current only if not changed since the read began, in the same
+     * generation. A request waits for the figures: they go in even so, so
+     * that it is answered, but not as current, so that the next view reads
+     * them again. A warm-up leaves them.
      */
-    bool freed = !e && atomic_load(&t->evicted) != since->evicted;
-    uint32_t gen = freed ? 0 : read_gen(e, since);
-    bool changed = freed || changed_since(e, since);
+    bool changed = changed_since(s, e, h, since);
+    if (changed && warm) {
+        pthread_mutex_unlock(&s->lock);
+        return COUNTER_SUPERSEDED;
+    }
+    uint32_t gen = changed ? 0 : since->gen;
     if (stored) {
         e = set_figures(t, s, e, key, h, stored->total, stored->first_day, day, stored->today);
     } else if (e && !e->deleted) {
@@ -542,6 +567,20 @@ enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
     return COUNTER_REFRESHED;
 }
 
+enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
+                                     const struct counter_view *stored, day_t day,
+                                     const struct counter_mark *since)
+{
+    return refresh(t, key, stored, day, since, false);
+}
+
+enum counter_refresh counter_warm(struct counter_table *t, const char *key,
+                                  const struct counter_view *stored, day_t day,
+                                  const struct counter_mark *since)
+{
+    return refresh(t, key, stored, day, since, true);
+}
+
 void counter_invalidate(struct counter_table *t, const char *key)
 {
     uint64_t h;
@@ -550,7 +589,9 @@ void counter_invalidate(struct counter_table *t, const char *key)
     if (e) {
         e->gen = 0;
         e->changed = true;
-        e->last_inval = atomic_fetch_add(&t->invals, 1) + 1;
+        e->last_event = atomic_fetch_add(&t->events, 1) + 1;
+    } else if (t->cache_size) {
+        stamp(t, s, h); /* a read of key under way is now out of date */
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -756,9 +797,9 @@ size_t counter_evict(struct counter_table *t)
                 if (e && clean(e) && !e->used) {
                     if (!e->deleted)
                         atomic_fetch_sub(&t->nrepos, 1);
+                    stamp(t, s, e->hash);
                     remove_slot(s, j); /* a later entry may move into j: look at it next */
                     atomic_fetch_sub(&t->nentries, 1);
-                    atomic_fetch_add(&t->evicted, 1); /* under the lock: see counter_refresh() */
                     freed++;
                     want--;
                     continue;

@@ -207,7 +207,7 @@ void counter_make_cache(struct counter_table *t, size_t size);
 
 /* Where a cache stood when a read of the store began: see counter_refresh(). */
 struct counter_mark {
-    uint64_t settled, inval, evicted;
+    uint64_t settled, events;
     uint32_t gen;
 };
 
@@ -221,18 +221,29 @@ void counter_mark(struct counter_table *t, struct counter_mark *m);
  * pending, or a take not settled when the read began took hits of key
  * (what was read may or may not hold them; the flusher's read-back after
  * writing them is right either way). The figures are current (counter_view.current) if read in
- * the generation that is still current and not invalidated since, and, for
- * a key not held, if no entry was freed since (its own may have been).
- * Says whether they were applied, or why not.
+ * the generation that is still current and not invalidated since, and if
+ * no entry of key was freed, nor a change of key said while none held it,
+ * since the read began (key's group of keys, to be exact). Says whether
+ * they were applied, or why not.
  */
 enum counter_refresh {
     COUNTER_REFRESHED,
-    COUNTER_SUPERSEDED, /* a set, delete or take of key came in the way: not applied */
+    COUNTER_SUPERSEDED, /* a set, delete or take of key came in the way (counter_warm(): or
+                           the figures could not be current): not applied */
     COUNTER_CACHE_FULL, /* key not held, and the cache is past its bound for reads */
 };
 enum counter_refresh counter_refresh(struct counter_table *t, const char *key,
                                      const struct counter_view *stored, day_t day,
                                      const struct counter_mark *since);
+
+/*
+ * counter_refresh() for a warm-up, which reads every repo under one mark:
+ * figures that could not go in as current are left out, since no request
+ * waits for them and a view reads the repo when it needs it.
+ */
+enum counter_refresh counter_warm(struct counter_table *t, const char *key,
+                                  const struct counter_view *stored, day_t day,
+                                  const struct counter_mark *since);
 
 /*
  * counter_load() of the figures a shared store read back after a write of
@@ -246,7 +257,8 @@ void counter_load_written(struct counter_table *t, const char *key, uint64_t tot
 
 /*
  * Another process changed key in the store: what the cache holds of it is
- * not current any more (it is still shown while the store cannot be read).
+ * not current any more (it is still shown while the store cannot be read),
+ * nor, if it holds none, what a read of key under way finds.
  */
 void counter_invalidate(struct counter_table *t, const char *key);
 

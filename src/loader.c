@@ -318,7 +318,7 @@ static void warm_row(void *arg, const struct store_row *row)
     struct warming *w = arg;
     struct counter_view stored = {
         .total = row->total, .today = row->day_hits, .first_day = row->first_day};
-    counter_refresh(w->table, row->key, &stored, w->day, &w->since);
+    counter_warm(w->table, row->key, &stored, w->day, &w->since);
 }
 
 /* The warmer thread: once the follower has its place, every repo of the store into the cache. */

@@ -479,40 +479,93 @@ static void a_cache_keeps_reads_up_to_its_bound_while_no_entry_can_be_freed(void
     counter_free(t);
 }
 
-/*
- * A read of a repo began; meanwhile its hit was written, read back, and
- * its entry freed. What the read found may lack that hit: it goes in, but
- * not as current, so that the next view reads the repo again.
- */
-static void a_read_overtaken_by_the_freeing_of_its_entry_is_not_current(void)
+/* A cache of 8 with o/r0 .. o/r8, a hit each, all written and freed after since was marked. */
+static struct counter_table *freed_after(struct counter_mark *since)
 {
     struct counter_table *t = counter_new(0);
     counter_make_cache(t, 8);
     counter_invalidate_all(t); /* a follower has its place: reads can be current */
-    struct counter_view v, stored = {.total = 40, .today = 4, .first_day = 90};
-    struct counter_mark since, later;
+    struct counter_view v;
     char key[32];
     for (int i = 0; i < 9; i++) {
         snprintf(key, sizeof key, "o/r%d", i);
         CHECK_INT(counter_hit(t, key, 100, &v), COUNTER_OK);
     }
-    counter_mark(t, &since);
+    counter_mark(t, since);
     size_t taken = 0;
     counter_take(t, count_cb, NULL, &taken);
     counter_settle(t, counter_last_take(t));
     CHECK_INT(counter_evict(t), 9); /* the first turn clears the used marks, the second frees */
     CHECK(!counter_get(t, "o/r0", 100, &v));
-    CHECK_INT(counter_refresh(t, "o/r0", &stored, 100, &since), COUNTER_REFRESHED);
-    CHECK(counter_get(t, "o/r0", 100, &v));
-    CHECK_INT(v.total, 40);
+    return t;
+}
+
+/* Whether t holds key with figures total, not current and changed. */
+static void check_not_current(struct counter_table *t, const char *key, uint64_t total)
+{
+    struct counter_view v;
+    CHECK(counter_get(t, key, 100, &v));
+    CHECK_INT(v.total, total);
     CHECK(!v.current);
     CHECK(v.changed);
-    /* A read begun after the freeing is current, also of a repo never held. */
+}
+
+/*
+ * A read of a repo began; meanwhile its hit was written, read back, and
+ * its entry freed. What the read found may lack that hit: it goes in, but
+ * not as current, so that the next view reads the repo again. So too when
+ * the repo's entry was made again meanwhile (a hit, another read). A
+ * warm-up leaves such figures out.
+ */
+static void a_read_overtaken_by_the_freeing_of_its_entry_is_not_current(void)
+{
+    struct counter_mark since, later;
+    struct counter_view v, stored = {.total = 40, .today = 4, .first_day = 90};
+    struct counter_table *t = freed_after(&since);
+    CHECK_INT(counter_warm(t, "o/r0", &stored, 100, &since), COUNTER_SUPERSEDED);
+    CHECK(!counter_get(t, "o/r0", 100, &v));
+    CHECK_INT(counter_refresh(t, "o/r0", &stored, 100, &since), COUNTER_REFRESHED);
+    check_not_current(t, "o/r0", 40);
+    /* The same read again, now that an entry is held: still not current. */
+    CHECK_INT(counter_refresh(t, "o/r0", &stored, 100, &since), COUNTER_REFRESHED);
+    check_not_current(t, "o/r0", 40);
+    /* Made again by a hit before the read came back. */
+    CHECK_INT(counter_hit(t, "o/r1", 100, &v), COUNTER_OK);
+    CHECK_INT(counter_refresh(t, "o/r1", &stored, 100, &since), COUNTER_REFRESHED);
+    check_not_current(t, "o/r1", 41);
+    /* A read begun after the freeing is current, and a warm-up takes it. */
     counter_mark(t, &later);
-    CHECK_INT(counter_refresh(t, "o/r1", &stored, 100, &later), COUNTER_REFRESHED);
-    CHECK(counter_get(t, "o/r1", 100, &v));
+    CHECK_INT(counter_warm(t, "o/r2", &stored, 100, &later), COUNTER_REFRESHED);
+    CHECK(counter_get(t, "o/r2", 100, &v));
     CHECK(v.current);
     CHECK(!v.changed);
+    counter_free(t);
+}
+
+/*
+ * Another frontend changed a repo that the cache does not hold while a
+ * read of it was under way: the read may predate the change.
+ */
+static void a_change_said_of_a_repo_not_held_overtakes_its_read(void)
+{
+    struct counter_table *t = counter_new(0);
+    counter_make_cache(t, 1000);
+    counter_invalidate_all(t);
+    struct counter_view v, stored = {.total = 100, .first_day = 90};
+    struct counter_mark since, later;
+    counter_mark(t, &since);
+    counter_invalidate(t, "a/b");
+    CHECK(!counter_get(t, "a/b", 100, &v));
+    CHECK_INT(counter_warm(t, "a/b", &stored, 100, &since), COUNTER_SUPERSEDED);
+    CHECK_INT(counter_refresh(t, "a/b", &stored, 100, &since), COUNTER_REFRESHED);
+    check_not_current(t, "a/b", 100);
+    /* Read again after the change: current. */
+    counter_mark(t, &later);
+    stored.total = 101;
+    CHECK_INT(counter_refresh(t, "a/b", &stored, 100, &later), COUNTER_REFRESHED);
+    CHECK(counter_get(t, "a/b", 100, &v));
+    CHECK_INT(v.total, 101);
+    CHECK(v.current);
     counter_free(t);
 }
 
@@ -746,6 +799,7 @@ int main(void)
     RUN(a_full_cache_frees_its_last_clean_entries_wherever_they_are);
     RUN(a_table_that_is_not_a_cache_never_frees);
     RUN(a_read_overtaken_by_the_freeing_of_its_entry_is_not_current);
+    RUN(a_change_said_of_a_repo_not_held_overtakes_its_read);
     RUN(refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled);
     RUN(figures_are_current_until_invalidated_or_a_new_generation);
     RUN(an_invalidated_repo_stays_changed_until_read_again);
