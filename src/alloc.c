@@ -33,6 +33,15 @@ void *alloc_calloc(size_t count, size_t size, const char *file, int line)
     return p;
 }
 
+void *alloc_zeroed_aligned(size_t align, size_t n, const char *file, int line)
+{
+    void *p;
+    if (posix_memalign(&p, align, n ? n : 1) != 0)
+        out_of_memory(n, file, line);
+    memset(p, 0, n);
+    return p;
+}
+
 void *alloc_realloc(void *p, size_t n, const char *file, int line)
 {
     void *q = realloc(p, n ? n : 1);

@@ -18,6 +18,12 @@ char *alloc_strdup(const char *s, const char *file, int line);
 char *alloc_strndup(const char *s, size_t n, const char *file, int line);
 
 /*
+ * n zeroed bytes at an address that is a multiple of align (a power of two,
+ * at least sizeof(void *)), for free(): for what must start a cache line.
+ */
+void *alloc_zeroed_aligned(size_t align, size_t n, const char *file, int line);
+
+/*
  * Gives the memory that free() kept back to the system (glibc's
  * malloc_trim). For after freeing a large, passing working set, such as a
  * merge batch's sums: glibc keeps freed heap in its arenas, and what the next
@@ -38,10 +44,11 @@ void alloc_trim(void);
 void alloc_map_large(void);
 #define ALLOC_MAPPED_BYTES (128 * 1024)
 
-#define xmalloc(n)     alloc_malloc((n), __FILE__, __LINE__)
-#define xcalloc(c, s)  alloc_calloc((c), (s), __FILE__, __LINE__)
-#define xrealloc(p, n) alloc_realloc((p), (n), __FILE__, __LINE__)
-#define xstrdup(s)     alloc_strdup((s), __FILE__, __LINE__)
-#define xstrndup(s, n) alloc_strndup((s), (n), __FILE__, __LINE__)
+#define xmalloc(n)            alloc_malloc((n), __FILE__, __LINE__)
+#define xcalloc(c, s)         alloc_calloc((c), (s), __FILE__, __LINE__)
+#define xrealloc(p, n)        alloc_realloc((p), (n), __FILE__, __LINE__)
+#define xstrdup(s)            alloc_strdup((s), __FILE__, __LINE__)
+#define xstrndup(s, n)        alloc_strndup((s), (n), __FILE__, __LINE__)
+#define xzalloc_aligned(a, n) alloc_zeroed_aligned((a), (n), __FILE__, __LINE__)
 
 #endif

@@ -113,12 +113,13 @@ struct counter_table {
     _Atomic uint64_t takes;   /* counter_take() calls begun */
     _Atomic uint64_t settled; /* the last take counter_settle() was told of */
     _Atomic uint64_t ops;     /* sets and deletes queued, for their ids */
-    _Atomic uint64_t events;  /* changes said elsewhere (counter_invalidate), entries freed */
+    /* counter_invalidate() calls and entries freed; on a line apart from gen, which hits read */
+    _Alignas(64) _Atomic uint64_t events;
 };
 
 struct counter_table *counter_new(size_t max_repos)
 {
-    struct counter_table *t = xcalloc(1, sizeof *t);
+    struct counter_table *t = xzalloc_aligned(_Alignof(struct counter_table), sizeof *t);
     t->max_repos = max_repos;
     atomic_init(&t->nrepos, 0);
     atomic_init(&t->nentries, 0);
@@ -176,12 +177,6 @@ static struct entry *find(struct shard *s, const char *key, uint64_t h)
 static uint64_t *stamp_of(struct shard *s, uint64_t h)
 {
     return &s->stamps[(h >> 40) & (NSTAMPS - 1)];
-}
-
-/* Records an event of t on h's group, in s. Called with s locked. */
-static void stamp(struct counter_table *t, struct shard *s, uint64_t h)
-{
-    *stamp_of(s, h) = atomic_fetch_add(&t->events, 1) + 1;
 }
 
 /* Puts e in the first free slot of its probe sequence. Called with s locked. */
@@ -591,7 +586,7 @@ void counter_invalidate(struct counter_table *t, const char *key)
         e->changed = true;
         e->last_event = atomic_fetch_add(&t->events, 1) + 1;
     } else if (t->cache_size) {
-        stamp(t, s, h); /* a read of key under way is now out of date */
+        *stamp_of(s, h) = atomic_fetch_add(&t->events, 1) + 1; /* a read under way is out of date */
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -790,6 +785,13 @@ size_t counter_evict(struct counter_table *t)
                 want = n > target ? n - target : 0;
                 turns = 2;
             }
+            /*
+             * One event for all the pass frees: the shard is locked
+             * throughout, and what the entries knew came before it (the
+             * flusher settles its take first), so a read that begins
+             * after the event's number was drawn misses nothing of them.
+             */
+            uint64_t event = 0;
             /* Turns of the hand: a slot freed keeps it in place, and does not count. */
             for (size_t moves = 0; want && moves < turns * s->cap;) {
                 size_t j = s->hand;
@@ -797,7 +799,9 @@ size_t counter_evict(struct counter_table *t)
                 if (e && clean(e) && !e->used) {
                     if (!e->deleted)
                         atomic_fetch_sub(&t->nrepos, 1);
-                    stamp(t, s, e->hash);
+                    if (!event)
+                        event = atomic_fetch_add(&t->events, 1) + 1;
+                    *stamp_of(s, e->hash) = event;
                     remove_slot(s, j); /* a later entry may move into j: look at it next */
                     atomic_fetch_sub(&t->nentries, 1);
                     freed++;
