@@ -31,6 +31,9 @@
 #define FEED_WAIT_MS  500
 #define FEED_SLACK_MS 250
 
+/* Repos a warm-up reads a second time at most (their names: a few MB). */
+#define WARM_AGAIN_MAX 100000
+
 #define CHANGES_HELP                                                                               \
     "Repos of the cache that another frontend changed in the shared store (read again at their "   \
     "next badge), and times the whole cache was: the feed of changes was missed."
@@ -310,15 +313,56 @@ struct warming {
     struct counter_table *table;
     struct counter_mark since;
     day_t day;
+    struct buf again; /* repos to read again (counter_warm() left them), NUL-terminated */
+    size_t nagain;
 };
 
-/* store scan callback: one repo into the cache, as a load would. */
+/* One repo's figures into the cache, as a load would. */
+static enum counter_refresh warm_one(struct warming *w, const char *key,
+                                     const struct store_row *row)
+{
+    struct counter_view stored = {
+        .total = row->total, .today = row->day_hits, .first_day = row->first_day};
+    return counter_warm(w->table, key, &stored, w->day, &w->since);
+}
+
+/*
+ * store scan callback. The scan reads every repo under one mark: one that
+ * changed or was freed since (the follower's changes, the flusher's sweeps)
+ * is read again afterwards, up to WARM_AGAIN_MAX.
+ */
 static void warm_row(void *arg, const struct store_row *row)
 {
     struct warming *w = arg;
-    struct counter_view stored = {
-        .total = row->total, .today = row->day_hits, .first_day = row->first_day};
-    counter_warm(w->table, row->key, &stored, w->day, &w->since);
+    if (warm_one(w, row->key, row) == COUNTER_SUPERSEDED && w->nagain < WARM_AGAIN_MAX) {
+        buf_append(&w->again, row->key, strlen(row->key) + 1);
+        w->nagain++;
+    }
+}
+
+/* store load callback: the second reading of a repo the scan's figures left out. */
+static void warm_again_one(void *arg, const char *key, const struct store_row *row)
+{
+    if (row)
+        warm_one(arg, key, row);
+}
+
+/* Reads the repos in w->again, a batch under a mark of its own. */
+static void warm_again(struct loader *l, struct warming *w)
+{
+    const char **keys = xcalloc(w->nagain + 1, sizeof *keys);
+    const char *p = w->again.data;
+    for (size_t i = 0; i < w->nagain; i++, p += strlen(p) + 1)
+        keys[i] = p;
+    for (size_t i = 0; i < w->nagain && !pause_unless_stopping(l, 0); i += LOADER_BATCH) {
+        size_t m = w->nagain - i < LOADER_BATCH ? w->nagain - i : LOADER_BATCH;
+        counter_mark(w->table, &w->since);
+        char err[256] = "";
+        if (l->warm->ops->load(l->warm, keys + i, m, w->day, warm_again_one, w, err, sizeof err) !=
+            STORE_OK)
+            break; /* the rest are read when a badge asks */
+    }
+    free(keys);
 }
 
 /* The warmer thread: once the follower has its place, every repo of the store into the cache. */
@@ -328,14 +372,18 @@ static void *warm(void *arg)
     pthread_setname_np(pthread_self(), "ghit-warmer");
     if (loader_following(l, 5000)) {
         struct warming w = {.table = l->table, .day = day_from_time(time(NULL))};
+        buf_init(&w.again);
         counter_mark(l->table, &w.since);
         int64_t t0 = monotime_ms();
         char err[256] = "";
-        if (l->warm->ops->scan(l->warm, w.day, warm_row, &w, err, sizeof err) == STORE_OK)
-            log_info("loader: read %zu repos into the cache in %lld ms", counter_size(l->table),
-                     (long long)(monotime_ms() - t0));
-        else
+        if (l->warm->ops->scan(l->warm, w.day, warm_row, &w, err, sizeof err) == STORE_OK) {
+            warm_again(l, &w);
+            log_info("loader: read %zu repos into the cache in %lld ms (%zu of them twice)",
+                     counter_size(l->table), (long long)(monotime_ms() - t0), w.nagain);
+        } else {
             log_warn("loader: the cache starts empty: %s", err);
+        }
+        buf_fini(&w.again);
     } else {
         log_warn("loader: the cache starts empty: the store's changes cannot be followed yet");
     }
