@@ -18,7 +18,6 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "count.h"
 #include "log.h"
 #include "monotime.h"
 #include "metrics.h"
@@ -320,11 +319,9 @@ static bool flush(struct flusher *f, bool check)
         written(f, take_no);
         return check ? check_idle(f) : true;
     }
-    uint64_t hits = 0;
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; i < b->n; i++)
         b->d[i].key = b->keys.data + b->key_off[i];
-        hits = count_add(hits, b->d[i].hits);
-    }
+    uint64_t hits = store_deltas_hits(b->d, b->n);
     char err[256] = "";
     counter_mark(f->table, &f->before_write);
     enum store_result r =
@@ -496,9 +493,7 @@ uint64_t flusher_stop(struct flusher *f, unsigned timeout_ms)
     /* Whatever is still pending could not be written. */
     struct batch *b = &f->batch;
     take(f);
-    uint64_t lost = 0;
-    for (size_t i = 0; i < b->n; i++)
-        lost += b->d[i].hits;
+    uint64_t lost = store_deltas_hits(b->d, b->n);
     for (size_t i = 0; i < b->nops; i++) {
         log_error("store: the %s of %s could NOT be written", b->ops[i].op->del ? "delete" : "set",
                   b->keys.data + b->ops[i].key_off);

@@ -7,8 +7,17 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "count.h"
 #include "log.h"
 #include "redis_url.h"
+
+uint64_t store_deltas_hits(const struct store_delta *d, size_t n)
+{
+    uint64_t hits = 0;
+    for (size_t i = 0; i < n; i++)
+        hits = count_add(hits, d[i].hits);
+    return hits;
+}
 
 struct store *store_open(const char *where, char *err, size_t errlen)
 {

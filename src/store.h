@@ -34,6 +34,9 @@ struct store_delta {
     uint64_t hits;
 };
 
+/* The hits of the n deltas at d, saturating at COUNT_MAX. */
+uint64_t store_deltas_hits(const struct store_delta *d, size_t n);
+
 /* A first day a shared store's apply did not read: keep the one known (COUNTER_NO_DAY too). */
 #define STORE_NO_DAY ((day_t)-1)
 

@@ -47,6 +47,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "count.h"
 #include "fold.h"
 #include "import2015.h"
 #include "monotime.h"
@@ -2418,8 +2419,8 @@ static void redis_close(struct store *st)
     struct redis_store *s = (struct redis_store *)st;
     uint64_t doubt = 0; /* chunks never sent are not in doubt: they are simply not written */
     for (size_t i = 0; i < s->nowed; i++)
-        for (size_t j = 0; s->owed[i].sent && j < s->owed[i].n; j++)
-            doubt += s->owed[i].d[j].hits;
+        if (s->owed[i].sent)
+            doubt = count_add(doubt, store_deltas_hits(s->owed[i].d, s->owed[i].n));
     if (doubt)
         log_error("redis: of the hits not written, %" PRIu64 " were in chunks sent to Redis "
                   "without an answer: they may or may not be counted, unless a spool kept them "

@@ -1805,15 +1805,6 @@ void store_sqlite_fault(struct store *base, enum store_sqlite_fault fault)
     ((struct sqlite_store *)base)->fault = fault;
 }
 
-/* The hits of h. */
-static uint64_t held_hits(const struct held *h)
-{
-    uint64_t n = 0;
-    for (size_t i = 0; i < h->n; i++)
-        n = count_add(n, h->d[i].hits);
-    return n;
-}
-
 /*
  * At a close after writes that failed to the end (a stop whose store
  * refused): the flusher said how many hits it could not write, and the
@@ -1824,7 +1815,8 @@ static uint64_t held_hits(const struct held *h)
 static void report_held(struct sqlite_store *s)
 {
     settle(s); /* if it cannot, the flush stays in doubt, and is said to be */
-    uint64_t in = held_hits(&s->credit), maybe = held_hits(&s->doubt);
+    uint64_t in = store_deltas_hits(s->credit.d, s->credit.n);
+    uint64_t maybe = store_deltas_hits(s->doubt.d, s->doubt.n);
     if (in)
         log_error("store: of the hits not written, %" PRIu64 " are in the file after all (a "
                   "flush whose COMMIT reported an error had reached it): they are counted, once",
