@@ -134,14 +134,31 @@ struct fill {
     uint64_t found, absent, superseded, full;
 };
 
+/* The figures of a store's row, as counter_refresh() takes them. */
+static struct counter_view stored_of(const struct store_row *row)
+{
+    return (struct counter_view){
+        .total = row->total, .today = row->day_hits, .first_day = row->first_day};
+}
+
+/* Points keys[0 .. n-1] at the n NUL-terminated names, one after the other, at names. */
+static void split_names(const char *names, size_t n, const char **keys)
+{
+    for (size_t i = 0; i < n; i++, names += strlen(names) + 1)
+        keys[i] = names;
+}
+
+/* The keys of the batch that begins at i of n. */
+static size_t batch_len(size_t n, size_t i)
+{
+    return n - i < LOADER_BATCH ? n - i : LOADER_BATCH;
+}
+
 /* store load callback: one repo's figures into the cache. */
 static void fill_one(void *arg, const char *key, const struct store_row *row)
 {
     struct fill *f = arg;
-    struct counter_view stored = {0};
-    if (row)
-        stored = (struct counter_view){
-            .total = row->total, .today = row->day_hits, .first_day = row->first_day};
+    struct counter_view stored = row ? stored_of(row) : (struct counter_view){0};
     enum counter_refresh r =
         counter_refresh(f->table, key, row ? &stored : NULL, f->day, &f->since);
     if (r == COUNTER_SUPERSEDED)
@@ -158,7 +175,7 @@ static void fill_one(void *arg, const char *key, const struct store_row *row)
 static bool read_all(struct loader *l, const char **keys, size_t n)
 {
     for (size_t i = 0; i < n; i += LOADER_BATCH) {
-        size_t m = n - i < LOADER_BATCH ? n - i : LOADER_BATCH;
+        size_t m = batch_len(n, i);
         struct fill f = {.table = l->table, .day = day_from_time(time(NULL))};
         counter_mark(l->table, &f.since);
         char err[256] = "";
@@ -211,9 +228,7 @@ static void *run(void *arg)
             keys_cap = n > 2 * keys_cap ? n : 2 * keys_cap;
             keys = xrealloc(keys, keys_cap * sizeof *keys);
         }
-        const char *p = mine.data;
-        for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
-            keys[i] = p;
+        split_names(mine.data, n, keys);
         if (!stop && n)
             read_all(l, keys, n);
         buf_reset(&mine);
@@ -321,8 +336,7 @@ struct warming {
 static enum counter_refresh warm_one(struct warming *w, const char *key,
                                      const struct store_row *row)
 {
-    struct counter_view stored = {
-        .total = row->total, .today = row->day_hits, .first_day = row->first_day};
+    struct counter_view stored = stored_of(row);
     return counter_warm(w->table, key, &stored, w->day, &w->since);
 }
 
@@ -351,15 +365,12 @@ static void warm_again_one(void *arg, const char *key, const struct store_row *r
 static void warm_again(struct loader *l, struct warming *w)
 {
     const char **keys = xcalloc(w->nagain + 1, sizeof *keys);
-    const char *p = w->again.data;
-    for (size_t i = 0; i < w->nagain; i++, p += strlen(p) + 1)
-        keys[i] = p;
+    split_names(w->again.data, w->nagain, keys);
     for (size_t i = 0; i < w->nagain && !pause_unless_stopping(l, 0); i += LOADER_BATCH) {
-        size_t m = w->nagain - i < LOADER_BATCH ? w->nagain - i : LOADER_BATCH;
         counter_mark(w->table, &w->since);
         char err[256] = "";
-        if (l->warm->ops->load(l->warm, keys + i, m, w->day, warm_again_one, w, err, sizeof err) !=
-            STORE_OK)
+        if (l->warm->ops->load(l->warm, keys + i, batch_len(w->nagain, i), w->day, warm_again_one,
+                               w, err, sizeof err) != STORE_OK)
             break; /* the rest are read when a badge asks */
     }
     free(keys);
