@@ -479,12 +479,19 @@ static void a_cache_keeps_reads_up_to_its_bound_while_no_entry_can_be_freed(void
     counter_free(t);
 }
 
+/* A cache of size whose follower has its place in the feed: reads can be current. */
+static struct counter_table *followed_cache(size_t size)
+{
+    struct counter_table *t = counter_new(0);
+    counter_make_cache(t, size);
+    counter_invalidate_all(t);
+    return t;
+}
+
 /* A cache of 8 with o/r0 .. o/r8, a hit each, all written and freed after since was marked. */
 static struct counter_table *freed_after(struct counter_mark *since)
 {
-    struct counter_table *t = counter_new(0);
-    counter_make_cache(t, 8);
-    counter_invalidate_all(t); /* a follower has its place: reads can be current */
+    struct counter_table *t = followed_cache(8);
     struct counter_view v;
     char key[32];
     for (int i = 0; i < 9; i++) {
@@ -548,9 +555,7 @@ static void a_read_overtaken_by_the_freeing_of_its_entry_is_not_current(void)
  */
 static void a_change_said_of_a_repo_not_held_overtakes_its_read(void)
 {
-    struct counter_table *t = counter_new(0);
-    counter_make_cache(t, 1000);
-    counter_invalidate_all(t);
+    struct counter_table *t = followed_cache(1000);
     struct counter_view v, stored = {.total = 100, .first_day = 90};
     struct counter_mark since, later;
     counter_mark(t, &since);
@@ -577,9 +582,7 @@ static void a_change_said_of_a_repo_not_held_overtakes_its_read(void)
  */
 static void changes_of_other_repos_leave_a_held_repos_read_current(void)
 {
-    struct counter_table *t = counter_new(0);
-    counter_make_cache(t, 1000);
-    counter_invalidate_all(t);
+    struct counter_table *t = followed_cache(1000);
     struct counter_view v, stored = {.total = 7, .first_day = 90};
     struct counter_mark since;
     counter_mark(t, &since);
@@ -673,9 +676,7 @@ static void refresh_loads_figures_unless_a_take_of_its_hits_is_unsettled(void)
 /* The flusher's read-back after a write holds every hit it took: current, unless changed since. */
 static void figures_read_back_after_a_write_are_current(void)
 {
-    struct counter_table *t = counter_new(0);
-    counter_make_cache(t, 1000);
-    counter_invalidate_all(t); /* a follower takes its place: figures can be current */
+    struct counter_table *t = followed_cache(1000);
     struct counter_view v;
     CHECK_INT(counter_hit(t, "a/b", 100, &v), COUNTER_OK);
     struct counter_mark before;
@@ -743,9 +744,7 @@ static void figures_are_current_until_invalidated_or_a_new_generation(void)
  */
 static void an_invalidated_repo_stays_changed_until_read_again(void)
 {
-    struct counter_table *t = counter_new(0);
-    counter_make_cache(t, 1000);
-    counter_invalidate_all(t);
+    struct counter_table *t = followed_cache(1000);
     struct counter_view v, stored = {.total = 7, .today = 1, .first_day = 90};
     struct counter_mark since;
     counter_mark(t, &since);
