@@ -1131,6 +1131,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .count_after_load = k->held.count_after_load,
                               /* A load's wait ignores the writes (0). */
                               .load_given_up = k->held.wait_load && !wait_done(s, k, 0),
+                              .loads = k->held.loads,
                               .waited_read = k->held.wait_read};
         uint64_t wait_take = k->held.wait_take;
         buf_fini(&k->held.body);

@@ -120,12 +120,23 @@ void routes_refusals(uint64_t *repo_limit, uint64_t *new_repo_rate)
     *new_repo_rate = atomic_load(&rate_refusals.count);
 }
 
+/* The loader requests a request waits for at most: the second if its repo was freed meanwhile. */
+#define LOAD_TRIES 2
+
 /* What wait_for_load() found. */
 enum load {
     LOAD_KNOWN,   /* the cache's figures of the repo (or that it is absent) are good */
     LOAD_WAIT,    /* res->wait_load is set: the request runs again once they are read */
     LOAD_UNKNOWN, /* they cannot be read now: the loader's queue is full, or its wait ran out */
 };
+
+/* Whether the cache holds the loader's read of key, be it that the store has no such repo. */
+static bool was_read(const struct app *app, const char *key)
+{
+    struct counter_view v = {0};
+    counter_get(app->table, key, 0, &v);
+    return v.loaded_ms != 0;
+}
 
 /*
  * A frontend of a shared store (issue 8): LOAD_KNOWN if the cache's
@@ -139,18 +150,30 @@ static enum load wait_for_load(const struct app *app, const char *key, const str
 {
     if (!app->loader)
         return LOAD_KNOWN;
-    if (req->resumed)
-        return req->load_given_up ? LOAD_UNKNOWN : LOAD_KNOWN;
-    /*
-     * While the loader follows the others' changes, figures are good until
-     * one comes (current); else until --max-age, unless a change it read
-     * before it fell behind named this repo.
-     */
-    if (loader_current(app->loader) ? v->current
-                                    : v->loaded_ms && !v->changed &&
-                                          monotime_ms() - v->loaded_ms <= (int64_t)app->max_age_ms)
+    if (req->resumed) {
+        if (req->load_given_up)
+            return LOAD_UNKNOWN;
+        /*
+         * Read, and freed again before the request ran: a cache over its
+         * size frees what holds no hits (counter_evict), and a repo just
+         * read holds none yet. Read once more rather than count the repo
+         * as new, with "?" on its badge.
+         */
+        if (v->loaded_ms || req->loads >= LOAD_TRIES || was_read(app, key))
+            return LOAD_KNOWN;
+    } else if (loader_current(app->loader)
+                   ? v->current
+                   : v->loaded_ms && !v->changed &&
+                         monotime_ms() - v->loaded_ms <= (int64_t)app->max_age_ms) {
+        /*
+         * While the loader follows the others' changes, figures are good
+         * until one comes (current); else until --max-age, unless a change
+         * it read before it fell behind named this repo.
+         */
         return LOAD_KNOWN;
+    }
     res->wait_load = loader_request(app->loader, key);
+    res->loads = req->loads + 1;
     return res->wait_load ? LOAD_WAIT : LOAD_UNKNOWN;
 }
 

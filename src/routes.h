@@ -65,6 +65,7 @@ struct request {
     bool resumed;
     bool count_after_load; /* the response's count_after_load of the first run */
     bool load_given_up;    /* its wait ran out before the loader was done with the repo */
+    unsigned loads;        /* loader requests it waited for before this run */
     uint64_t waited_read;  /* run again after a wait for this statistics read (wait_read) */
 };
 
@@ -80,6 +81,7 @@ struct response {
     uint64_t wait_take;    /* durable mode: send only once this counter_take() is written; 0: now */
     uint64_t wait_load;    /* run again, resumed, once this loader request is done; 0: no wait */
     bool count_after_load; /* with wait_load: the hit is to be counted when run again */
+    unsigned loads;        /* with wait_load: loader requests waited for, this one with them */
     uint64_t wait_read;    /* run again, resumed, once this statistics read is done; 0: no wait */
     bool authenticate;     /* 401: send WWW-Authenticate: Bearer */
     const char *route;     /* the route's name in metrics ("badge", ...); NULL: none matched */
