@@ -67,21 +67,23 @@ start() { # db options...
     STARTUP=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 }
 
+# The CPU time (user and system, in clock ticks) of each of ghit's threads named name, a line each.
+thread_ticks() { # name
+    local t
+    for t in /proc/"$PID"/task/*; do
+        if [ "$(cat "$t/comm")" = "$1" ]; then awk '{ print $14 + $15 }' "$t/stat"; fi
+    done
+}
+
 # Stops ghit with SIGTERM; sets STOPPED (seconds), CPU_S, the CPU time (user and system,
 # every thread) that ghit had used until then, MERGER_S, its merger thread's, and SPLIT,
 # each HTTP worker's share of the workers' CPU time in per cent (50:50 is even; a worker
 # that holds most connections sets the pace).
 stop() {
-    local t0 t
+    local t0
     CPU_S=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$PID/stat")
-    MERGER_S=$(for t in /proc/"$PID"/task/*; do
-        if [ "$(cat "$t/comm")" = ghit-merger ]; then
-            awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "$t/stat"
-        fi
-    done)
-    SPLIT=$(for t in /proc/"$PID"/task/*; do
-        if [ "$(cat "$t/comm")" = MHD-worker ]; then awk '{ print $14 + $15 }' "$t/stat"; fi
-    done | awk '{ a[NR] = $1; s += $1 }
+    MERGER_S=$(thread_ticks ghit-merger | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }')
+    SPLIT=$(thread_ticks MHD-worker | awk '{ a[NR] = $1; s += $1 }
         END { for (i = 1; i <= NR; i++) printf "%s%.0f", (i > 1 ? ":" : ""), s ? 100 * a[i] / s : 0 }')
     t0=$(now)
     kill -TERM "$PID"
