@@ -93,15 +93,26 @@ static size_t make_journal(sqlite3 *db, int nruns, int nkeys, unsigned seed)
     return n;
 }
 
+/*
+ * Runs over a journal of nruns flushes (make_journal()) in a new in-memory
+ * *db; *n: its rows. NULL, a check failed, if they cannot be made.
+ */
+static struct runs *runs_over(sqlite3 **db, int nruns, int nkeys, unsigned seed, size_t *n)
+{
+    CHECK_INT(sqlite3_open(":memory:", db), SQLITE_OK);
+    *n = make_journal(*db, nruns, nkeys, seed);
+    char err[256] = "";
+    struct runs *r = runs_new(*db, err, sizeof err);
+    CHECK(r != NULL);
+    return r;
+}
+
 /* Merges the runs of a journal of nruns flushes both ways, and checks every sum. */
 static void merges_like_a_sort(int nruns, int nkeys, unsigned seed)
 {
     sqlite3 *db = NULL;
-    CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
-    size_t n = make_journal(db, nruns, nkeys, seed);
-    char err[256] = "";
-    struct runs *r = runs_new(db, err, sizeof err);
-    CHECK(r != NULL);
+    size_t n;
+    struct runs *r = runs_over(&db, nruns, nkeys, seed, &n);
     if (!r) {
         sqlite3_close(db);
         return;
@@ -163,11 +174,8 @@ static void every_run_holds_the_same_key(void)
 static void too_many_runs_are_folded(void)
 {
     sqlite3 *db = NULL;
-    CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
-    size_t n = make_journal(db, RUNS_MAX + 1, 3, 5);
-    char err[256] = "";
-    struct runs *r = runs_new(db, err, sizeof err);
-    CHECK(r != NULL);
+    size_t n;
+    struct runs *r = runs_over(&db, RUNS_MAX + 1, 3, 5, &n);
     if (r) {
         CHECK_INT(runs_plan(r, 0, (int64_t)n), RUNS_FOLD);
         runs_free(r);
