@@ -165,6 +165,11 @@ def http_threads(pid):
 ])
 def test_threads_sets_the_http_threads(make_server, args, want):
     s = make_server(*args)
+    # A thread takes its name once it runs, which can be after "listening" is logged (seen
+    # once under the sanitizers: one MHD-worker of two).
+    deadline = time.monotonic() + 5
+    while http_threads(s.proc.pid) != want and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert http_threads(s.proc.pid) == want
     for i in range(6):  # each on a new connection, so every thread takes some
         assert svg_title(s.hit("thr/eads").body) == "hits: %d" % (i + 1)
