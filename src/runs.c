@@ -2,7 +2,9 @@
  * runs: a sorted merge of journal runs (see runs.h). The runs with a row at
  * hand form a binary min-heap by (repo, day), so each row costs a few
  * comparisons whatever the number of runs; a sum takes the rows equal to
- * the heap's top, advancing each run past them.
+ * the heap's top, advancing each run past them. With a chunk, each sum is
+ * added to its repo's as well (the last one, or a new one after it); the
+ * repos' keys are copied one after the other into one block.
  */
 #include "runs.h"
 
@@ -22,6 +24,13 @@ struct run {
     uint64_t hits;
 };
 
+/* A repo's sum, its key at name in struct runs' names. */
+struct repo_sum {
+    size_t name;
+    day_t day;
+    uint64_t hits;
+};
+
 struct runs {
     sqlite3 *db;
     sqlite3_stmt *next_id, *flush_at;
@@ -29,10 +38,15 @@ struct runs {
     size_t n;              /* runs planned */
     size_t heap[RUNS_MAX]; /* the runs with a row at hand, the least first */
     size_t live;           /* how many */
-    bool by_repo;
     int err;
     char *key; /* the last sum's key */
     size_t keycap;
+    size_t chunk; /* repos a pause at most; 0: no repos' sums */
+    struct repo_sum *repo;
+    struct store_delta *taken; /* runs_repos()'s */
+    size_t nrepo;
+    char *names; /* the repos' keys, NUL-terminated one after the other */
+    size_t names_len, names_cap;
 };
 
 struct runs *runs_new(sqlite3 *db, char *err, size_t errlen)
@@ -60,6 +74,9 @@ void runs_free(struct runs *r)
     for (size_t i = 0; i < RUNS_MAX; i++)
         sqlite3_finalize(r->run[i].st);
     free(r->key);
+    free(r->repo);
+    free(r->taken);
+    free(r->names);
     free(r);
 }
 
@@ -174,9 +191,14 @@ static bool advance(struct runs *r)
     return true;
 }
 
-int runs_start(struct runs *r, bool by_repo)
+int runs_start(struct runs *r, size_t chunk)
 {
-    r->by_repo = by_repo;
+    if (chunk != r->chunk) {
+        r->repo = xrealloc(r->repo, chunk * sizeof *r->repo);
+        r->taken = xrealloc(r->taken, chunk * sizeof *r->taken);
+        r->chunk = chunk;
+    }
+    r->nrepo = 0;
     r->err = SQLITE_OK;
     r->live = 0;
     for (size_t i = 0; i < r->n && r->err == SQLITE_OK; i++) {
@@ -202,6 +224,33 @@ int runs_start(struct runs *r, bool by_repo)
     return r->err;
 }
 
+/* The last repo's key, or NULL if no repo is summed. */
+static const char *last_repo(const struct runs *r)
+{
+    return r->nrepo ? r->names + r->repo[r->nrepo - 1].name : NULL;
+}
+
+/* Adds sum d to its repo's: the last one's, or a new one's. */
+static void add_to_repo(struct runs *r, const struct store_delta *d)
+{
+    const char *last = last_repo(r);
+    if (last && strcmp(last, d->key) == 0) {
+        struct repo_sum *u = &r->repo[r->nrepo - 1];
+        u->hits = count_add(u->hits, d->hits);
+        if (d->day < u->day)
+            u->day = d->day;
+        return;
+    }
+    size_t at = r->nrepo ? r->names_len : 0, size = strlen(d->key) + 1;
+    if (!r->names || at + size > r->names_cap) {
+        r->names_cap = 2 * (at + size);
+        r->names = xrealloc(r->names, r->names_cap);
+    }
+    memcpy(r->names + at, d->key, size);
+    r->names_len = at + size;
+    r->repo[r->nrepo++] = (struct repo_sum){at, d->day, d->hits};
+}
+
 int runs_next(struct runs *r, struct store_delta *out)
 {
     if (r->err != SQLITE_OK)
@@ -209,6 +258,9 @@ int runs_next(struct runs *r, struct store_delta *out)
     if (r->live == 0)
         return SQLITE_DONE;
     const struct run *top = &r->run[r->heap[0]];
+    /* A pause comes between two repos, so that a repo's sum is whole when taken. */
+    if (r->chunk && r->nrepo == r->chunk && strcmp(top->key, last_repo(r)) != 0)
+        return SQLITE_DONE;
     size_t len = strlen(top->key);
     if (len + 1 > r->keycap) {
         r->keycap = 2 * (len + 1);
@@ -220,15 +272,30 @@ int runs_next(struct runs *r, struct store_delta *out)
         return r->err;
     while (r->live) {
         top = &r->run[r->heap[0]];
-        if (strcmp(top->key, r->key) != 0 || (!r->by_repo && top->day != out->day))
+        if (strcmp(top->key, r->key) != 0 || top->day != out->day)
             break;
         out->hits = count_add(out->hits, top->hits);
-        if (top->day < out->day)
-            out->day = top->day; /* runs out of order (runs.h) */
         if (!advance(r))
             return r->err;
     }
+    if (r->chunk)
+        add_to_repo(r, out);
     return SQLITE_ROW;
+}
+
+const struct store_delta *runs_repos(struct runs *r, size_t *n)
+{
+    for (size_t i = 0; i < r->nrepo; i++)
+        r->taken[i] =
+            (struct store_delta){r->names + r->repo[i].name, r->repo[i].day, r->repo[i].hits};
+    *n = r->nrepo;
+    r->nrepo = 0; /* the keys stay in names until the next repo's */
+    return r->taken;
+}
+
+bool runs_more(const struct runs *r)
+{
+    return r->err == SQLITE_OK && r->live > 0;
 }
 
 int runs_error(const struct runs *r)

@@ -78,6 +78,12 @@
 #define MERGE_RUNS_BATCH_ROWS 2000000
 #define MERGE_RUNS_WAIT_MS    24000
 #define MERGE_RUNS_MAX_ROWS   2400000
+/*
+ * The repos whose days a merge writes before their totals (merge_runs()):
+ * a few hundred KB of sums and keys; the two statements start again once a
+ * chunk, a seek from the root of each table.
+ */
+#define MERGE_CHUNK_REPOS 8192
 /* A backlog this small is cheap to fold whatever its size: the tables then lag by this much. */
 #define MERGE_SMALL_ROWS    20000
 #define MERGE_SMALL_WAIT_MS 2000
@@ -506,7 +512,7 @@ static int sums_start(struct sqlite_store *s, int64_t top, struct sums *m, struc
     int rc = SQLITE_DONE;
     if (top > merged && (m->src.runs = runs_new(s->db, why, sizeof why)) != NULL &&
         (rc = runs_plan(m->src.runs, merged, top)) == SQLITE_OK)
-        rc = runs_start(m->src.runs, false);
+        rc = runs_start(m->src.runs, 0);
     if (top > merged && rc != SQLITE_OK) {
         /* Too many runs, or none to be had: the fold, as the merger does then. */
         runs_free(m->src.runs);
@@ -1415,18 +1421,29 @@ enum { BOUND, ROWS, REPO, DAY, MARK, DROP, OLDEST, NSTMT }; /* the merger's (mer
 /*
  * Writes the journal rows after < id <= bound into daily and repos from the
  * batch's runs (runs.h), in key order, one upsert per (repo, day) and one
- * per repo. RUNS_FOLD, with nothing written, if the batch has too many
+ * per repo. The runs are read once for both: their sums go to daily, a
+ * chunk of MERGE_CHUNK_REPOS repos at a time, then the chunk's repos' sums
+ * to repos. RUNS_FOLD, with nothing written, if the batch has too many
  * runs; else SQLITE_OK or an error.
  */
 static int merge_runs(struct merger *m, sqlite3_stmt **st, int64_t after, int64_t bound)
 {
     int rc = runs_plan(m->runs, after, bound);
-    for (int pass = 0; pass < 2 && rc == SQLITE_OK; pass++) {
+    if (rc == SQLITE_OK)
+        rc = runs_start(m->runs, MERGE_CHUNK_REPOS);
+    while (rc == SQLITE_OK) {
         /* A stop interrupts a statement; one between statements is seen here. */
-        if (atomic_load(&m->quit))
+        if (atomic_load(&m->quit)) {
             rc = SQLITE_INTERRUPT; /* the rows stay in the journal, which counts them */
-        else if ((rc = runs_start(m->runs, pass == 1)) == SQLITE_OK)
-            rc = run_runs(st[pass == 0 ? DAY : REPO], &m->deltas, m->runs);
+            break;
+        }
+        rc = run_runs(st[DAY], &m->deltas, m->runs);
+        size_t n = 0;
+        const struct store_delta *d = runs_repos(m->runs, &n);
+        if (rc == SQLITE_OK && n)
+            rc = run_deltas(st[REPO], &m->deltas, d, n);
+        if (!runs_more(m->runs))
+            break;
     }
     /* After an error, merge_once() ends the runs once it has read SQLite's message. */
     if (rc == SQLITE_OK)

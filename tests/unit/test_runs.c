@@ -107,7 +107,25 @@ static struct runs *runs_over(sqlite3 **db, int nruns, int nkeys, unsigned seed,
     return r;
 }
 
-/* Merges the runs of a journal of nruns flushes both ways, and checks every sum. */
+/*
+ * Checks that sums a and b, the ith of what, are alike; prints them if
+ * not. False if not.
+ */
+static bool same_sum(const struct store_delta *a, const struct row *b, const char *what, size_t i)
+{
+    if (strcmp(a->key, b->key) == 0 && a->day == b->day && a->hits == b->hits)
+        return true;
+    fprintf(stderr, "%s %zu is %s %d %llu, not %s %d %llu\n", what, i, a->key, a->day,
+            (unsigned long long)a->hits, b->key, b->day, (unsigned long long)b->hits);
+    CHECK(false);
+    return false;
+}
+
+/*
+ * Merges the runs of a journal of nruns flushes, with no repos' sums and
+ * with them by chunks of 1, 7 and RUNS_MAX repos; checks every sum, and
+ * that each pause falls between two repos after a whole chunk.
+ */
 static void merges_like_a_sort(int nruns, int nkeys, unsigned seed)
 {
     sqlite3 *db = NULL;
@@ -118,27 +136,39 @@ static void merges_like_a_sort(int nruns, int nkeys, unsigned seed)
         return;
     }
     qsort(rows, n, sizeof rows[0], by_key_day);
-    static struct row want[MAX_ROWS];
+    static struct row want[MAX_ROWS], want_repos[MAX_ROWS];
+    size_t m = sums_of(n, false, want), mr = sums_of(n, true, want_repos);
     CHECK_INT(runs_plan(r, 0, (int64_t)n), SQLITE_OK);
-    for (int by_repo = 0; by_repo <= 1; by_repo++) {
-        size_t m = sums_of(n, by_repo, want), got = 0;
-        CHECK_INT(runs_start(r, by_repo), SQLITE_OK);
+    static const size_t chunks[] = {0, 1, 7, RUNS_MAX};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        size_t got = 0, got_repos = 0, pauses = 0;
+        bool alike = true;
+        CHECK_INT(runs_start(r, chunks[c]), SQLITE_OK);
         struct store_delta d;
         int rc;
-        while ((rc = runs_next(r, &d)) == SQLITE_ROW) {
-            if (got < m && (strcmp(d.key, want[got].key) != 0 || d.day != want[got].day ||
-                            d.hits != want[got].hits)) {
-                fprintf(stderr,
-                        "runs %d, seed %u, by_repo %d: sum %zu is %s %d %llu, not %s %d %llu\n",
-                        nruns, seed, by_repo, got, d.key, d.day, (unsigned long long)d.hits,
-                        want[got].key, want[got].day, (unsigned long long)want[got].hits);
-                CHECK(false);
-                break;
+        do {
+            while (alike && (rc = runs_next(r, &d)) == SQLITE_ROW) {
+                alike = got < m && same_sum(&d, &want[got], "sum", got);
+                got++;
             }
-            got++;
+            size_t k = 0;
+            const struct store_delta *repos = chunks[c] ? runs_repos(r, &k) : NULL;
+            if (runs_more(r)) {
+                pauses++;
+                CHECK_INT(k, chunks[c]);
+                CHECK(got < m && strcmp(want[got].key, want[got - 1].key) != 0);
+            }
+            for (size_t i = 0; alike && i < k; i++, got_repos++)
+                alike = got_repos < mr && same_sum(&repos[i], &want_repos[got_repos], "repo", i);
+        } while (alike && rc == SQLITE_DONE && runs_more(r));
+        if (!alike) {
+            fprintf(stderr, "runs %d, seed %u, chunk %zu\n", nruns, seed, chunks[c]);
+            break;
         }
         CHECK_INT(rc, SQLITE_DONE);
         CHECK_INT(got, m);
+        CHECK_INT(got_repos, chunks[c] ? mr : 0);
+        CHECK_INT(pauses, chunks[c] ? (mr - 1) / chunks[c] : 0);
         runs_end(r);
     }
     runs_free(r);
