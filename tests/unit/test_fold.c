@@ -221,6 +221,39 @@ static void order_sorts_deltas_as_the_sums(void)
     free(o);
 }
 
+/*
+ * fold_order() over random deltas of every count around its sort's runs
+ * of 16 and merges: each comes out in order, and none is lost.
+ */
+static void order_sorts_every_count(void)
+{
+    static const size_t counts[] = {0, 1, 2, 15, 16, 17, 31, 33, 100, 1000, 4097};
+    static char names[4097][24];
+    static struct store_delta d[4097];
+    srand(7);
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        size_t n = counts[c];
+        uint64_t hits = 0;
+        for (size_t i = 0; i < n; i++) {
+            /* Few names, so that equal ones meet; some past the 16 bytes of a prefix. */
+            snprintf(names[i], sizeof names[0], "%s%d", rand() % 2 ? "o/" : "0123456789abcdef/",
+                     rand() % 50);
+            d[i] = (struct store_delta){names[i], 1 + rand() % 3, 1 + (uint64_t)(rand() % 9)};
+            hits += d[i].hits;
+        }
+        struct store_delta *o = fold_order(d, n);
+        size_t wrong = 0;
+        for (size_t i = 0; i < n; i++) {
+            hits -= o[i].hits;
+            if (i > 0 && fold_delta_cmp(&o[i - 1], &o[i]) > 0)
+                wrong++;
+        }
+        CHECK_INT(wrong, 0);
+        CHECK_INT(hits, 0);
+        free(o);
+    }
+}
+
 /* A NUL inside a name (against fold.h's rule) compares as a byte and reads nothing past it. */
 static void a_nul_in_a_name_stays_inside_it(void)
 {
@@ -248,5 +281,6 @@ int main(void)
     RUN(order_is_bytewise_around_sixteen_bytes);
     RUN(a_nul_in_a_name_stays_inside_it);
     RUN(order_sorts_deltas_as_the_sums);
+    RUN(order_sorts_every_count);
     return test_main_end("fold");
 }
