@@ -159,7 +159,8 @@ static void merges_like_a_sort(int nruns, int nkeys, unsigned seed)
                 CHECK(got < m && strcmp(want[got].key, want[got - 1].key) != 0);
             }
             for (size_t i = 0; alike && i < k; i++, got_repos++)
-                alike = got_repos < mr && same_sum(&repos[i], &want_repos[got_repos], "repo", i);
+                alike = got_repos < mr &&
+                        same_sum(&repos[i], &want_repos[got_repos], "repo", got_repos);
         } while (alike && rc == SQLITE_DONE && runs_more(r));
         if (!alike) {
             fprintf(stderr, "runs %d, seed %u, chunk %zu\n", nruns, seed, chunks[c]);
