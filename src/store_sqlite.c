@@ -1701,6 +1701,8 @@ static struct merger *merger_start(struct sqlite_store *s, char *err, size_t err
      * rows. Under the uniform load over 1,000,000 repos, 2, 16 and 64 MB
      * merged at the same 7.5-9.1 us a row, and 64 MB left ghit at 277-280
      * MB resident against 213-220 with 16 (40 s runs, interleaved, this VM).
+     * Later, 4 MB against 16 on another VM: a peak 13 MB lower (165 MB
+     * against 178) and 2-7 % fewer req/s in three alternated 40 s pairs.
      *
      * A merge's commit is synced (FULL) before the merged rows are deleted
      * from the journal: else a power cut could keep the delete, which the
