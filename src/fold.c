@@ -331,21 +331,35 @@ static void sort_deltas(struct delta_order *o, struct delta_order *tmp, size_t n
         memcpy(o, src, n * sizeof *o);
 }
 
-struct store_delta *fold_order(const struct store_delta *d, size_t n)
+#define ORDER_ROOM_KEEP 262144 /* deltas whose room is kept when a call needs less */
+
+void order_room_fini(struct order_room *r)
 {
-    struct delta_order *o = xmalloc((n ? n : 1) * sizeof *o);
+    free(r->order);
+    free(r->tmp);
+    free(r->out);
+    *r = (struct order_room){0};
+}
+
+const struct store_delta *fold_order(const struct store_delta *d, size_t n, struct order_room *r)
+{
+    /* What a burst needed (a flush after the store came back) goes back with the next call. */
+    if (n > r->cap || (r->cap > ORDER_ROOM_KEEP && n <= ORDER_ROOM_KEEP)) {
+        order_room_fini(r);
+        r->cap = n ? n : 1;
+        r->order = xmalloc(r->cap * sizeof *r->order);
+        r->tmp = xmalloc(r->cap * sizeof *r->tmp);
+        r->out = xmalloc(r->cap * sizeof *r->out);
+    }
+    struct delta_order *o = r->order;
     for (size_t i = 0; i < n; i++) {
         prefix(d[i].key, strlen(d[i].key), &o[i].hi, &o[i].lo);
         o[i].d = &d[i];
     }
-    struct delta_order *tmp = xmalloc((n ? n : 1) * sizeof *tmp);
-    sort_deltas(o, tmp, n);
-    free(tmp);
-    struct store_delta *out = xmalloc((n ? n : 1) * sizeof *out);
+    sort_deltas(o, r->tmp, n);
     for (size_t i = 0; i < n; i++)
-        out[i] = *o[i].d;
-    free(o);
-    return out;
+        r->out[i] = *o[i].d;
+    return r->out;
 }
 
 int fold_delta_cmp(const void *a, const void *b)

@@ -53,6 +53,7 @@
 /* The flushes' connection checkpoints the WAL itself only past this (40 MB): see use_wal(). */
 #define FLUSH_CHECKPOINT_PAGES 10000
 #define INTERRUPT_STEPS        1000 /* a reader checks for an interrupt this often (VM steps) */
+#define PULL_AHEAD             8    /* deltas whose key deltas_pull() fetches ahead */
 /*
  * The merger waits for a batch this big, or this old, before it folds. Its
  * cost is a table upsert per distinct (repo, day) and the table pages it
@@ -160,7 +161,8 @@ struct sqlite_store {
     sqlite3_stmt *get_st, *history_st, *top_st; /* prepared on first use (statistics) */
     const char *cause;                          /* of the last failure, for metrics */
     struct store_stats stats;
-    struct merger *merger; /* writers only */
+    struct merger *merger;        /* writers only */
+    struct order_room order_room; /* the flusher's fold_order() */
 };
 
 static const char schema[] = "CREATE TABLE repos ("
@@ -444,6 +446,13 @@ static int deltas_pull(const struct deltas *src, size_t *i, struct store_delta *
     if (src->runs)
         rc = runs_next(src->runs, out);
     else if (*i < src->n) {
+        /*
+         * A flush's deltas come in key order, their keys in the order they
+         * were taken: over a million repos each key missed the cache in
+         * SQLite's strlen(), a tenth of the flusher's CPU.
+         */
+        if (*i + PULL_AHEAD < src->n)
+            __builtin_prefetch(src->d[*i + PULL_AHEAD].key);
         *out = src->d[*i];
         rc = SQLITE_ROW;
     }
@@ -1097,10 +1106,9 @@ static enum store_result write_settled(struct sqlite_store *s, const struct stor
     rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
     if (rc == SQLITE_OK) {
         /* In key order, so that the merger can merge flushes as sorted runs (runs.h). */
-        struct store_delta *sorted = fold_order(d, nd);
+        const struct store_delta *sorted = fold_order(d, nd, &s->order_room);
         sqlite3_bind_int64(s->append, 1, seq);
         rc = run_deltas(s->append, &s->deltas, sorted, nd);
-        free(sorted);
     }
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(s->mark_flushed, 1, seq);
@@ -1874,6 +1882,7 @@ static void sqlite_close(struct store *base)
     sqlite3_close(s->db);
     held_clear(&s->doubt);
     held_clear(&s->credit);
+    order_room_fini(&s->order_room);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* drops the flock */
     free(s->path);

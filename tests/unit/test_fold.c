@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "fold.h"
 #include "test.h"
 
@@ -201,7 +202,8 @@ static void order_sorts_deltas_as_the_sums(void)
                 d[n++] = (struct store_delta){name, day, t * H + h + 1};
             }
     d[n++] = (struct store_delta){names[0], 1, 1000}; /* the same (key, day) twice */
-    struct store_delta *o = fold_order(d, n);
+    struct order_room room = {0};
+    const struct store_delta *o = fold_order(d, n, &room);
     int wrong = 0;
     uint64_t hits = 0;
     for (size_t i = 0; i < n; i++) {
@@ -218,7 +220,7 @@ static void order_sorts_deltas_as_the_sums(void)
     CHECK_INT(o[0].day, 1);
     CHECK_STR(o[n - 1].key, "\xff\x80\xff");
     CHECK_INT(o[n - 1].day, 3);
-    free(o);
+    order_room_fini(&room);
 }
 
 /*
@@ -230,9 +232,12 @@ static void order_sorts_every_count(void)
     static const size_t counts[] = {0, 1, 2, 15, 16, 17, 31, 33, 100, 1000, 4097};
     static char names[4097][24];
     static struct store_delta d[4097];
+    struct order_room room = {0}; /* one room for every count, as a flusher keeps it */
+    enum { C = sizeof counts / sizeof counts[0] };
     srand(7);
-    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
-        size_t n = counts[c];
+    /* Up the counts, then down: the room grows, then serves smaller calls. */
+    for (size_t c = 0; c < 2 * C; c++) {
+        size_t n = counts[c < C ? c : 2 * C - 1 - c];
         uint64_t hits = 0;
         for (size_t i = 0; i < n; i++) {
             /* Few names, so that equal ones meet; some past the 16 bytes of a prefix. */
@@ -241,7 +246,7 @@ static void order_sorts_every_count(void)
             d[i] = (struct store_delta){names[i], 1 + rand() % 3, 1 + (uint64_t)(rand() % 9)};
             hits += d[i].hits;
         }
-        struct store_delta *o = fold_order(d, n);
+        const struct store_delta *o = fold_order(d, n, &room);
         size_t wrong = 0;
         for (size_t i = 0; i < n; i++) {
             hits -= o[i].hits;
@@ -250,8 +255,33 @@ static void order_sorts_every_count(void)
         }
         CHECK_INT(wrong, 0);
         CHECK_INT(hits, 0);
-        free(o);
     }
+    order_room_fini(&room);
+}
+
+/*
+ * The room a burst of deltas needed (more than fold_order() keeps) is given
+ * back by the next call that needs less, which still sorts.
+ */
+static void order_gives_back_a_bursts_room(void)
+{
+    enum { BURST = 300000 };
+    static const char *const names[] = {"c/c", "a/a", "b/b"};
+    struct store_delta *d = xmalloc(BURST * sizeof *d);
+    for (size_t i = 0; i < BURST; i++)
+        d[i] = (struct store_delta){names[i % 3], 1, 1};
+    struct order_room room = {0};
+    const struct store_delta *o = fold_order(d, BURST, &room);
+    CHECK_INT(room.cap, BURST);
+    CHECK_STR(o[0].key, "a/a");
+    CHECK_STR(o[BURST - 1].key, "c/c");
+    o = fold_order(d, 3, &room);
+    CHECK_INT(room.cap, 3);
+    CHECK_STR(o[0].key, "a/a");
+    CHECK_STR(o[1].key, "b/b");
+    CHECK_STR(o[2].key, "c/c");
+    order_room_fini(&room);
+    free(d);
 }
 
 /* A NUL inside a name (against fold.h's rule) compares as a byte and reads nothing past it. */
@@ -282,5 +312,6 @@ int main(void)
     RUN(a_nul_in_a_name_stays_inside_it);
     RUN(order_sorts_deltas_as_the_sums);
     RUN(order_sorts_every_count);
+    RUN(order_gives_back_a_bursts_room);
     return test_main_end("fold");
 }
