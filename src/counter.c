@@ -68,7 +68,7 @@ struct entry {
      */
     uint64_t last_event;
     struct counter_op *op; /* a pending set or delete, before every pending hit; or NULL */
-    /* Bits, not bools: with the key right after them, an entry is 88 bytes and its key. */
+    /* Bits, not bools: with the key right after them, an entry is 89 bytes and its key. */
     bool dirty : 1;   /* in its shard's dirty array */
     bool deleted : 1; /* by counter_delete(), or absent from the store: reads as unknown */
     bool used : 1;    /* read or hit since the clock hand passed (caches) */

@@ -148,8 +148,9 @@ def test_redis_down_a_client_past_its_new_repos_sees_a_question_mark(make_redis,
     r.start()
     wait_for("the hits written", lambda: r.client().get("repo:" + R("down/u1")) == "1")
 
-    # Readable again: a repo that is new is refused past the budget, as always. The reads
-    # reconnect on their own schedule, not the writes': until they do, "?", never counted.
+    # Readable again: a repo that is new is refused past the budget, as always. After a
+    # failed read the loader answers "?" (never counted) for a pause of up to 4 s
+    # (loader.c), whatever the flusher's writes do meanwhile.
     def refused():
         reply = f.get("/badge.svg?repo=new/after")
         unread = reply.status == 200 and svg_title(reply.body) == "hits: ?"
