@@ -52,8 +52,10 @@
 #define STOP_MERGE_ROWS 20000 /* a stop merges a backlog this small (0.1-0.2 s), not more */
 /* The flushes' connection checkpoints the WAL itself only past this (40 MB): see use_wal(). */
 #define FLUSH_CHECKPOINT_PAGES 10000
-#define INTERRUPT_STEPS        1000 /* a reader checks for an interrupt this often (VM steps) */
-#define PULL_AHEAD             8    /* deltas whose key deltas_pull() fetches ahead */
+/* ... and in durable mode past this (4 MB): see sqlite_set_durable(). */
+#define DURABLE_CHECKPOINT_PAGES 1000
+#define INTERRUPT_STEPS          1000 /* a reader checks for an interrupt this often (VM steps) */
+#define PULL_AHEAD               8    /* deltas whose key deltas_pull() fetches ahead */
 /*
  * The merger waits for a batch this big, or this old, before it folds. Its
  * cost is a table upsert per distinct (repo, day) and the table pages it
@@ -1820,11 +1822,30 @@ static void sqlite_stats(struct store *base, struct store_stats *out)
     }
 }
 
-/* store.h set_durable: each flush's commit waits for the disk (fsync), the journal only. */
+/*
+ * store.h set_durable: each flush's commit waits for the disk (fsync), the
+ * journal only.
+ *
+ * The flushes' connection then checkpoints the journal's WAL itself, past
+ * DURABLE_CHECKPOINT_PAGES. A WAL starts over from its first frame only
+ * once a checkpoint has copied every frame in it, and with a commit every
+ * millisecond or so the merger's checkpoints never find it so: a newer
+ * frame is always there. Past FLUSH_CHECKPOINT_PAGES the WAL grew to 40 MB,
+ * each commit appending to the file; past 1,000 pages it grows to 4 MB once
+ * and is written over from then on. On this VM's ext4 an fdatasync of 4 KB
+ * written over took 0.27-0.40 ms against 0.35-0.77 appended. Such a
+ * checkpoint copies the few pages that its 1,000 frames hold (the
+ * journal's last leaves, its meta and sequence rows) and syncs twice.
+ * 10 s of wrk -c50 in alternated rounds: one repo 29,538-38,448 req/s
+ * (median of four 36,570) against 31,351-32,661 (32,034); 1,000 repos
+ * 26,230-30,212 (29,606) against 24,071-28,240 (26,161); p99 3.7-7.0 ms
+ * against 4.2-7.2.
+ */
 static void sqlite_set_durable(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     sqlite3_exec(s->db, "PRAGMA j.synchronous=FULL", NULL, NULL, NULL);
+    sqlite3_wal_autocheckpoint(s->db, DURABLE_CHECKPOINT_PAGES);
 }
 
 void store_sqlite_fault(struct store *base, enum store_sqlite_fault fault)
