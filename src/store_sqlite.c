@@ -1836,10 +1836,10 @@ static void sqlite_stats(struct store *base, struct store_stats *out)
  * written over took 0.27-0.40 ms against 0.35-0.77 appended. Such a
  * checkpoint copies the few pages that its 1,000 frames hold (the
  * journal's last leaves, its meta and sequence rows) and syncs twice.
- * 10 s of wrk -c50 in alternated rounds: one repo 29,538-38,448 req/s
- * (median of four 36,570) against 31,351-32,661 (32,034); 1,000 repos
- * 26,230-30,212 (29,606) against 24,071-28,240 (26,161); p99 3.7-7.0 ms
- * against 4.2-7.2.
+ * Alternated 10 s runs of wrk -c50: on 1,000 repos each of eight rounds
+ * was faster (medians 29,606 against 26,161 and 27,611 against 23,504
+ * req/s); on one repo 36,570 against 32,034 in four rounds, then 27,715
+ * against 28,469 in five, within this VM's noise. p99 no worse.
  */
 static void sqlite_set_durable(struct store *base)
 {
