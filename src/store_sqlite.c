@@ -52,7 +52,7 @@
 #define STOP_MERGE_ROWS 20000 /* a stop merges a backlog this small (0.1-0.2 s), not more */
 /* The flushes' connection checkpoints the WAL itself only past this (40 MB): see use_wal(). */
 #define FLUSH_CHECKPOINT_PAGES 10000
-/* ... and in durable mode past this (4 MB): see sqlite_set_durable(). */
+/* ... and the journal's, in durable mode, past this (4 MB): see sqlite_set_durable(). */
 #define DURABLE_CHECKPOINT_PAGES 1000
 #define INTERRUPT_STEPS          1000 /* a reader checks for an interrupt this often (VM steps) */
 #define PULL_AHEAD               8    /* deltas whose key deltas_pull() fetches ahead */
@@ -165,6 +165,7 @@ struct sqlite_store {
     struct store_stats stats;
     struct merger *merger;        /* writers only */
     struct order_room order_room; /* the flusher's fold_order() */
+    int journal_checkpoint_pages; /* checkpoint_past()'s bar for the journal */
 };
 
 static const char schema[] = "CREATE TABLE repos ("
@@ -1845,7 +1846,7 @@ static void sqlite_set_durable(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     sqlite3_exec(s->db, "PRAGMA j.synchronous=FULL", NULL, NULL, NULL);
-    sqlite3_wal_autocheckpoint(s->db, DURABLE_CHECKPOINT_PAGES);
+    s->journal_checkpoint_pages = DURABLE_CHECKPOINT_PAGES;
 }
 
 void store_sqlite_fault(struct store *base, enum store_sqlite_fault fault)
@@ -2117,6 +2118,21 @@ static const struct store_ops sqlite_ops = {
     .interrupt = sqlite_interrupt,
 };
 
+/*
+ * sqlite3_wal_hook of the flushes' connection, run after each commit of
+ * one of its files: checkpoints that file's WAL past its bar. Only the
+ * journal's bar moves (sqlite_set_durable()): a set or delete that the
+ * flusher writes to the tables must not pay for the merger's pages.
+ */
+static int checkpoint_past(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    const struct sqlite_store *s = arg;
+    int bar = strcmp(name, "j") == 0 ? s->journal_checkpoint_pages : FLUSH_CHECKPOINT_PAGES;
+    if (frames >= bar)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 /* Switches to WAL and checks that the switch took (not every file system can). */
 static int use_wal(struct sqlite_store *s, char *err, size_t errlen)
 {
@@ -2140,7 +2156,8 @@ static int use_wal(struct sqlite_store *s, char *err, size_t errlen)
      * repos under load, ASan, debug log). It checkpoints itself only past
      * FLUSH_CHECKPOINT_PAGES, should the merger stop.
      */
-    sqlite3_wal_autocheckpoint(s->db, FLUSH_CHECKPOINT_PAGES);
+    s->journal_checkpoint_pages = FLUSH_CHECKPOINT_PAGES;
+    sqlite3_wal_hook(s->db, checkpoint_past, s);
     /*
      * synchronous=NORMAL: a committed flush survives a crash of ghit (kill -9);
      * a power cut may lose the last flushes, as the flush interval already may.

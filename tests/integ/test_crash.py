@@ -231,7 +231,7 @@ def test_durable_journal_wal_is_written_over_not_grown(make_server):
                 largest = max(largest, os.path.getsize(wal))
     finally:
         c.close()
-    # Each commit wrote two or three frames of 4,120 bytes: 6,000 or more in all, 25 MB.
+    # Each commit writes two or three frames of 4,120 bytes: 6,000 or more, 25 MB or more.
     assert 0 < largest <= 6 * 2**20, largest
     s.stop()
     assert sum(stored_of(s.db, ["dur/w%d" % k for k in range(7)]).values()) == hits
