@@ -8,7 +8,10 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -581,6 +584,100 @@ static void a_set_after_a_flush_in_doubt_counts_what_came_after_it(void)
     store_close(s);
 }
 
+/* The frames in path's WAL (its size over a frame of 4,096-byte pages); -1 if it has none. */
+static long wal_frames(const char *path)
+{
+    char wal[512];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    struct stat st;
+    if (stat(wal, &st) != 0 || st.st_size < 32)
+        return -1;
+    return (long)((st.st_size - 32) / (4096 + 24));
+}
+
+/* The bytes of the file at path, *len of them; NULL if it cannot be read. The caller frees. */
+static char *file_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    *len = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        rewind(f);
+        buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+        if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size) {
+            *len = (size_t)size;
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+/* Whether the file at path holds exactly the len bytes at was. */
+static bool file_is(const char *path, const char *was, size_t len)
+{
+    size_t now_len;
+    char *now = file_bytes(path, &now_len);
+    bool same = now && now_len == len && memcmp(now, was, len) == 0;
+    free(now);
+    return same;
+}
+
+/*
+ * Durable mode lowers the flushes' connection's checkpoint bar for the
+ * journal only (checkpoint_past): a set it writes to the tables must not
+ * copy the merger's pages into the database file. Here the tables' WAL
+ * holds about 2,500 frames, written by another connection that never
+ * checkpoints: past the journal's bar of 1,000, under the tables' 10,000.
+ * A durable set leaves the database file as it was; a checkpoint asked by
+ * that connection then changes it, so the test would see one.
+ */
+static void a_durable_set_leaves_the_tables_wal_to_the_merger(void)
+{
+    char err[256] = "";
+    const char *path = path_for("durable-wal.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL && s->ops->set_durable != NULL);
+    if (!s || !s->ops->set_durable)
+        return;
+    s->ops->set_durable(s);
+    sqlite3 *other;
+    CHECK_INT(sqlite3_open(path, &other), SQLITE_OK);
+    sqlite3_busy_timeout(other, 10000);
+    CHECK_INT(sqlite3_exec(other,
+                           "PRAGMA wal_autocheckpoint=0;"
+                           "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
+                           "WHERE i < 99999) INSERT INTO daily(repo, day, hits) "
+                           "SELECT printf('w%06d/r', i), '2026-01-01', 1 FROM n",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    long frames = wal_frames(path);
+    CHECK(frames > 1000 && frames < 10000);
+
+    size_t len;
+    char *before = file_bytes(path, &len);
+    CHECK(before != NULL);
+    struct store_day day = {7, 4};
+    struct store_put set = {
+        .mode = STORE_PUT_SET,
+        .repo = {.key = "dw/r", .total = 4, .first_day = 7, .days = &day, .ndays = 1},
+    };
+    CHECK_INT(s->ops->write(s, &set, 1, NULL, 0, err, sizeof err), STORE_OK);
+    CHECK(before && file_is(path, before, len));
+    CHECK(wal_frames(path) > frames);
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'dw/r'"), 4);
+
+    CHECK_INT(sqlite3_exec(other, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL), SQLITE_OK);
+    CHECK(before && !file_is(path, before, len));
+    free(before);
+    sqlite3_close(other);
+    store_close(s);
+}
+
 /* A file of schema version 1 (before the journal) is upgraded in place, its counts kept. */
 static void version_1_file_is_upgraded(void)
 {
@@ -991,6 +1088,7 @@ int main(void)
     RUN(a_flush_in_doubt_is_settled_by_the_next_write);
     RUN(a_close_says_which_hits_not_written_are_in_the_file);
     RUN(a_set_after_a_flush_in_doubt_counts_what_came_after_it);
+    RUN(a_durable_set_leaves_the_tables_wal_to_the_merger);
     RUN(version_1_file_is_upgraded);
     RUN(a_journal_name_with_a_nul_is_refused);
     RUN(flushes_merge_as_runs_or_folded);
