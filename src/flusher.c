@@ -57,6 +57,7 @@ struct flusher {
     _Atomic uint64_t needed;  /* the take number a held reply waits for (durable mode) */
     _Atomic bool wanted;      /* a flush was asked for since the last one began */
     struct notify commits;    /* durable mode's listener (flusher_on_commit) */
+    struct notify recovery;   /* told when the store answers again (flusher_on_recovery) */
 
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t wake;
@@ -77,6 +78,7 @@ struct flusher *flusher_new(struct counter_table *table, struct store *store, un
     buf_init(&f->batch.keys);
     pthread_mutex_init(&f->lock, NULL);
     notify_init(&f->commits);
+    notify_init(&f->recovery);
     monotime_cond_init(&f->wake);
     return f;
 }
@@ -92,6 +94,7 @@ void flusher_free(struct flusher *f)
     pthread_cond_destroy(&f->wake);
     pthread_mutex_destroy(&f->lock);
     notify_fini(&f->commits);
+    notify_fini(&f->recovery);
     free(f);
 }
 
@@ -179,6 +182,10 @@ static void refresh(void *arg, const struct store_row *row)
  */
 static void note_result(struct flusher *f, bool ok, bool wrote, uint64_t hits, const char *err)
 {
+    /* Told before healthy is set: who sees /healthz answer 200 finds the listener told. The
+     * thread that writes is the only one that changes healthy, so it may read it unlocked. */
+    if (ok && !f->healthy)
+        notify_call(&f->recovery, 0);
     pthread_mutex_lock(&f->lock);
     if (ok) {
         if (!f->healthy)
@@ -446,6 +453,11 @@ void flusher_use_spool(struct flusher *f, struct spool *sp)
 void flusher_on_commit(struct flusher *f, notify_fn *fn, void *arg)
 {
     notify_set(&f->commits, fn, arg);
+}
+
+void flusher_on_recovery(struct flusher *f, notify_fn *fn, void *arg)
+{
+    notify_set(&f->recovery, fn, arg);
 }
 
 uint64_t flusher_written(struct flusher *f)

@@ -61,6 +61,14 @@ void flusher_use_spool(struct flusher *f, struct spool *sp);
  */
 void flusher_on_commit(struct flusher *f, notify_fn *fn, void *arg);
 
+/*
+ * fn is told, from the thread that wrote, when the store takes a write or a
+ * check again after one failed (n: 0), before flusher_health() says so: a
+ * Redis frontend's loader, paused after a failed read, reads again at once.
+ * Safe at any time (notify.h says when the old fn is done with).
+ */
+void flusher_on_recovery(struct flusher *f, notify_fn *fn, void *arg);
+
 /* The counter_take() number up to which every hit is written. Safe from any thread. */
 uint64_t flusher_written(struct flusher *f);
 

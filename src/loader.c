@@ -67,10 +67,11 @@ struct loader {
 
     pthread_mutex_t lock; /* guards what follows */
     pthread_cond_t wake;  /* the loader thread's: a request, or stop */
-    pthread_cond_t halt;  /* the follower's pauses: stop (monotonic clock) */
+    pthread_cond_t halt;  /* the follower's pauses: stop, or the store answers (monotonic clock) */
     struct buf queue;     /* keys, each NUL-terminated */
     size_t nqueued;
-    uint64_t last; /* the number of the last request queued */
+    uint64_t last;     /* the number of the last request queued */
+    uint64_t answered; /* loader_store_answers() calls: a pause ends at the next */
     bool stopping;
 };
 
@@ -113,6 +114,15 @@ uint64_t loader_request(struct loader *l, const char *key)
 bool loader_failing(struct loader *l)
 {
     return monotime_ms() < atomic_load(&l->failing_until_ms);
+}
+
+void loader_store_answers(struct loader *l)
+{
+    atomic_store(&l->failing_until_ms, 0);
+    pthread_mutex_lock(&l->lock);
+    l->answered++;
+    pthread_cond_broadcast(&l->halt);
+    pthread_mutex_unlock(&l->lock);
 }
 
 uint64_t loader_done(struct loader *l)
@@ -257,12 +267,17 @@ static void changed(void *arg, const char *key)
     METRICS_INC("ghit_cache_changes_total", CHANGES_HELP, "what=\"repo\"");
 }
 
-/* Whether the loader is stopping; sleeps up to ms first (woken by loader_free). */
+/*
+ * Whether the loader is stopping; sleeps up to ms first (woken by
+ * loader_free, or early by loader_store_answers).
+ */
 static bool pause_unless_stopping(struct loader *l, unsigned ms)
 {
     struct timespec until = monotime_deadline(ms);
     pthread_mutex_lock(&l->lock);
-    while (!l->stopping && pthread_cond_timedwait(&l->halt, &l->lock, &until) != ETIMEDOUT)
+    uint64_t answered = l->answered;
+    while (!l->stopping && l->answered == answered &&
+           pthread_cond_timedwait(&l->halt, &l->lock, &until) != ETIMEDOUT)
         ;
     bool stop = l->stopping;
     pthread_mutex_unlock(&l->lock);

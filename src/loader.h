@@ -59,6 +59,13 @@ uint64_t loader_request(struct loader *l, const char *key);
  */
 bool loader_failing(struct loader *l);
 
+/*
+ * The store answers again (the flusher wrote to it): ends the pause after a
+ * failed read, and the follower's, now rather than when they run out.
+ * Safe from any thread.
+ */
+void loader_store_answers(struct loader *l);
+
 /* The number of the last request done. */
 uint64_t loader_done(struct loader *l);
 

@@ -129,6 +129,13 @@ static void replies_written(void *http, uint64_t take_no)
     http_written(http, take_no);
 }
 
+/* notify_fn of the flusher's recovery: a Redis frontend's loader reads again at once. */
+static void store_answers(void *loader, uint64_t n)
+{
+    (void)n;
+    loader_store_answers(loader);
+}
+
 /* notify_fn of loads and top lists: the requests that waited for these run again. */
 static void waits_done(void *http, uint64_t done)
 {
@@ -371,6 +378,7 @@ static int serve(struct config *options)
     }
     if (loader) {
         loader_on_done(loader, waits_done, http);
+        flusher_on_recovery(flusher, store_answers, loader);
         if (loader_start(loader) < 0) {
             log_error("cannot start the loader thread: %s", strerror(errno));
             close_listeners(-1, metrics_fd);
@@ -419,6 +427,7 @@ static int serve(struct config *options)
     status = 0;
 out:
     flusher_on_commit(flusher, NULL, NULL);
+    flusher_on_recovery(flusher, NULL, NULL); /* before loader_free() */
     if (loader)
         loader_on_done(loader, NULL, NULL);
     routes_stats_on_done(app.stats, NULL, NULL);

@@ -78,11 +78,29 @@ static void rig_fini(struct rig *r)
     store_close(r->s);
 }
 
+/* A flusher_on_recovery() listener: its calls, and whether the flusher said healthy by then. */
+struct recovery {
+    struct flusher *f;
+    int calls;
+    bool healthy_then;
+};
+
+static void on_recovery(void *arg, uint64_t n)
+{
+    struct recovery *rc = arg;
+    char why[256];
+    CHECK_INT(n, 0);
+    rc->calls++;
+    rc->healthy_then = flusher_health(rc->f, why, sizeof why);
+}
+
 static void failed_write_keeps_hits_and_recovers(void)
 {
     char why[256] = "";
     struct rig r;
     rig_init(&r, "f.db", 50);
+    struct recovery rc = {.f = r.f};
+    flusher_on_recovery(r.f, on_recovery, &rc);
     struct counter_view v;
     for (int i = 0; i < 10; i++)
         counter_hit(r.t, "a/b", 3, &v);
@@ -102,13 +120,20 @@ static void failed_write_keeps_hits_and_recovers(void)
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
 
+    CHECK_INT(rc.calls, 0); /* a store that never failed has not come back */
     CHECK(flusher_flush(r.f));
     CHECK(flusher_health(r.f, why, sizeof why));
-    CHECK_INT(total_of_store(r.s, r.path, "a/b"), 16);
+    /* Told once, before the flusher said healthy (a reader of /healthz finds it told). */
+    CHECK_INT(rc.calls, 1);
+    CHECK(!rc.healthy_then);
+    counter_hit(r.t, "a/b", 3, &v);
+    CHECK(flusher_flush(r.f));
+    CHECK_INT(rc.calls, 1);
+    CHECK_INT(total_of_store(r.s, r.path, "a/b"), 17);
     struct flusher_stats st;
     flusher_get_stats(r.f, &st);
     CHECK_INT(st.failures, 1);
-    CHECK_INT(st.hits_written, 16);
+    CHECK_INT(st.hits_written, 17);
     rig_fini(&r);
 }
 
