@@ -1,4 +1,4 @@
-/* files: whole-file writes; see files.h. */
+/* files: whole-file reads and writes; see files.h. */
 #include "files.h"
 
 #include <errno.h>
@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
+
+#include "buf.h"
 
 int write_all(int fd, const void *data, size_t len)
 {
@@ -22,6 +24,32 @@ int write_all(int fd, const void *data, size_t len)
         p += w;
         len -= (size_t)w;
     }
+    return 0;
+}
+
+int read_file(const char *path, struct buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 1 : -1;
+    buf_reset(out);
+    for (;;) {
+        buf_reserve(out, 1 << 16);
+        ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        out->len += (size_t)r;
+    }
+    out->data[out->len] = '\0';
+    close(fd);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * files: writing whole files so that a crash cannot leave half of one.
+ * files: reading whole files, and writing them so that a crash cannot leave
+ * half of one.
  * `ghit render` writes badges with it (durable: a power cut leaves the old
  * badge or the new one) and the Redis spool its chunks file (not durable:
  * the spool is for a crash of the process, and an fsync a flush would cost
@@ -11,6 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+struct buf;
+
+/* Reads the whole file at path into *out (NUL-terminated); 0, 1 if it does not exist, or -1
+ * with errno. */
+int read_file(const char *path, struct buf *out);
 
 /* Writes the len bytes at data to fd, all of them, again after EINTR; 0, or -1 with errno
  * (EIO for a write that wrote nothing). */

@@ -673,33 +673,6 @@ static void *writer(void *arg)
     return NULL;
 }
 
-/* Reads the whole file at path into *out (NUL-terminated); 0, 1 if it does not exist, -1. */
-static int read_file(const char *path, struct buf *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 1 : -1;
-    buf_reset(out);
-    for (;;) {
-        buf_reserve(out, 1 << 16);
-        ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int saved = errno;
-            close(fd);
-            errno = saved;
-            return -1;
-        }
-        if (r == 0)
-            break;
-        out->len += (size_t)r;
-    }
-    out->data[out->len] = '\0';
-    close(fd);
-    return 0;
-}
-
 /* spool_parse_hits callback of a recovery: the hits of takes the chunks do not cover. */
 struct recover_hits {
     struct fold *fold;

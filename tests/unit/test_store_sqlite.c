@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "day.h"
+#include "files.h"
 #include "store.h"
 #include "test.h"
 #include "test_sql.h"
@@ -595,35 +597,14 @@ static long wal_frames(const char *path)
     return (long)((st.st_size - 32) / (4096 + 24));
 }
 
-/* The bytes of the file at path, *len of them; NULL if it cannot be read. The caller frees. */
-static char *file_bytes(const char *path, size_t *len)
+/* Whether the file at path holds exactly the bytes of was. */
+static bool file_is(const char *path, const struct buf *was)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    *len = 0;
-    if (f && fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        rewind(f);
-        buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
-        if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size) {
-            *len = (size_t)size;
-        } else {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    if (f)
-        fclose(f);
-    return buf;
-}
-
-/* Whether the file at path holds exactly the len bytes at was. */
-static bool file_is(const char *path, const char *was, size_t len)
-{
-    size_t now_len;
-    char *now = file_bytes(path, &now_len);
-    bool same = now && now_len == len && memcmp(now, was, len) == 0;
-    free(now);
+    struct buf now;
+    buf_init(&now);
+    bool same = read_file(path, &now) == 0 && now.len == was->len &&
+                memcmp(now.data, was->data, was->len) == 0;
+    buf_fini(&now);
     return same;
 }
 
@@ -658,22 +639,22 @@ static void a_durable_set_leaves_the_tables_wal_to_the_merger(void)
     long frames = wal_frames(path);
     CHECK(frames > 1000 && frames < 10000);
 
-    size_t len;
-    char *before = file_bytes(path, &len);
-    CHECK(before != NULL);
+    struct buf before;
+    buf_init(&before);
+    CHECK_INT(read_file(path, &before), 0);
     struct store_day day = {7, 4};
     struct store_put set = {
         .mode = STORE_PUT_SET,
         .repo = {.key = "dw/r", .total = 4, .first_day = 7, .days = &day, .ndays = 1},
     };
     CHECK_INT(s->ops->write(s, &set, 1, NULL, 0, err, sizeof err), STORE_OK);
-    CHECK(before && file_is(path, before, len));
+    CHECK(file_is(path, &before));
     CHECK(wal_frames(path) > frames);
     CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'dw/r'"), 4);
 
     CHECK_INT(sqlite3_exec(other, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL), SQLITE_OK);
-    CHECK(before && !file_is(path, before, len));
-    free(before);
+    CHECK(!file_is(path, &before));
+    buf_fini(&before);
     sqlite3_close(other);
     store_close(s);
 }
