@@ -390,15 +390,15 @@ class Server:
     def conn(self, timeout=SOCK_TIMEOUT):
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
-    def request(self, method, path, headers=None, body=None):
-        c = self.conn()
+    def request(self, method, path, headers=None, body=None, timeout=SOCK_TIMEOUT):
+        c = self.conn(timeout)
         try:
             return http_request(c, method, path, headers, body)
         finally:
             c.close()
 
-    def get(self, path, headers=None):
-        return self.request("GET", path, headers)
+    def get(self, path, headers=None, timeout=SOCK_TIMEOUT):
+        return self.request("GET", path, headers, timeout=timeout)
 
     def head(self, path, headers=None):
         return self.request("HEAD", path, headers)

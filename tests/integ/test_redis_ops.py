@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import http_request, metric, run_ghit, svg_title, utc_today
+from conftest import metric, run_ghit, svg_title, utc_today
 
 redis = pytest.importorskip("redis", reason="Debian's python3-redis (scripts/deps.sh test)")
 from redisfix import R, ReplyLoser, changes, read_back, redis_url, stall, wait_for  # noqa: E402
@@ -408,7 +408,7 @@ def test_a_top_list_of_more_repos_than_a_pass_holds_is_read_in_passes(make_redis
     hits["p/r1001984"] += 1
     want = sorted(((h, k) for k, h in hits.items()), key=lambda x: (-x[0], x[1]))[:7]
     assert want[0] == (998, "p/r1001984")
-    reply = http_request(f.conn(timeout=300), "GET", "/api/v1/top?days=3&limit=7")
+    reply = f.get("/api/v1/top?days=3&limit=7", timeout=300)
     assert reply.status == 200, reply
     assert [(x["hits"], x["repo"]) for x in json.loads(reply.body)["repos"]] == want
     assert "a top list of 3 days took 3 passes" in f.stderr()
@@ -433,7 +433,7 @@ def test_a_long_top_list_of_redis_holds_no_badge_and_no_stop(make_redis, make_fr
     replies = []
 
     def top(days):
-        replies.append(http_request(f.conn(timeout=60), "GET", "/api/v1/top?days=%d&limit=3" % days))
+        replies.append(f.get("/api/v1/top?days=%d&limit=3" % days, timeout=60))
 
     asked = threading.Thread(target=top, args=(1,))
     asked.start()

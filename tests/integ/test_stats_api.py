@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import SVG_NS, http_request, utc_today
+from conftest import SVG_NS, utc_today
 
 NO_CACHE = "max-age=0, no-cache, no-store, must-revalidate"
 
@@ -319,11 +319,7 @@ def test_a_top_list_is_read_beside_the_badges_of_its_worker(make_server):
     def top(name, path):
         # The client waits as long as the server lets the request wait, not SOCK_TIMEOUT's
         # 10 s: under the sanitizers on a slow host the read took longer than that.
-        c = s.conn(timeout=70)
-        try:
-            replies[name] = http_request(c, "GET", path)
-        finally:
-            c.close()
+        replies[name] = s.get(path, timeout=70)
 
     long_list = "/api/v1/top?days=31&day=%s&limit=3" % day(-2)
     asked = [threading.Thread(target=top, args=(k, long_list)) for k in ("first", "same")]
