@@ -346,7 +346,15 @@ const struct store_delta *fold_order(const struct store_delta *d, size_t n, stru
     /* What a burst needed (a flush after the store came back) goes back with the next call. */
     if (n > r->cap || (r->cap > ORDER_ROOM_KEEP && n <= ORDER_ROOM_KEEP)) {
         order_room_fini(r);
-        r->cap = n ? n : 1;
+        /*
+         * A quarter more than this call needs, up to what is kept: flushes of
+         * a steady load vary by a few per cent, and each new largest one
+         * made all three arrays anew. A burst gets what it needs.
+         */
+        size_t cap = n <= ORDER_ROOM_KEEP ? n + n / 4 : n;
+        if (n <= ORDER_ROOM_KEEP && cap > ORDER_ROOM_KEEP)
+            cap = ORDER_ROOM_KEEP;
+        r->cap = cap ? cap : 1;
         r->order = xmalloc(r->cap * sizeof *r->order);
         r->tmp = xmalloc(r->cap * sizeof *r->tmp);
         r->out = xmalloc(r->cap * sizeof *r->out);

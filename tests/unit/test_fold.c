@@ -292,6 +292,40 @@ static void order_gives_back_a_bursts_room(void)
     free(d);
 }
 
+/*
+ * fold_order()'s room grows a quarter beyond what a call needs, never past
+ * what it keeps: a flush a little larger than the last one sorts in the
+ * room it has.
+ */
+static void order_room_grows_with_a_margin(void)
+{
+    enum { KEEP = 262144 };
+    static const char *const names[] = {"b/b", "a/a"};
+    struct store_delta *d = xmalloc(KEEP * sizeof *d);
+    for (size_t i = 0; i < KEEP; i++)
+        d[i] = (struct store_delta){names[i % 2], 1, 1};
+    struct order_room room = {0};
+    fold_order(d, 1000, &room);
+    CHECK_INT(room.cap, 1250);
+    const struct delta_order *order = room.order;
+    const struct store_delta *o = fold_order(d, 1250, &room);
+    CHECK(room.order == order);
+    CHECK_INT(room.cap, 1250);
+    CHECK_STR(o[0].key, "a/a");
+    CHECK_STR(o[1249].key, "b/b");
+    fold_order(d, 1251, &room);
+    CHECK_INT(room.cap, 1563);
+    fold_order(d, KEEP - 1, &room);
+    CHECK_INT(room.cap, KEEP);
+    order = room.order;
+    o = fold_order(d, KEEP, &room);
+    CHECK(room.order == order);
+    CHECK_STR(o[KEEP / 2 - 1].key, "a/a");
+    CHECK_STR(o[KEEP / 2].key, "b/b");
+    order_room_fini(&room);
+    free(d);
+}
+
 /* A NUL inside a name (against fold.h's rule) compares as a byte and reads nothing past it. */
 static void a_nul_in_a_name_stays_inside_it(void)
 {
@@ -321,5 +355,6 @@ int main(void)
     RUN(order_sorts_deltas_as_the_sums);
     RUN(order_sorts_every_count);
     RUN(order_gives_back_a_bursts_room);
+    RUN(order_room_grows_with_a_margin);
     return test_main_end("fold");
 }
