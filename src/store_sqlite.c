@@ -72,15 +72,20 @@
 #define MERGE_MAX_ROWS   1200000 /* a fold's rows at most: see doc/design.md for the memory */
 /*
  * A batch merged as sorted runs (runs.h) holds a row a run, whatever its
- * size. So once the merger has merged one that way, a backlog that fills a
- * batch within MERGE_WAIT_MS waits for two: over a million repos a batch
- * then holds about 0.43 distinct pairs a row instead of 0.63, and each table
- * page is rewritten half as often. A crash leaves up to a batch in the
- * journal, which a start replays at about 0.3 s a million rows (design.md).
+ * size. So once the merger has merged one that way, a backlog of more than
+ * MERGE_LIGHT_ROWS waits for two batches: over a million repos a batch then
+ * holds about 0.43 distinct pairs a row instead of 0.63, and each table
+ * page is rewritten half as often. It waits by rows, not by time (up to
+ * MERGE_RUNS_WAIT_MS): a merge over the million rewrites nearly every page
+ * of the tables whatever its size, so the batches that a slower host cut
+ * by time cost it more a row (3.6-4.2 µs against 2.0-2.3, doc/design.md).
+ * A crash leaves up to a batch in the journal, which a start replays at
+ * about 0.3 s a million rows (design.md).
  */
 #define MERGE_RUNS_BATCH_ROWS 2000000
-#define MERGE_RUNS_WAIT_MS    24000
+#define MERGE_RUNS_WAIT_MS    48000
 #define MERGE_RUNS_MAX_ROWS   2400000
+#define MERGE_LIGHT_ROWS      100000 /* a backlog this small after MERGE_WAIT_MS: a light load */
 /*
  * The repos whose days a merge writes before their totals (merge_runs()):
  * a few hundred KB of sums and keys; the two statements start again once a
@@ -1584,7 +1589,7 @@ static int64_t batch_wait(sqlite3_stmt *oldest, int64_t merged, int64_t backlog,
 {
     if (backlog <= MERGE_SMALL_ROWS || past_day(oldest, merged))
         return MERGE_SMALL_WAIT_MS;
-    return !large || backlog < MERGE_BATCH_ROWS ? MERGE_WAIT_MS : MERGE_RUNS_WAIT_MS;
+    return !large || backlog < MERGE_LIGHT_ROWS ? MERGE_WAIT_MS : MERGE_RUNS_WAIT_MS;
 }
 
 /* The merger thread: folds the journal whenever it grows, until told to stop. */
