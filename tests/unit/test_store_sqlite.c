@@ -846,6 +846,18 @@ static void an_unsorted_journal_merges_all_the_same(void)
     check_merged(path, 2);
 }
 
+/* Two new stores side by side, for a merger's timing; false (both closed) if either fails. */
+static bool open_pair(const char *x, const char *y, struct store **a, struct store **b)
+{
+    *a = open_new(path_for(x));
+    *b = open_new(path_for(y));
+    if (*a && *b)
+        return true;
+    store_close(*a);
+    store_close(*b);
+    return false;
+}
+
 /*
  * A backlog too large for the small wait (over 20,000 rows) waits 12 s for
  * its batch, unless its oldest row is of a day that has ended: then it is
@@ -865,13 +877,9 @@ static void a_past_days_backlog_is_merged_soon(void)
         today[i] = (struct store_delta){names[i], now, 1};
     }
     char err[256] = "";
-    struct store *a = open_new(path_for("past.db"));
-    struct store *b = open_new(path_for("today.db"));
-    if (!a || !b) {
-        store_close(a);
-        store_close(b);
+    struct store *a, *b;
+    if (!open_pair("past.db", "today.db", &a, &b))
         return;
-    }
     CHECK_INT(a->ops->apply(a, past, ROWS, now, NULL, NULL, err, sizeof err), STORE_OK);
     CHECK_INT(b->ops->apply(b, today, ROWS, now, NULL, NULL, err, sizeof err), STORE_OK);
     struct store_stats sa = {0}, sb = {0};
@@ -885,6 +893,50 @@ static void a_past_days_backlog_is_merged_soon(void)
     CHECK_INT(sa.merged_rows, ROWS);
     CHECK_INT(sb.merged_rows, 0);
     CHECK_INT(sb.backlog_rows, ROWS);
+    store_close(a);
+    store_close(b);
+}
+
+/*
+ * After a batch merged as runs, a backlog that is more than a light load's
+ * at 12 s (100,000 rows) waits for the large batch, by rows (2,000,000, or
+ * 48 s), while a light one is merged at 12 s: a slow host's batches are
+ * not cut by time. Two stores side by side, both past one batch of runs.
+ */
+static void a_large_backlog_waits_for_its_rows(void)
+{
+    enum { LIGHT = 30000, HEAVY = 120000 };
+    static char names[HEAVY][24];
+    static struct store_delta d[HEAVY];
+    day_t now = day_from_time(time(NULL));
+    for (int i = 0; i < HEAVY; i++) {
+        snprintf(names[i], sizeof names[i], "wait/r%d", i);
+        d[i] = (struct store_delta){names[i], now, 1};
+    }
+    char err[256] = "";
+    struct store *a, *b;
+    if (!open_pair("light.db", "heavy.db", &a, &b))
+        return;
+    CHECK_INT(a->ops->apply(a, merge_rows, MERGE_ROWS, 101, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(b->ops->apply(b, merge_rows, MERGE_ROWS, 101, NULL, NULL, err, sizeof err), STORE_OK);
+    merge_all(a);
+    merge_all(b);
+    CHECK_INT(a->ops->apply(a, d, LIGHT, now, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(b->ops->apply(b, d, HEAVY, now, NULL, NULL, err, sizeof err), STORE_OK);
+    struct store_stats sa = {0}, sb = {0};
+    /* MERGE_WAIT_MS (12 s) after the last merge; 30 s at most, against 48. */
+    for (int i = 0; i < 600 && sa.merged_rows < MERGE_ROWS + LIGHT; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        a->ops->stats(a, &sa);
+    }
+    /* b's 12 s began just after a's: past them both, and far from its 48. */
+    struct timespec past = {5, 0};
+    nanosleep(&past, NULL);
+    b->ops->stats(b, &sb);
+    CHECK_INT(sa.merged_rows, MERGE_ROWS + LIGHT);
+    CHECK_INT(sb.merged_rows, MERGE_ROWS);
+    CHECK_INT(sb.backlog_rows, HEAVY);
     store_close(a);
     store_close(b);
 }
@@ -1064,6 +1116,7 @@ int main(void)
     RUN(failure_inside_flush_stores_nothing);
     RUN(small_backlog_is_folded_without_a_wake);
     RUN(a_past_days_backlog_is_merged_soon);
+    RUN(a_large_backlog_waits_for_its_rows);
     RUN(failed_merge_moves_nothing_and_the_next_moves_all_once);
     RUN(ambiguous_commit_is_counted_once);
     RUN(a_flush_in_doubt_is_settled_by_the_next_write);
