@@ -351,9 +351,9 @@ const struct store_delta *fold_order(const struct store_delta *d, size_t n, stru
          * a steady load vary by a few per cent, and each new largest one
          * made all three arrays anew. A burst gets what it needs.
          */
-        size_t cap = n <= ORDER_ROOM_KEEP ? n + n / 4 : n;
-        if (n <= ORDER_ROOM_KEEP && cap > ORDER_ROOM_KEEP)
-            cap = ORDER_ROOM_KEEP;
+        size_t cap = n;
+        if (n <= ORDER_ROOM_KEEP)
+            cap = n + n / 4 < ORDER_ROOM_KEEP ? n + n / 4 : ORDER_ROOM_KEEP;
         r->cap = cap ? cap : 1;
         r->order = xmalloc(r->cap * sizeof *r->order);
         r->tmp = xmalloc(r->cap * sizeof *r->tmp);
