@@ -12,8 +12,9 @@
 #    1,000 existing repos, and on one repo and on the 1,000 with --durable. Each run is
 #    checked: the hits stored (tables plus journal) equal the answers wrk read, up to the
 #    requests in flight at its end (at most one per connection).
-# 3. Sustained, PAIRS times: SUSTAIN seconds on one repo, then SUSTAIN seconds of the uniform
-#    load on the million (the target's ratio is of these two; its median over the pairs),
+# 3. Sustained, PAIRS times: SUSTAIN seconds on one repo and SUSTAIN seconds of the uniform
+#    load on the million, in turns which comes first (the target's ratio is of these two; its
+#    median over the pairs),
 #    the journal's backlog (rows written and not merged) sampled every 5 s, the peak memory,
 #    how long a SIGTERM stop takes, and ghit's CPU time a request in both runs.
 # Every load, one repo too, is bench/uniform.lua (over 1, 1,000 or 1,000,000 repos): wrk runs
@@ -116,7 +117,7 @@ counted() { # stored requests
     if [ "$1" -ge "$2" ] && [ "$1" -le $(($2 + 50)) ]; then echo ok; else echo "FAIL($1/$2)"; fi
 }
 
-per_req() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.1f", s * 1e6 / n }'; } # seconds requests
+per_req() { awk -v s="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", s * 1e6 / n; else printf "-" }'; } # seconds requests
 
 # One wrk run on ghit of bench/uniform.lua over bench/r1 .. bench/rN (see the top: one repo
 # too); prints "req/s p99_ms ok|FAIL cpu_us split" (counted(); ghit's CPU a request; SPLIT).
@@ -209,38 +210,68 @@ done
 } >>"$REPORT"
 
 # 3. sustained uniform load on the million, PAIRS times, each against as long a run on one
-# repo just before (a 10 s round holds little merging, and the machine drifts between
-# rounds: the ratio of the minute to the rounds' median read 0.82 and 1.02 on two builds 35
-# minutes apart; one-repo minutes alone read 113,135-135,571 req/s in one half hour)
+# repo beside it (a 10 s round holds little merging, and the machine drifts between rounds:
+# the ratio of the minute to the rounds' median read 0.82 and 1.02 on two builds 35 minutes
+# apart; one-repo minutes alone read 113,135-135,571 req/s in one half hour). The order
+# alternates, one repo first in odd pairs and the million first in even ones: with one repo
+# always first, over 23 invocations (2026-11-29 to 12-02) the first pair read 0.83 on average
+# and the second and third 0.87 and 0.89, the one-repo minutes after a minute over the million
+# 3 % slower than the first one. Each minute begins after a sync, so that no minute pays
+# for the writes of the one before.
 {
     echo
-    echo "sustained: $PAIRS pairs of ${SUSTAIN}s, one repo then uniform over 1,000,000 repos:"
+    echo "sustained: $PAIRS pairs of ${SUSTAIN}s, one repo and uniform over 1,000,000 repos" \
+        "(one repo first in odd pairs, the million first in even ones):"
 } >>"$REPORT"
-ratios="" cpu_ratios=""
-for ((p = 1; p <= PAIRS; p++)); do
-    note "sustained $p/$PAIRS: ${SUSTAIN}s on one repo"
+
+# SUSTAIN seconds on one repo; sets ONE_RPS, ONE_OK, ONE_CPU and ONE_SPLIT.
+one_minute() { # pair
+    note "sustained $1/$PAIRS: ${SUSTAIN}s on one repo"
     rm -f "$WORK/one.db"*
+    sync
     DURATION=$SUSTAIN run "$WORK/one.db" 0 1 >"$WORK/run.txt"
     read -r ONE_RPS _ ONE_OK ONE_CPU ONE_SPLIT <"$WORK/run.txt"
-    sleep 1
-    note "sustained $p/$PAIRS: ${SUSTAIN}s over 1,000,000 repos"
+}
+
+# SUSTAIN seconds of the uniform load over the million; sets SAMPLES, AFTER, TOP, KB, HWM and
+# the stop's figures (stop()).
+million_minute() { # pair
+    local i wrk
+    note "sustained $1/$PAIRS: ${SUSTAIN}s over 1,000,000 repos"
     cp "$WORK/pristine.db" "$MILLION" && rm -f "$MILLION-flushes"*
+    sync
     start "$MILLION"
     timeout -k 5 $((SUSTAIN + 30)) wrk -t2 -c50 -d"${SUSTAIN}s" --timeout 5s -s "$ROOT/bench/uniform.lua" \
         "http://127.0.0.1:$PORT/" >"$WORK/sustain.txt" 2>&1 &
-    WRK=$!
-    samples=""
+    wrk=$!
+    SAMPLES=""
     for ((i = 5; i <= SUSTAIN; i += 5)); do
         sleep 5
-        samples="$samples $(backlog "$MILLION")"
+        SAMPLES="$SAMPLES $(backlog "$MILLION")"
     done
-    wait "$WRK" || true
+    wait "$wrk" || true
     sleep 1
-    after=$(backlog "$MILLION")
-    top=$(journal_top "$MILLION")
-    kb=$(rss_kb)
-    hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$PID/status")
+    AFTER=$(backlog "$MILLION")
+    TOP=$(journal_top "$MILLION")
+    KB=$(rss_kb)
+    HWM=$(awk '/VmHWM/ { print $2 }' "/proc/$PID/status")
     stop
+}
+
+ratios="" cpu_ratios=""
+for ((p = 1; p <= PAIRS; p++)); do
+    if ((p % 2)); then
+        one_minute "$p"
+        sleep 1
+        million_minute "$p"
+    else
+        million_minute "$p"
+        sleep 1
+        # one_minute() stops a server of its own: the million's figures are read first.
+        m_cpu=$CPU_S m_merger=$MERGER_S m_split=$SPLIT m_stopped=$STOPPED
+        one_minute "$p"
+        CPU_S=$m_cpu MERGER_S=$m_merger SPLIT=$m_split STOPPED=$m_stopped
+    fi
     wrk_result "$WORK/sustain.txt"
     req=$(wrk_field requests)
     rps=$(wrk_field rps)
@@ -253,14 +284,14 @@ for ((p = 1; p <= PAIRS; p++)); do
     {
         echo "  pair $p: one repo $ONE_RPS req/s (counted $ONE_OK), over the million $rps req/s" \
             "(counted $(counted "$have" "$req")): $ratio"
-        echo "    journal backlog (rows written, not merged) every 5 s:$samples; 1 s after the load: $after"
-        echo "    memory at the end $((kb / 1024)) MB, at the peak $((hwm / 1024)) MB ($((hwm * 1024 / 1000000)) bytes a repo); SIGTERM stop took $STOPPED s"
+        echo "    journal backlog (rows written, not merged) every 5 s:$SAMPLES; 1 s after the load: $AFTER"
+        echo "    memory at the end $((KB / 1024)) MB, at the peak $((HWM / 1024)) MB ($((HWM * 1024 / 1000000)) bytes a repo); SIGTERM stop took $STOPPED s"
         echo "    ghit's CPU a request (all threads, to the SIGTERM): one repo $ONE_CPU us, over the million $cpu us; one / million: $cpu_ratio"
         # A minute begun on an empty journal merges only part of its rows: the merges of the
         # rest come after it, and its req/s does not pay for them.
-        echo "    merged by 1 s after the load: $((top - after)) of the $top journal rows written" \
-            "($(awk -v m=$((top - after)) -v t="$top" 'BEGIN { printf "%.0f", t ? 100 * m / t : 0 }') %)," \
-            "with $MERGER_S s of the merger's CPU ($(per_req "$MERGER_S" $((top - after))) us a row; to the SIGTERM)"
+        echo "    merged by 1 s after the load: $((TOP - AFTER)) of the $TOP journal rows written" \
+            "($(awk -v m=$((TOP - AFTER)) -v t="$TOP" 'BEGIN { printf "%.0f", t ? 100 * m / t : 0 }') %)," \
+            "with $MERGER_S s of the merger's CPU ($(per_req "$MERGER_S" $((TOP - AFTER))) us a row; to the SIGTERM)"
         echo "    the HTTP workers' shares of their CPU: one repo $ONE_SPLIT, over the million $SPLIT"
     } >>"$REPORT"
 done
