@@ -267,26 +267,19 @@ struct delta_order {
     const struct store_delta *d;
 };
 
-static int by_delta_order(const void *a, const void *b)
-{
-    const struct delta_order *x = a, *y = b;
-    if (x->hi != y->hi)
-        return x->hi < y->hi ? -1 : 1;
-    if (x->lo != y->lo)
-        return x->lo < y->lo ? -1 : 1;
-    /* The same 16 bytes: if the 16th is a NUL both names ended there, else both go on. */
-    int c = (x->lo & 0xff) ? strcmp(x->d->key + 16, y->d->key + 16) : 0;
-    return c ? c : (x->d->day > y->d->day) - (x->d->day < y->d->day);
-}
-
-/* Whether x goes before y in by_delta_order()'s order: its prefixes inline. */
+/*
+ * Whether x goes before y: by name, then by day. The names' first 16 bytes
+ * are compared inline; the rest only where those are the same.
+ */
 static inline bool delta_before(const struct delta_order *x, const struct delta_order *y)
 {
     if (x->hi != y->hi)
         return x->hi < y->hi;
     if (x->lo != y->lo)
         return x->lo < y->lo;
-    return by_delta_order(x, y) < 0;
+    /* The same 16 bytes: if the 16th is a NUL both names ended there, else both go on. */
+    int c = (x->lo & 0xff) ? strcmp(x->d->key + 16, y->d->key + 16) : 0;
+    return c ? c < 0 : x->d->day < y->d->day;
 }
 
 #define SORT_RUN 16 /* what the sort's insertion sort takes before it merges */
