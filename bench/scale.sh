@@ -77,13 +77,14 @@ thread_ticks() { # name
 }
 
 # Stops ghit with SIGTERM; sets STOPPED (seconds), CPU_S, the CPU time (user and system,
-# every thread) that ghit had used until then, MERGER_S, its merger thread's, and SPLIT,
-# each HTTP worker's share of the workers' CPU time in per cent (50:50 is even; a worker
-# that holds most connections sets the pace).
+# every thread) that ghit had used until then, MERGER_S and FLUSHER_S, its merger's and its
+# flusher's, and SPLIT, each HTTP worker's share of the workers' CPU time in per cent (50:50
+# is even; a worker that holds most connections sets the pace).
 stop() {
     local t0
     CPU_S=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$PID/stat")
     MERGER_S=$(thread_ticks ghit-merger | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }')
+    FLUSHER_S=$(thread_ticks ghit-flusher | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }')
     SPLIT=$(thread_ticks MHD-worker | awk '{ a[NR] = $1; s += $1 }
         END { for (i = 1; i <= NR; i++) printf "%s%.0f", (i > 1 ? ":" : ""), s ? 100 * a[i] / s : 0 }')
     t0=$(now)
@@ -268,9 +269,9 @@ for ((p = 1; p <= PAIRS; p++)); do
         million_minute "$p"
         sleep 1
         # one_minute() stops a server of its own: the million's figures are read first.
-        m_cpu=$CPU_S m_merger=$MERGER_S m_split=$SPLIT m_stopped=$STOPPED
+        m_cpu=$CPU_S m_merger=$MERGER_S m_flusher=$FLUSHER_S m_split=$SPLIT m_stopped=$STOPPED
         one_minute "$p"
-        CPU_S=$m_cpu MERGER_S=$m_merger SPLIT=$m_split STOPPED=$m_stopped
+        CPU_S=$m_cpu MERGER_S=$m_merger FLUSHER_S=$m_flusher SPLIT=$m_split STOPPED=$m_stopped
     fi
     wrk_result "$WORK/sustain.txt"
     req=$(wrk_field requests)
@@ -292,6 +293,8 @@ for ((p = 1; p <= PAIRS; p++)); do
         echo "    merged by 1 s after the load: $((TOP - AFTER)) of the $TOP journal rows written" \
             "($(awk -v m=$((TOP - AFTER)) -v t="$TOP" 'BEGIN { printf "%.0f", t ? 100 * m / t : 0 }') %)," \
             "with $MERGER_S s of the merger's CPU ($(per_req "$MERGER_S" $((TOP - AFTER))) us a row; to the SIGTERM)"
+        echo "    of that, over the million, a request: the merger $(per_req "$MERGER_S" "$req") us," \
+            "the flusher $(per_req "$FLUSHER_S" "$req") us"
         echo "    the HTTP workers' shares of their CPU: one repo $ONE_SPLIT, over the million $SPLIT"
     } >>"$REPORT"
 done
