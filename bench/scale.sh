@@ -76,6 +76,11 @@ thread_ticks() { # name
     done
 }
 
+# The CPU time (user and system) of ghit's threads named name, in seconds.
+thread_seconds() { # name
+    thread_ticks "$1" | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }'
+}
+
 # Stops ghit with SIGTERM; sets STOPPED (seconds), CPU_S, the CPU time (user and system,
 # every thread) that ghit had used until then, MERGER_S and FLUSHER_S, its merger's and its
 # flusher's, and SPLIT, each HTTP worker's share of the workers' CPU time in per cent (50:50
@@ -83,8 +88,8 @@ thread_ticks() { # name
 stop() {
     local t0
     CPU_S=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$PID/stat")
-    MERGER_S=$(thread_ticks ghit-merger | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }')
-    FLUSHER_S=$(thread_ticks ghit-flusher | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }')
+    MERGER_S=$(thread_seconds ghit-merger)
+    FLUSHER_S=$(thread_seconds ghit-flusher)
     SPLIT=$(thread_ticks MHD-worker | awk '{ a[NR] = $1; s += $1 }
         END { for (i = 1; i <= NR; i++) printf "%s%.0f", (i > 1 ? ":" : ""), s ? 100 * a[i] / s : 0 }')
     t0=$(now)
@@ -234,8 +239,9 @@ one_minute() { # pair
     read -r ONE_RPS _ ONE_OK ONE_CPU ONE_SPLIT <"$WORK/run.txt"
 }
 
-# SUSTAIN seconds of the uniform load over the million; sets SAMPLES, AFTER, TOP, KB, HWM and
-# the stop's figures (stop()).
+# SUSTAIN seconds of the uniform load over the million; sets SAMPLES, AFTER, TOP, KB, HWM, and
+# the stop's figures (stop()) as M_CPU_S, M_MERGER_S, M_FLUSHER_S, M_SPLIT and M_STOPPED, which
+# the one-repo minute's stop does not overwrite.
 million_minute() { # pair
     local i wrk
     note "sustained $1/$PAIRS: ${SUSTAIN}s over 1,000,000 repos"
@@ -257,6 +263,7 @@ million_minute() { # pair
     KB=$(rss_kb)
     HWM=$(awk '/VmHWM/ { print $2 }' "/proc/$PID/status")
     stop
+    M_CPU_S=$CPU_S M_MERGER_S=$MERGER_S M_FLUSHER_S=$FLUSHER_S M_SPLIT=$SPLIT M_STOPPED=$STOPPED
 }
 
 ratios="" cpu_ratios=""
@@ -268,10 +275,7 @@ for ((p = 1; p <= PAIRS; p++)); do
     else
         million_minute "$p"
         sleep 1
-        # one_minute() stops a server of its own: the million's figures are read first.
-        m_cpu=$CPU_S m_merger=$MERGER_S m_flusher=$FLUSHER_S m_split=$SPLIT m_stopped=$STOPPED
         one_minute "$p"
-        CPU_S=$m_cpu MERGER_S=$m_merger FLUSHER_S=$m_flusher SPLIT=$m_split STOPPED=$m_stopped
     fi
     wrk_result "$WORK/sustain.txt"
     req=$(wrk_field requests)
@@ -279,23 +283,23 @@ for ((p = 1; p <= PAIRS; p++)); do
     have=$(($(sqlite_stored "$MILLION") - 5000000))
     ratio=$(ratio "$rps" "$ONE_RPS")
     ratios="$ratios $ratio"
-    cpu=$(per_req "$CPU_S" "$req")
+    cpu=$(per_req "$M_CPU_S" "$req")
     cpu_ratio=$(ratio "$ONE_CPU" "$cpu")
     cpu_ratios="$cpu_ratios $cpu_ratio"
     {
         echo "  pair $p: one repo $ONE_RPS req/s (counted $ONE_OK), over the million $rps req/s" \
             "(counted $(counted "$have" "$req")): $ratio"
         echo "    journal backlog (rows written, not merged) every 5 s:$SAMPLES; 1 s after the load: $AFTER"
-        echo "    memory at the end $((KB / 1024)) MB, at the peak $((HWM / 1024)) MB ($((HWM * 1024 / 1000000)) bytes a repo); SIGTERM stop took $STOPPED s"
+        echo "    memory at the end $((KB / 1024)) MB, at the peak $((HWM / 1024)) MB ($((HWM * 1024 / 1000000)) bytes a repo); SIGTERM stop took $M_STOPPED s"
         echo "    ghit's CPU a request (all threads, to the SIGTERM): one repo $ONE_CPU us, over the million $cpu us; one / million: $cpu_ratio"
         # A minute begun on an empty journal merges only part of its rows: the merges of the
         # rest come after it, and its req/s does not pay for them.
         echo "    merged by 1 s after the load: $((TOP - AFTER)) of the $TOP journal rows written" \
             "($(awk -v m=$((TOP - AFTER)) -v t="$TOP" 'BEGIN { printf "%.0f", t ? 100 * m / t : 0 }') %)," \
-            "with $MERGER_S s of the merger's CPU ($(per_req "$MERGER_S" $((TOP - AFTER))) us a row; to the SIGTERM)"
-        echo "    of that, over the million, a request: the merger $(per_req "$MERGER_S" "$req") us," \
-            "the flusher $(per_req "$FLUSHER_S" "$req") us"
-        echo "    the HTTP workers' shares of their CPU: one repo $ONE_SPLIT, over the million $SPLIT"
+            "with $M_MERGER_S s of the merger's CPU ($(per_req "$M_MERGER_S" $((TOP - AFTER))) us a row; to the SIGTERM)"
+        echo "    of that, over the million, a request: the merger $(per_req "$M_MERGER_S" "$req") us," \
+            "the flusher $(per_req "$M_FLUSHER_S" "$req") us"
+        echo "    the HTTP workers' shares of their CPU: one repo $ONE_SPLIT, over the million $M_SPLIT"
     } >>"$REPORT"
 done
 {
