@@ -586,15 +586,15 @@ static void a_set_after_a_flush_in_doubt_counts_what_came_after_it(void)
     store_close(s);
 }
 
-/* The frames in path's WAL (its size over a frame of 4,096-byte pages); -1 if it has none. */
-static long wal_frames(const char *path)
+/* The bytes of path's WAL; -1 if it has none. */
+static long wal_bytes(const char *path)
 {
     char wal[512];
     snprintf(wal, sizeof wal, "%s-wal", path);
     struct stat st;
     if (stat(wal, &st) != 0 || st.st_size < 32)
         return -1;
-    return (long)((st.st_size - 32) / (4096 + 24));
+    return (long)st.st_size;
 }
 
 /* Whether the file at path holds exactly the bytes of was. */
@@ -612,8 +612,8 @@ static bool file_is(const char *path, const struct buf *was)
  * Durable mode lowers the flushes' connection's checkpoint bar for the
  * journal only (checkpoint_past): a set it writes to the tables must not
  * copy the merger's pages into the database file. Here the tables' WAL
- * holds about 2,500 frames, written by another connection that never
- * checkpoints: past the journal's bar of 1,000, under the tables' 10,000.
+ * holds about 10 MB, written by another connection that never
+ * checkpoints: past the journal's bar of 4 MB, under the tables' 40 MB.
  * A durable set leaves the database file as it was; a checkpoint asked by
  * that connection then changes it, so the test would see one.
  */
@@ -636,8 +636,8 @@ static void a_durable_set_leaves_the_tables_wal_to_the_merger(void)
                            "SELECT printf('w%06d/r', i), '2026-01-01', 1 FROM n",
                            NULL, NULL, NULL),
               SQLITE_OK);
-    long frames = wal_frames(path);
-    CHECK(frames > 1000 && frames < 10000);
+    long bytes = wal_bytes(path);
+    CHECK(bytes > 4L << 20 && bytes < 40L << 20);
 
     struct buf before;
     buf_init(&before);
@@ -649,7 +649,7 @@ static void a_durable_set_leaves_the_tables_wal_to_the_merger(void)
     };
     CHECK_INT(s->ops->write(s, &set, 1, NULL, 0, err, sizeof err), STORE_OK);
     CHECK(file_is(path, &before));
-    CHECK(wal_frames(path) > frames);
+    CHECK(wal_bytes(path) > bytes);
     CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'dw/r'"), 4);
 
     CHECK_INT(sqlite3_exec(other, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL), SQLITE_OK);
@@ -696,6 +696,43 @@ static void version_1_file_is_upgraded(void)
     CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_OK);
     CHECK_INT(scanned_total(s, "old/one", 7), 42);
     store_close(s);
+}
+
+/*
+ * A database ghit makes has 16 KB pages (PAGE_SIZE in store_sqlite.c: a
+ * merge rewrites most of the tables' leaves, and larger pages cost it
+ * less); its journal keeps SQLite's 4 KB, the bytes a durable commit syncs.
+ * A database made with other pages keeps them and works as before.
+ */
+static void a_new_database_gets_16_kb_pages_and_others_keep_theirs(void)
+{
+    char err[256] = "";
+    const char *path = path_for("pages.db");
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    store_close(s);
+    CHECK_INT(query_int(path, "PRAGMA page_size"), 16384);
+    CHECK_INT(query_int(journal_of(path), "PRAGMA page_size"), 4096);
+
+    /* An empty file that another tool made, its 4 KB pages fixed by WAL mode. */
+    path = path_for("pages4k.db");
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    CHECK_INT(sqlite3_exec(db, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL;", NULL, NULL, NULL),
+              SQLITE_OK);
+    sqlite3_close(db);
+    s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    struct store_delta d[] = {{"small/pages", 7, 3}};
+    CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_OK);
+    CHECK_INT(scanned_total(s, "small/pages", 7), 3);
+    store_close(s);
+    CHECK_INT(query_int(path, "PRAGMA page_size"), 4096);
+    CHECK_INT(query_int(path, "SELECT total FROM repos WHERE name = 'small/pages'"), 3);
 }
 
 /*
@@ -1124,6 +1161,7 @@ int main(void)
     RUN(a_set_after_a_flush_in_doubt_counts_what_came_after_it);
     RUN(a_durable_set_leaves_the_tables_wal_to_the_merger);
     RUN(version_1_file_is_upgraded);
+    RUN(a_new_database_gets_16_kb_pages_and_others_keep_theirs);
     RUN(a_journal_name_with_a_nul_is_refused);
     RUN(flushes_merge_as_runs_or_folded);
     RUN(an_unsorted_journal_merges_all_the_same);
