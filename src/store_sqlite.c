@@ -757,6 +757,9 @@ struct deltas_cursor {
     size_t i;               /* rows pulled (deltas_pull()): the rowid */
     struct store_delta row; /* the row at hand */
     bool eof;
+    bool has_text;  /* day_text holds text_day formatted */
+    day_t text_day; /* the day of the last row whose day was read */
+    char day_text[DAY_TEXT_SIZE];
 };
 
 static int deltas_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
@@ -837,8 +840,8 @@ static int deltas_eof(sqlite3_vtab_cursor *c)
 
 static int deltas_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 {
-    const struct store_delta *d = &((struct deltas_cursor *)c)->row;
-    char day[DAY_TEXT_SIZE];
+    struct deltas_cursor *cur = (struct deltas_cursor *)c;
+    const struct store_delta *d = &cur->row;
     switch (col) {
     case 0:
         /* A sum's key from the runs lives only until the cursor moves. */
@@ -847,8 +850,13 @@ static int deltas_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
                                                                         : SQLITE_STATIC);
         break;
     case 1:
-        day_format(d->day, day);
-        sqlite3_result_text(ctx, day, DAY_TEXT_SIZE - 1, SQLITE_TRANSIENT);
+        /* Nearly every row of a flush or a merge has the same day: formatted once. */
+        if (!cur->has_text || cur->text_day != d->day) {
+            day_format(d->day, cur->day_text);
+            cur->text_day = d->day;
+            cur->has_text = true;
+        }
+        sqlite3_result_text(ctx, cur->day_text, DAY_TEXT_SIZE - 1, SQLITE_TRANSIENT);
         break;
     default:
         sqlite3_result_int64(ctx, (int64_t)d->hits);
