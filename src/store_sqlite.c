@@ -2198,8 +2198,7 @@ static int use_wal(struct sqlite_store *s, char *err, size_t errlen)
      * FLUSH_CHECKPOINT_BYTES, should the merger stop (the journal's bar is
      * set when it is attached).
      */
-    s->checkpoint_frames = s->journal_checkpoint_frames =
-        frames_of(s->db, "main", FLUSH_CHECKPOINT_BYTES);
+    s->checkpoint_frames = frames_of(s->db, "main", FLUSH_CHECKPOINT_BYTES);
     sqlite3_wal_hook(s->db, checkpoint_past, s);
     /*
      * synchronous=NORMAL: a committed flush survives a crash of ghit (kill -9);

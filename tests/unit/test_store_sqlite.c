@@ -698,6 +698,16 @@ static void version_1_file_is_upgraded(void)
     store_close(s);
 }
 
+/* A new store at path, its journal too; NULL (a failed check) if it cannot be made. */
+static struct store *open_new(const char *path)
+{
+    char err[256] = "";
+    unlink(journal_of(path));
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    return s;
+}
+
 /*
  * A database ghit makes has 16 KB pages (PAGE_SIZE in store_sqlite.c: a
  * merge rewrites most of the tables' leaves, and larger pages cost it
@@ -708,8 +718,7 @@ static void a_new_database_gets_16_kb_pages_and_others_keep_theirs(void)
 {
     char err[256] = "";
     const char *path = path_for("pages.db");
-    struct store *s = store_sqlite_open(path, err, sizeof err);
-    CHECK(s != NULL);
+    struct store *s = open_new(path);
     if (!s)
         return;
     store_close(s);
@@ -723,8 +732,7 @@ static void a_new_database_gets_16_kb_pages_and_others_keep_theirs(void)
     CHECK_INT(sqlite3_exec(db, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL;", NULL, NULL, NULL),
               SQLITE_OK);
     sqlite3_close(db);
-    s = store_sqlite_open(path, err, sizeof err);
-    CHECK(s != NULL);
+    s = open_new(path);
     if (!s)
         return;
     struct store_delta d[] = {{"small/pages", 7, 3}};
@@ -744,8 +752,7 @@ static void a_journal_name_with_a_nul_is_refused(void)
 {
     char err[256];
     const char *path = path_for("nul.db");
-    struct store *s = store_sqlite_open(path, err, sizeof err);
-    CHECK(s != NULL);
+    struct store *s = open_new(path);
     if (!s)
         return;
     store_close(s);
@@ -807,16 +814,6 @@ static void check_merged(const char *path, int64_t times)
 static void sum_totals(void *arg, const struct store_row *r)
 {
     *(uint64_t *)arg += r->total;
-}
-
-/* A new store at path, its journal too; NULL (a failed check) if it cannot be made. */
-static struct store *open_new(const char *path)
-{
-    char err[256] = "";
-    unlink(journal_of(path));
-    struct store *s = store_sqlite_open(path, err, sizeof err);
-    CHECK(s != NULL);
-    return s;
 }
 
 /*
