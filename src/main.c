@@ -25,6 +25,7 @@
 #include "cmd_render.h"
 #include "cmd_set.h"
 #include "cmd_stats.h"
+#include "cmd_vacuum.h"
 #include "serve.h"
 #include "store.h"
 
@@ -43,6 +44,7 @@ static const struct command commands[] = {
     {"set", cmd_set, "set a repo's total, through the running server or directly"},
     {"delete", cmd_delete, "delete a repo and its history"},
     {"stats", cmd_stats, "print a store's statistics: a repo's days, the top repos"},
+    {"vacuum", cmd_vacuum, "rebuild a stopped server's SQLite file with ghit's page size"},
     {"import-2015", cmd_import2015, "merge a 2015 ghit.me Redis into a store"},
     {"redis", cmd_redis, "mark an empty Redis database as ghit's: ghit redis init URL"},
 };

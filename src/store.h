@@ -361,4 +361,20 @@ void store_sqlite_fault(struct store *s, enum store_sqlite_fault fault);
  */
 int store_sqlite_drain(struct store *s, unsigned timeout_ms);
 
+/* A file's size before and after store_sqlite_vacuum(), its pages' too. */
+struct store_sqlite_size {
+    int64_t page_size;
+    int64_t bytes;
+};
+
+/*
+ * Rebuilds the database of s (a SQLite store opened to write, so holding
+ * the writer's lock) with ghit's page size, after merging its journal into
+ * the tables, and compacts the journal; fills before and after for the
+ * database. s stops merging: close it next. 0, or -1 with a message in err,
+ * the files as they were or rebuilt (SQLite's rollback keeps them whole).
+ */
+int store_sqlite_vacuum(struct store *s, struct store_sqlite_size *before,
+                        struct store_sqlite_size *after, char *err, size_t errlen);
+
 #endif

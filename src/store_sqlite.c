@@ -316,6 +316,21 @@ static int frames_of(sqlite3 *db, const char *file, int bytes)
     return bytes / page_size > 0 ? (int)(bytes / page_size) : 1;
 }
 
+/* Sets the main database's journal mode (lower case, as SQLite names it); whether it took. */
+static bool set_journal_mode(sqlite3 *db, const char *mode)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA main.journal_mode=%s", mode);
+    sqlite3_stmt *st;
+    bool ok = false;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const char *now = (const char *)sqlite3_column_text(st, 0);
+        ok = now && strcmp(now, mode) == 0;
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
 /* ghit_sum's step: adds a count, saturating (count.h); the context starts at zero. */
 static void sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -1848,6 +1863,91 @@ int store_sqlite_drain(struct store *base, unsigned timeout_ms)
     return drain((struct sqlite_store *)base, timeout_ms, err, sizeof err);
 }
 
+/* The size of the database's pages and of its tables in bytes (its WAL folded in). */
+static int db_size(sqlite3 *db, struct store_sqlite_size *out)
+{
+    int64_t pages = 0;
+    if (pragma_int(db, "PRAGMA main.page_size", &out->page_size) < 0 ||
+        pragma_int(db, "PRAGMA main.page_count", &pages) < 0)
+        return -1;
+    out->bytes = out->page_size * pages;
+    return 0;
+}
+
+/*
+ * Merges the whole journal into the tables, for as long as the merger makes
+ * progress: a journal left by a crash may hold millions of rows, a few
+ * seconds of merging each. Gives up once it fails VACUUM_FAILURES times in
+ * a row or stalls VACUUM_STALL_MS; 0, or -1 with why in err.
+ */
+#define VACUUM_FAILURES 3
+#define VACUUM_STALL_MS 60000
+static int drain_all(struct sqlite_store *s, char *err, size_t errlen)
+{
+    struct merger *m = s->merger;
+    int64_t seen = -1;
+    struct timespec moved;
+    clock_gettime(CLOCK_MONOTONIC, &moved);
+    for (;;) {
+        if (drain(s, 1000, err, errlen) == 0)
+            return 0;
+        pthread_mutex_lock(&m->lock);
+        int64_t merged = m->merged;
+        bool failing = m->stop || m->failures >= VACUUM_FAILURES;
+        pthread_mutex_unlock(&m->lock);
+        if (merged != seen) {
+            seen = merged;
+            clock_gettime(CLOCK_MONOTONIC, &moved);
+        } else if (monotime_ms_since(&moved) >= VACUUM_STALL_MS) {
+            failing = true;
+        }
+        if (failing)
+            return -1;
+    }
+}
+
+int store_sqlite_vacuum(struct store *base, struct store_sqlite_size *before,
+                        struct store_sqlite_size *after, char *err, size_t errlen)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    if (!s->merger || drain_all(s, err, errlen) < 0) {
+        if (!s->merger)
+            snprintf(err, errlen, "%s is not open to write", s->path);
+        return -1;
+    }
+    merger_stop(s->merger);
+    s->merger = NULL;
+    if (db_size(s->db, before) < 0) {
+        fail(s, "cannot read the database's size", err, errlen);
+        return -1;
+    }
+    /*
+     * A WAL database keeps its page size: the rebuild runs with a rollback
+     * journal, which also keeps the file whole should it stop half-way.
+     * The journal of ghit's keeps its 4 KB pages (see adopt()) and only
+     * sheds the free pages of the rows merged.
+     */
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA main.page_size=%d; VACUUM main; VACUUM j", PAGE_SIZE);
+    int rc = -1;
+    if (!set_journal_mode(s->db, "delete"))
+        fail(s, "cannot leave WAL mode (does another program have the database open?)", err,
+             errlen);
+    else if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail(s, "cannot rebuild the database", err, errlen);
+    else
+        rc = 0;
+    if (!set_journal_mode(s->db, "wal") && rc == 0) {
+        fail(s, "cannot switch the database back to WAL mode", err, errlen);
+        rc = -1;
+    }
+    if (rc == 0 && db_size(s->db, after) < 0) {
+        fail(s, "cannot read the database's size", err, errlen);
+        rc = -1;
+    }
+    return rc;
+}
+
 static void sqlite_stats(struct store *base, struct store_stats *out)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -2177,15 +2277,7 @@ static int checkpoint_past(void *arg, sqlite3 *db, const char *name, int frames)
 /* Switches to WAL and checks that the switch took (not every file system can). */
 static int use_wal(struct sqlite_store *s, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    int ok = 0;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        const char *mode = (const char *)sqlite3_column_text(st, 0);
-        ok = mode && strcmp(mode, "wal") == 0;
-    }
-    sqlite3_finalize(st);
-    if (!ok) {
+    if (!set_journal_mode(s->db, "wal")) {
         fail(s, "cannot switch the database to WAL mode (is it on a network file system?)", err,
              errlen);
         return -1;
