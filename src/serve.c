@@ -404,6 +404,10 @@ static int serve(struct config *options)
     redis_url_redact(cfg.db, where, sizeof where);
     log_info("listening on http://%s (store %s %s, %zu repos, flush every %u ms)",
              http_address(http), store->ops->name, where, loaded, cfg.flush_interval_ms);
+    if (!redis_url_is(cfg.db) && store_sqlite_has_small_pages(store))
+        log_info("%s has smaller pages than ghit makes now (16 KB), so its merges over many "
+                 "repos cost more CPU; ghit vacuum --db %s, with the server stopped, rebuilds it",
+                 cfg.db, cfg.db);
 
     /* How ghit set and ghit delete find this server. */
     if (runfile &&

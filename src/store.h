@@ -361,6 +361,9 @@ void store_sqlite_fault(struct store *s, enum store_sqlite_fault fault);
  */
 int store_sqlite_drain(struct store *s, unsigned timeout_ms);
 
+/* Whether the database of s (a SQLite store) has smaller pages than ghit makes. */
+bool store_sqlite_has_small_pages(struct store *s);
+
 /* A file's size before and after store_sqlite_vacuum(), its pages' too. */
 struct store_sqlite_size {
     int64_t page_size;

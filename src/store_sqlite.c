@@ -1906,6 +1906,12 @@ static int drain_all(struct sqlite_store *s, char *err, size_t errlen)
     }
 }
 
+bool store_sqlite_has_small_pages(struct store *base)
+{
+    struct store_sqlite_size z;
+    return db_size(((struct sqlite_store *)base)->db, &z) == 0 && z.page_size < PAGE_SIZE;
+}
+
 int store_sqlite_vacuum(struct store *base, struct store_sqlite_size *before,
                         struct store_sqlite_size *after, char *err, size_t errlen)
 {

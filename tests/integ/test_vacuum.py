@@ -44,6 +44,8 @@ def counted_database(make_server, path):
     p = run_ghit("import", "--db", str(path), input=text)
     assert p.returncode == 0, p.stderr
     assert pragma(path, "page_size") == 4096
+    assert "has smaller pages than ghit makes now (16 KB)" in s.stderr()
+    assert "ghit vacuum --db %s, with the server stopped, rebuilds it" % path in s.stderr()
     return s
 
 
@@ -62,12 +64,13 @@ def test_vacuum_rebuilds_with_16_kb_pages_and_keeps_every_count(make_server, tmp
     assert db_totals(str(db)) == totals and db_days(str(db)) == days
     assert export(db) == exported
 
-    # The server runs on the rebuilt file and counts on from where it was.
+    # The server runs on the rebuilt file, counts on from where it was, and has no hint.
     s.start()
     s.hit("a/b")
     assert s.total("a/b") == 3
     assert s.total("old/total-only") == 90000
     s.stop()
+    assert "listening on" in s.stderr() and "ghit vacuum" not in s.stderr()
     # A second vacuum keeps the pages; the file is ghit's as before.
     p = run_ghit("vacuum", "--db", str(db))
     assert p.returncode == 0, p.stderr
