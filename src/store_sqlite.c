@@ -1916,11 +1916,12 @@ int store_sqlite_vacuum(struct store *base, struct store_sqlite_size *before,
                         struct store_sqlite_size *after, char *err, size_t errlen)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    if (!s->merger || drain_all(s, err, errlen) < 0) {
-        if (!s->merger)
-            snprintf(err, errlen, "%s is not open to write", s->path);
+    if (!s->merger) {
+        snprintf(err, errlen, "%s is not open to write", s->path);
         return -1;
     }
+    if (drain_all(s, err, errlen) < 0)
+        return -1;
     merger_stop(s->merger);
     s->merger = NULL;
     if (db_size(s->db, before) < 0) {
