@@ -135,7 +135,7 @@ void admin_handle(const struct app *app, const struct request *req, const char *
         return;
     }
     char key[REPO_KEY_SIZE];
-    const char *err = repo_key_parse(name, strlen(name), key);
+    const char *err = repo_key_parse_path(name, strlen(name), key);
     if (err) {
         routes_json_error(res, 400, err);
         return;

@@ -552,6 +552,114 @@ static void *watchdog(void *arg)
     return NULL;
 }
 
+enum { LENGTH_NONE = -1, LENGTH_BAD = -2 };
+
+/*
+ * What the Content-Length field says (RFC 9110 8.6: 1*DIGIT): the length,
+ * at most INT64_MAX; LENGTH_NONE if there is none, LENGTH_BAD if it is not
+ * a number. "00" is 0, as the library reads it too.
+ */
+static int64_t content_length(struct MHD_Connection *c)
+{
+    const char *s = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!s)
+        return LENGTH_NONE;
+    if (!*s)
+        return LENGTH_BAD;
+    int64_t n = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return LENGTH_BAD;
+        n = n > (INT64_MAX - 9) / 10 ? INT64_MAX : 10 * n + (*s - '0');
+    }
+    return n;
+}
+
+/*
+ * A walk over the request head as libmicrohttpd 0.9.75 to 0.9.77 leave it
+ * in their read buffer: the request line and the field lines where they
+ * came, a NUL over each CR, each LF and each field's colon. Their parser
+ * lets three kinds of field line through unseen:
+ * - a line with an empty name (": x") after the first field ends the head
+ *   there, and the lines after it are read as a second request, which a
+ *   proxy in front took for fields of the first;
+ * - a NUL byte in a value cuts it short ("Bearer T\0junk" reads "Bearer T");
+ * - a folded line (obs-fold) is glued to the field's name or value.
+ * Each leaves bytes that no field reports, or a field that is not where its
+ * line was. So the walk expects each field one line end after the one
+ * before (the name, its colon, blanks, the value), and the head to end with
+ * one more line end. A line end is 1 (LF) or 2 (CRLF) bytes, the same
+ * throughout: the request line's. What it cannot tell: a lone ":" ended by
+ * a bare LF after lines ended by CRLF leaves NULs only, as the empty line
+ * does. Later versions parse differently: the walk is off there.
+ */
+struct walk {
+    const char *at, *end; /* the next byte the walk expects; the head's end */
+    size_t eol;           /* bytes of a line end */
+    bool off;             /* a byte that no field accounts for */
+};
+
+/* Whether the library parses as the walk expects (0.9.75 to 0.9.77). */
+static bool walk_applies(void)
+{
+    static int applies = -1; /* the answer, once worked out; the version never changes */
+    if (applies < 0) {
+        unsigned major, minor, patch;
+        const char *v = MHD_get_version();
+        applies = v && sscanf(v, "%u.%u.%u", &major, &minor, &patch) == 3 && major == 0 &&
+                  minor == 9 && patch >= 75 && patch <= 77;
+    }
+    return applies;
+}
+
+/* Steps w over the NULs of line ends up to where a field should start; false if none. */
+static size_t walk_nuls(struct walk *w)
+{
+    size_t n = 0;
+    while (w->at + n < w->end && w->at[n] == '\0')
+        n++;
+    w->at += n;
+    return n;
+}
+
+/* Steps w over one line end, which must lead to next. */
+static void walk_line(struct walk *w, const char *next)
+{
+    size_t n = walk_nuls(w);
+    if (!w->eol && (n == 1 || n == 2))
+        w->eol = n;
+    if (n != w->eol || w->at != next)
+        w->off = true;
+}
+
+/* Steps w over a field line. */
+static void walk_field(struct walk *w, const char *key, size_t key_size, const char *value,
+                       size_t value_size)
+{
+    if (w->off)
+        return;
+    walk_line(w, key);
+    w->at = key + key_size;
+    if (key_size == 0 || !value || w->at >= w->end || *w->at != '\0') {
+        w->off = true;
+        return;
+    }
+    for (w->at++; w->at < w->end && (*w->at == ' ' || *w->at == '\t');)
+        w->at++;
+    if (w->at != value || value + value_size > w->end)
+        w->off = true;
+    w->at = value + value_size;
+}
+
+/* Whether the head ends where w stands: two line ends, nothing after. */
+static bool walk_ends(struct walk *w)
+{
+    if (w->off)
+        return false;
+    size_t n = walk_nuls(w);
+    return w->at == w->end && (w->eol ? n == 2 * w->eol : n == 2 || n == 4);
+}
+
 /* What the handler's scan of the header fields found. */
 struct fields {
     size_t bytes;   /* as sent, with ": " and CRLF */
@@ -560,6 +668,7 @@ struct fields {
     unsigned cookies;    /* parsed cookies */
     size_t cookie_bytes; /* the Cookie fields' values, which the library copies */
     bool bad;            /* a name that is not a token, or a NUL, CR or LF in a name or value */
+    struct walk *walk;   /* the walk over the head, or NULL */
 };
 
 /* The bytes of an RFC 9110 token (section 5.6.2), as a field name must be made of. */
@@ -609,6 +718,8 @@ static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind, const char
     struct fields *f = cls;
     f->bytes += key_size + value_size + 4;
     f->count++;
+    if (f->walk)
+        walk_field(f->walk, key, key_size, value, value_size);
     if (!is_token(key, key_size) || (value && bad_value(value, value_size)))
         f->bad = true;
     else if (NAMED(key, key_size, MHD_HTTP_HEADER_HOST))
@@ -629,14 +740,41 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
                                      size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
-    (void)key_size;
     struct request *req = cls;
     if (req->nparams == REQUEST_MAX_PARAMS) {
-        req->too_many_params = true;
+        req->params_error = "too many query parameters";
+        return MHD_NO;
+    }
+    /* "repo%00junk=" would read as repo: no name of ours holds a NUL. */
+    if (strlen(key) != key_size) {
+        req->params_error = "a parameter name holds a NUL byte";
         return MHD_NO;
     }
     req->params[req->nparams++] = (struct request_param){key, value ? value : "", value_size};
     return MHD_YES;
+}
+
+/* Refuses a query that gives a name twice (req->params_error), naming it if it is a plain word. */
+static void check_repeats(struct request *req)
+{
+    for (unsigned i = 1; i < req->nparams && !req->params_error; i++) {
+        const char *name = req->params[i].name;
+        for (unsigned j = 0; j < i; j++) {
+            if (strcmp(req->params[j].name, name) != 0)
+                continue;
+            size_t len = strlen(name);
+            bool plain = len > 0 && len <= 24;
+            for (size_t k = 0; plain && k < len; k++)
+                plain = ascii_is_alnum((unsigned char)name[k]) || name[k] == '_' || name[k] == '-';
+            if (plain)
+                snprintf(req->params_why, sizeof req->params_why, "%s given more than once", name);
+            else
+                snprintf(req->params_why, sizeof req->params_why,
+                         "a parameter is given more than once");
+            req->params_error = req->params_why;
+            break;
+        }
+    }
 }
 
 /* The values of every header field named by cls->name, joined with commas. */
@@ -855,7 +993,8 @@ static size_t pool_left(struct http_server *s, struct MHD_Connection *c, struct 
  * (and *why). Everything that lets a front proxy and ghit disagree about
  * where a request ends or what it names is refused: a second
  * Content-Length or Host, a field name with a space before the colon, NUL
- * bytes (RFC 9110 section 5.5, RFC 9112 sections 3.2 and 6.3).
+ * bytes (RFC 9110 section 5.5, RFC 9112 sections 3.2 and 6.3), a line the
+ * library's parser reads past (struct walk).
  */
 static unsigned check_request(struct http_server *s, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, uintptr_t ctx,
@@ -865,7 +1004,18 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
     const struct config *cfg = s->app->cfg;
     size_t target_len = ctx >> CTX_SHIFT;
     struct fields f = {0};
+    struct walk walk = {0};
+    if (walk_applies()) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+        if (ci && ci->header_size && version > method) {
+            walk = (struct walk){version + strlen(version), method + ci->header_size, 0, false};
+            f.walk = &walk;
+        }
+    }
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_field, &f);
+    if (f.walk && !walk_ends(f.walk))
+        f.bad = true;
     /*
      * The library cuts the target at a raw NUL byte, which leaves what
      * follows unseen: the line's real length is where the version begins.
@@ -882,7 +1032,8 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
         return *kind = HTTP_REFUSED_PARAMS, *why = "too many query parameters", 400;
     if (f.bad || nul_in_target)
         return *kind = HTTP_REFUSED_MALFORMED,
-               *why = "malformed request: a field name that is not a token, or a NUL, CR or LF",
+               *why = "malformed request: a field line with an empty name, a name that is not a "
+                      "token, a NUL, CR or LF, or a fold",
                400;
     if (f.host > 1 || (http11 && f.host == 0))
         return *kind = HTTP_REFUSED_MALFORMED,
@@ -897,9 +1048,11 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0 &&
         !admin->on)
         return *kind = HTTP_REFUSED_METHOD, *why = "method not allowed: use GET or HEAD", 405;
-    const char *length =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if ((length && strcmp(length, "0") != 0) || f.transfer_encoding) {
+    int64_t length = content_length(c);
+    if (length == LENGTH_BAD)
+        return *kind = HTTP_REFUSED_MALFORMED,
+               *why = "malformed request: Content-Length is not a number", 400;
+    if (length > 0 || f.transfer_encoding) {
         if (!admin->on)
             return *kind = HTTP_REFUSED_BODY, *why = "a request body is not accepted here", 413;
         /* Without the token nothing is read: routes answers 401 at once (admin.c). */
@@ -907,10 +1060,10 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
                 s->app->admin,
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
             return 0;
-        char *end = NULL;
-        unsigned long long n = length ? strtoull(length, &end, 10) : 0;
-        if (!admin->put || f.transfer_encoding || !length || *end || length[0] == '-' ||
-            n > ADMIN_BODY_MAX)
+        if (!admin->put)
+            return *kind = HTTP_REFUSED_BODY, *why = "a request body is accepted with PUT only",
+                   413;
+        if (f.transfer_encoding || length < 0 || length > ADMIN_BODY_MAX)
             return *kind = HTTP_REFUSED_BODY,
                    *why = "a PUT body is accepted with a Content-Length of at most 1 MiB", 413;
         admin->body = true;
@@ -957,9 +1110,8 @@ static enum MHD_Result answer_directly(struct MHD_Connection *c, unsigned status
 /* Whether the request announces a body. */
 static bool has_body(struct MHD_Connection *c)
 {
-    const char *length =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    return (length && strcmp(length, "0") != 0) ||
+    int64_t length = content_length(c);
+    return (length != LENGTH_NONE && length != 0) ||
            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
@@ -1026,6 +1178,7 @@ static void fill_request(struct http_server *s, struct MHD_Connection *c, const 
     }
     req->user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, req);
+    check_repeats(req);
 }
 
 /*

@@ -66,9 +66,10 @@ void newrepo_limit_free(struct newrepo_limit *l)
  * The bucket as GCRA (the generic cell rate algorithm, ITU-T I.371): a
  * take is allowed while the theoretical arrival time runs at most `slack`
  * ahead of now, and moves it one interval on. Unlike a token count, no
- * fraction of a token is ever rounded away.
+ * fraction of a token is ever rounded away. Without take, only says
+ * whether a take would be allowed, and changes nothing.
  */
-bool newrepo_limit_take(struct newrepo_limit *l, const struct netaddr *client, int64_t now_ms)
+static bool admit(struct newrepo_limit *l, const struct netaddr *client, int64_t now_ms, bool take)
 {
     struct netaddr who = netaddr_client_prefix(client);
     uint64_t h = siphash(who.b, sizeof who.b, l->key) | 1; /* never 0, the free tag */
@@ -85,19 +86,32 @@ bool newrepo_limit_take(struct newrepo_limit *l, const struct netaddr *client, i
         if (!w->tag ? fullest->tag : w->tat < fullest->tat)
             fullest = w;
     }
-    if (!b) {
-        b = fullest;
-        b->tag = h;
-        b->tat = now_ms;
+    bool ok = true; /* a client without a bucket would get a full one */
+    if (b || take) {
+        if (!b) {
+            b = fullest;
+            b->tag = h;
+            b->tat = now_ms;
+        }
+        int64_t t = b->tat > now_ms ? b->tat : now_ms;
+        ok = t - now_ms <= l->slack;
+        if (ok && take)
+            b->tat = t + l->interval;
     }
-    int64_t t = b->tat > now_ms ? b->tat : now_ms;
-    bool ok = t - now_ms <= l->slack;
-    if (ok)
-        b->tat = t + l->interval;
     pthread_mutex_unlock(&s->lock);
-    if (!ok)
+    if (!ok && take)
         atomic_fetch_add(&l->refused, 1);
     return ok;
+}
+
+bool newrepo_limit_take(struct newrepo_limit *l, const struct netaddr *client, int64_t now_ms)
+{
+    return admit(l, client, now_ms, true);
+}
+
+bool newrepo_limit_allows(struct newrepo_limit *l, const struct netaddr *client, int64_t now_ms)
+{
+    return admit(l, client, now_ms, false);
 }
 
 uint64_t newrepo_limit_refused(struct newrepo_limit *l)

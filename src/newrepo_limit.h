@@ -35,6 +35,9 @@ void newrepo_limit_free(struct newrepo_limit *l);
  */
 bool newrepo_limit_take(struct newrepo_limit *l, const struct netaddr *client, int64_t now_ms);
 
+/* Whether newrepo_limit_take() would succeed now, without taking (HEAD answers as GET would). */
+bool newrepo_limit_allows(struct newrepo_limit *l, const struct netaddr *client, int64_t now_ms);
+
 /* New repos refused so far. */
 uint64_t newrepo_limit_refused(struct newrepo_limit *l);
 

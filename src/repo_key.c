@@ -48,6 +48,11 @@ static const char *parse_name(const char *s, size_t len, char *out)
     return NULL;
 }
 
+const char *repo_key_parse_path(const char *s, size_t len, char out[REPO_KEY_SIZE])
+{
+    return len ? repo_key_parse(s, len, out) : "missing repo: use /api/v1/repos/OWNER/NAME";
+}
+
 const char *repo_key_parse(const char *s, size_t len, char out[REPO_KEY_SIZE])
 {
     if (len == 0)

@@ -25,4 +25,7 @@
  */
 const char *repo_key_parse(const char *s, size_t len, char out[REPO_KEY_SIZE]);
 
+/* repo_key_parse() for a name in an API path (/api/v1/repos/OWNER/NAME), as its messages say. */
+const char *repo_key_parse_path(const char *s, size_t len, char out[REPO_KEY_SIZE]);
+
 #endif

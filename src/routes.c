@@ -177,6 +177,8 @@ static enum load wait_for_load(const struct app *app, const char *key, const str
     return res->wait_load ? LOAD_WAIT : LOAD_UNKNOWN;
 }
 
+#define NEW_REPOS_REFUSED "too many new repos from this address; try later"
+
 /* What count_hit did. */
 enum hit {
     HIT_NOT_ASKED, /* the fetch does not count (HEAD, /count.svg, a counting rule) */
@@ -220,7 +222,7 @@ static enum hit count_hit(const struct app *app, const struct request *req, cons
             METRICS_REFUSED("new_repos_per_client");
             refuse(&rate_refusals, "a client creates new repos too fast", "new-repos-per-client",
                    app->cfg->new_repos_per_minute);
-            error_badge(app, res, 429, "too many new repos from this address; try later");
+            error_badge(app, res, 429, NEW_REPOS_REFUSED);
             return HIT_ANSWERED;
         }
         r = counter_hit(app->table, key, today, v);
@@ -267,18 +269,13 @@ static void badge_with(const struct app *app, const struct request *req, struct 
 {
     struct badge_look look = app->cfg->look;
     const struct request_param *repo = NULL;
-    if (req->too_many_params) {
-        METRICS_REFUSED("max_params");
-        error_badge(app, res, 400, "too many query parameters");
+    if (req->params_error) {
+        error_badge(app, res, 400, req->params_error);
         return;
     }
     for (unsigned i = 0; i < req->nparams; i++) {
         const struct request_param *p = &req->params[i];
         if (strcmp(p->name, "repo") == 0) {
-            if (repo) {
-                error_badge(app, res, 400, "repo given more than once");
-                return;
-            }
             repo = p;
             continue;
         }
@@ -324,9 +321,14 @@ static void badge_with(const struct app *app, const struct request *req, struct 
         if (wait_for_load(app, key, &v, req, res) == LOAD_WAIT)
             return; /* counted; shown once the others' hits are read */
     } else if (hit == HIT_NOT_ASKED) {
-        if (!counter_get(app->table, key, today, &v) && count && !judged_out && !req->resumed &&
-            !app->loader && counter_size(app->table) >= app->cfg->max_repos) {
-            /* HEAD answers as GET would: a new repo beyond the limit is refused. */
+        /* HEAD answers as GET would: a new repo beyond the limits is refused. */
+        bool new_repo = !counter_get(app->table, key, today, &v) && count && !judged_out &&
+                        !req->resumed && !app->loader;
+        if (new_repo && !newrepo_limit_allows(app->newrepos, &req->client, monotime_ms())) {
+            error_badge(app, res, 429, NEW_REPOS_REFUSED);
+            return;
+        }
+        if (new_repo && counter_size(app->table) >= app->cfg->max_repos) {
             error_badge(app, res, 503, "repo limit reached");
             return;
         }
@@ -392,7 +394,7 @@ static void api_repo(const struct app *app, const struct request *req, const cha
                      struct response *res)
 {
     char key[REPO_KEY_SIZE];
-    const char *err = repo_key_parse(name, strlen(name), key);
+    const char *err = repo_key_parse_path(name, strlen(name), key);
     if (err) {
         routes_json_error(res, 400, err);
         return;

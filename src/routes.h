@@ -55,7 +55,14 @@ struct request {
     const char *user_agent; /* the User-Agent header, or NULL */
     struct request_param params[REQUEST_MAX_PARAMS];
     unsigned nparams;
-    bool too_many_params;
+    /*
+     * Why the query cannot be read as one value a name, or NULL: too many
+     * parameters, a NUL byte in a name, a name given twice (which of the
+     * two is meant is a guess). A route that reads parameters refuses the
+     * request with it.
+     */
+    const char *params_error;
+    char params_why[48]; /* params_error's text, when it names the parameter */
     /* issue 10: the admin routes; http.c passes PUT and DELETE only when they exist */
     bool put, del;             /* the method is PUT or DELETE */
     const char *authorization; /* the Authorization header, or NULL */

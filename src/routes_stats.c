@@ -270,9 +270,13 @@ static void api_days(const struct app *app, const char *name, size_t name_len,
                      const struct request *req, struct response *res)
 {
     char key[REPO_KEY_SIZE];
-    const char *err = repo_key_parse(name, name_len, key);
+    const char *err = repo_key_parse_path(name, name_len, key);
     if (err) {
         routes_json_error(res, 400, err);
+        return;
+    }
+    if (req->params_error) {
+        routes_json_error(res, 400, req->params_error);
         return;
     }
     bool bad_from = false, bad_to = false; /* one each: the message names the one at fault */
@@ -558,6 +562,10 @@ static enum top_answer top_of(struct routes_stats *st, struct top_list *t, uint6
  */
 static void api_top(const struct app *app, const struct request *req, struct response *res)
 {
+    if (req->params_error) {
+        routes_json_error(res, 400, req->params_error);
+        return;
+    }
     bool bad = false;
     const char *day_s = param(req, "day", &bad), *days_s = param(req, "days", &bad);
     const char *limit_s = param(req, "limit", &bad), *err;
@@ -629,15 +637,13 @@ static const char *read_look(const struct request *req, struct badge_look *look,
                              const struct request_param **repo)
 {
     *repo = NULL;
-    if (req->too_many_params)
-        return "too many query parameters";
+    if (req->params_error)
+        return req->params_error;
     for (unsigned i = 0; i < req->nparams; i++) {
         const struct request_param *p = &req->params[i];
         if (strlen(p->value) != p->value_len)
             return "a parameter holds a NUL byte";
         if (strcmp(p->name, "repo") == 0) {
-            if (*repo)
-                return "repo given more than once";
             *repo = p;
             continue;
         }

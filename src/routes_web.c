@@ -66,17 +66,17 @@ static void page(const struct app *app, const struct request *req, const struct 
     for (unsigned i = 0; i < req->nparams; i++)
         if (strcmp(req->params[i].name, "repo") == 0)
             repo = &req->params[i];
-    struct lookup l = {0};
-    bool asked = repo && repo->value_len;
-    if (asked && !look_up(app, req, repo, &l, res))
+    struct lookup l = {.error = req->params_error};
+    bool asked = l.error || (repo && repo->value_len);
+    if (asked && !l.error && !look_up(app, req, repo, &l, res))
         return;
     bool found = asked && !l.error;
     const struct web_var vars[] = {
         {"version", GHIT_VERSION},
         /* what was typed, so the form shows it again (escaped like every value) */
-        {"repo", found   ? l.key
-                 : asked ? repo->value
-                         : ""},
+        {"repo", found  ? l.key
+                 : repo ? repo->value
+                        : ""},
         {"error", l.error ? l.error : ""},
         {"error_hidden", l.error ? "" : "hidden"},
         {"result_hidden", found ? "" : "hidden"},

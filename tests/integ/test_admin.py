@@ -148,6 +148,17 @@ def test_bad_name_and_large_body_are_refused(admin):
     chunked = ("PUT /api/v1/repos/a/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
                "Transfer-Encoding: chunked\r\n\r\n" % TOKEN).encode()
     assert status_of(admin.raw(chunked)) == 413
+    admin.hit("a/kept")
+    with_body = ("DELETE /api/v1/repos/a/kept HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                 "Content-Length: 3\r\n\r\nabc" % TOKEN).encode()
+    reply = admin.raw(with_body)
+    assert status_of(reply) == 413 and b"a request body is accepted with PUT only" in reply, reply
+    assert admin.total("a/kept") == 1
+    # a NUL cuts the library's copy of a field: the token before it must not pass for the field
+    nul_token = ("DELETE /api/v1/repos/a/kept HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\x00junk\r\n"
+                 "\r\n" % TOKEN).encode()
+    assert status_of(admin.raw(nul_token)) == 400
+    assert admin.total("a/kept") == 1
     # without the token, not a byte of a body is read or held: 401 at once
     for token in ("wrong", TOKEN[:-1]):
         head = ("PUT /api/v1/repos/a/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"

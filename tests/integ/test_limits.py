@@ -195,6 +195,19 @@ def test_max_repos_refuses_new_repo_and_existing_keep_counting(make_server):
     assert "repo limit" in s.stderr()
 
 
+def test_head_beyond_new_repos_per_client_answers_as_get_would(make_server):
+    s = make_server("--new-repos-per-client", "2")
+    # a HEAD looks without taking: the client still has both new repos
+    assert s.request("HEAD", "/badge.svg?repo=n/zero").status == 200
+    assert s.hit("n/one").status == 200
+    assert s.hit("n/two").status == 200
+    assert s.hit("n/three").status == 429
+    assert s.request("HEAD", "/badge.svg?repo=n/four").status == 429
+    assert s.request("HEAD", "/badge.svg?repo=n/one").status == 200  # a known repo is no new one
+    assert s.get("/count.svg?repo=n/four").status == 200  # count.svg never makes a repo
+    assert [s.total(n) for n in ("n/zero", "n/one", "n/two", "n/three", "n/four")] == [None, 1, 1, None, None]
+
+
 def test_head_beyond_max_repos_answers_as_get_would(make_server):
     s = make_server("--max-repos", "1")
     assert s.hit("r/one").status == 200

@@ -420,6 +420,21 @@ AMBIGUOUS = [
     ("te-and-length", b"GET /badge.svg?repo=st/a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     ("nul-in-path", b"GET /badge.svg%00junk?repo=st/a HTTP/1.1\r\nHost: x\r\n\r\n", 404),
     ("nul-in-api-path", b"GET /api/v1/repos/st/a%00junk HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+    # libmicrohttpd 0.9.75 ends the head at a field line with an empty name after the first
+    # field: the lines after it would be a second request, which a proxy read as fields.
+    ("empty-name-hides-a-request", b"GET /count.svg?repo=st/a HTTP/1.1\r\nHost: x\r\n: v\r\n"
+     b"GET /badge.svg?repo=st/a HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    ("lone-colon-hides-a-request", b"GET /count.svg?repo=st/a HTTP/1.1\r\nHost: x\r\n:\r\n"
+     b"GET /badge.svg?repo=st/a HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    ("lone-colon-lf-hides-a-request", b"GET /count.svg?repo=st/a HTTP/1.1\nHost: x\n:\n"
+     b"GET /badge.svg?repo=st/a HTTP/1.1\nHost: x\n\n", 400),
+    # The library cuts a value at a NUL: a proxy and ghit would read different tokens.
+    ("nul-in-value", b"GET /badge.svg?repo=st/a HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400),
+    ("nul-ends-value", b"GET /badge.svg?repo=st/a HTTP/1.1\r\nHost: x\r\nX-A: a\x00\r\n\r\n", 400),
+    # A fold (obs-fold, RFC 9112 5.2), which the library glues to the field's name.
+    ("folded-line", b"GET /badge.svg?repo=st/a HTTP/1.1\r\nHost: x\r\nX-A: a\r\n folded\r\n\r\n", 400),
+    ("folded-host", b"GET /badge.svg?repo=st/a HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400),
+    ("mixed-line-ends", b"GET /badge.svg?repo=st/a HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n", 400),
 ]
 
 
@@ -430,6 +445,34 @@ def test_requests_a_proxy_could_read_otherwise_are_refused_and_count_nothing(ser
     assert b"Connection: close" in out.split(b"\r\n\r\n")[0]
     assert server.api("st/a")[0] == 404
     assert server.get("/api/v1/repos/st/a").status == 404
+
+
+LEGAL_HEADS = [
+    ("crlf", b"GET /badge.svg?repo=legal/h HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    ("lf", b"GET /badge.svg?repo=legal/h HTTP/1.1\nHost: x\nConnection: close\n\n"),
+    ("http10-no-fields", b"GET /badge.svg?repo=legal/h HTTP/1.0\r\n\r\n"),
+    ("http10-no-fields-lf", b"GET /badge.svg?repo=legal/h HTTP/1.0\n\n"),
+    ("empty-line-first", b"\r\nGET /badge.svg?repo=legal/h HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    ("empty-and-blank-values", b"GET /badge.svg?repo=legal/h HTTP/1.1\r\nHost: x\r\nX-A:\r\nX-B: \t \r\n"
+     b"X-C:\tc\t\r\nConnection: close\r\n\r\n"),
+    ("cookies", b"GET /badge.svg?repo=legal/h HTTP/1.1\r\nHost: x\r\nCookie: a=b; c=\"d\"\r\nConnection: close\r\n\r\n"),
+    ("content-length-00", b"GET /badge.svg?repo=legal/h HTTP/1.1\r\nHost: x\r\nContent-Length: 00\r\n"
+     b"Connection: close\r\n\r\n"),
+]
+
+
+@pytest.mark.parametrize("name,request_bytes", LEGAL_HEADS, ids=[h[0] for h in LEGAL_HEADS])
+def test_heads_of_every_legal_shape_are_served_and_counted(server, name, request_bytes):
+    out = server.raw(request_bytes)
+    assert status_of(out) == 200, out[:300]
+    assert server.total("legal/h") == 1
+
+
+def test_pipelined_requests_are_each_answered_and_counted(server):
+    one = b"GET /badge.svg?repo=legal/pipe HTTP/1.1\r\nHost: x\r\n\r\n"
+    out = server.raw(one * 3 + b"GET /badge.svg?repo=legal/pipe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert out.count(b"HTTP/1.1 200 OK\r\n") == 4, out[:300]
+    assert server.total("legal/pipe") == 4
 
 
 def test_absolute_form_target_is_served_and_counted(server):

@@ -6,6 +6,7 @@ number-format tests read /count.svg from a database prepared with Python's sqlit
 (module fixture `big`): ghit makes the file, sqlite3 sets the totals, ghit serves them.
 """
 
+import json
 import os
 import re
 import shutil
@@ -560,6 +561,46 @@ def test_server_wide_format_short(big, make_server):
     assert message_of(s.get("/count.svg?repo=big/b")) == "3.5B"
     assert message_of(s.get("/count.svg?repo=big/b&format=grouped")) == "3,456,789,012"
     assert message_of(s.get("/count.svg?repo=big/b&format=plain")) == "3456789012"
+
+
+# --- a name given twice, a NUL in a name ---------------------------------------------------------
+
+TWICE = [
+    ("/badge.svg?repo=tw/ice&repo=tw/other", "svg", "repo given more than once"),
+    ("/badge.svg?repo=tw/ice&style=flat&style=plastic", "svg", "style given more than once"),
+    ("/badge.svg?repo=tw/ice&x%2By=1&x%2By=2", "svg", "a parameter is given more than once"),
+    ("/count.svg?label=a&repo=tw/ice&label=b", "svg", "label given more than once"),
+    ("/chart.svg?repo=tw/ice&days=7&days=30", "svg", "days given more than once"),
+    ("/endpoint.json?repo=tw/ice&label=a&label=b", "endpoint", "label given more than once"),
+    ("/api/v1/top?limit=1&limit=2", "json", "limit given more than once"),
+    ("/api/v1/top?day=2026-12-01&day=2026-12-02", "json", "day given more than once"),
+    ("/api/v1/repos/tw/ice/days?from=2026-11-01&from=2026-11-02", "json", "from given more than once"),
+    ("/?repo=tw/ice&repo=tw/other", "page", "repo given more than once"),
+    ("/badge.svg?repo%00junk=tw/ice", "svg", "a parameter name holds a NUL byte"),
+    ("/count.svg?repo=tw/ice&style%00=plastic", "svg", "a parameter name holds a NUL byte"),
+    ("/api/v1/repos/tw/ice/days?from%00x=2026-12-01", "json", "a parameter name holds a NUL byte"),
+    ("/api/v1/top?limit%00=1", "json", "a parameter name holds a NUL byte"),
+]
+
+
+@pytest.mark.parametrize("path,kind,says", TWICE, ids=[t[0] for t in TWICE])
+def test_a_name_given_twice_or_holding_a_nul_is_refused_on_every_route(server, path, kind, says):
+    server.hit("tw/ice")
+    r = server.get(path)
+    if kind == "svg":
+        assert_error_badge(r, 400, says)
+    elif kind == "json":
+        assert r.status == 400, r
+        assert json.loads(r.body)["error"] == says
+    elif kind == "endpoint":
+        assert r.status == 400, r
+        j = json.loads(r.body)
+        assert j["isError"] is True and j["message"] == says
+    else:
+        assert r.status == 400, r
+        assert says in r.body.decode()
+    assert server.total("tw/ice") == 1
+    assert server.api("tw/other")[0] == 404
 
 
 # --- parameters never split a counter ------------------------------------------------------------

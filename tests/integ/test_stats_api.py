@@ -119,6 +119,11 @@ def test_days_of_an_unknown_or_invalid_repo(server):
     assert st == 400 and "owner" in j["error"]
 
 
+def test_an_api_path_without_a_repo_says_where_the_name_goes(server):
+    st, j = get_json(server, "/api/v1/repos/")
+    assert (st, j["error"]) == (400, "missing repo: use /api/v1/repos/OWNER/NAME")
+
+
 def test_a_repo_named_days_is_still_a_repo(server):
     server.hit("owner/days")
     st, j = server.api("owner/days")
