@@ -3,15 +3,19 @@
  *
  * The plot spans a fixed box; bars share its width, so 7 days give wide
  * bars and 365 days hairlines with no gap. Coordinates are written with at
- * most two decimals. The scale's top is the smallest 1, 2 or 5 times a
- * power of ten that holds the busiest day, so the axis reads in round
- * numbers. Colours follow the badges: #4c1 bars, GitHub's dark palette for
- * theme=auto.
+ * most two decimals. The scale's top is the smallest 1, 2, 2.5 or 5 times
+ * a power of ten that holds the busiest day, so the axis reads in round
+ * numbers and the busiest day's bar fills more than half the plot. From a
+ * top of 100,000 the axis labels are short ("250k", "1.25M", "10E"): in
+ * full, a top near COUNT_MAX would be 26 characters, some 170 px, against
+ * the 46 px left of the plot. Colours follow the badges: #4c1 bars,
+ * GitHub's dark palette for theme=auto.
  */
 #include "chart.h"
 
 #include "count.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "badge_text.h"
@@ -21,6 +25,9 @@
 #define PLOT_RIGHT  (CHART_WIDTH - 10.0)
 #define PLOT_TOP    30.0
 #define PLOT_BOTTOM (CHART_HEIGHT - 24.0)
+
+/* Tops from here on get short axis labels. "50,000", the widest in full, is 39 px. */
+#define SHORT_FROM 100000
 
 #define STYLE_LIGHT                                                                                \
     "text{font:11px Verdana,Geneva,DejaVu Sans,sans-serif;fill:#333}"                              \
@@ -57,20 +64,57 @@ static void count(struct buf *out, uint64_t v)
     buf_append(out, s, n);
 }
 
-/* The smallest of 2, 5, 10, 20, 50 ... that is >= v. */
+/*
+ * Appends an axis value v: grouped (1,234), or, if short_form and v >= 1000,
+ * in the units of numfmt's short style with up to two decimals, cut rather
+ * than rounded: exact for every value the scale labels (1, 1.25, 2, 2.5
+ * and 5 times a power of ten), so "1.25M" is never shown as "1.3M".
+ */
+static void axis_value(struct buf *out, uint64_t v, bool short_form)
+{
+    static const char unit[] = {'k', 'M', 'B', 'T', 'P', 'E'};
+    if (!short_form || v < 1000) {
+        count(out, v);
+        return;
+    }
+    size_t u = 0;
+    uint64_t scale = 1000;
+    while (u + 1 < sizeof unit && v / scale >= 1000) {
+        scale *= 1000;
+        u++;
+    }
+    uint64_t cents = v % scale / (scale / 100);
+    buf_printf(out, "%" PRIu64, v / scale);
+    if (cents % 10)
+        buf_printf(out, ".%02" PRIu64, cents);
+    else if (cents)
+        buf_printf(out, ".%" PRIu64, cents / 10);
+    buf_printf(out, "%c", unit[u]);
+}
+
+/*
+ * The smallest of 2, 5, 10, 20, 25, 50, 100, 200, 250, 500 ... that is >= v.
+ * Each step is at most twice the last, so the busiest day's bar fills more
+ * than half the plot (2.5 is left out below 10: its half would be 1.25
+ * hits). Every count fits: COUNT_MAX gets 10^19.
+ */
 static uint64_t nice_top(uint64_t v)
 {
     if (v <= 2)
         return 2;
-    for (uint64_t p = 1;; p *= 10) {
+    if (v <= 5)
+        return 5;
+    for (uint64_t p = 10;; p *= 10) {
         if (v <= p)
             return p;
+        if (p > UINT64_MAX / 10)
+            return v; /* past 10^19: not a count */
         if (v <= 2 * p)
             return 2 * p;
+        if (v <= p / 2 * 5)
+            return p / 2 * 5;
         if (v <= 5 * p)
             return 5 * p;
-        if (p > UINT64_MAX / 100)
-            return v;
     }
 }
 
@@ -117,6 +161,7 @@ void chart_render(struct buf *out, const struct chart *c)
         }
     }
     uint64_t top = nice_top(max);
+    bool short_form = top >= SHORT_FROM;
 
     buf_printf(out,
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -157,10 +202,10 @@ void chart_render(struct buf *out, const struct chart *c)
         buf_puts(out, "\" y=\"");
         num(out, y + 4);
         buf_puts(out, "\" text-anchor=\"end\">");
-        if (k == 1 && top % 2)
-            num(out, (double)top / 2); /* the scale 0-5 has 2.5 in the middle */
+        if (k == 1 && top % 2 && !short_form)
+            num(out, (double)top / 2); /* the scales 0-5 and 0-25 have 2.5 and 12.5 */
         else
-            count(out, k == 2 ? top : k == 1 ? top / 2 : 0);
+            axis_value(out, k == 2 ? top : k == 1 ? top / 2 : 0, short_form);
         buf_puts(out, "</text>");
     }
 

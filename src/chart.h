@@ -2,8 +2,9 @@
  * chart: a repo's daily hits as an SVG bar chart (issue 9). Pure: no I/O.
  *
  * One bar per day, a y axis with 0, half and the top of a rounded-up
- * scale, the first and last dates under the x axis, and a heading with the
- * name and the total over the range. For screen readers the <svg> has
+ * scale (labelled short from 100,000 on: 1.25M), the first and last dates
+ * under the x axis, and a heading with the name and the total over the
+ * range. For screen readers the <svg> has
  * role="img", and its <title> (also its accessible name) states the
  * numbers: total, range, busiest day; each bar has a <title> with its day
  * and hits, shown on hover. theme_auto adds a prefers-color-scheme rule,

@@ -2,9 +2,11 @@
  * test_chart: the bar chart's SVG: golden files (tests/golden/chart-*.svg,
  * rewritten by GHIT_REGEN=1 build/tests/test_chart after a deliberate
  * change), the numbers its title states, one bar per day, the scale, the
- * dark rule only with theme=auto, and a hostile name escaped.
+ * dark rule only with theme=auto, a hostile name escaped, and axis labels
+ * that fit left of the plot for every scale a count can get.
  */
 #include "chart.h"
+#include "badge_font.h"
 #include "count.h"
 
 #include <stdlib.h>
@@ -110,7 +112,75 @@ static void counts_near_the_largest(void)
     const char *svg = render("a/b", big, 3, false);
     CHECK(strstr(svg, "9,223,372,036,854,775,807 hits in 3 days") != NULL);
     CHECK(strstr(svg, ">-") == NULL);
-    CHECK(strstr(svg, ">4611686018427387904</text>") != NULL); /* half of the odd top */
+    CHECK(strstr(svg, "text-anchor=\"end\">10E</text>") != NULL); /* 10^19 */
+    CHECK(strstr(svg, "text-anchor=\"end\">5E</text>") != NULL);
+}
+
+/* The y axis's labels of the chart of one day with max hits, bottom up, joined by "|". */
+static const char *axis_labels(uint64_t max)
+{
+    static char labels[128];
+    const char *svg = render("a/b", &max, 1, false);
+    size_t n = 0;
+    labels[0] = '\0';
+    for (const char *p = svg; (p = strstr(p, "<text x=\"46\" ")) != NULL;) {
+        p = strchr(p, '>') + 1;
+        size_t len = (size_t)(strchr(p, '<') - p);
+        if (n + len + 2 > sizeof labels)
+            break;
+        n += (size_t)snprintf(labels + n, sizeof labels - n, "%s%.*s", n ? "|" : "", (int)len, p);
+    }
+    return labels;
+}
+
+/* The scale's top is the next of 1, 2, 2.5, 5 times a power of ten; large ones read short. */
+static void the_scale_is_close_above_the_busiest_day(void)
+{
+    CHECK_STR(axis_labels(0), "0|1|2");
+    CHECK_STR(axis_labels(1), "0|1|2");
+    CHECK_STR(axis_labels(3), "0|2.5|5");
+    CHECK_STR(axis_labels(22), "0|12.5|25");
+    CHECK_STR(axis_labels(201), "0|125|250");
+    CHECK_STR(axis_labels(50000), "0|25,000|50,000");
+    CHECK_STR(axis_labels(50001), "0|50k|100k");
+    CHECK_STR(axis_labels(250000), "0|125k|250k");
+    CHECK_STR(axis_labels(2400000), "0|1.25M|2.5M");
+    CHECK_STR(axis_labels(24000000), "0|12.5M|25M");
+    CHECK_STR(axis_labels(1000000000000), "0|500B|1T");
+    CHECK_STR(axis_labels(COUNT_MAX), "0|5E|10E");
+}
+
+/*
+ * Every label of every scale (the tops 2 to 10^19, reached from just above
+ * the one before) measures, in the font badges are measured with, at least
+ * 4 px short of the 46 it is right-aligned at: nothing is cut at the left.
+ */
+static void every_axis_label_fits_left_of_the_plot(void)
+{
+    double widest = 0;
+    for (uint64_t p = 1; p <= 1000000000000000000ULL; p *= 10) {
+        uint64_t steps[4] = {p, 2 * p, p * 5 / 2, 5 * p};
+        for (int i = 0; i < 4; i++) {
+            for (uint64_t max = steps[i]; max <= steps[i] + 1; max++) {
+                const char *labels = axis_labels(max);
+                for (const char *l = labels; *l;) {
+                    uint32_t cps[32];
+                    size_t n = 0;
+                    for (; *l && *l != '|' && n < 32; l++)
+                        cps[n++] = (uint8_t)*l;
+                    if (*l == '|')
+                        l++;
+                    double w = badge_font_width(&badge_font_verdana_11, cps, n);
+                    if (w > widest)
+                        widest = w;
+                    if (w > 42)
+                        fprintf(stderr, "max %" PRIu64 ": %s is %.2f px\n", max, labels, w);
+                    CHECK(w <= 42);
+                }
+            }
+        }
+    }
+    CHECK(widest > 38); /* "50,000", measured: the loop saw the labels */
 }
 
 int main(void)
@@ -119,5 +189,7 @@ int main(void)
     RUN(title_states_the_numbers);
     RUN(empty_year_and_hostile_name);
     RUN(counts_near_the_largest);
+    RUN(the_scale_is_close_above_the_busiest_day);
+    RUN(every_axis_label_fits_left_of_the_plot);
     return test_main_end("chart");
 }
