@@ -15,7 +15,9 @@
  * message, total, today, error (any value: render an error badge). VALUE
  * may hold the escapes \\ \t \n \r and \xHH (any byte). Each line gives
  * one SVG and a newline; a bad parameter gives the error badge the server
- * would answer. Rendered SVGs never contain a newline.
+ * would answer, and so does a field that is not NAME=VALUE or whose NAME is
+ * none of these (a typo must not pass for a default badge); an empty line is
+ * a badge of no fields. Rendered SVGs never contain a newline.
  */
 #include "cmd_badge.h"
 
@@ -29,7 +31,7 @@
 #include "ascii.h"
 #include "badge.h"
 #include "buf.h"
-#include "config.h"
+#include "cmdopt.h"
 
 /* What one badge is made of besides its look. */
 struct job {
@@ -38,21 +40,31 @@ struct job {
     bool error;
 };
 
-static void usage(FILE *out)
+/* The fields of a batch line that set the look: badge query parameters (badge_look_set). */
+static const char *const look_fields[] = {"style", "label", "color",  "labelColor",
+                                          "theme", "view",  "format", "sep"};
+#define NLOOK_FIELDS (sizeof look_fields / sizeof look_fields[0])
+
+/* Prints what --help says of batch lines, after the options. */
+static void batch_usage(FILE *out)
 {
-    fprintf(out, "usage: ghit badge [OPTION]...\n"
-                 "Print a badge as SVG, exactly as `ghit serve` renders it.\n\n"
-                 "  --message TEXT                   the message (default: counts, see --view)\n"
-                 "  --total N                        the total count (default: 0)\n"
-                 "  --today N                        today's count (default: 0)\n"
-                 "  --error                          render an error badge (red message)\n"
-                 "  --batch                          read badges from stdin, one a line, fields\n"
-                 "                                   NAME=VALUE separated by tabs (see below)\n");
-    config_usage_look(out);
-    fprintf(out, "  %-32s %s\n\n", "-h, --help", "show this help and exit");
-    fprintf(out, "Batch NAMEs: style label color labelColor theme view format sep message\n"
-                 "total today error; VALUE escapes: \\\\ \\t \\n \\r \\xHH. Output: one SVG a "
-                 "line.\n");
+    fprintf(out, "\nWith --batch, each line of stdin is a badge: fields NAME=VALUE separated by\n"
+                 "tabs, NAME one of\n  ");
+    for (size_t i = 0; i < NLOOK_FIELDS; i++)
+        fprintf(out, "%s ", look_fields[i]);
+    fprintf(out,
+            "message total today error\n"
+            "and VALUE with the escapes \\\\ \\t \\n \\r \\xHH. Output: one SVG a line; a bad\n"
+            "value, an unknown NAME or a field without '=' gives an error badge.\n");
+}
+
+/* Whether name is one of look_fields. */
+static bool is_look_field(const char *name)
+{
+    for (size_t i = 0; i < NLOOK_FIELDS; i++)
+        if (strcmp(name, look_fields[i]) == 0)
+            return true;
+    return false;
 }
 
 /* Parses a count; false if value is not a whole number that fits 64 bits. */
@@ -67,6 +79,16 @@ static bool parse_count(const char *value, uint64_t *out)
         return false;
     *out = v;
     return true;
+}
+
+/* Parses the value of --name, if given, into *out; false after reporting a bad one. */
+static bool count_option(const char *name, const char *value, uint64_t *out)
+{
+    if (!value || parse_count(value, out))
+        return true;
+    fprintf(stderr, "ghit badge: --%s %s: must be a whole number from 0 to 18446744073709551615\n",
+            name, value);
+    return false;
 }
 
 static void render_job(struct buf *out, const struct badge_look *look, const struct job *job)
@@ -116,34 +138,41 @@ static void batch_line(struct buf *out, const struct badge_look *base, char *lin
 {
     struct badge_look look = *base;
     struct job job = {0};
-    const char *why = NULL;
+    char why[128] = ""; /* the first thing wrong, drawn as the error badge */
     /* Unescaping may produce \0 (from \x00), which then ends that value, as in a query. */
-    for (char *field = line; field;) {
+    for (char *field = *line ? line : NULL; field;) {
         char *next = strchr(field, '\t');
         if (next)
             *next++ = '\0';
         char *eq = strchr(field, '=');
-        if (eq) {
+        char unknown[64];
+        const char *err = NULL;
+        if (!eq) {
+            err = "a field is not NAME=VALUE";
+        } else {
             *eq = '\0';
             char *value = eq + 1;
             unescape(value);
-            const char *err = NULL;
-            if (strcmp(field, "message") == 0)
+            if (strcmp(field, "message") == 0) {
                 job.message = value;
-            else if (strcmp(field, "error") == 0)
+            } else if (strcmp(field, "error") == 0) {
                 job.error = true;
-            else if (strcmp(field, "total") == 0)
+            } else if (strcmp(field, "total") == 0) {
                 err = parse_count(value, &job.total) ? NULL : "total must be a whole number";
-            else if (strcmp(field, "today") == 0)
+            } else if (strcmp(field, "today") == 0) {
                 err = parse_count(value, &job.today) ? NULL : "today must be a whole number";
-            else
+            } else if (is_look_field(field)) {
                 err = badge_look_set(&look, field, value);
-            if (err && !why)
-                why = err;
+            } else {
+                snprintf(unknown, sizeof unknown, "unknown field %.40s", field);
+                err = unknown;
+            }
         }
+        if (err && !why[0])
+            snprintf(why, sizeof why, "%s", err);
         field = next;
     }
-    if (why)
+    if (why[0])
         badge_render_error(out, &look, why);
     else
         render_job(out, &look, &job);
@@ -173,58 +202,26 @@ int cmd_badge(int argc, char **argv)
 {
     struct badge_look look;
     struct job job = {0};
+    const char *total = NULL, *today = NULL;
     bool batch_mode = false;
     badge_look_init(&look);
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "ghit badge: unexpected argument '%s' (see ghit badge --help)\n", arg);
-            return 2;
-        }
-        char name[32];
-        const char *eq = strchr(arg + 2, '=');
-        size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-        if (len >= sizeof name) {
-            fprintf(stderr, "ghit badge: unknown option '%s' (see ghit badge --help)\n", arg);
-            return 2;
-        }
-        memcpy(name, arg + 2, len);
-        name[len] = '\0';
-        if (strcmp(name, "batch") == 0 || strcmp(name, "error") == 0) {
-            if (eq) {
-                fprintf(stderr, "ghit badge: --%s takes no value\n", name);
-                return 2;
-            }
-            *(strcmp(name, "batch") == 0 ? &batch_mode : &job.error) = true;
-            continue;
-        }
-        const char *value = eq ? eq + 1 : NULL;
-        if (!value) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "ghit badge: --%s needs a value (see ghit badge --help)\n", name);
-                return 2;
-            }
-            value = argv[++i];
-        }
-        const char *why = NULL;
-        if (strcmp(name, "message") == 0) {
-            job.message = value;
-        } else if (strcmp(name, "total") == 0 || strcmp(name, "today") == 0) {
-            if (!parse_count(value, strcmp(name, "total") == 0 ? &job.total : &job.today))
-                why = "must be a whole number from 0 to 18446744073709551615";
-        } else if (!config_look_option(&look, name, value, &why)) {
-            fprintf(stderr, "ghit badge: unknown option '--%s' (see ghit badge --help)\n", name);
-            return 2;
-        }
-        if (why) {
-            fprintf(stderr, "ghit badge: --%s %s: %s\n", name, value, why);
-            return 2;
-        }
-    }
+    static const char usage[] = "usage: ghit badge [OPTION]...\n"
+                                "Print a badge as SVG, exactly as `ghit serve` renders it.\n\n";
+    const struct cmdopt opts[] = {
+        {"message", "TEXT", "the message (default: counts, see --view)", &job.message,
+         .allow_empty = true},
+        {"total", "N", "the total count (default: 0)", &total},
+        {"today", "N", "today's count (default: 0)", &today},
+        {"error", NULL, "render an error badge (red message)", NULL, &job.error},
+        {"batch", NULL, "badges from stdin, one a line (see below)", NULL, &batch_mode},
+    };
+    int rc = cmdopt_parse_look(usage, opts, 5, &look, argc, argv);
+    if (rc > 0)
+        batch_usage(stdout);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    if (!count_option("total", total, &job.total) || !count_option("today", today, &job.today))
+        return 2;
     if (batch_mode)
         return batch(&look);
     struct buf out;

@@ -225,6 +225,12 @@ static int read_input(struct input *in, bool csv, day_t today)
     return 0;
 }
 
+/* Reports err, after which the store is as it was: the same import can simply run again. */
+static void nothing_imported(const char *err)
+{
+    fprintf(stderr, "ghit import: %s; nothing was imported, so it is safe to run it again\n", err);
+}
+
 /* Writes every item into the store at db, alone; 0, or 1 after reporting why not. */
 static int write_all(const char *db, const struct input *in, bool replace)
 {
@@ -239,29 +245,36 @@ static int write_all(const char *db, const struct input *in, bool replace)
         return 1;
     }
     if (!store) {
-        fprintf(stderr, "ghit import: %s\n", err);
+        nothing_imported(err);
         return 1;
     }
-    int status;
-    {
-        struct store_put *puts = xcalloc(in->n + 1, sizeof *puts);
-        for (size_t i = 0; i < in->n; i++) {
-            const struct item *it = &in->items[i];
-            puts[i] = (struct store_put){replace ? STORE_PUT_SET : STORE_PUT_ADD,
-                                         {it->key, it->total, it->first_day, it->days, it->ndays}};
-        }
-        status = store_write(store, puts, in->n, err, sizeof err) == STORE_OK ? 0 : 1;
-        free(puts);
-        if (status && store->ops->shared)
-            fprintf(stderr,
-                    "ghit import: %s; the import stopped part way: the repos up to some point "
-                    "(in key order) are written, each exactly once. With --replace, run the "
-                    "same import again; a merge run again would add those repos twice\n",
-                    err);
-        else if (status)
-            fprintf(stderr, "ghit import: %s; nothing was imported\n", err);
+    /*
+     * Redis opens without being reached, and a write that fails cannot tell
+     * whether its first chunk applied. So it is reached first: a Redis that
+     * is down, or refuses writes, has then had nothing of this import.
+     */
+    if (store->ops->shared && store->ops->check(store, err, sizeof err) != STORE_OK) {
+        nothing_imported(err);
         store_close(store);
+        return 1;
     }
+    struct store_put *puts = xcalloc(in->n + 1, sizeof *puts);
+    for (size_t i = 0; i < in->n; i++) {
+        const struct item *it = &in->items[i];
+        puts[i] = (struct store_put){replace ? STORE_PUT_SET : STORE_PUT_ADD,
+                                     {it->key, it->total, it->first_day, it->days, it->ndays}};
+    }
+    int status = store_write(store, puts, in->n, err, sizeof err) == STORE_OK ? 0 : 1;
+    free(puts);
+    if (status && store->ops->shared)
+        fprintf(stderr,
+                "ghit import: %s; the import stopped part way: the repos up to some point "
+                "(in key order) are written, each exactly once. With --replace, run the "
+                "same import again; a merge run again would add those repos twice\n",
+                err);
+    else if (status)
+        nothing_imported(err); /* SQLite: one transaction, rolled back */
+    store_close(store);
     return status;
 }
 

@@ -23,7 +23,7 @@
 #include "alloc.h"
 #include "badge.h"
 #include "buf.h"
-#include "config.h"
+#include "cmdopt.h"
 #include "files.h"
 #include "repo_key.h"
 #include "redis_url.h"
@@ -35,17 +35,6 @@ struct render {
     struct buf svg;
     unsigned written, skipped, failed;
 };
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: ghit render --db PATH --out DIR [OPTION]...\n"
-            "Write DIR/OWNER/NAME.svg, the badge of every repo in the store.\n\n"
-            "  --db PATH|URL                    the ghit database to read, or a Redis store\n"
-            "                                   (redis://HOST:PORT[/N], unix:///PATH[?db=N])\n"
-            "  --out DIR                        where to write the badges (made if missing)\n");
-    config_usage_look(out);
-}
 
 /* mkdir -p: makes path and its missing parents. 0, or -1 with errno set. */
 static int make_dirs(const char *path)
@@ -110,33 +99,18 @@ int cmd_render(int argc, char **argv)
     const char *db = NULL, *out = NULL;
     struct badge_look look;
     badge_look_init(&look);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
-            fprintf(stderr, "ghit render: expected --OPTION VALUE at '%s' (see --help)\n", argv[i]);
-            return 2;
-        }
-        const char *name = argv[i] + 2, *value = argv[++i], *why = NULL;
-        if (strcmp(name, "db") == 0)
-            db = value;
-        else if (strcmp(name, "out") == 0)
-            out = value;
-        else if (!config_look_option(&look, name, value, &why)) {
-            fprintf(stderr, "ghit render: unknown option '--%s' (see --help)\n", name);
-            return 2;
-        }
-        if (why) {
-            fprintf(stderr, "ghit render: --%s %s: %s\n", name, value, why);
-            return 2;
-        }
-    }
-    if (!db || !out || !*db || !*out) {
-        fprintf(stderr, "ghit render: --db and --out are required (see --help)\n");
-        return 2;
-    }
+    static const char usage[] =
+        "usage: ghit render --db PATH|URL --out DIR [OPTION]...\n"
+        "Write DIR/OWNER/NAME.svg, the badge of every repo in the store, making DIR if\n"
+        "missing. The store is a ghit database or a Redis URL (redis://HOST:PORT[/N],\n"
+        "unix:///PATH[?db=N]).\n\n";
+    const struct cmdopt opts[] = {
+        {"db", "PATH|URL", "the store to read (required)", &db, NULL, true},
+        {"out", "DIR", "where to write the badges (required)", &out, NULL, true},
+    };
+    int rc = cmdopt_parse_look(usage, opts, 2, &look, argc, argv);
+    if (rc)
+        return rc > 0 ? 0 : 2;
     struct stat st;
     if (!redis_url_is(db) && stat(db, &st) < 0) {
         fprintf(stderr, "ghit render: %s: %s\n", db, strerror(errno));

@@ -23,12 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "cmdopt.h"
 #include "count.h"
+#include "redis_url.h"
 #include "repo_key.h"
 #include "repofmt.h"
 #include "runfile.h"
@@ -216,6 +218,17 @@ static int change_through_server(const struct change *ch, const struct runfile *
 /* Applies ch directly or through the running server; 0, or 1 after reporting. */
 static int change(const struct change *ch)
 {
+    /*
+     * store_open() makes a SQLite file that is missing: a typo in --db would
+     * make a new store holding this one repo, and "now has 5 hits" would be
+     * said of a store no server reads. Of the commands, only import makes one.
+     */
+    struct stat st;
+    if (!redis_url_is(ch->db) && stat(ch->db, &st) < 0) {
+        fprintf(stderr, "ghit %s: %s: %s; --db must name an existing ghit database\n", ch->cmd,
+                ch->db, strerror(errno));
+        return 1;
+    }
     /* A server that is starting or stopping holds the lock before or after its run file: wait. */
     for (int tries = 0; tries < 50; tries++) {
         /* No server holds the writer's lock: write directly (opening the store takes it). */

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cmdopt.h"
 #include "numfmt.h"
 #include "repo_key.h"
 #include "redis_url.h"
@@ -27,18 +28,6 @@
 
 #define HISTORY_DAYS 30
 #define WEEK         7
-
-/* Prints the usage text of `ghit stats`. */
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: ghit stats --db PATH [--repo OWNER/NAME] [--top K] [--day YYYY-MM-DD]\n"
-            "Print a store's statistics as a table; works while ghit serve runs.\n\n"
-            "  --db PATH                        the ghit database to read\n"
-            "  --repo OWNER/NAME                one repo: its figures and last 30 days\n"
-            "  --top K                          how many repos the top lists show (default: 10)\n"
-            "  --day YYYY-MM-DD                 the day asked about (default: today, UTC)\n");
-}
 
 /* v grouped with commas, in one of four rotating static buffers (for one printf). */
 static const char *grouped(uint64_t v)
@@ -118,49 +107,41 @@ static int print_repo(struct store *s, const char *key, day_t day)
 
 int cmd_stats(int argc, char **argv)
 {
-    const char *db = NULL, *repo = NULL;
+    const char *db = NULL, *repo = NULL, *top_text = NULL, *day_text = NULL;
+    static const char usage[] =
+        "usage: ghit stats --db PATH [--repo OWNER/NAME] [--top K] [--day YYYY-MM-DD]\n"
+        "Print a store's statistics as a table; works while ghit serve runs.\n\n";
+    const struct cmdopt opts[] = {
+        {"db", "PATH", "the ghit database to read (required)", &db, NULL, true},
+        {"repo", "OWNER/NAME", "one repo: its figures and last 30 days", &repo},
+        {"top", "K", "how many repos the top lists show (default: 10)", &top_text},
+        {"day", "YYYY-MM-DD", "the day asked about (default: today, UTC)", &day_text},
+    };
+    int rc = cmdopt_parse(usage, opts, 4, argc, argv);
+    if (rc)
+        return rc > 0 ? 0 : 2;
     unsigned top = 10;
-    day_t day = day_from_time(time(NULL));
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
-            fprintf(stderr, "ghit stats: expected --OPTION VALUE at '%s' (see --help)\n", argv[i]);
+    if (top_text) {
+        char *end;
+        errno = 0;
+        unsigned long k = strtoul(top_text, &end, 10);
+        if (errno || end == top_text || *end || top_text[0] == '-' || k < 1 || k > 1000) {
+            fprintf(stderr, "ghit stats: --top %s: must be a whole number from 1 to 1000\n",
+                    top_text);
             return 2;
         }
-        const char *name = argv[i] + 2, *value = argv[++i], *why = NULL;
-        if (strcmp(name, "db") == 0) {
-            db = value;
-        } else if (strcmp(name, "repo") == 0) {
-            repo = value;
-        } else if (strcmp(name, "day") == 0) {
-            why = day_parse(value, &day);
-        } else if (strcmp(name, "top") == 0) {
-            char *end;
-            errno = 0;
-            unsigned long k = strtoul(value, &end, 10);
-            if (errno || end == value || *end || value[0] == '-' || k < 1 || k > 1000)
-                why = "must be a whole number from 1 to 1000";
-            top = (unsigned)k;
-        } else {
-            fprintf(stderr, "ghit stats: unknown option '--%s' (see --help)\n", name);
-            return 2;
-        }
-        if (why) {
-            fprintf(stderr, "ghit stats: --%s %s: %s\n", name, value, why);
-            return 2;
-        }
+        top = (unsigned)k;
     }
-    char key[REPO_KEY_SIZE], err[512];
-    const char *why = repo ? repo_key_parse(repo, strlen(repo), key) : NULL;
+    day_t day = day_from_time(time(NULL));
+    const char *why = day_text ? day_parse(day_text, &day) : NULL;
     if (why) {
-        fprintf(stderr, "ghit stats: --repo %s: %s\n", repo, why);
+        fprintf(stderr, "ghit stats: --day %s: %s\n", day_text, why);
         return 2;
     }
-    if (!db || !*db) {
-        fprintf(stderr, "ghit stats: --db is required (see --help)\n");
+    char key[REPO_KEY_SIZE], err[512];
+    why = repo ? repo_key_parse(repo, strlen(repo), key) : NULL;
+    if (why) {
+        fprintf(stderr, "ghit stats: --repo %s: %s\n", repo, why);
         return 2;
     }
     struct stat st;
@@ -175,7 +156,6 @@ int cmd_stats(int argc, char **argv)
         fprintf(stderr, "ghit stats: %s\n", err);
         return 1;
     }
-    int rc;
     if (repo) {
         rc = print_repo(s, key, day);
     } else {

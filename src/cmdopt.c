@@ -1,20 +1,33 @@
 /*
- * cmdopt: table-driven options of the smaller commands (see cmdopt.h).
+ * cmdopt: table-driven options of the commands other than serve (see cmdopt.h).
  */
 #include "cmdopt.h"
 
 #include <string.h>
 
-void cmdopt_usage(FILE *out, const char *usage, const struct cmdopt *opts, int n)
+#include "badge.h"
+#include "config.h"
+
+/* Prints usage, the table and, with look, serve's badge options, then --help. */
+static void print_usage(FILE *out, const char *usage, const struct cmdopt *opts, int n, bool look)
 {
+    /* config.c prints the badge options in a column of 32: the others line up with them. */
+    int width = look ? 32 : 24;
     fputs(usage, out);
     for (int i = 0; i < n; i++) {
         char left[64];
         snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
                  opts[i].arg ? opts[i].arg : "");
-        fprintf(out, "  %-24s %s\n", left, opts[i].help);
+        fprintf(out, "  %-*s %s\n", width, left, opts[i].help);
     }
-    fprintf(out, "  %-24s %s\n", "-h, --help", "show this help and exit");
+    if (look)
+        config_usage_look(out);
+    fprintf(out, "  %-*s %s\n", width, "-h, --help", "show this help and exit");
+}
+
+void cmdopt_usage(FILE *out, const char *usage, const struct cmdopt *opts, int n)
+{
+    print_usage(out, usage, opts, n, false);
 }
 
 /* The name of the command: the first word after "ghit " in usage. */
@@ -40,14 +53,27 @@ static bool is_choice(const char *choices, const char *value)
     }
 }
 
-int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, char **argv)
+/*
+ * Whether name is one of serve's badge options. config.h finds them only
+ * by applying a value, so this applies one to a copy of look.
+ */
+static bool is_look_option(const struct badge_look *look, const char *name)
+{
+    struct badge_look copy = *look;
+    const char *why;
+    return config_look_option(&copy, name, "", &why);
+}
+
+/* cmdopt_parse(), and serve's badge options applied to look unless it is NULL. */
+static int parse(const char *usage, const struct cmdopt *opts, int n, struct badge_look *look,
+                 int argc, char **argv)
 {
     char cmd[32];
     command_name(usage, cmd);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            cmdopt_usage(stdout, usage, opts, n);
+            print_usage(stdout, usage, opts, n, look != NULL);
             return 1;
         }
         if (strncmp(arg, "--", 2) != 0) {
@@ -61,12 +87,16 @@ int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, 
         for (int j = 0; j < n; j++)
             if (strlen(opts[j].name) == len && strncmp(opts[j].name, name, len) == 0)
                 o = &opts[j];
-        if (!o) {
+        /* Known or not is settled before a value is taken: "--typo" last is unknown, not short. */
+        char word[32];
+        snprintf(word, sizeof word, "%.*s", (int)len, name);
+        bool badge_option = !o && look && len < sizeof word && is_look_option(look, word);
+        if (!o && !badge_option) {
             fprintf(stderr, "ghit %s: unknown option '--%.*s' (see ghit %s --help)\n", cmd,
                     (int)len, name, cmd);
             return -1;
         }
-        if (!o->arg) {
+        if (o && !o->arg) {
             if (eq) {
                 fprintf(stderr, "ghit %s: --%s takes no value\n", cmd, o->name);
                 return -1;
@@ -75,9 +105,22 @@ int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, 
             continue;
         }
         const char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-        if (!value || !*value) {
-            fprintf(stderr, "ghit %s: --%s needs a value (%s)\n", cmd, o->name, o->arg);
+        /* A badge option judges an empty value itself: an empty --label hides the label. */
+        if (!value || (!*value && o && !o->allow_empty)) {
+            if (o)
+                fprintf(stderr, "ghit %s: --%s needs a value (%s)\n", cmd, o->name, o->arg);
+            else
+                fprintf(stderr, "ghit %s: --%s needs a value\n", cmd, word);
             return -1;
+        }
+        if (badge_option) {
+            const char *why = NULL;
+            config_look_option(look, word, value, &why);
+            if (why) {
+                fprintf(stderr, "ghit %s: --%s %s: %s\n", cmd, word, value, why);
+                return -1;
+            }
+            continue;
         }
         if (o->choices && !is_choice(o->choices, value)) {
             fprintf(stderr, "ghit %s: --%s %s: must be one of %s\n", cmd, o->name, value,
@@ -94,4 +137,15 @@ int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, 
         }
     }
     return 0;
+}
+
+int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, char **argv)
+{
+    return parse(usage, opts, n, NULL, argc, argv);
+}
+
+int cmdopt_parse_look(const char *usage, const struct cmdopt *opts, int n, struct badge_look *look,
+                      int argc, char **argv)
+{
+    return parse(usage, opts, n, look, argc, argv);
 }

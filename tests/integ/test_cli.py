@@ -301,3 +301,66 @@ def test_badge_bad_option_exits_2(args):
     assert p.returncode == 2, (p.returncode, p.stderr)
     assert args[0] in p.stderr, p.stderr
     assert "<svg" not in p.stdout
+
+
+# --- every command's options --------------------------------------------------------
+
+COMMANDS = ["serve", "badge", "render", "stats", "export", "import", "set", "delete", "vacuum",
+            "import-2015"]
+
+
+# badge once said "--errror needs a value", and stats and render "expected --OPTION VALUE":
+# each checked for a value before it knew the option.
+@pytest.mark.parametrize("cmd", COMMANDS)
+@pytest.mark.parametrize("args", [["--errror"], ["--bogus", "1"], ["--bogus=1"]],
+                         ids=["alone", "with-value", "with-equals"])
+def test_every_command_refuses_an_unknown_option(tmp_path, cmd, args):
+    p = run_ghit(cmd, *args, cwd=tmp_path, input="", timeout=10)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert "unknown option '%s'" % args[0].split("=")[0] in p.stderr, p.stderr
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_every_command_help_lists_help(cmd):
+    p = run_ghit(cmd, "--help")
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^\s+-h, --help\s+show this help and exit$", p.stdout, re.M), p.stdout
+
+
+# ghit set on a path that did not exist made a new database there (and its -flushes file),
+# said "a/b now has 5 hits" and exited 0; delete made both files, then said "unknown repo".
+@pytest.mark.parametrize("args", [["set", "--total", "5"], ["delete"]], ids=["set", "delete"])
+def test_set_and_delete_refuse_a_missing_database_and_make_none(tmp_path, args):
+    p = run_ghit(args[0], "--db", "typo.db", "--repo", "a/b", *args[1:], cwd=tmp_path)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "typo.db: No such file or directory" in p.stderr, p.stderr
+    assert p.stdout == ""
+    assert os.listdir(tmp_path) == []
+
+
+def badge_lines(text):
+    p = run_ghit("badge", "--batch", input=text)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split("\n")[:-1]
+
+
+def error_badge(message):
+    p = run_ghit("badge", "--error", "--message", message)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.rstrip("\n")
+
+
+# A line with a misspelt field name, or a field without '=', once drew the default badge,
+# "hits: 0", as if it had been right; a bad value drew an error badge.
+def test_badge_batch_refuses_unknown_fields_as_it_refuses_bad_values():
+    lines = badge_lines("view=yesterday\nbogus=1\nstyle\nlabel=x\tstyle=flat\tcolour=red\n"
+                        "message=fine\n\n")
+    assert lines[:3] == [error_badge("view must be total, today or today-total"),
+                         error_badge("unknown field bogus"),
+                         error_badge("a field is not NAME=VALUE")]
+    assert error_badge("unknown field bogus") != badge_lines("message=unknown field bogus\n")[0]
+    assert svg_title(lines[3].encode()) == "x: unknown field colour"
+    assert svg_title(lines[4].encode()) == "hits: fine"
+    assert svg_title(lines[5].encode()) == "hits: 0"  # an empty line: a badge of no fields
+    assert len(lines) == 6

@@ -233,3 +233,26 @@ def test_new_commands_are_listed_documented_and_fit_79_columns(cmd):
     missing = [o for o in options if not re.search(re.escape(o) + r"(?![a-z-])", man)]
     assert not missing, "in `ghit %s --help` but not in doc/ghit.1: %s" % (cmd, missing)
     assert re.search(r"^\.B %s$|^\.B ghit %s " % (cmd, cmd), man, re.M)
+
+
+# --- a store that cannot be written ---------------------------------------------------
+
+def test_an_import_into_a_redis_that_is_down_says_nothing_was_imported(make_redis):
+    # It once tried for 15 s, then said "the import stopped part way ... a merge run again
+    # would add those repos twice", when not one repo had reached Redis.
+    r = make_redis(start=False)  # its port: nothing listens there yet
+    p = run_ghit("import", "--db", r.url, input=jsonl(LINES), timeout=10)
+    assert p.returncode == 1, p.stderr
+    assert "nothing was imported, so it is safe to run it again" in p.stderr, p.stderr
+    assert "part way" not in p.stderr
+    r.start()
+    p = ghit_import(r.url, jsonl(LINES))  # and it is: each repo once
+    assert p.returncode == 0 and "imported 3 repos, 90012 hits" in p.stdout, p.stderr
+    assert [json.loads(ln)["total"] for ln in export(r.url).splitlines()] == [12, 90000, 0]
+
+
+def test_an_import_into_a_store_that_cannot_be_opened_says_nothing_was_imported(tmp_path):
+    p = ghit_import(tmp_path / "no" / "such" / "dir.db", jsonl(LINES))
+    assert p.returncode == 1
+    assert "nothing was imported, so it is safe to run it again" in p.stderr, p.stderr
+    assert not (tmp_path / "no").exists()

@@ -162,13 +162,26 @@ def test_render_refuses_a_file_that_is_not_a_database(tmp_path):
     assert not (tmp_path / "out").exists() or not all_files(tmp_path / "out")
 
 
-@pytest.mark.parametrize("args", [[], ["--db", "x.db"], ["--out", "o"], ["--style", "fancy"]])
+@pytest.mark.parametrize("args", [[], ["--db", "x.db"], ["--out", "o"], ["--style", "fancy"],
+                                  ["--bogus"], ["--label"]])
 def test_render_bad_command_line_exits_2(tmp_path, args):
-    if "--style" in args:
+    if args[:1] not in ([], ["--db"], ["--out"]):
         args = ["--db", str(tmp_path / "x.db"), "--out", str(tmp_path / "o")] + args
     p = run_ghit("render", *args, cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr.strip()
+    assert os.listdir(tmp_path) == []
+
+
+def test_render_says_which_option_it_does_not_know(populated_db, tmp_path):
+    # It once said "expected --OPTION VALUE at '--bogus'", as if only the value were missing.
+    p = run_ghit("render", "--db", str(populated_db), "--out", str(tmp_path / "o"), "--bogus")
+    assert p.returncode == 2
+    assert p.stderr == "ghit render: unknown option '--bogus' (see ghit render --help)\n"
+    # An empty badge option is a value (an empty label hides the label), not a missing one.
+    p = run_ghit("render", "--db", str(populated_db), "--out", str(tmp_path / "o"), "--label", "")
+    assert p.returncode == 0, p.stderr
+    assert svg_title((tmp_path / "o" / "a" / "b.svg").read_bytes()) == "12"
 
 
 def test_rendered_badge_is_the_one_the_server_shows(populated_db, tmp_path, make_server):

@@ -40,9 +40,15 @@ def test_stats_of_another_day_and_errors(server):
     p = run_ghit("stats", "--db", server.db, "--day", "2001-01-01")
     assert p.returncode == 0 and "(no hits)" in p.stdout
     assert run_ghit("stats", "--db", server.db, "--repo", "no/such").returncode == 3
-    for args in (["--repo", "bad"], ["--top", "0"], ["--day", "2001-02-30"], ["--frob", "1"], []):
+    for args in (["--repo", "bad"], ["--top", "0"], ["--day", "2001-02-30"], ["--frob", "1"],
+                 ["--frob"], ["--top"], []):
         p = run_ghit("stats", "--db", server.db, *args) if args else run_ghit("stats")
         assert p.returncode == 2, (args, p.stderr)
         assert p.stderr.startswith("ghit stats:")
+    # A last option without a value was "expected --OPTION VALUE", known or not.
+    p = run_ghit("stats", "--db", server.db, "--frob")
+    assert "unknown option '--frob'" in p.stderr, p.stderr
+    p = run_ghit("stats", "--db", server.db, "--top")
+    assert "--top needs a value" in p.stderr, p.stderr
     p = run_ghit("stats", "--db", server.db + ".missing")
     assert p.returncode == 1
