@@ -58,6 +58,34 @@ static bool look_up(const struct app *app, const struct request *req,
     return true;
 }
 
+/* The values the builder's <select>s offer, by parameter; each list ends with NULL. */
+static const char *const styles[] = {"flat",          "flat-square", "plastic",
+                                     "for-the-badge", "social",      NULL};
+static const char *const views[] = {"total", "today", "today-total", NULL};
+static const char *const formats[] = {"grouped", "plain", "short", NULL};
+static const char *const seps[] = {"comma",      "dot",        "space", "thin",
+                                   "apostrophe", "underscore", "none",  NULL};
+static const char *const themes[] = {"light", "auto", NULL};
+
+/*
+ * The first of names that, as query parameter param, gives look's own value,
+ * or "" if none does. Asking badge_look_set(), rather than mapping look's
+ * fields back to names here, keeps the names meaning what a badge URL makes
+ * of them.
+ */
+static const char *look_name(const struct badge_look *look, const char *param,
+                             const char *const *names)
+{
+    for (; *names; names++) {
+        struct badge_look t = *look;
+        if (badge_look_set(&t, param, *names) == NULL && t.style == look->style &&
+            t.view == look->view && t.fmt.style == look->fmt.style &&
+            strcmp(t.fmt.sep, look->fmt.sep) == 0 && t.theme_auto == look->theme_auto)
+            return *names;
+    }
+    return "";
+}
+
 /* GET /: the page, with the lookup of ?repo= filled in when given. */
 static void page(const struct app *app, const struct request *req, const struct web_asset *a,
                  struct response *res)
@@ -71,6 +99,7 @@ static void page(const struct app *app, const struct request *req, const struct 
     if (asked && !l.error && !look_up(app, req, repo, &l, res))
         return;
     bool found = asked && !l.error;
+    const struct badge_look *look = &app->cfg->look;
     const struct web_var vars[] = {
         {"version", GHIT_VERSION},
         /* what was typed, so the form shows it again (escaped like every value) */
@@ -88,6 +117,15 @@ static void page(const struct app *app, const struct request *req, const struct 
         {"json_href", l.json},
         {"days_href", l.days},
         {"endpoint_href", l.endpoint},
+        /* the badge builder starts from the server's defaults (--style, --label, ...) */
+        {"default_style", look_name(look, "style", styles)},
+        {"default_label", look->label ? look->label : config_default("label")},
+        {"default_color", look->color ? look->color : ""},
+        {"default_label_color", look->label_color ? look->label_color : ""},
+        {"default_view", look_name(look, "view", views)},
+        {"default_format", look_name(look, "format", formats)},
+        {"default_sep", look_name(look, "sep", seps)},
+        {"default_theme", look_name(look, "theme", themes)},
     };
     res->status = found || !asked ? 200 : l.error && strstr(l.error, "unknown") ? 404 : 400;
     res->content_type = a->content_type;

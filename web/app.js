@@ -108,29 +108,50 @@ async function showTop(id, url) {
 }
 
 // --- badge builder --------------------------------------------------------------
-const DEFAULTS = { style: 'flat', view: 'total', format: 'grouped', sep: 'comma', theme: 'light' };
+const LOOK = ['style', 'label', 'color', 'labelColor', 'view', 'format', 'sep', 'theme'];
 const DARK_LABEL = '30363d'; // GitHub's dark palette, as theme=auto uses
 
-// The builder's parameters as [name, value] pairs: repo first, then what differs from the defaults.
+// The server's badge defaults (its --style, --label, ...), which the server writes into the
+// form's data- attributes; '' for a colour means the style's own. A badge URL that leaves a
+// parameter out gets the server's default, which need not be ghit's built-in one.
+// The form starts from them; an empty text field stands for the default, as its placeholder says.
+const DEFAULTS = {};
+for (const name of LOOK) {
+  const control = $('builder').elements[name];
+  const v = $('builder').dataset[name] || '';
+  DEFAULTS[name] = v;
+  if (v === '') continue;
+  control.value = v;
+  if (control.tagName === 'INPUT') control.placeholder = v;
+}
+
+// The builder's parameters as [name, value] pairs: repo first, then what differs from the
+// server's defaults (so flat on a server whose default is another style is style=flat).
 function params() {
   const f = $('builder').elements;
   const pairs = [['repo', f.repo.value.trim()]];
-  for (const name of ['style', 'label', 'color', 'labelColor', 'view', 'format', 'sep', 'theme']) {
+  for (const name of LOOK) {
     const v = f[name].value.trim();
     if (v !== '' && v !== DEFAULTS[name]) pairs.push([name, v]);
   }
   return pairs;
 }
 
+// The value a badge of the builder's URL gets for name: the form's, or else the server's default.
+const shown = (name) => $('builder').elements[name].value.trim() || DEFAULTS[name];
+
 const escapeHtml = (s) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 function build() {
   const pairs = params();
   const url = `${base}/badge.svg?${query(pairs)}`;
-  const alt = $('builder').elements.label.value.trim() || 'hits';
-  // A dark variant for GitHub's dark theme: a dark label unless one was chosen; no theme=auto.
+  // The label the badge shows; a badge without one (label= on the server) still needs an alt.
+  const alt = shown('label').trim() || 'hits';
+  // A dark variant for GitHub's dark theme: a dark label unless one was chosen (or is the
+  // server's default); no theme=auto, since GitHub's setting picks the variant.
   const dark = pairs.filter(([k]) => k !== 'theme');
-  if (!dark.some(([k]) => k === 'labelColor')) dark.push(['labelColor', DARK_LABEL]);
+  if (DEFAULTS.theme !== 'light') dark.push(['theme', 'light']);
+  if (shown('labelColor') === '') dark.push(['labelColor', DARK_LABEL]);
   const darkUrl = `${base}/badge.svg?${query(dark)}`;
   $('b-preview').src = `/count.svg?${query(pairs)}`;
   $('out-md').value = `![${alt.replace(/[[\]]/g, '')}](${url})`;

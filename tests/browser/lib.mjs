@@ -32,11 +32,11 @@ export function runner() {
   return r;
 }
 
-// Starts `ghit serve` (bin) on a free port with a database in dir;
-// resolves to { proc, base, stderr(), stop() }; stop() resolves to the exit status.
-export function startGhit(bin, dir) {
+// Starts `ghit serve` (bin) on a free port with a database in dir and the options in
+// args; resolves to { proc, base, stderr(), stop() }; stop() resolves to the exit status.
+export function startGhit(bin, dir, args = []) {
   const proc = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--db', join(dir, 'ghit.db'),
-    '--flush-interval', '100'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--flush-interval', '100', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const stop = () => new Promise((resolve) => {
     proc.removeAllListeners('exit');

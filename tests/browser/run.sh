@@ -6,9 +6,9 @@
 # Installs the pinned npm packages of package.json into tests/browser/node_modules
 # when one is missing: playwright-core (it drives the installed Chromium, or $CHROMIUM,
 # and downloads no browser of its own) and axe-core (the accessibility check,
-# injected into the page from the local file). Then runs badge.test.mjs and
-# dashboard.test.mjs, each of which starts its own ghit on a free port and stops
-# it. Ends with "browser: N passed, N failed".
+# injected into the page from the local file). Then runs badge.test.mjs,
+# dashboard.test.mjs and builder-defaults.test.mjs, each of which starts its own
+# ghit on a free port and stops it. Each ends with "browser (...): N passed, N failed".
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${GHIT_BIN:?set GHIT_BIN to the ghit binary}"
@@ -37,4 +37,5 @@ export CHROMIUM
 status=0
 node "$here/badge.test.mjs" "$GHIT_BIN" || status=1
 node "$here/dashboard.test.mjs" "$GHIT_BIN" || status=1
+node "$here/builder-defaults.test.mjs" "$GHIT_BIN" || status=1
 exit $status
