@@ -935,6 +935,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct conn *k, s
 /* An admin request (PUT or DELETE of /api/v1/repos/..., with --admin-token-file). */
 struct admin_request {
     bool on, put, del;
+    bool path; /* the URL is under the admin routes, which are enabled (any method) */
     bool body; /* a PUT with the token and a body to read */
 };
 
@@ -945,8 +946,8 @@ static struct admin_request admin_request_of(const struct http_server *s, const 
     struct admin_request a = {0};
     a.put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
     a.del = strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
-    a.on = (a.put || a.del) && s->app->admin &&
-           strncmp(origin_path(url), admin_prefix, sizeof admin_prefix - 1) == 0;
+    a.path = s->app->admin && strncmp(origin_path(url), admin_prefix, sizeof admin_prefix - 1) == 0;
+    a.on = (a.put || a.del) && a.path;
     return a;
 }
 
@@ -1047,7 +1048,10 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
                *why = "malformed request: more than one Authorization field", 400;
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0 &&
         !admin->on)
-        return *kind = HTTP_REFUSED_METHOD, *why = "method not allowed: use GET or HEAD", 405;
+        return *kind = HTTP_REFUSED_METHOD,
+               *why = admin->path ? "method not allowed: use GET, HEAD, PUT or DELETE"
+                                  : "method not allowed: use GET or HEAD",
+               405;
     int64_t length = content_length(c);
     if (length == LENGTH_BAD)
         return *kind = HTTP_REFUSED_MALFORMED,
@@ -1264,7 +1268,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             atomic_fetch_add(&s->refused[kind], 1);
             routes_text(&res, status, why);
             if (status == 405)
-                res.allow = "GET, HEAD";
+                res.allow = admin.path ? "GET, HEAD, PUT, DELETE" : "GET, HEAD";
             res.close = true;
             /* With the memory nearly gone, only the library's own headers may fit. */
             res.bare = room < HTTP_REPLY_ROOM;

@@ -10,6 +10,7 @@
  * (store_sqlite_setup).
  * Reading order for the source: README.md's tour.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,18 @@ static void exec_with_huge_pages(char **argv)
                      tunable);
     if (n < 0 || (size_t)n >= sizeof value || setenv("GLIBC_TUNABLES", value, 1) != 0)
         return;
+    /*
+     * By its path, not /proc/self/exe: the process is named after the file
+     * run, and ps, pgrep -x and killall (logrotate's -HUP) look for "ghit",
+     * not "exe". A binary replaced since it started fails to run by its
+     * path ("... (deleted)"): then /proc/self/exe is still this one.
+     */
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+        self[len] = '\0';
+        execv(self, argv);
+    }
     execv("/proc/self/exe", argv);
     if (have)
         setenv("GLIBC_TUNABLES", have, 1);

@@ -740,6 +740,7 @@ static enum store_result check_file(struct sqlite_store *s, char *err, size_t er
                      "the %s file %s was deleted or replaced while ghit runs; the hits are "
                      "kept in memory: put the file back where it was",
                      i == 0 ? "database" : "journal", i == 0 ? s->path : s->jpath);
+            s->cause = "moved";
             return STORE_FAILED;
         }
     }

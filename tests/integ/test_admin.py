@@ -48,6 +48,18 @@ def test_admin_routes_do_not_exist_without_a_token_file(server):
     r = server.request("PUT", "/api/v1/repos/a/b", {"Authorization": "Bearer " + TOKEN}, '{"total":5}')
     assert r.status in (405, 413)
     assert server.total("a/b") is None
+    r = server.request("POST", "/api/v1/repos/a/b")
+    assert (r.status, r.header("Allow")) == (405, "GET, HEAD")
+
+
+def test_other_methods_on_admin_routes_are_told_what_is_allowed(admin):
+    for method in ("POST", "PATCH"):
+        r = admin.request(method, "/api/v1/repos/a/b", {"Authorization": "Bearer " + TOKEN})
+        assert (r.status, r.header("Allow")) == (405, "GET, HEAD, PUT, DELETE"), r
+        assert "use GET, HEAD, PUT or DELETE" in r.text
+    r = admin.request("POST", "/badge.svg?repo=a/b")
+    assert (r.status, r.header("Allow")) == (405, "GET, HEAD")
+    assert admin.total("a/b") is None
 
 
 @pytest.mark.parametrize("auth", [

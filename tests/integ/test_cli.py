@@ -200,6 +200,10 @@ def test_serve_asks_glibc_for_huge_pages(make_server, monkeypatch, have, want):
         assert line in env
     assert ("glibc.malloc.hugetlb=1" in " ".join(env)) == (have != "glibc.malloc.hugetlb=0")
     assert svg_title(s.hit("huge/pages").body) == "hits: 1"
+    # ps, pgrep -x and killall -HUP (logrotate) find it by its name, not "exe"
+    with open("/proc/%d/comm" % s.proc.pid) as f:
+        assert f.read().strip() == os.path.basename(GHIT_BIN)
+    assert os.path.realpath("/proc/%d/exe" % s.proc.pid) == os.path.realpath(GHIT_BIN)
 
 
 def test_options_are_honoured_by_the_server(make_server):

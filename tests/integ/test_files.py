@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import GHIT_BIN, db_totals, run_ghit, svg_title, wait_written
+from conftest import GHIT_BIN, db_totals, metric, run_ghit, svg_title, wait_written
 from test_store import wait_healthz
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="runs ghit as another user (nobody)")
@@ -150,6 +150,8 @@ def test_a_database_deleted_under_the_server_is_noticed(make_server):
     h = wait_healthz(s, 503, 10, "after the file was moved away")
     assert "was deleted or replaced while ghit runs" in h.text
     assert svg_title(s.hit("gone/db").body) == "hits: 2"  # hits are still answered, kept
+    failures = metric(s, "ghit_store_failures_total")
+    assert failures.get('{cause="moved"}', 0) >= 1 and '{cause="none"}' not in failures, failures
     os.rename(s.db + ".moved", s.db)  # put back: the kept hit is written
     wait_healthz(s, 200, 10, "after the file came back")
     s.stop()
