@@ -32,6 +32,7 @@
 #include "badge.h"
 #include "buf.h"
 #include "cmdopt.h"
+#include "count.h"
 
 /* What one badge is made of besides its look. */
 struct job {
@@ -67,7 +68,7 @@ static bool is_look_field(const char *name)
     return false;
 }
 
-/* Parses a count; false if value is not a whole number that fits 64 bits. */
+/* Parses a count; false if value is not a whole number up to COUNT_MAX, as counts are. */
 static bool parse_count(const char *value, uint64_t *out)
 {
     char *end;
@@ -75,7 +76,7 @@ static bool parse_count(const char *value, uint64_t *out)
     if (!*value || *value == '-' || *value == '+')
         return false;
     unsigned long long v = strtoull(value, &end, 10);
-    if (errno || *end)
+    if (errno || *end || v > COUNT_MAX)
         return false;
     *out = v;
     return true;
@@ -86,7 +87,7 @@ static bool count_option(const char *name, const char *value, uint64_t *out)
 {
     if (!value || parse_count(value, out))
         return true;
-    fprintf(stderr, "ghit badge: --%s %s: must be a whole number from 0 to 18446744073709551615\n",
+    fprintf(stderr, "ghit badge: --%s %s: must be a whole number from 0 to " COUNT_MAX_SQL "\n",
             name, value);
     return false;
 }

@@ -183,7 +183,7 @@ static const char *apply(struct config *c, const struct option_def *o, const cha
             }
             w += len;
         }
-        return "not one of the modes listed in --help";
+        return "must be one of"; /* config_parse() names them */
     }
     case OPT_OPTIONAL:
     case OPT_ADDRESS:
@@ -369,7 +369,14 @@ int config_parse(struct config *c, int argc, char **argv, FILE *out, FILE *err)
         }
         const char *why = apply(c, o, value);
         if (why) {
-            fprintf(err, "ghit serve: --%s %s: %s\n", o->name, value, why);
+            fprintf(err, "ghit serve: --%s %s: %s", o->name, value, why);
+            /* A choice's message ends with the choices: "must be one of any, camo". */
+            for (const char *w = o->kind == OPT_CHOICE ? o->param : ""; *w; w += strspn(w, " ")) {
+                size_t word = strcspn(w, " ");
+                fprintf(err, "%s%.*s", w == o->param ? " " : ", ", (int)word, w);
+                w += word;
+            }
+            fputc('\n', err);
             return -1;
         }
     }

@@ -283,12 +283,12 @@ static void api_days(const struct app *app, const char *name, size_t name_len,
     const char *from_s = param(req, "from", &bad_from), *to_s = param(req, "to", &bad_to);
     day_t today = day_from_time(time(NULL)), from, to = today;
     if (to_s && (bad_to || (err = day_parse(to_s, &to)))) {
-        bad_param(res, "to", bad_to ? "holds a NUL byte" : err, "write YYYY-MM-DD");
+        bad_param(res, "to", bad_to ? "holds a NUL byte" : err, NULL);
         return;
     }
     from = to - (DAYS_DEFAULT - 1);
     if (from_s && (bad_from || (err = day_parse(from_s, &from)))) {
-        bad_param(res, "from", bad_from ? "holds a NUL byte" : err, "write YYYY-MM-DD");
+        bad_param(res, "from", bad_from ? "holds a NUL byte" : err, NULL);
         return;
     }
     if (from > to) {
@@ -580,7 +580,7 @@ static void api_top(const struct app *app, const struct request *req, struct res
         return;
     }
     if (day_s && (err = day_parse(day_s, &to))) {
-        bad_param(res, "day", err, "write YYYY-MM-DD");
+        bad_param(res, "day", err, NULL);
         return;
     }
     if (days_s && (err = parse_uint(days_s, 1, ROUTES_TOP_MAX_DAYS, &days))) {

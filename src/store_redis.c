@@ -239,7 +239,7 @@ static int learn_epoch(struct redis_store *s, bool make, char *err, size_t errle
         if (keys != 0) {
             snprintf(err, errlen,
                      "Redis at %s holds %lld keys but no ghit:epoch: not ghit's data. A 2015 "
-                     "ghit.me database must be imported with ghit import-2015 (issue 8)",
+                     "ghit.me database must be imported with ghit import-2015",
                      s->where, keys);
             s->cause = "foreign";
             return -2;

@@ -137,6 +137,16 @@ def test_bad_option_value_exits_2_with_message(tmp_path, opt, value):
     assert not db.exists(), "a refused command line created the database"
 
 
+@pytest.mark.parametrize("opt,value,says", [
+    ("--count", "bogus", "--count bogus: must be one of any, camo"),
+    ("--forwarded-header", "x", "--forwarded-header x: must be one of x-forwarded-for, forwarded"),
+])
+def test_a_choice_refused_names_the_choices(tmp_path, opt, value, says):
+    rc, err = run_refused(["serve", "--db", str(tmp_path / "ghit.db"), "--listen", "127.0.0.1:0",
+                           opt, value])
+    assert rc == 2 and says in err, err
+
+
 @pytest.mark.parametrize("args", [["--bogus"], ["stray-argument"], ["--db"], ["--threads"]])
 def test_bad_serve_command_line_exits_2(tmp_path, args):
     p = run_ghit("serve", "--listen", "127.0.0.1:0", *args, cwd=tmp_path, timeout=10)
@@ -286,6 +296,12 @@ def test_badge_views_pick_the_right_count():
     assert badge_title("--total", "100", "--today", "5", "--view", "total") == "hits: 100"
     assert badge_title("--total", "100", "--today", "5") == "hits: 100"
     assert badge_title("--today", "5", "--view", "today-total") == "hits: 5 / 0"
+
+
+def test_badge_counts_stop_where_counts_do():
+    assert badge_title("--total", "9223372036854775807") == "hits: 9,223,372,036,854,775,807"
+    p = run_ghit("badge", "--total", "9223372036854775808")
+    assert p.returncode == 2 and "from 0 to 9223372036854775807" in p.stderr, p.stderr
 
 
 def test_badge_number_formats():

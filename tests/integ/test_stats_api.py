@@ -110,6 +110,7 @@ def test_days_bad_dates_and_ranges_get_400_with_a_reason(server, query, reason):
     st, j = get_json(server, "/api/v1/repos/bad/range/days?" + query)
     assert st == 400
     assert reason in j["error"], j
+    assert j["error"].count("YYYY-MM-DD") <= 1, j  # the format is said once
 
 
 def test_days_of_an_unknown_or_invalid_repo(server):
