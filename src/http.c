@@ -639,6 +639,8 @@ static void walk_field(struct walk *w, const char *key, size_t key_size, const c
     if (w->off)
         return;
     walk_line(w, key);
+    if (w->off)
+        return; /* not where its line was: a fold moved it, and nothing after it is read */
     w->at = key + key_size;
     if (key_size == 0 || !value || w->at >= w->end || *w->at != '\0') {
         w->off = true;
