@@ -23,12 +23,15 @@
  *
  * Into another store (a SQLite file, another Redis): every repo's total and
  * days are added with the store's write, in one call (one SQLite
- * transaction). A ledger in the source, the hash ghit:import2015:<dest>
- * (fields R and DAY:R, the amounts already imported), makes a rerun import
- * only what grew since. The destination is named by what survives a
- * restart: SQLite by the file's real path, Redis by its ghit:epoch (a wiped
- * Redis gets a new epoch, so a fresh ledger, which is right: it lost what
- * was imported).
+ * transaction). A ledger in the source, the hash ghit:import2015:<dest>,
+ * makes a rerun import only what grew since: field DAY:R holds the hits of
+ * that day imported, R those added to the total, and raised:R the part of R
+ * that raised the total to its days (as in place), so that R minus
+ * raised:R is the 2015 total imported, which a rerun compares with the
+ * total now. The destination is named by what survives a restart: SQLite
+ * by the file's real path (a dry run names the path the file will have),
+ * Redis by its ghit:epoch (a wiped Redis gets a new epoch, so a fresh
+ * ledger, which is right: it lost what was imported).
  *
  * The window between the destination's commit and the ledger's update:
  * before writing, the amounts about to be written go into the hash
@@ -61,6 +64,7 @@
 #define SAMPLES  5                   /* invalid names shown */
 #define NO_DAY   INT32_MIN           /* a counter that is a total: sorts first */
 #define ME       "ghit import-2015"
+#define RAISED   "raised:" /* the ledger field of a total's raises: raised:R */
 #define WRITE_NA "cannot take an import yet"
 
 /* Moves one 2015 counter into its ghit key; returns the hits moved (-1: already gone). */
@@ -203,8 +207,8 @@ static void on_key(void *arg, const char *key, size_t keylen, const char *value,
         im->sets++;
         return;
     }
-    if (k.kind == IMPORT2015_OTHER) {
-        im->others++;
+    if (k.kind == IMPORT2015_OTHER || k.kind == IMPORT2015_GHIT) {
+        im->others += k.kind == IMPORT2015_OTHER; /* ghit's own keys (a ledger) are no stranger's */
         return;
     }
     k.kind == IMPORT2015_TOTAL ? im->totals++ : im->days++;
@@ -518,12 +522,17 @@ static void make_plan(const struct import *im, struct plan *p, day_t today)
         ndays += im->repos[i].ndays;
     p->puts = xcalloc(im->nrepos + 1, sizeof *p->puts);
     p->days = xcalloc(ndays + 1, sizeof *p->days);
-    p->fields = xcalloc(2 * (ndays + im->nrepos) + 2, sizeof *p->fields);
+    p->fields = xcalloc(2 * (ndays + 2 * im->nrepos) + 2, sizeof *p->fields);
     struct store_day *d = p->days;
     for (size_t i = 0; i < im->nrepos; i++) {
         const struct repo *rp = &im->repos[i];
-        char field[R_SIZE + 16], day[DAY_TEXT_SIZE];
-        uint64_t total = grown(rp->total, imported(im, rp->r), &p->shrunk), sum = 0;
+        char field[R_SIZE + 16], raised[R_SIZE + 16], day[DAY_TEXT_SIZE];
+        /* The 2015 total imported: what was added to the total, less its raises. */
+        snprintf(raised, sizeof raised, RAISED "%s", rp->r);
+        uint64_t added = imported(im, rp->r), raises = imported(im, raised);
+        uint64_t from_total = added > raises ? added - raises : 0;
+        uint64_t more_total = grown(rp->total, from_total, &p->shrunk), total = more_total;
+        uint64_t sum = 0;
         struct store_day *first = d;
         for (size_t j = 0; j < rp->ndays; j++) {
             day_format(rp->days[j].day, day);
@@ -541,6 +550,8 @@ static void make_plan(const struct import *im, struct plan *p, day_t today)
         if (!total)
             continue;
         plan_field(p, rp->r, total);
+        if (total > more_total)
+            plan_field(p, raised, total - more_total);
         p->hits += total;
         p->puts[p->nputs++] = (struct store_put){
             STORE_PUT_ADD,
@@ -702,10 +713,34 @@ static struct store *open_dest(const char *db)
 }
 
 /*
+ * The real path of the SQLite file db, or the one it will have when a
+ * write makes it (a dry run makes none): realpath() of the file, else of
+ * its directory with its name. Malloc'd, the caller frees it; NULL when
+ * the directory does not exist either.
+ */
+static char *sqlite_path(const char *db)
+{
+    char *real = realpath(db, NULL);
+    if (real)
+        return real;
+    const char *slash = strrchr(db, '/'), *name = slash ? slash + 1 : db;
+    char *dir = slash ? xstrndup(db, slash == db ? 1 : (size_t)(slash - db)) : xstrdup(".");
+    char *rdir = realpath(dir, NULL);
+    free(dir);
+    if (!rdir)
+        return NULL;
+    size_t n = strlen(rdir) + strlen(name) + 2;
+    real = xmalloc(n);
+    snprintf(real, n, "%s%s%s", rdir, strcmp(rdir, "/") == 0 ? "" : "/", name);
+    free(rdir);
+    return real;
+}
+
+/*
  * Names the destination for the ledger into id (n bytes): a SQLite file by
  * its real path, a Redis (dst) by its ghit:epoch. 0, or -1 after reporting.
- * Without a write before (a dry run), a file or an epoch may not exist yet:
- * then no ledger has that name either.
+ * Without a write before (a dry run), an epoch may not exist yet: then no
+ * ledger has that name either.
  */
 static int dest_id(const char *db, struct store_redis_2015 *dst, char *id, size_t n)
 {
@@ -718,7 +753,7 @@ static int dest_id(const char *db, struct store_redis_2015 *dst, char *id, size_
         }
         snprintf(id, n, "redis:%s", have ? epoch : "(no ghit:epoch yet)");
     } else {
-        char *real = realpath(db, NULL);
+        char *real = sqlite_path(db);
         snprintf(id, n, "sqlite:%s", real ? real : db);
         free(real);
     }

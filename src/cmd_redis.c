@@ -23,14 +23,23 @@ static void usage(FILE *out)
                  "Marks an empty Redis database as ghit's (makes ghit:epoch).\n\n"
                  "  URL  redis://[[USER]:PASSWORD@]HOST[:PORT][/N] or unix:///PATH[?db=N]\n"
                  "       the password also from the environment: GHIT_REDIS_PASSWORD, or\n"
-                 "       the first line of the file GHIT_REDIS_PASSWORD_FILE names\n");
+                 "       the first line of the file GHIT_REDIS_PASSWORD_FILE names\n"
+                 "  -h, --help  show this help and exit\n");
 }
 
 int cmd_redis(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
+    /* ghit redis takes no options: --help, and any other is refused in cmdopt.c's words. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strncmp(argv[i], "--", 2) == 0) {
+            fprintf(stderr, "ghit redis: unknown option '%.*s' (see ghit redis --help)\n",
+                    (int)strcspn(argv[i], "="), argv[i]);
+            return 2;
+        }
     }
     if (argc != 3 || strcmp(argv[1], "init") != 0) {
         usage(stderr);

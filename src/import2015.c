@@ -73,10 +73,15 @@ static int day_at(const char *s, size_t len, day_t *day)
 
 void import2015_classify(const char *key, size_t len, struct import2015_key *out)
 {
-    static const char total[] = "repo:", set[] = "repos";
+    static const char total[] = "repo:", set[] = "repos", ghit[] = "ghit:";
     const size_t tl = sizeof total - 1, sl = sizeof set - 1, dl = DAY_TEXT_SIZE - 1;
     memset(out, 0, sizeof *out);
     out->kind = IMPORT2015_OTHER;
+    /* 2015 wrote no ghit: key: one there is an import's ledger or a ghit store's. */
+    if (len >= sizeof ghit - 1 && memcmp(key, ghit, sizeof ghit - 1) == 0) {
+        out->kind = IMPORT2015_GHIT;
+        return;
+    }
     if (len == sl && memcmp(key, set, sl) == 0) {
         out->kind = IMPORT2015_SET;
         return;

@@ -18,10 +18,11 @@
 #include "repo_key.h"
 
 enum import2015_kind {
-    IMPORT2015_OTHER, /* not a 2015 key (ghit:..., anything else): left alone */
+    IMPORT2015_OTHER, /* neither 2015's nor ghit's: left alone */
     IMPORT2015_TOTAL, /* repo:<m> */
     IMPORT2015_DAY,   /* repo:<day>:<m> */
     IMPORT2015_SET,   /* repos or repos:<day> */
+    IMPORT2015_GHIT,  /* ghit:...: ghit's own (an import's ledger, ghit:epoch), never 2015's */
 };
 
 /* A classified key: member points into the key given, member_len bytes. */

@@ -432,6 +432,83 @@ def test_pending_write_stops_the_next_run_until_settled(make_redis, tmp_path):
     assert export(db)["foo/bar"]["total"] == 7
 
 
+def test_rerun_after_a_raised_total_is_a_clean_no_op(make_redis, tmp_path):
+    # A total smaller than its day (syslog-ng lost INCRs of the total): the import raises it
+    # to the day's sum. The ledger then holds 5 for the total against 1 in 2015; a rerun once
+    # took that for a shrunken counter, and counted its own ledger among the others.
+    r = make_redis()
+    c = r.client()
+    c.set("repo:good%2Fone", 1)
+    c.set("repo:2026-12-02:good%2Fone", 5)
+    c.set("someone:else", "x")  # a foreign key: the only "other"
+    work = tmp_path / "work"
+    work.mkdir()
+    first = run_ghit("import-2015", "--from", r.url, "--db", "imp.db", cwd=work)
+    assert first.returncode == 0, first.stderr
+    assert "imported 1 repos, 5 hits" in first.stdout
+    assert "1 others left alone" in first.stdout
+    db = str(work / "imp.db")
+    assert export(db)["good/one"]["total"] == 5
+
+    for _ in range(2):
+        again = run_ghit("import-2015", "--from", r.url, "--db", "imp.db", cwd=work)
+        assert again.returncode == 0, again.stderr
+        assert "imported 0 repos, 0 hits (new since the last run)" in again.stdout, again.stdout
+        assert "smaller than the ledger" not in again.stdout, again.stdout
+        assert "1 others left alone" in again.stdout, again.stdout
+    assert export(db)["good/one"]["total"] == 5
+
+    # A real change is still seen: the 2015 total grew by 2 (its day did not) ...
+    c.incrby("repo:good%2Fone", 2)
+    grew = run_ghit("import-2015", "--from", r.url, "--db", "imp.db", cwd=work)
+    assert grew.returncode == 0, grew.stderr
+    assert "imported 1 repos, 2 hits (new since the last run)" in grew.stdout, grew.stdout
+    assert "smaller than the ledger" not in grew.stdout
+    assert export(db)["good/one"]["total"] == 7
+    # ... a day grew past the total: raised again, then quiet again ...
+    c.incrby("repo:2026-12-03:good%2Fone", 4)
+    day = run_ghit("import-2015", "--from", r.url, "--db", "imp.db", cwd=work)
+    assert "imported 1 repos, 4 hits" in day.stdout, day.stdout
+    quiet = run_ghit("import-2015", "--from", r.url, "--db", "imp.db", cwd=work)
+    assert "imported 0 repos, 0 hits" in quiet.stdout, quiet.stdout
+    assert "smaller than the ledger" not in quiet.stdout, quiet.stdout
+    got = export(db)["good/one"]
+    assert got["total"] == 11 and got["days"] == {"2026-12-02": 5, "2026-12-03": 4}
+    # ... and a total that shrank below the 3 hits imported from it is reported, and left.
+    c.set("repo:good%2Fone", 2)
+    shrank = run_ghit("import-2015", "--from", r.url, "--db", "imp.db", cwd=work)
+    assert shrank.returncode == 0, shrank.stderr
+    assert "counters smaller than the ledger says were imported: 1 (left)" in shrank.stdout
+    assert "imported 0 repos, 0 hits" in shrank.stdout
+    assert export(db)["good/one"]["total"] == 11
+
+
+def test_dry_run_names_the_ledger_the_run_uses(make_redis, tmp_path):
+    r = make_redis()
+    make_2015(r.client(), ROWS)
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir()
+    elsewhere.mkdir()
+
+    def ledger(out):
+        assert out.returncode == 0, out.stderr
+        return re.search(r"ledger: (\S+)", out.stdout).group(1)
+
+    want = "ghit:import2015:sqlite:" + os.path.realpath(str(work / "imp.db"))
+    dry = run_ghit("import-2015", "--from", r.url, "--db", "imp.db", "--dry-run", cwd=work)
+    assert ledger(dry) == want
+    assert not os.path.exists(work / "imp.db")  # still no file: named all the same
+    dry = run_ghit("import-2015", "--from", r.url, "--db", "../work/imp.db", "--dry-run",
+                   cwd=elsewhere)
+    assert ledger(dry) == want
+    real = run_ghit("import-2015", "--from", r.url, "--db", "imp.db", cwd=work)
+    assert ledger(real) == want and r.client().exists(want)
+    assert "imported 2 repos, 12 hits" in real.stdout
+    dry = run_ghit("import-2015", "--from", r.url, "--db", "../work/imp.db", "--dry-run",
+                   cwd=elsewhere)
+    assert ledger(dry) == want and "would import 0 repos, 0 hits" in dry.stdout, dry.stdout
+
+
 def test_command_line_errors_and_passwords(tmp_path, make_redis):
     assert import2015("--db", "x.db").returncode == 2
     bad = import2015("--from", "/tmp/x.db", "--db", "x.db")

@@ -152,6 +152,18 @@ def test_2015_data_without_mark_is_refused(make_redis, make_front):
     assert c.get("ghit:epoch") is None and c.get("repo:Foo%2FBar") == "5"
 
 
+def test_redis_refuses_an_unknown_option_as_every_command_does(make_redis):
+    r = make_redis()
+    for args in (["--bogus"], ["init", r.url, "--bogus"], ["init", "--bogus=1", r.url]):
+        p = run_ghit("redis", *args)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr == "ghit redis: unknown option '--bogus' (see ghit redis --help)\n", (
+            args, p.stderr)
+    assert r.client().get("ghit:epoch") is None  # nothing was marked
+    p = run_ghit("redis", "init", r.url)
+    assert p.returncode == 0 and "made ghit:epoch" in p.stdout, p.stderr
+
+
 def test_redis_init_and_render(make_redis, make_front, tmp_path):
     r = make_redis()
     p = run_ghit("redis", "init", r.url + "/2")

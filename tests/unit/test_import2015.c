@@ -70,8 +70,12 @@ static void keys_are_classified(void)
     CHECK_STR(canon("2015-13-45:x%2Fy"), "(invalid)");
     CHECK_INT(kind("repo:2015-12-25:", &k), IMPORT2015_TOTAL);
     CHECK_INT(kind("repo:", &k), IMPORT2015_OTHER);
-    CHECK_INT(kind("ghit:epoch", &k), IMPORT2015_OTHER);
-    CHECK_INT(kind("ghit:import2015:sqlite:/x", &k), IMPORT2015_OTHER);
+    /* ghit's own keys, the import's ledgers among them: not counted among the others. */
+    CHECK_INT(kind("ghit:epoch", &k), IMPORT2015_GHIT);
+    CHECK_INT(kind("ghit:import2015:sqlite:/x", &k), IMPORT2015_GHIT);
+    CHECK_INT(kind("ghit:import2015:sqlite:/x:pending", &k), IMPORT2015_GHIT);
+    CHECK_INT(kind("ghit", &k), IMPORT2015_OTHER);
+    CHECK_INT(kind("ghitx:epoch", &k), IMPORT2015_OTHER);
     CHECK_INT(kind("repos:2015-12-2", &k), IMPORT2015_OTHER);
     CHECK_INT(kind("reposx", &k), IMPORT2015_OTHER);
 }
