@@ -125,6 +125,7 @@ struct peer {
 struct http_server {
     const struct app *app;
     routes_fn *handle; /* the route set of this listener */
+    bool walk;         /* heads are walked (struct walk): the library is a version it knows */
     struct MHD_Daemon *daemon;
     char address[80];
     unsigned request_timeout_ms, idle_timeout_ms;
@@ -584,7 +585,9 @@ static int64_t content_length(struct MHD_Connection *c)
  *   there, and the lines after it are read as a second request, which a
  *   proxy in front took for fields of the first;
  * - a NUL byte in a value cuts it short ("Bearer T\0junk" reads "Bearer T");
- * - a folded line (obs-fold) is glued to the field's name or value.
+ * - a folded line (obs-fold) is glued to the field's name (0.9.75, 0.9.76;
+ *   0.9.77 turns the fold into spaces in place, as RFC 9112 allows, and the
+ *   walk passes that).
  * Each leaves bytes that no field reports, or a field that is not where its
  * line was. So the walk expects each field one line end after the one
  * before (the name, its colon, blanks, the value), and the head to end with
@@ -602,14 +605,10 @@ struct walk {
 /* Whether the library parses as the walk expects (0.9.75 to 0.9.77). */
 static bool walk_applies(void)
 {
-    static int applies = -1; /* the answer, once worked out; the version never changes */
-    if (applies < 0) {
-        unsigned major, minor, patch;
-        const char *v = MHD_get_version();
-        applies = v && sscanf(v, "%u.%u.%u", &major, &minor, &patch) == 3 && major == 0 &&
-                  minor == 9 && patch >= 75 && patch <= 77;
-    }
-    return applies;
+    unsigned major, minor, patch;
+    const char *v = MHD_get_version();
+    return v && sscanf(v, "%u.%u.%u", &major, &minor, &patch) == 3 && major == 0 && minor == 9 &&
+           patch >= 75 && patch <= 77;
 }
 
 /* Steps w over the NULs of line ends up to where a field should start; false if none. */
@@ -761,6 +760,8 @@ static void check_repeats(struct request *req)
 {
     for (unsigned i = 1; i < req->nparams && !req->params_error; i++) {
         const char *name = req->params[i].name;
+        if (!*name)
+            continue; /* "&&" in a query: an empty segment, which names nothing */
         for (unsigned j = 0; j < i; j++) {
             if (strcmp(req->params[j].name, name) != 0)
                 continue;
@@ -1008,7 +1009,7 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
     size_t target_len = ctx >> CTX_SHIFT;
     struct fields f = {0};
     struct walk walk = {0};
-    if (walk_applies()) {
+    if (s->walk) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
         if (ci && ci->header_size && version > method) {
@@ -1545,6 +1546,7 @@ struct http_server *http_start(const struct app *app, int listen_fd, routes_fn *
     s->listen_fd = listen_fd; /* closed by free_server(), on every failure below too */
     s->quit_fd[0] = s->quit_fd[1] = -1;
     s->handle = handle;
+    s->walk = walk_applies();
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->draining, false);
     s->app = app;

@@ -10,11 +10,11 @@
  * (store_sqlite_setup).
  * Reading order for the source: README.md's tour.
  */
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -84,18 +84,6 @@ static void exec_with_huge_pages(char **argv)
                      tunable);
     if (n < 0 || (size_t)n >= sizeof value || setenv("GLIBC_TUNABLES", value, 1) != 0)
         return;
-    /*
-     * By its path, not /proc/self/exe: the process is named after the file
-     * run, and ps, pgrep -x and killall (logrotate's -HUP) look for "ghit",
-     * not "exe". A binary replaced since it started fails to run by its
-     * path ("... (deleted)"): then /proc/self/exe is still this one.
-     */
-    char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len > 0) {
-        self[len] = '\0';
-        execv(self, argv);
-    }
     execv("/proc/self/exe", argv);
     if (have)
         setenv("GLIBC_TUNABLES", have, 1);
@@ -118,8 +106,16 @@ int main(int argc, char **argv)
         printf("ghit %s\n", GHIT_VERSION);
         return 0;
     }
-    if (strcmp(argv[1], "serve") == 0)
+    if (strcmp(argv[1], "serve") == 0) {
         exec_with_huge_pages(argv);
+        /*
+         * The kernel names a process after the file it runs: "exe" after
+         * the exec above. ps, pgrep -x and killall (logrotate's -HUP) look
+         * for the name the server was started by, as a first exec gives it.
+         */
+        const char *slash = strrchr(argv[0], '/');
+        prctl(PR_SET_NAME, slash ? slash + 1 : argv[0], 0, 0, 0);
+    }
     alloc_map_large();
     store_sqlite_setup();
     /*

@@ -26,6 +26,7 @@ struct lookup {
     char chart[REPO_KEY_SIZE + 64], json[REPO_KEY_SIZE + 32], days[REPO_KEY_SIZE + 40];
     char endpoint[REPO_KEY_SIZE + 32], chart_alt[REPO_KEY_SIZE + 64];
     const char *error; /* NULL when found */
+    bool unknown;      /* the error is that the repo has no hits: 404, not 400 */
 };
 
 /*
@@ -45,6 +46,7 @@ static bool look_up(const struct app *app, const struct request *req,
         return false;
     if (!known) {
         l->error = "unknown repo: it has no hits yet";
+        l->unknown = true;
         return true;
     }
     snprintf(l->total, sizeof l->total, "%" PRIu64, v.total);
@@ -127,7 +129,7 @@ static void page(const struct app *app, const struct request *req, const struct 
         {"default_sep", look_name(look, "sep", seps)},
         {"default_theme", look_name(look, "theme", themes)},
     };
-    res->status = found || !asked ? 200 : l.error && strstr(l.error, "unknown") ? 404 : 400;
+    res->status = found || !asked ? 200 : l.unknown ? 404 : 400;
     res->content_type = a->content_type;
     res->csp = PAGE_CSP;
     buf_reset(&res->body);

@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -216,6 +217,24 @@ def test_serve_asks_glibc_for_huge_pages(make_server, monkeypatch, have, want):
     assert os.path.realpath("/proc/%d/exe" % s.proc.pid) == os.path.realpath(GHIT_BIN)
 
 
+def test_serve_started_by_a_link_has_the_link_name(tmp_path):
+    """An install that links bin/ghit to ghit-0.1.0: the server is named as it was started."""
+    target = tmp_path / "ghit-0.1.0"
+    shutil.copy(GHIT_BIN, target)
+    link = tmp_path / "ghit"
+    os.symlink(target, link)
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}  # the re-exec happens
+    p = subprocess.Popen([str(link), "serve", "--listen", "127.0.0.1:0", "--db", str(tmp_path / "l.db")],
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        assert b"listening on" in p.stderr.readline()
+        with open("/proc/%d/comm" % p.pid) as f:
+            assert f.read().strip() == "ghit"
+    finally:
+        p.terminate()
+        assert p.wait(timeout=20) == 0
+
+
 def test_options_are_honoured_by_the_server(make_server):
     s = make_server("--label", "views", "--threads", "1", "--log-level", "debug", "--max-repos", "1")
     r = s.hit("opt/ions")
@@ -298,10 +317,10 @@ def test_badge_views_pick_the_right_count():
     assert badge_title("--today", "5", "--view", "today-total") == "hits: 5 / 0"
 
 
-def test_badge_counts_stop_where_counts_do():
-    assert badge_title("--total", "9223372036854775807") == "hits: 9,223,372,036,854,775,807"
-    p = run_ghit("badge", "--total", "9223372036854775808")
-    assert p.returncode == 2 and "from 0 to 9223372036854775807" in p.stderr, p.stderr
+def test_badge_counts_go_to_64_bits_as_badge_makers_do():
+    assert badge_title("--total", "18446744073709551615") == "hits: 18,446,744,073,709,551,615"
+    p = run_ghit("badge", "--total", "18446744073709551616")
+    assert p.returncode == 2 and "from 0 to 18446744073709551615" in p.stderr, p.stderr
 
 
 def test_badge_number_formats():
@@ -384,3 +403,12 @@ def test_badge_batch_refuses_unknown_fields_as_it_refuses_bad_values():
     assert svg_title(lines[4].encode()) == "hits: fine"
     assert svg_title(lines[5].encode()) == "hits: 0"  # an empty line: a badge of no fields
     assert len(lines) == 6
+
+
+def test_badge_batch_takes_the_aliases_a_badge_url_takes():
+    def badge(*args):
+        p = run_ghit("badge", *args)
+        assert p.returncode == 0, p.stderr
+        return p.stdout.rstrip("\n")
+    assert badge_lines("colorB=red\tcolorA=blue\n") == [badge("--color", "red", "--label-color", "blue")]
+    assert badge_lines("label_color=blue\n") == [badge("--label-color", "blue")]

@@ -576,6 +576,7 @@ TWICE = [
     ("/api/v1/top?day=2026-12-01&day=2026-12-02", "json", "day given more than once"),
     ("/api/v1/repos/tw/ice/days?from=2026-11-01&from=2026-11-02", "json", "from given more than once"),
     ("/?repo=tw/ice&repo=tw/other", "page", "repo given more than once"),
+    ("/?unknown=1&unknown=2", "page", "unknown given more than once"),  # 400, not a 404
     ("/badge.svg?repo%00junk=tw/ice", "svg", "a parameter name holds a NUL byte"),
     ("/count.svg?repo=tw/ice&style%00=plastic", "svg", "a parameter name holds a NUL byte"),
     ("/api/v1/repos/tw/ice/days?from%00x=2026-12-01", "json", "a parameter name holds a NUL byte"),
@@ -601,6 +602,12 @@ def test_a_name_given_twice_or_holding_a_nul_is_refused_on_every_route(server, p
         assert says in r.body.decode()
     assert server.total("tw/ice") == 1
     assert server.api("tw/other")[0] == 404
+
+
+def test_empty_segments_of_a_query_name_nothing_and_are_not_repeats(server):
+    r = server.get("/badge.svg?repo=tw/empty&&style=flat&&")
+    assert r.status == 200, r
+    assert server.total("tw/empty") == 1
 
 
 # --- parameters never split a counter ------------------------------------------------------------
