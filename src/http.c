@@ -975,14 +975,11 @@ static enum MHD_Result count_cookie(void *cls, enum MHD_ValueKind kind, const ch
  * header block in what is left; if that is too little it closes the
  * connection without a word, after the handler has run (memorypool.c,
  * connection.c: build_header_response). The figures are the library's:
- * blocks round up to 16 bytes.
+ * blocks round up to 16 bytes. head is the head's size in bytes.
  */
 static size_t pool_left(struct http_server *s, struct MHD_Connection *c, struct fields *f,
-                        size_t params)
+                        size_t head, size_t params)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-    size_t head = ci ? ci->header_size : 0;
     if (f->cookie_bytes)
         MHD_get_connection_values_n(c, MHD_COOKIE_KIND, count_cookie, f);
     size_t used = ((head + 15) & ~(size_t)15) + 64 * (f->count + params + f->cookies) +
@@ -1007,15 +1004,15 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
 {
     const struct config *cfg = s->app->cfg;
     size_t target_len = ctx >> CTX_SHIFT;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    size_t head =
+        ci ? ci->header_size : 0; /* the request line and fields, in the library's buffer */
     struct fields f = {0};
     struct walk walk = {0};
-    if (s->walk) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-        if (ci && ci->header_size && version > method) {
-            walk = (struct walk){version + strlen(version), method + ci->header_size, 0, false};
-            f.walk = &walk;
-        }
+    if (s->walk && head && version > method) {
+        walk = (struct walk){version + strlen(version), method + head, 0, false};
+        f.walk = &walk;
     }
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_field, &f);
     if (f.walk && !walk_ends(f.walk))
@@ -1027,7 +1024,7 @@ static unsigned check_request(struct http_server *s, struct MHD_Connection *c, c
     bool nul_in_target = version > url && (size_t)(version - url) - 1 != target_len;
     bool http11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
     /* First: a target long enough to be refused may leave no room for a whole reply. */
-    *room = pool_left(s, c, &f, (ctx >> CTX_PARAMS_SHIFT) & CTX_PARAMS_MAX);
+    *room = pool_left(s, c, &f, head, (ctx >> CTX_PARAMS_SHIFT) & CTX_PARAMS_MAX);
     if (target_len > cfg->max_url_bytes)
         return *kind = HTTP_REFUSED_TARGET, *why = "request target too long", 414;
     if (f.bytes > cfg->max_header_bytes || f.count > HTTP_MAX_FIELDS || *room < HTTP_REPLY_ROOM)
