@@ -7,7 +7,7 @@
 // at the size its SVG declares; that theme=auto follows the viewer's light or dark
 // preference; that an error badge is drawn like any badge. Ends with
 // "browser: N passed, N failed".
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { assert, get, launchOptions, runner, startGhit } from './lib.mjs';
 
 const ghitBin = process.argv[2];
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const { test, fail, summary } = runner();
+const { test, fail, end, summary } = runner();
 
 
 async function apiTotal(base, repo) {
@@ -123,12 +123,7 @@ try {
 } catch (e) {
   fail(`browser: ${e && e.stack ? e.stack : e}`);
 } finally {
-  if (browser) await browser.close();
   if (pages) pages.close();
-  if (ghit) {
-    const code = await ghit.stop();
-    if (code !== 0) fail(`FAIL ghit exited ${code} after SIGTERM:\n${ghit.stderr()}`);
-  }
-  rmSync(dir, { recursive: true, force: true });
+  await end({ browser, ghit, dir });
 }
 process.exit(summary('browser'));

@@ -11,7 +11,7 @@
 // the URL, which then renders them on this server; an empty label is the server's.
 // Ends with "browser (builder defaults): N passed, N failed".
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -19,7 +19,7 @@ import { assert, get, launchOptions, runner, startGhit } from './lib.mjs';
 
 const ghitBin = process.argv[2];
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const { test, fail, summary } = runner();
+const { test, fail, end, summary } = runner();
 
 // The server's badge defaults, each unlike the built-in one, by the builder's names.
 const SERVER = {
@@ -141,11 +141,6 @@ try {
 } catch (e) {
   fail(`browser (builder defaults): ${e && e.stack ? e.stack : e}`);
 } finally {
-  if (browser) await browser.close();
-  if (ghit) {
-    const code = await ghit.stop();
-    if (code !== 0) fail(`FAIL ghit exited ${code} after SIGTERM:\n${ghit.stderr()}`);
-  }
-  rmSync(dir, { recursive: true, force: true });
+  await end({ browser, ghit, dir });
 }
 process.exit(summary('browser (builder defaults)'));

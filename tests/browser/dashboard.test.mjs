@@ -8,7 +8,7 @@
 // reads at 320 px without sideways scrolling; axe-core finding no serious or critical
 // violation, light and dark; the chart drawn at the size its SVG declares.
 // Ends with "browser (dashboard): N passed, N failed".
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core/axe.min.js');
 const ghitBin = process.argv[2];
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const { test, fail, summary } = runner();
+const { test, fail, end, summary } = runner();
 
 // Waits until the server has written every hit to the store (its /metrics say so): the
 // top lists rank what is stored. Asking /api/v1/top here would fill ghit's 30 s cache.
@@ -285,11 +285,6 @@ try {
 } catch (e) {
   fail(`browser (dashboard): ${e && e.stack ? e.stack : e}`);
 } finally {
-  if (browser) await browser.close();
-  if (ghit) {
-    const code = await ghit.stop();
-    if (code !== 0) fail(`FAIL ghit exited ${code} after SIGTERM:\n${ghit.stderr()}`);
-  }
-  rmSync(dir, { recursive: true, force: true });
+  await end({ browser, ghit, dir });
 }
 process.exit(summary('browser (dashboard)'));

@@ -1,5 +1,6 @@
 // Shared by the browser tests: a tiny test runner, a ghit server on a free port, GET.
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 
@@ -9,7 +10,8 @@ export function assert(cond, message) {
 
 // A runner: test(name, fn) runs fn and records the outcome; summary(name) prints
 // "NAME: N passed, N failed" and returns the exit status. fail(text) records a failure
-// found outside a test (start-up, stop).
+// found outside a test (start-up, stop). end({ browser, ghit, dir }) closes the browser,
+// stops ghit (an exit status other than 0 is a failure) and removes dir.
 export function runner() {
   const r = { passed: 0, failed: 0 };
   r.test = async (name, fn) => {
@@ -24,6 +26,14 @@ export function runner() {
   r.fail = (text) => {
     r.failed++;
     console.error(text);
+  };
+  r.end = async ({ browser, ghit, dir }) => {
+    if (browser) await browser.close();
+    if (ghit) {
+      const code = await ghit.stop();
+      if (code !== 0) r.fail(`FAIL ghit exited ${code} after SIGTERM:\n${ghit.stderr()}`);
+    }
+    rmSync(dir, { recursive: true, force: true });
   };
   r.summary = (name) => {
     console.log(`${name}: ${r.passed} passed, ${r.failed} failed`);
