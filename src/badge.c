@@ -41,11 +41,55 @@
     "<style>@media (prefers-color-scheme:dark){.gb{stroke:#3d444d}.gf{fill:#21262d}"               \
     ".gn{stroke:#21262d}.gt{fill:#e6edf3}.gh{fill:#010409}}</style>"
 
-static const char *const style_names[] = {
+/*
+ * The choices of each enumerated parameter, indexed by what they set, the
+ * default first: an empty value means the default (sep excepted, whose
+ * empty value is a separator of its own: none).
+ */
+static const char *const style_choices[] = {
     [BADGE_FLAT] = "flat",       [BADGE_FLAT_SQUARE] = "flat-square",
     [BADGE_PLASTIC] = "plastic", [BADGE_FOR_THE_BADGE] = "for-the-badge",
-    [BADGE_SOCIAL] = "social",
+    [BADGE_SOCIAL] = "social",   NULL,
 };
+static const char *const view_choices[] = {
+    [BADGE_VIEW_TOTAL] = "total",
+    [BADGE_VIEW_TODAY] = "today",
+    [BADGE_VIEW_TODAY_TOTAL] = "today-total",
+    NULL,
+};
+static const char *const format_choices[] = {
+    [NUMFMT_GROUPED] = "grouped",
+    [NUMFMT_PLAIN] = "plain",
+    [NUMFMT_SHORT] = "short",
+    NULL,
+};
+static const char *const theme_choices[] = {"light", "auto", NULL}; /* by theme_auto */
+/* Group separators by name; sep_chars[i] is sep_choices[i]'s, itself accepted as well. */
+static const char *const sep_choices[] = {"comma",      "dot",        "space", "thin",
+                                          "apostrophe", "underscore", "none",  NULL};
+static const char *const sep_chars[] = {",", ".", " ", "\u2009", "'", "_", ""};
+
+enum look_param { P_STYLE, P_LABEL, P_COLOR, P_LABEL_COLOR, P_THEME, P_VIEW, P_FORMAT, P_SEP };
+
+/* Every name badge_look_set() takes, shields.io's old ones included. */
+static const struct {
+    const char *name;
+    enum look_param param;
+    const char *const *choices; /* NULL: free text */
+} look_params[] = {
+    {"style", P_STYLE, style_choices},
+    {"label", P_LABEL, NULL},
+    {"color", P_COLOR, NULL},
+    {"colorB", P_COLOR, NULL},
+    {"labelColor", P_LABEL_COLOR, NULL},
+    {"colorA", P_LABEL_COLOR, NULL},
+    {"label_color", P_LABEL_COLOR, NULL},
+    {"theme", P_THEME, theme_choices},
+    {"view", P_VIEW, view_choices},
+    {"format", P_FORMAT, format_choices},
+    {"sep", P_SEP, sep_choices},
+};
+#define NLOOK_PARAMS (sizeof look_params / sizeof look_params[0])
 
 void badge_look_init(struct badge_look *look)
 {
@@ -57,90 +101,89 @@ void badge_look_init(struct badge_look *look)
     look->theme_auto = false;
 }
 
-struct sep_name {
-    const char *name;
-    const char *sep;
-};
+/* The index of name in look_params, or -1. */
+static int look_param_index(const char *name)
+{
+    for (size_t i = 0; name && i < NLOOK_PARAMS; i++)
+        if (strcmp(name, look_params[i].name) == 0)
+            return (int)i;
+    return -1;
+}
 
-/* Group separators by name; the literal separator is accepted as well. */
-static const struct sep_name seps[] = {
-    {"comma", ","},      {",", ","}, {"dot", "."},        {".", "."},
-    {"space", " "},      {" ", " "}, {"thin", "\u2009"},  {"\u2009", "\u2009"},
-    {"apostrophe", "'"}, {"'", "'"}, {"underscore", "_"}, {"_", "_"},
-    {"none", ""},        {"", ""},
-};
+const char *badge_look_param_name(size_t i)
+{
+    return i < NLOOK_PARAMS ? look_params[i].name : NULL;
+}
+
+bool badge_look_param(const char *name)
+{
+    return look_param_index(name) >= 0;
+}
+
+const char *const *badge_look_choices(const char *name)
+{
+    int i = look_param_index(name);
+    return i < 0 ? NULL : look_params[i].choices;
+}
+
+/* The index of value among choices (the first, the default, if value is empty), or -1. */
+static int choice_of(const char *const *choices, const char *value)
+{
+    if (!*value)
+        return 0;
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(value, choices[i]) == 0)
+            return i;
+    return -1;
+}
 
 const char *badge_look_set(struct badge_look *look, const char *name, const char *value)
 {
-    if (!name)
+    int p = look_param_index(name);
+    if (p < 0)
         return NULL;
     if (!value)
         value = "";
-    if (strcmp(name, "style") == 0) {
-        if (!*value) {
-            look->style = BADGE_FLAT;
-            return NULL;
-        }
-        for (size_t i = 0; i < sizeof style_names / sizeof style_names[0]; i++) {
-            if (strcmp(value, style_names[i]) == 0) {
-                look->style = (enum badge_style)i;
-                return NULL;
-            }
-        }
-        return "style must be flat, flat-square, plastic, for-the-badge or social";
-    }
-    if (strcmp(name, "label") == 0) {
+    const char *const *choices = look_params[p].choices;
+    int c = choices ? choice_of(choices, value) : 0;
+    switch (look_params[p].param) {
+    case P_STYLE:
+        if (c < 0)
+            return "style must be flat, flat-square, plastic, for-the-badge or social";
+        look->style = (enum badge_style)c;
+        break;
+    case P_LABEL:
         look->label = value;
-        return NULL;
-    }
-    if (strcmp(name, "color") == 0 || strcmp(name, "colorB") == 0) {
+        break;
+    case P_COLOR:
         look->color = *value ? value : NULL;
-        return NULL;
-    }
-    if (strcmp(name, "labelColor") == 0 || strcmp(name, "label_color") == 0 ||
-        strcmp(name, "colorA") == 0) {
+        break;
+    case P_LABEL_COLOR:
         look->label_color = *value ? value : NULL;
-        return NULL;
-    }
-    if (strcmp(name, "theme") == 0) {
-        if (strcmp(value, "auto") == 0)
-            look->theme_auto = true;
-        else if (strcmp(value, "light") == 0 || !*value)
-            look->theme_auto = false;
-        else
+        break;
+    case P_THEME:
+        if (c < 0)
             return "theme must be auto or light";
-        return NULL;
-    }
-    if (strcmp(name, "view") == 0) {
-        if (strcmp(value, "total") == 0 || !*value)
-            look->view = BADGE_VIEW_TOTAL;
-        else if (strcmp(value, "today") == 0)
-            look->view = BADGE_VIEW_TODAY;
-        else if (strcmp(value, "today-total") == 0)
-            look->view = BADGE_VIEW_TODAY_TOTAL;
-        else
+        look->theme_auto = c == 1;
+        break;
+    case P_VIEW:
+        if (c < 0)
             return "view must be total, today or today-total";
-        return NULL;
-    }
-    if (strcmp(name, "format") == 0) {
-        if (strcmp(value, "grouped") == 0 || !*value)
-            look->fmt.style = NUMFMT_GROUPED;
-        else if (strcmp(value, "plain") == 0)
-            look->fmt.style = NUMFMT_PLAIN;
-        else if (strcmp(value, "short") == 0)
-            look->fmt.style = NUMFMT_SHORT;
-        else
+        look->view = (enum badge_view)c;
+        break;
+    case P_FORMAT:
+        if (c < 0)
             return "format must be grouped, plain or short";
-        return NULL;
-    }
-    if (strcmp(name, "sep") == 0) {
-        for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++) {
-            if (strcmp(value, seps[i].name) == 0) {
-                snprintf(look->fmt.sep, sizeof look->fmt.sep, "%s", seps[i].sep);
-                return NULL;
-            }
-        }
-        return "sep must be comma, dot, space, thin, apostrophe, underscore or none";
+        look->fmt.style = (enum numfmt_style)c;
+        break;
+    case P_SEP:
+        for (c = 0; sep_choices[c]; c++)
+            if (strcmp(value, sep_choices[c]) == 0 || strcmp(value, sep_chars[c]) == 0)
+                break;
+        if (!sep_choices[c])
+            return "sep must be comma, dot, space, thin, apostrophe, underscore or none";
+        snprintf(look->fmt.sep, sizeof look->fmt.sep, "%s", sep_chars[c]);
+        break;
     }
     return NULL;
 }

@@ -76,6 +76,19 @@ void badge_look_init(struct badge_look *look);
  */
 const char *badge_look_set(struct badge_look *look, const char *name, const char *value);
 
+/* The i-th name badge_look_set() takes (synonyms included), or NULL past the last. */
+const char *badge_look_param_name(size_t i);
+
+/* Whether badge_look_set() takes name. */
+bool badge_look_param(const char *name);
+
+/*
+ * The values parameter name takes by name, its default first, NULL-terminated
+ * (sep's literal separators left out); NULL if it takes free text (label,
+ * the colours) or is no look parameter.
+ */
+const char *const *badge_look_choices(const char *name);
+
 /*
  * Writes the message for the counts into out (size n, NUL-terminated) as
  * look->view and look->fmt say, e.g. "1,234" or "12 / 3,456".

@@ -44,31 +44,18 @@ struct job {
  * The fields of a batch line that set the look: the names badge_look_set()
  * takes in a badge URL, shields.io's aliases too (colorB, colorA, label_color).
  */
-static const char *const look_fields[] = {"style",      "label",  "color",       "colorB",
-                                          "labelColor", "colorA", "label_color", "theme",
-                                          "view",       "format", "sep"};
-#define NLOOK_FIELDS (sizeof look_fields / sizeof look_fields[0])
-
 /* Prints what --help says of batch lines, after the options. */
 static void batch_usage(FILE *out)
 {
     fprintf(out, "\nWith --batch, each line of stdin is a badge: fields NAME=VALUE separated by\n"
                  "tabs, NAME one of\n  ");
-    for (size_t i = 0; i < NLOOK_FIELDS; i++)
-        fprintf(out, "%s ", look_fields[i]);
+    const char *name;
+    for (size_t i = 0; (name = badge_look_param_name(i)); i++)
+        fprintf(out, "%s ", name);
     fprintf(out,
             "message total today error\n"
             "and VALUE with the escapes \\\\ \\t \\n \\r \\xHH. Output: one SVG a line; a bad\n"
             "value, an unknown NAME or a field without '=' gives an error badge.\n");
-}
-
-/* Whether name is one of look_fields. */
-static bool is_look_field(const char *name)
-{
-    for (size_t i = 0; i < NLOOK_FIELDS; i++)
-        if (strcmp(name, look_fields[i]) == 0)
-            return true;
-    return false;
 }
 
 /*
@@ -169,7 +156,7 @@ static void batch_line(struct buf *out, const struct badge_look *base, char *lin
                 err = parse_count(value, &job.total) ? NULL : "total must be a whole number";
             } else if (strcmp(field, "today") == 0) {
                 err = parse_count(value, &job.today) ? NULL : "today must be a whole number";
-            } else if (is_look_field(field)) {
+            } else if (badge_look_param(field)) {
                 err = badge_look_set(&look, field, value);
             } else {
                 snprintf(unknown, sizeof unknown, "unknown field %.40s", field);

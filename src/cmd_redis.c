@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmdopt.h"
 #include "redis_url.h"
 #include "store.h"
 
@@ -29,15 +30,14 @@ static void usage(FILE *out)
 
 int cmd_redis(int argc, char **argv)
 {
-    /* ghit redis takes no options: --help, and any other is refused in cmdopt.c's words. */
+    /* ghit redis takes no options: --help, and any other is refused as every command refuses it. */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
         }
         if (strncmp(argv[i], "--", 2) == 0) {
-            fprintf(stderr, "ghit redis: unknown option '%.*s' (see ghit redis --help)\n",
-                    (int)strcspn(argv[i], "="), argv[i]);
+            cmdopt_unknown(stderr, "redis", argv[i] + 2, strcspn(argv[i] + 2, "="));
             return 2;
         }
     }

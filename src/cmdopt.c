@@ -25,6 +25,12 @@ static void print_usage(FILE *out, const char *usage, const struct cmdopt *opts,
     fprintf(out, "  %-*s %s\n", width, "-h, --help", "show this help and exit");
 }
 
+void cmdopt_unknown(FILE *err, const char *cmd, const char *name, size_t len)
+{
+    fprintf(err, "ghit %s: unknown option '--%.*s' (see ghit %s --help)\n", cmd, (int)len, name,
+            cmd);
+}
+
 void cmdopt_usage(FILE *out, const char *usage, const struct cmdopt *opts, int n)
 {
     print_usage(out, usage, opts, n, false);
@@ -92,8 +98,7 @@ static int parse(const char *usage, const struct cmdopt *opts, int n, struct bad
         snprintf(word, sizeof word, "%.*s", (int)len, name);
         bool badge_option = !o && look && len < sizeof word && is_look_option(look, word);
         if (!o && !badge_option) {
-            fprintf(stderr, "ghit %s: unknown option '--%.*s' (see ghit %s --help)\n", cmd,
-                    (int)len, name, cmd);
+            cmdopt_unknown(stderr, cmd, name, len);
             return -1;
         }
         if (o && !o->arg) {

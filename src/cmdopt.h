@@ -13,6 +13,7 @@
 #define GHIT_CMDOPT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 struct badge_look;
@@ -43,6 +44,13 @@ int cmdopt_parse(const char *usage, const struct cmdopt *opts, int n, int argc, 
  */
 int cmdopt_parse_look(const char *usage, const struct cmdopt *opts, int n, struct badge_look *look,
                       int argc, char **argv);
+
+/*
+ * Says on err that ghit cmd has no option --NAME (the first len bytes of
+ * name, which comes without its "--"), and where the options are listed:
+ * every command's words for it, serve's and redis's included.
+ */
+void cmdopt_unknown(FILE *err, const char *cmd, const char *name, size_t len);
 
 /* Prints usage (its first lines) and the table of options to out. */
 void cmdopt_usage(FILE *out, const char *usage, const struct cmdopt *opts, int n);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "badge_color.h"
+#include "cmdopt.h"
 
 /*
  * OPT_OPTIONAL: a string whose default ("none") leaves it NULL; OPT_CHOICE: one of param's words;
@@ -350,8 +351,7 @@ int config_parse(struct config *c, int argc, char **argv, FILE *out, FILE *err)
                 o = &options[j];
         }
         if (!o) {
-            fprintf(err, "ghit serve: unknown option '--%.*s' (see ghit serve --help)\n", (int)len,
-                    name);
+            cmdopt_unknown(err, "serve", name, len);
             return -1;
         }
         const char *value = eq ? eq + 1 : NULL;

@@ -60,25 +60,15 @@ static bool look_up(const struct app *app, const struct request *req,
     return true;
 }
 
-/* The values the builder's <select>s offer, by parameter; each list ends with NULL. */
-static const char *const styles[] = {"flat",          "flat-square", "plastic",
-                                     "for-the-badge", "social",      NULL};
-static const char *const views[] = {"total", "today", "today-total", NULL};
-static const char *const formats[] = {"grouped", "plain", "short", NULL};
-static const char *const seps[] = {"comma",      "dot",        "space", "thin",
-                                   "apostrophe", "underscore", "none",  NULL};
-static const char *const themes[] = {"light", "auto", NULL};
-
 /*
- * The first of names that, as query parameter param, gives look's own value,
- * or "" if none does. Asking badge_look_set(), rather than mapping look's
- * fields back to names here, keeps the names meaning what a badge URL makes
- * of them.
+ * The first of param's choices (those the builder's <select>s offer) that
+ * gives look's own value, or "" if none does. Asking badge_look_set(),
+ * rather than mapping look's fields back to names here, keeps the names
+ * meaning what a badge URL makes of them.
  */
-static const char *look_name(const struct badge_look *look, const char *param,
-                             const char *const *names)
+static const char *look_name(const struct badge_look *look, const char *param)
 {
-    for (; *names; names++) {
+    for (const char *const *names = badge_look_choices(param); *names; names++) {
         struct badge_look t = *look;
         if (badge_look_set(&t, param, *names) == NULL && t.style == look->style &&
             t.view == look->view && t.fmt.style == look->fmt.style &&
@@ -120,14 +110,14 @@ static void page(const struct app *app, const struct request *req, const struct 
         {"days_href", l.days},
         {"endpoint_href", l.endpoint},
         /* the badge builder starts from the server's defaults (--style, --label, ...) */
-        {"default_style", look_name(look, "style", styles)},
+        {"default_style", look_name(look, "style")},
         {"default_label", look->label ? look->label : config_default("label")},
         {"default_color", look->color ? look->color : ""},
         {"default_label_color", look->label_color ? look->label_color : ""},
-        {"default_view", look_name(look, "view", views)},
-        {"default_format", look_name(look, "format", formats)},
-        {"default_sep", look_name(look, "sep", seps)},
-        {"default_theme", look_name(look, "theme", themes)},
+        {"default_view", look_name(look, "view")},
+        {"default_format", look_name(look, "format")},
+        {"default_sep", look_name(look, "sep")},
+        {"default_theme", look_name(look, "theme")},
     };
     res->status = found || !asked ? 200 : l.unknown ? 404 : 400;
     res->content_type = a->content_type;

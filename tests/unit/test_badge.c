@@ -158,6 +158,47 @@ static void test_look_set(void)
     CHECK(badge_look_set(&look, "v", "2") == NULL);
 }
 
+/*
+ * The names and choices the CLI's --batch and the dashboard's builder take
+ * from badge.c: each name is one badge_look_set() applies, each choice is
+ * taken and changes the look from one made with another choice.
+ */
+static void test_look_params(void)
+{
+    size_t n = 0;
+    for (const char *name; (name = badge_look_param_name(n)); n++)
+        CHECK(badge_look_param(name));
+    CHECK_INT(n, 11);
+    CHECK(badge_look_param("colorB"));
+    CHECK(badge_look_param("label_color"));
+    CHECK(!badge_look_param("repo"));
+    CHECK(!badge_look_param(NULL));
+    CHECK(badge_look_choices("label") == NULL);
+    CHECK(badge_look_choices("repo") == NULL);
+    const char *params[] = {"style", "view", "format", "sep", "theme"};
+    for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
+        const char *const *c = badge_look_choices(params[p]);
+        CHECK(c && c[0] && c[1]);
+        for (size_t i = 0; c && c[i]; i++) {
+            struct badge_look a, b;
+            badge_look_init(&a);
+            badge_look_init(&b);
+            CHECK(badge_look_set(&a, params[p], c[i]) == NULL);
+            CHECK(badge_look_set(&b, params[p], c[i == 0 ? 1 : 0]) == NULL);
+            CHECK(a.style != b.style || a.view != b.view || a.fmt.style != b.fmt.style ||
+                  strcmp(a.fmt.sep, b.fmt.sep) != 0 || a.theme_auto != b.theme_auto);
+        }
+    }
+    /* the default comes first: an empty value means it, sep excepted (empty: none) */
+    struct badge_look d, e;
+    badge_look_init(&d);
+    badge_look_init(&e);
+    CHECK(badge_look_set(&e, "style", badge_look_choices("style")[0]) == NULL);
+    CHECK(badge_look_set(&e, "view", badge_look_choices("view")[0]) == NULL);
+    CHECK(badge_look_set(&e, "sep", badge_look_choices("sep")[0]) == NULL);
+    CHECK(d.style == e.style && d.view == e.view && strcmp(d.fmt.sep, e.fmt.sep) == 0);
+}
+
 static void test_message(void)
 {
     struct badge_look look;
@@ -307,6 +348,7 @@ int main(void)
     RUN(test_golden);
     RUN(test_defaults);
     RUN(test_look_set);
+    RUN(test_look_params);
     RUN(test_message);
     RUN(test_geometry);
     RUN(test_colors_in_badge);
