@@ -41,11 +41,7 @@
     "<style>@media (prefers-color-scheme:dark){.gb{stroke:#3d444d}.gf{fill:#21262d}"               \
     ".gn{stroke:#21262d}.gt{fill:#e6edf3}.gh{fill:#010409}}</style>"
 
-/*
- * The choices of each enumerated parameter, indexed by what they set, the
- * default first: an empty value means the default (sep excepted, whose
- * empty value is a separator of its own: none).
- */
+/* The choices of each enumerated parameter, indexed by what they set, ghit's default first. */
 static const char *const style_choices[] = {
     [BADGE_FLAT] = "flat",       [BADGE_FLAT_SQUARE] = "flat-square",
     [BADGE_PLASTIC] = "plastic", [BADGE_FOR_THE_BADGE] = "for-the-badge",
@@ -126,11 +122,9 @@ const char *const *badge_look_choices(const char *name)
     return i < 0 ? NULL : look_params[i].choices;
 }
 
-/* The index of value among choices (the first, the default, if value is empty), or -1. */
+/* The index of value among choices, or -1. */
 static int choice_of(const char *const *choices, const char *value)
 {
-    if (!*value)
-        return 0;
     for (int i = 0; choices[i]; i++)
         if (strcmp(value, choices[i]) == 0)
             return i;
@@ -144,9 +138,13 @@ const char *badge_look_set(struct badge_look *look, const char *name, const char
         return NULL;
     if (!value)
         value = "";
+    enum look_param param = look_params[p].param;
+    /* Empty is the caller's default (look as it is), but for two that give it a meaning. */
+    if (!*value && param != P_LABEL && param != P_SEP)
+        return NULL;
     const char *const *choices = look_params[p].choices;
     int c = choices ? choice_of(choices, value) : 0;
-    switch (look_params[p].param) {
+    switch (param) {
     case P_STYLE:
         if (c < 0)
             return "style must be flat, flat-square, plastic, for-the-badge or social";
@@ -156,10 +154,10 @@ const char *badge_look_set(struct badge_look *look, const char *name, const char
         look->label = value;
         break;
     case P_COLOR:
-        look->color = *value ? value : NULL;
+        look->color = value;
         break;
     case P_LABEL_COLOR:
-        look->label_color = *value ? value : NULL;
+        look->label_color = value;
         break;
     case P_THEME:
         if (c < 0)
@@ -186,6 +184,13 @@ const char *badge_look_set(struct badge_look *look, const char *name, const char
         break;
     }
     return NULL;
+}
+
+void badge_label_put(struct buf *out, const struct badge_look *look)
+{
+    struct badge_text t;
+    badge_text_from(&t, look->label ? look->label : DEFAULT_LABEL, BADGE_LABEL_MAX);
+    badge_text_put_utf8(out, &t);
 }
 
 void badge_message(char *out, size_t n, const struct badge_look *look, uint64_t total,

@@ -51,10 +51,12 @@ void badge_look_init(struct badge_look *look);
  * Returns NULL when applied or when name is not a look parameter (other
  * parameters, e.g. repo or a cache-busting v=2, are none of the badge's
  * business), or a message saying what is wrong with value. value is
- * borrowed (see struct badge_look).
+ * borrowed (see struct badge_look). An empty value leaves look as it is, so
+ * that it means the caller's default (the server's --style, --color, ...),
+ * but for label and sep, where it means something of its own.
  *
  *   style       flat (default), flat-square, plastic, for-the-badge, social;
- *               empty means flat; anything else is refused.
+ *               anything else is refused.
  *   label       any text; empty hides the label part, as on shields.io.
  *               Control characters are dropped, invalid UTF-8 shows as
  *               U+FFFD, and it is cut to BADGE_LABEL_MAX bytes.
@@ -62,8 +64,8 @@ void badge_look_init(struct badge_look *look);
  *   labelColor  shields.io takes (badge_color.h); also label_color, colorA.
  *               Never refused: an invalid colour falls back to the default
  *               (#4c1 for color, #555 for labelColor) as shields.io falls
- *               back to its own; empty means the default.
- *   theme       light (default, or empty) or auto: a prefers-color-scheme
+ *               back to its own.
+ *   theme       light (default) or auto: a prefers-color-scheme
  *               rule darkens the default label part (social: the whole
  *               badge) for viewers in dark mode.
  *   view        total (default), today, today-total ("12 / 3,456").
@@ -88,6 +90,13 @@ bool badge_look_param(const char *name);
  * the colours) or is no look parameter.
  */
 const char *const *badge_look_choices(const char *name);
+
+/*
+ * Appends look's label as its badge shows it, as UTF-8: control characters
+ * dropped, invalid UTF-8 as U+FFFD, cut to BADGE_LABEL_MAX bytes (before a
+ * style's change of case).
+ */
+void badge_label_put(struct buf *out, const struct badge_look *look);
 
 /*
  * Writes the message for the counts into out (size n, NUL-terminated) as

@@ -131,7 +131,8 @@ size_t badge_text_utf16_len(const struct badge_text *t)
     return n;
 }
 
-void badge_text_put_xml(struct buf *out, const struct badge_text *t)
+/* badge_text_put_xml(), or with xml false the plain UTF-8. */
+static void put(struct buf *out, const struct badge_text *t, bool xml)
 {
     /* Written straight into out's memory: at most 6 bytes a code point ("&quot;"). */
     buf_reserve(out, t->n * 6);
@@ -139,7 +140,7 @@ void badge_text_put_xml(struct buf *out, const struct badge_text *t)
     for (size_t i = 0; i < t->n; i++) {
         uint32_t c = t->cp[i];
         const char *ent = NULL;
-        switch (c) {
+        switch (xml ? c : 0) {
         case '&':
             ent = "&amp;";
             break;
@@ -178,4 +179,14 @@ void badge_text_put_xml(struct buf *out, const struct badge_text *t)
     }
     out->len = (size_t)(o - out->data);
     out->data[out->len] = '\0';
+}
+
+void badge_text_put_xml(struct buf *out, const struct badge_text *t)
+{
+    put(out, t, true);
+}
+
+void badge_text_put_utf8(struct buf *out, const struct badge_text *t)
+{
+    put(out, t, false);
 }

@@ -42,4 +42,7 @@ size_t badge_text_utf16_len(const struct badge_text *t);
 /* Appends t as UTF-8, with & < > " ' written as badge-maker's entities. */
 void badge_text_put_xml(struct buf *out, const struct badge_text *t);
 
+/* Appends t as UTF-8. */
+void badge_text_put_utf8(struct buf *out, const struct badge_text *t);
+
 #endif

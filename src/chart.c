@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "badge_font.h"
 #include "badge_text.h"
 #include "numfmt.h"
 
@@ -25,6 +26,9 @@
 #define PLOT_RIGHT  (CHART_WIDTH - 10.0)
 #define PLOT_TOP    30.0
 #define PLOT_BOTTOM (CHART_HEIGHT - 24.0)
+
+#define HEADING_LEFT 10.0
+#define HEADING_GAP  12.0 /* at the least, between the heading's name and its total */
 
 /* Tops from here on get short axis labels. "50,000", the widest in full, is 39 px. */
 #define SHORT_FROM 100000
@@ -62,6 +66,40 @@ static void count(struct buf *out, uint64_t v)
     char s[NUMFMT_OUT_MAX];
     size_t n = numfmt_format(s, sizeof s, &fmt, v);
     buf_append(out, s, n);
+}
+
+/* The heading's total, "1,234 hits in 30 days", into s (NUMFMT_OUT_MAX + 32 bytes). */
+static void heading_total(char *s, size_t n, uint64_t total, size_t ndays)
+{
+    struct numfmt fmt = {.style = NUMFMT_GROUPED, .sep = ","};
+    char digits[NUMFMT_OUT_MAX];
+    numfmt_format(digits, sizeof digits, &fmt, total);
+    snprintf(s, n, "%s %s in %zu %s", digits, total == 1 ? "hit" : "hits", ndays,
+             ndays == 1 ? "day" : "days");
+}
+
+/*
+ * The width of the heading's name, bold 11px Verdana: the bold 10px table's
+ * measure scaled, Verdana being the widest of the fonts text{} names.
+ */
+static double name_width(const uint32_t *cps, size_t n)
+{
+    return badge_font_width(&badge_font_verdana_10_bold, cps, n) * 1.1;
+}
+
+/*
+ * Cuts name to fit room px, with an ellipsis for what is cut: the name
+ * starts at the left edge and the total ends at the right, on one line.
+ */
+static void fit_name(struct badge_text *name, double room)
+{
+    static const uint32_t ellipsis = 0x2026;
+    if (name_width(name->cp, name->n) <= room)
+        return;
+    double tail = name_width(&ellipsis, 1);
+    while (name->n && name_width(name->cp, name->n) + tail > room)
+        name->n--;
+    name->cp[name->n++] = ellipsis;
 }
 
 /*
@@ -150,7 +188,7 @@ static void summary(struct buf *out, const struct chart *c, const struct badge_t
 void chart_render(struct buf *out, const struct chart *c)
 {
     struct badge_text name;
-    badge_text_from(&name, c->name, 128);
+    badge_text_from(&name, c->name, 256); /* a repo key is at most 140 bytes */
     uint64_t total = 0, max = 0;
     size_t busiest = 0;
     for (size_t i = 0; i < c->ndays; i++) {
@@ -176,15 +214,21 @@ void chart_render(struct buf *out, const struct chart *c)
                "rx=\"4\"/>",
                CHART_WIDTH - 1, CHART_HEIGHT - 1);
 
-    /* The heading: name and total. */
-    buf_puts(out, "<text class=\"h\" x=\"10\" y=\"18\">");
+    /* The heading: name and total, the name cut to the room the total leaves (the title has it
+     * whole). */
+    char right[NUMFMT_OUT_MAX + 32];
+    heading_total(right, sizeof right, total, c->ndays);
+    struct badge_text right_text;
+    badge_text_from(&right_text, right, sizeof right);
+    fit_name(&name, PLOT_RIGHT - HEADING_LEFT - HEADING_GAP -
+                        badge_font_width(&badge_font_verdana_11, right_text.cp, right_text.n));
+    buf_puts(out, "<text class=\"h\" x=\"");
+    num(out, HEADING_LEFT);
+    buf_puts(out, "\" y=\"18\">");
     badge_text_put_xml(out, &name);
     buf_puts(out, "</text><text x=\"");
     num(out, PLOT_RIGHT);
-    buf_puts(out, "\" y=\"18\" text-anchor=\"end\">");
-    count(out, total);
-    buf_printf(out, " %s in %zu %s</text>", total == 1 ? "hit" : "hits", c->ndays,
-               c->ndays == 1 ? "day" : "days");
+    buf_printf(out, "\" y=\"18\" text-anchor=\"end\">%s</text>", right);
 
     /* The y axis: grid lines and labels at 0, half and top. */
     for (int k = 0; k <= 2; k++) {

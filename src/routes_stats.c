@@ -663,15 +663,21 @@ static void endpoint(const struct app *app, const struct request *req, struct re
     char key[REPO_KEY_SIZE];
     if (!err)
         err = repo_key_parse(repo ? repo->value : "", repo ? repo->value_len : 0, key);
-    const char *label = look.label ? look.label : "hits";
     struct counter_view v = {0};
     if (!err && routes_get(app, req, key, day_from_time(time(NULL)), &v, res) < 0)
         return;
     json_reply(res);
     buf_puts(&res->body, "{\"schemaVersion\":1,\"label\":");
-    json_put_str(&res->body, label);
+    struct buf label;
+    buf_init(&label);
+    badge_label_put(&label, &look);
+    json_put_str(&res->body, label.data);
+    buf_fini(&label);
     if (err) {
-        res->status = 400;
+        /*
+         * With 200 (json_reply's): shields.io reads the body of a 200 only,
+         * and draws any other status as "invalid", without the reason.
+         */
         buf_puts(&res->body, ",\"message\":");
         json_put_str(&res->body, err);
         buf_puts(&res->body, ",\"color\":\"red\",\"isError\":true}\n");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "numfmt.h"
 #include "repo_key.h"
 #include "web.h"
 
@@ -22,7 +23,7 @@
 /* The figures of a lookup, as text for the page's marks. */
 struct lookup {
     char key[REPO_KEY_SIZE];
-    char total[24], today[24], first[DAY_TEXT_SIZE];
+    char total[NUMFMT_OUT_MAX], today[NUMFMT_OUT_MAX], first[DAY_TEXT_SIZE];
     char chart[REPO_KEY_SIZE + 64], json[REPO_KEY_SIZE + 32], days[REPO_KEY_SIZE + 40];
     char endpoint[REPO_KEY_SIZE + 32], chart_alt[REPO_KEY_SIZE + 64];
     const char *error; /* NULL when found */
@@ -49,8 +50,10 @@ static bool look_up(const struct app *app, const struct request *req,
         l->unknown = true;
         return true;
     }
-    snprintf(l->total, sizeof l->total, "%" PRIu64, v.total);
-    snprintf(l->today, sizeof l->today, "%" PRIu64, v.today);
+    /* grouped as the page's script groups them (en-US), whatever the badges' --sep */
+    static const struct numfmt grouped = {NUMFMT_GROUPED, ","};
+    numfmt_format(l->total, sizeof l->total, &grouped, v.total);
+    numfmt_format(l->today, sizeof l->today, &grouped, v.today);
     day_format(v.first_day, l->first);
     snprintf(l->chart, sizeof l->chart, "/chart.svg?repo=%s&days=30&theme=auto", l->key);
     snprintf(l->chart_alt, sizeof l->chart_alt, "Daily hits of %s over the last 30 days", l->key);

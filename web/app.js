@@ -4,11 +4,26 @@
 
 const $ = (id) => document.getElementById(id);
 const base = window.location.origin;
-const fmt = (n) => n.toLocaleString('en-US');
+// Counts go up to 2^63-1, past what a JavaScript number holds exactly (2^53): they are read
+// as text (readJson) and grouped as BigInts.
+const fmt = (digits) => BigInt(digits).toLocaleString('en-US');
 
-// A query string from [name, value] pairs, in order, values escaped; '/' kept readable.
+// A reply's JSON with the counts (total, today, hits) kept as strings of their digits.
+async function readJson(r) {
+  const text = await r.text();
+  return JSON.parse(text.replace(/"(total|today|hits)":(\d+)/g, '"$1":"$2"'));
+}
+
+// A value escaped for a query string, '/' kept readable. Parentheses and the other marks
+// encodeURIComponent leaves are escaped too: in Markdown an unbalanced ')' ends the URL.
+const escapeQuery = (v) =>
+  encodeURIComponent(v)
+    .replace(/%2F/g, '/')
+    .replace(/[()!'*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+// A query string from [name, value] pairs, in order.
 function query(pairs) {
-  return pairs.map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2F/g, '/')}`).join('&');
+  return pairs.map(([k, v]) => `${k}=${escapeQuery(v)}`).join('&');
 }
 
 // --- lookup ---------------------------------------------------------------------
@@ -32,13 +47,13 @@ async function lookup(repo) {
   let r;
   let j;
   try {
-    r = await fetch(`/api/v1/repos/${encodeURIComponent(repo).replace(/%2F/g, '/')}`);
+    r = await fetch(`/api/v1/repos/${escapeQuery(repo)}`);
   } catch (e) {
     fail(`The server did not answer: ${e.message}`);
     return;
   }
   try {
-    j = await r.json();
+    j = await readJson(r);
   } catch (e) {
     fail(`error ${r.status}`);
     return;
@@ -81,7 +96,7 @@ async function showTop(id, url) {
       if (r.status !== 503 || attempt === 4) break;
       await new Promise((done) => setTimeout(done, 400 * attempt));
     }
-    const j = await r.json();
+    const j = await readJson(r);
     list.replaceChildren();
     if (!r.ok || j.repos.length === 0) {
       const li = document.createElement('li');
@@ -154,7 +169,8 @@ function build() {
   if (shown('labelColor') === '') dark.push(['labelColor', DARK_LABEL]);
   const darkUrl = `${base}/badge.svg?${query(dark)}`;
   $('b-preview').src = `/count.svg?${query(pairs)}`;
-  $('out-md').value = `![${alt.replace(/[[\]]/g, '')}](${url})`;
+  // Markdown's alt text: a backslash or bracket would end or escape it, so each is escaped.
+  $('out-md').value = `![${alt.replace(/[\\[\]]/g, '\\$&')}](${url})`;
   $('out-html').value = `<img alt="${escapeHtml(alt)}" src="${escapeHtml(url)}">`;
   $('out-picture').value = [
     '<picture>',

@@ -6,8 +6,11 @@
 // output for several parameter sets, each URL fetched back and giving the very badge the
 // preview shows; that no request leaves the server and no cookie is set; that the page
 // reads at 320 px without sideways scrolling; axe-core finding no serious or critical
-// violation, light and dark; the chart drawn at the size its SVG declares.
+// violation, light and dark; the chart drawn at the size its SVG declares. A repo imported
+// with counts past 2^53 (what a JavaScript number holds exactly) shows them digit for digit,
+// and a label with parentheses, brackets and a backslash still makes Markdown that parses.
 // Ends with "browser (dashboard): N passed, N failed".
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -56,7 +59,20 @@ async function axeViolations(page) {
 const dir = mkdtempSync(join(tmpdir(), 'ghit-dashboard-'));
 let ghit;
 let browser;
+// Counts past 2^53, imported before the start: a total of 2^63-1, 2^53+1 hits today and
+// 2^62 yesterday (UTC), whose sum over 7 days a double would round to ...129,000.
+const DAY_MS = 86400000;
+const utcDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+const HUGE = {
+  repo: 'dash/huge', total: '9,223,372,036,854,775,807', today: '9,007,199,254,740,993',
+  week: '4,620,693,217,682,128,897',
+};
 try {
+  execFileSync(ghitBin, ['import', '--db', join(dir, 'ghit.db')], {
+    input: `{"repo":"${HUGE.repo}","total":9223372036854775807,"days":{`
+      + `"${utcDay(Date.now() - DAY_MS)}":4611686018427387904,"${utcDay(Date.now())}":9007199254740993}}\n`,
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
   ghit = await startGhit(ghitBin, dir);
   const { base } = ghit;
   for (const [repo, n] of [['dash/alpha', 5], ['dash/beta', 3], ['dash/gamma', 1]]) {
@@ -72,7 +88,8 @@ try {
     for (const id of ['top-today', 'top-week']) {
       await page.waitForSelector(`#${id} li a`);
       const items = await page.$$eval(`#${id} li`, (lis) => lis.map((li) => li.textContent));
-      assert(JSON.stringify(items) === JSON.stringify(['dash/alpha 5', 'dash/beta 3', 'dash/gamma 1']),
+      const huge = `${HUGE.repo} ${id === 'top-today' ? HUGE.today : HUGE.week}`;
+      assert(JSON.stringify(items) === JSON.stringify([huge, 'dash/alpha 5', 'dash/beta 3', 'dash/gamma 1']),
         `${id}: ${items}`);
     }
     assertAllLocal(page, base);
@@ -95,7 +112,7 @@ try {
     await page.waitForFunction(() => {
       const list = document.querySelector('#top-today');
       const a = list.querySelector('li a');
-      return a && a.textContent === 'dash/alpha' && !list.textContent.includes('try again');
+      return a && a.textContent === 'dash/huge' && !list.textContent.includes('try again');
     }, null, { timeout: 10000 });
     await page.close();
   });
@@ -120,6 +137,12 @@ try {
       const j = JSON.parse((await get(`${base}${days}`)).body);
       assert(j.days.length === 30 && j.days[29].hits === 5, JSON.stringify(j).slice(0, 200));
       assert(new URL(page.url()).search === '?repo=dash/alpha', page.url());
+      // Past 2^53, every digit.
+      await page.fill('#lookup-repo', HUGE.repo);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((t) => document.getElementById('result-total').textContent === t,
+        HUGE.total, { timeout: 5000 });
+      assert(await text('result-today') === HUGE.today, await text('result-today'));
       // Unknown repo: the reason, and no stale result.
       await page.fill('#lookup-repo', 'dash/nothing');
       await page.keyboard.press('Enter');
@@ -151,6 +174,11 @@ try {
     assert(new URL(page.url()).search === '?repo=dash%2Fbeta', page.url());
     assert((await page.textContent('#result-total')).trim() === '3', 'no total');
     assert(await page.isVisible('#result-chart'), 'no chart');
+    // Grouped as the script groups them.
+    await page.fill('#lookup-repo', HUGE.repo);
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    assert((await page.textContent('#result-total')).trim() === HUGE.total,
+      await page.textContent('#result-total'));
     assertAllLocal(page, base);
     await noJs.close();
   });
@@ -164,6 +192,8 @@ try {
       { repo: 'dash/gamma', style: 'social', labelColor: '#123456', format: 'plain', theme: 'auto' },
       { repo: 'dash/alpha', style: 'flat-square', label: 'Zugriffe', color: 'e05d44', format: 'grouped', sep: 'dot' },
       { repo: 'dash/beta', style: 'plastic', view: 'today', format: 'short', sep: 'thin', label: 'ünïcode ✓' },
+      // Markdown: an unbalanced ')' would end the URL, a '\\' or ']' the alt text.
+      { repo: 'dash/gamma', label: ':) a(b \\ [x]!*~\'' },
     ];
     for (const set of sets) {
       await page.fill('#b-repo', set.repo);
@@ -176,7 +206,13 @@ try {
       const html = await page.inputValue('#out-html');
       const picture = await page.inputValue('#out-picture');
       const preview = await page.getAttribute('#b-preview', 'src');
-      const url = /^!\[[^\]]*\]\((.*)\)$/.exec(md)[1];
+      // CommonMark's image: alt text of escapes and other characters than brackets, then a
+      // destination without spaces or parentheses (a balanced pair would do; none is simpler).
+      const m = /^!\[((?:\\.|[^\\[\]])*)\]\(([^()\s]*)\)$/.exec(md);
+      assert(m, `not a Markdown image: ${md}`);
+      const url = m[2];
+      const alt = m[1].replace(/\\(.)/g, '$1');
+      assert(alt === (set.label || 'hits'), `alt ${alt} for ${set.label}`);
       assert(url.startsWith(`${base}/badge.svg?repo=${set.repo}`), url);
       // The HTML and <picture> snippets, parsed as a browser would, name the same URL.
       const parsed = await page.evaluate(([h, p]) => {

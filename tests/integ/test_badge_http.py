@@ -357,3 +357,18 @@ def test_http10_request_is_answered(server):
     assert status_of(out) == 200
     body = out.split(b"\r\n\r\n", 1)[1]
     assert svg_title(body) == "hits: 1"
+
+
+def test_an_empty_look_parameter_is_the_servers_default(make_server):
+    # a templated URL (color={{c}} left empty) gets the server's look, not ghit's built-in one
+    s = make_server("--color", "blue", "--label-color", "8b4513", "--style", "for-the-badge",
+                    "--view", "today-total", "--format", "plain", "--theme", "auto")
+    s.hit("emp/ty")
+    plain = s.get("/count.svg?repo=emp/ty").text
+    assert "#007ec6" in plain and "#8b4513" in plain and "HITS" in plain
+    empty = s.get("/count.svg?repo=emp/ty&color=&labelColor=&style=&view=&format=&theme=").text
+    assert empty == plain
+    # but for the two whose empty value means something: no label, no group separator
+    assert s.get("/count.svg?repo=emp/ty&label=").text != plain
+    assert s.get("/endpoint.json?repo=emp/ty&color=&view=").body == \
+        s.get("/endpoint.json?repo=emp/ty").body

@@ -224,16 +224,25 @@ def test_endpoint_is_shields_format_and_does_not_count(server):
     assert server.total("end/point") == 2
 
 
-def test_endpoint_escapes_what_a_client_sends(server):
+def test_endpoint_label_is_the_badges(server):
+    # escaped for JSON; a control character dropped and a stray byte U+FFFD, as on the badge
     st, j = get_json(server, "/endpoint.json?repo=a/b&label=%22q%22%5C%01%E2%9C%93%FF")
     assert st == 200
-    assert j["label"] == '"q"\\\x01\u2713\ufffd'
+    assert j["label"] == '"q"\\\u2713\ufffd'
+    # cut to the badge's 128 bytes, at a character's boundary
+    st, j = get_json(server, "/endpoint.json?repo=a/b&label=" + "a" * 127 + "%C3%A9zz")
+    assert j["label"] == "a" * 127
+    badge = server.get("/count.svg?repo=a/b&label=" + "a" * 127 + "%C3%A9zz").text
+    assert ">" + "a" * 127 + "<" in badge
 
 
-def test_endpoint_of_a_bad_repo_is_an_error_badge(server):
+def test_endpoint_of_a_bad_repo_is_an_error_badge_with_200(server):
+    # shields.io draws a reply other than 200 as "invalid", without reading its reason
     st, j = get_json(server, "/endpoint.json?repo=nope")
-    assert st == 400
+    assert st == 200
     assert j["isError"] is True and j["color"] == "red" and "OWNER/NAME" in j["message"]
+    st, j = get_json(server, "/endpoint.json?repo=a/b&style=round")
+    assert st == 200 and j["isError"] is True and j["message"].startswith("style must be")
 
 
 # --- /chart.svg ----------------------------------------------------------------------

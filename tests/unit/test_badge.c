@@ -105,18 +105,19 @@ static void test_look_set(void)
         CHECK(badge_look_set(&look, "style", styles[i]) == NULL);
         CHECK_INT(look.style, i);
     }
+    /* empty is the caller's default: the look as it is */
     CHECK(badge_look_set(&look, "style", "") == NULL);
-    CHECK_INT(look.style, BADGE_FLAT);
+    CHECK_INT(look.style, BADGE_SOCIAL);
     CHECK(badge_look_set(&look, "style", "Flat") != NULL);
     CHECK(badge_look_set(&look, "style", "round") != NULL);
-    CHECK_INT(look.style, BADGE_FLAT); /* a refused value changes nothing */
+    CHECK_INT(look.style, BADGE_SOCIAL); /* a refused value changes nothing */
 
     CHECK(badge_look_set(&look, "label", "views") == NULL);
     CHECK_STR(look.label, "views");
     CHECK(badge_look_set(&look, "color", "blue") == NULL);
     CHECK_STR(look.color, "blue");
     CHECK(badge_look_set(&look, "color", "") == NULL);
-    CHECK(look.color == NULL);
+    CHECK_STR(look.color, "blue");
     CHECK(badge_look_set(&look, "labelColor", "#abc") == NULL);
     CHECK_STR(look.label_color, "#abc");
     CHECK(badge_look_set(&look, "label_color", "red") == NULL);
@@ -129,6 +130,11 @@ static void test_look_set(void)
     CHECK(badge_look_set(&look, "theme", "light") == NULL);
     CHECK(!look.theme_auto);
     CHECK(badge_look_set(&look, "theme", "dusk") != NULL);
+    CHECK(badge_look_set(&look, "theme", "auto") == NULL);
+    CHECK(badge_look_set(&look, "theme", "") == NULL);
+    CHECK(look.theme_auto);
+    CHECK(badge_look_set(&look, "view", "") == NULL);
+    CHECK_INT(look.view, BADGE_VIEW_TOTAL);
 
     CHECK(badge_look_set(&look, "view", "today") == NULL);
     CHECK_INT(look.view, BADGE_VIEW_TODAY);
@@ -141,6 +147,8 @@ static void test_look_set(void)
     CHECK(badge_look_set(&look, "format", "plain") == NULL);
     CHECK_INT(look.fmt.style, NUMFMT_PLAIN);
     CHECK(badge_look_set(&look, "format", "metric") != NULL);
+    CHECK(badge_look_set(&look, "format", "") == NULL);
+    CHECK_INT(look.fmt.style, NUMFMT_PLAIN);
 
     static const char *const seps[][2] = {
         {"comma", ","},      {"dot", "."}, {"space", " "}, {"thin", "\u2009"}, {"apostrophe", "'"},
@@ -189,14 +197,20 @@ static void test_look_params(void)
                   strcmp(a.fmt.sep, b.fmt.sep) != 0 || a.theme_auto != b.theme_auto);
         }
     }
-    /* the default comes first: an empty value means it, sep excepted (empty: none) */
+    /* ghit's default comes first */
     struct badge_look d, e;
     badge_look_init(&d);
     badge_look_init(&e);
-    CHECK(badge_look_set(&e, "style", badge_look_choices("style")[0]) == NULL);
-    CHECK(badge_look_set(&e, "view", badge_look_choices("view")[0]) == NULL);
-    CHECK(badge_look_set(&e, "sep", badge_look_choices("sep")[0]) == NULL);
-    CHECK(d.style == e.style && d.view == e.view && strcmp(d.fmt.sep, e.fmt.sep) == 0);
+    e.style = BADGE_SOCIAL;
+    e.view = BADGE_VIEW_TODAY;
+    e.fmt.style = NUMFMT_SHORT;
+    e.theme_auto = true;
+    snprintf(e.fmt.sep, sizeof e.fmt.sep, "%s", ".");
+    const char *params0[] = {"style", "view", "format", "sep", "theme"};
+    for (size_t p = 0; p < sizeof params0 / sizeof params0[0]; p++)
+        CHECK(badge_look_set(&e, params0[p], badge_look_choices(params0[p])[0]) == NULL);
+    CHECK(d.style == e.style && d.view == e.view && d.fmt.style == e.fmt.style &&
+          strcmp(d.fmt.sep, e.fmt.sep) == 0 && d.theme_auto == e.theme_auto);
 }
 
 static void test_message(void)

@@ -105,6 +105,49 @@ static void empty_year_and_hostile_name(void)
     CHECK(strstr(render("a/b", one, 7, false), ">2.5</text>") != NULL);
 }
 
+/*
+ * The heading's name, from its left edge, and the total, up to the plot's
+ * right edge, never overlap: a long name is cut with an ellipsis (the title
+ * keeps it whole); a short one is left alone.
+ */
+static void long_name_is_cut_to_the_room_left(void)
+{
+    char name[141];
+    memset(name, 'o', 39);
+    name[39] = '/';
+    memset(name + 40, 'W', 100);
+    name[140] = '\0';
+    uint64_t hits[7] = {0, 0, 0, 0, 0, 0, 123456};
+    const char *svg = render(name, hits, 7, false);
+    const char *h = strstr(svg, "<text class=\"h\" x=\"10\" y=\"18\">");
+    CHECK(h != NULL);
+    if (!h)
+        return;
+    h = strchr(h, '>') + 1;
+    const char *end = strstr(h, "</text>");
+    CHECK(end > h && end - h < 140);
+    CHECK(end - h >= 3 && memcmp(end - 3, "\xe2\x80\xa6", 3) == 0); /* U+2026 */
+    CHECK(strncmp(h, "oooooooooooooooooooooooooooooooooooooo", 38) == 0);
+    /* measured as chart.c measures: name and total fit between 10 and 470 px */
+    uint32_t cps[160];
+    size_t n = 0;
+    for (const char *p = h; p < end - 3; p++)
+        cps[n++] = (uint8_t)*p;
+    cps[n++] = 0x2026;
+    double name_px = badge_font_width(&badge_font_verdana_10_bold, cps, n) * 1.1;
+    const char *total = "123,456 hits in 7 days";
+    n = 0;
+    for (const char *p = total; *p; p++)
+        cps[n++] = (uint8_t)*p;
+    double total_px = badge_font_width(&badge_font_verdana_11, cps, n);
+    CHECK(10 + name_px + 12 + total_px <= 470);
+    CHECK(10 + name_px + 12 + total_px > 440); /* cut no shorter than needed */
+    CHECK(strstr(svg, ">123,456 hits in 7 days</text>") != NULL);
+    CHECK(strstr(svg, name) != NULL); /* whole in the title */
+    /* a name that fits is not touched */
+    CHECK(strstr(render("torvalds/linux", hits, 7, false), ">torvalds/linux</text>") != NULL);
+}
+
 /* Counts near the largest (set by an admin): the total stops there, no label goes negative. */
 static void counts_near_the_largest(void)
 {
@@ -188,6 +231,7 @@ int main(void)
     RUN(golden_files);
     RUN(title_states_the_numbers);
     RUN(empty_year_and_hostile_name);
+    RUN(long_name_is_cut_to_the_room_left);
     RUN(counts_near_the_largest);
     RUN(the_scale_is_close_above_the_busiest_day);
     RUN(every_axis_label_fits_left_of_the_plot);
