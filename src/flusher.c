@@ -244,6 +244,38 @@ static bool check_idle(struct flusher *f)
     return ok;
 }
 
+/*
+ * Records the store's own work in the metrics: SQLite's journal, and its
+ * merger folding it into the tables. After each write, and on each tick
+ * with nothing to write, so that the figures follow a merge that ends
+ * after the last hit.
+ */
+static void count_store(struct flusher *f)
+{
+    if (!f->store->ops->stats)
+        return;
+    struct store_stats st;
+    f->store->ops->stats(f->store, &st);
+    METRICS_GAUGE_SET("ghit_journal_backlog_rows",
+                      "Rows written to the journal and not merged into the tables yet.", "",
+                      (int64_t)st.backlog_rows);
+    METRICS_ADD("ghit_journal_merged_rows_total", "Journal rows merged into the tables.", "",
+                st.merged_rows - f->merged_seen);
+    METRICS_ADD("ghit_journal_merges_total",
+                "Batches of journal rows merged into the tables, each in one transaction.", "",
+                st.merges - f->merges_seen);
+    METRICS_ADD("ghit_journal_merge_milliseconds_total",
+                "Time the merger spent folding the journal into the tables.", "",
+                st.merge_ms - f->merge_ms_seen);
+    METRICS_ADD("ghit_ambiguous_commits_total",
+                "Commits that reported an error but had reached the disk (counted once).", "",
+                st.ambiguous_commits - f->ambiguous_seen);
+    f->merged_seen = st.merged_rows;
+    f->merges_seen = st.merges;
+    f->merge_ms_seen = st.merge_ms;
+    f->ambiguous_seen = st.ambiguous_commits;
+}
+
 /* Records one write in the metrics: its duration, rows and hits, or what it left behind. */
 static void count_flush(struct flusher *f, bool ok, size_t rows, uint64_t hits, double seconds)
 {
@@ -258,29 +290,7 @@ static void count_flush(struct flusher *f, bool ok, size_t rows, uint64_t hits, 
     METRICS_GAUGE_SET("ghit_flush_backlog_rows",
                       "Repo-days kept in memory after a failed write, waiting for the next.", "",
                       ok ? 0 : (int64_t)rows);
-    if (f->store->ops->stats) {
-        /* The store's own work: SQLite's journal, and its merger folding it into the tables. */
-        struct store_stats st;
-        f->store->ops->stats(f->store, &st);
-        METRICS_GAUGE_SET("ghit_journal_backlog_rows",
-                          "Rows written to the journal and not merged into the tables yet.", "",
-                          (int64_t)st.backlog_rows);
-        METRICS_ADD("ghit_journal_merged_rows_total", "Journal rows merged into the tables.", "",
-                    st.merged_rows - f->merged_seen);
-        METRICS_ADD("ghit_journal_merges_total",
-                    "Batches of journal rows merged into the tables, each in one transaction.", "",
-                    st.merges - f->merges_seen);
-        METRICS_ADD("ghit_journal_merge_milliseconds_total",
-                    "Time the merger spent folding the journal into the tables.", "",
-                    st.merge_ms - f->merge_ms_seen);
-        METRICS_ADD("ghit_ambiguous_commits_total",
-                    "Commits that reported an error but had reached the disk (counted once).", "",
-                    st.ambiguous_commits - f->ambiguous_seen);
-        f->merged_seen = st.merged_rows;
-        f->merges_seen = st.merges;
-        f->merge_ms_seen = st.merge_ms;
-        f->ambiguous_seen = st.ambiguous_commits;
-    }
+    count_store(f);
     if (ok) {
         METRICS_ADD("ghit_flush_rows_total", "Repo-days written to the store.", "", rows);
         METRICS_ADD("ghit_flush_hits_total", "Hits written to the store.", "", hits);
@@ -324,6 +334,7 @@ static bool flush(struct flusher *f, bool check)
         counter_settle(f->table, take_no);
         evict(f);
         written(f, take_no);
+        count_store(f);
         return check ? check_idle(f) : true;
     }
     for (size_t i = 0; i < b->n; i++)

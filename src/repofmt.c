@@ -177,12 +177,18 @@ static const char *check_repo(struct repofmt_repo *r)
         qsort(r->days, r->ndays, sizeof *r->days, by_day);
     uint64_t sum = 0;
     size_t kept = 0;
+    /*
+     * A total at COUNT_MAX stays there while its days go on counting (each
+     * count stops at the maximum on its own): what export writes of such a
+     * repo reads back.
+     */
+    bool saturated = r->total == COUNT_MAX;
     for (size_t i = 0; i < r->ndays; i++) {
         if (i && r->days[i].day == r->days[i - 1].day)
             return "a day appears twice in \"days\"";
-        if (r->days[i].hits > r->total - sum)
+        if (!saturated && r->days[i].hits > r->total - sum)
             return "the hits in \"days\" add up to more than \"total\"";
-        sum += r->days[i].hits;
+        sum = count_add(sum, r->days[i].hits);
         if (r->days[i].hits) /* a day of no hits: nothing to keep */
             r->days[kept++] = r->days[i];
     }

@@ -9,7 +9,8 @@
  *
  * The parser is strict, since its input sets counts: unknown or repeated
  * fields, negative, fractional or too large numbers, bad names and dates,
- * and days that add up to more than the total are refused with a message
+ * and days that add up to more than the total (unless it is at COUNT_MAX,
+ * where it stays while days go on counting) are refused with a message
  * that says what is wrong. Writing is canonical (fields in this order, days
  * sorted, no spaces), so export, import and export again give the same
  * bytes.

@@ -339,6 +339,31 @@ def test_counts_saturate_at_the_maximum_and_stay_integers(admin):
     assert admin.api("big/one")[1]["total"] == MAX_COUNT
 
 
+def test_an_export_of_a_total_at_the_maximum_whose_days_went_on_reads_back(admin, tmp_path):
+    """At the maximum the total stays while a new day counts: the export's days add up to
+    more than its total, and import takes them back (it refused that line)."""
+    r = put(admin, "sat/x", {"total": MAX_COUNT, "days": {utc_today(): MAX_COUNT - 5}})
+    assert r.status == 200, r
+    for _ in range(7):
+        assert admin.hit("sat/x").status == 200
+    st, j = admin.api("sat/x")
+    assert (j["total"], j["today"]) == (MAX_COUNT, MAX_COUNT), j
+    admin.stop()
+    p = run_ghit("export", "--db", admin.db)
+    assert p.returncode == 0, p.stderr
+    line = json.loads(p.stdout)
+    assert line["total"] == MAX_COUNT and line["days"] == {utc_today(): MAX_COUNT}
+    # another day past the maximum total, as the server writes it once a new day counts
+    line["days"]["2020-01-01"] = 3
+    line["first_day"] = "2020-01-01"
+    db2 = str(tmp_path / "again.db")
+    p = run_ghit("import", "--db", db2, input=json.dumps(line) + "\n")
+    assert p.returncode == 0, p.stderr
+    p = run_ghit("export", "--db", db2)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == line
+
+
 def test_an_absolute_form_put_is_an_admin_request(admin):
     # RFC 9112 (3.2.2): a server takes the absolute form of a target, as ghit does for GET.
     r = admin.request("PUT", "http://x/api/v1/repos/abs/form",

@@ -104,6 +104,27 @@ def test_flush_metrics_count_rows_and_hits_written(make_server):
     assert value(fams, "ghit_flush_duration_seconds", "ghit_flush_duration_seconds_sum") > 0
 
 
+def test_journal_metrics_follow_a_merge_after_the_last_hit(make_server):
+    # The merger folds the journal a moment after the flushes that wrote it; with no hit
+    # after that, the figures must still move (they were read only after a write).
+    s = make_server(flush_interval=100)
+    for i in range(40):
+        assert s.hit("merge/r%d" % i).status == 200
+    fams = wait_for(s, lambda f: value(f, "ghit_flush_hits") == 40)
+    assert value(fams, "ghit_flush_hits") == 40
+    deadline = time.monotonic() + 20  # a small backlog is merged after 2 s
+    while True:
+        fams = scrape(s)
+        merged = value(fams, "ghit_journal_merged_rows")
+        if merged >= 40 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert merged == 40
+    assert value(fams, "ghit_journal_backlog_rows") == 0
+    assert value(fams, "ghit_journal_merges") >= 1
+    assert value(fams, "ghit_hits") == 40  # no hit made it move
+
+
 def test_refusals_are_counted_by_limit(server):
     before = scrape(server)
     long_target = b"GET /badge.svg?repo=a/b&v=" + b"x" * 3000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"

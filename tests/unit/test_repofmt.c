@@ -50,6 +50,9 @@ static void refuses_bad_input_with_reasons(void)
         {"{\"repo\":\"a/b\",\"total\":1,\"color\":1}", "unknown field"},
         {"{\"repo\":\"a/b\",\"total\":1,\"days\":{\"2026-02-30\":1}}", "not a date"},
         {"{\"repo\":\"a/b\",\"total\":1,\"days\":{\"2026-01-01\":2}}", "more than \"total\""},
+        {"{\"repo\":\"a/b\",\"total\":9223372036854775806,"
+         "\"days\":{\"2026-01-01\":9223372036854775806,\"2026-01-02\":1}}",
+         "more than \"total\""},
         {"{\"repo\":\"a/b\",\"total\":9,\"days\":{\"2026-01-01\":1,\"2026-01-01\":1}}", "twice"},
         {"{\"repo\":\"a/b\",\"total\":9,\"days\":{\"2026-01-01\":0,\"2026-01-01\":1}}", "twice"},
         {"{\"repo\":\"a/b\",\"total\":9,\"days\":{\"2026-01-01\":0,\"2026-01-01\":0}}", "twice"},
@@ -71,6 +74,28 @@ static void refuses_bad_input_with_reasons(void)
     }
     CHECK(repofmt_parse_json("{\"repo\":\"a/b\",\"total\":1}", 24, REPOFMT_WITHOUT_REPO, &r));
     CHECK(!repofmt_parse_json("{\"total\":1}", 11, REPOFMT_WITHOUT_REPO, &r));
+    repofmt_repo_fini(&r);
+}
+
+/*
+ * A total at the maximum stays there while its days go on counting, so
+ * export writes days that add up to more: they read back, as written.
+ */
+static void a_total_at_the_maximum_takes_days_beyond_it(void)
+{
+    struct repofmt_repo r;
+    repofmt_repo_init(&r);
+    const char *line = "{\"repo\":\"sat/x\",\"total\":9223372036854775807,"
+                       "\"first_day\":\"2026-12-02\",\"days\":{\"2026-12-02\":"
+                       "9223372036854775807,\"2026-12-03\":3}}\n";
+    CHECK(parse(line, &r) == NULL);
+    CHECK_INT(r.ndays, 2);
+    struct store_repo sr = {r.key, r.total, r.first_day, r.days, r.ndays};
+    struct buf out;
+    buf_init(&out);
+    repofmt_format_json(&out, &sr);
+    CHECK_STR(out.data, line);
+    buf_fini(&out);
     repofmt_repo_fini(&r);
 }
 
@@ -121,6 +146,7 @@ int main(void)
 {
     RUN(parses_and_writes_canonically);
     RUN(refuses_bad_input_with_reasons);
+    RUN(a_total_at_the_maximum_takes_days_beyond_it);
     RUN(csv_rows);
     RUN(days_after_today_are_refused);
     return test_main_end("repofmt");
