@@ -738,7 +738,8 @@ static enum store_result check_file(struct sqlite_store *s, char *err, size_t er
             moved) {
             snprintf(err, errlen,
                      "the %s file %s was deleted or replaced while ghit runs; the hits are "
-                     "kept in memory: put the file back where it was",
+                     "kept in memory until the same file is moved back (a copy is another "
+                     "file; a deleted one cannot come back: restore a backup and restart)",
                      i == 0 ? "database" : "journal", i == 0 ? s->path : s->jpath);
             s->cause = "moved";
             return STORE_FAILED;
