@@ -81,7 +81,9 @@ const char *day_parse(const char *s, day_t *out)
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
         return "a day is written YYYY-MM-DD";
     int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
-    if (y < 1970 || m < 1 || m > 12 || d < 1)
+    if (y < 1970)
+        return "days begin at 1970-01-01";
+    if (m < 1 || m > 12 || d < 1)
         return "no such date";
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

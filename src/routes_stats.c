@@ -286,7 +286,7 @@ static void api_days(const struct app *app, const char *name, size_t name_len,
         bad_param(res, "to", bad_to ? "holds a NUL byte" : err, NULL);
         return;
     }
-    from = to - (DAYS_DEFAULT - 1);
+    from = to > DAYS_DEFAULT - 1 ? to - (DAYS_DEFAULT - 1) : 0; /* no day before 1970-01-01 */
     if (from_s && (bad_from || (err = day_parse(from_s, &from)))) {
         bad_param(res, "from", bad_from ? "holds a NUL byte" : err, NULL);
         return;

@@ -98,6 +98,7 @@ def test_days_reads_past_days_from_the_store(make_server):
 
 @pytest.mark.parametrize("query,reason", [
     ("from=2026-13-01", "from: no such date"),
+    ("from=1969-12-25", "from: days begin at 1970-01-01"),
     ("to=yesterday", "to: a day is written YYYY-MM-DD"),
     ("from=2020-01-02&to=2020-01-01", "from is after to"),
     ("from=2020-01-01&to=2021-01-01", "at most 366"),
@@ -111,6 +112,15 @@ def test_days_bad_dates_and_ranges_get_400_with_a_reason(server, query, reason):
     assert st == 400
     assert reason in j["error"], j
     assert j["error"].count("YYYY-MM-DD") <= 1, j  # the format is said once
+
+
+def test_days_near_1970_begin_at_1970(server):
+    # the default range (30 days up to "to") stops at the first day there is
+    server.hit("old/range")
+    st, j = get_json(server, "/api/v1/repos/old/range/days?to=1970-01-05")
+    assert st == 200, j
+    assert j["from"] == "1970-01-01" and [e["day"] for e in j["days"]][0] == "1970-01-01"
+    assert len(j["days"]) == 5
 
 
 def test_days_of_an_unknown_or_invalid_repo(server):
