@@ -9,6 +9,7 @@
 #include "redis_url.h"
 
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "ascii.h"
@@ -97,9 +98,14 @@ static long number(const char *s, size_t len, long max)
     return v <= max ? v : -1;
 }
 
-/* Parses a query string "db=N&timeout=MS" (q without its '?') into u. */
-static const char *parse_query(const char *q, struct redis_url *u)
+/*
+ * Parses a query string "db=N&timeout=MS" (q without its '?') into u;
+ * db_given if the path named the database. Each is given once: which of two
+ * was meant is a guess.
+ */
+static const char *parse_query(const char *q, struct redis_url *u, bool db_given)
 {
+    bool timeout_given = false;
     while (*q) {
         size_t len = strcspn(q, "&");
         const char *eq = memchr(q, '=', len);
@@ -108,13 +114,19 @@ static const char *parse_query(const char *q, struct redis_url *u)
         size_t nlen = (size_t)(eq - q), vlen = len - nlen - 1;
         long v = number(eq + 1, vlen, 1000000000L);
         if (nlen == 2 && memcmp(q, "db", 2) == 0) {
+            if (db_given)
+                return "the database is given twice (the path /N and db=, or db= twice)";
             if (v < 0 || v > 65535)
                 return "db= takes a database number";
             u->db = (unsigned)v;
+            db_given = true;
         } else if (nlen == 7 && memcmp(q, "timeout", 7) == 0) {
+            if (timeout_given)
+                return "timeout= is given twice";
             if (v < 1 || v > 600000)
                 return "timeout= takes milliseconds, 1 to 600000";
             u->timeout_ms = (unsigned)v;
+            timeout_given = true;
         } else {
             return "unknown URL parameter (known: db, timeout)";
         }
@@ -173,7 +185,8 @@ static const char *parse_tcp(const char *s, struct redis_url *u)
             return "the port must be a number from 1 to 65535";
         u->port = (unsigned)v;
     }
-    if (*end == '/') {
+    bool db_given = *end == '/';
+    if (db_given) {
         size_t dlen = strcspn(end + 1, "?");
         long v = dlen ? number(end + 1, dlen, 65535) : 0;
         if (v < 0)
@@ -181,7 +194,7 @@ static const char *parse_tcp(const char *s, struct redis_url *u)
         u->db = (unsigned)v;
         end += 1 + dlen;
     }
-    return *end == '?' ? parse_query(end + 1, u) : NULL;
+    return *end == '?' ? parse_query(end + 1, u, db_given) : NULL;
 }
 
 void redis_url_redact(const char *s, char *out, size_t n)
@@ -211,5 +224,5 @@ const char *redis_url_parse(const char *s, struct redis_url *u)
         return "the socket path is too long";
     memcpy(u->path, s, plen);
     u->path[plen] = '\0';
-    return s[plen] == '?' ? parse_query(s + plen + 1, u) : NULL;
+    return s[plen] == '?' ? parse_query(s + plen + 1, u, false) : NULL;
 }
