@@ -59,7 +59,8 @@ static const char *const format_choices[] = {
     [NUMFMT_SHORT] = "short",
     NULL,
 };
-static const char *const theme_choices[] = {"light", "auto", NULL}; /* by theme_auto */
+enum { THEME_LIGHT, THEME_AUTO };
+static const char *const theme_choices[] = {[THEME_LIGHT] = "light", [THEME_AUTO] = "auto", NULL};
 /* Group separators by name; sep_chars[i] is sep_choices[i]'s, itself accepted as well. */
 static const char *const sep_choices[] = {"comma",      "dot",        "space", "thin",
                                           "apostrophe", "underscore", "none",  NULL};
@@ -162,7 +163,7 @@ const char *badge_look_set(struct badge_look *look, const char *name, const char
     case P_THEME:
         if (c < 0)
             return "theme must be auto or light";
-        look->theme_auto = c == 1;
+        look->theme_auto = c == THEME_AUTO;
         break;
     case P_VIEW:
         if (c < 0)

@@ -41,10 +41,9 @@ struct job {
 };
 
 /*
- * The fields of a batch line that set the look: the names badge_look_set()
- * takes in a badge URL, shields.io's aliases too (colorB, colorA, label_color).
+ * Prints what --help says of batch lines, after the options: the fields
+ * that set the look are the names badge_look_set() takes in a badge URL.
  */
-/* Prints what --help says of batch lines, after the options. */
 static void batch_usage(FILE *out)
 {
     fprintf(out, "\nWith --batch, each line of stdin is a badge: fields NAME=VALUE separated by\n"

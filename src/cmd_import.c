@@ -132,7 +132,7 @@ static const char *csv_line(struct input *in, const char *line, size_t len, unsi
     return err;
 }
 
-/* Gathers the CSV rows into items; 0, or -1 after reporting a repeated or too large row. */
+/* Gathers the CSV rows into items; 0, or -1 after reporting a repeated row. */
 static int gather_rows(struct input *in, day_t today)
 {
     if (in->nrows > 1)
@@ -150,12 +150,8 @@ static int gather_rows(struct input *in, day_t today)
                     rw->line, rw->key, in->rows[i - 1].line);
             return -1;
         }
-        if (rw->hits > COUNT_MAX - it->total) {
-            fprintf(stderr, "ghit import: line %lu: %s has more than 9223372036854775807 hits\n",
-                    rw->line, rw->key);
-            return -1;
-        }
-        it->total += rw->hits;
+        /* A total stops at COUNT_MAX while its days go on (repofmt.h), as export wrote it. */
+        it->total = count_add(it->total, rw->hits);
         if (it->first_day > rw->day && rw->day != REPOFMT_NO_DAY)
             it->first_day = rw->day;
         if (rw->day == REPOFMT_NO_DAY || rw->hits == 0)

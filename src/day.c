@@ -81,6 +81,8 @@ const char *day_parse(const char *s, day_t *out)
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
         return "a day is written YYYY-MM-DD";
     int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
+    if (y < 0 || m < 0 || d < 0)
+        return "a day is written YYYY-MM-DD";
     if (y < 1970)
         return "days begin at 1970-01-01";
     if (m < 1 || m > 12 || d < 1)

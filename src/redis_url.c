@@ -185,8 +185,9 @@ static const char *parse_tcp(const char *s, struct redis_url *u)
             return "the port must be a number from 1 to 65535";
         u->port = (unsigned)v;
     }
-    bool db_given = *end == '/';
-    if (db_given) {
+    /* An empty path ("redis://h:6379/") names no database, as in redis-py's URLs. */
+    bool db_given = *end == '/' && strcspn(end + 1, "?") > 0;
+    if (*end == '/') {
         size_t dlen = strcspn(end + 1, "?");
         long v = dlen ? number(end + 1, dlen, 65535) : 0;
         if (v < 0)

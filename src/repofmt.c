@@ -287,9 +287,9 @@ void repofmt_format_json(struct buf *out, const struct store_repo *r)
 
 void repofmt_format_csv(struct buf *out, const struct store_repo *r)
 {
-    uint64_t sum = 0;
+    uint64_t sum = 0; /* at most COUNT_MAX, like the total, which then stays there */
     for (size_t i = 0; i < r->ndays; i++)
-        sum += r->days[i].hits;
+        sum = count_add(sum, r->days[i].hits);
     /* First, as an empty day sorts first; also the row that keeps a repo with no hits at all. */
     if (r->total > sum || r->ndays == 0)
         buf_printf(out, "%s,,%" PRIu64 "\n", r->key, r->total - sum);

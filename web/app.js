@@ -155,6 +155,10 @@ function params() {
 // The value a badge of the builder's URL gets for name: the form's, or else the server's default.
 const shown = (name) => $('builder').elements[name].value.trim() || DEFAULTS[name];
 
+// Text escaped for Markdown: every ASCII punctuation mark (CommonMark allows it for each),
+// so a bracket does not end an alt text and * _ ` & < do not make emphasis, code or HTML.
+const escapeMarkdown = (s) => s.replace(/[!-/:-@[-`{-~]/g, '\\$&');
+
 const escapeHtml = (s) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 function build() {
@@ -169,8 +173,7 @@ function build() {
   if (shown('labelColor') === '') dark.push(['labelColor', DARK_LABEL]);
   const darkUrl = `${base}/badge.svg?${query(dark)}`;
   $('b-preview').src = `/count.svg?${query(pairs)}`;
-  // Markdown's alt text: a backslash or bracket would end or escape it, so each is escaped.
-  $('out-md').value = `![${alt.replace(/[\\[\]]/g, '\\$&')}](${url})`;
+  $('out-md').value = `![${escapeMarkdown(alt)}](${url})`;
   $('out-html').value = `<img alt="${escapeHtml(alt)}" src="${escapeHtml(url)}">`;
   $('out-picture').value = [
     '<picture>',

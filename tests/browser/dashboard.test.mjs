@@ -193,7 +193,7 @@ try {
       { repo: 'dash/alpha', style: 'flat-square', label: 'Zugriffe', color: 'e05d44', format: 'grouped', sep: 'dot' },
       { repo: 'dash/beta', style: 'plastic', view: 'today', format: 'short', sep: 'thin', label: 'ünïcode ✓' },
       // Markdown: an unbalanced ')' would end the URL, a '\\' or ']' the alt text.
-      { repo: 'dash/gamma', label: ':) a(b \\ [x]!*~\'' },
+      { repo: 'dash/gamma', label: ':) a(b \\ [x]!*~\' *e* _u_ `c` &copy; <b>' },
     ];
     for (const set of sets) {
       await page.fill('#b-repo', set.repo);
@@ -212,6 +212,9 @@ try {
       assert(m, `not a Markdown image: ${md}`);
       const url = m[2];
       const alt = m[1].replace(/\\(.)/g, '$1');
+      // every mark escaped: none makes emphasis, code, an entity or HTML of the label
+      const bare = (m[1].match(/\\.|[^\\]/g) || []).filter((t) => /^[!-/:-@[-`{-~]$/.test(t));
+      assert(bare.length === 0, `unescaped ${bare.join('')} in ${m[1]}`);
       assert(alt === (set.label || 'hits'), `alt ${alt} for ${set.label}`);
       assert(url.startsWith(`${base}/badge.svg?repo=${set.repo}`), url);
       // The HTML and <picture> snippets, parsed as a browser would, name the same URL.

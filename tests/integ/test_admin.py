@@ -362,6 +362,17 @@ def test_an_export_of_a_total_at_the_maximum_whose_days_went_on_reads_back(admin
     p = run_ghit("export", "--db", db2)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == line
+    # and as CSV, whose rows add up past the maximum: no made-up row of the rest
+    p = run_ghit("export", "--db", db2, "--format", "csv")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "repo,day,hits\nsat/x,2020-01-01,3\nsat/x,%s,%d\n" % (
+        utc_today(), MAX_COUNT)
+    db3 = str(tmp_path / "csv.db")
+    p = run_ghit("import", "--db", db3, "--format", "csv", input=p.stdout)
+    assert p.returncode == 0, p.stderr
+    p = run_ghit("export", "--db", db3)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == line
 
 
 def test_an_absolute_form_put_is_an_admin_request(admin):

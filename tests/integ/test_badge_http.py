@@ -369,6 +369,12 @@ def test_an_empty_look_parameter_is_the_servers_default(make_server):
     empty = s.get("/count.svg?repo=emp/ty&color=&labelColor=&style=&view=&format=&theme=").text
     assert empty == plain
     # but for the two whose empty value means something: no label, no group separator
-    assert s.get("/count.svg?repo=emp/ty&label=").text != plain
+    no_label = s.get("/count.svg?repo=emp/ty&label=").text
+    assert "HITS" not in no_label and ">1 / 1</text>" in no_label
+    for _ in range(1233):
+        s.hit("emp/ty")
+    grouped = "/count.svg?repo=emp/ty&view=total&format=grouped"
+    assert ">1,234</text>" in s.get(grouped).text
+    assert ">1234</text>" in s.get(grouped + "&sep=").text
     assert s.get("/endpoint.json?repo=emp/ty&color=&view=").body == \
         s.get("/endpoint.json?repo=emp/ty").body

@@ -99,6 +99,7 @@ def test_days_reads_past_days_from_the_store(make_server):
 @pytest.mark.parametrize("query,reason", [
     ("from=2026-13-01", "from: no such date"),
     ("from=1969-12-25", "from: days begin at 1970-01-01"),
+    ("from=19x9-12-25", "from: a day is written YYYY-MM-DD"),
     ("to=yesterday", "to: a day is written YYYY-MM-DD"),
     ("from=2020-01-02&to=2020-01-01", "from is after to"),
     ("from=2020-01-01&to=2021-01-01", "at most 366"),

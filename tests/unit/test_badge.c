@@ -122,6 +122,8 @@ static void test_look_set(void)
     CHECK_STR(look.label_color, "#abc");
     CHECK(badge_look_set(&look, "label_color", "red") == NULL);
     CHECK_STR(look.label_color, "red");
+    CHECK(badge_look_set(&look, "labelColor", "") == NULL);
+    CHECK_STR(look.label_color, "red");
     /* an invalid colour is not an error: it falls back at render time, as on shields.io */
     CHECK(badge_look_set(&look, "color", "nonsense") == NULL);
 
@@ -133,8 +135,10 @@ static void test_look_set(void)
     CHECK(badge_look_set(&look, "theme", "auto") == NULL);
     CHECK(badge_look_set(&look, "theme", "") == NULL);
     CHECK(look.theme_auto);
+    CHECK(badge_look_set(&look, "view", "today") == NULL);
     CHECK(badge_look_set(&look, "view", "") == NULL);
-    CHECK_INT(look.view, BADGE_VIEW_TOTAL);
+    CHECK_INT(look.view, BADGE_VIEW_TODAY);
+    CHECK(badge_look_set(&look, "view", "total") == NULL);
 
     CHECK(badge_look_set(&look, "view", "today") == NULL);
     CHECK_INT(look.view, BADGE_VIEW_TODAY);

@@ -97,7 +97,7 @@ static void bad_urls(void)
     CHECK(redis_url_parse("unix:///s?db=x", &u) != NULL);
     /* each given once: which of two was meant is a guess */
     CHECK(redis_url_parse("redis://h:1/1?db=2", &u) != NULL);
-    CHECK(redis_url_parse("redis://h:1/?db=2", &u) != NULL);
+    CHECK(redis_url_parse("redis://h:1/?db=2", &u) == NULL && u.db == 2); /* "/" names none */
     CHECK(redis_url_parse("redis://h:1?db=1&db=1", &u) != NULL);
     CHECK(redis_url_parse("redis://h:1?timeout=1&timeout=5", &u) != NULL);
     CHECK(redis_url_parse("unix:///s?db=1&db=2", &u) != NULL);
