@@ -192,6 +192,13 @@ static const char schema[] = "CREATE TABLE repos ("
 /*
  * Schema 2 adds meta: meta.merged is the last journal id folded into the
  * tables, written in the same transaction as the rows it folds.
+ *
+ * meta.pair, in the database and in its journal, ties the two: a random id
+ * written when either file is made (check_pair()). A journal's rows past
+ * meta.merged are hits of its own database only; one left beside another
+ * database (a database moved away without it, a new one made under the old
+ * name) would be merged there, and its hits lost to their own. A pair made
+ * before the id is adopted once: the same new id is written to both.
  */
 static const char schema_v2[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;"
@@ -360,6 +367,61 @@ static int add_functions(struct sqlite_store *s)
                                    NULL, sum_step, sum_final);
 }
 
+static bool has_wal(const char *path);
+
+/* A new id for a database and its journal (meta.pair): random, from SQLite's generator. */
+static int64_t new_pair(void)
+{
+    int64_t id;
+    sqlite3_randomness(sizeof id, &id);
+    return id;
+}
+
+/* Whether a journal that may hold rows is at jpath: a file, or its WAL, with bytes in it. */
+static bool journal_left(const char *jpath)
+{
+    struct stat st;
+    return (stat(jpath, &st) == 0 && st.st_size > 0) || has_wal(jpath);
+}
+
+/* Refuses the journal beside s's database, which is another database's (meta.pair); -1. */
+static int foreign_journal(struct sqlite_store *s, char *err, size_t errlen)
+{
+    snprintf(err, errlen,
+             "the journal %s belongs to another database, not to %s; nothing was changed. "
+             "Its rows are hits not yet merged into that database: if the database was moved "
+             "or renamed, move it back beside its database (as DATABASE-flushes, with its -wal "
+             "file) and they count there; if its hits are not wanted, remove it (and its -wal "
+             "and -shm files)",
+             s->jpath, s->path);
+    return -1;
+}
+
+/*
+ * meta's value of key in file ("main" or "j") into *out: 1, or 0 if the
+ * file has no such row or no meta table (schema version 1), or -1.
+ */
+static int meta_value(sqlite3 *db, const char *file, const char *key, int64_t *out)
+{
+    char sql[96];
+    int64_t tables;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.sqlite_schema WHERE name = 'meta'", file);
+    if (pragma_int(db, sql, &tables) < 0)
+        return -1;
+    if (tables == 0)
+        return 0;
+    snprintf(sql, sizeof sql, "SELECT value FROM %s.meta WHERE key = ?1", file);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Checks that db is ghit's, or empty and (unless read_only) now made ghit's. */
 static int adopt(struct sqlite_store *s, bool read_only, char *err, size_t errlen)
 {
@@ -391,12 +453,14 @@ static int adopt(struct sqlite_store *s, bool read_only, char *err, size_t errle
          * commit syncs its pages. The first write fixes the size, so a
          * database made before keeps its own.
          */
+        if (journal_left(s->jpath))
+            return foreign_journal(s, err, errlen);
         char *msg = NULL;
-        char sql[sizeof schema + sizeof schema_v2 + 128];
+        char sql[sizeof schema + sizeof schema_v2 + 256];
         snprintf(sql, sizeof sql,
-                 "PRAGMA page_size=%d;BEGIN;%s%sPRAGMA application_id=%d;PRAGMA user_version=%d;"
-                 "COMMIT;",
-                 PAGE_SIZE, schema, schema_v2, APP_ID, SCHEMA_VERSION);
+                 "PRAGMA page_size=%d;BEGIN;%s%sINSERT INTO meta(key, value) VALUES ('pair', "
+                 "%" PRId64 ");PRAGMA application_id=%d;PRAGMA user_version=%d;COMMIT;",
+                 PAGE_SIZE, schema, schema_v2, new_pair(), APP_ID, SCHEMA_VERSION);
         if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "cannot create ghit's tables in %s: %s", s->path,
                      msg ? msg : "?");
@@ -1348,7 +1412,6 @@ static enum store_result sqlite_check(struct store *base, char *err, size_t errl
     return STORE_OK;
 }
 
-static bool has_wal(const char *path);
 static void merger_stop(struct merger *m);
 
 /* "file:PATH?QUERY", PATH percent-escaped as URIs need (SQLite's URI filenames). Free it. */
@@ -1395,6 +1458,33 @@ static int64_t read_merged(sqlite3 *db)
 }
 
 /*
+ * Checks that the journal attached as j (one ghit made, if made) is the
+ * database's: both hold the same meta.pair. Refuses one that holds another
+ * id, or none beside a database that has one (a journal from before ids,
+ * left beside a database made since). Neither has one: a pair from before
+ * ids, adopted; only the journal: an adoption cut short, ended. *pair is
+ * the id the two have or get, *main_has whether the database has it
+ * already. 0, or -1 with err.
+ */
+static int check_pair(struct sqlite_store *s, bool made, int64_t *pair, bool *main_has, char *err,
+                      size_t errlen)
+{
+    int64_t mine = 0, theirs = 0;
+    int has_mine = meta_value(s->db, "main", "pair", &mine);
+    int has_theirs = made ? meta_value(s->db, "j", "pair", &theirs) : 0;
+    if (has_mine < 0 || has_theirs < 0) {
+        snprintf(err, errlen, "cannot read the ids of %s and of its journal %s: %s", s->path,
+                 s->jpath, sqlite3_errmsg(s->db));
+        return -1;
+    }
+    if (made && has_mine && (!has_theirs || theirs != mine))
+        return foreign_journal(s, err, errlen);
+    *pair = has_mine ? mine : has_theirs ? theirs : new_pair();
+    *main_has = has_mine;
+    return 0;
+}
+
+/*
  * Attaches the journal beside the database. A reader attaches it read-only
  * if it exists (as immutable if it may not make its -shm file and no WAL is
  * left). A writer makes it if missing, checks that it is ghit's journal and
@@ -1434,6 +1524,10 @@ static int attach_journal(struct sqlite_store *s, bool read_only, char *err, siz
         return -1;
     }
     s->has_journal = true;
+    int64_t pair;
+    bool main_has_pair;
+    if (check_pair(s, app_id == JOURNAL_APP_ID, &pair, &main_has_pair, err, errlen) < 0)
+        return -1;
     if (read_only)
         return 0;
     if (sqlite3_db_readonly(s->db, "j") == 1) {
@@ -1442,18 +1536,25 @@ static int attach_journal(struct sqlite_store *s, bool read_only, char *err, siz
     }
     int64_t merged = read_merged(s->db);
     char *msg = NULL;
-    char sql[sizeof journal_schema + 256];
+    char sql[sizeof journal_schema + 384];
+    /* The journal's id first: a stop before the database's leaves a pair check_pair() ends. */
     if (app_id == 0)
         snprintf(sql, sizeof sql,
                  "PRAGMA j.journal_mode=WAL; BEGIN; %s PRAGMA j.application_id=%d;"
                  "INSERT INTO j.sqlite_sequence(name, seq) VALUES ('journal', %" PRId64 ");"
-                 "COMMIT;",
-                 journal_schema, JOURNAL_APP_ID, merged);
+                 "INSERT INTO j.meta(key, value) VALUES ('pair', %" PRId64 "); COMMIT;",
+                 journal_schema, JOURNAL_APP_ID, merged, pair);
     else
         snprintf(sql, sizeof sql,
                  "PRAGMA j.journal_mode=WAL; UPDATE j.sqlite_sequence SET seq = max(seq, %" PRId64
-                 ") WHERE name = 'journal';",
-                 merged);
+                 ") WHERE name = 'journal';"
+                 "INSERT OR IGNORE INTO j.meta(key, value) VALUES ('pair', %" PRId64 ");",
+                 merged, pair);
+    if (!main_has_pair) {
+        size_t used = strlen(sql);
+        snprintf(sql + used, sizeof sql - used,
+                 "INSERT INTO main.meta(key, value) VALUES ('pair', %" PRId64 ");", pair);
+    }
     /* CREATE TABLE names the table in j: the schema text is qualified here. */
     for (char *p = strstr(sql, "CREATE TABLE "); p; p = strstr(p + 1, "CREATE TABLE ")) {
         memmove(p + 15, p + 13, strlen(p + 13) + 1);
@@ -2442,6 +2543,11 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
     }
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s is not a regular file; give --db a file path", path);
+        goto fail;
+    }
+    /* A new database beside a journal left there: not made (adopt() checks an empty file). */
+    if (!read_only && stat(path, &st) != 0 && errno == ENOENT && journal_left(s->jpath)) {
+        foreign_journal(s, err, errlen);
         goto fail;
     }
     /* URI: the journal is attached by a URI (a path starting "file:" was refused above). */

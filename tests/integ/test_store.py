@@ -285,3 +285,98 @@ def test_full_disk_keeps_hits_in_memory_and_writes_them_once_space_returns(tiny_
     wait_healthz(s, 200, 20, "after space came back")
     s.stop()
     assert db_totals(s.db) == hits
+
+
+# --- a journal belongs to one database -----------------------------------------------------------
+
+def files_of(path):
+    """{name: bytes} of the database or journal at path and its WAL, if it holds anything (a
+    reader may make an empty one, and the -shm index, which hold no rows)."""
+    return {path + x: open(path + x, "rb").read() for x in ("", "-wal")
+            if os.path.exists(path + x) and os.path.getsize(path + x) > 0}
+
+
+def move_files(src, dst):
+    """Moves the file at src and its -wal and -shm to dst, as an operator moves a database."""
+    for x in ("", "-wal", "-shm"):
+        if os.path.exists(src + x):
+            os.rename(src + x, dst + x)
+
+
+def killed_with_journal_rows(make_server, db, repos):
+    """A server on db that counted one hit per repo, flushed them, and was killed with -9."""
+    s = make_server(db=db)
+    for repo in repos:
+        s.hit(repo)
+    wait_written(s, len(repos))
+    s.kill()
+    return s
+
+
+def test_a_journal_beside_another_database_is_refused_and_left_alone(make_server, tmp_path):
+    # The operator's mistake: kill -9 (the journal holds rows not merged), the database moved
+    # away without its journal, a server started on the old name: a new database. It merged the
+    # old journal's repos into the new database, and old.db lost them.
+    db, old = str(tmp_path / "ghit.db"), str(tmp_path / "old.db")
+    killed_with_journal_rows(make_server, db, ["pair/a", "pair/b", "pair/c"])
+    move_files(db, old)
+    journal = files_of(db + "-flushes")
+    assert journal
+    s = make_server(db=db, start=False)
+    with pytest.raises(AssertionError):
+        s.start()
+    err = s.stderr()
+    assert "%s-flushes" % db in err and "belongs to another database" in err, err
+    assert "move it back beside its database" in err and "remove it" in err, err
+    assert not os.path.exists(db), "a database was made beside a journal that is not its"
+    assert files_of(db + "-flushes") == journal
+
+    # The same for a command: import into a new database, and export or stats of a database
+    # made before, each beside that journal.
+    p = run_ghit("import", "--db", db, input='{"repo":"x/y","total":1,"first_day":"2026-01-01","days":{}}\n')
+    assert p.returncode == 1 and "belongs to another database" in p.stderr, p.stderr
+    assert not os.path.exists(db)
+    other = str(tmp_path / "other.db")
+    p = run_ghit("import", "--db", other, input='{"repo":"x/y","total":1,"first_day":"2026-01-01","days":{}}\n')
+    assert p.returncode == 0, p.stderr
+    for x in ("", "-wal", "-shm"):
+        if os.path.exists(other + "-flushes" + x):
+            os.unlink(other + "-flushes" + x)
+    for name, data in journal.items():
+        with open(other + name[len(db):], "wb") as f:
+            f.write(data)
+    before = files_of(other) | files_of(other + "-flushes")
+    for cmd in (["export"], ["stats"], ["render", "--out", str(tmp_path / "out")]):
+        p = run_ghit(*cmd, "--db", other)
+        assert p.returncode == 1, (cmd, p.stdout, p.stderr)
+        assert "%s-flushes" % other in p.stderr and "not to %s;" % other in p.stderr, p.stderr
+        assert "belongs to another database" in p.stderr, p.stderr
+        assert "pair/a" not in p.stdout
+    assert files_of(other) | files_of(other + "-flushes") == before
+
+    # Moved back beside its database, the journal's hits count there.
+    move_files(db + "-flushes", old + "-flushes")
+    s = make_server(db=old)
+    assert [s.total(r) for r in ("pair/a", "pair/b", "pair/c")] == [1, 1, 1]
+
+
+def test_a_database_and_journal_from_before_ids_are_adopted_and_keep_counting(make_server, tmp_path):
+    db = str(tmp_path / "ghit.db")
+    killed_with_journal_rows(make_server, db, ["old/a", "old/b"])
+    # A ghit from before a journal named its database: no id in either file.
+    for path in (db, db + "-flushes"):
+        con = sqlite3.connect(path)
+        con.execute("DELETE FROM meta WHERE key = 'pair'")
+        con.commit()
+        con.close()
+    s = make_server(db=db)
+    assert s.total("old/a") == 1 and s.total("old/b") == 1
+    s.hit("old/a")
+    wait_written(s, 1)
+    s.stop()
+    ids = [db_rows(path, "SELECT value FROM meta WHERE key = 'pair'") for path in (db, db + "-flushes")]
+    assert ids[0] == ids[1] and len(ids[0]) == 1, ids  # adopted: the same id in both
+    s = make_server(db=db)
+    assert s.total("old/a") == 2 and s.total("old/b") == 1
+    p = run_ghit("export", "--db", db)
+    assert p.returncode == 0 and '"repo":"old/a","total":2' in p.stdout, p.stdout + p.stderr
