@@ -248,6 +248,38 @@ static const char journal_schema[] =
 #define ALL_DELTAS  "SELECT repo, day, hits FROM ghit_deltas WHERE true"
 #define JOURNAL_TOP "SELECT coalesce(max(id), 0) FROM j.journal" /* 0: empty */
 
+/*
+ * A read of the store sees every flush, merged or not: the tables plus the
+ * journal's rows past the merge mark, which a query reads as p(repo, day,
+ * hits), summed by (repo, day). Each query is written once, over p, as a
+ * macro of it: PENDING(cond) is the journal's rows whose repo and day meet
+ * cond; NO_PENDING, for a reader of a file without a journal, none. The
+ * query's own cond keeps its read to the rows it needs (one repo's, one
+ * range of days). The journal has no index by repo (a flush costs the bytes
+ * it appends), so one repo's read scans the rows past the mark: 1,000,000
+ * of them (a backlog under the heaviest load) took about 80 ms, 20,000 (a
+ * light load's) about 2. sqlite_scan() joins the two in code instead.
+ */
+#define PENDING(cond)                                                                              \
+    "p AS (SELECT repo, day, ghit_sum(hits) AS hits FROM j.journal "                               \
+    "WHERE id > (SELECT value FROM main.meta WHERE key = 'merged') AND " cond                      \
+    " GROUP BY repo, day)"
+#define NO_PENDING "p(repo, day, hits) AS (SELECT NULL, NULL, NULL WHERE false)"
+/* d(repo, day, hits): daily's rows that meet cond, with p's added. */
+#define DAYS_WITH(cond)                                                                            \
+    "d AS (SELECT repo, day, ghit_sum(hits) AS hits FROM (SELECT repo, day, hits FROM main.daily " \
+    "WHERE " cond " UNION ALL SELECT repo, day, hits FROM p) GROUP BY repo, day)"
+/* r(name, total, first_day): repos' rows whose name meets cond, with p's added. */
+#define REPOS_WITH(cond)                                                                           \
+    "r AS (SELECT name, ghit_sum(total) AS total, min(first_day) AS first_day FROM "               \
+    "(SELECT name, total, first_day FROM main.repos WHERE " cond                                   \
+    " UNION ALL SELECT repo, hits, day FROM p) GROUP BY name)"
+/* A query over p, without a journal and with one: pick by has_journal. */
+#define WITH_PENDING(query, cond)                                                                  \
+    {                                                                                              \
+        query(NO_PENDING), query(PENDING(cond))                                                    \
+    }
+
 /* Writes "what: sqlite's message (path)" into err. */
 static void fail(struct sqlite_store *s, const char *what, char *err, size_t errlen)
 {
@@ -1314,20 +1346,12 @@ static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, vo
     struct sqlite_store *s = (struct sqlite_store *)base;
     sqlite3_stmt *st;
     /* With the journal's rows not merged yet: an export holds every flush. */
-    static const char with_journal[] =
-        "WITH p AS (SELECT repo, day, ghit_sum(hits) AS hits FROM j.journal "
-        "  WHERE id > (SELECT value FROM main.meta WHERE key = 'merged') GROUP BY repo, day), "
-        "d AS (SELECT repo, day, ghit_sum(hits) AS hits FROM (SELECT repo, day, hits FROM daily "
-        "  UNION ALL SELECT repo, day, hits FROM p) GROUP BY repo, day), "
-        "r AS (SELECT name, ghit_sum(total) AS total, min(first_day) AS first_day FROM "
-        "  (SELECT name, total, first_day FROM repos UNION ALL SELECT repo, hits, day FROM p) "
-        "  GROUP BY name) "
-        "SELECT r.name, r.total, r.first_day, d.day, d.hits FROM r "
-        "LEFT JOIN d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day";
-    static const char tables_only[] =
-        "SELECT r.name, r.total, r.first_day, d.day, d.hits FROM repos r "
-        "LEFT JOIN daily d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day";
-    int rc = sqlite3_prepare_v2(s->db, s->has_journal ? with_journal : tables_only, -1, &st, NULL);
+#define EXPORT_SQL(p)                                                                              \
+    "WITH " p ", " DAYS_WITH("true") ", " REPOS_WITH(                                              \
+        "true") " SELECT r.name, r.total, r.first_day, d.day, d.hits FROM r "                      \
+                "LEFT JOIN d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day"
+    static const char *const sql[] = WITH_PENDING(EXPORT_SQL, "true");
+    int rc = sqlite3_prepare_v2(s->db, sql[s->has_journal], -1, &st, NULL);
     bool reading = rc == SQLITE_OK;
     if (reading && (rc = begin_read(s, NULL)) != SQLITE_OK)
         sqlite3_finalize(st);
@@ -2194,10 +2218,32 @@ static enum store_result finish_read(struct sqlite_store *s, sqlite3_stmt *st, i
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+    enum store_result res = STORE_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        fail(s, what, err, errlen);
+        s->cause = cause_of(rc);
+        res = classify(rc);
+    }
+    end_read(s);
+    return res;
+}
+
+/*
+ * Prepares *st from sql on first use and begins a read of the tables and
+ * the journal as of one moment (begin_read()); finish_read() ends it.
+ * STORE_OK, or the failure, reported, with nothing left to end.
+ */
+static enum store_result start_read(struct sqlite_store *s, sqlite3_stmt **st, const char *sql,
+                                    const char *what, char *err, size_t errlen)
+{
+    int rc = prepared(s, st, sql, err, errlen);
+    if (rc != SQLITE_OK)
+        return classify(rc);
+    if ((rc = begin_read(s, NULL)) == SQLITE_OK)
         return STORE_OK;
     fail(s, what, err, errlen);
     s->cause = cause_of(rc);
+    end_read(s);
     return classify(rc);
 }
 
@@ -2206,16 +2252,19 @@ static enum store_result sqlite_get(struct store *base, const char *key, day_t d
                                     struct store_row *out, int *found, char *err, size_t errlen)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    int rc = prepared(s, &s->get_st,
-                      "SELECT r.total, r.first_day, coalesce(d.hits, 0) FROM repos r "
-                      "LEFT JOIN daily d ON d.repo = r.name AND d.day = ?2 WHERE r.name = ?1",
-                      err, errlen);
-    if (rc != SQLITE_OK)
-        return classify(rc);
+#define GET_TABLES DAYS_WITH("repo = ?1 AND day = ?2") ", " REPOS_WITH("name = ?1")
+#define GET_SQL(p)                                                                                 \
+    "WITH " p ", " GET_TABLES " SELECT r.total, r.first_day, coalesce(d.hits, 0) FROM r "          \
+    "LEFT JOIN d ON d.repo = r.name AND d.day = ?2"
+    static const char *const sql[] = WITH_PENDING(GET_SQL, "repo = ?1");
+    static const char what[] = "cannot read a repo";
+    *found = 0;
+    enum store_result res = start_read(s, &s->get_st, sql[s->has_journal], what, err, errlen);
+    if (res != STORE_OK)
+        return res;
     sqlite3_bind_text(s->get_st, 1, key, -1, SQLITE_STATIC);
     bind_day(s->get_st, 2, day);
-    *found = 0;
-    rc = sqlite3_step(s->get_st);
+    int rc = sqlite3_step(s->get_st);
     if (rc == SQLITE_ROW) {
         const char *first = (const char *)sqlite3_column_text(s->get_st, 1);
         out->key = key;
@@ -2223,10 +2272,10 @@ static enum store_result sqlite_get(struct store *base, const char *key, day_t d
         out->day_hits = (uint64_t)sqlite3_column_int64(s->get_st, 2);
         *found = first && !day_parse(first, &out->first_day);
     }
-    return finish_read(s, s->get_st, rc, "cannot read a repo", err, errlen);
+    return finish_read(s, s->get_st, rc, what, err, errlen);
 }
 
-/* store.h history: one range of the primary key (repo, day). */
+/* store.h history: one range of the primary key (repo, day), and the journal's rows of it. */
 static enum store_result sqlite_history(struct store *base, const char *key, day_t from, day_t to,
                                         uint64_t *hits, char *err, size_t errlen)
 {
@@ -2236,25 +2285,28 @@ static enum store_result sqlite_history(struct store *base, const char *key, day
         return STORE_FAILED;
     }
     /* The primary key (repo, day) holds a repo's days in order: one range of one b-tree. */
-    int rc = prepared(s, &s->history_st,
-                      "SELECT day, hits FROM daily WHERE repo = ?1 AND day BETWEEN ?2 AND ?3", err,
-                      errlen);
-    if (rc != SQLITE_OK)
-        return classify(rc);
+#define RANGE          "repo = ?1 AND day BETWEEN ?2 AND ?3"
+#define HISTORY_SQL(p) "WITH " p ", " DAYS_WITH(RANGE) " SELECT day, hits FROM d"
+    static const char *const sql[] = WITH_PENDING(HISTORY_SQL, RANGE);
+    static const char what[] = "cannot read a history";
+    enum store_result res = start_read(s, &s->history_st, sql[s->has_journal], what, err, errlen);
+    if (res != STORE_OK)
+        return res;
     sqlite3_bind_text(s->history_st, 1, key, -1, SQLITE_STATIC);
     bind_day(s->history_st, 2, from);
     bind_day(s->history_st, 3, to);
     memset(hits, 0, (size_t)(to - from + 1) * sizeof *hits);
+    int rc;
     while ((rc = sqlite3_step(s->history_st)) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(s->history_st, 0);
         day_t d;
         if (text && !day_parse(text, &d) && d >= from && d <= to)
             hits[d - from] = (uint64_t)sqlite3_column_int64(s->history_st, 1);
     }
-    return finish_read(s, s->history_st, rc, "cannot read a history", err, errlen);
+    return finish_read(s, s->history_st, rc, what, err, errlen);
 }
 
-/* store.h top: the range's rows of daily_by_day, summed per repo. */
+/* store.h top: the range's rows of daily_by_day, and the journal's, summed per repo. */
 static enum store_result sqlite_top(struct store *base, day_t from, day_t to, size_t limit,
                                     store_top_fn *fn, void *arg, char *err, size_t errlen)
 {
@@ -2264,34 +2316,25 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
      * order suits GROUP BY repo, and so read every row of every day. The
      * index daily_by_day reads only the range's rows (the 2015 design's
      * repos:<date> sets); their sum is then sorted, which costs the range's
-     * rows, not the store's (bench/README.md, "Statistics").
+     * rows, not the store's (bench/README.md, "Statistics"). With the
+     * journal's rows not merged yet (a few seconds' worth), a repo joins
+     * the list as soon as its hits are flushed.
      */
-    /*
-     * With the journal's rows not merged yet (a few seconds' worth), so
-     * that a repo joins the list as soon as its hits are flushed.
-     */
-    static const char with_journal[] =
-        "SELECT repo, ghit_sum(hits) AS h, ghit_sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) FROM ("
-        "  SELECT repo, day, hits FROM daily INDEXED BY daily_by_day WHERE day BETWEEN ?1 AND ?2 "
-        "  UNION ALL SELECT repo, day, hits FROM j.journal WHERE day BETWEEN ?1 AND ?2 "
-        "  AND id > (SELECT value FROM main.meta WHERE key = 'merged')) "
-        "GROUP BY repo ORDER BY h DESC, repo LIMIT ?3";
-    static const char tables_only[] =
-        "SELECT repo, ghit_sum(hits) AS h, ghit_sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) "
-        "FROM daily INDEXED BY daily_by_day WHERE day BETWEEN ?1 AND ?2 "
-        "GROUP BY repo ORDER BY h DESC, repo LIMIT ?3";
-    int rc = prepared(s, &s->top_st, s->has_journal ? with_journal : tables_only, err, errlen);
-    if (rc != SQLITE_OK)
-        return classify(rc);
-    if ((rc = begin_read(s, NULL)) != SQLITE_OK) {
-        enum store_result res =
-            finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
-        end_read(s);
+#define TOP_SQL(p)                                                                                 \
+    "WITH " p " SELECT repo, ghit_sum(hits) AS h, "                                                \
+    "ghit_sum(CASE WHEN day = ?2 THEN hits ELSE 0 END) FROM ("                                     \
+    "  SELECT repo, day, hits FROM daily INDEXED BY daily_by_day WHERE day BETWEEN ?1 AND ?2 "     \
+    "  UNION ALL SELECT repo, day, hits FROM p) "                                                  \
+    "GROUP BY repo ORDER BY h DESC, repo LIMIT ?3"
+    static const char *const sql[] = WITH_PENDING(TOP_SQL, "day BETWEEN ?1 AND ?2");
+    static const char what[] = "cannot read a top list";
+    enum store_result res = start_read(s, &s->top_st, sql[s->has_journal], what, err, errlen);
+    if (res != STORE_OK)
         return res;
-    }
     bind_day(s->top_st, 1, from);
     bind_day(s->top_st, 2, to);
     sqlite3_bind_int64(s->top_st, 3, (int64_t)limit);
+    int rc;
     while ((rc = sqlite3_step(s->top_st)) == SQLITE_ROW) {
         struct store_top_row row = {
             .key = (const char *)sqlite3_column_text(s->top_st, 0),
@@ -2301,26 +2344,27 @@ static enum store_result sqlite_top(struct store *base, day_t from, day_t to, si
         if (row.key)
             fn(arg, &row);
     }
-    enum store_result res = finish_read(s, s->top_st, rc, "cannot read a top list", err, errlen);
-    end_read(s);
-    return res;
+    return finish_read(s, s->top_st, rc, what, err, errlen);
 }
 
-/* store.h summary: reads every repos row (for the CLI). */
+/* store.h summary: reads every repos row, and the journal's (for the CLI). */
 static enum store_result sqlite_summary(struct store *base, uint64_t *repos, uint64_t *hits,
                                         char *err, size_t errlen)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
+#define SUMMARY_SQL(p) "WITH " p ", " REPOS_WITH("true") " SELECT count(*), ghit_sum(total) FROM r"
+    static const char *const sql[] = WITH_PENDING(SUMMARY_SQL, "true");
+    static const char what[] = "cannot count the repos";
     sqlite3_stmt *st = NULL;
-    int rc = prepared(s, &st, "SELECT count(*), ghit_sum(total) FROM repos", err, errlen);
-    if (rc != SQLITE_OK)
-        return classify(rc);
-    rc = sqlite3_step(st);
+    enum store_result res = start_read(s, &st, sql[s->has_journal], what, err, errlen);
+    if (res != STORE_OK)
+        return res;
+    int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *repos = (uint64_t)sqlite3_column_int64(st, 0);
         *hits = (uint64_t)sqlite3_column_int64(st, 1);
     }
-    enum store_result res = finish_read(s, st, rc, "cannot count the repos", err, errlen);
+    res = finish_read(s, st, rc, what, err, errlen);
     sqlite3_finalize(st);
     return res;
 }

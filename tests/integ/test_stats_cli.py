@@ -52,3 +52,44 @@ def test_stats_of_another_day_and_errors(server):
     assert "--top needs a value" in p.stderr, p.stderr
     p = run_ghit("stats", "--db", server.db + ".missing")
     assert p.returncode == 1
+
+
+def test_stats_counts_the_journal_rows_not_merged_yet(make_server, tmp_path):
+    # A flush goes to the journal; the merger folds it into the tables seconds later, and a
+    # server killed with -9 leaves it there until the next start. stats counted the tables
+    # only: its summary and --repo missed those hits while its top lists and export had them.
+    from conftest import db_with_journal, wait_written
+
+    db = str(tmp_path / "lag.db")
+    s = make_server(db=db)
+    for _ in range(2):
+        s.hit("lag/both")
+    s.stop()  # merged at the stop: in the tables
+    s.start()
+    for repo in ("lag/both", "lag/new", "lag/new", "lag/new"):
+        s.hit(repo)
+    wait_written(s, 4)
+    s.kill()
+    con, mark = db_with_journal(db)
+    try:
+        pending = con.execute("SELECT count(*) FROM j.journal WHERE id > ?", (mark,)).fetchone()[0]
+        tables = dict(con.execute("SELECT name, total FROM repos").fetchall())
+    finally:
+        con.close()
+    assert pending > 0 and tables == {"lag/both": 2}, "the merger ran before the kill"
+
+    p = run_ghit("stats", "--db", db)
+    assert p.returncode == 0, p.stderr
+    assert "2 repos, 6 hits" in p.stdout, p.stdout
+    tops = re.findall(r"^\s+1\s+(\S+)\s+(\S+)$", p.stdout, re.M)
+    assert tops == [("lag/both", "3"), ("lag/both", "3")], p.stdout  # ties go by name
+    for repo, total, first in (("lag/new", 3, utc_today()), ("lag/both", 3, utc_today())):
+        p = run_ghit("stats", "--db", db, "--repo", repo)
+        assert p.returncode == 0, p.stderr
+        assert re.search(r"^total\s+%d$" % total, p.stdout, re.M), p.stdout
+        assert re.search(r"^first seen\s+%s$" % first, p.stdout, re.M), p.stdout
+        assert re.search(r"^hits on day\s+%d " % total, p.stdout, re.M), p.stdout
+        assert re.search(r"^%s\s+%d$" % (utc_today(), total), p.stdout, re.M), p.stdout
+    # What export says, stats says.
+    p = run_ghit("export", "--db", db)
+    assert '"repo":"lag/new","total":3' in p.stdout and '"repo":"lag/both","total":3' in p.stdout
