@@ -2543,20 +2543,31 @@ static bool has_wal(const char *path)
  */
 static int reopen_immutable(struct sqlite_store *s)
 {
-    struct buf uri;
-    buf_init(&uri);
-    buf_puts(&uri, "file:");
-    for (const unsigned char *p = (const unsigned char *)s->path; *p; p++) {
-        if (*p == '?' || *p == '#' || *p == '%' || *p < 0x21 || *p >= 0x7f)
-            buf_printf(&uri, "%%%02X", *p);
-        else
-            buf_putc(&uri, (char)*p);
-    }
-    buf_puts(&uri, "?immutable=1");
+    char *uri = uri_of(s->path, "immutable=1");
     sqlite3_close(s->db);
-    int rc = sqlite3_open_v2(uri.data, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-    buf_fini(&uri);
+    int rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    free(uri);
     return rc == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * Opens s->db to read only: as immutable (reopen_immutable()) if SQLite
+ * cannot read it otherwise, which a reader that may not write the
+ * directory meets. 0, or -1 with a message in err.
+ */
+static int open_to_read(struct sqlite_store *s, char *err, size_t errlen)
+{
+    int64_t probe;
+    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_URI | SQLITE_OPEN_READONLY, NULL) !=
+            SQLITE_OK ||
+        (pragma_int(s->db, "PRAGMA application_id", &probe) < 0 &&
+         ((sqlite3_errcode(s->db) & 0xff) == SQLITE_CANTOPEN ||
+          (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY) &&
+         !has_wal(s->path) && reopen_immutable(s) < 0)) {
+        fail(s, "cannot open the database", err, errlen);
+        return -1;
+    }
+    return 0;
 }
 
 /* A store for path with nothing open yet. */
@@ -2595,22 +2606,14 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
         goto fail;
     }
     /* URI: the journal is attached by a URI (a path starting "file:" was refused above). */
-    int flags = SQLITE_OPEN_URI |
-                (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
-    if (rc != SQLITE_OK) {
+    if (read_only) {
+        if (open_to_read(s, err, errlen) < 0)
+            goto fail;
+    } else if (sqlite3_open_v2(path, &s->db,
+                               SQLITE_OPEN_URI | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                               NULL) != SQLITE_OK) {
         fail(s, "cannot open the database", err, errlen);
         goto fail;
-    }
-    if (read_only) {
-        int64_t probe;
-        if (pragma_int(s->db, "PRAGMA application_id", &probe) < 0 &&
-            ((sqlite3_errcode(s->db) & 0xff) == SQLITE_CANTOPEN ||
-             (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY) &&
-            !has_wal(path) && reopen_immutable(s) < 0) {
-            fail(s, "cannot open the database", err, errlen);
-            goto fail;
-        }
     } else if (lock_writer(s, err, errlen) < 0 || check_writable(s, err, errlen) < 0) {
         goto fail;
     }
@@ -2691,13 +2694,10 @@ struct store *store_sqlite_open_readonly(const char *path, char *err, size_t err
 struct store *store_sqlite_open_reader(const char *path, char *err, size_t errlen)
 {
     struct sqlite_store *s = new_store(path);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        fail(s, "cannot open the database", err, errlen);
-    } else {
+    if (open_to_read(s, err, errlen) == 0) {
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, 1000);
         if (adopt(s, true, err, errlen) == 0 && attach_journal(s, true, err, errlen) == 0) {
-            /* After adopt(), which may open the file again (immutable). */
             sqlite3_progress_handler(s->db, INTERRUPT_STEPS, interrupted, s);
             return &s->base;
         }

@@ -122,6 +122,23 @@ def test_render_by_a_reader_who_cannot_write_the_directory(make_server, shared_d
     shutil.rmtree(out)
 
 
+@needs_root
+def test_stats_by_a_reader_who_cannot_write_the_directory(make_server, shared_dir, nobody_bin):
+    # export and render read such a database as immutable; stats said "attempt to write a
+    # readonly database".
+    db = shared_dir / "ghit.db"
+    make_db(make_server, db, {"read/only": 3, "read/other": 1})
+    os.chmod(db, 0o644)
+    before = sorted(os.listdir(shared_dir))
+    p = as_nobody(nobody_bin, "stats", "--db", str(db))
+    assert p.returncode == 0, p.stderr
+    assert "2 repos, 4 hits" in p.stdout, p.stdout
+    p = as_nobody(nobody_bin, "stats", "--db", str(db), "--repo", "read/only")
+    assert p.returncode == 0, p.stderr
+    assert "total        3" in p.stdout, p.stdout
+    assert sorted(os.listdir(shared_dir)) == before == ["ghit.db", "ghit.db-flushes"]
+
+
 def test_an_address_that_cannot_be_bound_touches_no_database(tmp_path):
     db = tmp_path / "never.db"
     p = run_ghit("serve", "--listen", "192.0.2.1:8080", "--db", str(db), timeout=10)
