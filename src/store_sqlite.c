@@ -280,11 +280,20 @@ static const char journal_schema[] =
         query(NO_PENDING), query(PENDING(cond))                                                    \
     }
 
-/* Writes "what: sqlite's message (path)" into err. */
+/* Writes "what: why (path)" into err. */
+static void fail_because(struct sqlite_store *s, const char *what, const char *why, char *err,
+                         size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s (%s)", what, why, s->path);
+}
+
+/*
+ * Writes "what: sqlite's message (path)" into err: call it before a
+ * ROLLBACK or another statement, which replace the message.
+ */
 static void fail(struct sqlite_store *s, const char *what, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "%s: %s (%s)", what, s->db ? sqlite3_errmsg(s->db) : "out of memory",
-             s->path);
+    fail_because(s, what, s->db ? sqlite3_errmsg(s->db) : "out of memory", err, errlen);
 }
 
 /*
@@ -1145,9 +1154,11 @@ static void abandon(struct sqlite_store *s)
  * twice. The flush's sequence number was written in the same transaction,
  * so reading it back tells. SQLITE_OK if seq is in the file. If the number
  * cannot be read either, the flush of d, n is kept as in doubt, for the
- * next write to settle (settle_doubt()).
+ * next write to settle (settle_doubt()). On failure, why holds the
+ * COMMIT's error: the rollback and the read back replace SQLite's message.
  */
-static int commit_flush(struct sqlite_store *s, int64_t seq, const struct store_delta *d, size_t n)
+static int commit_flush(struct sqlite_store *s, int64_t seq, const struct store_delta *d, size_t n,
+                        char *why, size_t whylen)
 {
     int rc;
     enum store_sqlite_fault f = s->fault;
@@ -1163,6 +1174,8 @@ static int commit_flush(struct sqlite_store *s, int64_t seq, const struct store_
     }
     if (rc == SQLITE_OK)
         return SQLITE_OK;
+    snprintf(why, whylen, "%s",
+             f != STORE_SQLITE_FAULT_NONE ? sqlite3_errstr(rc) : sqlite3_errmsg(s->db));
     abandon(s);
     if (f == STORE_SQLITE_FAULT_COMMIT_FAILS_UNREAD ||
         f == STORE_SQLITE_FAULT_COMMIT_REPLY_LOST_UNREAD)
@@ -1269,10 +1282,12 @@ static enum store_result write_settled(struct sqlite_store *s, const struct stor
         sqlite3_bind_int64(s->mark_flushed, 1, seq);
         rc = run(s->mark_flushed);
     }
+    char why[256] = "";
     if (rc == SQLITE_OK)
-        rc = commit_flush(s, seq, d, nd);
+        rc = commit_flush(s, seq, d, nd, why, sizeof why);
     if (rc != SQLITE_OK) {
-        fail(s, "cannot write the counts", err, errlen);
+        fail_because(s, "cannot write the counts", why[0] ? why : sqlite3_errmsg(s->db), err,
+                     errlen);
         s->cause = cause_of(rc);
         abandon(s);
         return classify(rc);
@@ -1470,15 +1485,26 @@ static int attach(sqlite3 *db, const char *jpath, const char *query)
     return rc;
 }
 
-/* The tables' merge mark (meta.merged), 0 for a version 1 file; -1 if it cannot be read. */
-static int64_t read_merged(sqlite3 *db)
+/*
+ * The tables' merge mark (meta.merged), 0 for a version 1 file (no meta);
+ * -1 if it cannot be read, with why.
+ */
+static int64_t read_merged(sqlite3 *db, char *why, size_t whylen)
 {
     int64_t v, tables;
-    if (pragma_int(db, "SELECT count(*) FROM main.sqlite_schema WHERE name = 'meta'", &tables) < 0)
-        return -1;
-    if (tables == 0)
-        return 0;
-    return pragma_int(db, "SELECT value FROM main.meta WHERE key = 'merged'", &v) == 0 ? v : -1;
+    int found = -1;
+    if (pragma_int(db, "SELECT count(*) FROM main.sqlite_schema WHERE name = 'meta'", &tables) ==
+        0) {
+        if (tables == 0)
+            return 0;
+        if ((found = meta_value(db, "main", "merged", &v)) == 1)
+            return v;
+    }
+    snprintf(why, whylen, "%s",
+             found == 0 ? "the database's meta table has no merge mark (its row 'merged'); "
+                          "restore the database from a backup"
+                        : sqlite3_errmsg(db));
+    return -1;
 }
 
 /*
@@ -1558,7 +1584,8 @@ static int attach_journal(struct sqlite_store *s, bool read_only, char *err, siz
         snprintf(err, errlen, "cannot write %s: ghit serve needs to write its journal", s->jpath);
         return -1;
     }
-    int64_t merged = read_merged(s->db);
+    char why[256] = "";
+    int64_t merged = read_merged(s->db, why, sizeof why);
     char *msg = NULL;
     char sql[sizeof journal_schema + 384];
     /* The journal's id first: a stop before the database's leaves a pair check_pair() ends. */
@@ -1590,7 +1617,9 @@ static int attach_journal(struct sqlite_store *s, bool read_only, char *err, siz
     }
     if (merged < 0 || sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "cannot set up the journal %s: %s", s->jpath,
-                 msg ? msg : sqlite3_errmsg(s->db));
+                 why[0] ? why
+                 : msg  ? msg
+                        : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
         abandon(s);
         return -1;
@@ -1907,12 +1936,14 @@ static struct merger *merger_start(struct sqlite_store *s, char *err, size_t err
                           "PRAGMA main.cache_size=-16384; PRAGMA main.synchronous=FULL;"
                           "PRAGMA j.synchronous=NORMAL;",
                           NULL, NULL, NULL);
-    m->merged = read_merged(m->db);
+    char why[256] = "";
+    m->merged = rc == SQLITE_OK ? read_merged(m->db, why, sizeof why) : -1;
     int thread_rc = 0;
     if (rc != SQLITE_OK || m->merged < 0 ||
         (thread_rc = pthread_create(&m->thread, NULL, merger_run, m)) != 0) {
         snprintf(err, errlen, "cannot start the journal's merger on %s: %s", s->path,
                  thread_rc ? strerror(thread_rc)
+                 : why[0]  ? why
                  : m->db   ? sqlite3_errmsg(m->db)
                            : sqlite3_errstr(rc));
         sqlite3_close(m->db);

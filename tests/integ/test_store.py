@@ -285,6 +285,8 @@ def test_full_disk_keeps_hits_in_memory_and_writes_them_once_space_returns(tiny_
     wait_healthz(s, 200, 20, "after space came back")
     s.stop()
     assert db_totals(s.db) == hits
+    # The log says what failed: the error of the write, not SQLite's after the rollback.
+    assert "not an error" not in s.stderr(), s.stderr()
 
 
 # --- a journal belongs to one database -----------------------------------------------------------
@@ -380,3 +382,17 @@ def test_a_database_and_journal_from_before_ids_are_adopted_and_keep_counting(ma
     assert s.total("old/a") == 2 and s.total("old/b") == 1
     p = run_ghit("export", "--db", db)
     assert p.returncode == 0 and '"repo":"old/a","total":2' in p.stdout, p.stdout + p.stderr
+
+
+def test_a_database_without_its_merge_mark_says_so(make_server, tmp_path):
+    db = str(tmp_path / "mark.db")
+    s = make_server(db=db)
+    s.hit("mark/a")
+    s.stop()
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM meta WHERE key = 'merged'")
+    con.commit()
+    con.close()
+    p = run_ghit("serve", "--listen", "127.0.0.1:0", "--db", db, timeout=15)
+    assert p.returncode != 0
+    assert "merge mark" in p.stderr and "not an error" not in p.stderr, p.stderr

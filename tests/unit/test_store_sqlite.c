@@ -433,6 +433,9 @@ static void ambiguous_commit_is_counted_once(void)
     CHECK_INT(scanned_total(s, "am/b", 7), 5);
     store_sqlite_fault(s, STORE_SQLITE_FAULT_COMMIT_FAILS);
     CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_RETRY);
+    /* The COMMIT's error, not what SQLite says after the rollback and the read back. */
+    CHECK(strstr(err, "cannot write the counts: disk I/O error") != NULL);
+    CHECK(strstr(err, "not an error") == NULL);
     CHECK_INT(scanned_total(s, "am/b", 7), 5);
     CHECK_INT(s->ops->apply(s, d, 1, 7, NULL, NULL, err, sizeof err), STORE_OK); /* given back */
     CHECK_INT(scanned_total(s, "am/b", 7), 10);
