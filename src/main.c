@@ -10,6 +10,7 @@
  * (store_sqlite_setup).
  * Reading order for the source: README.md's tour.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,24 @@ static void exec_with_huge_pages(char **argv)
         unsetenv("GLIBC_TUNABLES");
 }
 
+/*
+ * A command's status, its printed result checked: a result lost to a full
+ * disk or a closed pipe fails the command, as export's own check does,
+ * rather than exit 0 with nothing written. A command that failed has said
+ * why already.
+ */
+static int output_checked(const char *cmd, int rc)
+{
+    if (rc != 0)
+        return rc;
+    int e = fflush(stdout) != 0 ? errno : 0; /* else a write before may have failed (ferror) */
+    if (!e && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "ghit %s: cannot write the output%s%s\n", cmd, e ? ": " : "",
+            e ? strerror(e) : "");
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -127,7 +146,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+            return output_checked(commands[i].name, commands[i].run(argc - 1, argv + 1));
     }
     fprintf(stderr, "ghit: unknown command '%s'\n", argv[1]);
     usage(stderr);

@@ -412,3 +412,19 @@ def test_badge_batch_takes_the_aliases_a_badge_url_takes():
         return p.stdout.rstrip("\n")
     assert badge_lines("colorB=red\tcolorA=blue\n") == [badge("--color", "red", "--label-color", "blue")]
     assert badge_lines("label_color=blue\n") == [badge("--label-color", "blue")]
+
+
+def test_a_result_that_cannot_be_written_fails(tmp_path):
+    # stats (and render's summary) exited 0 with their output lost on a full disk; export said
+    # "cannot write the output" and exited 1. Every command's printed result is checked so.
+    db = str(tmp_path / "out.db")
+    p = run_ghit("import", "--db", db, input='{"repo":"out/a","total":2,"first_day":"2026-01-01","days":{}}\n')
+    assert p.returncode == 0, p.stderr
+    cases = [("stats", "--db", db), ("stats", "--db", db, "--repo", "out/a"),
+             ("render", "--db", db, "--out", str(tmp_path / "badges")), ("export", "--db", db)]
+    for args in cases:
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([GHIT_BIN, *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                               timeout=30)
+        assert p.returncode == 1, (args, p.stderr)
+        assert p.stderr.startswith("ghit %s: cannot write the output" % args[0]), (args, p.stderr)
