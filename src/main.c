@@ -145,8 +145,10 @@ int main(int argc, char **argv)
      */
     signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return output_checked(commands[i].name, commands[i].run(argc - 1, argv + 1));
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        store_set_command(commands[i].name);
+        return output_checked(commands[i].name, commands[i].run(argc - 1, argv + 1));
     }
     fprintf(stderr, "ghit: unknown command '%s'\n", argv[1]);
     usage(stderr);

@@ -11,6 +11,18 @@
 #include "log.h"
 #include "redis_url.h"
 
+static const char *command = "serve"; /* set once, before any thread */
+
+void store_set_command(const char *name)
+{
+    command = name;
+}
+
+const char *store_command(void)
+{
+    return command;
+}
+
 uint64_t store_deltas_hits(const struct store_delta *d, size_t n)
 {
     uint64_t hits = 0;

@@ -328,6 +328,14 @@ void store_redis_scan_limit(struct store *s, size_t n);
 int store_redis_init(const char *where, char *msg, size_t n);
 
 /*
+ * Names the ghit command that runs ("serve", "set", ...), for the messages
+ * of a store it cannot write: "ghit set needs to write its database". Once,
+ * before any store is opened; "serve" if never called.
+ */
+void store_set_command(const char *name);
+const char *store_command(void);
+
+/*
  * Sets SQLite up for ghit: once, before any thread or store. It turns
  * SQLite's memory statistics off, which ghit never reads and which take a
  * global mutex around every allocation of every connection.

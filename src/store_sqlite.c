@@ -1581,7 +1581,8 @@ static int attach_journal(struct sqlite_store *s, bool read_only, char *err, siz
     if (read_only)
         return 0;
     if (sqlite3_db_readonly(s->db, "j") == 1) {
-        snprintf(err, errlen, "cannot write %s: ghit serve needs to write its journal", s->jpath);
+        snprintf(err, errlen, "cannot write %s: ghit %s needs to write its journal", s->jpath,
+                 store_command());
         return -1;
     }
     char why[256] = "";
@@ -2521,9 +2522,10 @@ static int check_writable(struct sqlite_store *s, char *err, size_t errlen)
 {
     if (sqlite3_db_readonly(s->db, "main") == 1) {
         snprintf(err, errlen,
-                 "cannot write %s (%s): ghit serve needs to write its database; "
+                 "cannot write %s (%s): ghit %s needs to write its database; "
                  "give its user write access to the file, or use another --db",
-                 s->path, access(s->path, W_OK) < 0 ? strerror(errno) : "read-only");
+                 s->path, access(s->path, W_OK) < 0 ? strerror(errno) : "read-only",
+                 store_command());
         return -1;
     }
     char *dir = xstrdup(s->path);

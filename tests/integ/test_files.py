@@ -33,12 +33,13 @@ def nobody_bin():
     shutil.rmtree(d)
 
 
-def as_nobody(exe, *args, timeout=20):
-    """Runs `ghit ARGS` as nobody; returns the CompletedProcess."""
+def as_nobody(exe, *args, timeout=20, input=""):
+    """Runs `ghit ARGS` as nobody, input on its standard input; returns the CompletedProcess."""
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv (util-linux) is missing"
     return subprocess.run([setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                           exe, *args], capture_output=True, text=True, timeout=timeout)
+                           exe, *args], capture_output=True, text=True, timeout=timeout,
+                          input=input)
 
 
 @pytest.fixture
@@ -67,8 +68,26 @@ def test_database_the_user_cannot_write_is_refused_at_start(make_server, shared_
     before = db.read_bytes()
     p = as_nobody(nobody_bin, "serve", "--listen", "127.0.0.1:0", "--db", str(db))
     assert p.returncode == 1, p.stderr
-    assert "cannot write %s (Permission denied)" % db in p.stderr
+    assert "cannot write %s (Permission denied): ghit serve needs to write its database" % db \
+        in p.stderr, p.stderr
     assert "listening" not in p.stderr
+    assert db.read_bytes() == before
+
+
+@needs_root
+def test_a_command_that_cannot_write_the_database_names_itself(make_server, shared_dir, nobody_bin):
+    # set, delete, vacuum and import said "ghit serve needs to write its database".
+    db = shared_dir / "ghit.db"
+    make_db(make_server, db, {"ro/cmd": 2})
+    os.chmod(db, 0o644)
+    before = db.read_bytes()
+    line = '{"repo":"ro/new","total":1,"first_day":"2026-01-01","days":{}}\n'
+    for cmd, args in (("set", ["--repo", "ro/cmd", "--total", "5"]), ("delete", ["--repo", "ro/cmd"]),
+                      ("vacuum", []), ("import", [])):
+        p = as_nobody(nobody_bin, cmd, "--db", str(db), *args, input=line)
+        assert p.returncode == 1, (cmd, p.stderr)
+        assert "cannot write %s (Permission denied): ghit %s needs to write its database" % (db, cmd) \
+            in p.stderr, p.stderr
     assert db.read_bytes() == before
 
 
