@@ -240,8 +240,12 @@ static int change(const struct change *ch)
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    fprintf(stderr, "ghit %s: %s is locked by another process that is not a running ghit server\n",
-            ch->cmd, ch->db);
+    /* The lock tells that something writes the file, not what: it may be either. */
+    fprintf(stderr,
+            "ghit %s: %s is locked by another process, and no %s.serve names a running server: "
+            "a ghit command writing it (import, vacuum: run this again once it ends), or a "
+            "ghit serve whose %s.serve file was removed (restart it to write the file again)\n",
+            ch->cmd, ch->db, ch->db, ch->db);
     return 1;
 }
 

@@ -396,3 +396,14 @@ def test_two_authorization_fields_are_refused(admin, first, second):
                   + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     assert status_of(r) == 400, r
     assert admin.total("two/auth") is None
+
+
+def test_cli_set_beside_a_server_whose_run_file_is_gone_says_it_may_be_one(admin):
+    # It said "locked by another process that is not a running ghit server" of a server.
+    admin.hit("gone/runfile")
+    os.unlink(admin.db + ".serve")
+    p = run_ghit("set", "--db", admin.db, "--repo", "gone/runfile", "--total", "9")
+    assert p.returncode == 1
+    assert "not a running ghit server" not in p.stderr, p.stderr
+    assert "a ghit serve whose %s.serve file was removed" % admin.db in p.stderr, p.stderr
+    assert admin.total("gone/runfile") == 1
