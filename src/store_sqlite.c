@@ -1361,10 +1361,10 @@ static enum store_result sqlite_export(struct store *base, store_repo_fn *fn, vo
     struct sqlite_store *s = (struct sqlite_store *)base;
     sqlite3_stmt *st;
     /* With the journal's rows not merged yet: an export holds every flush. */
+#define EXPORT_TABLES DAYS_WITH("true") ", " REPOS_WITH("true")
 #define EXPORT_SQL(p)                                                                              \
-    "WITH " p ", " DAYS_WITH("true") ", " REPOS_WITH(                                              \
-        "true") " SELECT r.name, r.total, r.first_day, d.day, d.hits FROM r "                      \
-                "LEFT JOIN d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day"
+    "WITH " p ", " EXPORT_TABLES " SELECT r.name, r.total, r.first_day, d.day, d.hits FROM r "     \
+    "LEFT JOIN d ON d.repo = r.name AND d.hits > 0 ORDER BY r.name, d.day"
     static const char *const sql[] = WITH_PENDING(EXPORT_SQL, "true");
     int rc = sqlite3_prepare_v2(s->db, sql[s->has_journal], -1, &st, NULL);
     bool reading = rc == SQLITE_OK;
