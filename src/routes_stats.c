@@ -175,7 +175,7 @@ static struct store *take_reader(struct routes_stats *st, char *err, size_t errl
     pthread_mutex_lock(&st->lock);
     struct store *s = st->npool ? st->pool[--st->npool] : NULL;
     pthread_mutex_unlock(&st->lock);
-    return s ? s : store_open_reader(st->where, err, errlen);
+    return s ? s : store_open_server_reader(st->where, err, errlen);
 }
 
 /* Gives a reader back to the pool (closed if the pool is full). */

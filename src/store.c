@@ -58,6 +58,14 @@ struct store *store_open_reader(const char *where, char *err, size_t errlen)
     return store_sqlite_open_reader(where, err, errlen);
 }
 
+struct store *store_open_server_reader(const char *where, char *err, size_t errlen)
+{
+    struct store *s = store_open_reader(where, err, errlen);
+    if (s && !redis_url_is(where))
+        store_sqlite_tables_per_repo(s);
+    return s;
+}
+
 enum store_result store_write(struct store *s, struct store_put *p, size_t n, char *err,
                               size_t errlen)
 {

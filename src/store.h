@@ -271,6 +271,18 @@ struct store *store_open_readonly(const char *where, char *err, size_t errlen);
 struct store *store_open_reader(const char *where, char *err, size_t errlen);
 
 /*
+ * store_open_reader() for ghit serve's own statistics. Its SQLite reader
+ * reads a repo's figures and history from the tables, not also from the
+ * journal's rows not merged yet: the journal has no index by repo, so that
+ * read scans every such row (some 80 ms a million, the backlog of the
+ * heaviest load) on each /chart.svg or /days request. The server needs
+ * none of it: it holds every repo's total and today's hits in memory, and
+ * a past day's rows are merged seconds after midnight (store_sqlite.c,
+ * past_day()). Its top lists, one at a time, still read the journal.
+ */
+struct store *store_open_server_reader(const char *where, char *err, size_t errlen);
+
+/*
  * A command's write (set, delete, import): s->ops->write, made again, with
  * the same puts, up to a few times over some seconds while a shared store
  * answers STORE_RETRY (a Redis that stalled or dropped the connection), so
@@ -346,6 +358,8 @@ void store_sqlite_setup(void);
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
 struct store *store_sqlite_open_readonly(const char *path, char *err, size_t errlen);
 struct store *store_sqlite_open_reader(const char *path, char *err, size_t errlen);
+/* Makes a reader read a repo from the tables only (see store_open_server_reader()). */
+void store_sqlite_tables_per_repo(struct store *base);
 
 /* Faults the SQLite backend can be told to fake, for the tests of what follows them. */
 enum store_sqlite_fault {

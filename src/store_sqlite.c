@@ -150,6 +150,7 @@ struct sqlite_store {
     char *path, *jpath;
     int lock_fd;             /* holds flock(LOCK_EX) while a server writes the file; -1 if none */
     bool has_journal;        /* a journal is attached (a reader may find none) */
+    bool tables_per_repo;    /* get and history skip the journal (store_open_server_reader()) */
     atomic_bool interrupted; /* sqlite_interrupt(): a reader's statements stop (interrupted()) */
     int64_t flushed;         /* the sequence number of the last flush written (j.meta.flushed) */
     int64_t appended;        /* the last journal id this connection wrote */
@@ -258,7 +259,8 @@ static const char journal_schema[] =
  * range of days). The journal has no index by repo (a flush costs the bytes
  * it appends), so one repo's read scans the rows past the mark: 1,000,000
  * of them (a backlog under the heaviest load) took about 80 ms, 20,000 (a
- * light load's) about 2. sqlite_scan() joins the two in code instead.
+ * light load's) about 2, which a server's readers skip (per_repo_journal()).
+ * sqlite_scan() joins the two in code instead.
  */
 #define PENDING(cond)                                                                              \
     "p AS (SELECT repo, day, ghit_sum(hits) AS hits FROM j.journal "                               \
@@ -2279,6 +2281,17 @@ static enum store_result start_read(struct sqlite_store *s, sqlite3_stmt **st, c
     return classify(rc);
 }
 
+/* Whether a read of one repo (get, history) adds the journal's rows: not a server's (store.h). */
+static bool per_repo_journal(const struct sqlite_store *s)
+{
+    return s->has_journal && !s->tables_per_repo;
+}
+
+void store_sqlite_tables_per_repo(struct store *base)
+{
+    ((struct sqlite_store *)base)->tables_per_repo = true;
+}
+
 /* store.h get: one repos row, with its hits on day from daily. */
 static enum store_result sqlite_get(struct store *base, const char *key, day_t day,
                                     struct store_row *out, int *found, char *err, size_t errlen)
@@ -2291,7 +2304,7 @@ static enum store_result sqlite_get(struct store *base, const char *key, day_t d
     static const char *const sql[] = WITH_PENDING(GET_SQL, "repo = ?1");
     static const char what[] = "cannot read a repo";
     *found = 0;
-    enum store_result res = start_read(s, &s->get_st, sql[s->has_journal], what, err, errlen);
+    enum store_result res = start_read(s, &s->get_st, sql[per_repo_journal(s)], what, err, errlen);
     if (res != STORE_OK)
         return res;
     sqlite3_bind_text(s->get_st, 1, key, -1, SQLITE_STATIC);
@@ -2321,7 +2334,8 @@ static enum store_result sqlite_history(struct store *base, const char *key, day
 #define HISTORY_SQL(p) "WITH " p ", " DAYS_WITH(RANGE) " SELECT day, hits FROM d"
     static const char *const sql[] = WITH_PENDING(HISTORY_SQL, RANGE);
     static const char what[] = "cannot read a history";
-    enum store_result res = start_read(s, &s->history_st, sql[s->has_journal], what, err, errlen);
+    enum store_result res =
+        start_read(s, &s->history_st, sql[per_repo_journal(s)], what, err, errlen);
     if (res != STORE_OK)
         return res;
     sqlite3_bind_text(s->history_st, 1, key, -1, SQLITE_STATIC);
