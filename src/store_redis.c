@@ -120,6 +120,7 @@ struct redis_store {
     bool readonly;
     bool policy_read;        /* check_eviction() read maxmemory-policy */
     redisContext *c;         /* NULL while not connected */
+    bool idle;               /* c served an earlier read and has not answered this one yet */
     atomic_bool interrupted; /* redis_interrupt(): scans stop */
     char id[2 * ID_BYTES + 1];
     char fe_key[48]; /* ghit:fe:<id> */
@@ -182,6 +183,67 @@ static void disconnect(struct redis_store *s)
     s->c = NULL;
 }
 
+static int connect_redis(struct redis_store *s, char *err, size_t errlen);
+
+/*
+ * Whether the failure hiredis reports on c (errno_was: errno just after
+ * it) is the connection found closed: EOF, a reset or a broken pipe, as
+ * opposed to a reply that did not come in time.
+ */
+static bool found_closed(const redisContext *c, int errno_was)
+{
+    return c->err == REDIS_ERR_EOF ||
+           (c->err == REDIS_ERR_IO && (errno_was == ECONNRESET || errno_was == EPIPE));
+}
+
+/*
+ * Reads the next reply of the commands appended before into *r: 0, or -1
+ * with a message (what: the command, or NULL) and the connection dropped.
+ *
+ * Redis closes a connection that idled past its `timeout`, as CLIENT KILL
+ * or a NAT that forgot it does, and hiredis learns that only when the next
+ * command fails. So the first reply of a read on a connection kept from
+ * before (s->idle) that fails so is not Redis failing: the commands then
+ * pending, none of them answered, go once more on a new connection. Only
+ * reads, and the idle probe's harmless EXPIRE, come here; the chunks'
+ * replies do not (send_owed: a chunk goes again under its own number).
+ */
+static int get_reply(struct redis_store *s, redisReply **r, const char *what, char *err,
+                     size_t errlen)
+{
+    char *pending = NULL;
+    size_t len = 0;
+    if (s->idle) {
+        len = sdslen(s->c->obuf);
+        pending = xmalloc(len + 1);
+        memcpy(pending, s->c->obuf, len);
+    }
+    int ret = redisGetReply(s->c, (void **)r);
+    if (ret != REDIS_OK && s->idle && found_closed(s->c, errno)) {
+        log_debug("redis: %s had closed an idle connection (%s): connecting again", s->where,
+                  s->c->errstr);
+        disconnect(s);
+        s->idle = false;
+        if (connect_redis(s, err, errlen) < 0) {
+            free(pending);
+            *r = NULL;
+            return -1;
+        }
+        redisAppendFormattedCommand(s->c, pending, len);
+        ret = redisGetReply(s->c, (void **)r);
+    }
+    s->idle = false;
+    free(pending);
+    if (ret == REDIS_OK)
+        return 0;
+    snprintf(err, errlen, "Redis at %s did not answer%s%s: %s", s->where, what ? " " : "",
+             what ? what : "", s->c->errstr);
+    s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
+    disconnect(s);
+    *r = NULL;
+    return -1;
+}
+
 /*
  * Runs one command (argv NUL-terminated strings); the reply, or NULL with
  * a message in err (an error reply is freed and reported too).
@@ -189,13 +251,10 @@ static void disconnect(struct redis_store *s)
 static redisReply *command(struct redis_store *s, int argc, const char **argv, char *err,
                            size_t errlen)
 {
-    redisReply *r = redisCommandArgv(s->c, argc, argv, NULL);
-    if (!r) {
-        snprintf(err, errlen, "Redis at %s did not answer %s: %s", s->where, argv[0], s->c->errstr);
-        s->cause = "timeout";
-        disconnect(s);
+    redisReply *r;
+    redisAppendCommandArgv(s->c, argc, argv, NULL);
+    if (get_reply(s, &r, argv[0], err, errlen) < 0)
         return NULL;
-    }
     if (r->type == REDIS_REPLY_ERROR) {
         snprintf(err, errlen, "Redis at %s refused %s: %.120s", s->where, argv[0], r->str);
         /* A Redis still loading its data set says so; that passes, the rest does not. */
@@ -285,18 +344,16 @@ static int info_value(const char *info, const char *field, char *out, size_t n)
  * noeviction drops counts (repo:R) without a word, and a volatile-* one
  * ghit:fe:<id>, which has a TTL: its loss reads as Redis having lost that
  * frontend's chunks. A Redis that refuses INFO is not asked again; -1 if
- * it did not answer (the connection is dropped).
+ * it did not answer (the connection is dropped, err says so).
  */
-static int check_eviction(struct redis_store *s)
+static int check_eviction(struct redis_store *s, char *err, size_t errlen)
 {
     if (s->policy_read)
         return 0;
-    const char *argv[] = {"INFO", "memory"};
-    redisReply *r = redisCommandArgv(s->c, 2, argv, NULL);
-    if (!r) {
-        disconnect(s);
+    redisReply *r;
+    redisAppendCommand(s->c, "INFO memory");
+    if (get_reply(s, &r, "INFO", err, errlen) < 0)
         return -1;
-    }
     char max[32], policy[32];
     if (r->type == REDIS_REPLY_STRING && info_value(r->str, "maxmemory", max, sizeof max) > 0 &&
         info_value(r->str, "maxmemory_policy", policy, sizeof policy) > 0 &&
@@ -376,12 +433,18 @@ static int connect_redis(struct redis_store *s, char *err, size_t errlen)
             return ret;
         }
     }
-    if (check_eviction(s) < 0) {
-        snprintf(err, errlen, "Redis at %s did not answer INFO", s->where);
-        s->cause = "timeout";
-        return -1;
-    }
-    return 0;
+    return check_eviction(s, err, errlen);
+}
+
+/*
+ * connect_redis for a read, or the idle probe: a connection kept from
+ * before is marked idle, so that get_reply connects again if Redis closed
+ * it meanwhile.
+ */
+static int connect_to_read(struct redis_store *s, char *err, size_t errlen)
+{
+    s->idle = s->c != NULL;
+    return connect_redis(s, err, errlen);
 }
 
 /* --- chunks ------------------------------------------------------------------------------- */
@@ -1544,17 +1607,14 @@ static enum store_result redis_check(struct store *st, char *err, size_t errlen)
     struct redis_store *s = (struct redis_store *)st;
     if (s->readonly)
         return STORE_OK;
-    if (connect_redis(s, err, errlen) < 0)
+    if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     const char *argv[] = {"EVAL", store_redis_check_lua, "2", EPOCH_KEY, s->fe_key, s->epoch,
                           FE_TTL};
-    redisReply *r = redisCommandArgv(s->c, 7, argv, NULL);
-    if (!r) {
-        snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
-        s->cause = "timeout";
-        disconnect(s);
+    redisReply *r;
+    redisAppendCommandArgv(s->c, 7, argv, NULL);
+    if (get_reply(s, &r, NULL, err, errlen) < 0)
         return STORE_RETRY;
-    }
     enum store_result res = STORE_OK;
     if (r->type == REDIS_REPLY_ERROR) {
         explain_error(s, r->str, err, errlen);
@@ -1619,12 +1679,9 @@ static int read_figures(struct redis_store *s, const char *const *r, size_t n, c
     free(a.argv);
     buf_fini(&a.text);
     *got = (struct figures){0};
-    if ((epoch && redisGetReply(s->c, (void **)&got->epoch) != REDIS_OK) ||
-        redisGetReply(s->c, (void **)&got->mget) != REDIS_OK ||
-        redisGetReply(s->c, (void **)&got->first) != REDIS_OK) {
-        snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
-        s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
-        disconnect(s);
+    if ((epoch && get_reply(s, &got->epoch, NULL, err, errlen) < 0) ||
+        get_reply(s, &got->mget, NULL, err, errlen) < 0 ||
+        get_reply(s, &got->first, NULL, err, errlen) < 0) {
         free_figures(got);
         return -1;
     }
@@ -1758,7 +1815,7 @@ static enum store_result redis_scan(struct store *st, day_t day, store_row_fn *f
                                     char *err, size_t errlen)
 {
     struct redis_store *s = (struct redis_store *)st;
-    if (connect_redis(s, err, errlen) < 0)
+    if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     struct scanning sc = {.s = s, .day = day, .fn = fn, .arg = arg};
     const char *argv[] = {"SSCAN", "repos", NULL, "COUNT", SCAN_COUNT};
@@ -1793,7 +1850,7 @@ static enum store_result redis_load(struct store *st, const char *const *keys, s
                                     store_load_fn *fn, void *arg, char *err, size_t errlen)
 {
     struct redis_store *s = (struct redis_store *)st;
-    if (connect_redis(s, err, errlen) < 0)
+    if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     char text[DAY_TEXT_SIZE];
     day_format(day, text);
@@ -1873,10 +1930,7 @@ static bool key_of(const char *m, char key[REPO_KEY_SIZE])
 static int get_replies(struct redis_store *s, redisReply **r, size_t n, char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++)
-        if (redisGetReply(s->c, (void **)&r[i]) != REDIS_OK) {
-            snprintf(err, errlen, "Redis at %s did not answer: %s", s->where, s->c->errstr);
-            s->cause = "timeout";
-            disconnect(s);
+        if (get_reply(s, &r[i], NULL, err, errlen) < 0) {
             while (i > 0)
                 freeReplyObject(r[--i]);
             return -1;
@@ -2117,7 +2171,7 @@ static enum store_result redis_export(struct store *st, store_repo_fn *fn, void 
                                       size_t errlen)
 {
     struct redis_store *s = (struct redis_store *)st;
-    if (connect_redis(s, err, errlen) < 0)
+    if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     day_t today = day_from_time(time(NULL));
     struct xport x = {.earliest = today};
@@ -2174,7 +2228,7 @@ static enum store_result redis_get(struct store *st, const char *key, day_t day,
 {
     struct redis_store *s = (struct redis_store *)st;
     *found = 0;
-    if (connect_redis(s, err, errlen) < 0)
+    if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     char r[R_SIZE], text[DAY_TEXT_SIZE];
     escape(key, r);
@@ -2206,7 +2260,7 @@ static enum store_result redis_history(struct store *st, const char *key, day_t 
         snprintf(err, errlen, "a history spans 1 to %d days", STORE_HISTORY_MAX_DAYS);
         return STORE_FAILED;
     }
-    if (connect_redis(s, err, errlen) < 0)
+    if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     char r[R_SIZE], text[DAY_TEXT_SIZE];
     escape(key, r);
@@ -2333,7 +2387,7 @@ static enum store_result redis_top(struct store *st, day_t from, day_t to, size_
                                    store_top_fn *fn, void *arg, char *err, size_t errlen)
 {
     struct redis_store *s = (struct redis_store *)st;
-    if (connect_redis(s, err, errlen) < 0)
+    if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     struct tops t = {.s = s, .sum = topsum_new(TOP_PASS_REPOS, limit), .last = to};
     enum store_result res = STORE_OK;
@@ -2397,7 +2451,7 @@ static enum store_result redis_summary(struct store *st, uint64_t *repos, uint64
                                        size_t errlen)
 {
     struct redis_store *s = (struct redis_store *)st;
-    if (connect_redis(s, err, errlen) < 0)
+    if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     const char *scard[] = {"SCARD", "repos"};
     redisReply *r = command(s, 2, scard, err, errlen);
@@ -2547,7 +2601,7 @@ static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSO
 {
     struct redis_store *s = (struct redis_store *)st;
     *lost = *behind = false;
-    if (connect_redis(s, err, errlen) < 0)
+    if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     if (!cursor[0]) {
         const char *argv[] = {"XREVRANGE", FEED_KEY, "+", "-", "COUNT", "1"};
@@ -2572,11 +2626,8 @@ static enum store_result redis_changes(struct store *st, char cursor[STORE_CURSO
     redisAppendCommandArgv(s->c, 3, info, NULL);
     redisAppendCommandArgv(s->c, 8, read, NULL);
     redisReply *ri = NULL, *rr = NULL;
-    if (redisGetReply(s->c, (void **)&ri) != REDIS_OK ||
-        redisGetReply(s->c, (void **)&rr) != REDIS_OK) {
-        snprintf(err, errlen, "Redis at %s did not answer XREAD: %s", s->where, s->c->errstr);
-        s->cause = s->c->err == REDIS_ERR_EOF ? "down" : "timeout";
-        disconnect(s);
+    if (get_reply(s, &ri, "XINFO", err, errlen) < 0 ||
+        get_reply(s, &rr, "XREAD", err, errlen) < 0) {
         freeReplyObject(ri);
         return STORE_RETRY;
     }
