@@ -121,6 +121,7 @@ struct redis_store {
     bool policy_read;        /* check_eviction() read maxmemory-policy */
     redisContext *c;         /* NULL while not connected */
     bool idle;               /* c served an earlier read and has not answered this one yet */
+    bool marked_only;        /* a reader that refuses a Redis without ghit's mark (check_mark) */
     atomic_bool interrupted; /* redis_interrupt(): scans stop */
     char id[2 * ID_BYTES + 1];
     char fe_key[48]; /* ghit:fe:<id> */
@@ -274,8 +275,9 @@ static int run(struct redis_store *s, int argc, const char **argv, char *err, si
 }
 
 /*
- * Learns the epoch, making it on an empty database: 0; -2 with a message
- * if the database holds data that is not ghit's; -1 if Redis failed.
+ * Learns the epoch: 0. Without one: with make, on an empty database, makes
+ * it (1); else -2 with a message (make: the database holds keys that are
+ * not ghit's; not make: it holds no ghit data). -1 if Redis failed.
  */
 static int learn_epoch(struct redis_store *s, bool make, char *err, size_t errlen)
 {
@@ -288,8 +290,16 @@ static int learn_epoch(struct redis_store *s, bool make, char *err, size_t errle
         if (have)
             memcpy(s->epoch, r->str, r->len + 1);
         freeReplyObject(r);
-        if (have || !make)
-            return 0;
+        if (have)
+            return attempt;
+        if (!make) {
+            snprintf(err, errlen,
+                     "Redis at %s holds no ghit data (no ghit:epoch): it lost its data, or ghit "
+                     "never wrote there; nothing was read",
+                     s->where);
+            s->cause = "wiped";
+            return -2;
+        }
         const char *dbsize[] = {"DBSIZE"};
         if (!(r = command(s, 1, dbsize, err, errlen)))
             return -1;
@@ -437,6 +447,31 @@ static int connect_redis(struct redis_store *s, char *err, size_t errlen)
 }
 
 /*
+ * For a reader that refuses a Redis without ghit's data (marked_only):
+ * whether Redis holds ghit's mark, the one the reader first found; 0, or
+ * -2 with a message. Read without it, a wiped Redis is an empty database,
+ * and a nightly ghit export of it overwrites a good backup with nothing.
+ * One GET before each read: the statistics routes keep their readers
+ * while Redis may be wiped.
+ */
+static int check_mark(struct redis_store *s, char *err, size_t errlen)
+{
+    char had[sizeof s->epoch];
+    memcpy(had, s->epoch, sizeof had);
+    int ret = learn_epoch(s, false, err, errlen);
+    if (ret == 0 && had[0] && strcmp(had, s->epoch) != 0) {
+        snprintf(err, errlen,
+                 "Redis at %s lost ghit's data and was marked again since this reader connected "
+                 "(ghit:epoch %.40s, was %.40s); nothing was read",
+                 s->where, s->epoch, had);
+        memcpy(s->epoch, had, sizeof had);
+        s->cause = "wiped";
+        return -2;
+    }
+    return ret;
+}
+
+/*
  * connect_redis for a read, or the idle probe: a connection kept from
  * before is marked idle, so that get_reply connects again if Redis closed
  * it meanwhile.
@@ -444,7 +479,8 @@ static int connect_redis(struct redis_store *s, char *err, size_t errlen)
 static int connect_to_read(struct redis_store *s, char *err, size_t errlen)
 {
     s->idle = s->c != NULL;
-    return connect_redis(s, err, errlen);
+    int ret = connect_redis(s, err, errlen);
+    return ret == 0 && s->marked_only ? check_mark(s, err, errlen) : ret;
 }
 
 /* --- chunks ------------------------------------------------------------------------------- */
@@ -2771,7 +2807,9 @@ struct store *store_redis_open(const char *where, char *err, size_t errlen)
 struct store *store_redis_open_readonly(const char *where, char *err, size_t errlen)
 {
     struct redis_store *s = new_store(where, true, err, errlen);
-    if (s && connect_redis(s, err, errlen) < 0) {
+    if (s)
+        s->marked_only = true;
+    if (s && connect_to_read(s, err, errlen) < 0) {
         redis_close(&s->base);
         return NULL;
     }
@@ -2798,20 +2836,15 @@ int store_redis_init(const char *where, char *msg, size_t n)
     s->readonly = true; /* connect without the script and the epoch, then learn it here */
     int ret = connect_redis(s, msg, n);
     s->readonly = false;
-    if (ret == 0) {
-        ret = learn_epoch(s, false, msg, n);
-        if (ret == 0 && s->epoch[0]) {
-            snprintf(msg, n, "%s is ghit's already (ghit:epoch %s)", s->where, s->epoch);
-            ret = 1;
-        } else if (ret == 0) {
-            ret = learn_epoch(s, true, msg, n);
-            if (ret == 0)
-                snprintf(msg, n, "%s: made ghit:epoch %s", s->where, s->epoch);
-        }
-    }
+    if (ret == 0)
+        ret = learn_epoch(s, true, msg, n);
+    if (ret == 0)
+        snprintf(msg, n, "%s is ghit's already (ghit:epoch %s)", s->where, s->epoch);
+    else if (ret == 1)
+        snprintf(msg, n, "%s: made ghit:epoch %s", s->where, s->epoch);
     s->readonly = true; /* no frontend report at close: it wrote no chunks */
     redis_close(&s->base);
-    return ret < 0 ? -1 : ret;
+    return ret < 0 ? -1 : !ret; /* 1: marked already */
 }
 
 void store_redis_use_spool(struct store *st, struct spool *sp)

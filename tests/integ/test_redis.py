@@ -111,13 +111,20 @@ def test_redis_down_at_start_then_up(make_redis, make_front):
     assert_exact(r, {"late/start": 20})
 
 
-def test_wiped_redis_is_refused_and_hits_are_kept(make_redis, make_front):
+def wrote_hits(make_redis, make_front, n):
+    """A Redis, a frontend, and a client of that Redis, once the frontend wrote n hits of
+    w/iped there."""
     r = make_redis()
     s = make_front(db=r.url, flush_interval=50)
-    for _ in range(5):
+    for _ in range(n):
         assert s.hit("w/iped").status == 200
     c = r.client()
-    wait_for("the flush", lambda: c.get("repo:w%2Fiped") == "5")
+    wait_for("the flush", lambda: c.get("repo:w%2Fiped") == str(n))
+    return r, s, c
+
+
+def test_wiped_redis_is_refused_and_hits_are_kept(make_redis, make_front):
+    r, s, c = wrote_hits(make_redis, make_front, 5)
     epoch = c.get("ghit:epoch")
     c.flushall()
     for _ in range(3):
@@ -136,6 +143,45 @@ def test_wiped_redis_is_refused_and_hits_are_kept(make_redis, make_front):
     s.stop()
     assert c.get("repo:w%2Fiped") == "8"
     assert "sent again from the replay window" in s.stderr()
+
+
+READERS = (["export"], ["stats"], ["stats", "--top", "3"], ["render", "--out", "OUT"])
+
+
+def refused_by_readers(r, tmp_path):
+    """Every read-only command refuses r's database, says why, writes nothing, and exits 1."""
+    out = tmp_path / "out"
+    for args in READERS:
+        p = run_ghit(*[str(out) if a == "OUT" else a for a in args], "--db", r.url)
+        assert p.returncode == 1 and p.stdout == "", (args, p)
+        assert "holds no ghit data (no ghit:epoch)" in p.stderr, (args, p.stderr)
+    assert not out.exists() or not any(out.rglob("*.svg"))
+
+
+def test_a_wiped_redis_is_not_read_as_empty(make_redis, make_front, tmp_path):
+    """doc/redis.md: the mark exists so that a Redis that lost its data is never read as
+    empty. Read as empty, a nightly `ghit export` would overwrite a good backup with nothing."""
+    r, s, c = wrote_hits(make_redis, make_front, 3)
+    assert run_ghit("export", "--db", r.url).stdout.startswith('{"repo":"w/iped","total":3')
+    assert s.get("/api/v1/top?day=%s" % utc_today()).status == 200  # a reader, kept in the pool
+    c.flushall()
+    refused_by_readers(r, tmp_path)
+    for path in ("/api/v1/top?days=2", "/api/v1/top?days=3"):  # the pool's reader, a new one
+        reply = s.get(path)
+        assert reply.status == 503 and "no ghit:epoch" in reply.text, (path, reply)
+    assert c.dbsize() == 0, "a reader wrote into a wiped Redis"
+
+
+def test_an_unmarked_empty_redis_is_no_ghit_data_until_written(make_redis, tmp_path):
+    """As an empty SQLite file: nothing to read, and nothing is made by reading it. An import
+    (or a serve) marks it; then it reads as ghit's."""
+    r = make_redis()
+    refused_by_readers(r, tmp_path)
+    assert r.client().dbsize() == 0
+    text = '{"repo":"i/mp","total":2,"first_day":"%s","days":{"%s":2}}\n' % ((utc_today(),) * 2)
+    assert run_ghit("import", "--db", r.url, input=text).returncode == 0
+    p = run_ghit("export", "--db", r.url)
+    assert p.returncode == 0 and p.stdout == text
 
 
 def test_2015_data_without_mark_is_refused(make_redis, make_front):
