@@ -1155,7 +1155,8 @@ static void report_rows(const struct chunk *c, const redisReply *r, store_row_fn
     const redisReply *errs = r->element[3];
     for (size_t i = 0; i < errs->elements; i++)
         if (errs->element[i]->type == REDIS_REPLY_STRING)
-            log_error("redis: a key holds what ghit cannot count into; its hits are dropped: %s",
+            log_error("redis: a key of another type than ghit's: %s; the chunk's other keys "
+                      "were written",
                       errs->element[i]->str);
 }
 

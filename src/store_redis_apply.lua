@@ -9,7 +9,8 @@
 -- then per delta: R, day index (1-based), hits; then the frontend id and the feed's length
 -- An applied chunk appends its repos to the stream ghit:feed ({fe, r: the R's, space-separated}),
 -- so that the other frontends know which repos of their caches changed (v2).
--- Every write after the gate is a pcall: a key of the wrong type loses only its own hits.
+-- Every write after the gate is a pcall: a key of the wrong type loses only its own hits,
+-- and each refusal is an error of the reply, 'KEY: what was not written or read (ERROR)'.
 -- Reply: {1 applied | 0 already applied, hw, {total, today_hits, first_day, ...} per delta, {errors}}
 -- first_day is '' (unknown: keep yours) for a repo that had hits before, on today: the
 -- sets and ghit:first are written only when a repo or its day is new (a total or day count
@@ -40,10 +41,17 @@ local function add(key, r)
   if not m then m = {}; adds[key] = m end
   m[#m + 1] = r
 end
-local function num(v, key)
-  if type(v) == 'table' then errs[#errs + 1] = key .. ' ' .. v.err; return 0 end
-  return tonumber(v or 0) or 0
+-- A pcall of cmd on key: its reply, or nil with the refusal in errs. what says what was
+-- missed, a format of the arguments after the key: built only on a refusal, not per delta.
+local function try(what, cmd, key, ...)
+  local v = redis.pcall(cmd, key, ...)
+  if type(v) == 'table' and v.err then
+    errs[#errs + 1] = key .. ': ' .. string.format(what, ...) .. ' (' .. v.err .. ')'
+    return nil
+  end
+  return v
 end
+local function count(key) return tonumber(try('not read', 'GET', key) or 0) or 0 end
 for i = 1, n do
   local r, di, hits = ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]
   a = a + 3
@@ -54,30 +62,29 @@ for i = 1, n do
   local fresh = not apply or day ~= today -- first day to read (and maybe lower)
   if apply then
     local h = tonumber(hits)
-    t = num(redis.pcall('INCRBY', kt, hits), kt)
-    d = num(redis.pcall('INCRBY', kd, hits), kd)
-    if t <= h then
+    local tv = try('%s hits not added', 'INCRBY', kt, hits)
+    local dv = try('%s hits not added', 'INCRBY', kd, hits)
+    t, d = tv or 0, dv or 0
+    if tv and t <= h then
       add(3, r) -- a new repo (a member ever since, otherwise)
       fresh = true
     end
-    if d <= h then
+    if dv and d <= h then
       add(4 + di, r)
     end
     names[#names + 1] = r
   else
-    t = num(redis.pcall('GET', kt), kt)
-    d = num(redis.pcall('GET', kd), kd)
+    t, d = count(kt), count(kd)
   end
   if day ~= today then
     k = k + 1
-    d = num(redis.pcall('GET', KEYS[k]), KEYS[k])
+    d = count(KEYS[k])
   end
   local f = ''
   if fresh then
-    f = redis.pcall('HGET', KEYS[4], r)
-    if type(f) == 'table' then errs[#errs + 1] = KEYS[4] .. ' ' .. f.err; f = false end
+    f = try('the first day of %s not read', 'HGET', KEYS[4], r)
     if apply and (not f or day < f) then
-      redis.pcall('HSET', KEYS[4], r, day)
+      try('the first day of %s not set', 'HSET', KEYS[4], r, day)
       f = day
     end
     f = f or day
@@ -88,12 +95,12 @@ end
 -- a third of the commands a delta costs when hits spread over many repos.
 for key, m in pairs(adds) do
   for i = 1, #m, 1000 do
-    redis.pcall('SADD', KEYS[key], unpack(m, i, math.min(i + 999, #m)))
+    local j = math.min(i + 999, #m)
+    try((j - i + 1) .. ' members not added, %s first', 'SADD', KEYS[key], unpack(m, i, j))
   end
 end
 if apply then
-  local x = redis.pcall('XADD', KEYS[#KEYS], 'MAXLEN', '~', ARGV[#ARGV], '*', 'fe', ARGV[#ARGV - 1],
-                        'r', table.concat(names, ' '))
-  if type(x) == 'table' then errs[#errs + 1] = KEYS[#KEYS] .. ' ' .. x.err end
+  try('the chunk not announced to the other frontends', 'XADD', KEYS[#KEYS], 'MAXLEN', '~',
+      ARGV[#ARGV], '*', 'fe', ARGV[#ARGV - 1], 'r', table.concat(names, ' '))
 end
 return {apply and 1 or 0, apply and seq or hw, rows, errs}

@@ -33,7 +33,9 @@ redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) -- the first write, as in ghi
 local errs = {}
 local function try(...)
   local v = redis.pcall(...)
-  if type(v) == 'table' and v.err then errs[#errs + 1] = select(2, ...) .. ' ' .. v.err end
+  if type(v) == 'table' and v.err then
+    errs[#errs + 1] = select(2, ...) .. ': ' .. select(1, ...) .. ' not done (' .. v.err .. ')'
+  end
   return v
 end
 
@@ -87,7 +89,7 @@ for z = lo or 1, lo and day_num(ARGV[4]) or 0 do
   local set = 'repos:' .. day
   local is = redis.pcall('SMISMEMBER', set, unpack(members))
   if type(is) == 'table' and is.err then
-    errs[#errs + 1] = set .. ' ' .. is.err
+    errs[#errs + 1] = set .. ': not read, its repos\' day keys left (' .. is.err .. ')'
   else
     for i = 1, #members do
       if is[i] == 1 then

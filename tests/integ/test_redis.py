@@ -184,6 +184,31 @@ def test_an_unmarked_empty_redis_is_no_ghit_data_until_written(make_redis, tmp_p
     assert p.returncode == 0 and p.stdout == text
 
 
+def test_keys_of_the_wrong_type_are_logged_with_what_they_missed(make_redis, make_front):
+    """doc/redis.md: a key of the wrong type loses only its own hits, and ghit logs it as an
+    error. The sets' SADDs and ghit:first's HSET were refused without a word: a repo whose
+    total was then non-zero was never listed in repos again."""
+    r = make_redis()
+    s = make_front(db=r.url, flush_interval=50)
+    c = r.client()
+    today = utc_today()
+    for key in ("repos", "repos:" + today, "ghit:first"):
+        c.set(key, "junk")
+    c.lpush("repo:w%2Fa", "junk")
+    for repo in ("w/a", "n/ew"):
+        assert s.hit(repo).status == 200
+    wait_for("n/ew's hit", lambda: c.get("repo:n%2Few") == "1")
+    wanted = ["repos: 1 members not added, n%2Few first (WRONGTYPE",
+              "repos:%s: 2 members not added, " % today,
+              "ghit:first: the first day of n%2Few not set (WRONGTYPE",
+              "repo:w%2Fa: 1 hits not added (WRONGTYPE"]
+    wait_for("the refusals in the log", lambda: all(w in s.stderr() for w in wanted), timeout=10)
+    assert "error: redis: a key of another type" in s.stderr()
+    assert "its hits are dropped" not in s.stderr()
+    # Only its own hits: w/a's day key counted.
+    assert c.get("repo:%s:w%%2Fa" % today) == "1" and c.lrange("repo:w%2Fa", 0, -1) == ["junk"]
+
+
 def test_2015_data_without_mark_is_refused(make_redis, make_front):
     r = make_redis()
     c = r.client()
