@@ -90,14 +90,19 @@ def test_killed_connections_and_stalls_stay_exact(make_redis, make_front):
     assert len(dups) == 2 and sum(dups) >= 1, logs[-3000:]
 
 
+def healthz(front, status, timeout=30):
+    """front's /healthz once it answers status."""
+    return wait_for("/healthz %d" % status, lambda: (lambda x: x if x.status == status else None)(
+        front.get("/healthz")), timeout=timeout)
+
+
 def test_redis_down_at_start_then_up(make_redis, make_front):
     r = make_redis(start=False)
     s = make_front(db=r.url, flush_interval=50)
     assert "counting into memory" in s.stderr()
     for _ in range(15):
         assert s.hit("late/start").status == 200
-    h = wait_for("/healthz 503", lambda: (lambda x: x if x.status == 503 else None)(
-        s.get("/healthz")))
+    h = healthz(s, 503)
     assert "cannot connect to Redis" in h.text
     time.sleep(0.5)
     r.start()
@@ -129,8 +134,7 @@ def test_wiped_redis_is_refused_and_hits_are_kept(make_redis, make_front):
     c.flushall()
     for _ in range(3):
         assert s.hit("w/iped").status == 200
-    h = wait_for("/healthz 503", lambda: (lambda x: x if x.status == 503 else None)(
-        s.get("/healthz")))
+    h = healthz(s, 503)
     assert "Redis lost ghit's data" in h.text
     assert s.total("w/iped") == 8  # the badge keeps counting
     time.sleep(0.3)
@@ -207,6 +211,32 @@ def test_keys_of_the_wrong_type_are_logged_with_what_they_missed(make_redis, mak
     assert "its hits are dropped" not in s.stderr()
     # Only its own hits: w/a's day key counted.
     assert c.get("repo:%s:w%%2Fa" % today) == "1" and c.lrange("repo:w%2Fa", 0, -1) == ["junk"]
+
+
+def test_an_out_of_memory_redis_fails_the_idle_probe_and_an_import_gets_nothing(make_redis,
+                                                                                make_front):
+    """doc/redis.md's outages: out of memory, /healthz 503; the man page: an import into a
+    Redis that refuses writes gets nothing, says so and stops. The probe's EXPIRE and GET pass
+    under maxmemory: /healthz stayed 200, and the import tried for 15 s, then said it had
+    stopped part way."""
+    r = make_redis()
+    s = make_front(db=r.url, flush_interval=50)
+    assert s.hit("o/om").status == 200
+    c = r.client()
+    wait_for("the flush", lambda: c.get("repo:o%2Fom") == "1")
+    healthz(s, 200, timeout=10)
+    c.config_set("maxmemory-policy", "noeviction")
+    c.config_set("maxmemory", 1)
+    try:
+        assert "out of memory" in healthz(s, 503, timeout=10).text
+        p = run_ghit("import", "--db", r.url, input='{"repo":"i/mp","total":2,"days":{}}\n')
+        assert p.returncode == 1 and "out of memory" in p.stderr, p.stderr
+        assert "nothing was imported" in p.stderr and "part way" not in p.stderr, p.stderr
+        assert c.get("repo:i%2Fmp") is None
+    finally:
+        c.config_set("maxmemory", 0)
+    healthz(s, 200, timeout=10)
+    assert c.get("repo:o%2Fom") == "1"
 
 
 def test_2015_data_without_mark_is_refused(make_redis, make_front):
