@@ -73,18 +73,21 @@ static const struct {
     const char *name;
     enum look_param param;
     const char *const *choices; /* NULL: free text */
+    const char *refusal;        /* of a value not among the choices */
 } look_params[] = {
-    {"style", P_STYLE, style_choices},
-    {"label", P_LABEL, NULL},
-    {"color", P_COLOR, NULL},
-    {"colorB", P_COLOR, NULL},
-    {"labelColor", P_LABEL_COLOR, NULL},
-    {"colorA", P_LABEL_COLOR, NULL},
-    {"label_color", P_LABEL_COLOR, NULL},
-    {"theme", P_THEME, theme_choices},
-    {"view", P_VIEW, view_choices},
-    {"format", P_FORMAT, format_choices},
-    {"sep", P_SEP, sep_choices},
+    {"style", P_STYLE, style_choices,
+     "style must be flat, flat-square, plastic, for-the-badge or social"},
+    {"label", P_LABEL, NULL, NULL},
+    {"color", P_COLOR, NULL, NULL},
+    {"colorB", P_COLOR, NULL, NULL},
+    {"labelColor", P_LABEL_COLOR, NULL, NULL},
+    {"colorA", P_LABEL_COLOR, NULL, NULL},
+    {"label_color", P_LABEL_COLOR, NULL, NULL},
+    {"theme", P_THEME, theme_choices, "theme must be auto or light"},
+    {"view", P_VIEW, view_choices, "view must be total, today or today-total"},
+    {"format", P_FORMAT, format_choices, "format must be grouped, plain or short"},
+    {"sep", P_SEP, sep_choices,
+     "sep must be comma, dot, space, thin, apostrophe, underscore or none"},
 };
 #define NLOOK_PARAMS (sizeof look_params / sizeof look_params[0])
 
@@ -123,11 +126,13 @@ const char *const *badge_look_choices(const char *name)
     return i < 0 ? NULL : look_params[i].choices;
 }
 
-/* The index of value among choices, or -1. */
-static int choice_of(const char *const *choices, const char *value)
+/* The index of value among look_params[p]'s choices (sep's: by name or itself), or -1. */
+static int choice_of(int p, const char *value)
 {
+    const char *const *choices = look_params[p].choices;
     for (int i = 0; choices[i]; i++)
-        if (strcmp(value, choices[i]) == 0)
+        if (strcmp(value, choices[i]) == 0 ||
+            (look_params[p].param == P_SEP && strcmp(value, sep_chars[i]) == 0))
             return i;
     return -1;
 }
@@ -143,12 +148,11 @@ const char *badge_look_set(struct badge_look *look, const char *name, const char
     /* Empty is the caller's default (look as it is), but for two that give it a meaning. */
     if (!*value && param != P_LABEL && param != P_SEP)
         return NULL;
-    const char *const *choices = look_params[p].choices;
-    int c = choices ? choice_of(choices, value) : 0;
+    int c = 0;
+    if (look_params[p].choices && (c = choice_of(p, value)) < 0)
+        return look_params[p].refusal;
     switch (param) {
     case P_STYLE:
-        if (c < 0)
-            return "style must be flat, flat-square, plastic, for-the-badge or social";
         look->style = (enum badge_style)c;
         break;
     case P_LABEL:
@@ -161,26 +165,15 @@ const char *badge_look_set(struct badge_look *look, const char *name, const char
         look->label_color = value;
         break;
     case P_THEME:
-        if (c < 0)
-            return "theme must be auto or light";
         look->theme_auto = c == THEME_AUTO;
         break;
     case P_VIEW:
-        if (c < 0)
-            return "view must be total, today or today-total";
         look->view = (enum badge_view)c;
         break;
     case P_FORMAT:
-        if (c < 0)
-            return "format must be grouped, plain or short";
         look->fmt.style = (enum numfmt_style)c;
         break;
     case P_SEP:
-        for (c = 0; sep_choices[c]; c++)
-            if (strcmp(value, sep_choices[c]) == 0 || strcmp(value, sep_chars[c]) == 0)
-                break;
-        if (!sep_choices[c])
-            return "sep must be comma, dot, space, thin, apostrophe, underscore or none";
         snprintf(look->fmt.sep, sizeof look->fmt.sep, "%s", sep_chars[c]);
         break;
     }
