@@ -62,18 +62,16 @@ static void num(struct buf *out, double x)
 /* Appends v grouped with commas: 1,234. */
 static void count(struct buf *out, uint64_t v)
 {
-    struct numfmt fmt = {.style = NUMFMT_GROUPED, .sep = ","};
     char s[NUMFMT_OUT_MAX];
-    size_t n = numfmt_format(s, sizeof s, &fmt, v);
+    size_t n = numfmt_format(s, sizeof s, &numfmt_commas, v);
     buf_append(out, s, n);
 }
 
 /* The heading's total, "1,234 hits in 30 days", into s (NUMFMT_OUT_MAX + 32 bytes). */
 static void heading_total(char *s, size_t n, uint64_t total, size_t ndays)
 {
-    struct numfmt fmt = {.style = NUMFMT_GROUPED, .sep = ","};
     char digits[NUMFMT_OUT_MAX];
-    numfmt_format(digits, sizeof digits, &fmt, total);
+    numfmt_format(digits, sizeof digits, &numfmt_commas, total);
     snprintf(s, n, "%s %s in %zu %s", digits, total == 1 ? "hit" : "hits", ndays,
              ndays == 1 ? "day" : "days");
 }

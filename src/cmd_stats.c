@@ -34,9 +34,8 @@ static const char *grouped(uint64_t v)
 {
     static char out[4][NUMFMT_OUT_MAX];
     static unsigned next;
-    struct numfmt fmt = {.style = NUMFMT_GROUPED, .sep = ","};
     char *s = out[next++ % 4];
-    numfmt_format(s, NUMFMT_OUT_MAX, &fmt, v);
+    numfmt_format(s, NUMFMT_OUT_MAX, &numfmt_commas, v);
     return s;
 }
 

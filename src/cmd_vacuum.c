@@ -25,8 +25,7 @@
 static void describe(char *out, size_t len, const struct store_sqlite_size *z)
 {
     char bytes[NUMFMT_OUT_MAX];
-    struct numfmt fmt = {.style = NUMFMT_GROUPED, .sep = ","};
-    numfmt_format(bytes, sizeof bytes, &fmt, (uint64_t)z->bytes);
+    numfmt_format(bytes, sizeof bytes, &numfmt_commas, (uint64_t)z->bytes);
     snprintf(out, len, "%s bytes in %d KB pages", bytes, (int)(z->page_size / 1024));
 }
 

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+const struct numfmt numfmt_commas = {NUMFMT_GROUPED, ","};
+
 /* Writes the decimal digits of v into out (room for 21); returns the length. */
 static size_t digits(char *out, uint64_t v)
 {

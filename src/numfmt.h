@@ -24,6 +24,12 @@ struct numfmt {
 /* The longest output of numfmt_format plus its NUL, with the longest separator. */
 #define NUMFMT_OUT_MAX 96
 
+/*
+ * grouped with ",": 1,234,567. How a count reads outside a badge, whose
+ * format is the user's: ghit stats and vacuum, the chart, the dashboard.
+ */
+extern const struct numfmt numfmt_commas;
+
 /* Writes v into out (size n >= NUMFMT_OUT_MAX) as fmt says; returns the length. */
 size_t numfmt_format(char *out, size_t n, const struct numfmt *fmt, uint64_t v);
 

@@ -7,7 +7,6 @@
  */
 #include "routes_web.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -51,9 +50,8 @@ static bool look_up(const struct app *app, const struct request *req,
         return true;
     }
     /* grouped as the page's script groups them (en-US), whatever the badges' --sep */
-    static const struct numfmt grouped = {NUMFMT_GROUPED, ","};
-    numfmt_format(l->total, sizeof l->total, &grouped, v.total);
-    numfmt_format(l->today, sizeof l->today, &grouped, v.today);
+    numfmt_format(l->total, sizeof l->total, &numfmt_commas, v.total);
+    numfmt_format(l->today, sizeof l->today, &numfmt_commas, v.today);
     day_format(v.first_day, l->first);
     snprintf(l->chart, sizeof l->chart, "/chart.svg?repo=%s&days=30&theme=auto", l->key);
     snprintf(l->chart_alt, sizeof l->chart_alt, "Daily hits of %s over the last 30 days", l->key);
