@@ -616,9 +616,9 @@ static void write_lanes(struct spool *sp, struct buf *spare)
  * After a give-up, starts again (the disk may have room now, Redis may
  * take writes again): an empty directory and a new hits file. The hits
  * counted meanwhile are in no file, and the chunks file comes with the
- * store's next write (spool_wants_chunks): until then a crash loses what
- * it would without a spool, at most one flush interval more. Holds
- * sp->lock.
+ * flusher's next turn, Redis up or not (spool_wants_chunks): until then a
+ * crash loses what it would without a spool, at most one flush interval
+ * more. Holds sp->lock.
  */
 static void rearm(struct spool *sp)
 {

@@ -167,7 +167,8 @@ void spool_write_chunks(struct spool *sp, const char *id, uint64_t next_seq,
                         const struct spool_chunk *c, size_t n);
 
 /* Whether the spool has no chunks file since it started again after a give-up: the store
- * writes one (spool_write_chunks) before its next send, whether its chunks changed or not. */
+ * writes one (spool_write_chunks) at the flusher's next turn, before it tries Redis, whether
+ * its chunks changed or not. */
 bool spool_wants_chunks(struct spool *sp);
 
 /*

@@ -1603,12 +1603,25 @@ static enum store_result redis_apply(struct store *st, const struct store_delta 
 }
 
 /*
+ * Writes the chunks file now if the spool has none since it wrote again
+ * (spool_wants_chunks), before any connection: its hits files count only
+ * beside one, and Redis may not answer for long (down, paused, out of
+ * memory). Otherwise the file waits for a write that reaches Redis.
+ */
+static void spool_owed_if_wanted(struct redis_store *s)
+{
+    if (s->spool && spool_wants_chunks(s->spool))
+        spool_owed(s);
+}
+
+/*
  * Sends every owed chunk (connecting first), and once more after loading
  * the apply script if Redis had lost it; see send_owed_all.
  */
 static enum store_result send_all(struct redis_store *s, day_t today, store_row_fn *fn, void *arg,
                                   char *err, size_t errlen)
 {
+    spool_owed_if_wanted(s);
     enum store_result r = STORE_OK;
     for (int round = 0; s->nowed > 0; round++) {
         r = STORE_RETRY;
@@ -1644,6 +1657,7 @@ static enum store_result redis_check(struct store *st, char *err, size_t errlen)
     struct redis_store *s = (struct redis_store *)st;
     if (s->readonly)
         return STORE_OK;
+    spool_owed_if_wanted(s); /* the probe is a write: Redis may hold it */
     if (connect_to_read(s, err, errlen) < 0)
         return STORE_RETRY;
     const char *argv[] = {"EVAL", store_redis_check_lua, "2", EPOCH_KEY, s->fe_key, s->epoch,

@@ -34,9 +34,12 @@ def warm(r, front, repos):
 
 
 def kill_with_hits_left(r, front, repo, n):
-    """n hits on repo while Redis takes no write, then SIGKILL: they stay in front's spool."""
+    """n hits on repo while Redis takes no write, then SIGKILL: they stay in front's spool.
+    The hits come once the frontend's idle probe (a write) waits on Redis, so the flusher
+    takes none of them and only the spool's hits file holds them."""
     r.client().execute_command("CLIENT", "PAUSE", "30000", "WRITE")
     try:
+        time.sleep(0.3)  # a few idle ticks: one's probe is caught by the pause
         for _ in range(n):
             assert front.hit(repo).status == 200
         time.sleep(0.5)  # the spool writes once an interval
