@@ -278,6 +278,34 @@ def test_man_page_names_the_version():
     assert th and version in th[0], th
 
 
+def readme_option_defaults():
+    """{option: default} from README.md's Configuration table, which says --help prints it too."""
+    text = open(os.path.join(REPO_ROOT, "README.md"), encoding="utf-8").read()
+    table = text.split("\n## Configuration\n", 1)[1].split("\n### ", 1)[0]
+    found = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) != 3 or not cells[0].startswith("`--"):
+            continue
+        names = re.findall(r"`(--[a-z][a-z0-9-]*)", cells[0])
+        # one default a name: `value`, or none written bare
+        defaults = re.findall(r"`([^`]*)`|\bnone\b", cells[1])
+        defaults = [d or "none" for d in defaults]
+        assert len(names) == len(defaults), line
+        found.update(zip(names, defaults))
+    return found
+
+
+def test_readme_configuration_table_matches_serve_help():
+    text = serve_help()
+    readme = readme_option_defaults()
+    listed = [o for o in options_of(text) if o != "--help"]
+    assert sorted(readme) == listed, "README's table and `ghit serve --help` list other options"
+    for opt in listed:
+        want = re.search(r"\(default: ([^)]*)\)", help_entry(text, opt)).group(1)
+        assert readme[opt] == want, "%s: README says %r, --help %r" % (opt, readme[opt], want)
+
+
 def test_listen_on_ipv6_loopback(make_server):
     import socket
 
