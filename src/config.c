@@ -46,7 +46,8 @@ static const struct option_def options[] = {
      "address and port to listen on; HOST may be an IPv4 or [IPv6] address"},
     {"db", "PATH|URL", "ghit.db", OPT_STRING, OFF(db), 0, 0, NULL,
      "SQLite database file, made with ghit's schema if missing; or a Redis store: "
-     "redis://[:PASSWORD@]HOST:PORT[/N] or unix:///PATH[?db=N]"},
+     "redis://[[USER]:PASSWORD@]HOST[:PORT][/N] or unix:///PATH[?db=N], either with the URL "
+     "parameter timeout=MS for Redis's replies, 2000 if not given"},
     {"flush-interval", "MS", "1000", OPT_UINT, OFF(flush_interval_ms), 10, 3600000, NULL,
      "write pending hits to the store every MS milliseconds; a crash loses at most this much "
      "and the flush being written"},
