@@ -20,6 +20,7 @@
 #include "badge.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,23 +74,30 @@ static const struct {
     const char *name;
     enum look_param param;
     const char *const *choices; /* NULL: free text */
-    const char *refusal;        /* of a value not among the choices */
 } look_params[] = {
-    {"style", P_STYLE, style_choices,
-     "style must be flat, flat-square, plastic, for-the-badge or social"},
-    {"label", P_LABEL, NULL, NULL},
-    {"color", P_COLOR, NULL, NULL},
-    {"colorB", P_COLOR, NULL, NULL},
-    {"labelColor", P_LABEL_COLOR, NULL, NULL},
-    {"colorA", P_LABEL_COLOR, NULL, NULL},
-    {"label_color", P_LABEL_COLOR, NULL, NULL},
-    {"theme", P_THEME, theme_choices, "theme must be auto or light"},
-    {"view", P_VIEW, view_choices, "view must be total, today or today-total"},
-    {"format", P_FORMAT, format_choices, "format must be grouped, plain or short"},
-    {"sep", P_SEP, sep_choices,
-     "sep must be comma, dot, space, thin, apostrophe, underscore or none"},
+    {"style", P_STYLE, style_choices},
+    {"label", P_LABEL, NULL},
+    {"color", P_COLOR, NULL},
+    {"colorB", P_COLOR, NULL},
+    {"labelColor", P_LABEL_COLOR, NULL},
+    {"colorA", P_LABEL_COLOR, NULL},
+    {"label_color", P_LABEL_COLOR, NULL},
+    {"theme", P_THEME, theme_choices},
+    {"view", P_VIEW, view_choices},
+    {"format", P_FORMAT, format_choices},
+    {"sep", P_SEP, sep_choices},
 };
 #define NLOOK_PARAMS (sizeof look_params / sizeof look_params[0])
+
+/*
+ * The refusal of a value not among a parameter's choices ("view must be
+ * total, today or today-total"), by look_params index: made from the
+ * choices once, by the first refusal, so the message cannot list other
+ * choices than the table. Never freed: badge_look_set() returns them as
+ * static strings.
+ */
+static const char *refusals[NLOOK_PARAMS];
+static pthread_once_t refusals_once = PTHREAD_ONCE_INIT;
 
 void badge_look_init(struct badge_look *look)
 {
@@ -126,6 +134,31 @@ const char *const *badge_look_choices(const char *name)
     return i < 0 ? NULL : look_params[i].choices;
 }
 
+void badge_look_choices_put(struct buf *out, const char *name, const char *sep, const char *last)
+{
+    const char *const *choices = badge_look_choices(name);
+    for (size_t i = 0; choices && choices[i]; i++) {
+        if (i > 0)
+            buf_puts(out, choices[i + 1] ? sep : last);
+        buf_puts(out, choices[i]);
+    }
+}
+
+/* Makes refusals[] (pthread_once: the first refusal may come on any thread). */
+static void make_refusals(void)
+{
+    for (size_t i = 0; i < NLOOK_PARAMS; i++) {
+        if (!look_params[i].choices)
+            continue;
+        struct buf b;
+        buf_init(&b);
+        buf_puts(&b, look_params[i].name);
+        buf_puts(&b, " must be ");
+        badge_look_choices_put(&b, look_params[i].name, ", ", " or ");
+        refusals[i] = buf_steal(&b);
+    }
+}
+
 /* The index of value among look_params[p]'s choices (sep's: by name or itself), or -1. */
 static int choice_of(int p, const char *value)
 {
@@ -149,8 +182,10 @@ const char *badge_look_set(struct badge_look *look, const char *name, const char
     if (!*value && param != P_LABEL && param != P_SEP)
         return NULL;
     int c = 0;
-    if (look_params[p].choices && (c = choice_of(p, value)) < 0)
-        return look_params[p].refusal;
+    if (look_params[p].choices && (c = choice_of(p, value)) < 0) {
+        pthread_once(&refusals_once, make_refusals);
+        return refusals[p];
+    }
     switch (param) {
     case P_STYLE:
         look->style = (enum badge_style)c;

@@ -74,7 +74,8 @@ void badge_look_init(struct badge_look *look);
  *               space " ", thin (U+2009 THIN SPACE), apostrophe "'",
  *               underscore "_", none; the separator itself ("," "." " " "'"
  *               "_" or empty for none) is accepted too.
- * A refused value leaves look unchanged. Messages are static strings.
+ * A refused value leaves look unchanged. Messages are static strings; a
+ * refused choice's is "NAME must be " and the choices (badge_look_choices_put()).
  */
 const char *badge_look_set(struct badge_look *look, const char *name, const char *value);
 
@@ -90,6 +91,14 @@ bool badge_look_param(const char *name);
  * the colours) or is no look parameter.
  */
 const char *const *badge_look_choices(const char *name);
+
+/*
+ * Appends parameter name's choices (those of badge_look_choices(), in order)
+ * to out, sep between two and last before the last: ", " and " or " give
+ * "total, today or today-total", as badge_look_set()'s refusal lists them.
+ * Appends nothing for a free-text or unknown name.
+ */
+void badge_look_choices_put(struct buf *out, const char *name, const char *sep, const char *last);
 
 /*
  * Appends look's label as its badge shows it, as UTF-8: control characters

@@ -217,6 +217,57 @@ static void test_look_params(void)
           strcmp(d.fmt.sep, e.fmt.sep) == 0 && d.theme_auto == e.theme_auto);
 }
 
+/* Appends name's choices with sep and last between them (badge_look_choices_put()), as text. */
+static const char *choices_text(struct buf *b, const char *name, const char *sep, const char *last)
+{
+    buf_reset(b);
+    badge_look_choices_put(b, name, sep, last);
+    return b->data;
+}
+
+/*
+ * One table lists each parameter's choices: the text the dashboard's
+ * <select>s are filled from, and the refusal of a value not among them,
+ * both read it (the theme's refusal once listed them in another order).
+ */
+static void test_choices_text(void)
+{
+    struct buf b, want;
+    buf_init(&b);
+    buf_init(&want);
+    CHECK_STR(choices_text(&b, "style", " ", " "), "flat flat-square plastic for-the-badge social");
+    CHECK_STR(choices_text(&b, "view", " ", " "), "total today today-total");
+    CHECK_STR(choices_text(&b, "format", " ", " "), "grouped plain short");
+    CHECK_STR(choices_text(&b, "sep", " ", " "), "comma dot space thin apostrophe underscore none");
+    CHECK_STR(choices_text(&b, "theme", " ", " "), "light auto");
+    CHECK_STR(choices_text(&b, "view", ", ", " or "), "total, today or today-total");
+    CHECK_STR(choices_text(&b, "label", " ", " "), "");
+    CHECK_STR(choices_text(&b, "colorB", " ", " "), "");
+    CHECK_STR(choices_text(&b, "repo", " ", " "), "");
+    CHECK_STR(choices_text(&b, NULL, " ", " "), "");
+
+    struct badge_look look;
+    badge_look_init(&look);
+    CHECK_STR(badge_look_set(&look, "style", "round"),
+              "style must be flat, flat-square, plastic, for-the-badge or social");
+    CHECK_STR(badge_look_set(&look, "theme", "dusk"), "theme must be light or auto");
+    CHECK_STR(badge_look_set(&look, "sep", ";"),
+              "sep must be comma, dot, space, thin, apostrophe, underscore or none");
+    /* every choice parameter's refusal lists its choices, the same string each time */
+    const char *name;
+    for (size_t i = 0; (name = badge_look_param_name(i)); i++) {
+        if (!badge_look_choices(name))
+            continue;
+        buf_reset(&want);
+        buf_printf(&want, "%s must be %s", name, choices_text(&b, name, ", ", " or "));
+        const char *why = badge_look_set(&look, name, "no-such-choice");
+        CHECK_STR(why, want.data);
+        CHECK(badge_look_set(&look, name, "no-such-choice") == why);
+    }
+    buf_fini(&b);
+    buf_fini(&want);
+}
+
 static void test_message(void)
 {
     struct badge_look look;
@@ -367,6 +418,7 @@ int main(void)
     RUN(test_defaults);
     RUN(test_look_set);
     RUN(test_look_params);
+    RUN(test_choices_text);
     RUN(test_message);
     RUN(test_geometry);
     RUN(test_colors_in_badge);
