@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "badge.h"
 #include "numfmt.h"
 #include "repo_key.h"
 #include "web.h"
@@ -79,6 +80,20 @@ static const char *look_name(const struct badge_look *look, const char *param)
     return "";
 }
 
+/*
+ * The builder's <select>s: each one's mark, filled with its parameter's
+ * choices as badge.c lists them, space-separated (no choice holds a space),
+ * for app.js to make the options of. The page thus offers what a badge URL
+ * takes, from the table that takes it.
+ */
+static const struct {
+    const char *mark, *param;
+} selects[] = {
+    {"choices_style", "style"}, {"choices_view", "view"},   {"choices_format", "format"},
+    {"choices_sep", "sep"},     {"choices_theme", "theme"},
+};
+#define NSELECTS (sizeof selects / sizeof selects[0])
+
 /* GET /: the page, with the lookup of ?repo= filled in when given. */
 static void page(const struct app *app, const struct request *req, const struct web_asset *a,
                  struct response *res)
@@ -93,7 +108,7 @@ static void page(const struct app *app, const struct request *req, const struct 
         return;
     bool found = asked && !l.error;
     const struct badge_look *look = &app->cfg->look;
-    const struct web_var vars[] = {
+    const struct web_var fixed[] = {
         {"version", GHIT_VERSION},
         /* what was typed, so the form shows it again (escaped like every value) */
         {"repo", found  ? l.key
@@ -120,11 +135,22 @@ static void page(const struct app *app, const struct request *req, const struct 
         {"default_sep", look_name(look, "sep")},
         {"default_theme", look_name(look, "theme")},
     };
+    struct web_var vars[sizeof fixed / sizeof fixed[0] + NSELECTS];
+    size_t nvars = sizeof fixed / sizeof fixed[0];
+    memcpy(vars, fixed, sizeof fixed);
+    struct buf choices[NSELECTS];
+    for (size_t i = 0; i < NSELECTS; i++) {
+        buf_init(&choices[i]);
+        badge_look_choices_put(&choices[i], selects[i].param, " ", " ");
+        vars[nvars++] = (struct web_var){selects[i].mark, choices[i].data};
+    }
     res->status = found || !asked ? 200 : l.unknown ? 404 : 400;
     res->content_type = a->content_type;
     res->csp = PAGE_CSP;
     buf_reset(&res->body);
-    web_fill(&res->body, a->data, a->len, vars, sizeof vars / sizeof vars[0]);
+    web_fill(&res->body, a->data, a->len, vars, nvars);
+    for (size_t i = 0; i < NSELECTS; i++)
+        buf_fini(&choices[i]);
 }
 
 bool routes_web_handle(const struct app *app, const struct request *req, struct response *res)

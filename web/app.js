@@ -126,6 +126,24 @@ async function showTop(id, url) {
 const LOOK = ['style', 'label', 'color', 'labelColor', 'view', 'format', 'sep', 'theme'];
 const DARK_LABEL = '30363d'; // GitHub's dark palette, as theme=auto uses
 
+// A few words in brackets after some choices' names in the <select>s. Only words: the
+// choices themselves are the server's (below), and one without words here shows its name.
+const HINTS = {
+  view: { 'today-total': '12 / 1,234' },
+  format: { grouped: '1,234', plain: '1234', short: '1.2k' },
+  sep: { thin: 'a narrow space' },
+  theme: { auto: "follows the viewer's dark mode" },
+};
+
+// Each <select>'s options: the values a badge URL takes, which the server writes into its
+// data-choices from its own table when it serves the page, so the two cannot differ.
+for (const select of $('builder').querySelectorAll('select[data-choices]')) {
+  const hints = HINTS[select.name] || {};
+  for (const value of select.dataset.choices.split(' ').filter((v) => v !== '')) {
+    select.append(new Option(hints[value] ? `${value} (${hints[value]})` : value, value));
+  }
+}
+
 // The server's badge defaults (its --style, --label, ...), which the server writes into the
 // form's data- attributes; '' for a colour means the style's own. A badge URL that leaves a
 // parameter out gets the server's default, which need not be ghit's built-in one.

@@ -8,7 +8,8 @@
 // URL. What is checked: the form starts from the server's defaults; the preview, the
 // Markdown snippet and its alt text agree with the form (the badge fetched back is the one
 // `ghit badge` renders from the form's values); choosing the built-in values names them in
-// the URL, which then renders them on this server; an empty label is the server's.
+// the URL, which then renders them on this server; an empty label is the server's; each
+// <select> offers exactly the choices of badge.c's table, and each gives its badge.
 // Ends with "browser (builder defaults): N passed, N failed".
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -35,9 +36,9 @@ const REPO = 'defaults/one';
 const HITS = 3;
 
 // The SVG `ghit badge` renders for these builder values (empty: the built-in default),
-// with HITS hits in total and today; without the line end it prints after the SVG.
-function expectedBadge(values) {
-  const args = ['badge', '--total', String(HITS), '--today', String(HITS)];
+// with hits (HITS unless given) in total and today; without the line end it prints after the SVG.
+function expectedBadge(values, hits = HITS) {
+  const args = ['badge', '--total', String(hits), '--today', String(hits)];
   for (const name of NAMES) if (values[name] !== '') args.push(`--${OPTION[name]}`, values[name]);
   return execFileSync(ghitBin, args, { encoding: 'utf8' }).replace(/\n$/, '');
 }
@@ -123,6 +124,43 @@ try {
       counted.body);
     await page.close();
   });
+
+  // The page once listed the choices by hand, beside badge.c's table that the badge URLs
+  // obey. The table's lists, default first, are read here from the badge route's own refusal
+  // of a bad value ("theme must be light or auto"); each <select> must offer exactly them,
+  // and every option must give the badge `ghit badge` renders with it.
+  await test('each select offers exactly the choices the badge URLs take, each one working',
+    async () => {
+      const page = await context.newPage();
+      await page.goto(`${base}/`);
+      const repo = 'defaults/never-hit'; // its badges show 0 whatever the other tests count
+      await page.fill('#b-repo', repo);
+      for (const name of ['style', 'view', 'format', 'sep', 'theme']) {
+        // endpoint.json: the badge's message as it is, where a for-the-badge badge's is upper case
+        const r = await get(`${base}/endpoint.json?repo=${repo}&${name}=no-such-choice`);
+        const m = new RegExp(`^${name} must be (.*) or ([^ ,]+)$`).exec(JSON.parse(r.body).message);
+        assert(m, `${r.status} ${r.body}`);
+        const table = [...m[1].split(', '), m[2]];
+        const options = await page.$$eval(`#b-${name} option`,
+          (os) => os.map((o) => ({ value: o.value, text: o.textContent })));
+        const values = options.map((o) => o.value);
+        assert(JSON.stringify(values) === JSON.stringify(table),
+          `#b-${name} offers ${JSON.stringify(values)}, the badge URLs take ${JSON.stringify(table)}`);
+        for (const o of options) assert(o.text.startsWith(o.value), `${o.value}: "${o.text}"`);
+        for (const value of table) {
+          await page.selectOption(`#b-${name}`, value);
+          const b = await builder(page, base);
+          assert(b.form[name] === value, `${name}: the form shows ${b.form[name]}`);
+          const named = b.url.searchParams.get(name);
+          assert(named === (value === SERVER[name] ? null : value), `${name}=${value}: ${b.url}`);
+          const svg = await previewed(b);
+          assert(svg === expectedBadge(b.form, 0),
+            `${name}=${value}: the preview is not the badge of ${JSON.stringify(b.form)}:\n${svg}`);
+        }
+        await page.selectOption(`#b-${name}`, SERVER[name]);
+      }
+      await page.close();
+    });
 
   await test('an empty label is the server\'s, and the alt text follows the label shown',
     async () => {
