@@ -40,6 +40,17 @@ struct job {
     bool error;
 };
 
+/* Prints " word" at column col of out, on a new line past 78 columns; returns the column after. */
+static size_t put_word(FILE *out, size_t col, const char *word)
+{
+    if (col > 0 && col + 1 + strlen(word) > 78) {
+        fputc('\n', out);
+        col = 0;
+    }
+    fprintf(out, " %s", word);
+    return col + 1 + strlen(word);
+}
+
 /*
  * Prints what --help says of batch lines, after the options: the fields
  * that set the look are the names badge_look_set() takes in a badge URL.
@@ -47,13 +58,16 @@ struct job {
 static void batch_usage(FILE *out)
 {
     fprintf(out, "\nWith --batch, each line of stdin is a badge: fields NAME=VALUE separated by\n"
-                 "tabs, NAME one of\n  ");
+                 "tabs, NAME one of\n");
+    static const char *const own[] = {"message", "total", "today", "error"};
+    size_t col = 0;
     const char *name;
     for (size_t i = 0; (name = badge_look_param_name(i)); i++)
-        fprintf(out, "%s ", name);
+        col = put_word(out, col, name);
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        col = put_word(out, col, own[i]);
     fprintf(out,
-            "message total today error\n"
-            "and VALUE with the escapes \\\\ \\t \\n \\r \\xHH. Output: one SVG a line; a bad\n"
+            "\nand VALUE with the escapes \\\\ \\t \\n \\r \\xHH. Output: one SVG a line; a bad\n"
             "value, an unknown NAME or a field without '=' gives an error badge.\n");
 }
 

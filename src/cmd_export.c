@@ -54,12 +54,13 @@ int cmd_export(int argc, char **argv)
 {
     const char *db = NULL, *format = "json";
     const struct cmdopt opts[] = {
-        {"db", "PATH", "the ghit database to read (required)", &db, NULL, true, NULL},
+        {"db", "PATH|URL", "the SQLite file or Redis URL to read (required)", &db, NULL, true,
+         NULL},
         {"format", "FORMAT", "json (JSON Lines, the default) or csv", &format, NULL, false,
          "json|csv"},
     };
     static const char usage[] =
-        "usage: ghit export --db PATH [--format json|csv]\n"
+        "usage: ghit export --db PATH|URL [--format json|csv]\n"
         "Write every repo's total and daily hits to standard output, sorted by repo.\n"
         "Safe while ghit serve runs: one consistent snapshot of what it has written\n"
         "(on Redis, each repo consistent on its own: see ghit(1)).\n"

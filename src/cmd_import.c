@@ -279,13 +279,14 @@ int cmd_import(int argc, char **argv)
     const char *db = NULL, *format = "json";
     bool replace = false;
     const struct cmdopt opts[] = {
-        {"db", "PATH", "the database, made if missing (required)", &db, NULL, true, NULL},
+        {"db", "PATH|URL", "SQLite file (made if absent) or Redis URL (required)", &db, NULL, true,
+         NULL},
         {"format", "FORMAT", "json (JSON Lines, the default) or csv", &format, NULL, false,
          "json|csv"},
         {"replace", NULL, "replace the counts of the repos read, not add", NULL, &replace},
     };
     static const char usage[] =
-        "usage: ghit import --db PATH [--format json|csv] [--replace] < FILE\n"
+        "usage: ghit import --db PATH|URL [--format json|csv] [--replace] < FILE\n"
         "Read repos from standard input (as ghit export writes them) and add them to\n"
         "the store, all or nothing. Refused while ghit serve runs on the store.\n\n";
     int rc = cmdopt_parse(usage, opts, 3, argc, argv);

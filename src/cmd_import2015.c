@@ -857,7 +857,7 @@ int cmd_import2015(int argc, char **argv)
     const char *from = NULL, *db = NULL, *settle = NULL;
     bool dry = false;
     const struct cmdopt opts[] = {
-        {"from", "URL", "the 2015 Redis: redis://HOST[:PORT][/N] (required)", &from, NULL, true,
+        {"from", "URL", "the 2015 Redis, a redis:// or unix:// URL (required)", &from, NULL, true,
          NULL},
         {"db", "STORE", "where to: a SQLite file, or a Redis URL (required)", &db, NULL, true,
          NULL},

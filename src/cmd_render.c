@@ -145,12 +145,12 @@ int cmd_render(int argc, char **argv)
         fprintf(stderr, "ghit render: %s\n", err);
         if (r.written)
             fprintf(stderr,
-                    "ghit render: %u badges were written before that; the others in %s are as they "
+                    "ghit render: %u badge%s written before that; the others in %s are as they "
                     "were\n",
-                    r.written, out);
+                    r.written, r.written == 1 ? " was" : "s were", out);
         return 1;
     }
-    printf("ghit render: wrote %u badges to %s", r.written, out);
+    printf("ghit render: wrote %u badge%s to %s", r.written, r.written == 1 ? "" : "s", out);
     if (r.skipped || r.failed)
         printf(" (%u skipped, %u failed)", r.skipped, r.failed);
     printf("\n");

@@ -393,6 +393,9 @@ def test_every_command_help_lists_help(cmd):
     p = run_ghit(cmd, "--help")
     assert p.returncode == 0, p.stderr
     assert re.search(r"^\s+-h, --help\s+show this help and exit$", p.stdout, re.M), p.stdout
+    # A terminal of 80 columns shows it unbroken (badge's --batch names were one 112-column line).
+    wide = [ln for ln in p.stdout.splitlines() if len(ln) > 79]
+    assert wide == [], wide
 
 
 # ghit set on a path that did not exist made a new database there (and its -flushes file),

@@ -50,6 +50,18 @@ def test_render_writes_one_badge_per_repo_with_its_count(populated_db, tmp_path)
         path = out / ("%s.svg" % repo.lower())
         assert svg_title(path.read_bytes()) == "hits: %d" % n
     assert os.listdir(base) == ["badges"], "something was written beside --out"
+    assert p.stdout == "ghit render: wrote %d badges to %s\n" % (len(COUNTS), out), p.stdout
+
+
+def test_render_of_one_repo_says_one_badge(make_server, tmp_path):
+    db = tmp_path / "one.db"
+    s = make_server(db=db)
+    assert s.hit("only/one").status == 200
+    s.stop()
+    out = tmp_path / "badges"
+    p = run_ghit("render", "--db", str(db), "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "ghit render: wrote 1 badge to %s\n" % out, p.stdout
 
 
 def test_render_takes_look_options(populated_db, tmp_path):
@@ -141,7 +153,8 @@ def test_render_stops_at_a_malformed_journal_row_and_says_what_it_wrote(populate
     assert "holds a row that ghit did not write" in p.stderr, p.stderr
     written = {f for f in all_files(out) if f.endswith(".svg")}
     assert written and written < expected_files(), written
-    assert "%d badges were written before that" % len(written) in p.stderr, p.stderr
+    said = "1 badge was" if len(written) == 1 else "%d badges were" % len(written)
+    assert said + " written before that" in p.stderr, p.stderr
     assert svg_title((out / "a" / "b.svg").read_bytes()) == "hits: 13"  # the good row counted
 
 
