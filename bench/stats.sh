@@ -30,20 +30,20 @@ OUT=${OUT:-$ROOT/bench/results/$(date -u +%F)-stats.txt}
 DB=$WORK/stats-$REPOS-$DAYS-$PER_DAY.db
 PID=""
 
-die() { echo "bench/stats: $*" >&2; exit 1; }
-note() { echo "bench/stats: $*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 cleanup() { [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; true; }
 trap cleanup EXIT INT TERM
 
-command -v sqlite3 >/dev/null || die "sqlite3 is required (apt-get install sqlite3)"
+bench_setup # one benchmark at a time; sqlite3 installed
 command -v curl >/dev/null || die "curl is required (apt-get install curl)"
-make -C "$ROOT" --no-print-directory all >/dev/null
 mkdir -p "$WORK"
+prepare_ghit # built, and a private copy measured
 
 # Starts ghit on $DB; waits (at most 300 s: loading a million repos) until it listens.
 start_ghit() {
     "$GHIT" serve --listen "127.0.0.1:$PORT" --db "$DB" --max-repos "$((REPOS + 1000))" \
-        --flush-interval 1000 2>"$WORK/ghit.log" &
+        --flush-interval 1000 2>"$WORK/ghit.log" 9>&- &
     PID=$!
     for ((i = 0; i < 3000; i++)); do
         grep -q "listening on" "$WORK/ghit.log" && return 0
@@ -62,7 +62,7 @@ stop_ghit() {
 if [ "${KEEP_DB:-0}" = 1 ] && [ -s "$DB" ]; then
     note "reusing $DB"
 else
-    rm -f "$DB" "$DB-wal" "$DB-shm"
+    rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-flushes" "$DB-flushes-wal" "$DB-flushes-shm"
     start_ghit # makes the schema
     stop_ghit
     note "filling $DB: $REPOS repos, $DAYS days x $PER_DAY draws (takes minutes)"
