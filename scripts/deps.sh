@@ -14,7 +14,7 @@ set -eu
 
 what=${1:-build}
 build_pkgs="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libhiredis-dev"
-test_pkgs="python3 python3-pytest python3-prometheus-client libxml2-dev sqlite3 curl chromium fonts-dejavu-core nginx wrk redis-server redis-tools python3-redis libnginx-mod-http-set-misc libnginx-mod-http-ndk syslog-ng-core syslog-ng-mod-redis faketime"
+test_pkgs="python3 python3-pytest python3-prometheus-client libxml2-dev sqlite3 curl chromium fonts-dejavu-core nginx wrk redis-server redis-tools python3-redis libnginx-mod-http-set-misc libnginx-mod-http-ndk syslog-ng-core syslog-ng-mod-redis faketime strace"
 bench_pkgs="wrk nginx libnginx-mod-http-set-misc libnginx-mod-http-ndk syslog-ng-core syslog-ng-mod-redis redis-server redis-tools sqlite3"
 
 case "$what" in

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,7 +66,14 @@ static void find_row(void *arg, const struct store_row *row)
 static int change_directly(const struct change *ch)
 {
     char err[512];
-    struct store *store = store_open(ch->db, err, sizeof err);
+    /*
+     * Only an existing ghit database: a typo in --db, or a file made empty
+     * by mistake, would otherwise become a new store holding this one repo,
+     * and "now has 5 hits" would be said of a store no server reads. The
+     * open is the check, so a file removed since the lock's probe is not
+     * made again. Of the commands, only import makes a store.
+     */
+    struct store *store = store_open_existing(ch->db, err, sizeof err);
     if (!store) {
         fprintf(stderr, "ghit %s: %s\n", ch->cmd, err);
         return 1;
@@ -218,17 +224,6 @@ static int change_through_server(const struct change *ch, const struct runfile *
 /* Applies ch directly or through the running server; 0, or 1 after reporting. */
 static int change(const struct change *ch)
 {
-    /*
-     * store_open() makes a SQLite file that is missing: a typo in --db would
-     * make a new store holding this one repo, and "now has 5 hits" would be
-     * said of a store no server reads. Of the commands, only import makes one.
-     */
-    struct stat st;
-    if (!redis_url_is(ch->db) && stat(ch->db, &st) < 0) {
-        fprintf(stderr, "ghit %s: %s: %s; --db must name an existing ghit database\n", ch->cmd,
-                ch->db, strerror(errno));
-        return 1;
-    }
     /* A server that is starting or stopping holds the lock before or after its run file: wait. */
     for (int tries = 0; tries < 50; tries++) {
         /* No server holds the writer's lock: write directly (opening the store takes it). */

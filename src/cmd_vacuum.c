@@ -12,7 +12,6 @@
 #include "cmd_vacuum.h"
 
 #include <stdio.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cmdopt.h"
@@ -43,14 +42,9 @@ int cmd_vacuum(int argc, char **argv)
     int rc = cmdopt_parse(usage, opts, 1, argc, argv);
     if (rc)
         return rc > 0 ? 0 : 2;
-    struct stat st;
     if (redis_url_is(db)) {
         fprintf(stderr, "ghit vacuum: %s is a Redis store; vacuum rebuilds a SQLite file\n", db);
         return 2;
-    }
-    if (stat(db, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "ghit vacuum: %s is not a file; give --db a ghit database\n", db);
-        return 1;
     }
     if (store_is_busy(db)) {
         fprintf(stderr,
@@ -60,7 +54,8 @@ int cmd_vacuum(int argc, char **argv)
         return 1;
     }
     char err[512];
-    struct store *store = store_sqlite_open(db, err, sizeof err);
+    /* Existing only: a missing, empty or foreign file is refused as it is. */
+    struct store *store = store_sqlite_open_existing(db, err, sizeof err);
     if (!store) {
         fprintf(stderr, "ghit vacuum: %s\n", err);
         return 1;

@@ -45,7 +45,7 @@ static const struct option_def options[] = {
     {"listen", "HOST:PORT", "127.0.0.1:8080", OPT_ADDRESS, OFF(listen), 0, 0, NULL,
      "address and port to listen on; HOST may be an IPv4 or [IPv6] address"},
     {"db", "PATH|URL", "ghit.db", OPT_STRING, OFF(db), 0, 0, NULL,
-     "SQLite database file, made with ghit's schema if missing; or a Redis store: "
+     "SQLite database file, made with ghit's schema if missing or empty; or a Redis store: "
      "redis://[[USER]:PASSWORD@]HOST[:PORT][/N] or unix:///PATH[?db=N], either with the URL "
      "parameter timeout=MS for Redis's replies, 2000 if not given"},
     {"flush-interval", "MS", "1000", OPT_UINT, OFF(flush_interval_ms), 10, 3600000, NULL,

@@ -15,6 +15,9 @@
 
 struct buf;
 
+/* The directory of path: a new string, ".", "/" or the part of path before its last '/'. */
+char *file_dir(const char *path);
+
 /* Reads the whole file at path into *out (NUL-terminated); 0, 1 if it does not exist, or -1
  * with errno. */
 int read_file(const char *path, struct buf *out);

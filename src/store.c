@@ -38,6 +38,13 @@ struct store *store_open(const char *where, char *err, size_t errlen)
     return store_sqlite_open(where, err, errlen);
 }
 
+struct store *store_open_existing(const char *where, char *err, size_t errlen)
+{
+    if (redis_url_is(where))
+        return store_redis_open(where, err, errlen);
+    return store_sqlite_open_existing(where, err, errlen);
+}
+
 struct store *store_open_readonly(const char *where, char *err, size_t errlen)
 {
     if (redis_url_is(where))

@@ -241,11 +241,19 @@ struct store {
 };
 
 /*
- * Opens the store that where names: a file path (SQLite, made if missing).
+ * Opens the store that where names: a file path (SQLite, made if missing
+ * or empty).
  * Returns NULL with a message in err if it cannot be opened or is not
  * ghit's. Close with store_close().
  */
 struct store *store_open(const char *where, char *err, size_t errlen);
+/*
+ * store_open() for a command that changes an existing store (set, delete):
+ * a SQLite file must exist and be ghit's already; nothing is made. The
+ * check is the open itself, not a look at the path before it. Redis opens
+ * as with store_open().
+ */
+struct store *store_open_existing(const char *where, char *err, size_t errlen);
 void store_close(struct store *s);
 
 /*
@@ -354,8 +362,13 @@ const char *store_command(void);
  */
 void store_sqlite_setup(void);
 
-/* The SQLite backend: path is made with ghit's schema if it does not exist. */
+/*
+ * The SQLite backend: path is made with ghit's schema if it does not exist
+ * or is empty (0 bytes, or a SQLite database without tables).
+ */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
+/* The same, but path must be a ghit database already: a missing or empty file is refused. */
+struct store *store_sqlite_open_existing(const char *path, char *err, size_t errlen);
 struct store *store_sqlite_open_readonly(const char *path, char *err, size_t errlen);
 struct store *store_sqlite_open_reader(const char *path, char *err, size_t errlen);
 /* Makes a reader read a repo from the tables only (see store_open_server_reader()). */

@@ -36,6 +36,7 @@
 #include "buf.h"
 #include "count.h"
 #include "day.h"
+#include "files.h"
 #include "fold.h"
 #include "log.h"
 #include "monotime.h"
@@ -465,9 +466,25 @@ static int meta_value(sqlite3 *db, const char *file, const char *key, int64_t *o
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Checks that db is ghit's, or empty and (unless read_only) now made ghit's. */
-static int adopt(struct sqlite_store *s, bool read_only, char *err, size_t errlen)
+/* How open_store() opens a database. */
+enum open_mode {
+    OPEN_READ,    /* to read: nothing is made or changed */
+    OPEN_CREATE,  /* to write, made if missing or empty (serve, import) */
+    OPEN_EXISTING /* to write a ghit database that exists already (set, delete, vacuum) */
+};
+
+/*
+ * Checks that db is ghit's, or empty and (OPEN_CREATE) now made ghit's. An
+ * empty file, or a SQLite database without tables, holds nothing to lose:
+ * serve and import make it a new database, as they make a missing one.
+ * The commands that change an existing store refuse it untouched: SQLite
+ * reads an empty file as an empty database, so `ghit set --db` on a file
+ * just made by mistake (touch, a shell's > redirect) would fill it with one
+ * repo and say it worked.
+ */
+static int adopt(struct sqlite_store *s, enum open_mode mode, char *err, size_t errlen)
 {
+    bool read_only = mode == OPEN_READ;
     int64_t app_id, version, ntables;
     if (add_functions(s) != SQLITE_OK) {
         fail(s, "cannot register a function", err, errlen);
@@ -482,6 +499,16 @@ static int adopt(struct sqlite_store *s, bool read_only, char *err, size_t errle
     }
     if (app_id == 0 && ntables == 0 && read_only) {
         snprintf(err, errlen, "%s holds no ghit data (an empty database)", s->path);
+        return -1;
+    }
+    if (app_id == 0 && ntables == 0 && mode == OPEN_EXISTING) {
+        struct stat st;
+        bool no_bytes = fstat(s->lock_fd, &st) == 0 && st.st_size == 0;
+        snprintf(err, errlen,
+                 "%s is %s, not a ghit database; ghit %s changes an existing one and left the "
+                 "file as it was: give --db the database ghit serve uses",
+                 s->path, no_bytes ? "an empty file (0 bytes)" : "an empty SQLite database",
+                 store_command());
         return -1;
     }
     if (app_id == 0 && ntables == 0) {
@@ -516,8 +543,9 @@ static int adopt(struct sqlite_store *s, bool read_only, char *err, size_t errle
     if (app_id != APP_ID) {
         snprintf(err, errlen,
                  "%s is a SQLite database but not ghit's (application_id %" PRId64
-                 "); refusing to touch it: give --db a new file or a ghit database",
-                 s->path, app_id);
+                 "); refusing to touch it: give --db %s",
+                 s->path, app_id,
+                 mode == OPEN_EXISTING ? "the ghit database" : "a new file or a ghit database");
         return -1;
     }
     if (version == 1 && read_only)
@@ -2500,6 +2528,29 @@ static int use_wal(struct sqlite_store *s, char *err, size_t errlen)
 }
 
 /*
+ * Opens s->lock_fd on the database file, if not open yet, and checks that
+ * what it opened is a regular file: the check acts on the file opened, not
+ * on a path looked up before. O_NONBLOCK: a FIFO given as --db is refused,
+ * not waited on for a writer. Never makes the file. -1 with err.
+ */
+static int open_lock_fd(struct sqlite_store *s, char *err, size_t errlen)
+{
+    if (s->lock_fd < 0)
+        s->lock_fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    if (s->lock_fd < 0 || fstat(s->lock_fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s; --db must name an existing ghit database", s->path,
+                 strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file; give --db a ghit database file", s->path);
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Takes the writer's lock: flock(2) on a descriptor of the database file
  * itself. flock locks are independent of the fcntl locks SQLite takes, and
  * belong to this descriptor, so SQLite closing its own never drops them.
@@ -2509,11 +2560,8 @@ static int use_wal(struct sqlite_store *s, char *err, size_t errlen)
  */
 static int lock_writer(struct sqlite_store *s, char *err, size_t errlen)
 {
-    s->lock_fd = open(s->path, O_RDONLY | O_CLOEXEC);
-    if (s->lock_fd < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", s->path, strerror(errno));
+    if (open_lock_fd(s, err, errlen) < 0)
         return -1;
-    }
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
         return 0;
     if (errno == EWOULDBLOCK)
@@ -2524,6 +2572,29 @@ static int lock_writer(struct sqlite_store *s, char *err, size_t errlen)
                  s->path);
     else
         snprintf(err, errlen, "cannot lock %s: %s", s->path, strerror(errno));
+    return -1;
+}
+
+/*
+ * Checks, once locked, that the lock's descriptor, SQLite's connection and
+ * the path name one file: SQLite opens by path, and so did the lock, so a
+ * file removed or replaced between the two opens would be locked in one
+ * inode and written in another, or written where no path names it. A swap
+ * and a swap back between these checks could still pass them; nothing
+ * short of that can. -1 with err.
+ */
+static int check_same_file(struct sqlite_store *s, char *err, size_t errlen)
+{
+    struct stat locked, named;
+    int moved = 0;
+    if (fstat(s->lock_fd, &locked) == 0 && stat(s->path, &named) == 0 &&
+        locked.st_dev == named.st_dev && locked.st_ino == named.st_ino && locked.st_nlink > 0 &&
+        sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && !moved)
+        return 0;
+    snprintf(err, errlen,
+             "%s was removed or replaced while ghit %s opened it; nothing was written: "
+             "run it again",
+             s->path, store_command());
     return -1;
 }
 
@@ -2542,9 +2613,7 @@ static int check_writable(struct sqlite_store *s, char *err, size_t errlen)
                  store_command());
         return -1;
     }
-    char *dir = xstrdup(s->path);
-    char *slash = strrchr(dir, '/');
-    const char *d = !slash ? "." : slash == dir ? "/" : (*slash = '\0', dir);
+    char *d = file_dir(s->path);
     int ok = access(d, W_OK | X_OK) == 0;
     int e = errno;
     if (!ok)
@@ -2552,7 +2621,7 @@ static int check_writable(struct sqlite_store *s, char *err, size_t errlen)
                  "cannot write the directory %s (%s): SQLite keeps %s-wal and %s-shm there; "
                  "give ghit's user write access to it",
                  d, strerror(e), s->path, s->path);
-    free(dir);
+    free(d);
     return ok ? 0 : -1;
 }
 
@@ -2564,7 +2633,8 @@ static int check_writable(struct sqlite_store *s, char *err, size_t errlen)
  */
 bool store_sqlite_is_busy(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO at path would block an open to read until a writer came. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return false;
     bool busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
@@ -2632,10 +2702,49 @@ static struct sqlite_store *new_store(const char *path)
     return s;
 }
 
-/* Opens path read-write (made if missing) or read-only; see store.h. */
-static struct store *open_store(const char *path, bool read_only, char *err, size_t errlen)
+/*
+ * Opens s->db to write and takes the writer's lock. OPEN_EXISTING opens the
+ * file itself first, without making it, and SQLite with the URI's mode=rw,
+ * which never makes the file either: a missing file is refused, and one
+ * removed between the two opens is not made again (check_same_file()
+ * refuses the rest). The connection keeps SQLITE_OPEN_CREATE, which ATTACH
+ * needs to make a missing journal (mode=rwc). 0, or -1 with err.
+ */
+static int open_to_write(struct sqlite_store *s, enum open_mode mode, char *err, size_t errlen)
+{
+    if (mode == OPEN_EXISTING && open_lock_fd(s, err, errlen) < 0)
+        return -1;
+    char *uri = mode == OPEN_EXISTING ? uri_of(s->path, "mode=rw") : NULL;
+    int rc = sqlite3_open_v2(uri ? uri : s->path, &s->db,
+                             SQLITE_OPEN_URI | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    free(uri);
+    if (rc != SQLITE_OK) {
+        int e = s->db ? sqlite3_system_errno(s->db) : 0;
+        char *dir = file_dir(s->path);
+        struct stat st;
+        if (e == ENOENT && mode == OPEN_CREATE && stat(dir, &st) < 0 && errno == ENOENT)
+            snprintf(err, errlen,
+                     "cannot make %s: the directory %s does not exist; make it first (ghit "
+                     "makes the database, not its directory)",
+                     s->path, dir);
+        else if (e)
+            snprintf(err, errlen, "cannot open the database %s: %s", s->path, strerror(e));
+        else
+            fail(s, "cannot open the database", err, errlen);
+        free(dir);
+        return -1;
+    }
+    if (lock_writer(s, err, errlen) < 0 || check_same_file(s, err, errlen) < 0 ||
+        check_writable(s, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* Opens path to read, or to write (made if missing or empty, or existing only); see store.h. */
+static struct store *open_store(const char *path, enum open_mode mode, char *err, size_t errlen)
 {
     struct sqlite_store *s = new_store(path);
+    bool read_only = mode == OPEN_READ;
 
     struct stat st;
     /* ":memory:", "" and URIs name no file: hits kept there would vanish at exit. */
@@ -2643,31 +2752,23 @@ static struct store *open_store(const char *path, bool read_only, char *err, siz
         snprintf(err, errlen, "'%s' is not a file path; give --db a file path", path);
         goto fail;
     }
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    /* A message before SQLite's; a writer checks the file it opened too (open_lock_fd()). */
+    if (mode != OPEN_EXISTING && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s is not a regular file; give --db a file path", path);
         goto fail;
     }
     /* A new database beside a journal left there: not made (adopt() checks an empty file). */
-    if (!read_only && stat(path, &st) != 0 && errno == ENOENT && journal_left(s->jpath)) {
+    if (mode == OPEN_CREATE && stat(path, &st) != 0 && errno == ENOENT && journal_left(s->jpath)) {
         foreign_journal(s, err, errlen);
         goto fail;
     }
     /* URI: the journal is attached by a URI (a path starting "file:" was refused above). */
-    if (read_only) {
-        if (open_to_read(s, err, errlen) < 0)
-            goto fail;
-    } else if (sqlite3_open_v2(path, &s->db,
-                               SQLITE_OPEN_URI | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                               NULL) != SQLITE_OK) {
-        fail(s, "cannot open the database", err, errlen);
+    if (read_only ? open_to_read(s, err, errlen) < 0 : open_to_write(s, mode, err, errlen) < 0)
         goto fail;
-    } else if (lock_writer(s, err, errlen) < 0 || check_writable(s, err, errlen) < 0) {
-        goto fail;
-    }
     sqlite3_extended_result_codes(s->db, 1);
     /* A writer elsewhere (the sqlite3 shell, a backup) holds the lock briefly: wait a little. */
     sqlite3_busy_timeout(s->db, 1000);
-    if (adopt(s, read_only, err, errlen) < 0 || check_integrity(s, err, errlen) < 0)
+    if (adopt(s, mode, err, errlen) < 0 || check_integrity(s, err, errlen) < 0)
         goto fail;
     if (read_only) {
         if (attach_journal(s, true, err, errlen) < 0)
@@ -2725,12 +2826,17 @@ void store_sqlite_setup(void)
 
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
 {
-    return open_store(path, false, err, errlen);
+    return open_store(path, OPEN_CREATE, err, errlen);
+}
+
+struct store *store_sqlite_open_existing(const char *path, char *err, size_t errlen)
+{
+    return open_store(path, OPEN_EXISTING, err, errlen);
 }
 
 struct store *store_sqlite_open_readonly(const char *path, char *err, size_t errlen)
 {
-    return open_store(path, true, err, errlen);
+    return open_store(path, OPEN_READ, err, errlen);
 }
 
 /*
@@ -2744,7 +2850,7 @@ struct store *store_sqlite_open_reader(const char *path, char *err, size_t errle
     if (open_to_read(s, err, errlen) == 0) {
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, 1000);
-        if (adopt(s, true, err, errlen) == 0 && attach_journal(s, true, err, errlen) == 0) {
+        if (adopt(s, OPEN_READ, err, errlen) == 0 && attach_journal(s, true, err, errlen) == 0) {
             sqlite3_progress_handler(s->db, INTERRUPT_STEPS, interrupted, s);
             return &s->base;
         }

@@ -409,6 +409,107 @@ def test_set_and_delete_refuse_a_missing_database_and_make_none(tmp_path, args):
     assert os.listdir(tmp_path) == []
 
 
+CHANGES = {"set": ["--repo", "a/b", "--total", "5"], "delete": ["--repo", "a/b"], "vacuum": []}
+
+
+def file_state(path):
+    """What must not change of a file a command refused: its bytes, size and mtime."""
+    st = os.stat(path)
+    return path.read_bytes(), st.st_size, st.st_mtime_ns
+
+
+# SQLite reads an empty file as an empty database: set, delete and vacuum made one of a file
+# just touched (or emptied by a stray `> ghit.db`), with ghit's tables and a -flushes file
+# beside it; set said "a/b now has 5 hits" and exited 0.
+@pytest.mark.parametrize("cmd", sorted(CHANGES))
+@pytest.mark.parametrize("kind", ["zero-bytes", "sqlite-without-tables"])
+def test_set_delete_vacuum_refuse_an_empty_file_untouched(tmp_path, cmd, kind):
+    db = tmp_path / "empty.db"
+    db.touch()
+    if kind == "sqlite-without-tables":
+        subprocess.run(["sqlite3", str(db), "CREATE TABLE t(x); DROP TABLE t"], check=True)
+    os.utime(db, ns=(10**18, 10**18))  # in the past: a rewrite within the second shows too
+    before = file_state(db)
+    p = run_ghit(cmd, "--db", str(db), *CHANGES[cmd])
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    says = "an empty file (0 bytes)" if kind == "zero-bytes" else "an empty SQLite database"
+    assert "ghit %s: %s is %s, not a ghit database; ghit %s changes an existing one" % (
+        cmd, db, says, cmd) in p.stderr, p.stderr
+    assert p.stdout == ""
+    assert file_state(db) == before
+    assert os.listdir(tmp_path) == ["empty.db"]
+
+
+# A FIFO passed the path's check, and the lock's probe then opened it to read, which waits for a
+# writer: set and delete hung for good.
+@pytest.mark.parametrize("cmd", sorted(CHANGES))
+def test_set_delete_vacuum_refuse_a_fifo_at_once(tmp_path, cmd):
+    fifo = tmp_path / "fifo.db"
+    os.mkfifo(fifo)
+    p = run_ghit(cmd, "--db", str(fifo), *CHANGES[cmd], timeout=10)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "%s is not a regular file" % fifo in p.stderr, p.stderr
+    assert os.listdir(tmp_path) == ["fifo.db"]
+
+
+# set looked at the path (stat), then opened it, making it if missing: a database removed in
+# between came back as a new one holding this repo, and set said it worked. strace holds the
+# first system call on the path for a second, and the test removes the files meanwhile.
+def test_set_on_a_database_removed_after_its_first_look_makes_none(tmp_path):
+    strace = shutil.which("strace")
+    assert strace, "strace is missing (scripts/deps.sh test installs it)"
+    db = tmp_path / "gone.db"
+    p = run_ghit("import", "--db", str(db), input='{"repo":"a/b","total":1}\n')
+    assert p.returncode == 0, p.stderr
+    trace = tmp_path / "trace"
+    proc = subprocess.Popen([strace, "-f", "-qq", "-o", str(trace), "-P", str(db),
+                             "-e", "inject=all:delay_exit=1000000:when=1",
+                             GHIT_BIN, "set", "--db", str(db), "--repo", "a/b", "--total", "5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while str(db) not in (trace.read_text() if trace.exists() else ""):
+        assert time.monotonic() < deadline and proc.poll() is None, "ghit never looked at the path"
+        time.sleep(0.01)
+    for name in os.listdir(tmp_path):
+        if name.startswith("gone.db"):
+            os.unlink(tmp_path / name)
+    out, err = proc.communicate(timeout=60)
+    assert_no_sanitizer_report(err)
+    assert proc.returncode == 1, (proc.returncode, out, err)
+    assert "%s: No such file or directory; --db must name an existing ghit database" % db in err, err
+    assert out == ""
+    assert sorted(os.listdir(tmp_path)) == ["trace"]
+
+
+# A database ghit makes: import and serve make a missing file, and one just touched (0 bytes,
+# nothing to lose) the same way, as the README's --db says.
+def test_import_and_serve_make_an_empty_file_a_database(tmp_path, make_server):
+    db = tmp_path / "touched.db"
+    db.touch()
+    p = run_ghit("import", "--db", str(db), input='{"repo":"a/b","total":3}\n')
+    assert p.returncode == 0, p.stderr
+    assert "imported 1 repos, 3 hits" in p.stdout
+    served = tmp_path / "served.db"
+    served.touch()
+    s = make_server(db=served)
+    s.hit("a/b")
+    assert s.total("a/b") == 1
+    s.stop()
+    p = run_ghit("stats", "--db", str(served), "--repo", "a/b")
+    assert p.returncode == 0 and re.search(r"^total\s+1$", p.stdout, re.M), p.stdout + p.stderr
+
+
+# import and serve said "unable to open database file" of a path whose directory is missing.
+@pytest.mark.parametrize("cmd", ["import", "serve"])
+def test_a_database_in_a_missing_directory_is_named_so(tmp_path, cmd):
+    db = tmp_path / "no" / "such" / "x.db"
+    args = ["--listen", "127.0.0.1:0"] if cmd == "serve" else []
+    p = run_ghit(cmd, *args, "--db", str(db), input="", timeout=20)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "cannot make %s: the directory %s does not exist" % (db, db.parent) in p.stderr, p.stderr
+    assert os.listdir(tmp_path) == []
+
+
 def badge_lines(text):
     p = run_ghit("badge", "--batch", input=text)
     assert p.returncode == 0, p.stderr

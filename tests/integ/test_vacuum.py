@@ -149,7 +149,7 @@ def test_vacuum_beside_another_reader_fails_and_leaves_the_file_whole(make_serve
 def test_vacuum_refuses_what_is_not_a_ghit_database(tmp_path):
     missing = tmp_path / "missing.db"
     p = run_ghit("vacuum", "--db", str(missing))
-    assert p.returncode == 1 and "is not a file" in p.stderr
+    assert p.returncode == 1 and "missing.db: No such file or directory" in p.stderr, p.stderr
     assert not missing.exists()
 
     p = run_ghit("vacuum", "--db", "redis://127.0.0.1:1/0")
