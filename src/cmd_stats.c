@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "cmdopt.h"
 #include "numfmt.h"
 #include "repo_key.h"
@@ -39,35 +40,76 @@ static const char *grouped(uint64_t v)
     return s;
 }
 
-struct top_print {
-    unsigned rank;
-};
+/*
+ * The columns' least widths, which the widest value in a table widens: a
+ * count goes up to 9,223,372,036,854,775,807 (25 characters), a repo's name
+ * to 140.
+ */
+#define RANK_WIDTH 4
+#define REPO_WIDTH 50
+#define HITS_WIDTH 14
 
-/* store top callback: one line of a top list. */
-static void print_top_row(void *arg, const struct store_top_row *row)
+/* The wider of width and text's length. */
+static int widen(int width, const char *text)
 {
-    struct top_print *t = arg;
-    printf("%4u  %-50s %14s\n", ++t->rank, row->key, grouped(row->hits));
+    size_t len = strlen(text);
+    return len > (size_t)width ? (int)len : width;
 }
 
-/* Prints the top k of from..to under a heading; 0, or 1 after an error. */
+/* One line of a top list, kept until the list's widths are known. */
+struct top_line {
+    char key[REPO_KEY_SIZE];
+    char hits[NUMFMT_OUT_MAX];
+};
+
+/* A top list as read (at most 1,000 lines: --top). */
+struct top_list {
+    struct top_line *lines;
+    size_t n, cap;
+};
+
+/* store top callback: keeps one line of a top list. */
+static void keep_top_row(void *arg, const struct store_top_row *row)
+{
+    struct top_list *t = arg;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 16;
+        t->lines = xrealloc(t->lines, t->cap * sizeof *t->lines);
+    }
+    struct top_line *l = &t->lines[t->n++];
+    snprintf(l->key, sizeof l->key, "%s", row->key);
+    numfmt_format(l->hits, sizeof l->hits, &numfmt_commas, row->hits);
+}
+
+/* Prints the top k of from..to under a heading, each column as wide as it needs; 0, or 1. */
 static int print_top(struct store *s, const char *heading, day_t from, day_t to, unsigned k)
 {
     char a[DAY_TEXT_SIZE], b[DAY_TEXT_SIZE], err[512];
     day_format(from, a);
     day_format(to, b);
+    struct top_list t = {0};
+    if (s->ops->top(s, from, to, k, keep_top_row, &t, err, sizeof err) != STORE_OK) {
+        fprintf(stderr, "ghit stats: %s\n", err);
+        free(t.lines);
+        return 1;
+    }
+    char rank[24];
+    snprintf(rank, sizeof rank, "%zu", t.n);
+    int wr = widen(RANK_WIDTH, rank), wk = REPO_WIDTH, wh = HITS_WIDTH;
+    for (size_t i = 0; i < t.n; i++) {
+        wk = widen(wk, t.lines[i].key);
+        wh = widen(wh, t.lines[i].hits);
+    }
     if (from == to)
         printf("\n%s, %s\n", heading, a);
     else
         printf("\n%s, %s to %s\n", heading, a, b);
-    printf("%4s  %-50s %14s\n", "rank", "repo", "hits");
-    struct top_print t = {0};
-    if (s->ops->top(s, from, to, k, print_top_row, &t, err, sizeof err) != STORE_OK) {
-        fprintf(stderr, "ghit stats: %s\n", err);
-        return 1;
-    }
-    if (t.rank == 0)
+    printf("%*s  %-*s %*s\n", wr, "rank", wk, "repo", wh, "hits");
+    for (size_t i = 0; i < t.n; i++)
+        printf("%*zu  %-*s %*s\n", wr, i + 1, wk, t.lines[i].key, wh, t.lines[i].hits);
+    if (t.n == 0)
         printf("      (no hits)\n");
+    free(t.lines);
     return 0;
 }
 
@@ -94,12 +136,18 @@ static int print_repo(struct store *s, const char *key, day_t day)
     day_format(row.first_day, text);
     printf("%-12s %s\n%-12s %s\n%-12s %s\n", "repo", key, "total", grouped(row.total), "first seen",
            text);
+    char shown[HISTORY_DAYS][NUMFMT_OUT_MAX];
+    int wh = HITS_WIDTH;
+    for (int i = 0; i < HISTORY_DAYS; i++) {
+        numfmt_format(shown[i], sizeof shown[i], &numfmt_commas, hits[i]);
+        wh = widen(wh, shown[i]);
+    }
     day_format(day, text);
-    printf("%-12s %s (%s)\n\n%-12s %14s\n", "hits on day", grouped(row.day_hits), text, "day",
+    printf("%-12s %s (%s)\n\n%-12s %*s\n", "hits on day", grouped(row.day_hits), text, "day", wh,
            "hits");
     for (int i = 0; i < HISTORY_DAYS; i++) {
         day_format(from + i, text);
-        printf("%-12s %14s\n", text, grouped(hits[i]));
+        printf("%-12s %*s\n", text, wh, shown[i]);
     }
     return 0;
 }

@@ -93,3 +93,51 @@ def test_stats_counts_the_journal_rows_not_merged_yet(make_server, tmp_path):
     # What export says, stats says.
     p = run_ghit("export", "--db", db)
     assert '"repo":"lag/new","total":3' in p.stdout and '"repo":"lag/both","total":3' in p.stdout
+
+
+def table_after(text, header):
+    """The lines of the table whose header line matches header, up to a blank line."""
+    lines = text.split("\n")
+    start = next(i for i, line in enumerate(lines) if re.match(header, line))
+    end = lines.index("", start)
+    return lines[start:end]
+
+
+# The hits column was 14 characters wide: a count of 19 digits or more (2^63 - 1 is 25 characters
+# with its commas) stuck out past its header and the other rows, in every table.
+def test_stats_columns_fit_the_widest_count(tmp_path):
+    import json
+
+    top = "9223372036854775807"
+    db = str(tmp_path / "big.db")
+    today = utc_today()
+    text = "".join(json.dumps(o) + "\n" for o in [
+        {"repo": "big/day", "total": int(top), "days": {today: int(top)}},
+        {"repo": "small/one", "total": 5, "days": {today: 5}}])
+    assert run_ghit("import", "--db", db, input=text).returncode == 0
+    p = run_ghit("set", "--db", db, "--repo", "big/total", "--total", top)
+    assert p.returncode == 0 and "big/total now has %s hits" % top in p.stdout, p.stderr
+
+    p = run_ghit("stats", "--db", db)
+    assert p.returncode == 0, p.stderr
+    assert "3 repos, 9,223,372,036,854,775,807 hits" in p.stdout, p.stdout
+    for heading in (r"^top 10 of the day", r"^top 10 of the 7 days"):
+        table = table_after(p.stdout + "\n", heading)[1:]
+        assert re.match(r"^rank  repo +hits$", table[0]), table
+        assert [line.split() for line in table[1:]] == [
+            ["1", "big/day", "9,223,372,036,854,775,807"], ["2", "small/one", "5"]], table
+        # Right-aligned under its header, the name column as wide for every line.
+        assert len({len(line) for line in table}) == 1, "\n".join(table)
+        assert len({line.index("big/day" if "big" in line else "small/one" if "small" in line
+                               else "repo") for line in table}) == 1, "\n".join(table)
+
+    p = run_ghit("stats", "--db", db, "--repo", "big/day")
+    assert p.returncode == 0, p.stderr
+    table = table_after(p.stdout + "\n", r"^day +hits$")
+    assert len(table) == 31 and table[-1].split() == [today, "9,223,372,036,854,775,807"], table
+    assert len({len(line) for line in table}) == 1, "\n".join(table)
+    p = run_ghit("stats", "--db", db, "--repo", "big/total")
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^total\s+9,223,372,036,854,775,807$", p.stdout, re.M), p.stdout
+    table = table_after(p.stdout + "\n", r"^day +hits$")
+    assert len({len(line) for line in table}) == 1 and table[-1].split() == [today, "0"], table
