@@ -396,6 +396,13 @@ void store_sqlite_fault(struct store *s, enum store_sqlite_fault fault);
  */
 int store_sqlite_drain(struct store *s, unsigned timeout_ms);
 
+/*
+ * The bytes of the files of the SQLite store at path as they are now: the
+ * database, its journal and their WALs (a missing one counts 0). Read by
+ * path, for an estimate of the room a vacuum needs; it checks nothing.
+ */
+uint64_t store_sqlite_files_bytes(const char *path);
+
 /* Whether the database of s (a SQLite store) has smaller pages than ghit makes. */
 bool store_sqlite_has_small_pages(struct store *s);
 

@@ -2095,6 +2095,20 @@ static int drain_all(struct sqlite_store *s, char *err, size_t errlen)
     }
 }
 
+uint64_t store_sqlite_files_bytes(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", JOURNAL_SUFFIX, JOURNAL_SUFFIX "-wal"};
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char name[4096];
+        struct stat st;
+        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+        if (stat(name, &st) == 0 && S_ISREG(st.st_mode))
+            bytes += (uint64_t)st.st_size;
+    }
+    return bytes;
+}
+
 bool store_sqlite_has_small_pages(struct store *base)
 {
     struct store_sqlite_size z;

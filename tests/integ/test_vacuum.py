@@ -3,7 +3,10 @@ journal merged first, every count kept; refused while anything holds the file, a
 what is not a ghit database, which it leaves as it was."""
 
 import json
+import os
 import sqlite3
+
+import pytest
 
 from conftest import db_days, db_rows, db_totals, run_ghit, utc_today
 
@@ -168,3 +171,49 @@ def test_vacuum_refuses_what_is_not_a_ghit_database(tmp_path):
 
     assert run_ghit("vacuum").returncode == 2
     assert run_ghit("vacuum", "--db", str(other), "--bogus").returncode == 2
+
+
+# VACUUM copies the database to SQLite's temporary directory and keeps the pages it replaces in a
+# rollback journal beside it. Without room, vacuum merged the journal, started the rebuild and
+# stopped at the end with "cannot rebuild the database: unable to open database file". devpts,
+# mounted on every Linux, reports no free blocks and is a directory root may write: named by
+# SQLITE_TMPDIR, it is where SQLite would put its copy, with no room at all. The database is
+# large enough (16 MB) that SQLite writes its copy out: one of 4 MB it kept in memory, and the
+# vacuum of before went through (the check asks for room for the copy whatever the size).
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may write /dev/pts, as SQLite requires")
+def test_vacuum_without_room_for_its_copy_is_refused_before_it_starts(tmp_path):
+    try:
+        pts = os.statvfs("/dev/pts")
+    except OSError:
+        pytest.skip("no /dev/pts here")
+    if pts.f_bavail != 0:
+        pytest.skip("/dev/pts reports free space here")
+    db = tmp_path / "big.db"
+    text = "".join(json.dumps({"repo": "owner%d/name" % i, "total": 100 + i,
+                               "days": {"2026-11-%02d" % (d + 1): 1 + d for d in range(5)}}) + "\n"
+                   for i in range(40000))
+    p = run_ghit("import", "--db", str(db), input=text)
+    assert p.returncode == 0, p.stderr
+    names = sorted(os.listdir(tmp_path))
+    for name in names:
+        os.utime(tmp_path / name, ns=(10**18, 10**18))
+    before = {n: ((tmp_path / n).read_bytes(), os.stat(tmp_path / n).st_mtime_ns) for n in names}
+    size = sum(len(b) for b, _ in before.values())
+    assert size > 15 * 1024 * 1024
+
+    p = run_ghit("vacuum", "--db", str(db), env={**os.environ, "SQLITE_TMPDIR": "/dev/pts"})
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert p.stderr == (
+        "ghit vacuum: not enough free space for %s: the rebuild needs about %s bytes free in "
+        "/dev/pts for SQLite's temporary copy of the database (set SQLITE_TMPDIR to a directory "
+        "with room), and it has 0; nothing was changed: free some space and run it again\n"
+        % (db, format(size, ","))), p.stderr
+    assert p.stdout == ""
+    assert sorted(os.listdir(tmp_path)) == names
+    assert {n: ((tmp_path / n).read_bytes(), os.stat(tmp_path / n).st_mtime_ns)
+            for n in names} == before
+
+    # With room, the same file goes through.
+    p = run_ghit("vacuum", "--db", str(db))
+    assert p.returncode == 0, p.stderr
+    assert db_totals(str(db))["owner39999/name"] == 40099
