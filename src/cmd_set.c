@@ -249,7 +249,8 @@ static int parse(struct change *ch, const char *usage, int argc, char **argv, co
 {
     const char *repo = NULL;
     const struct cmdopt opts[] = {
-        {"db", "PATH", "the ghit database (required)", &ch->db, NULL, true, NULL},
+        {"db", "PATH|URL", "the SQLite file or Redis URL to change (required)", &ch->db, NULL, true,
+         NULL},
         {"repo", "OWNER/NAME", "the repo (required)", &repo, NULL, true, NULL},
         {"admin-token-file", "PATH", "the token, if not the file the running server names",
          &ch->token_file, NULL, false, NULL},
@@ -271,7 +272,7 @@ int cmd_set(int argc, char **argv)
     struct change ch = {.cmd = "set"};
     const char *total = NULL;
     static const char usage[] =
-        "usage: ghit set --db PATH --repo OWNER/NAME --total N\n"
+        "usage: ghit set --db PATH|URL --repo OWNER/NAME --total N\n"
         "Set a repo's total (its daily history is cleared), through the running server\n"
         "if one runs on the store, else directly.\n\n";
     int rc = parse(&ch, usage, argc, argv, &total);
@@ -296,7 +297,7 @@ int cmd_delete(int argc, char **argv)
 {
     struct change ch = {.cmd = "delete", .del = true};
     static const char usage[] =
-        "usage: ghit delete --db PATH --repo OWNER/NAME\n"
+        "usage: ghit delete --db PATH|URL --repo OWNER/NAME\n"
         "Delete a repo and its history, through the running server if one runs on the\n"
         "store, else directly.\n\n";
     int rc = parse(&ch, usage, argc, argv, NULL);

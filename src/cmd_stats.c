@@ -156,10 +156,10 @@ int cmd_stats(int argc, char **argv)
 {
     const char *db = NULL, *repo = NULL, *top_text = NULL, *day_text = NULL;
     static const char usage[] =
-        "usage: ghit stats --db PATH [--repo OWNER/NAME] [--top K] [--day YYYY-MM-DD]\n"
+        "usage: ghit stats --db PATH|URL [--repo OWNER/NAME] [--top K] [--day DAY]\n"
         "Print a store's statistics as a table; works while ghit serve runs.\n\n";
     const struct cmdopt opts[] = {
-        {"db", "PATH", "the ghit database to read (required)", &db, NULL, true},
+        {"db", "PATH|URL", "the SQLite file or Redis URL to read (required)", &db, NULL, true},
         {"repo", "OWNER/NAME", "one repo: its figures and last 30 days", &repo},
         {"top", "K", "how many repos the top lists show (default: 10)", &top_text},
         {"day", "YYYY-MM-DD", "the day asked about (default: today, UTC)", &day_text},
